@@ -1,0 +1,92 @@
+"""Model registry: named builders, ``create_model(name, **kwargs)`` and ``list_models()``.
+
+Every builder (a backbone such as ``tnet_d1w64`` or a complete model) registers itself
+with :func:`register_model`; ``create_model`` looks it up by name and passes the keyword
+arguments through, so a builder's paper defaults can be overridden one by one.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable
+from typing import TypeVar
+
+from torch import nn
+
+__all__ = ["register_model", "create_model", "list_models", "get_model_builder"]
+
+_BUILDERS: dict[str, Callable[..., nn.Module]] = {}
+B = TypeVar("B", bound=Callable[..., nn.Module])
+
+
+def register_model(builder: B) -> B:
+    """Register a model builder under its function name (decorator).
+
+    Args:
+        builder: a function returning an ``nn.Module``; its ``__name__`` becomes the model name.
+
+    Returns:
+        The builder, unchanged.
+
+    Raises:
+        ValueError: if a builder of that name is already registered.
+    """
+    name = builder.__name__
+    if name in _BUILDERS and _BUILDERS[name] is not builder:
+        raise ValueError(f"a model named {name!r} is already registered")
+    _BUILDERS[name] = builder
+    return builder
+
+
+def _ensure_builders_imported() -> None:
+    # Importing the package registers every builder; cheap after the first call.
+    import cgalib  # noqa: F401
+
+
+def list_models(pattern: str = "*") -> list[str]:
+    """Names of the registered builders, sorted.
+
+    Args:
+        pattern: a shell-style wildcard such as ``"cganet_*"``.
+
+    Returns:
+        The sorted names matching ``pattern``.
+
+    Example:
+        >>> "tnet_d1w64" in list_models("tnet_*")
+        True
+    """
+    _ensure_builders_imported()
+    return sorted(n for n in _BUILDERS if fnmatch.fnmatch(n, pattern))
+
+
+def get_model_builder(name: str) -> Callable[..., nn.Module]:
+    """The builder registered as ``name``.
+
+    Raises:
+        KeyError: naming the unknown model and listing the known ones.
+    """
+    _ensure_builders_imported()
+    try:
+        return _BUILDERS[name]
+    except KeyError:
+        raise KeyError(
+            f"unknown model {name!r}; registered models: {', '.join(sorted(_BUILDERS))}"
+        ) from None
+
+
+def create_model(name: str, **kwargs) -> nn.Module:
+    """Build a registered model by name.
+
+    Args:
+        name: a name from :func:`list_models`.
+        **kwargs: passed to the builder, overriding its defaults.
+
+    Returns:
+        The model, in training mode, randomly initialised.
+
+    Example:
+        >>> create_model("tnet_d1w64").strides
+        (4, 8, 16, 32)
+    """
+    return get_model_builder(name)(**kwargs)
