@@ -17,12 +17,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check cgalib tests benchmarks examples
 
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 test: $(STAMP)
 	$(BIN)/ruff check cgalib tests benchmarks examples
 	$(BIN)/python -m pytest
-	$(BIN)/mkdocs build --strict --quiet --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
 
 demo: $(STAMP)
 	$(BIN)/python -m cgalib.cli demo
