@@ -83,10 +83,14 @@ def create_model(name: str, **kwargs) -> nn.Module:
         **kwargs: passed to the builder, overriding its defaults.
 
     Returns:
-        The model, in training mode, randomly initialised.
+        The model, in training mode, randomly initialised. Its ``build_config``
+        attribute records ``{"name": name, "kwargs": kwargs}`` so that a checkpoint can
+        rebuild it (see :func:`cgalib.save_model`).
 
     Example:
         >>> create_model("tnet_d1w64").strides
         (4, 8, 16, 32)
     """
-    return get_model_builder(name)(**kwargs)
+    model = get_model_builder(name)(**kwargs)
+    model.build_config = {"name": name, "kwargs": dict(kwargs)}
+    return model
