@@ -1,5 +1,6 @@
 """Small utilities shared by the CLI, benchmarks and docs."""
 
 from cgalib.utils.complexity import count_macs, count_parameters
+from cgalib.utils.image import ImageInput, read_image, to_rgb_tensor
 
-__all__ = ["count_macs", "count_parameters"]
+__all__ = ["ImageInput", "count_macs", "count_parameters", "read_image", "to_rgb_tensor"]
