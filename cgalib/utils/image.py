@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 import torch
@@ -12,7 +11,7 @@ from PIL import Image, UnidentifiedImageError
 
 __all__ = ["ImageInput", "read_image", "to_rgb_tensor"]
 
-ImageInput = Union[str, os.PathLike, Image.Image, np.ndarray, torch.Tensor]
+ImageInput = str | os.PathLike | Image.Image | np.ndarray | torch.Tensor
 
 
 def read_image(path: str | os.PathLike) -> torch.Tensor:
