@@ -1,0 +1,124 @@
+"""Draw people (skeletons, keypoints, boxes) over images with matplotlib."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+__all__ = ["LIMB_COLORS", "draw_people", "limb_side"]
+
+#: Colours by body side, after the COCO visualisations: left limbs blue, right limbs
+#: orange, the head and the torso centre-line green.
+LIMB_COLORS = {"left": "#1f77ff", "right": "#ff7f0e", "center": "#2ca02c"}
+
+
+def limb_side(names: Sequence[str], a: int, b: int) -> str:
+    """``"left"``, ``"right"`` or ``"center"`` for the limb between keypoints ``a`` and ``b``.
+
+    Example:
+        >>> limb_side(["left_hip", "left_knee", "right_hip"], 0, 1)
+        'left'
+        >>> limb_side(["left_hip", "left_knee", "right_hip"], 0, 2)
+        'center'
+    """
+    sides = {names[a].split("_")[0], names[b].split("_")[0]}
+    if sides == {"left"}:
+        return "left"
+    if sides == {"right"}:
+        return "right"
+    return "center"
+
+
+def _as_numpy_image(image) -> np.ndarray:
+    if isinstance(image, torch.Tensor):
+        t = image.detach().cpu()
+        if t.dtype != torch.uint8:
+            t = (t.float().clamp(0, 1) * 255).round().to(torch.uint8)
+        return t.permute(1, 2, 0).numpy()
+    return np.asarray(image)
+
+
+def draw_people(
+    ax,
+    image,
+    people: Sequence[dict],
+    score_threshold: float = 0.2,
+    keypoint_threshold: float = 0.2,
+    box_key: str | None = "bbox",
+    extra_box_key: str | None = None,
+    title: str | None = None,
+):
+    """Draw an image and its people on a matplotlib axis.
+
+    Args:
+        ax: a matplotlib ``Axes``.
+        image: `(3, H, W)` tensor (``uint8`` or 0..1 float), or an `(H, W, 3)` array/PIL image.
+        people: COCO-style dicts with ``keypoints`` (flat ``3K``: x, y, score or
+            visibility), optional ``score``, and boxes under ``box_key`` (COCO xywh) and
+            ``extra_box_key`` (xyxy, drawn dashed, e.g. the DEA-extended boxes).
+        score_threshold: people with a lower ``score`` are skipped.
+        keypoint_threshold: keypoints with a lower third value are skipped (use 0.5 for
+            ground truth, where the third value is the visibility flag 0/1/2).
+        box_key: key of the COCO ``[x, y, w, h]`` box to draw solid; ``None`` for none.
+        extra_box_key: key of an ``[x1, y1, x2, y2]`` box to draw dashed; ``None`` for none.
+        title: the axis title.
+
+    Returns:
+        ``ax``.
+    """
+    from matplotlib.patches import Rectangle
+
+    from cgalib.data.coco_meta import KEYPOINT_NAMES, SKELETON_0
+
+    ax.imshow(_as_numpy_image(image))
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=9)
+    for person in people:
+        if person.get("score", 1.0) < score_threshold:
+            continue
+        kps = np.asarray(person["keypoints"], dtype=float).reshape(-1, 3)
+        ok = kps[:, 2] >= keypoint_threshold
+        for a, b in SKELETON_0:
+            if ok[a] and ok[b]:
+                color = LIMB_COLORS[limb_side(KEYPOINT_NAMES, a, b)]
+                ax.plot(kps[[a, b], 0], kps[[a, b], 1], color=color, linewidth=2, alpha=0.9)
+        for i in np.flatnonzero(ok):
+            side = KEYPOINT_NAMES[i].split("_")[0]
+            ax.scatter(
+                kps[i, 0],
+                kps[i, 1],
+                s=10,
+                zorder=3,
+                edgecolors="black",
+                linewidths=0.4,
+                color=LIMB_COLORS.get(side, LIMB_COLORS["center"]),
+            )
+        if box_key and box_key in person:
+            x, y, w, h = person[box_key]
+            ax.add_patch(Rectangle((x, y), w, h, fill=False, color="#ffff33", linewidth=1))
+            if "score" in person:
+                ax.text(
+                    x,
+                    y,
+                    f"{person['score']:.2f}",
+                    color="black",
+                    fontsize=6,
+                    bbox={"facecolor": "#ffff33", "pad": 0.5, "linewidth": 0},
+                )
+        if extra_box_key and extra_box_key in person:
+            x1, y1, x2, y2 = person[extra_box_key]
+            ax.add_patch(
+                Rectangle(
+                    (x1, y1),
+                    x2 - x1,
+                    y2 - y1,
+                    fill=False,
+                    color="#ff33ff",
+                    linewidth=1,
+                    linestyle="--",
+                )
+            )
+    return ax
