@@ -1,0 +1,15 @@
+"""Training losses: the focal loss (paper eq. 8), the center-line loss (eq. 3) and the L1
+loss of the size and offset maps (CenterNet)."""
+
+from cgalib.losses.center_line import CenterLineLoss, center_line_loss
+from cgalib.losses.focal import FocalLoss, focal_loss
+from cgalib.losses.reg_l1 import RegL1Loss, reg_l1_loss
+
+__all__ = [
+    "CenterLineLoss",
+    "FocalLoss",
+    "RegL1Loss",
+    "center_line_loss",
+    "focal_loss",
+    "reg_l1_loss",
+]

@@ -1,0 +1,224 @@
+"""Keypoint heatmaps of ROI crops: encode (targets) and decode (predictions), one convention.
+
+A ROI box ``(x1, y1, x2, y2)`` is covered by a ``(h, w)`` heatmap whose cell ``(u, v)``
+spans ``[x1 + u * bw / w, x1 + (u + 1) * bw / w)`` horizontally (``bw = x2 - x1``), and
+likewise vertically: pixel-center convention, as RoIAlign samples it. Hence::
+
+    x_heat = (x - x1) / (x2 - x1) * w - 0.5        (image -> heatmap)
+    x      = x1 + (x_heat + 0.5) * (x2 - x1) / w   (heatmap -> image)
+
+and the same with ``y``, ``y1``, ``y2`` and ``h``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = [
+    "decode_roi_heatmaps",
+    "image_to_roi_heatmap",
+    "roi_heatmap_to_image",
+    "roi_keypoint_targets",
+]
+
+
+def _check_boxes(coords: torch.Tensor, boxes: torch.Tensor, name: str) -> None:
+    if boxes.dim() != 2 or boxes.shape[-1] != 4:
+        raise ValueError(f"{name} expects boxes (N, 4), got {tuple(boxes.shape)}")
+    if coords.dim() != 3 or coords.shape[0] != boxes.shape[0] or coords.shape[-1] < 2:
+        raise ValueError(
+            f"{name} expects coordinates (N, K, 2+) with the boxes' N={boxes.shape[0]}, "
+            f"got {tuple(coords.shape)}"
+        )
+
+
+def _box_scale(boxes: torch.Tensor, heatmap_size: tuple[int, int]) -> tuple[torch.Tensor, ...]:
+    """Top-left corners `(N, 1, 2)` and heatmap cells per image pixel `(N, 1, 2)`."""
+    h, w = int(heatmap_size[0]), int(heatmap_size[1])
+    if h <= 0 or w <= 0:
+        raise ValueError(f"heatmap_size must be a positive (h, w), got {tuple(heatmap_size)}")
+    origin = boxes[:, None, :2]
+    extent = (boxes[:, None, 2:] - origin).clamp(min=torch.finfo(boxes.dtype).eps)
+    cells = torch.tensor([w, h], device=boxes.device, dtype=boxes.dtype)
+    return origin, cells / extent
+
+
+def image_to_roi_heatmap(
+    coords: torch.Tensor, boxes: torch.Tensor, heatmap_size: tuple[int, int]
+) -> torch.Tensor:
+    """Map image-pixel points into their ROI's heatmap frame (``x_heat``, ``y_heat``).
+
+    Args:
+        coords: points ``(x, y, ...)`` in image pixels; extra trailing columns are ignored.
+        boxes: xyxy ROI boxes in image pixels, one per row of ``coords``.
+        heatmap_size: ``(h, w)`` of the ROI heatmaps.
+
+    Returns:
+        ``(x_heat, y_heat)`` with ``x_heat = (x - x1) / (x2 - x1) * w - 0.5``.
+
+    Shape:
+        - coords: `(N, K, 2+)`
+        - boxes: `(N, 4)`
+        - output: `(N, K, 2)`
+
+    Example:
+        >>> box = torch.tensor([[10.0, 20.0, 50.0, 100.0]])
+        >>> image_to_roi_heatmap(torch.tensor([[[30.0, 60.0]]]), box, (64, 48)).tolist()
+        [[[23.5, 31.5]]]
+    """
+    _check_boxes(coords, boxes, "image_to_roi_heatmap")
+    origin, scale = _box_scale(boxes, heatmap_size)
+    return (coords[..., :2] - origin) * scale - 0.5
+
+
+def roi_heatmap_to_image(
+    coords_heat: torch.Tensor, boxes: torch.Tensor, heatmap_size: tuple[int, int]
+) -> torch.Tensor:
+    """Map ROI-heatmap points ``(x_heat, y_heat)`` back to image pixels; inverse of
+    :func:`image_to_roi_heatmap`.
+
+    Args:
+        coords_heat: points in heatmap coordinates; extra trailing columns are ignored.
+        boxes: xyxy ROI boxes in image pixels, one per row of ``coords_heat``.
+        heatmap_size: ``(h, w)`` of the ROI heatmaps.
+
+    Returns:
+        Points ``x = x1 + (x_heat + 0.5) * (x2 - x1) / w`` (and likewise ``y``).
+
+    Shape:
+        - coords_heat: `(N, K, 2+)`
+        - boxes: `(N, 4)`
+        - output: `(N, K, 2)`
+
+    Example:
+        >>> box = torch.tensor([[10.0, 20.0, 50.0, 100.0]])
+        >>> roi_heatmap_to_image(torch.tensor([[[23.5, 31.5]]]), box, (64, 48)).tolist()
+        [[[30.0, 60.0]]]
+    """
+    _check_boxes(coords_heat, boxes, "roi_heatmap_to_image")
+    origin, scale = _box_scale(boxes, heatmap_size)
+    return origin + (coords_heat[..., :2] + 0.5) / scale
+
+
+def roi_keypoint_targets(
+    keypoints: torch.Tensor,
+    boxes: torch.Tensor,
+    heatmap_size: tuple[int, int],
+    sigma: float = 2.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gaussian keypoint heatmaps of ROI crops, with per-keypoint weights.
+
+    Each keypoint is mapped into its ROI's heatmap frame by :func:`image_to_roi_heatmap`
+    and its peak is the nearest cell ``(floor(x_heat + 0.5), floor(y_heat + 0.5))``; the
+    heatmap is ``exp(-((u - px)**2 + (v - py)**2) / (2 sigma**2))``, exactly 1 at the peak
+    (what the focal loss counts as a positive). :func:`decode_roi_heatmaps` inverts this.
+
+    Args:
+        keypoints: ``(x, y, v)`` in image pixels; ``v = 0`` means unlabelled.
+        boxes: xyxy ROI boxes in image pixels (e.g. the jittered, extended boxes).
+        heatmap_size: ``(h, w)`` of the ROI heatmaps.
+        sigma: Gaussian sigma in heatmap cells (default 2.0, mmpose's MSRA default).
+
+    Returns:
+        ``(heatmaps, weights)``: heatmaps in ``[0, 1]`` and weights in ``{0, 1}``. A weight
+        is 0, and its heatmap all zeros, when the keypoint is unlabelled, its peak cell
+        falls outside the heatmap (the keypoint is outside the ROI) or the ROI is empty.
+
+    Shape:
+        - keypoints: `(N, K, 3)`
+        - boxes: `(N, 4)`
+        - heatmaps: `(N, K, h, w)`
+        - weights: `(N, K)`
+
+    Example:
+        >>> kps = torch.tensor([[[30.0, 60.0, 2.0], [0.0, 0.0, 0.0]]])
+        >>> box = torch.tensor([[10.0, 20.0, 50.0, 100.0]])
+        >>> heat, weight = roi_keypoint_targets(kps, box, (64, 48))
+        >>> heat.shape, weight.tolist(), heat[0, 0, 32, 24].item()
+        (torch.Size([1, 2, 64, 48]), [[1.0, 0.0]], 1.0)
+    """
+    if keypoints.dim() != 3 or keypoints.shape[-1] != 3:
+        raise ValueError(
+            f"roi_keypoint_targets expects keypoints (N, K, 3), got {tuple(keypoints.shape)}"
+        )
+    if sigma <= 0:
+        raise ValueError(f"sigma must be positive, got {sigma}")
+    dtype = boxes.dtype if boxes.is_floating_point() else torch.float32
+    boxes, keypoints = boxes.to(dtype), keypoints.to(device=boxes.device, dtype=dtype)
+    _check_boxes(keypoints, boxes, "roi_keypoint_targets")
+    h, w = int(heatmap_size[0]), int(heatmap_size[1])
+    peak = torch.floor(image_to_roi_heatmap(keypoints, boxes, heatmap_size) + 0.5)  # (N, K, 2)
+    px, py = peak.unbind(-1)
+    nonempty = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+    visible = (
+        (keypoints[..., 2] > 0) & nonempty[:, None] & (px >= 0) & (px < w) & (py >= 0) & (py < h)
+    )
+    inv = 1.0 / (2.0 * sigma * sigma)
+    us = torch.arange(w, device=boxes.device, dtype=dtype)
+    vs = torch.arange(h, device=boxes.device, dtype=dtype)
+    gx = torch.exp(-((us - px[..., None]) ** 2) * inv)  # (N, K, w)
+    gy = torch.exp(-((vs - py[..., None]) ** 2) * inv) * visible[..., None]  # (N, K, h)
+    heatmaps = gy[..., :, None] * gx[..., None, :]
+    return heatmaps, visible.to(dtype)
+
+
+def decode_roi_heatmaps(
+    heatmaps: torch.Tensor, boxes: torch.Tensor, logits: bool = True
+) -> torch.Tensor:
+    """Keypoints from ROI heatmaps: argmax, quarter-cell refinement, back to image pixels.
+
+    The peak cell ``(px, py)`` is shifted by 0.25 cell towards the higher of its two
+    neighbours along each axis (no shift at the border or on a tie), the standard
+    SimpleBaseline/HRNet refinement, then mapped to image pixels with
+    :func:`roi_heatmap_to_image`.
+
+    Args:
+        heatmaps: per-ROI keypoint heatmaps (logits by default).
+        boxes: xyxy ROI boxes in image pixels, one per heatmap row.
+        logits: whether ``heatmaps`` are logits; the score is then ``sigmoid(peak)``, else
+            the peak value itself.
+
+    Returns:
+        ``(x, y, score)`` per keypoint, ``x``/``y`` in image pixels.
+
+    Shape:
+        - heatmaps: `(N, K, h, w)`
+        - boxes: `(N, 4)`
+        - output: `(N, K, 3)`
+
+    Example:
+        >>> kps = torch.tensor([[[31.0, 21.0, 2.0]]])  # a cell center: decoded exactly
+        >>> box = torch.tensor([[0.0, 0.0, 96.0, 128.0]])  # 2 image pixels per cell
+        >>> heat, _ = roi_keypoint_targets(kps, box, (64, 48))
+        >>> decode_roi_heatmaps(heat, box, logits=False).tolist()
+        [[[31.0, 21.0, 1.0]]]
+    """
+    if heatmaps.dim() != 4:
+        raise ValueError(
+            f"decode_roi_heatmaps expects heatmaps (N, K, h, w), got {tuple(heatmaps.shape)}"
+        )
+    if boxes.dim() != 2 or boxes.shape != (heatmaps.shape[0], 4):
+        raise ValueError(
+            f"decode_roi_heatmaps expects boxes ({heatmaps.shape[0]}, 4), got {tuple(boxes.shape)}"
+        )
+    n, k, h, w = heatmaps.shape
+    dtype = heatmaps.dtype if heatmaps.is_floating_point() else torch.float32
+    if n == 0 or k == 0:
+        return heatmaps.new_zeros(n, k, 3, dtype=dtype)
+    flat = heatmaps.reshape(n, k, h * w).to(dtype)
+    peak_val, peak_idx = flat.max(-1)
+    px, py = peak_idx % w, torch.div(peak_idx, w, rounding_mode="floor")
+
+    def neighbour(dx: int, dy: int) -> torch.Tensor:
+        x = (px + dx).clamp(0, w - 1)
+        y = (py + dy).clamp(0, h - 1)
+        return flat.gather(-1, (y * w + x)[..., None])[..., 0]
+
+    inner_x = (px > 0) & (px < w - 1)
+    inner_y = (py > 0) & (py < h - 1)
+    shift_x = torch.sign(neighbour(1, 0) - neighbour(-1, 0)) * inner_x * 0.25
+    shift_y = torch.sign(neighbour(0, 1) - neighbour(0, -1)) * inner_y * 0.25
+    coords_heat = torch.stack([px.to(dtype) + shift_x, py.to(dtype) + shift_y], -1)
+    coords = roi_heatmap_to_image(coords_heat, boxes.to(dtype), (h, w))
+    score = peak_val.sigmoid() if logits else peak_val
+    return torch.cat([coords, score[..., None]], -1)

@@ -1,0 +1,146 @@
+import math
+
+import pytest
+import torch
+from helpers import requires_cuda
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cgalib.targets import (
+    decode_roi_heatmaps,
+    image_to_roi_heatmap,
+    roi_heatmap_to_image,
+    roi_keypoint_targets,
+)
+
+
+def _random_case(n, k, seed, cell=1.5):
+    g = torch.Generator().manual_seed(seed)
+    xy = torch.rand(n, 2, generator=g) * 200
+    size = (torch.rand(n, 2, generator=g) * 0.5 + 0.75) * torch.tensor([48.0, 64.0]) * cell
+    boxes = torch.cat([xy, xy + size], 1)
+    inside = torch.rand(n, k, 2, generator=g) * 0.96 + 0.02
+    pts = boxes[:, None, :2] + inside * size[:, None]
+    vis = torch.randint(0, 3, (n, k, 1), generator=g).float()
+    return torch.cat([pts, vis], -1), boxes
+
+
+def test_mapping_by_hand_and_inverse():
+    box = torch.tensor([[10.0, 20.0, 50.0, 100.0]])
+    pts = torch.tensor([[[10.0, 20.0], [50.0, 100.0], [30.0, 60.0]]])
+    heat = image_to_roi_heatmap(pts, box, (64, 48))
+    # x_heat = (x - x1) / (x2 - x1) * w - 0.5
+    expected = torch.tensor([[[-0.5, -0.5], [47.5, 63.5], [23.5, 31.5]]])
+    torch.testing.assert_close(heat, expected)
+    torch.testing.assert_close(roi_heatmap_to_image(heat, box, (64, 48)), pts)
+    # x = x1 + (x_heat + 0.5) * (x2 - x1) / w
+    back = roi_heatmap_to_image(torch.tensor([[[0.0, 0.0]]]), box, (64, 48))
+    torch.testing.assert_close(back, torch.tensor([[[10.0 + 0.5 * 40 / 48, 20.0 + 0.5 * 80 / 64]]]))
+
+
+def test_targets_by_hand():
+    box = torch.tensor([[0.0, 0.0, 20.0, 10.0]])  # 2 image pixels per cell, heatmap 5x10
+    kps = torch.tensor([[[7.0, 3.0, 2.0], [7.0, 3.0, 0.0], [25.0, 3.0, 1.0], [-0.5, 3.0, 1.0]]])
+    heat, weight = roi_keypoint_targets(kps, box, (5, 10), sigma=1.5)
+    assert heat.shape == (1, 4, 5, 10) and weight.tolist() == [[1.0, 0.0, 0.0, 0.0]]
+    # x_heat = 7/2 - 0.5 = 3.0, y_heat = 3/2 - 0.5 = 1.0
+    assert heat[0, 0, 1, 3] == 1.0 and heat[0, 0].eq(1).sum() == 1
+    assert heat[0, 0, 2, 5].item() == pytest.approx(math.exp(-(4 + 1) / (2 * 1.5**2)))
+    assert heat[0, 1:].abs().sum() == 0  # unlabelled and outside-ROI keypoints: empty maps
+
+
+def test_peak_rounds_to_the_nearest_cell_and_edges_follow_the_roi():
+    box = torch.tensor([[0.0, 0.0, 10.0, 10.0]])  # 1 pixel per cell
+    xs = [0.0, 0.99, 1.0, 9.99, 10.0]  # x_heat = x - 0.5; 10.0 is past the ROI
+    kps = torch.tensor([[[x, 5.0, 1.0] for x in xs]])
+    heat, weight = roi_keypoint_targets(kps, box, (10, 10))
+    assert weight.tolist() == [[1.0, 1.0, 1.0, 1.0, 0.0]]
+    peaks = heat[0, :4, 5].argmax(-1).tolist()
+    assert peaks == [0, 0, 1, 9]  # cell u covers image x in [u, u + 1)
+
+
+def test_empty_roi_has_zero_weight():
+    heat, weight = roi_keypoint_targets(
+        torch.tensor([[[5.0, 5.0, 1.0]]]), torch.tensor([[5.0, 0.0, 5.0, 10.0]]), (4, 4)
+    )
+    assert weight.tolist() == [[0.0]] and heat.abs().sum() == 0 and torch.isfinite(heat).all()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_encode_decode_round_trip_within_one_pixel(seed):
+    kps, boxes = _random_case(6, 17, seed, cell=1.5)  # at most 1.875 image pixels per cell
+    heat, weight = roi_keypoint_targets(kps, boxes, (64, 48), sigma=2.0)
+    decoded = decode_roi_heatmaps(heat, boxes, logits=False)
+    ok = weight > 0
+    assert ok.sum() > 20
+    err = (decoded[..., :2] - kps[..., :2]).abs()[ok]
+    cell = ((boxes[:, 2:] - boxes[:, :2]) / torch.tensor([48.0, 64.0]))[:, None].expand_as(
+        kps[..., :2]
+    )[ok]
+    assert (err <= cell / 2 + 1e-4).all()  # nearest-cell quantisation, no more
+    assert (err <= 1.0 + 1e-4).all()
+    assert decoded[..., 2][ok].eq(1).all()
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    x=st.floats(0.0, 0.999),
+    y=st.floats(0.0, 0.999),
+    x1=st.floats(-50, 50),
+    y1=st.floats(-50, 50),
+    bw=st.floats(8, 120),
+    bh=st.floats(8, 160),
+)
+def test_round_trip_property(x, y, x1, y1, bw, bh):
+    box = torch.tensor([[x1, y1, x1 + bw, y1 + bh]], dtype=torch.float64)
+    kp = torch.tensor([[[x1 + x * bw, y1 + y * bh, 1.0]]], dtype=torch.float64)
+    heat, weight = roi_keypoint_targets(kp, box, (32, 24))
+    assert weight.item() == 1.0 and heat.max() == 1.0
+    decoded = decode_roi_heatmaps(heat, box, logits=False)[0, 0]
+    assert abs(decoded[0] - kp[0, 0, 0]) <= bw / 24 / 2 + 1e-9
+    assert abs(decoded[1] - kp[0, 0, 1]) <= bh / 32 / 2 + 1e-9
+
+
+def test_decode_quarter_shift_towards_higher_neighbour_and_logit_score():
+    heat = torch.full((1, 3, 5, 6), -5.0)
+    heat[0, 0, 2, 3], heat[0, 0, 2, 4], heat[0, 0, 2, 2] = 3.0, 1.0, 0.0  # right higher
+    heat[0, 0, 1, 3], heat[0, 0, 3, 3] = 2.0, -1.0  # up higher
+    heat[0, 1, 0, 0] = 2.0  # corner: no neighbours on one side -> no shift
+    heat[0, 1, 0, 1] = 1.5
+    heat[0, 2, 2, 3] = 1.0  # flat neighbours -> no shift
+    box = torch.tensor([[0.0, 0.0, 12.0, 5.0]])  # 2 px per cell in x, 1 in y
+    out = decode_roi_heatmaps(heat, box)
+    to_img = lambda u, v: [(u + 0.5) * 2.0, v + 0.5]  # noqa: E731
+    torch.testing.assert_close(out[0, 0, :2], torch.tensor(to_img(3.25, 1.75)))
+    torch.testing.assert_close(out[0, 1, :2], torch.tensor(to_img(0.0, 0.0)))
+    torch.testing.assert_close(out[0, 2, :2], torch.tensor(to_img(3.0, 2.0)))
+    torch.testing.assert_close(out[0, :, 2], torch.sigmoid(torch.tensor([3.0, 2.0, 1.0])))
+    raw = decode_roi_heatmaps(heat, box, logits=False)
+    torch.testing.assert_close(raw[0, :, 2], torch.tensor([3.0, 2.0, 1.0]))
+
+
+def test_shapes_and_errors():
+    assert decode_roi_heatmaps(torch.zeros(0, 17, 8, 6), torch.zeros(0, 4)).shape == (0, 17, 3)
+    heat, weight = roi_keypoint_targets(torch.zeros(0, 17, 3), torch.zeros(0, 4), (8, 6))
+    assert heat.shape == (0, 17, 8, 6) and weight.shape == (0, 17)
+    with pytest.raises(ValueError, match="keypoints"):
+        roi_keypoint_targets(torch.zeros(2, 17, 2), torch.zeros(2, 4), (8, 6))
+    with pytest.raises(ValueError, match="N=3"):
+        roi_keypoint_targets(torch.zeros(2, 17, 3), torch.zeros(3, 4), (8, 6))
+    with pytest.raises(ValueError, match="boxes"):
+        decode_roi_heatmaps(torch.zeros(2, 17, 8, 6), torch.zeros(3, 4))
+    with pytest.raises(ValueError, match="heatmap_size"):
+        image_to_roi_heatmap(torch.zeros(1, 2, 2), torch.zeros(1, 4), (0, 3))
+
+
+@requires_cuda
+def test_cpu_cuda_parity():
+    kps, boxes = _random_case(5, 17, 0)
+    heat, weight = roi_keypoint_targets(kps, boxes, (64, 48))
+    heat_g, weight_g = roi_keypoint_targets(kps.cuda(), boxes.cuda(), (64, 48))
+    torch.testing.assert_close(heat_g.cpu(), heat)
+    torch.testing.assert_close(weight_g.cpu(), weight)
+    logits = torch.randn(5, 17, 64, 48)
+    torch.testing.assert_close(
+        decode_roi_heatmaps(logits.cuda(), boxes.cuda()).cpu(), decode_roi_heatmaps(logits, boxes)
+    )
