@@ -1,28 +1,46 @@
 """cgalib: the Context-Guided Adaptive Network (CGANet) for multi-person pose estimation.
 
-Blocks (``ResidualBlock``, ``GFM``, ``ShuffleFusion``), the ``TNet`` backbone and the
-model registry (``create_model``, ``list_models``). Dimension letters used throughout:
-B batch, C channels, H/W height/width, N boxes/instances, K keypoints.
+Blocks (``ResidualBlock``, ``GFM``, ``ShuffleFusion``), the ``TNet`` backbone, the keypoint
+heads (``ROIGuider``, ``ROIPointer``), the reference model ``CGANet``, the model registry
+(``create_model``, ``list_models``), checkpoints and the high-level ``Predictor``.
+Dimension letters used throughout: B batch, C channels, H/W height/width, N boxes or
+instances, K keypoints.
 """
 
 from cgalib.backbones import FeatureInfo, TNet, TrapezoidStage, tnet_d1w64, tnet_d3w64, tnet_d3w96
+from cgalib.heads import CenterHeads, CenterLineBranch, PredictionHead, ROIGuider, ROIPointer
+from cgalib.inference import Predictor
 from cgalib.layers import GFM, ConvNormAct, GuidedFusionModule, ResidualBlock, ShuffleFusion
+from cgalib.models import CGANet, load_model, load_weights, save_model
+from cgalib.ops import RoIAlign, roi_align
 from cgalib.registry import create_model, list_models, register_model
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CGANet",
+    "CenterHeads",
+    "CenterLineBranch",
     "ConvNormAct",
     "FeatureInfo",
     "GFM",
     "GuidedFusionModule",
+    "PredictionHead",
+    "Predictor",
+    "ROIGuider",
+    "ROIPointer",
     "ResidualBlock",
+    "RoIAlign",
     "ShuffleFusion",
     "TNet",
     "TrapezoidStage",
     "create_model",
     "list_models",
+    "load_model",
+    "load_weights",
     "register_model",
+    "roi_align",
+    "save_model",
     "tnet_d1w64",
     "tnet_d3w64",
     "tnet_d3w96",

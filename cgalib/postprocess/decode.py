@@ -41,8 +41,9 @@ def decode_centers(
     After a 3x3 max-pool NMS (:func:`heatmap_nms`), the ``k`` highest pixels ``(x, y)`` give
     centers ``(x + offset_x, y + offset_y)`` and boxes ``center -/+ (w, h) / 2`` with
     ``(w, h) = wh[:, :, y, x]``. Channel 0 of ``wh`` and ``offset`` is x, channel 1 is y, as
-    :func:`~cgalib.targets.center_targets` builds them. If ``H * W < k``, ``k`` becomes
-    ``H * W``.
+    :func:`~cgalib.targets.center_targets` builds them. Negative sizes (an untrained
+    network can regress them) are read as 0, so ``x1 <= x2`` and ``y1 <= y2`` always hold.
+    If ``H * W < k``, ``k`` becomes ``H * W``.
 
     Args:
         heatmap: center probabilities (after sigmoid and, optionally,
@@ -81,7 +82,7 @@ def decode_centers(
     k = min(k, h * w)
     scores, index = heatmap_nms(heatmap).reshape(b, h * w).topk(k)  # sorted descending
     gather = index[:, None, :].expand(b, 2, k)
-    size = wh.reshape(b, 2, h * w).gather(2, gather).transpose(1, 2)  # (B, k, 2)
+    size = wh.reshape(b, 2, h * w).gather(2, gather).transpose(1, 2).clamp(min=0)  # (B, k, 2)
     off = offset.reshape(b, 2, h * w).gather(2, gather).transpose(1, 2)
     xy = torch.stack([index % w, torch.div(index, w, rounding_mode="floor")], -1)
     center = xy.to(off.dtype) + off

@@ -76,3 +76,11 @@ def test_cpu_cuda_parity():
     gpu = decode_centers(heat.cuda(), wh.cuda(), off.cuda(), k=20)
     for a, b in zip(cpu, gpu):
         torch.testing.assert_close(b.cpu(), a)
+
+
+def test_negative_sizes_give_degenerate_not_inverted_boxes():
+    heat = torch.zeros(1, 1, 4, 4)
+    heat[0, 0, 1, 1] = 1.0
+    wh = torch.full((1, 2, 4, 4), -3.0)
+    boxes, _ = decode_centers(heat, wh, torch.zeros(1, 2, 4, 4), k=1)
+    assert boxes[0, 0].tolist() == [1.0, 1.0, 1.0, 1.0]

@@ -1,0 +1,53 @@
+"""Data: COCO keypoint metadata, the synthetic crowd set, the COCO dataset, letterboxing and
+the paper's GPU augmentation.
+
+Workers decode and letterbox (:class:`CocoKeypoints` with ``input_size``,
+:func:`collate_letterboxed`); the device runs :class:`PoseAugmentation`. Targets are a
+list of per-image dicts of tensors. Keypoints are COCO pixel indices (pixel centres at
+integers), boxes are continuous xyxy. Dimension letters: B batch, H/W height/width,
+N people, K keypoints.
+"""
+
+from cgalib.data.augment import PoseAugmentation, affine_boxes, affine_keypoints
+from cgalib.data.coco_keypoints import (
+    CocoKeypoints,
+    collate,
+    collate_letterboxed,
+    find_split,
+    load_person_coco,
+)
+from cgalib.data.coco_meta import (
+    FLIP_INDEX,
+    KEYPOINT_NAMES,
+    NUM_KEYPOINTS,
+    OKS_SIGMAS,
+    PERSON_CATEGORY,
+    SKELETON,
+    SKELETON_0,
+)
+from cgalib.data.letterbox import letterbox, letterbox_target
+from cgalib.data.synthetic import POSES, make_synthetic_coco, synthetic_sample, synthetic_summary
+
+__all__ = [
+    "FLIP_INDEX",
+    "KEYPOINT_NAMES",
+    "NUM_KEYPOINTS",
+    "OKS_SIGMAS",
+    "PERSON_CATEGORY",
+    "POSES",
+    "SKELETON",
+    "SKELETON_0",
+    "CocoKeypoints",
+    "PoseAugmentation",
+    "affine_boxes",
+    "affine_keypoints",
+    "collate",
+    "collate_letterboxed",
+    "find_split",
+    "letterbox",
+    "letterbox_target",
+    "load_person_coco",
+    "make_synthetic_coco",
+    "synthetic_sample",
+    "synthetic_summary",
+]

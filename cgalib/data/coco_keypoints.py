@@ -1,0 +1,293 @@
+"""A PyTorch dataset over COCO person-keypoint annotations (real COCO or the synthetic set)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from pycocotools.coco import COCO
+from torch.utils.data import Dataset
+
+from cgalib.data.coco_meta import NUM_KEYPOINTS
+from cgalib.data.letterbox import letterbox, letterbox_target
+from cgalib.utils.image import read_image
+
+__all__ = ["CocoKeypoints", "collate", "collate_letterboxed", "find_split", "load_person_coco"]
+
+
+def load_person_coco(ann_file: str | os.PathLike) -> tuple[COCO, int]:
+    """Read and check a COCO person-keypoint annotation file.
+
+    Args:
+        ann_file: a ``person_keypoints_*.json`` file.
+
+    Returns:
+        The pycocotools ``COCO`` index and the person category id.
+
+    Raises:
+        FileNotFoundError: if the file does not exist.
+        ValueError: if it is not JSON, lacks ``images``/``annotations``/``categories``
+            lists, or has no ``person`` category (each message names the file).
+    """
+    path = Path(ann_file)
+    if not path.is_file():
+        raise FileNotFoundError(f"annotation file not found: {path}")
+    try:
+        data = json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"annotation file {path} is not valid JSON: {err}") from err
+    if not isinstance(data, dict):
+        raise ValueError(
+            f"annotation file {path} must hold a JSON object, got {type(data).__name__}"
+        )
+    for key in ("images", "annotations", "categories"):
+        if not isinstance(data.get(key), list):
+            raise ValueError(f"annotation file {path} has no {key!r} list (keys: {sorted(data)})")
+    person = [c for c in data["categories"] if isinstance(c, dict) and c.get("name") == "person"]
+    if not person:
+        names = [c.get("name") for c in data["categories"] if isinstance(c, dict)]
+        raise ValueError(f"annotation file {path} has no 'person' category (has {names})")
+    coco = COCO()
+    coco.dataset = data
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco.createIndex()
+    return coco, int(person[0]["id"])
+
+
+class CocoKeypoints(Dataset):
+    """People with 17 keypoints from a COCO ``person_keypoints_*.json`` and its image folder.
+
+    Each item is ``(image, target)``: the image as ``uint8`` `(3, H, W)` RGB (grayscale,
+    palette, RGBA and 16-bit files are converted; ``uint8`` keeps worker-to-main-process
+    traffic 4x smaller than float; convert on the device, e.g. with
+    :class:`~cgalib.data.PoseAugmentation`) and a dict of tensors:
+
+    - ``boxes`` `(N, 4)` float32 xyxy pixels (COCO ``bbox`` converted, clipped to the image)
+    - ``keypoints`` `(N, 17, 3)` float32 ``(x, y, v)``, pixel indices; ``v=0`` entries are
+      zero
+    - ``areas`` `(N,)` float32 and ``ann_ids`` `(N,)` int64
+    - ``crowd_boxes`` `(M, 4)` float32 xyxy and ``ignore_mask`` `(H, W)` bool: the
+      ``iscrowd=1`` regions (their segmentation), where no negatives should be taken
+    - ``masks`` `(N, H, W)` bool, only with ``with_masks=True`` (a box-filled mask when an
+      annotation has no segmentation)
+    - ``image_id`` int64 scalar, ``orig_size`` `(2,)` int64 ``(H, W)`` of the file
+    - with ``input_size``: ``scale`` float32 scalar and ``size`` `(2,)`, see
+      :func:`~cgalib.data.letterbox_target`
+
+    Non-crowd people with ``num_keypoints == 0`` but a box are kept (they are detection
+    targets; their keypoints are all ``v=0``); annotations with an empty box are dropped.
+    Images without people are kept as negatives unless ``keep_empty=False``.
+
+    Args:
+        root: the image folder (``file_name`` is relative to it).
+        ann_file: the annotation file.
+        keep_empty: keep images without (non-crowd) people.
+        with_masks: also return the instance masks.
+        input_size: if set, letterbox images and targets to ``input_size x input_size``
+            in the worker (see :func:`~cgalib.data.letterbox`).
+        min_keypoints: drop people with fewer labelled keypoints (0 keeps all).
+
+    Raises:
+        FileNotFoundError: for a missing annotation file or image folder.
+        ValueError: for a malformed annotation file (see :func:`load_person_coco`).
+
+    Example:
+        >>> import tempfile
+        >>> from cgalib.data import make_synthetic_coco
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     paths = make_synthetic_coco(d, num_train=2, num_val=0, size=96)
+        ...     ds = CocoKeypoints(paths["train_images"], paths["train_ann"], input_size=64)
+        ...     image, target = ds[0]
+        >>> len(ds), image.shape, image.dtype, target["keypoints"].shape[1:]
+        (2, torch.Size([3, 64, 64]), torch.uint8, torch.Size([17, 3]))
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        ann_file: str | os.PathLike,
+        keep_empty: bool = True,
+        with_masks: bool = False,
+        input_size: int | None = None,
+        min_keypoints: int = 0,
+    ) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"image folder not found: {self.root}")
+        self.ann_file = Path(ann_file)
+        self.coco, self.category_id = load_person_coco(self.ann_file)
+        self.keep_empty = keep_empty
+        self.with_masks = with_masks
+        self.input_size = input_size
+        self.min_keypoints = min_keypoints
+        ids = sorted(self.coco.imgs)
+        if not keep_empty:
+            ids = [i for i in ids if any(not a.get("iscrowd", 0) for a in self._anns(i))]
+        self.ids = ids
+
+    def _anns(self, image_id: int) -> list[dict]:
+        return [
+            a
+            for a in self.coco.imgToAnns.get(image_id, [])
+            if a.get("category_id") == self.category_id
+        ]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(root={str(self.root)!r}, ann_file={str(self.ann_file)!r}, "
+            f"images={len(self)}, input_size={self.input_size})"
+        )
+
+    def _mask(self, ann: dict, height: int, width: int) -> np.ndarray:
+        seg = ann.get("segmentation")
+        if seg:
+            return self.coco.annToMask(ann).astype(bool)[:height, :width]
+        m = np.zeros((height, width), bool)
+        x, y, w, h = ann["bbox"]
+        m[int(y) : int(np.ceil(y + h)), int(x) : int(np.ceil(x + w))] = True
+        return m
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        image_id = self.ids[index]
+        info = self.coco.imgs[image_id]
+        image = read_image(self.root / info["file_name"])
+        height, width = image.shape[-2:]
+        if (info.get("height", height), info.get("width", width)) != (height, width):
+            raise ValueError(
+                f"image {self.root / info['file_name']} is {height}x{width} but its annotation "
+                f"says {info.get('height')}x{info.get('width')}"
+            )
+        boxes, keypoints, areas, ann_ids, masks = [], [], [], [], []
+        crowd_boxes, ignore = [], np.zeros((height, width), bool)
+        for ann in self._anns(image_id):
+            x, y, w, h = (float(v) for v in ann.get("bbox", (0, 0, 0, 0)))
+            box = [max(x, 0.0), max(y, 0.0), min(x + w, float(width)), min(y + h, float(height))]
+            if ann.get("iscrowd", 0):
+                crowd_boxes.append(box)
+                ignore |= self._mask(ann, height, width)
+                continue
+            if box[2] <= box[0] or box[3] <= box[1]:
+                continue
+            kps = np.zeros((NUM_KEYPOINTS, 3), np.float32)
+            if ann.get("keypoints"):
+                kps = np.asarray(ann["keypoints"], np.float32).reshape(NUM_KEYPOINTS, 3)
+                kps[kps[:, 2] <= 0] = 0.0
+            if int((kps[:, 2] > 0).sum()) < self.min_keypoints:
+                continue
+            boxes.append(box)
+            keypoints.append(kps)
+            areas.append(float(ann.get("area", w * h)))
+            ann_ids.append(int(ann["id"]))
+            if self.with_masks:
+                masks.append(self._mask(ann, height, width))
+        n = len(boxes)
+        target: dict[str, torch.Tensor] = {
+            "boxes": torch.tensor(boxes, dtype=torch.float32).reshape(n, 4),
+            "keypoints": torch.from_numpy(np.stack(keypoints))
+            if n
+            else torch.zeros(0, NUM_KEYPOINTS, 3),
+            "areas": torch.tensor(areas, dtype=torch.float32),
+            "ann_ids": torch.tensor(ann_ids, dtype=torch.int64),
+            "crowd_boxes": torch.tensor(crowd_boxes, dtype=torch.float32).reshape(-1, 4),
+            "ignore_mask": torch.from_numpy(ignore),
+            "image_id": torch.tensor(image_id, dtype=torch.int64),
+            "orig_size": torch.tensor([height, width], dtype=torch.int64),
+        }
+        if self.with_masks:
+            target["masks"] = (
+                torch.from_numpy(np.stack(masks))
+                if n
+                else torch.zeros(0, height, width, dtype=torch.bool)
+            )
+        if self.input_size is not None:
+            image, scale = letterbox(image, self.input_size)
+            target = letterbox_target(target, scale, self.input_size)
+        return image, target
+
+
+def collate(batch: Sequence[tuple[torch.Tensor, dict]]) -> tuple[list[torch.Tensor], list[dict]]:
+    """Batch ``(image, target)`` pairs of any sizes into a list of images and a list of targets.
+
+    Example:
+        >>> images, targets = collate([(torch.zeros(3, 4, 5), {}), (torch.zeros(3, 6, 2), {})])
+        >>> [tuple(i.shape) for i in images], len(targets)
+        ([(3, 4, 5), (3, 6, 2)], 2)
+    """
+    return [b[0] for b in batch], [b[1] for b in batch]
+
+
+def collate_letterboxed(
+    batch: Sequence[tuple[torch.Tensor, dict]],
+) -> tuple[torch.Tensor, list[dict]]:
+    """Stack same-size (letterboxed) images into `(B, 3, S, S)`; targets stay a list of dicts.
+
+    Raises:
+        ValueError: if the images differ in size (use ``CocoKeypoints(input_size=...)``).
+
+    Example:
+        >>> images, targets = collate_letterboxed([(torch.zeros(3, 8, 8), {})] * 2)
+        >>> images.shape, len(targets)
+        (torch.Size([2, 3, 8, 8]), 2)
+    """
+    images, targets = collate(batch)
+    shapes = {tuple(i.shape) for i in images}
+    if len(shapes) != 1:
+        raise ValueError(
+            f"collate_letterboxed needs images of one size, got {sorted(shapes)}; "
+            "letterbox them first (CocoKeypoints(..., input_size=S))"
+        )
+    return torch.stack(images), targets
+
+
+def find_split(
+    root: str | os.PathLike,
+    split: str,
+    images: str | os.PathLike | None = None,
+    ann_file: str | os.PathLike | None = None,
+) -> tuple[Path, Path]:
+    """Locate a split's image folder and annotation file under a data root.
+
+    Looks for ``root/{split}`` or ``root/{split}2017`` and
+    ``root/annotations/person_keypoints_{split}.json`` or ``..._{split}2017.json`` (the
+    synthetic set's and COCO's layouts). Explicit ``images``/``ann_file`` win.
+
+    Args:
+        root: the data root.
+        split: ``"train"`` or ``"val"`` (any name).
+        images: the image folder, if not in the default place.
+        ann_file: the annotation file, if not in the default place.
+
+    Returns:
+        ``(image_folder, annotation_file)``.
+
+    Raises:
+        FileNotFoundError: listing the places that were tried.
+    """
+    root = Path(root)
+
+    def pick(given, candidates: list[Path], what: str, test) -> Path:
+        if given is not None:
+            candidates = [Path(given)]
+        for c in candidates:
+            if test(c):
+                return c
+        tried = ", ".join(str(c) for c in candidates)
+        raise FileNotFoundError(f"no {what} for split {split!r}; tried {tried}")
+
+    img_dir = pick(images, [root / split, root / f"{split}2017"], "image folder", Path.is_dir)
+    ann = pick(
+        ann_file,
+        [root / "annotations" / f"person_keypoints_{s}.json" for s in (split, f"{split}2017")],
+        "annotation file",
+        Path.is_file,
+    )
+    return img_dir, ann

@@ -1,0 +1,709 @@
+"""A synthetic crowd set in COCO person-keypoint format, generated in seconds, no download.
+
+Cartoon people with the COCO 17-keypoint topology are drawn with PIL on textured
+backgrounds, in crowds that show the problems CGANet targets: people of very different
+scales, overlapping people whose boxes are ambiguous (IoU > 0.3), people cut by the image
+border (keypoints outside the image unlabelled) and occluders splitting silhouettes, so
+that boxes of the visible silhouette exclude occluded keypoints (*defective boxes*).
+
+Left and right are learnable, also for people facing away: the person's left limbs are
+drawn in a darker shade of the clothing, the right limbs in a lighter one; the left eye is
+blue, the right eye green, and the left ear wears a yellow earring.
+
+Every image draws its randomness from ``np.random.default_rng([seed, split_id, index])``
+(``split_id`` 0 for ``train``, 1 for ``val``), so the same seed gives byte-identical
+annotation files, whatever ``workers`` is.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageChops, ImageDraw
+from pycocotools import mask as mask_utils
+
+from cgalib.data.coco_meta import KEYPOINT_NAMES, PERSON_CATEGORY
+
+__all__ = ["POSES", "make_synthetic_coco", "synthetic_sample", "synthetic_summary"]
+
+#: The pose families of the 2D kinematic model.
+POSES: tuple[str, ...] = ("stand", "walk", "arms_raised", "wave", "bend", "sit", "squat")
+_POSE_WEIGHTS = np.array([0.22, 0.2, 0.12, 0.12, 0.12, 0.12, 0.1])
+_SPLIT_IDS = {"train": 0, "val": 1}
+_K = {name: i for i, name in enumerate(KEYPOINT_NAMES)}
+_OCCLUDER_ID = 255
+
+_SKIN = np.array(
+    [[255, 222, 189], [241, 194, 125], [224, 172, 105], [198, 134, 66], [141, 85, 36], [92, 58, 30]]
+)
+_HAIR = np.array(
+    [[25, 20, 20], [70, 45, 25], [130, 85, 40], [205, 170, 95], [160, 160, 160], [175, 65, 25]]
+)
+_LEFT_EYE = (20, 90, 255)  # the person's left eye: blue
+_RIGHT_EYE = (0, 200, 60)  # the person's right eye: green
+_EARRING = (255, 230, 0)  # only on the left ear
+_NOSE = (150, 40, 40)
+
+
+# ----------------------------------------------------------------------------- geometry
+def _rot(v: np.ndarray, a: float) -> np.ndarray:
+    """Rotate image-space vectors (x right, y down) by ``a`` radians (clockwise on screen)."""
+    c, s = math.cos(a), math.sin(a)
+    return np.stack([v[..., 0] * c - v[..., 1] * s, v[..., 0] * s + v[..., 1] * c], -1)
+
+
+def _down(a: float) -> np.ndarray:
+    """Unit vector of a limb at absolute angle ``a`` (0 points down, +pi/2 points to +x)."""
+    return np.array([math.sin(a), math.cos(a)])
+
+
+def _capsule(p1, p2, w1: float, w2: float) -> list[tuple]:
+    """A tapered limb: a quad plus round caps, as drawing primitives."""
+    p1, p2 = np.asarray(p1, float), np.asarray(p2, float)
+    d = p2 - p1
+    n = np.array([-d[1], d[0]]) / max(float(np.hypot(*d)), 1e-6)
+    quad = [p1 + n * w1 / 2, p2 + n * w2 / 2, p2 - n * w2 / 2, p1 - n * w1 / 2]
+    return [("poly", quad), ("disc", p1, w1 / 2), ("disc", p2, w2 / 2)]
+
+
+def _ellipse_poly(center, rx: float, ry: float, angle: float, n: int = 20) -> list:
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    pts = _rot(np.stack([rx * np.cos(t), ry * np.sin(t)], -1), angle) + np.asarray(center)
+    return list(pts)
+
+
+def _shade(color, factor: float) -> tuple[int, int, int]:
+    """Darker (factor < 1) or blended towards white (factor > 1)."""
+    c = np.asarray(color, float)
+    c = c * factor if factor <= 1 else c + (255 - c) * (factor - 1)
+    return tuple(int(v) for v in np.clip(c, 0, 255))
+
+
+# ----------------------------------------------------------------------------- a person
+def _pose_angles(rng: np.random.Generator, pose: str, side: int) -> tuple[dict[str, float], float]:
+    """Absolute limb angles (radians; 0 = down, pi/2 = towards +x), torso and head tilts.
+
+    ``side`` is the image-x direction of the person's left (+1 facing the camera). Also
+    returns the heading (+1/-1 image-x direction of a walking/sitting/bending person's
+    toes, 0 for frontal poses).
+    """
+    sl, sr = side, -side  # outward direction of each side
+    d = float(rng.choice([-1.0, 1.0]))  # the direction the person turns/moves
+    u = rng.uniform
+    a: dict[str, float] = {"torso": u(-6, 6), "head": u(-15, 15)}
+    arm_out = u(5, 25, 2)
+    a |= {"l_up": sl * arm_out[0], "r_up": sr * arm_out[1]}
+    a |= {"l_fore": a["l_up"] + u(-30, 30), "r_fore": a["r_up"] + u(-30, 30)}
+    leg_out = u(2, 12, 2)
+    a |= {"l_thigh": sl * leg_out[0], "r_thigh": sr * leg_out[1]}
+    a |= {"l_shin": a["l_thigh"] + u(-6, 6), "r_shin": a["r_thigh"] + u(-6, 6)}
+    if pose == "walk":
+        w = u(15, 35)
+        a |= {"l_thigh": w * d, "r_thigh": -w * d}
+        a |= {"l_shin": a["l_thigh"] - d * u(0, 30), "r_shin": a["r_thigh"] - d * u(0, 30)}
+        a |= {"l_up": -d * u(10, 35), "r_up": d * u(10, 35)}
+        a |= {"l_fore": a["l_up"] + d * u(0, 45), "r_fore": a["r_up"] + d * u(0, 45)}
+    elif pose == "arms_raised":
+        up = u(100, 175, 2)
+        a |= {"l_up": sl * up[0], "r_up": sr * up[1]}
+        a |= {"l_fore": a["l_up"] + sl * u(-45, 40), "r_fore": a["r_up"] + sr * u(-45, 40)}
+    elif pose == "wave":
+        k = "l" if rng.random() < 0.5 else "r"
+        s = sl if k == "l" else sr
+        a[f"{k}_up"] = s * u(70, 160)
+        a[f"{k}_fore"] = s * u(140, 190)
+    elif pose == "bend":
+        a["torso"] = d * u(35, 80)
+        a["head"] = -d * u(0, 25)
+        a |= {"l_up": u(-20, 20), "r_up": u(-20, 20)}
+        a |= {"l_fore": a["l_up"] + u(-20, 20), "r_fore": a["r_up"] + u(-20, 20)}
+    elif pose == "sit":
+        a["torso"] = -d * u(0, 12)
+        th = d * u(70, 100)
+        a |= {"l_thigh": th + u(-8, 8), "r_thigh": th + u(-8, 8)}
+        a |= {"l_shin": u(-12, 12), "r_shin": u(-12, 12)}
+        a |= {"l_fore": a["l_up"] + d * u(40, 90), "r_fore": a["r_up"] + d * u(40, 90)}
+    elif pose == "squat":
+        th = u(45, 85, 2)
+        a |= {"l_thigh": sl * th[0], "r_thigh": sr * th[1]}
+        a |= {"l_shin": -sl * u(-5, 25), "r_shin": -sr * u(-5, 25)}
+        a |= {"l_up": sl * u(20, 60), "r_up": sr * u(20, 60)}
+        a |= {"l_fore": a["l_up"] - sl * u(30, 90), "r_fore": a["r_up"] - sr * u(30, 90)}
+    jitter = rng.normal(0, 5, len(a))
+    heading = d if pose in ("walk", "sit", "bend") else 0.0
+    return {k: math.radians(v + j) for (k, v), j in zip(a.items(), jitter)}, heading
+
+
+def _person(rng: np.random.Generator, height: float) -> dict:
+    """A person in local coordinates (pelvis at the origin), as primitives and keypoints.
+
+    Returns a dict with ``keypoints`` `(17, 2)`, ``labelled`` `(17,)` bool (face points of
+    people facing away are not annotated), ``prims`` (drawing primitives with colours) and
+    ``extent`` (x0, y0, x1, y1) around all primitives.
+    """
+    front = rng.random() < 0.6
+    side = 1 if front else -1
+    pose = str(rng.choice(POSES, p=_POSE_WEIGHTS))
+    a, heading = _pose_angles(rng, pose, side)
+    prop = height * rng.uniform(0.92, 1.08, 12)
+    r_head, neck, torso = 0.072 * prop[0], 0.035 * prop[1], 0.30 * prop[2]
+    upper, fore, thigh, shin = 0.165 * prop[3], 0.15 * prop[4], 0.235 * prop[5], 0.235 * prop[6]
+    turn = rng.uniform(0.35, 1.0) if pose in ("walk", "sit", "bend") else rng.uniform(0.75, 1.0)
+    sh_w, hip_w = 0.105 * prop[7] * turn, 0.07 * prop[8] * turn
+    t_arm, t_leg = 0.05 * prop[9], 0.068 * prop[10]
+
+    up = _rot(np.array([0.0, -1.0]), a["torso"])
+    across = _rot(np.array([1.0, 0.0]), a["torso"])
+    pelvis = np.zeros(2)
+    neck_base = pelvis + torso * up
+    kp = np.zeros((17, 2))
+    kp[_K["left_shoulder"]] = neck_base + side * sh_w * across
+    kp[_K["right_shoulder"]] = neck_base - side * sh_w * across
+    kp[_K["left_hip"]] = pelvis + side * hip_w * across
+    kp[_K["right_hip"]] = pelvis - side * hip_w * across
+    for s in ("left", "right"):
+        k = s[0]
+        kp[_K[f"{s}_elbow"]] = kp[_K[f"{s}_shoulder"]] + upper * _down(a[f"{k}_up"])
+        kp[_K[f"{s}_wrist"]] = kp[_K[f"{s}_elbow"]] + fore * _down(a[f"{k}_fore"])
+        kp[_K[f"{s}_knee"]] = kp[_K[f"{s}_hip"]] + thigh * _down(a[f"{k}_thigh"])
+        kp[_K[f"{s}_ankle"]] = kp[_K[f"{s}_knee"]] + shin * _down(a[f"{k}_shin"])
+    head_angle = a["torso"] + a["head"]
+    head = neck_base + (neck + r_head) * _rot(np.array([0.0, -1.0]), head_angle)
+    rx, ry = 0.82 * r_head, r_head
+    yaw = rng.uniform(-0.25, 0.25) * rx
+
+    def on_head(x: float, y: float) -> np.ndarray:
+        return head + _rot(np.array([x, y]), head_angle)
+
+    kp[_K["nose"]] = on_head(1.2 * yaw, 0.25 * ry)
+    kp[_K["left_eye"]] = on_head(side * 0.4 * rx + yaw, -0.08 * ry)
+    kp[_K["right_eye"]] = on_head(-side * 0.4 * rx + yaw, -0.08 * ry)
+    kp[_K["left_ear"]] = on_head(side * 0.95 * rx, 0.05 * ry)
+    kp[_K["right_ear"]] = on_head(-side * 0.95 * rx, 0.05 * ry)
+    labelled = np.ones(17, bool)
+    if not front:
+        labelled[[_K["nose"], _K["left_eye"], _K["right_eye"]]] = False
+
+    # colours
+    skin = tuple(int(c) for c in _SKIN[rng.integers(len(_SKIN))])
+    hair = tuple(int(c) for c in _HAIR[rng.integers(len(_HAIR))])
+    shirt = tuple(int(c) for c in rng.integers(20, 236, 3))
+    pants = tuple(int(c) for c in rng.integers(20, 236, 3))
+    shoes = tuple(int(c) for c in rng.integers(0, 90, 3))
+    pattern = str(rng.choice(["plain", "stripes", "dots"], p=[0.5, 0.3, 0.2]))
+    pattern_color = tuple(int(c) for c in rng.integers(0, 256, 3))
+    short_sleeves = rng.random() < 0.35
+    shade = {"left": 0.62, "right": 1.4}
+
+    prims: list[tuple] = []  # (kind, geometry..., colour, part of the silhouette)
+
+    def add(shapes: list[tuple], color, silhouette: bool = True) -> None:
+        prims.extend((*s, color, silhouette) for s in shapes)
+
+    # legs and feet
+    for s in ("left", "right"):
+        hip, knee, ankle = (kp[_K[f"{s}_{j}"]] for j in ("hip", "knee", "ankle"))
+        col = _shade(pants, shade[s])
+        add(_capsule(hip, knee, t_leg * 1.1, t_leg * 0.9), col)
+        add(_capsule(knee, ankle, t_leg * 0.9, t_leg * 0.7), col)
+        outward = side if s == "left" else -side
+        toe = np.array([heading if heading else 0.7 * outward, 0.45 if heading else 0.7])
+        foot = ankle + 0.055 * height * (_down(a[f"{s[0]}_shin"]) * 0.3 + toe)
+        add(_capsule(ankle, foot, t_leg * 0.75, t_leg * 0.6), _shade(shoes, shade[s]))
+    # torso
+    n = across * 0.5 * t_arm
+    quad = [
+        kp[_K["left_shoulder"]] + side * n,
+        kp[_K["right_shoulder"]] - side * n,
+        kp[_K["right_hip"]] - side * n * 0.8,
+        kp[_K["left_hip"]] + side * n * 0.8,
+    ]
+    add([("poly", quad)], shirt)
+    add([("poly", [kp[_K["left_hip"]] + side * n, kp[_K["right_hip"]] - side * n,
+                   kp[_K["right_hip"]] - side * n + up * t_leg * 0.6,
+                   kp[_K["left_hip"]] + side * n + up * t_leg * 0.6])], pants)  # fmt: skip
+    if pattern == "stripes":
+        for f in np.linspace(0.12, 0.88, int(rng.integers(3, 7))):
+            p = quad[0] + (quad[3] - quad[0]) * f
+            q = quad[1] + (quad[2] - quad[1]) * f
+            prims.append(("line", p, q, max(1.0, 0.012 * height), pattern_color, False))
+    elif pattern == "dots":
+        for f, g in rng.uniform(0.15, 0.85, (int(rng.integers(3, 9)), 2)):
+            p = (quad[0] + (quad[3] - quad[0]) * f) * (1 - g) + (
+                quad[1] + (quad[2] - quad[1]) * f
+            ) * g
+            prims.append(("disc", p, max(0.6, 0.012 * height), pattern_color, False))
+    # neck and head
+    add(_capsule(neck_base, head, r_head * 0.6, r_head * 0.6), skin)
+    head_poly = _ellipse_poly(head, rx, ry, head_angle)
+    ear_r = 0.24 * r_head
+    for s in ("left", "right"):
+        ear = kp[_K[f"{s}_ear"]]
+        add([("disc", ear, ear_r)], _shade(skin, 0.8 if s == "left" else 1.0))
+    if front:
+        add([("poly", head_poly)], skin)
+        cap = _ellipse_poly(on_head(0, -0.55 * ry), rx * 0.95, ry * 0.5, head_angle)
+        add([("poly", cap)], hair)
+        eye_r = max(0.7, 0.15 * r_head)
+        prims.append(("disc", kp[_K["left_eye"]], eye_r, _LEFT_EYE, False))
+        prims.append(("disc", kp[_K["right_eye"]], eye_r, _RIGHT_EYE, False))
+        prims.append(("disc", kp[_K["nose"]], max(0.6, 0.1 * r_head), _NOSE, False))
+    else:
+        add([("poly", head_poly)], hair)
+    prims.append(("disc", kp[_K["left_ear"]] + _rot(np.array([0, ear_r * 0.7]), head_angle),
+                  max(0.6, 0.1 * r_head), _EARRING, False))  # fmt: skip
+    # arms (drawn last: in front of the torso)
+    for s in ("left", "right"):
+        sh, el, wr = (kp[_K[f"{s}_{j}"]] for j in ("shoulder", "elbow", "wrist"))
+        col = _shade(shirt, shade[s])
+        add(_capsule(sh, el, t_arm * 1.1, t_arm * 0.9), col)
+        add(_capsule(el, wr, t_arm * 0.9, t_arm * 0.75), _shade(skin, shade[s] ** 0.3)
+            if short_sleeves else col)  # fmt: skip
+        hand = wr + 0.035 * height * _down(a[f"{s[0]}_fore"])
+        add(_capsule(wr, hand, t_arm * 0.8, t_arm * 0.9), _shade(skin, shade[s] ** 0.3))
+
+    pts = [kp]
+    for p in prims:
+        if p[0] == "poly":
+            pts.append(np.asarray(p[1]))
+        elif p[0] == "disc":
+            pts.append(np.asarray(p[1])[None] + np.array([[-p[2], -p[2]], [p[2], p[2]]]))
+    allp = np.concatenate(pts)
+    extent = (*allp.min(0), *allp.max(0))
+    return {"keypoints": kp, "labelled": labelled, "prims": prims, "extent": extent}
+
+
+def _translate(person: dict, offset: np.ndarray) -> dict:
+    def move(p: tuple) -> tuple:
+        if p[0] == "poly":
+            return ("poly", [q + offset for q in p[1]], *p[2:])
+        if p[0] == "disc":
+            return ("disc", p[1] + offset, *p[2:])
+        return ("line", p[1] + offset, p[2] + offset, *p[3:])
+
+    x0, y0, x1, y1 = person["extent"]
+    return {
+        "keypoints": person["keypoints"] + offset,
+        "labelled": person["labelled"],
+        "prims": [move(p) for p in person["prims"]],
+        "extent": (x0 + offset[0], y0 + offset[1], x1 + offset[0], y1 + offset[1]),
+    }
+
+
+def _draw(draw: ImageDraw.ImageDraw, prims: Sequence[tuple], fill: int | None = None) -> None:
+    """Draw primitives in their colours, or only the silhouette ones in ``fill``."""
+    for p in prims:
+        if fill is not None and not p[-1]:
+            continue
+        color = fill if fill is not None else p[-2]
+        if p[0] == "poly":
+            draw.polygon([(float(x), float(y)) for x, y in p[1]], fill=color)
+        elif p[0] == "disc":
+            (x, y), r = p[1], p[2]
+            draw.ellipse([x - r, y - r, x + r, y + r], fill=color)
+        else:
+            draw.line([tuple(p[1]), tuple(p[2])], fill=color, width=max(1, round(p[3])))
+
+
+# ----------------------------------------------------------------------------- a scene
+@functools.lru_cache(maxsize=8)
+def _gradient(size: int, vertical: bool) -> Image.Image:
+    grad = Image.linear_gradient("L").resize((size, size), Image.BILINEAR)
+    return grad if vertical else grad.transpose(Image.Transpose.ROTATE_90)
+
+
+def _background(rng: np.random.Generator, size: int) -> Image.Image:
+    """Two-colour gradient, low-frequency colour blotches, grain and random shapes."""
+    c0, c1 = (tuple(int(v) for v in c) for c in rng.integers(0, 256, (2, 3)))
+    img = Image.composite(
+        Image.new("RGB", (size, size), c1),
+        Image.new("RGB", (size, size), c0),
+        _gradient(size, bool(rng.random() < 0.5)),
+    )
+    blotch = Image.fromarray(rng.integers(0, 256, (6, 6, 3), dtype=np.uint8))
+    img = Image.blend(img, blotch.resize((size, size), Image.BILINEAR), 0.25)
+    grain = int(rng.integers(2, 13))
+    half = (size + 1) // 2
+    noise = Image.fromarray(rng.integers(0, 2 * grain + 1, (half, half), dtype=np.uint8))
+    noise = noise.resize((size, size), Image.NEAREST).convert("RGB")
+    img = ImageChops.add(img, noise, offset=-grain)
+    draw = ImageDraw.Draw(img)
+    for _ in range(int(rng.integers(3, 14))):
+        kind = rng.integers(5)
+        color = tuple(int(c) for c in rng.integers(0, 256, 3))
+        if rng.random() < 0.2:  # skin-coloured hard negatives: loose "limbs" and "heads"
+            color = tuple(int(c) for c in _SKIN[rng.integers(len(_SKIN))])
+        x, y = rng.uniform(-0.1, 1.1, 2) * size
+        s = rng.uniform(0.02, 0.3) * size
+        if kind == 0:
+            draw.rectangle([x, y, x + s * rng.uniform(0.3, 2), y + s * rng.uniform(0.3, 2)], color)
+        elif kind == 1:
+            draw.ellipse([x, y, x + s, y + s * rng.uniform(0.5, 1.5)], color)
+        elif kind == 2:
+            pts = np.array([x, y]) + rng.uniform(-s, s, (int(rng.integers(3, 7)), 2))
+            draw.polygon([tuple(p) for p in pts], color)
+        elif kind == 3:
+            q = np.array([x, y]) + rng.uniform(-s, s, 2)
+            draw.line([(x, y), tuple(q)], color, width=max(1, int(s * rng.uniform(0.05, 0.25))))
+        else:  # a grid/stripe texture patch
+            for i in range(int(rng.integers(2, 8))):
+                draw.line([(x, y + i * s / 6), (x + s, y + i * s / 6)], color, width=2)
+    return img
+
+
+def _layout(rng: np.random.Generator, size: int, max_people: int, min_height: float,
+            overlap: float, cut: float, empty: float) -> list[dict]:  # fmt: skip
+    """Sample and place people; returns them ordered back to front (by their lowest point)."""
+    if rng.random() < empty:
+        return []
+    max_height = 0.95 * size
+    h0 = math.exp(rng.uniform(math.log(min_height), math.log(max_height)))
+    n_cap = int(np.clip(2.5 * size / h0, 1, max_people))
+    n = int(rng.integers(1, n_cap + 1))
+    people: list[dict] = []
+    for _ in range(n):
+        h = float(np.clip(h0 * rng.uniform(0.75, 1.25), min_height, max_height))
+        p = _person(rng, h)
+        x0, y0, x1, y1 = p["extent"]
+        w, hh = x1 - x0, y1 - y0
+        r = rng.random()
+        if people and r < overlap:
+            q = people[int(rng.integers(len(people)))]
+            qx0, qy0, qx1, qy1 = q["extent"]
+            cx = (qx0 + qx1) / 2 + rng.choice([-1, 1]) * rng.uniform(0.05, 0.45) * (qx1 - qx0)
+            cy = (qy0 + qy1) / 2 + rng.uniform(-0.15, 0.15) * (qy1 - qy0)
+        elif r < overlap + cut:
+            border = rng.choice(4, p=[0.35, 0.35, 0.2, 0.1])  # left, right, bottom, top
+            inside = rng.uniform(0.3, 0.85)  # fraction of the person inside the image
+            along = rng.uniform(0, 1)
+            cx, cy = along * size, along * size
+            if border == 0:
+                cx = -w / 2 + inside * w
+            elif border == 1:
+                cx = size + w / 2 - inside * w
+            elif border == 2:
+                cy = size + hh / 2 - inside * hh
+            else:
+                cy = -hh / 2 + inside * hh
+            if border >= 2:
+                cx = rng.uniform(0, size)
+            else:
+                cy = rng.uniform(min(hh / 2, size / 2), max(size - hh / 2, size / 2))
+        else:
+            cx = rng.uniform(min(w / 2, size / 2), max(size - w / 2, size / 2))
+            cy = rng.uniform(min(hh / 2, size / 2), max(size - hh / 2, size / 2))
+        people.append(_translate(p, np.array([cx - (x0 + x1) / 2, cy - (y0 + y1) / 2])))
+    return sorted(people, key=lambda q: q["extent"][3])
+
+
+def _occluders(rng: np.random.Generator, people: list[dict], size: int) -> list[tuple]:
+    prims: list[tuple] = []
+    for _ in range(int(rng.integers(1, 3))):
+        q = people[int(rng.integers(len(people)))]
+        x0, y0, x1, y1 = q["extent"]
+        h = y1 - y0
+        c = q["keypoints"][int(rng.integers(17))]
+        color = tuple(int(v) for v in rng.integers(0, 256, 3))
+        kind = rng.integers(3)
+        if kind == 0:  # a box (a sign, a table)
+            w, hh = rng.uniform(0.2, 0.6) * h, rng.uniform(0.12, 0.45) * h
+        elif kind == 1:  # a pole
+            w, hh = rng.uniform(0.04, 0.12) * h, rng.uniform(0.6, 1.5) * h
+        else:  # a bush
+            w, hh = rng.uniform(0.2, 0.5) * h, rng.uniform(0.2, 0.4) * h
+        box = [c[0] - w / 2, c[1] - hh / 2, c[0] + w / 2, c[1] + hh / 2]
+        corners = [np.array(p, float) for p in
+                   ((box[0], box[1]), (box[2], box[1]), (box[2], box[3]), (box[0], box[3]))]  # fmt: skip
+        if kind == 2:
+            bush = _ellipse_poly(c, w / 2, hh / 2, rng.uniform(0, np.pi))
+            prims.append(("poly", bush, color, True))
+        else:
+            prims.append(("poly", corners, color, True))
+            if rng.random() < 0.5:
+                stripe = tuple(int(v) for v in rng.integers(0, 256, 3))
+                for f in np.linspace(0.2, 0.8, 3):
+                    p = corners[0] + (corners[3] - corners[0]) * f
+                    prims.append(("line", p, p + (corners[1] - corners[0]), max(1.0, hh / 12),
+                                  stripe, False))  # fmt: skip
+    return prims
+
+
+def _render(rng: np.random.Generator, size: int, max_people: int = 8, min_height: float = 24,
+            overlap: float = 0.35, cut: float = 0.15, occluders: float = 0.5, empty: float = 0.03,
+            min_area: int = 64) -> tuple[Image.Image, list[dict]]:  # fmt: skip
+    image = _background(rng, size)
+    people = _layout(rng, size, max_people, min_height, overlap, cut, empty)
+    owner = Image.new("L", (size, size), 0)  # which object is on top at each pixel
+    draw, draw_owner = ImageDraw.Draw(image), ImageDraw.Draw(owner)
+    for i, p in enumerate(people):
+        _draw(draw, p["prims"])
+        _draw(draw_owner, p["prims"], fill=i + 1)
+    if people and rng.random() < occluders:
+        prims = _occluders(rng, people, size)
+        _draw(draw, prims)
+        _draw(draw_owner, prims, fill=_OCCLUDER_ID)
+    owner_np = np.asarray(owner)
+    anns = []
+    for i, p in enumerate(people):
+        visible = owner_np == i + 1
+        area = int(visible.sum())
+        if area < min_area:
+            continue
+        rows, cols = np.flatnonzero(visible.any(1)), np.flatnonzero(visible.any(0))
+        x0, y0, x1, y1 = int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+        rle = mask_utils.encode(np.asfortranarray(visible.astype(np.uint8)))
+        keypoints: list = []
+        for (x, y), lab in zip(p["keypoints"], p["labelled"]):
+            px, py = int(math.floor(x + 0.5)), int(math.floor(y + 0.5))
+            if not lab or not (0 <= px < size and 0 <= py < size):
+                keypoints += [0, 0, 0]
+                continue
+            v = 1 if owner_np[py, px] > i + 1 else 2  # covered by something drawn later
+            keypoints += [round(float(x), 2), round(float(y), 2), v]
+        anns.append({
+            "area": float(area),
+            "bbox": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)],
+            "category_id": 1,
+            "iscrowd": 0,
+            "keypoints": keypoints,
+            "num_keypoints": sum(1 for v in keypoints[2::3] if v > 0),
+            "segmentation": {"size": [size, size], "counts": rle["counts"].decode("ascii")},
+        })  # fmt: skip
+    return image, anns
+
+
+# ----------------------------------------------------------------------------- public API
+def synthetic_sample(
+    seed: int = 0, index: int = 0, split: str = "train", size: int = 384, **params
+) -> tuple[Image.Image, list[dict]]:
+    """Render one synthetic image in memory, exactly as :func:`make_synthetic_coco` writes it.
+
+    Args:
+        seed: the data-set seed.
+        index: the image index within the split.
+        split: ``"train"`` or ``"val"``.
+        size: image height and width in pixels.
+        **params: the scene parameters of :func:`make_synthetic_coco` (``max_people``,
+            ``min_height``, ``overlap``, ``cut``, ``occluders``, ``empty``, ``min_area``).
+
+    Returns:
+        The RGB PIL image (before JPEG compression) and its COCO annotations (without
+        ``id`` and ``image_id``).
+
+    Example:
+        >>> image, anns = synthetic_sample(seed=0, index=3, size=128)
+        >>> image.size, all(len(a["keypoints"]) == 51 for a in anns)
+        ((128, 128), True)
+    """
+    if split not in _SPLIT_IDS:
+        raise ValueError(f"split must be one of {sorted(_SPLIT_IDS)}, got {split!r}")
+    rng = np.random.default_rng([seed, _SPLIT_IDS[split], index])
+    return _render(rng, size, **params)
+
+
+def _write_one(job: tuple) -> list[dict]:
+    seed, split, index, size, path, quality, params = job
+    image, anns = synthetic_sample(seed, index, split, size, **params)
+    image.save(path, format="JPEG", quality=quality)
+    return anns
+
+
+def make_synthetic_coco(
+    out_dir: str | os.PathLike,
+    num_train: int,
+    num_val: int,
+    seed: int = 0,
+    size: int = 384,
+    max_people: int = 8,
+    min_height: float = 24,
+    overlap: float = 0.35,
+    cut: float = 0.15,
+    occluders: float = 0.5,
+    empty: float = 0.03,
+    min_area: int = 64,
+    jpeg_quality: int = 90,
+    workers: int = 1,
+    progress: bool = False,
+) -> dict[str, Path]:
+    """Write the synthetic crowd set in COCO layout.
+
+    Layout: ``out_dir/train/000000.jpg...``, ``out_dir/val/...`` and
+    ``out_dir/annotations/person_keypoints_{train,val}.json`` (image ids start at 1 and
+    file names are the zero-padded index). Annotations follow COCO: ``bbox`` is the tight
+    xywh box of the *visible* silhouette, ``area`` its pixel count, ``segmentation`` its
+    RLE; keypoints outside the image are ``(0, 0, 0)``, keypoints covered by a person or
+    an occluder drawn in front are ``v=1``, others ``v=2``; the face points of people
+    facing away are unlabelled. People whose visible area is below ``min_area`` are not
+    annotated (like COCO's unannotated tiny people); people cut by the border with no
+    keypoint inside the image are kept with ``num_keypoints=0`` (usable for detection).
+    All annotations have ``iscrowd=0``.
+
+    Args:
+        out_dir: the data root (created).
+        num_train: number of training images.
+        num_val: number of validation images.
+        seed: the seed; the same seed gives byte-identical annotation files.
+        size: image height and width.
+        max_people: most people in one image.
+        min_height: the smallest person height in pixels (the largest is 95% of ``size``).
+        overlap: probability that a person is placed next to another one (box IoU
+            typically > 0.3).
+        cut: probability that a person is placed across the image border.
+        occluders: probability that an image gets one or two occluders over its people.
+        empty: probability of an image without people.
+        min_area: smallest visible area (pixels) of an annotated person.
+        jpeg_quality: JPEG quality of the images.
+        workers: processes rendering in parallel (the output does not depend on it).
+        progress: show a text progress bar on stderr (nothing is printed otherwise).
+
+    Returns:
+        ``{"root", "train_images", "val_images", "train_ann", "val_ann"}`` paths.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     paths = make_synthetic_coco(d, num_train=2, num_val=1, size=96)
+        ...     sorted(p.name for p in paths["train_images"].iterdir())
+        ['000000.jpg', '000001.jpg']
+    """
+    if num_train < 0 or num_val < 0:
+        raise ValueError(f"image counts must be >= 0, got train={num_train}, val={num_val}")
+    if size < 32:
+        raise ValueError(f"size must be at least 32 pixels, got {size}")
+    if not 0 <= overlap + cut <= 1:
+        raise ValueError(f"overlap + cut must be within [0, 1], got {overlap} + {cut}")
+    params = dict(max_people=max_people, min_height=min(min_height, 0.9 * size), overlap=overlap,
+                  cut=cut, occluders=occluders, empty=empty, min_area=min_area)  # fmt: skip
+    root = Path(out_dir)
+    (root / "annotations").mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {"root": root}
+    bar = None
+    if progress:
+        from cgalib.engine.progress import ProgressBar
+
+        bar = ProgressBar(num_train + num_val, "synth", unit="img")
+    pool = ProcessPoolExecutor(workers) if workers > 1 else None
+    try:
+        for split, count in (("train", num_train), ("val", num_val)):
+            img_dir = root / split
+            img_dir.mkdir(parents=True, exist_ok=True)
+            jobs = [(seed, split, i, size, img_dir / f"{i:06d}.jpg", jpeg_quality, params)
+                    for i in range(count)]  # fmt: skip
+            results = pool.map(_write_one, jobs, chunksize=8) if pool else map(_write_one, jobs)
+            images, annotations = [], []
+            for i, anns in enumerate(results):
+                images.append({"id": i + 1, "file_name": f"{i:06d}.jpg", "width": size,
+                               "height": size})  # fmt: skip
+                for ann in anns:
+                    annotations.append({**ann, "id": len(annotations) + 1, "image_id": i + 1})
+                if bar is not None:
+                    bar.update(1)
+            dataset = {
+                "info": {
+                    "description": "cgalib synthetic crowd set",
+                    "version": "1",
+                    "seed": seed,
+                    "split": split,
+                    "size": size,
+                    "params": params,
+                },
+                "licenses": [],
+                "images": images,
+                "annotations": annotations,
+                "categories": [PERSON_CATEGORY],
+            }
+            ann_path = root / "annotations" / f"person_keypoints_{split}.json"
+            ann_path.write_text(json.dumps(dataset, sort_keys=True, separators=(",", ":")))
+            paths[f"{split}_images"], paths[f"{split}_ann"] = img_dir, ann_path
+    finally:
+        if pool is not None:
+            pool.shutdown()
+        if bar is not None:
+            bar.close()
+    return paths
+
+
+def _box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU of xywh boxes."""
+    ax1, ay1 = a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]
+    bx1, by1 = b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
+    iw = np.clip(np.minimum(ax1[:, None], bx1) - np.maximum(a[:, None, 0], b[:, 0]), 0, None)
+    ih = np.clip(np.minimum(ay1[:, None], by1) - np.maximum(a[:, None, 1], b[:, 1]), 0, None)
+    inter = iw * ih
+    union = (a[:, 2] * a[:, 3])[:, None] + b[:, 2] * b[:, 3] - inter
+    return inter / np.maximum(union, 1e-9)
+
+
+def synthetic_summary(ann_file: str | os.PathLike, iou: float = 0.3) -> dict[str, float]:
+    """Crowd statistics of a COCO person-keypoint file (the synthetic set or real COCO).
+
+    Args:
+        ann_file: a ``person_keypoints_*.json`` file.
+        iou: the box IoU above which two people count as overlapping.
+
+    Returns:
+        A dict: ``images``, ``people`` (non-crowd person annotations),
+        ``people_per_image``, ``images_3plus`` (fraction of images with 3+ people),
+        ``empty_images`` (fraction without people), ``overlap_images`` (fraction of images
+        with a pair of boxes of IoU > ``iou``), ``overlap_people`` (fraction of people in
+        such a pair), ``cut_people`` (fraction whose box touches the image border),
+        ``occluded_keypoints`` (fraction of labelled keypoints with ``v=1``),
+        ``keypoints_per_person`` (mean ``num_keypoints``) and the box height percentiles
+        ``height_p05``, ``height_p50``, ``height_p95`` (pixels).
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     paths = make_synthetic_coco(d, num_train=4, num_val=0, size=128)
+        ...     stats = synthetic_summary(paths["train_ann"])
+        >>> stats["images"], stats["people"] > 0
+        (4, True)
+    """
+    data = json.loads(Path(ann_file).read_text())
+    sizes = {img["id"]: (img["width"], img["height"]) for img in data["images"]}
+    by_image: dict[int, list[dict]] = {i: [] for i in sizes}
+    for a in data["annotations"]:
+        if not a.get("iscrowd", 0) and a.get("category_id", 1) == 1:
+            by_image.setdefault(a["image_id"], []).append(a)
+    people = [a for anns in by_image.values() for a in anns]
+    n_img = max(len(by_image), 1)
+    overlap_imgs, overlap_people, cut = 0, 0, 0
+    for image_id, anns in by_image.items():
+        if not anns:
+            continue
+        boxes = np.array([a["bbox"] for a in anns], dtype=np.float64)
+        w, h = sizes.get(image_id, (np.inf, np.inf))
+        cut += int(np.sum((boxes[:, 0] <= 0) | (boxes[:, 1] <= 0)
+                          | (boxes[:, 0] + boxes[:, 2] >= w) | (boxes[:, 1] + boxes[:, 3] >= h)))  # fmt: skip
+        ious = _box_iou(boxes, boxes)
+        np.fill_diagonal(ious, 0)
+        involved = (ious > iou).any(1)
+        overlap_imgs += int(involved.any())
+        overlap_people += int(involved.sum())
+    vis = np.array([v for a in people for v in a["keypoints"][2::3]], dtype=np.int64)
+    heights = np.array([a["bbox"][3] for a in people]) if people else np.zeros(1)
+    n_people = max(len(people), 1)
+    return {
+        "images": len(by_image),
+        "people": len(people),
+        "people_per_image": len(people) / n_img,
+        "images_3plus": sum(len(a) >= 3 for a in by_image.values()) / n_img,
+        "empty_images": sum(not a for a in by_image.values()) / n_img,
+        "overlap_images": overlap_imgs / n_img,
+        "overlap_people": overlap_people / n_people,
+        "cut_people": cut / n_people,
+        "occluded_keypoints": float((vis == 1).sum() / max((vis > 0).sum(), 1)),
+        "keypoints_per_person": float(np.mean([a["num_keypoints"] for a in people]))
+        if people
+        else 0.0,
+        "height_p05": float(np.percentile(heights, 5)),
+        "height_p50": float(np.percentile(heights, 50)),
+        "height_p95": float(np.percentile(heights, 95)),
+    }

@@ -1,0 +1,89 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from cgalib import Predictor, create_model
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    torch.manual_seed(0)
+    return Predictor(create_model("cganet_tnet_d1w16"), device="cpu", input_size=128)
+
+
+def _check_people(people, size):
+    h, w = size
+    assert len(people) == 20
+    scores = [p["score"] for p in people]
+    assert scores == sorted(scores, reverse=True)
+    for p in people:
+        assert set(p) == {"category_id", "bbox", "keypoints", "score", "box_score"}
+        assert len(p["keypoints"]) == 51 and len(p["bbox"]) == 4
+        assert 0 <= p["score"] <= 1 and 0 <= p["box_score"] <= 1
+        kps = np.asarray(p["keypoints"]).reshape(17, 3)
+        assert (kps[:, 0] >= 0).all() and (kps[:, 0] <= w - 1).all()
+        assert (kps[:, 1] >= 0).all() and (kps[:, 1] <= h - 1).all()
+        assert ((kps[:, 2] >= 0) & (kps[:, 2] <= 1)).all()
+        x, y, bw, bh = p["bbox"]
+        assert x >= 0 and y >= 0 and bw >= 0 and bh >= 0 and x + bw <= w and y + bh <= h
+
+
+def test_path_input_returns_the_documented_structure(predictor, tmp_path):
+    path = tmp_path / "img.jpg"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (90, 160, 3), np.uint8)).save(path)
+    _check_people(predictor.predict(str(path)), (90, 160))
+
+
+def test_every_input_kind_and_lists(predictor):
+    rgb = np.random.default_rng(1).integers(0, 255, (64, 48, 3), np.uint8)
+    inputs = [
+        rgb,
+        Image.fromarray(rgb).convert("L"),
+        Image.fromarray(rgb).convert("RGBA"),
+        torch.from_numpy(rgb).permute(2, 0, 1),
+        torch.from_numpy(rgb).permute(2, 0, 1).float() / 255,
+    ]
+    results = predictor.predict(inputs)
+    assert len(results) == len(inputs)
+    for people in results:
+        _check_people(people, (64, 48))
+    # the same pixels in different containers give the same answer
+    assert results[0][0]["keypoints"] == pytest.approx(results[3][0]["keypoints"], abs=1e-3)
+
+
+class _FixedModel(torch.nn.Module):
+    """Returns one person at known input pixels, whatever the image."""
+
+    def forward(self, images):
+        self.seen = tuple(images.shape)
+        kps = torch.tensor([[[30.0, 40.0, 0.5]] * 17])
+        return [{"boxes": torch.tensor([[10.0, 20.0, 50.0, 60.0]]), "scores": torch.tensor([0.8]),
+                 "keypoints": kps} for _ in range(images.shape[0])]
+
+
+def test_results_map_back_to_original_pixels():
+    model = _FixedModel()
+    people = Predictor(model, device="cpu", input_size=128).predict(np.zeros((32, 64, 3), np.uint8))
+    assert model.seen == (1, 3, 64, 128)  # letterboxed: longer side 128, padded to 32s
+    (person,) = people
+    assert person["bbox"] == pytest.approx([5.0, 10.0, 20.0, 20.0])  # scale 2 undone
+    assert person["keypoints"][:3] == pytest.approx([15.0, 20.0, 0.5])
+    assert person["score"] == pytest.approx(0.8 * 0.5) and person["box_score"] == pytest.approx(0.8)
+
+
+def test_errors(predictor, tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.jpg"):
+        predictor.predict(str(tmp_path / "nope.jpg"))
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG broken")
+    with pytest.raises(ValueError, match="broken.png"):
+        predictor.predict(tmp_path / "broken.png")
+    with pytest.raises(ValueError, match="precision"):
+        Predictor(predictor.model, precision="int8")
+    with pytest.raises(ValueError, match="multiple of 32"):
+        Predictor(predictor.model, input_size=100)
+
+
+def test_score_threshold_filters(predictor):
+    strict = Predictor(predictor.model, device="cpu", input_size=128, score_threshold=1.1)
+    assert strict.predict(np.zeros((32, 32, 3), np.uint8)) == []

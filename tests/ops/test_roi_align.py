@@ -1,0 +1,193 @@
+"""roi_align against a slow per-sample reference and, where installed, torchvision."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from helpers import requires_cuda
+
+from cgalib.ops import RoIAlign, boxes_to_rois, roi_align
+
+TOL = {torch.float32: {"atol": 1e-5, "rtol": 1e-5}, torch.float64: {"atol": 1e-10, "rtol": 1e-10}}
+
+
+def _bilinear(feat: torch.Tensor, y: float, x: float) -> torch.Tensor:
+    """torchvision's CPU ``bilinear_interpolate``, one sample, all channels of ``feat``."""
+    _, height, width = feat.shape
+    if y < -1.0 or y > height or x < -1.0 or x > width:
+        return feat.new_zeros(feat.shape[0])
+    y, x = max(y, 0.0), max(x, 0.0)
+    y_low, x_low = int(y), int(x)
+    if y_low >= height - 1:
+        y_low = y_high = height - 1
+        y = float(y_low)
+    else:
+        y_high = y_low + 1
+    if x_low >= width - 1:
+        x_low = x_high = width - 1
+        x = float(x_low)
+    else:
+        x_high = x_low + 1
+    ly, lx = y - y_low, x - x_low
+    hy, hx = 1.0 - ly, 1.0 - lx
+    return (
+        hy * hx * feat[:, y_low, x_low]
+        + hy * lx * feat[:, y_low, x_high]
+        + ly * hx * feat[:, y_high, x_low]
+        + ly * lx * feat[:, y_high, x_high]
+    )
+
+
+def reference_roi_align(input, rois, output_size, spatial_scale, sampling_ratio, aligned):
+    """Obviously correct RoIAlign: per roi, per bin, per sample, scalar bilinear weights."""
+    ph, pw = output_size
+    out = input.new_zeros(rois.shape[0], input.shape[1], ph, pw)
+    offset = 0.5 if aligned else 0.0
+    for k, (b, x1, y1, x2, y2) in enumerate(rois.tolist()):
+        start_x, start_y = x1 * spatial_scale - offset, y1 * spatial_scale - offset
+        roi_w = x2 * spatial_scale - offset - start_x
+        roi_h = y2 * spatial_scale - offset - start_y
+        if not aligned:
+            roi_w, roi_h = max(roi_w, 1.0), max(roi_h, 1.0)
+        bin_h, bin_w = roi_h / ph, roi_w / pw
+        grid_h = sampling_ratio if sampling_ratio > 0 else math.ceil(roi_h / ph)
+        grid_w = sampling_ratio if sampling_ratio > 0 else math.ceil(roi_w / pw)
+        count = max(grid_h * grid_w, 1)
+        for p in range(ph):
+            for q in range(pw):
+                acc = input.new_zeros(input.shape[1])
+                for iy in range(grid_h):
+                    y = start_y + p * bin_h + (iy + 0.5) * bin_h / grid_h
+                    for ix in range(grid_w):
+                        x = start_x + q * bin_w + (ix + 0.5) * bin_w / grid_w
+                        acc += _bilinear(input[int(b)], y, x)
+                out[k, :, p, q] = acc / count
+    return out
+
+
+def _case(dtype: torch.dtype, device: str | torch.device = "cpu"):
+    """Two 10x12 maps at stride 2 and rois of image 1 and 0 interleaved, some outside."""
+    feats = torch.rand(2, 3, 10, 12, dtype=dtype, device=device)
+    rois = torch.tensor(
+        [
+            [1, 2.0, 3.0, 15.0, 17.0],
+            [0, -6.0, -4.0, 9.0, 7.0],  # past the top-left corner
+            [1, 14.0, 10.0, 30.0, 26.0],  # past the bottom-right corner
+            [0, 5.3, 6.1, 6.2, 6.9],  # smaller than a cell
+            [0, -9.0, 2.0, -3.5, 12.0],  # partly beyond x < -1
+            [1, 0.0, 0.0, 24.0, 20.0],  # the whole map
+            [0, 22.0, 18.0, 40.0, 33.0],  # mostly beyond the far edges
+            [1, 7.0, 9.0, 7.0, 9.0],  # empty
+        ],
+        dtype=dtype,
+        device=device,
+    )
+    return feats, rois
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("aligned", [True, False])
+@pytest.mark.parametrize("sampling_ratio", [2, 1, 3, 0])
+def test_matches_reference(dtype, aligned, sampling_ratio):
+    feats, rois = _case(dtype)
+    out = roi_align(feats, rois, (3, 4), 0.5, sampling_ratio, aligned)
+    ref = reference_roi_align(feats, rois, (3, 4), 0.5, sampling_ratio, aligned)
+    assert out.shape == (8, 3, 3, 4) and out.dtype == dtype
+    torch.testing.assert_close(out, ref, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("aligned", [True, False])
+@pytest.mark.parametrize("sampling_ratio", [2, 0])
+def test_matches_torchvision(dtype, aligned, sampling_ratio):
+    tv_ops = pytest.importorskip("torchvision.ops")
+    feats, rois = _case(dtype)
+    out = roi_align(feats, rois, (5, 3), 0.5, sampling_ratio, aligned)
+    expected = tv_ops.roi_align(feats, rois, (5, 3), 0.5, sampling_ratio, aligned)
+    torch.testing.assert_close(out, expected, **TOL[dtype])
+
+
+def test_list_of_boxes_equals_rois():
+    feats, rois = _case(torch.float64)
+    boxes = [rois[rois[:, 0] == i, 1:] for i in range(2)]
+    ordered = torch.cat([rois[rois[:, 0] == i] for i in range(2)])
+    torch.testing.assert_close(roi_align(feats, boxes, 4, 0.5), roi_align(feats, ordered, 4, 0.5))
+    torch.testing.assert_close(boxes_to_rois(boxes), ordered)
+
+
+def test_fewer_box_tensors_than_images():
+    feats, rois = _case(torch.float64)
+    first = rois[:3].clone()
+    first[:, 0] = 0
+    out = roi_align(feats, [first[:, 1:]], 2, 0.5)
+    torch.testing.assert_close(out, reference_roi_align(feats, first, (2, 2), 0.5, 2, True))
+
+
+@pytest.mark.parametrize("boxes", [[torch.zeros(0, 4), torch.zeros(0, 4)], torch.zeros(0, 5), []])
+def test_empty_boxes(boxes):
+    feats = torch.rand(2, 3, 8, 8, requires_grad=True)
+    out = roi_align(feats, boxes, (4, 5))
+    assert out.shape == (0, 3, 4, 5)
+    out.sum().backward()  # still part of the graph
+    assert feats.grad is not None and not feats.grad.any()
+
+
+def test_gradcheck():
+    feats, rois = _case(torch.float64)
+    feats = feats[:, :2, :6, :7].clone().requires_grad_()
+    for sampling_ratio in (2, 0):
+        assert torch.autograd.gradcheck(
+            lambda f, s=sampling_ratio: roi_align(f, rois[:5], (2, 3), 0.5, s, True), (feats,)
+        )
+
+
+def test_gradient_matches_reference():
+    feats, rois = _case(torch.float64)
+    feats.requires_grad_()
+    weight = torch.rand(rois.shape[0], 3, 3, 4, dtype=torch.float64)
+    (grad,) = torch.autograd.grad((roi_align(feats, rois, (3, 4), 0.5) * weight).sum(), feats)
+    (ref,) = torch.autograd.grad(
+        (reference_roi_align(feats, rois, (3, 4), 0.5, 2, True) * weight).sum(), feats
+    )
+    torch.testing.assert_close(grad, ref)
+
+
+def test_module_matches_function_and_repr():
+    feats, rois = _case(torch.float32)
+    module = RoIAlign((3, 2), spatial_scale=0.5, sampling_ratio=0, aligned=False)
+    torch.testing.assert_close(module(feats, rois), roi_align(feats, rois, (3, 2), 0.5, 0, False))
+    assert repr(module) == (
+        "RoIAlign(output_size=(3, 2), spatial_scale=0.5, sampling_ratio=0, aligned=False)"
+    )
+
+
+def test_invalid_arguments():
+    feats, rois = _case(torch.float32)
+    with pytest.raises(ValueError, match="B, C, H, W"):
+        roi_align(feats[0], rois, 2)
+    with pytest.raises(ValueError, match=r"\(K, 5\)"):
+        roi_align(feats, rois[:, 1:], 2)
+    with pytest.raises(ValueError, match=r"boxes\[1\]"):
+        roi_align(feats, [rois[:, 1:], rois], 2)
+    with pytest.raises(ValueError, match="batch indices"):
+        roi_align(feats, rois + torch.tensor([2.0, 0, 0, 0, 0]), 2)
+    with pytest.raises(ValueError, match="3 box tensors for 2 images"):
+        roi_align(feats, [rois[:, 1:]] * 3, 2)
+    with pytest.raises(ValueError, match="output_size"):
+        roi_align(feats, rois, (2, 0))
+
+
+@requires_cuda
+@pytest.mark.parametrize("sampling_ratio", [2, 0])
+def test_cuda_matches_cpu(sampling_ratio):
+    feats, rois = _case(torch.float32)
+    feats.requires_grad_()
+    out = roi_align(feats, rois, (3, 4), 0.5, sampling_ratio)
+    feats_cuda = feats.detach().cuda().requires_grad_()
+    out_cuda = roi_align(feats_cuda, rois.cuda(), (3, 4), 0.5, sampling_ratio)
+    torch.testing.assert_close(out_cuda.cpu(), out, **TOL[torch.float32])
+    out.sum().backward()
+    out_cuda.sum().backward()
+    torch.testing.assert_close(feats_cuda.grad.cpu(), feats.grad, **TOL[torch.float32])
