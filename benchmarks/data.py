@@ -4,7 +4,8 @@
    core (``torch``/BLAS threads are irrelevant: drawing is PIL and numpy), images and
    annotation files written.
 2. Loading: images/s of :class:`cgalib.data.CocoKeypoints` decoding + letterboxing the
-   synthetic JPEGs to the input size (one process, ``num_workers=0``; workers scale it).
+   synthetic JPEGs to the input size and collating, in one process with one torch thread
+   (as one DataLoader worker runs; workers scale it).
 3. Augmentation: images/s of :class:`cgalib.data.PoseAugmentation` on a batch of letterboxed
    images (with and without instance masks), on the CPU and, when present, a CUDA GPU
    (synchronised; warm-up excluded).
@@ -66,15 +67,18 @@ def main() -> None:
             ds = CocoKeypoints(paths["train_images"], paths["train_ann"], input_size=args.input_size,
                                with_masks=masks)  # fmt: skip
             loader = DataLoader(ds, batch_size=args.batch, collate_fn=collate_letterboxed)
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)  # as in a DataLoader worker
             ds[0]  # warm-up (first interpolate call, file cache)
             start = time.perf_counter()
             batches = list(loader)
             load = len(ds) / (time.perf_counter() - start)
+            torch.set_num_threads(threads)
             label = "+ masks" if masks else ""
             rows.append(
                 (
                     f"load + letterbox {label}",
-                    f"{args.size}->{args.input_size}, 1 proc",
+                    f"{args.size}->{args.input_size}, 1 worker",
                     "cpu",
                     load,
                 )

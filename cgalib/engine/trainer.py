@@ -47,7 +47,11 @@ def _seed_everything(seed: int) -> None:
 
 
 def _rng_state() -> dict:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    state = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -62,8 +66,10 @@ def _set_rng_state(state: dict) -> None:
 
 
 def _to_device(targets: Sequence[dict], device: torch.device) -> list[dict]:
-    return [{k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in t.items()}
-            for t in targets]
+    return [
+        {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in t.items()}
+        for t in targets
+    ]
 
 
 def _check_finite(losses: dict[str, torch.Tensor], step: int) -> None:
@@ -141,11 +147,19 @@ def train_model(
     if ctx.is_main:
         out.mkdir(parents=True, exist_ok=True)
     _seed_everything(seed + ctx.rank)
-    sampler = DistributedSampler(dataset, ctx.world_size, ctx.rank, shuffle=True, seed=seed,
-                                 drop_last=True)
-    loader = DataLoader(dataset, batch_size=batch_size, sampler=sampler, drop_last=True,
-                        num_workers=num_workers, collate_fn=collate_fn,
-                        pin_memory=device.type == "cuda", persistent_workers=num_workers > 0)
+    sampler = DistributedSampler(
+        dataset, ctx.world_size, ctx.rank, shuffle=True, seed=seed, drop_last=True
+    )
+    loader = DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        drop_last=True,
+        num_workers=num_workers,
+        collate_fn=collate_fn,
+        pin_memory=device.type == "cuda",
+        persistent_workers=num_workers > 0,
+    )
     steps_per_epoch = len(loader)
     if steps_per_epoch == 0:
         raise ValueError(f"{len(dataset)} images cannot fill one batch of {batch_size}")
@@ -178,8 +192,9 @@ def train_model(
     metrics_file = out / METRICS
     for epoch in range(start_epoch, epochs):
         sampler.set_epoch(epoch)
-        bar = ProgressBar(steps_per_epoch, f"epoch {epoch + 1}/{epochs}", unit="step",
-                          enabled=ctx.is_main)
+        bar = ProgressBar(
+            steps_per_epoch, f"epoch {epoch + 1}/{epochs}", unit="step", enabled=ctx.is_main
+        )
         tick, seen = time.perf_counter(), 0
         for images, targets in loader:
             images = images.to(device, non_blocking=True)
@@ -206,27 +221,46 @@ def train_model(
             if ctx.is_main:
                 row = {k: float(v) for k, v in losses.items()}
                 rate = seen / max(time.perf_counter() - tick, 1e-9)
-                bar.update(1, loss=float(loss), lr=optimizer.param_groups[0]["lr"],
-                           **{"img/s": round(rate, 1)})
+                bar.update(
+                    1,
+                    loss=float(loss),
+                    lr=optimizer.param_groups[0]["lr"],
+                    **{"img/s": round(rate, 1)},
+                )
                 if step % log_every == 0 or step == total_steps:
-                    _append_metrics(metrics_file, {"epoch": epoch + 1, "step": step,
-                                                   "lr": optimizer.param_groups[0]["lr"],
-                                                   "loss": float(loss), **row,
-                                                   "images_per_s": rate})
+                    _append_metrics(
+                        metrics_file,
+                        {
+                            "epoch": epoch + 1,
+                            "step": step,
+                            "lr": optimizer.param_groups[0]["lr"],
+                            "loss": float(loss),
+                            **row,
+                            "images_per_s": rate,
+                        },
+                    )
             out_of_time = time_limit is not None and time.perf_counter() - started > time_limit
             if out_of_time:
                 break
         bar.close()
         if ctx.is_main:
-            state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                     "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-                     "epoch": epoch + 1, "step": step, "rng": _rng_state(),
-                     "build_config": build_config}
+            state = {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "scaler": scaler.state_dict(),
+                "epoch": epoch + 1,
+                "step": step,
+                "rng": _rng_state(),
+                "build_config": build_config,
+            }
             atomic_save(state, out / LAST)
             save_model(model, out / MODEL, epoch=epoch + 1, step=step)
         if out_of_time:
             if ctx.is_main:
-                print(f"time limit of {time_limit:.0f}s reached after step {step}; checkpoint saved")
+                print(
+                    f"time limit of {time_limit:.0f}s reached after step {step}; checkpoint saved"
+                )
             break
     return out / MODEL
 
@@ -279,7 +313,8 @@ def train(
         dataset = CocoKeypoints(images_dir, ann_file, input_size=input_size)
         net = create_model(model, **(model_kwargs or {}))
         aug = PoseAugmentation(output_size=input_size).to(ctx.device) if augment else None
-        return train_model(net, dataset, collate_letterboxed, out, augment=aug, context=ctx,
-                           **train_kwargs)
+        return train_model(
+            net, dataset, collate_letterboxed, out, augment=aug, context=ctx, **train_kwargs
+        )
     finally:
         cleanup_distributed()

@@ -23,7 +23,13 @@ import torch
 from torch import nn
 
 from cgalib.heads.prediction_head import HEATMAP_PRIOR_BIAS, PredictionHead
-from cgalib.layers import ConvNormAct, GuidedFusionModule, ResidualBlock, ShuffleFusion
+from cgalib.layers import (
+    ConvNormAct,
+    GuidedFusionModule,
+    ResidualBlock,
+    ShuffleFusion,
+    pixel_shuffle,
+)
 from cgalib.ops import boxes_to_rois, roi_align
 
 __all__ = ["ROIGuider", "ROIGuiderStage", "RoiHeatmapHead", "roi_sizes_for_input"]
@@ -96,10 +102,10 @@ class RoiHeatmapHead(nn.Module):
         self.predict = PredictionHead(
             in_channels, num_outputs * upscale**2, hidden_channels, HEATMAP_PRIOR_BIAS
         )
-        self.shuffle = nn.PixelShuffle(upscale)
+        self.upscale = upscale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.shuffle(self.predict(x))
+        return pixel_shuffle(self.predict(x), self.upscale)
 
 
 class ROIGuiderStage(nn.Module):

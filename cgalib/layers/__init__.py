@@ -3,6 +3,13 @@
 from cgalib.layers.conv_norm_act import ConvNormAct
 from cgalib.layers.gfm import GFM, GuidedFusionModule
 from cgalib.layers.residual import ResidualBlock
-from cgalib.layers.shuffle_fusion import ShuffleFusion
+from cgalib.layers.shuffle_fusion import ShuffleFusion, pixel_shuffle
 
-__all__ = ["ConvNormAct", "GFM", "GuidedFusionModule", "ResidualBlock", "ShuffleFusion"]
+__all__ = [
+    "ConvNormAct",
+    "GFM",
+    "GuidedFusionModule",
+    "ResidualBlock",
+    "ShuffleFusion",
+    "pixel_shuffle",
+]

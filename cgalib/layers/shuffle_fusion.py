@@ -3,10 +3,26 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ShuffleFusion"]
+__all__ = ["ShuffleFusion", "pixel_shuffle"]
+
+
+def pixel_shuffle(x: torch.Tensor, scale: int) -> torch.Tensor:
+    """Sub-pixel rearrangement ``(B, C r^2, H, W) -> (B, C, rH, rW)``, as ``F.pixel_shuffle``.
+
+    Written as a reshape/permute so that it also works backward on an empty batch (where
+    ``F.pixel_shuffle``'s backward fails in PyTorch 2.x) and exports to any runtime.
+
+    Example:
+        >>> x = torch.arange(8.0).view(1, 8, 1, 1)
+        >>> torch.equal(pixel_shuffle(x, 2), torch.nn.functional.pixel_shuffle(x, 2))
+        True
+    """
+    b, c, h, w = x.shape
+    out = c // (scale * scale)
+    x = x.reshape(b, out, scale, scale, h, w).permute(0, 1, 4, 2, 5, 3)
+    return x.reshape(b, out, h * scale, w * scale)
 
 
 class ShuffleFusion(nn.Module):
@@ -49,7 +65,7 @@ class ShuffleFusion(nn.Module):
         self.out_channels = coarse_channels // (scale * scale) + fine_channels
 
     def forward(self, coarse: torch.Tensor, fine: torch.Tensor) -> torch.Tensor:
-        up = F.pixel_shuffle(coarse, self.scale)
+        up = pixel_shuffle(coarse, self.scale)
         if up.shape[0] != fine.shape[0] or up.shape[-2:] != fine.shape[-2:]:
             raise ValueError(
                 f"ShuffleFusion: shuffled coarse map {tuple(up.shape)} does not match the "

@@ -22,8 +22,8 @@ from cgalib.heads.center import CenterHeads
 from cgalib.heads.center_line import CenterLineBranch
 from cgalib.heads.roi_guider import ROIGuider
 from cgalib.heads.roi_pointer import ROIPointer
-from cgalib.models.checkpoint import save_model
 from cgalib.losses import center_line_loss, focal_loss, reg_l1_loss
+from cgalib.models.checkpoint import save_model
 from cgalib.postprocess import (
     alleviate_ambiguity,
     decode_centers,
@@ -326,13 +326,24 @@ def _create_cganet(
     backbone = TNet(depth=depth, width=width, **(backbone_kwargs or {}))
     head_kwargs = dict(head_kwargs or {})
     if keypoint_head == "roi_guider":
-        head: nn.Module = ROIGuider(backbone.out_channels, backbone.strides, input_size=input_size,
-                                    num_outputs=num_keypoints, cascade=cascade, **head_kwargs)
+        head: nn.Module = ROIGuider(
+            backbone.out_channels,
+            backbone.strides,
+            input_size=input_size,
+            num_outputs=num_keypoints,
+            cascade=cascade,
+            **head_kwargs,
+        )
     elif keypoint_head == "roi_pointer":
         if cascade != 1:
             raise ValueError("ROIPointer has no cascade")
-        head = ROIPointer(backbone.out_channels, backbone.strides, input_size=input_size,
-                          num_outputs=num_keypoints, **head_kwargs)
+        head = ROIPointer(
+            backbone.out_channels,
+            backbone.strides,
+            input_size=input_size,
+            num_outputs=num_keypoints,
+            **head_kwargs,
+        )
     else:
         raise ValueError(f"keypoint_head must be roi_guider or roi_pointer, got {keypoint_head!r}")
     return CGANet(backbone, head, num_keypoints=num_keypoints, **kwargs)

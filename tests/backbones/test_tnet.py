@@ -1,9 +1,10 @@
 import pytest
 import torch
-from helpers import requires_cuda
 
 from cgalib import TNet, create_model, list_models, tnet_d1w64
 from cgalib.layers import GuidedFusionModule
+
+from helpers import requires_cuda
 
 BUILDERS = ["tnet_d1w64", "tnet_d3w64", "tnet_d3w96"]
 

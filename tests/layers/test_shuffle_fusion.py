@@ -25,3 +25,17 @@ def test_channels_must_divide_by_scale_squared():
 def test_size_mismatch_is_a_clear_error():
     with pytest.raises(ValueError, match="does not match"):
         ShuffleFusion(8, 3)(torch.rand(1, 8, 3, 3), torch.rand(1, 3, 5, 6))
+
+
+def test_empty_batch_runs_backward():
+    coarse = torch.rand(0, 8, 2, 2, requires_grad=True)
+    out = ShuffleFusion(8, 3)(coarse, torch.rand(0, 3, 4, 4))
+    out.sum().backward()
+    assert coarse.grad.shape == coarse.shape
+
+
+def test_matches_torch_pixel_shuffle():
+    from cgalib.layers.shuffle_fusion import pixel_shuffle
+
+    x = torch.randn(2, 36, 3, 5)
+    torch.testing.assert_close(pixel_shuffle(x, 3), torch.nn.functional.pixel_shuffle(x, 3))

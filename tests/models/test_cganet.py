@@ -6,6 +6,7 @@ from cgalib.models.checkpoint import load_model
 from cgalib.postprocess import fixed_extend_area
 from cgalib.targets import decode_roi_heatmaps, roi_keypoint_targets
 from cgalib.utils import count_parameters
+
 from helpers import requires_cuda
 
 REQUIRED = [

@@ -6,9 +6,10 @@ import math
 
 import pytest
 import torch
-from helpers import requires_cuda
 
 from cgalib.ops import RoIAlign, boxes_to_rois, roi_align
+
+from helpers import requires_cuda
 
 TOL = {torch.float32: {"atol": 1e-5, "rtol": 1e-5}, torch.float64: {"atol": 1e-10, "rtol": 1e-10}}
 

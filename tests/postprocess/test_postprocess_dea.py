@@ -2,7 +2,6 @@ import math
 
 import pytest
 import torch
-from helpers import requires_cuda
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +12,8 @@ from cgalib.postprocess import (
     fixed_extend_area,
 )
 from cgalib.targets import center_line_heatmaps
+
+from helpers import requires_cuda
 
 
 def _sample(m, x, y):

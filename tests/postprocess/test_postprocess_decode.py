@@ -1,8 +1,9 @@
 import pytest
 import torch
-from helpers import requires_cuda
 
 from cgalib.postprocess import decode_centers, heatmap_nms
+
+from helpers import requires_cuda
 
 
 def test_by_hand():

@@ -2,9 +2,10 @@ import math
 
 import pytest
 import torch
-from helpers import requires_cuda
 
 from cgalib.targets import center_radius, center_targets, draw_gaussian
+
+from helpers import requires_cuda
 
 
 def test_by_hand():

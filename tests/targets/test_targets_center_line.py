@@ -2,11 +2,12 @@ import math
 
 import pytest
 import torch
-from helpers import requires_cuda
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cgalib.targets import center_line_heatmaps, center_radius
+
+from helpers import requires_cuda
 
 
 def _reference(boxes, height, width, sigma=1.4, min_iou=0.3):

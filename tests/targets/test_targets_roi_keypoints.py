@@ -2,7 +2,6 @@ import math
 
 import pytest
 import torch
-from helpers import requires_cuda
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,6 +11,8 @@ from cgalib.targets import (
     roi_heatmap_to_image,
     roi_keypoint_targets,
 )
+
+from helpers import requires_cuda
 
 
 def _random_case(n, k, seed, cell=1.5):
