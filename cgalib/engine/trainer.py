@@ -219,7 +219,7 @@ def train_model(
             step += 1
             seen += images.shape[0] * ctx.world_size
             if ctx.is_main:
-                row = {k: float(v) for k, v in losses.items()}
+                row = {k: float(v.detach()) for k, v in losses.items()}
                 rate = seen / max(time.perf_counter() - tick, 1e-9)
                 bar.update(
                     1,

@@ -11,6 +11,7 @@ occluders.
 from __future__ import annotations
 
 import argparse
+import io
 from pathlib import Path
 
 import matplotlib
@@ -18,6 +19,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from cgalib.data import synthetic_sample  # noqa: E402
 from cgalib.viz import draw_people  # noqa: E402
@@ -49,7 +51,10 @@ def main() -> None:
             ax.scatter(k[occ, 0], k[occ, 1], marker="x", s=14, color="red", linewidths=1, zorder=4)
     fig.tight_layout()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=80)
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=80)
+    # a 256-colour palette keeps the PNG small enough to commit (< 300 KB)
+    Image.open(buf).convert("RGB").quantize(256).save(args.out, optimize=True)
     print(f"wrote {args.out}")
 
 

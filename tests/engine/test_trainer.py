@@ -1,0 +1,130 @@
+import os
+import socket
+
+import pytest
+import torch
+import torch.multiprocessing as mp
+from torch import nn
+from torch.utils.data import Dataset
+
+from cgalib.engine import DistributedContext, NonFiniteLossError, train_model
+
+
+class _Pairs(Dataset):
+    """Images whose mean is a linear function of a hidden target, to fit with a tiny model."""
+
+    def __init__(self, n=16):
+        g = torch.Generator().manual_seed(0)
+        self.x = torch.rand(n, 3, 8, 8, generator=g)
+        self.y = self.x.mean((1, 2, 3)) * 3 - 1
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        return self.x[i], {"y": self.y[i : i + 1]}
+
+
+def _collate(batch):
+    return torch.stack([b[0] for b in batch]), [b[1] for b in batch]
+
+
+class _Regressor(nn.Module):
+    def __init__(self, nan_at_call=None, interrupt_at_call=None):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(192, 8), nn.ReLU(), nn.Linear(8, 1))
+        self.nan_at_call, self.interrupt_at_call, self.calls = nan_at_call, interrupt_at_call, 0
+
+    def forward(self, images, targets):
+        self.calls += 1
+        if self.calls == self.interrupt_at_call:
+            raise KeyboardInterrupt
+        y = torch.cat([t["y"] for t in targets])
+        err = (self.net(images)[:, 0] - y).square().mean()
+        noise = torch.rand(()) * 1e-3  # consumes the RNG, so resume must restore it
+        if self.nan_at_call == self.calls:
+            return {"fit": err, "bad": err * float("nan")}
+        return {"fit": err + noise, "other": err * 0.5}
+
+
+def _fit(out, epochs, resume=False, model_kwargs=None, **kw):
+    torch.manual_seed(0)
+    model = _Regressor(**(model_kwargs or {}))
+    path = train_model(model, _Pairs(), _collate, out, epochs=epochs, batch_size=4, lr=0.05,
+                       warmup_steps=2, num_workers=0, resume=resume, log_every=1,
+                       context=DistributedContext(), **kw)
+    return model, path
+
+
+def test_writes_checkpoints_metrics_and_learns(tmp_path):
+    model, path = _fit(tmp_path, epochs=6)
+    assert path == tmp_path / "model.pt" and path.is_file() and (tmp_path / "last.pt").is_file()
+    rows = (tmp_path / "metrics.csv").read_text().splitlines()
+    assert rows[0] == "epoch,step,lr,loss,fit,other,images_per_s"
+    assert len(rows) == 1 + 6 * 4
+    first, last = float(rows[1].split(",")[3]), float(rows[-1].split(",")[3])
+    assert last < first
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_resume_continues_exactly(tmp_path):
+    straight, _ = _fit(tmp_path / "a", epochs=4)
+    with pytest.raises(KeyboardInterrupt):  # interrupted during the third epoch
+        _fit(tmp_path / "b", epochs=4, model_kwargs={"interrupt_at_call": 10})
+    assert torch.load(tmp_path / "b" / "last.pt", weights_only=False)["epoch"] == 2
+    resumed, _ = _fit(tmp_path / "b", epochs=4, resume=True)
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
+    state = torch.load(tmp_path / "b" / "last.pt", weights_only=False)
+    assert state["step"] == 16 and state["epoch"] == 4
+
+
+def test_resume_without_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="last.pt"):
+        _fit(tmp_path, epochs=1, resume=True)
+
+
+def test_non_finite_loss_names_the_step_and_term(tmp_path):
+    with pytest.raises(NonFiniteLossError, match=r"step 2: bad=nan"):
+        _fit(tmp_path, epochs=1, model_kwargs={"nan_at_call": 3})
+
+
+def test_time_limit_stops_with_a_checkpoint(tmp_path):
+    _fit(tmp_path, epochs=50, time_limit=0.0)
+    state = torch.load(tmp_path / "last.pt", weights_only=False)
+    assert state["step"] == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ddp_worker(rank, world, port, out):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
+                      WORLD_SIZE=str(world), LOCAL_RANK=str(rank))
+    import torch.distributed as dist
+
+    from cgalib.engine import init_distributed
+
+    torch.set_num_threads(1)
+    ctx = init_distributed("cpu")
+    torch.manual_seed(rank)  # different initial weights: DDP must broadcast rank 0's
+    model = _Regressor()
+    train_model(model, _Pairs(), _collate, out, epochs=2, batch_size=2, lr=0.05,
+                warmup_steps=1, num_workers=0, context=ctx)
+    torch.save(model.state_dict(), os.path.join(out, f"rank{rank}.pt"))
+    dist.destroy_process_group()
+
+
+def test_two_gloo_processes_end_with_identical_weights(tmp_path):
+    mp.spawn(_ddp_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
+    a = torch.load(tmp_path / "rank0.pt")
+    b = torch.load(tmp_path / "rank1.pt")
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    assert (tmp_path / "model.pt").is_file()  # rank 0 wrote the checkpoint
+    rows = (tmp_path / "metrics.csv").read_text().splitlines()
+    # 16 images / (2 ranks x 2) = 4 steps per epoch; rank 0 logs the last of the 8 steps only
+    assert len(rows) == 2 and rows[1].startswith("2,8,")
