@@ -1,16 +1,19 @@
 """The ``cgalib`` command line: turns arguments into keyword arguments of library calls.
 
 Library code never sees the parsed ``argparse.Namespace``; each sub-command's handler
-unpacks it at this entry point.
+unpacks it at this entry point. Sub-commands: ``synth``, ``train``, ``eval``, ``predict``,
+``demo``, ``models`` and ``summary``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 
 def _cmd_models(pattern: str) -> int:
@@ -43,13 +46,107 @@ def _cmd_summary(model: str, height: int, width: int) -> int:
     return 0
 
 
-def _cmd_demo() -> int:
-    print("cgalib demo: a real forward pass of the TNet-D1W64 backbone on a 512x512 image.")
-    return _cmd_summary("tnet_d1w64", 512, 512)
+def _cmd_synth(out: str, train: int, val: int, seed: int, size: int) -> int:
+    from cgalib.data import make_synthetic_coco
+
+    paths = make_synthetic_coco(out, train, val, seed=seed, size=size, progress=True)
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+    return 0
+
+
+def _cmd_train(
+    model: str,
+    data: str,
+    out: str,
+    ann_train: str | None,
+    epochs: int,
+    batch: int,
+    lr: float,
+    input_size: int,
+    amp: str | None,
+    device: str | None,
+    resume: bool,
+    workers: int,
+    seed: int,
+    time_limit: float | None,
+    model_kwargs: str | None,
+) -> int:
+    from cgalib.engine import train
+
+    path = train(
+        model,
+        data,
+        out,
+        model_kwargs=json.loads(model_kwargs) if model_kwargs else None,
+        ann_train=ann_train,
+        input_size=input_size,
+        device=device,
+        epochs=epochs,
+        batch_size=batch,
+        lr=lr,
+        amp=amp,
+        resume=resume,
+        num_workers=workers,
+        seed=seed,
+        time_limit=time_limit * 60 if time_limit else None,
+    )
+    print(f"model: {path}")
+    return 0
+
+
+def _cmd_eval(
+    checkpoint: str,
+    data: str,
+    split: str,
+    ann: str | None,
+    out: str | None,
+    flip: bool,
+    input_size: int | None,
+    device: str | None,
+    batch: int,
+) -> int:
+    from cgalib import load_model
+    from cgalib.data import find_split
+    from cgalib.eval import evaluate_coco, format_metrics
+
+    model = load_model(checkpoint)
+    model.flip_test = flip
+    images_dir, ann_file = find_split(data, split, None, ann)
+    size = input_size or model.build_config["kwargs"].get("input_size", 512)
+    metrics, results = evaluate_coco(model, images_dir, ann_file, input_size=size,
+                                     device=device, batch_size=batch)
+    out_path = Path(out or Path(checkpoint).parent / f"results_{split}.json")
+    out_path.write_text(json.dumps(results))
+    print(format_metrics(metrics, f"{split} keypoints"))
+    print(f"results: {out_path}")
+    return 0
+
+
+def _cmd_predict(
+    inputs: list[str], checkpoint: str, out: str, input_size: int | None, device: str | None,
+    threshold: float,
+) -> int:
+    from cgalib import load_model
+    from cgalib.inference.media import predict_media
+
+    model = load_model(checkpoint)
+    size = input_size or model.build_config["kwargs"].get("input_size", 512)
+    results_path = predict_media(model, inputs, out, input_size=size, device=device,
+                                 score_threshold=threshold)
+    print(f"results: {results_path}")
+    return 0
+
+
+def _cmd_demo(out: str, minutes: float, train_images: int, val_images: int) -> int:
+    from cgalib.demo import run_demo
+
+    run_demo(out, minutes=minutes, num_train=train_images, num_val=val_images)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``cgalib`` command (exposed for the docs and tests)."""
+    """The argument parser of the ``cgalib`` command."""
     parser = argparse.ArgumentParser(prog="cgalib", description="CGANet pose estimation toolkit")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -61,7 +158,54 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--height", type=int, default=512)
     p.add_argument("--width", type=int, default=512)
 
-    sub.add_parser("demo", help="the main job on the embedded synthetic data")
+    p = sub.add_parser("synth", help="write the synthetic crowd set in COCO layout")
+    p.add_argument("--out", required=True, help="data root to create")
+    p.add_argument("--train", type=int, default=2000, help="training images")
+    p.add_argument("--val", type=int, default=200, help="validation images")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--size", type=int, default=384, help="image side in pixels")
+
+    p = sub.add_parser("train", help="train a registered model on COCO-format keypoint data")
+    p.add_argument("--model", default="cganet_tnet_d1w64")
+    p.add_argument("--data", required=True, help="data root (train/, annotations/)")
+    p.add_argument("--ann-train", default=None, help="annotation file if not in the default place")
+    p.add_argument("--out", required=True, help="run folder (checkpoints, metrics.csv)")
+    p.add_argument("--epochs", type=int, default=95)
+    p.add_argument("--batch", type=int, default=16, help="images per step and process")
+    p.add_argument("--lr", type=float, default=1e-2)
+    p.add_argument("--input-size", type=int, default=512)
+    p.add_argument("--amp", choices=["bf16", "fp16"], default=None)
+    p.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--time-limit", type=float, default=None, help="stop after this many minutes")
+    p.add_argument("--model-kwargs", default=None, help="JSON overrides for the builder")
+
+    p = sub.add_parser("eval", help="COCO keypoint AP of a checkpoint on a split")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--split", default="val")
+    p.add_argument("--ann", default=None, help="annotation file if not in the default place")
+    p.add_argument("--out", default=None, help="results JSON (default next to the checkpoint)")
+    p.add_argument("--flip", action="store_true", help="flip test")
+    p.add_argument("--input-size", type=int, default=None)
+    p.add_argument("--device", default=None)
+    p.add_argument("--batch", type=int, default=8)
+
+    p = sub.add_parser("predict", help="predict and draw people in images, folders, videos")
+    p.add_argument("inputs", nargs="+", help="image files, folders or video files")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--input-size", type=int, default=None)
+    p.add_argument("--device", default=None)
+    p.add_argument("--threshold", type=float, default=0.1, help="drawing score threshold")
+
+    p = sub.add_parser("demo", help="the main job: synthesise, train, evaluate, draw")
+    p.add_argument("--out", default="demo")
+    p.add_argument("--minutes", type=float, default=8.0, help="training time budget")
+    p.add_argument("--train-images", type=int, default=1500)
+    p.add_argument("--val-images", type=int, default=100)
     return parser
 
 
@@ -74,14 +218,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The process exit status.
     """
-    args = build_parser().parse_args(argv)
-    if args.command == "models":
-        return _cmd_models(args.pattern)
-    if args.command == "summary":
-        return _cmd_summary(args.model, args.height, args.width)
-    if args.command == "demo":
-        return _cmd_demo()
-    raise AssertionError(args.command)  # argparse rejects unknown commands
+    args = vars(build_parser().parse_args(argv))
+    command = args.pop("command")
+    handlers = {
+        "models": _cmd_models,
+        "summary": _cmd_summary,
+        "synth": _cmd_synth,
+        "train": _cmd_train,
+        "eval": _cmd_eval,
+        "predict": _cmd_predict,
+        "demo": _cmd_demo,
+    }
+    return handlers[command](**args)
 
 
 if __name__ == "__main__":

@@ -155,8 +155,8 @@ class PoseAugmentation(nn.Module):
     Example:
         >>> aug = PoseAugmentation(output_size=64, seed=0)
         >>> t = {"boxes": torch.tensor([[10.0, 10.0, 30.0, 50.0]]), "keypoints": torch.zeros(1, 17, 3)}
-        >>> images, targets = aug(torch.rand(2, 3, 64, 64), [t, t])
-        >>> images.shape, targets[0]["keypoints"].shape
+        >>> images, (first, second) = aug(torch.rand(2, 3, 64, 64), [t, t])
+        >>> images.shape, first["keypoints"].shape
         (torch.Size([2, 3, 64, 64]), torch.Size([1, 17, 3]))
     """
 

@@ -96,7 +96,8 @@ def letterbox_target(target: dict, scale: float, size: int) -> dict:
         >>> t = {"boxes": torch.tensor([[10.0, 20.0, 30.0, 40.0]]),
         ...      "keypoints": torch.tensor([[[9.5, 9.5, 2.0]]])}
         >>> out = letterbox_target(t, 2.0, 128)
-        >>> out["boxes"].tolist(), out["keypoints"][0, 0].tolist()
+        >>> kps = out["keypoints"]
+        >>> out["boxes"].tolist(), kps[0, 0].tolist()
         ([[20.0, 40.0, 60.0, 80.0]], [19.5, 19.5, 2.0])
     """
     out = dict(target)

@@ -481,7 +481,7 @@ def _render(rng: np.random.Generator, size: int, max_people: int = 8, min_height
 
 # ----------------------------------------------------------------------------- public API
 def synthetic_sample(
-    seed: int = 0, index: int = 0, split: str = "train", size: int = 384, **params
+    seed: int = 0, index: int = 0, split: str = "train", size: int = 384, **params: float
 ) -> tuple[Image.Image, list[dict]]:
     """Render one synthetic image in memory, exactly as :func:`make_synthetic_coco` writes it.
 

@@ -220,10 +220,11 @@ def train_model(
             seen += images.shape[0] * ctx.world_size
             if ctx.is_main:
                 row = {k: float(v.detach()) for k, v in losses.items()}
+                total = sum(row.values())
                 rate = seen / max(time.perf_counter() - tick, 1e-9)
                 bar.update(
                     1,
-                    loss=float(loss),
+                    loss=total,
                     lr=optimizer.param_groups[0]["lr"],
                     **{"img/s": round(rate, 1)},
                 )
@@ -234,7 +235,7 @@ def train_model(
                             "epoch": epoch + 1,
                             "step": step,
                             "lr": optimizer.param_groups[0]["lr"],
-                            "loss": float(loss),
+                            "loss": total,
                             **row,
                             "images_per_s": rate,
                         },

@@ -1,4 +1,4 @@
-"""COCO evaluation: keypoint OKS AP (pycocotools) and box/mask AP (torchmetrics)."""
+"""COCO evaluation: keypoint OKS AP (pycocotools), box/mask AP, and whole-split evaluation."""
 
 from cgalib.eval.box_ap import BOX_METRICS, box_ap
 from cgalib.eval.coco_keypoints import (
@@ -7,12 +7,15 @@ from cgalib.eval.coco_keypoints import (
     format_metrics,
     load_coco,
 )
+from cgalib.eval.evaluate import evaluate_coco, predict_coco
 
 __all__ = [
     "BOX_METRICS",
     "KEYPOINT_METRICS",
     "box_ap",
     "coco_keypoint_ap",
+    "evaluate_coco",
     "format_metrics",
     "load_coco",
+    "predict_coco",
 ]

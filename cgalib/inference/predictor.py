@@ -100,7 +100,8 @@ class Predictor:
         boxes[:, 0::2] = boxes[:, 0::2].clamp(0, w)
         boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h)
         kps = out["keypoints"].float().cpu().clone()
-        kps[..., :2] /= scale
+        # keypoints are pixel indices (COCO): the letterbox maps x to (x + 0.5) * s - 0.5
+        kps[..., :2] = (kps[..., :2] + 0.5) / scale - 0.5
         kps[..., 0] = kps[..., 0].clamp(0, w - 1)
         kps[..., 1] = kps[..., 1].clamp(0, h - 1)
         box_scores = out["scores"].float().cpu()

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from cgalib.backbones.tnet import TNet
+from cgalib.data.coco_meta import FLIP_INDEX
 from cgalib.heads.center import CenterHeads
 from cgalib.heads.center_line import CenterLineBranch
 from cgalib.heads.roi_guider import ROIGuider
@@ -83,6 +84,9 @@ class CGANet(nn.Module):
             box size.
         max_train_rois: ground-truth people used per image for the keypoint loss.
         keypoint_sigma: Gaussian sigma of the ROI keypoint targets, in ROI heatmap pixels.
+        flip_test: at inference, also run the horizontally flipped image and average the
+            dense maps and the keypoint logits (about twice the cost).
+        flip_index: keypoint permutation of a horizontal flip (COCO's by default).
 
     Shape:
         - images: `(B, 3, H, W)`, RGB in 0..1, ``H`` and ``W`` multiples of 32
@@ -115,6 +119,8 @@ class CGANet(nn.Module):
         jitter_shift: float = 0.1,
         max_train_rois: int = 32,
         keypoint_sigma: float = 2.0,
+        flip_test: bool = False,
+        flip_index: Sequence[int] = FLIP_INDEX,
     ) -> None:
         super().__init__()
         if backbone.strides[0] != self.output_stride:
@@ -142,6 +148,10 @@ class CGANet(nn.Module):
         self.jitter_shift = jitter_shift
         self.max_train_rois = max_train_rois
         self.keypoint_sigma = keypoint_sigma
+        self.flip_test = flip_test
+        self.flip_index = list(flip_index)
+        if sorted(self.flip_index) != list(range(num_keypoints)):
+            raise ValueError(f"flip_index must permute range({num_keypoints})")
         self.register_buffer("pixel_mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), False)
         self.register_buffer("pixel_std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), False)
 
@@ -221,9 +231,17 @@ class CGANet(nn.Module):
 
     def _infer(self, images: torch.Tensor) -> list[dict[str, torch.Tensor]]:
         features, outputs = self.forward_dense(images)
+        if self.flip_test:
+            features_f, outputs_f = self.forward_dense(images.flip(-1))
+            outputs = _average_flipped(outputs, outputs_f)
         det = self.detect(outputs)
         rois = list(det["extended_boxes"].unbind(0))
         logits = self.keypoint_head(features, rois)
+        if self.flip_test:
+            width = images.shape[-1]
+            mirrored = [torch.stack([width - r[:, 2], r[:, 1], width - r[:, 0], r[:, 3]], 1) for r in rois]
+            logits_f = self.keypoint_head(features_f, mirrored).flip(-1)[:, self.flip_index]
+            logits = (logits + logits_f) / 2
         keypoints = decode_roi_heatmaps(logits.float(), torch.cat(rois))
         keypoints = keypoints.view(images.shape[0], -1, self.num_keypoints, 3)
         return [
@@ -310,6 +328,20 @@ class CGANet(nn.Module):
             return sum(s.sum() for s in stages) * 0.0
         losses = [focal_loss(s.float().sigmoid()[labelled], gt[labelled]) for s in stages]
         return sum(losses) / len(losses)
+
+
+def _average_flipped(outputs: dict, flipped: dict) -> dict:
+    """Average dense outputs with those of the mirrored image (CenterNet's flip test).
+
+    Heatmaps are averaged as probabilities (returned as logits again), sizes as values;
+    the offset keeps the unflipped prediction.
+    """
+    out = dict(outputs)
+    for key in ("heatmap", "line_x", "line_y"):
+        prob = (outputs[key].float().sigmoid() + flipped[key].float().flip(-1).sigmoid()) / 2
+        out[key] = torch.logit(prob, eps=1e-6)
+    out["wh"] = (outputs["wh"].float() + flipped["wh"].float().flip(-1)) / 2
+    return out
 
 
 def _create_cganet(

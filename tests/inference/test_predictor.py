@@ -68,7 +68,8 @@ def test_results_map_back_to_original_pixels():
     assert model.seen == (1, 3, 64, 128)  # letterboxed: longer side 128, padded to 32s
     (person,) = people
     assert person["bbox"] == pytest.approx([5.0, 10.0, 20.0, 20.0])  # scale 2 undone
-    assert person["keypoints"][:3] == pytest.approx([15.0, 20.0, 0.5])
+    # keypoints are pixel indices: (30 + 0.5) / 2 - 0.5
+    assert person["keypoints"][:3] == pytest.approx([14.75, 19.75, 0.5])
     assert person["score"] == pytest.approx(0.8 * 0.5) and person["box_score"] == pytest.approx(0.8)
 
 

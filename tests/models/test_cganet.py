@@ -171,3 +171,32 @@ def test_cpu_cuda_parity(small):
     small.cpu()
     torch.testing.assert_close(gpu["scores"].cpu(), cpu["scores"], rtol=1e-3, atol=1e-4)
     torch.testing.assert_close(gpu["boxes"].cpu(), cpu["boxes"], rtol=1e-3, atol=1e-2)
+
+
+def test_flip_test_keeps_the_output_contract(small):
+    """The flipped pass runs end to end and keeps shapes, finiteness and score ranges."""
+    small.eval()
+    half = torch.rand(1, 3, 256, 128)
+    image = torch.cat([half, half.flip(-1)], -1)
+    with torch.no_grad():
+        plain = small(image)[0]
+        small.flip_test = True
+        try:
+            flipped = small(image)[0]
+        finally:
+            small.flip_test = False
+    assert flipped["keypoints"].shape == plain["keypoints"].shape
+    assert torch.isfinite(flipped["keypoints"]).all()
+    assert ((flipped["keypoints"][..., 2] >= 0) & (flipped["keypoints"][..., 2] <= 1)).all()
+
+
+def test_flip_test_averages_with_the_mirrored_pass(small):
+    from cgalib.models.cganet import _average_flipped
+
+    a = {k: torch.randn(1, c, 4, 6) for k, c in
+         (("heatmap", 1), ("line_x", 1), ("line_y", 1), ("wh", 2), ("offset", 2))}
+    mirrored = {k: v.flip(-1) for k, v in a.items()}
+    avg = _average_flipped(a, mirrored)
+    for k in ("heatmap", "line_x", "line_y", "wh"):
+        torch.testing.assert_close(avg[k], a[k], atol=1e-4, rtol=1e-4)
+    assert avg["offset"] is a["offset"]
