@@ -14,13 +14,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check cgalib tests benchmarks examples
+	$(BIN)/ruff check cgalib tests benchmarks examples configs
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 test: $(STAMP)
-	$(BIN)/ruff check cgalib tests benchmarks examples
+	$(BIN)/ruff check cgalib tests benchmarks examples configs
 	$(BIN)/python -m pytest
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
 

@@ -114,8 +114,9 @@ def _cmd_eval(
     model.flip_test = flip
     images_dir, ann_file = find_split(data, split, None, ann)
     size = input_size or model.build_config["kwargs"].get("input_size", 512)
-    metrics, results = evaluate_coco(model, images_dir, ann_file, input_size=size,
-                                     device=device, batch_size=batch)
+    metrics, results = evaluate_coco(
+        model, images_dir, ann_file, input_size=size, device=device, batch_size=batch
+    )
     out_path = Path(out or Path(checkpoint).parent / f"results_{split}.json")
     out_path.write_text(json.dumps(results))
     print(format_metrics(metrics, f"{split} keypoints"))
@@ -124,7 +125,11 @@ def _cmd_eval(
 
 
 def _cmd_predict(
-    inputs: list[str], checkpoint: str, out: str, input_size: int | None, device: str | None,
+    inputs: list[str],
+    checkpoint: str,
+    out: str,
+    input_size: int | None,
+    device: str | None,
     threshold: float,
 ) -> int:
     from cgalib import load_model
@@ -132,8 +137,9 @@ def _cmd_predict(
 
     model = load_model(checkpoint)
     size = input_size or model.build_config["kwargs"].get("input_size", 512)
-    results_path = predict_media(model, inputs, out, input_size=size, device=device,
-                                 score_threshold=threshold)
+    results_path = predict_media(
+        model, inputs, out, input_size=size, device=device, score_threshold=threshold
+    )
     print(f"results: {results_path}")
     return 0
 

@@ -42,8 +42,9 @@ def predict_coco(
         ``score`` and ``bbox`` (xywh), sorted by score within each image.
     """
     coco = load_coco(ann_file)
-    predictor = Predictor(model, device=device, input_size=input_size, precision=precision,
-                          batch_size=batch_size)
+    predictor = Predictor(
+        model, device=device, input_size=input_size, precision=precision, batch_size=batch_size
+    )
     ids = sorted(coco.getImgIds())
     results: list[dict] = []
     bar = ProgressBar(len(ids), "predict", unit="img", enabled=progress)
@@ -52,9 +53,15 @@ def predict_coco(
         paths = [Path(images_dir) / coco.imgs[i]["file_name"] for i in chunk]
         for image_id, people in zip(chunk, predictor.predict(paths)):
             for person in people:
-                results.append({"image_id": image_id, "category_id": 1,
-                                "keypoints": person["keypoints"], "score": person["score"],
-                                "bbox": person["bbox"]})
+                results.append(
+                    {
+                        "image_id": image_id,
+                        "category_id": 1,
+                        "keypoints": person["keypoints"],
+                        "score": person["score"],
+                        "bbox": person["bbox"],
+                    }
+                )
         bar.update(len(chunk))
     bar.close()
     return results

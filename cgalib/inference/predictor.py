@@ -37,7 +37,9 @@ class Predictor:
     Each person is a dict: ``bbox`` ``[x, y, w, h]`` (COCO xywh, original pixels),
     ``keypoints`` (flat ``[x1, y1, s1, ..., xK, yK, sK]``, every keypoint located, ``s`` its
     probability), ``score`` (the center probability times the mean keypoint probability,
-    in [0, 1]), ``box_score``, ``category_id`` 1. People are sorted by ``score``.
+    in [0, 1]), ``box_score``, ``category_id`` 1 and, when the model reports it, the
+    ``extended_box`` (xyxy, original pixels) its keypoints were read from (the Dichotomy
+    Extended Area of CGANet). People are sorted by ``score``.
     """
 
     def __init__(
@@ -99,6 +101,8 @@ class Predictor:
         boxes = out["boxes"].float().cpu() / scale
         boxes[:, 0::2] = boxes[:, 0::2].clamp(0, w)
         boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h)
+        extended = out.get("extended_boxes")
+        extended = extended.float().cpu() / scale if extended is not None else None
         kps = out["keypoints"].float().cpu().clone()
         # keypoints are pixel indices (COCO): the letterbox maps x to (x + 0.5) * s - 0.5
         kps[..., :2] = (kps[..., :2] + 0.5) / scale - 0.5
@@ -111,13 +115,14 @@ class Predictor:
             if scores[i] < self.score_threshold:
                 continue
             x1, y1, x2, y2 = boxes[i].tolist()
-            people.append(
-                {
-                    "category_id": 1,
-                    "bbox": [x1, y1, x2 - x1, y2 - y1],
-                    "keypoints": kps[i].flatten().tolist(),
-                    "score": float(scores[i]),
-                    "box_score": float(box_scores[i]),
-                }
-            )
+            person = {
+                "category_id": 1,
+                "bbox": [x1, y1, x2 - x1, y2 - y1],
+                "keypoints": kps[i].flatten().tolist(),
+                "score": float(scores[i]),
+                "box_score": float(box_scores[i]),
+            }
+            if extended is not None:
+                person["extended_box"] = extended[i].tolist()
+            people.append(person)
         return people

@@ -239,7 +239,9 @@ class CGANet(nn.Module):
         logits = self.keypoint_head(features, rois)
         if self.flip_test:
             width = images.shape[-1]
-            mirrored = [torch.stack([width - r[:, 2], r[:, 1], width - r[:, 0], r[:, 3]], 1) for r in rois]
+            mirrored = [
+                torch.stack([width - r[:, 2], r[:, 1], width - r[:, 0], r[:, 3]], 1) for r in rois
+            ]
             logits_f = self.keypoint_head(features_f, mirrored).flip(-1)[:, self.flip_index]
             logits = (logits + logits_f) / 2
         keypoints = decode_roi_heatmaps(logits.float(), torch.cat(rois))
@@ -434,5 +436,8 @@ def cganet_tnet_d1w16(**kwargs) -> CGANet:
     """
     kwargs.setdefault("input_size", 256)
     kwargs.setdefault("head_channels", 32)
-    head = {"channels": (32, 64, 128), "head_channels": 32, **kwargs.pop("head_kwargs", {})}
-    return _create_cganet(1, 16, head_kwargs=head, **kwargs)
+    if kwargs.get("keypoint_head", "roi_guider") == "roi_pointer":
+        narrow = {"channels": 96}
+    else:
+        narrow = {"channels": (32, 64, 128), "head_channels": 32}
+    return _create_cganet(1, 16, head_kwargs={**narrow, **kwargs.pop("head_kwargs", {})}, **kwargs)

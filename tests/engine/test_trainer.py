@@ -50,9 +50,21 @@ class _Regressor(nn.Module):
 def _fit(out, epochs, resume=False, model_kwargs=None, **kw):
     torch.manual_seed(0)
     model = _Regressor(**(model_kwargs or {}))
-    path = train_model(model, _Pairs(), _collate, out, epochs=epochs, batch_size=4, lr=0.05,
-                       warmup_steps=2, num_workers=0, resume=resume, log_every=1,
-                       context=DistributedContext(), **kw)
+    path = train_model(
+        model,
+        _Pairs(),
+        _collate,
+        out,
+        epochs=epochs,
+        batch_size=4,
+        lr=0.05,
+        warmup_steps=2,
+        num_workers=0,
+        resume=resume,
+        log_every=1,
+        context=DistributedContext(),
+        **kw,
+    )
     return model, path
 
 
@@ -102,8 +114,13 @@ def _free_port() -> int:
 
 
 def _ddp_worker(rank, world, port, out):
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
-                      WORLD_SIZE=str(world), LOCAL_RANK=str(rank))
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        RANK=str(rank),
+        WORLD_SIZE=str(world),
+        LOCAL_RANK=str(rank),
+    )
     import torch.distributed as dist
 
     from cgalib.engine import init_distributed
@@ -112,8 +129,18 @@ def _ddp_worker(rank, world, port, out):
     ctx = init_distributed("cpu")
     torch.manual_seed(rank)  # different initial weights: DDP must broadcast rank 0's
     model = _Regressor()
-    train_model(model, _Pairs(), _collate, out, epochs=2, batch_size=2, lr=0.05,
-                warmup_steps=1, num_workers=0, context=ctx)
+    train_model(
+        model,
+        _Pairs(),
+        _collate,
+        out,
+        epochs=2,
+        batch_size=2,
+        lr=0.05,
+        warmup_steps=1,
+        num_workers=0,
+        context=ctx,
+    )
     torch.save(model.state_dict(), os.path.join(out, f"rank{rank}.pt"))
     dist.destroy_process_group()
 

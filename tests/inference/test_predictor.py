@@ -18,7 +18,7 @@ def _check_people(people, size):
     scores = [p["score"] for p in people]
     assert scores == sorted(scores, reverse=True)
     for p in people:
-        assert set(p) == {"category_id", "bbox", "keypoints", "score", "box_score"}
+        assert set(p) == {"category_id", "bbox", "keypoints", "score", "box_score", "extended_box"}
         assert len(p["keypoints"]) == 51 and len(p["bbox"]) == 4
         assert 0 <= p["score"] <= 1 and 0 <= p["box_score"] <= 1
         kps = np.asarray(p["keypoints"]).reshape(17, 3)
@@ -58,8 +58,14 @@ class _FixedModel(torch.nn.Module):
     def forward(self, images):
         self.seen = tuple(images.shape)
         kps = torch.tensor([[[30.0, 40.0, 0.5]] * 17])
-        return [{"boxes": torch.tensor([[10.0, 20.0, 50.0, 60.0]]), "scores": torch.tensor([0.8]),
-                 "keypoints": kps} for _ in range(images.shape[0])]
+        return [
+            {
+                "boxes": torch.tensor([[10.0, 20.0, 50.0, 60.0]]),
+                "scores": torch.tensor([0.8]),
+                "keypoints": kps,
+            }
+            for _ in range(images.shape[0])
+        ]
 
 
 def test_results_map_back_to_original_pixels():

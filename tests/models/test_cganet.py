@@ -83,8 +83,14 @@ def test_train_losses_are_weighted_finite_and_reach_every_parameter():
 
 
 def test_loss_weights_follow_equation_nine(small):
-    assert small.loss_weights == {"det": 1.0, "wh": 0.1, "offset": 1.0, "line_x": 1.0,
-                                  "line_y": 1.0, "km": 3.0}
+    assert small.loss_weights == {
+        "det": 1.0,
+        "wh": 0.1,
+        "offset": 1.0,
+        "line_x": 1.0,
+        "line_y": 1.0,
+        "km": 3.0,
+    }
     torch.manual_seed(0)
     heavy = create_model("cganet_tnet_d1w16", loss_weights={"km": 6.0})
     heavy.load_state_dict(small.state_dict())
@@ -193,8 +199,10 @@ def test_flip_test_keeps_the_output_contract(small):
 def test_flip_test_averages_with_the_mirrored_pass(small):
     from cgalib.models.cganet import _average_flipped
 
-    a = {k: torch.randn(1, c, 4, 6) for k, c in
-         (("heatmap", 1), ("line_x", 1), ("line_y", 1), ("wh", 2), ("offset", 2))}
+    a = {
+        k: torch.randn(1, c, 4, 6)
+        for k, c in (("heatmap", 1), ("line_x", 1), ("line_y", 1), ("wh", 2), ("offset", 2))
+    }
     mirrored = {k: v.flip(-1) for k, v in a.items()}
     avg = _average_flipped(a, mirrored)
     for k in ("heatmap", "line_x", "line_y", "wh"):

@@ -1,0 +1,66 @@
+"""Figures made of several panels: predictions next to ground truth."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import torch
+
+from cgalib.viz.poses import draw_people
+
+__all__ = ["save_prediction_grid"]
+
+
+def save_prediction_grid(
+    path: str | os.PathLike,
+    images: Sequence[torch.Tensor],
+    predictions: Sequence[Sequence[dict]],
+    ground_truth: Sequence[Sequence[dict]] | None = None,
+    score_threshold: float = 0.2,
+    columns: int = 3,
+) -> None:
+    """Save a grid of images with predicted (and optionally ground-truth) people.
+
+    Args:
+        path: the PNG/JPG to write.
+        images: `(3, H, W)` images (``uint8`` or 0..1 floats).
+        predictions: per image, COCO-style people (``keypoints``, ``bbox``, ``score`` and
+            optionally ``extended_box`` as xyxy, drawn dashed).
+        ground_truth: per image, COCO annotations to draw in a panel beside each prediction.
+        score_threshold: people below it are not drawn.
+        columns: images per row (each takes two panels with ground truth).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    panels = 2 if ground_truth is not None else 1
+    rows = (len(images) + columns - 1) // columns
+    fig, axes = plt.subplots(
+        rows, columns * panels, figsize=(3.2 * columns * panels, 3.4 * rows), squeeze=False
+    )
+    for ax in axes.flat:
+        ax.set_axis_off()
+    for i, (image, people) in enumerate(zip(images, predictions)):
+        r, c = divmod(i, columns)
+        draw_people(
+            axes[r, c * panels],
+            image,
+            people,
+            score_threshold=score_threshold,
+            extra_box_key="extended_box",
+            title="prediction",
+        )
+        if ground_truth is not None:
+            draw_people(
+                axes[r, c * panels + 1],
+                image,
+                ground_truth[i],
+                keypoint_threshold=0.5,
+                title="ground truth",
+            )
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)

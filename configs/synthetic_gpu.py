@@ -1,0 +1,66 @@
+"""Synthetic-set GPU recipe for ``cganet_tnet_d1w64``: ~10 minutes on one CUDA GPU.
+
+Run:  python configs/synthetic_gpu.py [--out runs/synthetic_gpu]
+
+Writes the synthetic crowd set (6000 train / 300 val images at 384 px), trains with the
+paper's SGD schedule compressed to the run (bf16 autocast), evaluates on the held-out
+val split with pycocotools and prints the AP table. Every value below is an explicit
+keyword argument of :func:`cgalib.engine.train`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+DATA = {"num_train": 6000, "num_val": 300, "size": 384, "seed": 0}
+TRAIN = {
+    "model": "cganet_tnet_d1w64",
+    "model_kwargs": {"input_size": 384},
+    "input_size": 384,
+    "epochs": 24,
+    "batch_size": 32,
+    "lr": 2e-2,
+    "warmup_steps": 300,
+    "amp": "bf16",
+    "device": "cuda",
+    "num_workers": 8,
+    "time_limit": 9 * 60,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", default="runs/synthetic_gpu")
+    args = parser.parse_args()
+
+    from cgalib import load_model
+    from cgalib.data import find_split, make_synthetic_coco
+    from cgalib.engine import train
+    from cgalib.eval import evaluate_coco, format_metrics
+
+    out = Path(args.out)
+    data = out / "data"
+    if not (data / "annotations" / "person_keypoints_val.json").is_file():
+        make_synthetic_coco(
+            data,
+            DATA["num_train"],
+            DATA["num_val"],
+            seed=DATA["seed"],
+            size=DATA["size"],
+            progress=True,
+            workers=4,
+        )
+    kwargs = dict(TRAIN)
+    checkpoint = train(kwargs.pop("model"), data, out / "run", **kwargs)
+    images, ann = find_split(data, "val")
+    metrics, _ = evaluate_coco(
+        load_model(checkpoint), images, ann, input_size=TRAIN["input_size"], device="cuda"
+    )
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    print(format_metrics(metrics, "synthetic val keypoints"))
+
+
+if __name__ == "__main__":
+    main()
