@@ -155,3 +155,11 @@ def test_two_gloo_processes_end_with_identical_weights(tmp_path):
     rows = (tmp_path / "metrics.csv").read_text().splitlines()
     # 16 images / (2 ranks x 2) = 4 steps per epoch; rank 0 logs the last of the 8 steps only
     assert len(rows) == 2 and rows[1].startswith("2,8,")
+
+
+def test_adamw_option_and_bad_optimizer(tmp_path):
+    model, _ = _fit(tmp_path / "adam", epochs=2, optimizer="adamw")
+    state = torch.load(tmp_path / "adam" / "last.pt", weights_only=False)
+    assert "exp_avg" in next(iter(state["optimizer"]["state"].values()))
+    with pytest.raises(ValueError, match="optimizer"):
+        _fit(tmp_path / "bad", epochs=1, optimizer="lbfgs")
