@@ -22,6 +22,7 @@ import torch
 
 from cgalib import load_model
 from cgalib.data import find_split, make_synthetic_coco
+from cgalib.demo import DEMO_AUGMENT
 from cgalib.engine import train
 from cgalib.eval import evaluate_coco
 from cgalib.utils import count_parameters
@@ -55,13 +56,27 @@ def main() -> None:
 
     gpu = args.device.startswith("cuda")
     backbone = args.backbone or ("d1w64" if gpu else "d1w16")
-    size = args.size or (384 if gpu else 256)
-    n_train = args.train_images or (6000 if gpu else 1500)
-    epochs = args.epochs or (24 if gpu else 7)
+    size = args.size or (384 if gpu else 192)
+    n_train = args.train_images or (6000 if gpu else 2000)
+    epochs = args.epochs or (24 if gpu else 4)
+    # GPU: configs/synthetic_gpu.py's recipe; CPU: the demo's (cgalib.demo.run_demo)
+    recipe = (
+        {"optimizer": "sgd", "lr": 2e-2, "batch_size": 32, "amp": "bf16", "num_workers": 8}
+        if gpu
+        else {
+            "optimizer": "adamw",
+            "lr": 3e-3,
+            "batch_size": 16,
+            "num_workers": 1,
+            "augment_kwargs": DEMO_AUGMENT,
+        }
+    )
     out = Path(args.out)
     data = out / "data"
     if not (data / "annotations" / "person_keypoints_val.json").is_file():
-        make_synthetic_coco(data, n_train, 200, seed=0, size=size, progress=True)
+        make_synthetic_coco(
+            data, n_train, 200, seed=0, size=size, min_height=size / 4, progress=True
+        )
 
     variants = {
         "ROIPointer": {"keypoint_head": "roi_pointer"},
@@ -80,12 +95,9 @@ def main() -> None:
                 input_size=size,
                 device=args.device,
                 epochs=epochs,
-                batch_size=32 if gpu else 16,
-                lr=2e-2,
                 warmup_steps=100,
-                amp="bf16" if gpu else None,
-                num_workers=8 if gpu else 1,
                 time_limit=args.minutes * 60,
+                **recipe,
             )
         trained[label] = run / "model.pt"
 

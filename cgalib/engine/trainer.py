@@ -323,6 +323,7 @@ def train(
     try:
         images_dir, ann_file = find_split(data, "train", images_train, ann_train)
         dataset = CocoKeypoints(images_dir, ann_file, input_size=input_size)
+        torch.manual_seed(train_kwargs.get("seed", 0))  # the same seed, the same initial weights
         net = create_model(model, **(model_kwargs or {}))
         aug = (
             PoseAugmentation(output_size=input_size, **(augment_kwargs or {})).to(ctx.device)
