@@ -22,7 +22,8 @@ docs: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check cgalib tests benchmarks examples configs
 	$(BIN)/python -m pytest
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
+	CGALIB_FAST=1 $(BIN)/python -m pytest --nbmake notebooks/ -q
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 demo: $(STAMP)
 	$(BIN)/python -m cgalib.cli demo

@@ -113,7 +113,7 @@ def _cmd_eval(
     model = load_model(checkpoint)
     model.flip_test = flip
     images_dir, ann_file = find_split(data, split, None, ann)
-    size = input_size or model.build_config["kwargs"].get("input_size", 512)
+    size = input_size or getattr(model, "input_size", 512)
     metrics, results = evaluate_coco(
         model, images_dir, ann_file, input_size=size, device=device, batch_size=batch
     )
@@ -136,7 +136,7 @@ def _cmd_predict(
     from cgalib.inference.media import predict_media
 
     model = load_model(checkpoint)
-    size = input_size or model.build_config["kwargs"].get("input_size", 512)
+    size = input_size or getattr(model, "input_size", 512)
     results_path = predict_media(
         model, inputs, out, input_size=size, device=device, score_threshold=threshold
     )

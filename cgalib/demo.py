@@ -88,8 +88,9 @@ def run_demo(
     started = time.perf_counter()
     if not (data / "annotations" / "person_keypoints_val.json").is_file():
         print(f"[1/4] writing the synthetic crowd set to {data} ...")
-        make_synthetic_coco(data, num_train, num_val, seed=seed, size=size, min_height=min_height,
-                            progress=True)
+        make_synthetic_coco(
+            data, num_train, num_val, seed=seed, size=size, min_height=min_height, progress=True
+        )
     else:
         print(f"[1/4] using the synthetic crowd set in {data}")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from torch import nn
 
@@ -52,7 +52,7 @@ def list_models(pattern: str = "*") -> list[str]:
     Returns:
         The sorted names matching ``pattern``.
 
-    Example:
+    Examples:
         >>> "tnet_d1w64" in list_models("tnet_*")
         True
     """
@@ -75,7 +75,7 @@ def get_model_builder(name: str) -> Callable[..., nn.Module]:
         ) from None
 
 
-def create_model(name: str, **kwargs) -> nn.Module:
+def create_model(name: str, **kwargs: Any) -> nn.Module:
     """Build a registered model by name.
 
     Args:
@@ -87,7 +87,7 @@ def create_model(name: str, **kwargs) -> nn.Module:
         attribute records ``{"name": name, "kwargs": kwargs}`` so that a checkpoint can
         rebuild it (see :func:`cgalib.save_model`).
 
-    Example:
+    Examples:
         >>> create_model("tnet_d1w64").strides
         (4, 8, 16, 32)
     """

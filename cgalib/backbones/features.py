@@ -15,7 +15,7 @@ class FeatureInfo:
         channels: channels of each level, finest first.
         strides: stride of each level relative to the input, finest first.
 
-    Example:
+    Examples:
         >>> info = FeatureInfo(channels=(96, 192), strides=(4, 8))
         >>> info[1]
         {'level': 1, 'num_chs': 192, 'reduction': 8}

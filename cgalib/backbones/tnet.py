@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
+from typing import Any
 
 import torch
 from torch import nn
@@ -143,7 +144,7 @@ class TNet(nn.Module):
         ValueError: if the input is not 4-D with the expected channels, or its height or
             width is not a multiple of 32.
 
-    Example:
+    Examples:
         >>> import torch
         >>> net = TNet(depth=1, width=16, num_blocks=1, stem_blocks=1)
         >>> net.out_channels, net.strides
@@ -239,12 +240,12 @@ def _check_image_batch(x: torch.Tensor, channels: int, multiple: int, who: str) 
         )
 
 
-def _create_tnet(depth: int, width: int, **kwargs) -> TNet:
+def _create_tnet(depth: int, width: int, **kwargs: Any) -> TNet:
     return TNet(depth=depth, width=width, **kwargs)
 
 
 @register_model
-def tnet_d1w64(**kwargs) -> TNet:
+def tnet_d1w64(**kwargs: Any) -> TNet:
     """TNet-D1W64: one trapezoid stage, base width 64 (the single-model CGANet backbone).
 
     Args:
@@ -254,7 +255,7 @@ def tnet_d1w64(**kwargs) -> TNet:
 
 
 @register_model
-def tnet_d3w64(**kwargs) -> TNet:
+def tnet_d3w64(**kwargs: Any) -> TNet:
     """TNet-D3W64: three trapezoid stages, base width 64 (the paper's top-down backbone).
 
     Args:
@@ -264,7 +265,7 @@ def tnet_d3w64(**kwargs) -> TNet:
 
 
 @register_model
-def tnet_d3w96(**kwargs) -> TNet:
+def tnet_d3w96(**kwargs: Any) -> TNet:
     """TNet-D3W96: three trapezoid stages, base width 96 (the paper's largest backbone).
 
     Args:

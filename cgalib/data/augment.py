@@ -35,7 +35,7 @@ def affine_keypoints(
         `(N, K, 3)`; keypoints outside ``[-0.5, W - 0.5) x [-0.5, H - 0.5)`` (no output
         pixel) become ``(0, 0, 0)``, like the unlabelled ones.
 
-    Example:
+    Examples:
         >>> m = torch.tensor([[2.0, 0.0, 1.0], [0.0, 2.0, 0.0]])
         >>> affine_keypoints(torch.tensor([[[3.0, 4.0, 2.0], [9.0, 1.0, 1.0]]]), m, (16, 16))
         tensor([[[7., 8., 2.],
@@ -74,7 +74,7 @@ def affine_boxes(
     Returns:
         `(N, 4)` xyxy boxes inside the output image (possibly empty).
 
-    Example:
+    Examples:
         >>> m = torch.tensor([[1.0, 0.0, 5.0], [0.0, 1.0, 0.0]])
         >>> affine_boxes(torch.tensor([[0.0, 0.0, 4.0, 8.0]]), m, (32, 32))
         tensor([[5., 0., 9., 8.]])
@@ -152,7 +152,7 @@ class PoseAugmentation(nn.Module):
           ``masks`` `(N, H, W)`, ``ignore_mask`` `(H, W)`, ``crowd_boxes`` `(M, 4)`
         - output: float images `(B, 3, S, S)` in 0..1 and the updated targets
 
-    Example:
+    Examples:
         >>> aug = PoseAugmentation(output_size=64, seed=0)
         >>> t = {"boxes": torch.tensor([[10.0, 10.0, 30.0, 50.0]]), "keypoints": torch.zeros(1, 17, 3)}
         >>> images, (first, second) = aug(torch.rand(2, 3, 64, 64), [t, t])

@@ -97,7 +97,7 @@ class CocoKeypoints(Dataset):
         FileNotFoundError: for a missing annotation file or image folder.
         ValueError: for a malformed annotation file (see :func:`load_person_coco`).
 
-    Example:
+    Examples:
         >>> import tempfile
         >>> from cgalib.data import make_synthetic_coco
         >>> with tempfile.TemporaryDirectory() as d:
@@ -217,7 +217,7 @@ class CocoKeypoints(Dataset):
 def collate(batch: Sequence[tuple[torch.Tensor, dict]]) -> tuple[list[torch.Tensor], list[dict]]:
     """Batch ``(image, target)`` pairs of any sizes into a list of images and a list of targets.
 
-    Example:
+    Examples:
         >>> images, targets = collate([(torch.zeros(3, 4, 5), {}), (torch.zeros(3, 6, 2), {})])
         >>> [tuple(i.shape) for i in images], len(targets)
         ([(3, 4, 5), (3, 6, 2)], 2)
@@ -233,7 +233,7 @@ def collate_letterboxed(
     Raises:
         ValueError: if the images differ in size (use ``CocoKeypoints(input_size=...)``).
 
-    Example:
+    Examples:
         >>> images, targets = collate_letterboxed([(torch.zeros(3, 8, 8), {})] * 2)
         >>> images.shape, len(targets)
         (torch.Size([2, 3, 8, 8]), 2)

@@ -34,7 +34,7 @@ def letterbox(image: torch.Tensor, size: int) -> tuple[torch.Tensor, float]:
     Returns:
         The `(C, size, size)` image (same dtype) and ``scale = size / max(H, W)``.
 
-    Example:
+    Examples:
         >>> out, scale = letterbox(torch.zeros(3, 480, 640, dtype=torch.uint8), 512)
         >>> tuple(out.shape), out.dtype, scale
         ((3, 512, 512), torch.uint8, 0.8)
@@ -92,7 +92,7 @@ def letterbox_target(target: dict, scale: float, size: int) -> dict:
     Returns:
         The transformed target.
 
-    Example:
+    Examples:
         >>> t = {"boxes": torch.tensor([[10.0, 20.0, 30.0, 40.0]]),
         ...      "keypoints": torch.tensor([[[9.5, 9.5, 2.0]]])}
         >>> out = letterbox_target(t, 2.0, 128)

@@ -497,7 +497,7 @@ def synthetic_sample(
         The RGB PIL image (before JPEG compression) and its COCO annotations (without
         ``id`` and ``image_id``).
 
-    Example:
+    Examples:
         >>> image, anns = synthetic_sample(seed=0, index=3, size=128)
         >>> image.size, all(len(a["keypoints"]) == 51 for a in anns)
         ((128, 128), True)
@@ -566,7 +566,7 @@ def make_synthetic_coco(
     Returns:
         ``{"root", "train_images", "val_images", "train_ann", "val_ann"}`` paths.
 
-    Example:
+    Examples:
         >>> import tempfile
         >>> with tempfile.TemporaryDirectory() as d:
         ...     paths = make_synthetic_coco(d, num_train=2, num_val=1, size=96)
@@ -658,7 +658,7 @@ def synthetic_summary(ann_file: str | os.PathLike, iou: float = 0.3) -> dict[str
         ``keypoints_per_person`` (mean ``num_keypoints``) and the box height percentiles
         ``height_p05``, ``height_p50``, ``height_p95`` (pixels).
 
-    Example:
+    Examples:
         >>> import tempfile
         >>> with tempfile.TemporaryDirectory() as d:
         ...     paths = make_synthetic_coco(d, num_train=4, num_val=0, size=128)

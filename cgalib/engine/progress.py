@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from typing import TextIO, TypeVar
+from typing import Any, TextIO, TypeVar
 
 __all__ = ["ProgressBar", "progress"]
 
@@ -26,7 +26,7 @@ class ProgressBar:
         enabled: ``False`` silences it (e.g. on non-zero distributed ranks).
         interval: minimum seconds between redraws on a terminal.
 
-    Example:
+    Examples:
         >>> import io
         >>> out = io.StringIO()
         >>> bar = ProgressBar(4, "demo", stream=out)
@@ -103,7 +103,9 @@ class ProgressBar:
             self.stream.flush()
 
 
-def progress(iterable: Iterable[T], total: int | None = None, desc: str = "", **kw) -> Iterator[T]:
+def progress(
+    iterable: Iterable[T], total: int | None = None, desc: str = "", **kw: Any
+) -> Iterator[T]:
     """Wrap an iterable with a :class:`ProgressBar`.
 
     Args:

@@ -25,7 +25,7 @@ def paper_lr_factor(
     then ``gamma ** (number of milestones passed)``, where milestone ``m`` is passed at
     step ``round(m * total_steps)``.
 
-    Example:
+    Examples:
         >>> [round(paper_lr_factor(s, 95), 6) for s in (0, 69, 70, 84, 85, 94)]
         [1.0, 1.0, 0.1, 0.1, 0.01, 0.01]
         >>> paper_lr_factor(0, 100, warmup_steps=4)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -226,6 +227,7 @@ def train_model(
             scheduler.step()
             step += 1
             seen += images.shape[0] * ctx.world_size
+            out_of_time = _out_of_time(started, time_limit, ctx, device)
             if ctx.is_main:
                 row = {k: float(v.detach()) for k, v in losses.items()}
                 total = sum(row.values())
@@ -236,7 +238,8 @@ def train_model(
                     lr=optim.param_groups[0]["lr"],
                     **{"img/s": round(rate, 1)},
                 )
-                if step % log_every == 0 or step == total_steps:
+                last_of_epoch = step % steps_per_epoch == 0
+                if step % log_every == 0 or last_of_epoch or out_of_time:
                     _append_metrics(
                         metrics_file,
                         {
@@ -248,7 +251,6 @@ def train_model(
                             "images_per_s": rate,
                         },
                     )
-            out_of_time = time_limit is not None and time.perf_counter() - started > time_limit
             if out_of_time:
                 break
         bar.close()
@@ -274,6 +276,18 @@ def train_model(
     return out / MODEL
 
 
+def _out_of_time(
+    started: float, time_limit: float | None, ctx: DistributedContext, device: torch.device
+) -> bool:
+    """Whether the time budget is spent; under torchrun all ranks agree (rank 0's clock)."""
+    if time_limit is None:
+        return False
+    flag = torch.tensor(float(time.perf_counter() - started > time_limit), device=device)
+    if ctx.is_distributed:
+        torch.distributed.broadcast(flag, src=0)
+    return bool(flag)
+
+
 def _append_metrics(path: Path, row: dict) -> None:
     new = not path.exists()
     with path.open("a", newline="") as f:
@@ -294,12 +308,13 @@ def train(
     device: str | None = None,
     augment: bool = True,
     augment_kwargs: dict | None = None,
-    **train_kwargs,
+    **train_kwargs: Any,
 ) -> Path:
     """Train a registered model on a COCO-format keypoint data set (``cgalib train``).
 
     Args:
-        model: a registered model name (e.g. ``"cganet_tnet_d1w64"``).
+        model: a registered model name (e.g. ``"cganet_tnet_d1w64"``); its builder receives
+            ``input_size`` (the CGANet builders size the ROI crops from it).
         data: the data root with ``train/`` images and ``annotations/person_keypoints_train.json``
             (the synthetic set's and COCO's layout, COCO's ``train2017/`` is found too).
         out: the run folder.
@@ -324,7 +339,7 @@ def train(
         images_dir, ann_file = find_split(data, "train", images_train, ann_train)
         dataset = CocoKeypoints(images_dir, ann_file, input_size=input_size)
         torch.manual_seed(train_kwargs.get("seed", 0))  # the same seed, the same initial weights
-        net = create_model(model, **(model_kwargs or {}))
+        net = create_model(model, **{"input_size": input_size, **(model_kwargs or {})})
         aug = (
             PoseAugmentation(output_size=input_size, **(augment_kwargs or {})).to(ctx.device)
             if augment

@@ -65,7 +65,7 @@ def box_ap(
         The 12 COCO stats named by :data:`BOX_METRICS`; -1.0 where COCO has no ground
         truth of that size, all 0.0 when there are no predictions.
 
-    Example:
+    Examples:
         >>> box = torch.tensor([[10.0, 10.0, 50.0, 90.0]])
         >>> ap = box_ap([{"boxes": box, "scores": torch.tensor([0.9])}], [{"boxes": box}])
         >>> round(ap["AP"], 6)

@@ -84,7 +84,7 @@ def coco_keypoint_ap(
 def format_metrics(metrics: dict[str, float], title: str = "keypoints") -> str:
     """A markdown table of metrics (values as printed by pycocotools, 3 decimals).
 
-    Example:
+    Examples:
         >>> print(format_metrics({"AP": 0.5, "AR": 0.25}))
         | keypoints | AP | AR |
         |---|---|---|

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -71,7 +72,7 @@ def evaluate_coco(
     model: nn.Module,
     images_dir: str | os.PathLike,
     ann_file: str | os.PathLike,
-    **kwargs,
+    **kwargs: Any,
 ) -> tuple[dict[str, float], list[dict]]:
     """Keypoint AP of ``model`` on a split: :func:`predict_coco` then :func:`coco_keypoint_ap`.
 

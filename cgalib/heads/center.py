@@ -25,7 +25,7 @@ class CenterHeads(nn.Module):
           `(B, 2, H, W)` (box width and height in heatmap pixels) and ``offset``
           `(B, 2, H, W)` (sub-pixel center offset)
 
-    Example:
+    Examples:
         >>> out = CenterHeads(96)(torch.rand(1, 96, 8, 8))
         >>> {k: tuple(v.shape) for k, v in out.items()}
         {'heatmap': (1, 1, 8, 8), 'wh': (1, 2, 8, 8), 'offset': (1, 2, 8, 8)}

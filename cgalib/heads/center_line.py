@@ -26,7 +26,7 @@ class CenterLineBranch(nn.Module):
         - input: `(B, C, H, W)`
         - output: dict with ``line_x`` and ``line_y``, each `(B, 1, H, W)` logits
 
-    Example:
+    Examples:
         >>> out = CenterLineBranch(96)(torch.rand(1, 96, 8, 8))
         >>> tuple(out["line_x"].shape), tuple(out["line_y"].shape)
         ((1, 1, 8, 8), (1, 1, 8, 8))

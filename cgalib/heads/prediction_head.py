@@ -28,7 +28,7 @@ class PredictionHead(nn.Sequential):
         - input: `(B, C_in, H, W)`
         - output: `(B, C_out, H, W)`, raw values (logits for heatmaps)
 
-    Example:
+    Examples:
         >>> head = PredictionHead(96, 1, bias=HEATMAP_PRIOR_BIAS)
         >>> head(torch.rand(2, 96, 16, 16)).shape
         torch.Size([2, 1, 16, 16])

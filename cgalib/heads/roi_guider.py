@@ -56,7 +56,7 @@ def roi_sizes_for_input(
     Raises:
         ValueError: if a side is not a multiple of ``16 * 2**(num_levels - 1)``.
 
-    Example:
+    Examples:
         >>> roi_sizes_for_input(512), roi_sizes_for_input(384)
         (((32, 32), (16, 16), (8, 8)), ((24, 24), (12, 12), (6, 6)))
     """
@@ -88,7 +88,7 @@ class RoiHeatmapHead(nn.Module):
         - input: `(N, C, h, w)`
         - output: `(N, num_outputs, r * h, r * w)` logits
 
-    Example:
+    Examples:
         >>> RoiHeatmapHead(32, 17, 16)(torch.rand(2, 32, 8, 6)).shape
         torch.Size([2, 17, 16, 12])
     """
@@ -132,7 +132,7 @@ class ROIGuiderStage(nn.Module):
         - input: three maps `(N, C_in_i, h / 2^i, w / 2^i)` with ``h``, ``w`` multiples of 4
         - output: list ``[R_0, R_1, R_2]`` of `(N, w_i, h / 2^i, w / 2^i)`
 
-    Example:
+    Examples:
         >>> stage = ROIGuiderStage((8, 16, 24), (16, 32, 64), (1, 1, 1))
         >>> aligned = [torch.rand(3, c, 16 >> i, 12 >> i) for i, c in enumerate((8, 16, 24))]
         >>> [tuple(r.shape) for r in stage(aligned)]
@@ -244,7 +244,7 @@ class ROIGuider(nn.Module):
         - output: `(N, num_outputs, 2s, 2s)` logits of the last stage, or with
           ``return_all=True`` a list of one such tensor per stage
 
-    Example:
+    Examples:
         >>> guider = ROIGuider((8, 16, 24), (4, 8, 16), input_size=128, channels=(8, 16, 32),
         ...                    head_channels=8)
         >>> guider.roi_sizes, guider.output_size

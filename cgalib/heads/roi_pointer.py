@@ -69,7 +69,7 @@ class ROIPointer(nn.Module):
         - output: `(N, num_outputs, 2s, 2s)` logits (a one-element list with
           ``return_all=True``)
 
-    Example:
+    Examples:
         >>> pointer = ROIPointer((8, 16, 24), (4, 8, 16), input_size=128, channels=16)
         >>> pointer.roi_levels(torch.tensor([[0.0, 0.0, 40.0, 40.0], [0.0, 0.0, 80.0, 100.0]]))
         tensor([0, 1])

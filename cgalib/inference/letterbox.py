@@ -26,7 +26,7 @@ def letterbox_batch(
     Returns:
         A float batch `(B, 3, H, W)` in 0..1 and the per-image ``scale`` `(B,)`.
 
-    Example:
+    Examples:
         >>> batch, scale = letterbox_batch([torch.zeros(3, 480, 640, dtype=torch.uint8)], 512)
         >>> tuple(batch.shape), [round(s, 3) for s in scale.tolist()]
         ((1, 3, 384, 512), [0.8])

@@ -24,7 +24,7 @@ class ConvNormAct(nn.Sequential):
         - input: `(B, C_in, H, W)`
         - output: `(B, C_out, H / stride, W / stride)`
 
-    Example:
+    Examples:
         >>> import torch
         >>> ConvNormAct(3, 8, 3, stride=2)(torch.rand(1, 3, 32, 32)).shape
         torch.Size([1, 8, 16, 16])

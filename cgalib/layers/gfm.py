@@ -29,7 +29,7 @@ class GuidedFusionModule(nn.Module):
         - x: `(B, C, H, W)`
         - output: `(B, C, H, W)`, equal to `F_g * x + x`
 
-    Example:
+    Examples:
         >>> import torch
         >>> gfm = GuidedFusionModule(128, 96)
         >>> gfm(torch.rand(2, 128, 8, 8), torch.rand(2, 96, 16, 16)).shape

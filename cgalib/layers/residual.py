@@ -29,7 +29,7 @@ class ResidualBlock(nn.Module):
         - input: `(B, C_in, H, W)`
         - output: `(B, C_out, ceil(H / stride), ceil(W / stride))`
 
-    Example:
+    Examples:
         >>> import torch
         >>> ResidualBlock(16, 32, stride=2)(torch.rand(2, 16, 24, 16)).shape
         torch.Size([2, 32, 12, 8])

@@ -14,7 +14,7 @@ def pixel_shuffle(x: torch.Tensor, scale: int) -> torch.Tensor:
     Written as a reshape/permute so that it also works backward on an empty batch (where
     ``F.pixel_shuffle``'s backward fails in PyTorch 2.x) and exports to any runtime.
 
-    Example:
+    Examples:
         >>> x = torch.arange(8.0).view(1, 8, 1, 1)
         >>> torch.equal(pixel_shuffle(x, 2), torch.nn.functional.pixel_shuffle(x, 2))
         True
@@ -45,7 +45,7 @@ class ShuffleFusion(nn.Module):
         - fine: `(B, C_f, rH, rW)`
         - output: `(B, C_c / r^2 + C_f, rH, rW)`
 
-    Example:
+    Examples:
         >>> import torch
         >>> fuse = ShuffleFusion(128, 64)
         >>> fuse(torch.rand(1, 128, 8, 8), torch.rand(1, 64, 16, 16)).shape

@@ -50,7 +50,7 @@ def center_line_loss(
         - gt: same as ``pred``
         - output: `()`
 
-    Example:
+    Examples:
         >>> pred, gt = torch.tensor([0.2, 0.6]), torch.tensor([0.0, 1.0])
         >>> loss = center_line_loss(pred, gt)  # (0.2 * 0.2**2 + 0.4 * 0.4**2) / 1
         >>> loss.shape, round(loss.item(), 6)
@@ -80,7 +80,7 @@ class CenterLineLoss(nn.Module):
         - gt: same as ``pred``
         - output: `()`
 
-    Example:
+    Examples:
         >>> CenterLineLoss()(torch.rand(2, 1, 8, 8), torch.rand(2, 1, 8, 8)).shape
         torch.Size([])
     """

@@ -55,7 +55,7 @@ def focal_loss(
         - gt: same as ``pred``
         - output: `()`
 
-    Example:
+    Examples:
         >>> import math
         >>> gt = torch.tensor([1.0, 0.5])
         >>> loss = focal_loss(torch.tensor([0.5, 0.5]), gt)
@@ -93,7 +93,7 @@ class FocalLoss(nn.Module):
         - gt: same as ``pred``
         - output: `()`
 
-    Example:
+    Examples:
         >>> FocalLoss()(torch.rand(2, 1, 8, 8), torch.rand(2, 1, 8, 8)).shape
         torch.Size([])
     """

@@ -23,7 +23,7 @@ def _gather_at(maps: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         - index: `(B, M)`
         - output: `(B, M, C)`
 
-    Example:
+    Examples:
         >>> maps = torch.arange(8.0).view(1, 2, 2, 2)
         >>> _gather_at(maps, torch.tensor([[3, 0]])).tolist()
         [[[3.0, 7.0], [0.0, 4.0]]]
@@ -65,7 +65,7 @@ def reg_l1_loss(
         - target: `(B, M, C)`
         - output: `()`
 
-    Example:
+    Examples:
         >>> pred = torch.zeros(1, 2, 4, 4)
         >>> pred[0, :, 1, 2] = torch.tensor([3.0, 5.0])
         >>> index, mask = torch.tensor([[6, 0]]), torch.tensor([[True, False]])
@@ -101,7 +101,7 @@ class RegL1Loss(nn.Module):
         - target: `(B, M, C)`
         - output: `()`
 
-    Example:
+    Examples:
         >>> loss = RegL1Loss()(
         ...     torch.rand(2, 2, 8, 8),
         ...     torch.randint(0, 64, (2, 5)),

@@ -11,8 +11,9 @@ Data flow::
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -87,6 +88,8 @@ class CGANet(nn.Module):
         flip_test: at inference, also run the horizontally flipped image and average the
             dense maps and the keypoint logits (about twice the cost).
         flip_index: keypoint permutation of a horizontal flip (COCO's by default).
+        input_size: the training input side the keypoint head's ROI sizes were made for;
+            the default input size of evaluation and prediction.
 
     Shape:
         - images: `(B, 3, H, W)`, RGB in 0..1, ``H`` and ``W`` multiples of 32
@@ -121,6 +124,7 @@ class CGANet(nn.Module):
         keypoint_sigma: float = 2.0,
         flip_test: bool = False,
         flip_index: Sequence[int] = FLIP_INDEX,
+        input_size: int = 512,
     ) -> None:
         super().__init__()
         if backbone.strides[0] != self.output_stride:
@@ -149,13 +153,14 @@ class CGANet(nn.Module):
         self.max_train_rois = max_train_rois
         self.keypoint_sigma = keypoint_sigma
         self.flip_test = flip_test
+        self.input_size = input_size
         self.flip_index = list(flip_index)
         if sorted(self.flip_index) != list(range(num_keypoints)):
             raise ValueError(f"flip_index must permute range({num_keypoints})")
         self.register_buffer("pixel_mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), False)
         self.register_buffer("pixel_std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), False)
 
-    def save(self, path, **extra) -> None:
+    def save(self, path: str | os.PathLike, **extra: Any) -> None:
         """Save weights with the builder name and kwargs (see :func:`cgalib.save_model`).
 
         Args:
@@ -355,7 +360,7 @@ def _create_cganet(
     num_keypoints: int = 17,
     backbone_kwargs: dict | None = None,
     head_kwargs: dict | None = None,
-    **kwargs,
+    **kwargs: Any,
 ) -> CGANet:
     backbone = TNet(depth=depth, width=width, **(backbone_kwargs or {}))
     head_kwargs = dict(head_kwargs or {})
@@ -380,11 +385,11 @@ def _create_cganet(
         )
     else:
         raise ValueError(f"keypoint_head must be roi_guider or roi_pointer, got {keypoint_head!r}")
-    return CGANet(backbone, head, num_keypoints=num_keypoints, **kwargs)
+    return CGANet(backbone, head, num_keypoints=num_keypoints, input_size=input_size, **kwargs)
 
 
 @register_model
-def cganet_tnet_d1w64(**kwargs) -> CGANet:
+def cganet_tnet_d1w64(**kwargs: Any) -> CGANet:
     """CGANet with TNet-D1W64 and one ROIGuider stage (paper Table 1 e, 20.2M parameters).
 
     Args:
@@ -396,7 +401,7 @@ def cganet_tnet_d1w64(**kwargs) -> CGANet:
 
 
 @register_model
-def cganet_tnet_d1w64_cascade(**kwargs) -> CGANet:
+def cganet_tnet_d1w64_cascade(**kwargs: Any) -> CGANet:
     """CGANet with TNet-D1W64 and the two-stage cascade ROIGuider (Table 1 f, 26.9M).
 
     Args:
@@ -406,7 +411,7 @@ def cganet_tnet_d1w64_cascade(**kwargs) -> CGANet:
 
 
 @register_model
-def cganet_tnet_d1w64_roipointer(**kwargs) -> CGANet:
+def cganet_tnet_d1w64_roipointer(**kwargs: Any) -> CGANet:
     """CGANet with TNet-D1W64 and the Mask R-CNN-style ROIPointer (ablation baseline).
 
     Args:
@@ -416,7 +421,7 @@ def cganet_tnet_d1w64_roipointer(**kwargs) -> CGANet:
 
 
 @register_model
-def cganet_tnet_d3w96(**kwargs) -> CGANet:
+def cganet_tnet_d3w96(**kwargs: Any) -> CGANet:
     """CGANet with TNet-D3W96, the paper's most accurate single model (Table 5).
 
     Args:
@@ -426,7 +431,7 @@ def cganet_tnet_d3w96(**kwargs) -> CGANet:
 
 
 @register_model
-def cganet_tnet_d1w16(**kwargs) -> CGANet:
+def cganet_tnet_d1w16(**kwargs: Any) -> CGANet:
     """A small CGANet (TNet-D1W16, narrow ROIGuider) that trains on a CPU in minutes.
 
     Not a paper configuration: the demo model for the synthetic set at 256 px input.

@@ -6,6 +6,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -17,7 +18,7 @@ __all__ = ["save_model", "load_model", "load_weights", "atomic_save"]
 FORMAT = "cgalib-model-v1"
 
 
-def atomic_save(obj, path: str | os.PathLike) -> None:
+def atomic_save(obj: Any, path: str | os.PathLike) -> None:
     """``torch.save`` to a temporary file in the same folder, then rename over ``path``.
 
     An interrupted save never leaves a truncated checkpoint behind.
@@ -40,7 +41,7 @@ def atomic_save(obj, path: str | os.PathLike) -> None:
         raise
 
 
-def save_model(model: nn.Module, path: str | os.PathLike, **extra) -> None:
+def save_model(model: nn.Module, path: str | os.PathLike, **extra: Any) -> None:
     """Save weights with the builder name and kwargs recorded by :func:`create_model`.
 
     Args:
@@ -82,7 +83,9 @@ def _read(path: str | os.PathLike, map_location) -> dict:
     return ckpt
 
 
-def load_weights(model: nn.Module, path: str | os.PathLike, map_location="cpu") -> nn.Module:
+def load_weights(
+    model: nn.Module, path: str | os.PathLike, map_location: str | torch.device = "cpu"
+) -> nn.Module:
     """Load a checkpoint's weights into an existing model, failing clearly on any mismatch.
 
     Args:
@@ -129,7 +132,7 @@ def _apply(model: nn.Module, ckpt: dict, path) -> nn.Module:
     return model
 
 
-def load_model(path: str | os.PathLike, map_location="cpu") -> nn.Module:
+def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> nn.Module:
     """Rebuild a model from a checkpoint written by :func:`save_model` and load its weights.
 
     Args:

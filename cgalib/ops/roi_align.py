@@ -95,7 +95,7 @@ def roi_align(
         - boxes: `(K, 5)`, or B tensors `(N_i, 4)` with ``K = sum N_i``
         - output: `(K, C, h, w)`
 
-    Example:
+    Examples:
         >>> feats = torch.rand(2, 8, 16, 16)
         >>> boxes = [torch.tensor([[0.0, 0.0, 32.0, 48.0]]), torch.tensor([[8.0, 8.0, 60.0, 60.0]])]
         >>> roi_align(feats, boxes, output_size=(6, 4), spatial_scale=1 / 4).shape
@@ -185,7 +185,7 @@ class RoIAlign(nn.Module):
         - boxes: `(K, 5)` rois or B tensors `(N_i, 4)`
         - output: `(K, C, h, w)`
 
-    Example:
+    Examples:
         >>> align = RoIAlign(7, spatial_scale=1 / 8)
         >>> align
         RoIAlign(output_size=(7, 7), spatial_scale=0.125, sampling_ratio=2, aligned=True)

@@ -30,7 +30,7 @@ def boxes_to_rois(boxes: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
         - boxes: `(K, 5)` or B tensors `(N_i, 4)`
         - output: `(K, 5)`
 
-    Example:
+    Examples:
         >>> rois = boxes_to_rois([torch.rand(2, 4), torch.rand(0, 4), torch.rand(1, 4)])
         >>> rois.shape, rois[:, 0].tolist()
         (torch.Size([3, 5]), [0.0, 0.0, 2.0])

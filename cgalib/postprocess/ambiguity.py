@@ -43,7 +43,7 @@ def alleviate_ambiguity(
           `(B, 1, H, W)`
         - output: same as the inputs
 
-    Example:
+    Examples:
         >>> heat = torch.tensor([0.8, 0.8])
         >>> out = alleviate_ambiguity(heat, torch.tensor([1.0, 0.25]), torch.tensor([1.0, 1.0]))
         >>> out.tolist()  # on the lines / off the horizontal line
@@ -72,7 +72,7 @@ class AmbiguityAlleviation(nn.Module):
         - center_heatmap, center_line_x, center_line_y: `(*)`, all the same
         - output: same as the inputs
 
-    Example:
+    Examples:
         >>> aa = AmbiguityAlleviation()
         >>> aa(torch.rand(2, 1, 8, 8), torch.rand(2, 1, 8, 8), torch.rand(2, 1, 8, 8)).shape
         torch.Size([2, 1, 8, 8])

@@ -22,7 +22,7 @@ def heatmap_nms(heatmap: torch.Tensor, kernel: int = 3) -> torch.Tensor:
         - heatmap: `(B, C, H, W)`
         - output: `(B, C, H, W)`
 
-    Example:
+    Examples:
         >>> heat = torch.tensor([[[[0.25, 1.0, 0.75, 0.0, 0.5], [0.0, 0.5, 0.0, 0.0, 0.0]]]])
         >>> heatmap_nms(heat).tolist()
         [[[[0.0, 1.0, 0.0, 0.0, 0.5], [0.0, 0.0, 0.0, 0.0, 0.0]]]]
@@ -62,7 +62,7 @@ def decode_centers(
         - boxes: `(B, min(k, H*W), 4)`
         - scores: `(B, min(k, H*W))`
 
-    Example:
+    Examples:
         >>> heat = torch.zeros(1, 1, 8, 8)
         >>> heat[0, 0, 2, 5] = 0.9
         >>> wh = torch.full((1, 2, 8, 8), 4.0)

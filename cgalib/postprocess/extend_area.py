@@ -41,7 +41,7 @@ def fixed_extend_area(boxes: torch.Tensor, ratio: float = 0.09) -> torch.Tensor:
         - boxes: `(..., 4)`
         - output: `(..., 4)`
 
-    Example:
+    Examples:
         >>> fixed_extend_area(torch.tensor([[10.0, 20.0, 30.0, 60.0]]), ratio=0.1).tolist()
         [[9.0, 18.0, 31.0, 62.0]]
     """
@@ -111,7 +111,7 @@ def dichotomy_extend_area(
           (none for a single image)
         - output: `(..., N, 4)`
 
-    Example:
+    Examples:
         >>> m_y = torch.zeros(64, 64)
         >>> m_y[10:51, 30] = 1.0  # a vertical line from y=10 to y=50
         >>> m_x = torch.zeros(64, 64)
@@ -200,7 +200,7 @@ class DichotomyExtendArea(nn.Module):
         - center_line_x, center_line_y: `(..., H, W)`
         - output: `(..., N, 4)`
 
-    Example:
+    Examples:
         >>> dea = DichotomyExtendArea()
         >>> dea(torch.rand(2, 5, 4) * 8, torch.rand(2, 16, 16), torch.rand(2, 16, 16)).shape
         torch.Size([2, 5, 4])
@@ -231,7 +231,7 @@ class FixedExtendArea(nn.Module):
         - boxes: `(..., 4)`
         - output: `(..., 4)`
 
-    Example:
+    Examples:
         >>> FixedExtendArea(0.1)(torch.rand(2, 5, 4)).shape
         torch.Size([2, 5, 4])
     """

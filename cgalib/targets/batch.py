@@ -43,7 +43,7 @@ def build_targets(
         ``offset`` `(B, M, 2)`, ``index`` `(B, M)` int64, ``mask`` `(B, M)` bool, ``line_x``
         and ``line_y`` `(B, 1, h, w)`, with ``h, w = H / output_stride, W / output_stride``.
 
-    Example:
+    Examples:
         >>> t = build_targets([{"boxes": torch.tensor([[8.0, 8.0, 40.0, 56.0]])}], (64, 64))
         >>> t["heatmap"].shape, t["line_y"].shape, int(t["mask"].sum())
         (torch.Size([1, 1, 16, 16]), torch.Size([1, 1, 16, 16]), 1)

@@ -47,7 +47,7 @@ def center_targets(
         - boxes: `(N, 4)`
         - heatmap: `(1, H, W)`; wh, offset: `(M, 2)`; index, mask: `(M,)`
 
-    Example:
+    Examples:
         >>> t = center_targets(torch.tensor([[2.0, 2.0, 8.0, 6.5]]), (10, 12))
         >>> t["heatmap"].shape, t["heatmap"][0, 4, 5].item(), t["index"][0].item()
         (torch.Size([1, 10, 12]), 1.0, 53)

@@ -62,7 +62,7 @@ def center_line_heatmaps(
         - boxes: `(N, 4)`
         - M_x, M_y: `(H, W)`
 
-    Example:
+    Examples:
         >>> import math
         >>> m_x, m_y = center_line_heatmaps(torch.tensor([[2.0, 1.0, 7.0, 9.0]]), (12, 10))
         >>> m_y.shape, m_y[1:10, 4].min().item(), m_x[5, 2:8].min().item()

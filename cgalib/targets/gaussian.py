@@ -40,7 +40,7 @@ def center_radius(
         - h, w: any broadcastable shapes when tensors
         - output: the broadcast shape
 
-    Example:
+    Examples:
         >>> round(center_radius(10.0, 10.0), 4)
         3.2063
         >>> center_radius(torch.tensor([10.0, 0.0]), torch.tensor([10.0, 0.0])).shape
@@ -84,7 +84,7 @@ def draw_gaussian(
         - heatmap: `(..., H, W)`
         - output: `(..., H, W)`
 
-    Example:
+    Examples:
         >>> hm = draw_gaussian(torch.zeros(5, 7), (3.6, 2.2), radius=1.9)
         >>> hm.shape, hm[2, 3].item(), hm.argmax().item() == 2 * 7 + 3
         (torch.Size([5, 7]), 1.0, True)

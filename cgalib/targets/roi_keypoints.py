@@ -61,7 +61,7 @@ def image_to_roi_heatmap(
         - boxes: `(N, 4)`
         - output: `(N, K, 2)`
 
-    Example:
+    Examples:
         >>> box = torch.tensor([[10.0, 20.0, 50.0, 100.0]])
         >>> image_to_roi_heatmap(torch.tensor([[[30.0, 60.0]]]), box, (64, 48)).tolist()
         [[[23.5, 31.5]]]
@@ -90,7 +90,7 @@ def roi_heatmap_to_image(
         - boxes: `(N, 4)`
         - output: `(N, K, 2)`
 
-    Example:
+    Examples:
         >>> box = torch.tensor([[10.0, 20.0, 50.0, 100.0]])
         >>> roi_heatmap_to_image(torch.tensor([[[23.5, 31.5]]]), box, (64, 48)).tolist()
         [[[30.0, 60.0]]]
@@ -130,7 +130,7 @@ def roi_keypoint_targets(
         - heatmaps: `(N, K, h, w)`
         - weights: `(N, K)`
 
-    Example:
+    Examples:
         >>> kps = torch.tensor([[[30.0, 60.0, 2.0], [0.0, 0.0, 0.0]]])
         >>> box = torch.tensor([[10.0, 20.0, 50.0, 100.0]])
         >>> heat, weight = roi_keypoint_targets(kps, box, (64, 48))
@@ -186,7 +186,7 @@ def decode_roi_heatmaps(
         - boxes: `(N, 4)`
         - output: `(N, K, 3)`
 
-    Example:
+    Examples:
         >>> kps = torch.tensor([[[31.0, 21.0, 2.0]]])  # a cell center: decoded exactly
         >>> box = torch.tensor([[0.0, 0.0, 96.0, 128.0]])  # 2 image pixels per cell
         >>> heat, _ = roi_keypoint_targets(kps, box, (64, 48))

@@ -16,7 +16,7 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
         model: any module.
         trainable_only: count only parameters with ``requires_grad``.
 
-    Example:
+    Examples:
         >>> count_parameters(nn.Conv2d(3, 8, 3))
         224
     """
@@ -35,7 +35,7 @@ def count_macs(model: nn.Module, *inputs: torch.Tensor) -> int:
         model: the module to run.
         *inputs: its positional inputs, e.g. an image batch `(1, 3, H, W)`.
 
-    Example:
+    Examples:
         >>> count_macs(nn.Conv2d(3, 8, 3, padding=1, bias=False), torch.rand(1, 3, 4, 4))
         3456
     """

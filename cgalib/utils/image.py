@@ -63,7 +63,7 @@ def to_rgb_tensor(image: ImageInput) -> torch.Tensor:
         TypeError: for an unsupported input type.
         ValueError: for an unsupported shape.
 
-    Example:
+    Examples:
         >>> to_rgb_tensor(np.zeros((4, 5), dtype=np.uint8)).shape
         torch.Size([3, 4, 5])
     """

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+from PIL import Image
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["LIMB_COLORS", "draw_people", "limb_side"]
 
@@ -17,7 +22,7 @@ LIMB_COLORS = {"left": "#1f77ff", "right": "#ff7f0e", "center": "#2ca02c"}
 def limb_side(names: Sequence[str], a: int, b: int) -> str:
     """``"left"``, ``"right"`` or ``"center"`` for the limb between keypoints ``a`` and ``b``.
 
-    Example:
+    Examples:
         >>> limb_side(["left_hip", "left_knee", "right_hip"], 0, 1)
         'left'
         >>> limb_side(["left_hip", "left_knee", "right_hip"], 0, 2)
@@ -41,15 +46,15 @@ def _as_numpy_image(image) -> np.ndarray:
 
 
 def draw_people(
-    ax,
-    image,
+    ax: Axes,
+    image: torch.Tensor | np.ndarray | Image.Image,
     people: Sequence[dict],
     score_threshold: float = 0.2,
     keypoint_threshold: float = 0.2,
     box_key: str | None = "bbox",
     extra_box_key: str | None = None,
     title: str | None = None,
-):
+) -> Axes:
     """Draw an image and its people on a matplotlib axis.
 
     Args:

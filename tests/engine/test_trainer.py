@@ -153,8 +153,8 @@ def test_two_gloo_processes_end_with_identical_weights(tmp_path):
         assert torch.equal(a[k], b[k]), k
     assert (tmp_path / "model.pt").is_file()  # rank 0 wrote the checkpoint
     rows = (tmp_path / "metrics.csv").read_text().splitlines()
-    # 16 images / (2 ranks x 2) = 4 steps per epoch; rank 0 logs the last of the 8 steps only
-    assert len(rows) == 2 and rows[1].startswith("2,8,")
+    # 16 images / (2 ranks x 2) = 4 steps per epoch; rank 0 logs each epoch's last step
+    assert len(rows) == 3 and rows[1].startswith("1,4,") and rows[2].startswith("2,8,")
 
 
 def test_adamw_option_and_bad_optimizer(tmp_path):

@@ -208,3 +208,10 @@ def test_flip_test_averages_with_the_mirrored_pass(small):
     for k in ("heatmap", "line_x", "line_y", "wh"):
         torch.testing.assert_close(avg[k], a[k], atol=1e-4, rtol=1e-4)
     assert avg["offset"] is a["offset"]
+
+
+def test_input_size_sets_roi_sizes_and_is_remembered():
+    model = create_model("cganet_tnet_d1w16", input_size=192)
+    assert model.input_size == 192
+    assert model.keypoint_head.roi_sizes[0] == (12, 12)
+    assert create_model("cganet_tnet_d1w64").input_size == 512
