@@ -163,3 +163,47 @@ def test_adamw_option_and_bad_optimizer(tmp_path):
     assert "exp_avg" in next(iter(state["optimizer"]["state"].values()))
     with pytest.raises(ValueError, match="optimizer"):
         _fit(tmp_path / "bad", epochs=1, optimizer="lbfgs")
+
+
+class _ConvRegressor(nn.Module):
+    """Records the memory format of its inputs; a conv layer so the format matters."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.head = nn.Linear(4, 1)
+        self.seen_channels_last = []
+
+    def forward(self, images, targets):
+        self.seen_channels_last.append(images.is_contiguous(memory_format=torch.channels_last))
+        y = torch.cat([t["y"] for t in targets])
+        pred = self.head(self.conv(images).mean((2, 3)))[:, 0]
+        return {"fit": (pred - y).square().mean()}
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_channels_last_changes_layout_not_results(tmp_path, channels_last):
+    def fit(flag, out):
+        torch.manual_seed(0)
+        model = _ConvRegressor()
+        train_model(
+            model,
+            _Pairs(),
+            _collate,
+            out,
+            epochs=2,
+            batch_size=4,
+            lr=0.05,
+            warmup_steps=2,
+            num_workers=0,
+            context=DistributedContext(),
+            channels_last=flag,
+        )
+        return model
+
+    model = fit(channels_last, tmp_path / "a")
+    assert model.seen_channels_last == [channels_last] * 8
+    assert model.conv.weight.is_contiguous(memory_format=torch.channels_last) == channels_last
+    reference = fit(False, tmp_path / "b")
+    for (name, a), b in zip(model.state_dict().items(), reference.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=name)
