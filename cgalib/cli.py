@@ -2,7 +2,7 @@
 
 Library code never sees the parsed ``argparse.Namespace``; each sub-command's handler
 unpacks it at this entry point. Sub-commands: ``synth``, ``train``, ``eval``, ``predict``,
-``demo``, ``models`` and ``summary``.
+``export``, ``demo``, ``models`` and ``summary``.
 """
 
 from __future__ import annotations
@@ -144,6 +144,45 @@ def _cmd_predict(
     return 0
 
 
+def _cmd_export(
+    checkpoint: str,
+    format: str,
+    size: int | None,
+    out: str | None,
+    dense_only: bool,
+    batch: int,
+    opset: int,
+) -> int:
+    from cgalib import load_model
+    from cgalib.export import export_onnx
+
+    model = load_model(checkpoint)
+    if model.flip_test:
+        print("note: flip test is not exported; the graph runs the single pass")
+        model.flip_test = False
+    size = size or getattr(model, "input_size", 512)
+    ckpt = Path(checkpoint)
+    out_path = Path(out or ckpt.with_name(f"{ckpt.stem}{'_dense' if dense_only else ''}.onnx"))
+    path = export_onnx(
+        model, out_path, size=size, batch_size=batch, opset=opset, end_to_end=not dense_only
+    )
+    kind = "dense outputs" if dense_only else "end to end"
+    print(f"{format}: {path} ({kind}, input images {(batch, 3, size, size)}, opset {opset})")
+    for name, shape in _onnx_outputs(path):
+        print(f"  {name}: {shape}")
+    return 0
+
+
+def _onnx_outputs(path: Path) -> list[tuple[str, tuple[int, ...]]]:
+    """Names and shapes of the outputs of an ONNX file (needs the ``onnx`` package)."""
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    return [
+        (o.name, tuple(d.dim_value for d in o.type.tensor_type.shape.dim)) for o in graph.output
+    ]
+
+
 def _cmd_demo(out: str, minutes: float, train_images: int, val_images: int) -> int:
     from cgalib.demo import run_demo
 
@@ -207,6 +246,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None)
     p.add_argument("--threshold", type=float, default=0.1, help="drawing score threshold")
 
+    p = sub.add_parser("export", help="export a checkpoint to ONNX (whole inference or dense)")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--format", choices=["onnx"], default="onnx")
+    p.add_argument("--size", type=int, default=None, help="input side (default: the model's)")
+    p.add_argument("--out", default=None, help="file to write (default next to the checkpoint)")
+    p.add_argument("--dense-only", action="store_true", help="backbone and dense heads only")
+    p.add_argument("--batch", type=int, default=1, help="images per run, fixed in the graph")
+    p.add_argument("--opset", type=int, default=17)
+
     p = sub.add_parser("demo", help="the main job: synthesise, train, evaluate, draw")
     p.add_argument("--out", default="demo")
     p.add_argument("--minutes", type=float, default=9.0, help="training time budget")
@@ -233,6 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "train": _cmd_train,
         "eval": _cmd_eval,
         "predict": _cmd_predict,
+        "export": _cmd_export,
         "demo": _cmd_demo,
     }
     return handlers[command](**args)

@@ -30,7 +30,7 @@ from cgalib.layers import (
     ShuffleFusion,
     pixel_shuffle,
 )
-from cgalib.ops import boxes_to_rois, roi_align
+from cgalib.ops import roi_align
 
 __all__ = ["ROIGuider", "ROIGuiderStage", "RoiHeatmapHead", "roi_sizes_for_input"]
 
@@ -320,11 +320,12 @@ class ROIGuider(nn.Module):
             Three maps `(N, C_i, *roi_sizes[i])`.
         """
         _check_roi_inputs(type(self).__name__, features, boxes, self.in_channels)
-        rois = boxes_to_rois(boxes)
+        if not isinstance(boxes, torch.Tensor):
+            boxes = list(boxes)  # per-image lists keep roi_align's static per-image layout
         return [
             roi_align(
                 features[i],
-                rois,
+                boxes,
                 self.roi_sizes[i],
                 1.0 / self.strides[i],
                 self.sampling_ratio,

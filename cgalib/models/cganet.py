@@ -235,6 +235,29 @@ class CGANet(nn.Module):
         return self._infer(images)
 
     def _infer(self, images: torch.Tensor) -> list[dict[str, torch.Tensor]]:
+        out = self.predict_batch(images)
+        return [{key: value[b] for key, value in out.items()} for b in range(images.shape[0])]
+
+    def predict_batch(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Inference as batched tensors: what ``forward`` returns in eval mode, unsplit.
+
+        Every image gets exactly ``k = min(max_detections, H/4 * W/4)`` detections, so the
+        batch stays one tensor per output; this is the form that tracing exporters
+        (:func:`cgalib.export.export_onnx`) follow.
+
+        Args:
+            images: `(B, 3, H, W)` RGB in 0..1, ``H`` and ``W`` multiples of 32.
+
+        Returns:
+            dict with ``boxes``, ``extended_boxes``, ``scores`` (sorted descending) and
+            ``keypoints`` as (x, y, score), in input pixels.
+
+        Shape:
+            - images: `(B, 3, H, W)`
+            - boxes, extended_boxes: `(B, k, 4)`
+            - scores: `(B, k)`
+            - keypoints: `(B, k, K, 3)`
+        """
         features, outputs = self.forward_dense(images)
         if self.flip_test:
             features_f, outputs_f = self.forward_dense(images.flip(-1))
@@ -251,15 +274,12 @@ class CGANet(nn.Module):
             logits = (logits + logits_f) / 2
         keypoints = decode_roi_heatmaps(logits.float(), torch.cat(rois))
         keypoints = keypoints.view(images.shape[0], -1, self.num_keypoints, 3)
-        return [
-            {
-                "boxes": det["boxes"][b],
-                "extended_boxes": det["extended_boxes"][b],
-                "scores": det["scores"][b],
-                "keypoints": keypoints[b],
-            }
-            for b in range(images.shape[0])
-        ]
+        return {
+            "boxes": det["boxes"],
+            "extended_boxes": det["extended_boxes"],
+            "scores": det["scores"],
+            "keypoints": keypoints,
+        }
 
     # -------------------------------------------------------------------------- losses
     def _losses(self, images, targets) -> dict[str, torch.Tensor]:

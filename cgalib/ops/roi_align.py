@@ -75,6 +75,10 @@ def roi_align(
     flow to ``input``; the boxes are treated as constants, as in torchvision. Results match
     torchvision to floating-point rounding (the normalised ``grid_sample`` coordinates).
 
+    A list with the same number of boxes for every image is laid out by a reshape alone,
+    without a step that depends on the box values, so that a traced graph (ONNX export,
+    :mod:`cgalib.export`) with fixed sampling (``sampling_ratio > 0``) holds for any boxes.
+
     Args:
         input: feature maps.
         boxes: rois `(K, 5)` as ``(batch_index, x1, y1, x2, y2)``, or a list of B `(N_i, 4)`
@@ -108,14 +112,15 @@ def roi_align(
         )
     ph, pw = _pair(output_size)
     num_images, channels, height, width = input.shape
-    if not isinstance(boxes, torch.Tensor) and len(boxes) > num_images:
-        raise ValueError(f"roi_align got {len(boxes)} box tensors for {num_images} images")
+    counts = None if isinstance(boxes, torch.Tensor) else [int(b.shape[0]) for b in boxes]
+    if counts is not None and len(counts) > num_images:
+        raise ValueError(f"roi_align got {len(counts)} box tensors for {num_images} images")
     rois = boxes_to_rois(boxes).detach().to(device=input.device, dtype=input.dtype)
     num_rois = rois.shape[0]
     if num_rois == 0:  # keep the result attached to the graph of input
         return input.reshape(-1)[:0].reshape(0, channels, ph, pw)
     batch = rois[:, 0].long()
-    if bool(((batch < 0) | (batch >= num_images)).any()):
+    if counts is None and bool(((batch < 0) | (batch >= num_images)).any()):
         raise ValueError(
             f"roi_align: roi batch indices must lie in [0, {num_images}), got "
             f"[{int(batch.min())}, {int(batch.max())}]"
@@ -146,19 +151,31 @@ def roi_align(
     gy = torch.where(y_ok, (2 * ys.clamp(0, height - 1) + 1) / height - 1, _OUTSIDE)
 
     # Lay the rois out per image: slot = position of a roi among those of its image.
-    per_image = torch.bincount(batch, minlength=num_images)
-    slots_max = int(per_image.max())
-    order = torch.argsort(batch, stable=True)
-    first = torch.cumsum(per_image, 0) - per_image
-    slot = torch.empty_like(batch)
-    slot[order] = torch.arange(num_rois, device=input.device) - first[batch[order]]
+    # The same number of boxes for every image (CGANet's top-k): a plain reshape, with no
+    # data-dependent step, so that a traced (ONNX) graph holds for any box values.
+    uniform = counts is not None and len(counts) == num_images and len(set(counts)) == 1
+    if uniform:
+        slots_max = counts[0]
+        gx = gx.reshape(num_images, slots_max, *gx.shape[1:])
+        gy = gy.reshape(num_images, slots_max, *gy.shape[1:])
+    else:
+        if counts is not None:  # sizes known on the host: no device round trip
+            slots_max = max(counts)
+            slot = torch.cat([torch.arange(n, device=input.device) for n in counts])
+        else:
+            per_image = torch.bincount(batch, minlength=num_images)
+            slots_max = int(per_image.max())
+            order = torch.argsort(batch, stable=True)
+            first = torch.cumsum(per_image, 0) - per_image
+            slot = torch.empty_like(batch)
+            slot[order] = torch.arange(num_rois, device=input.device) - first[batch[order]]
 
-    def padded(t: torch.Tensor) -> torch.Tensor:
-        out = t.new_full((num_images, slots_max, *t.shape[1:]), _OUTSIDE)
-        out[batch, slot] = t
-        return out
+        def padded(t: torch.Tensor) -> torch.Tensor:
+            out = t.new_full((num_images, slots_max, *t.shape[1:]), _OUTSIDE)
+            out[batch, slot] = t
+            return out
 
-    gx, gy = padded(gx), padded(gy)
+        gx, gy = padded(gx), padded(gy)
     sample_grid = torch.stack(
         torch.broadcast_tensors(gx[:, :, None, None, :, :], gy[:, :, :, :, None, None]), dim=-1
     ).reshape(num_images, slots_max * ph * grid_h_max, pw * grid_w_max, 2)
@@ -167,7 +184,11 @@ def roi_align(
     )  # (B, C, slots * ph * grid_h, pw * grid_w)
     # Sum each bin's samples (mean pooling times the padded grid size), divide by count.
     sums = F.avg_pool2d(samples, (grid_h_max, grid_w_max)) * (grid_h_max * grid_w_max)
-    sums = sums.view(num_images, channels, slots_max, ph, pw)[batch, :, slot]
+    sums = sums.view(num_images, channels, slots_max, ph, pw)
+    if uniform:
+        sums = sums.transpose(1, 2).reshape(num_rois, channels, ph, pw)
+    else:
+        sums = sums[batch, :, slot]
     return sums / count[:, None, None, None]
 
 

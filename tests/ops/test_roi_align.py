@@ -118,6 +118,17 @@ def test_list_of_boxes_equals_rois():
     torch.testing.assert_close(boxes_to_rois(boxes), ordered)
 
 
+@pytest.mark.parametrize("per_image", [(4, 4), (4, 1), (0, 3)])
+@pytest.mark.parametrize("sampling_ratio", [2, 0])
+def test_box_list_layouts_match_reference(per_image, sampling_ratio):
+    """Equal counts per image take the reshape-only layout, others the padded one."""
+    feats, rois = _case(torch.float64)
+    boxes = [rois[rois[:, 0] == i][:n] for i, n in enumerate(per_image)]
+    out = roi_align(feats, [b[:, 1:] for b in boxes], (3, 2), 0.5, sampling_ratio)
+    ref = reference_roi_align(feats, torch.cat(boxes), (3, 2), 0.5, sampling_ratio, True)
+    torch.testing.assert_close(out, ref, **TOL[torch.float64])
+
+
 def test_fewer_box_tensors_than_images():
     feats, rois = _case(torch.float64)
     first = rois[:3].clone()

@@ -1,0 +1,178 @@
+"""ONNX export of CGANet for a fixed input size, end to end or the dense network only.
+
+**What is in the end-to-end graph.** Everything :meth:`CGANet.predict_batch` does without
+flip test: ImageNet normalisation, backbone, dense heads, sigmoid, Ambiguity Alleviation
+(eq. 4, when enabled), the 3x3 max-pool NMS and top-``k`` center decode
+(``k = model.max_detections``, fixed), box extension as configured (DEA's fixed number of
+bisection steps, the fixed ratio, or none), RoIAlign of the extended boxes (pure PyTorch:
+``GridSample``, hence opset 16 or newer), the ROIGuider keypoint head and the keypoint
+decode (argmax, quarter-cell refinement, back to input pixels). No step depends on the data
+for its shapes: every image yields exactly ``k`` detections, so thresholding the scores is
+left to the caller.
+
+The graph is traced with PyTorch's TorchScript-based exporter (``dynamo=False``), which
+needs no package beyond torch; running the file needs a runtime such as ``onnxruntime``
+(``pip install cgalib[dev]`` installs ``onnx`` and ``onnxruntime``).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from cgalib.export.adapters import CGANetDense, CGANetEndToEnd
+from cgalib.heads.roi_guider import ROIGuider
+from cgalib.models.cganet import CGANet
+
+__all__ = ["export_onnx"]
+
+#: Name of the graph input.
+INPUT_NAME = "images"
+
+#: ``GridSample`` (RoIAlign) entered the ONNX standard in opset 16.
+MIN_OPSET_END_TO_END = 16
+
+
+def _check_exportable(
+    model: nn.Module, size: int, batch_size: int, opset: int, end_to_end: bool
+) -> None:
+    """Fail clearly, before tracing, on anything the fixed-shape graph cannot express."""
+    if not isinstance(model, CGANet):
+        raise TypeError(f"export_onnx exports a CGANet, got {type(model).__name__}")
+    if isinstance(size, bool) or not isinstance(size, int) or size <= 0 or size % 32:
+        raise ValueError(
+            f"size must be a positive multiple of 32 (the backbone stride), got {size!r}"
+        )
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if not end_to_end:
+        return
+    if opset < MIN_OPSET_END_TO_END:
+        raise ValueError(
+            f"the end-to-end graph needs opset >= {MIN_OPSET_END_TO_END} (GridSample, used by "
+            f"RoIAlign), got {opset}"
+        )
+    if model.flip_test:
+        raise ValueError(
+            "flip test is not exported: set model.flip_test = False to export the single "
+            "pass (or export end_to_end=False and flip outside the graph)"
+        )
+    head = model.keypoint_head
+    if not isinstance(head, ROIGuider):
+        raise ValueError(
+            f"end-to-end export supports the ROIGuider keypoint head, got "
+            f"{type(head).__name__} (it picks a pyramid level per box from the box size, a "
+            "data-dependent grouping); export end_to_end=False for the dense outputs"
+        )
+    if head.sampling_ratio <= 0:
+        raise ValueError(
+            "end-to-end export needs a fixed RoIAlign sampling ratio (> 0); the adaptive "
+            f"grid (sampling_ratio={head.sampling_ratio}) depends on the box sizes"
+        )
+
+
+def export_onnx(
+    model: CGANet,
+    path: str | os.PathLike,
+    size: int = 512,
+    batch_size: int = 1,
+    opset: int = 17,
+    end_to_end: bool = True,
+) -> Path:
+    """Write a CGANet as an ONNX graph for a fixed `(batch_size, 3, size, size)` input.
+
+    The model is traced with a dummy input, in eval mode (its training mode is restored
+    afterwards) and on its own device; the file is written atomically. The graph input is
+    named ``images``; the outputs are named after the adapters' ``output_names``.
+
+    With ``end_to_end=True`` the graph is :class:`~cgalib.export.CGANetEndToEnd`: the whole
+    inference, from normalisation to keypoints in input pixels (see the module notes for
+    what is in the graph). Detections with tied scores (typically the zero scores past
+    the last heatmap peak) may come out in another order than in PyTorch, as top-k ties
+    are ordered differently by runtimes. With ``end_to_end=False`` it is
+    :class:`~cgalib.export.CGANetDense`: backbone and dense heads, raw logits and
+    regressions, for post-processing outside the graph.
+
+    Args:
+        model: a :class:`~cgalib.CGANet` in float32; with ``end_to_end`` its keypoint head
+            must be a :class:`~cgalib.ROIGuider` with a fixed sampling ratio, and
+            ``flip_test`` must be off.
+        path: the ``.onnx`` file to write; its folder is created if missing.
+        size: input side in pixels, a multiple of 32. The ROI sizes of the keypoint head
+            stay those of the model's ``input_size``.
+        batch_size: images per run, fixed in the graph.
+        opset: ONNX opset version (16 or newer for the end-to-end graph).
+        end_to_end: export the whole inference (``True``) or the dense outputs only.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        TypeError: if ``model`` is not a CGANet.
+        ValueError: on a size that is not a positive multiple of 32, a bad batch size, or
+            (end to end) an opset below 16, flip test on, or a keypoint head whose grouping
+            depends on the boxes.
+
+    Shape:
+        - images (graph input): `(batch_size, 3, size, size)` float RGB in 0..1
+        - end to end: ``boxes`` and ``extended_boxes`` `(B, k, 4)`, ``scores`` `(B, k)`,
+          ``keypoints`` `(B, k, K, 3)` as (x, y, score), in input pixels, with
+          ``k = min(max_detections, (size/4)**2)``
+        - dense only: ``heatmap``, ``line_x``, ``line_y`` `(B, 1, size/4, size/4)` logits,
+          ``wh``, ``offset`` `(B, 2, size/4, size/4)`
+
+    Examples:
+        >>> import tempfile, onnx
+        >>> from cgalib import create_model
+        >>> net = create_model("cganet_tnet_d1w16", input_size=128)
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     graph = onnx.load(export_onnx(net, f"{tmp}/net.onnx", size=128)).graph
+        >>> [(o.name, [d.dim_value for d in o.type.tensor_type.shape.dim]) for o in graph.output]
+        [('boxes', [1, 20, 4]), ('extended_boxes', [1, 20, 4]), ('scores', [1, 20]),
+         ('keypoints', [1, 20, 17, 3])]
+    """
+    _check_exportable(model, size, batch_size, opset, end_to_end)
+    adapter = CGANetEndToEnd(model) if end_to_end else CGANetDense(model)
+    device = model.pixel_mean.device
+    generator = torch.Generator().manual_seed(0)  # any values: the graph has fixed shapes
+    dummy = torch.rand(batch_size, 3, size, size, generator=generator).to(device)
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    was_training = model.training
+    adapter.eval()
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            # Input validation in the library reads shapes as Python values; with fixed
+            # shapes those are constants of the graph, as intended.
+            warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+            # The TorchScript-based exporter is chosen on purpose (no onnxscript needed);
+            # its deprecation notices are not the caller's concern.
+            warnings.filterwarnings(
+                "ignore", message="You are using the legacy TorchScript-based ONNX export"
+            )
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.onnx")
+            # DEA reads its profiles with clamped, non-negative indices only.
+            warnings.filterwarnings("ignore", message="Exporting aten::index operator")
+            torch.onnx.export(
+                adapter,
+                (dummy,),
+                tmp,
+                dynamo=False,
+                opset_version=opset,
+                input_names=[INPUT_NAME],
+                output_names=list(adapter.output_names),
+                do_constant_folding=True,
+            )
+        os.replace(tmp, path)
+    finally:
+        model.train(was_training)
+        Path(tmp).unlink(missing_ok=True)
+    return path
