@@ -1,8 +1,9 @@
 """cgalib: the Context-Guided Adaptive Network (CGANet) for multi-person pose estimation.
 
 Blocks (``ResidualBlock``, ``GFM``, ``ShuffleFusion``), the ``TNet`` backbone, the keypoint
-heads (``ROIGuider``, ``ROIPointer``), the reference model ``CGANet``, the model registry
-(``create_model``, ``list_models``), checkpoints and the high-level ``Predictor``.
+heads (``ROIGuider``, ``ROIPointer``), the reference model ``CGANet``, the top-down model
+``TopDownPose``, the model registry (``create_model``, ``list_models``), checkpoints and the
+high-level ``Predictor``.
 Dimension letters used throughout: B batch, C channels, H/W height/width, N boxes or
 instances, K keypoints.
 """
@@ -11,7 +12,7 @@ from cgalib.backbones import FeatureInfo, TNet, TrapezoidStage, tnet_d1w64, tnet
 from cgalib.heads import CenterHeads, CenterLineBranch, PredictionHead, ROIGuider, ROIPointer
 from cgalib.inference import Predictor
 from cgalib.layers import GFM, ConvNormAct, GuidedFusionModule, ResidualBlock, ShuffleFusion
-from cgalib.models import CGANet, load_model, load_weights, save_model
+from cgalib.models import CGANet, TopDownPose, load_model, load_weights, save_model
 from cgalib.ops import RoIAlign, roi_align
 from cgalib.registry import create_model, list_models, register_model
 
@@ -33,6 +34,7 @@ __all__ = [
     "RoIAlign",
     "ShuffleFusion",
     "TNet",
+    "TopDownPose",
     "TrapezoidStage",
     "create_model",
     "list_models",

@@ -24,6 +24,7 @@ def focal_loss(
     beta: float = 4.0,
     logits: bool = False,
     eps: float = 1e-4,
+    weight: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Focal loss of heatmaps against Gaussian targets (paper eq. 8), as a positive number.
 
@@ -34,6 +35,12 @@ def focal_loss(
 
     where ``N`` is the number of pixels with ``g == 1`` (at least 1). Sums run over every
     element, batch included.
+
+    With a ``weight`` (e.g. the per-keypoint ``{0, 1}`` weights of
+    :func:`~cgalib.targets.roi_keypoint_targets`, broadcast over the heatmap), each term is
+    multiplied by it and only positives of non-zero weight count in ``N``: a zero weight
+    removes a map from the loss exactly as boolean indexing would, without the
+    data-dependent shape (so no host synchronisation on the GPU).
 
     Numerical safety: probabilities are clamped to ``[eps, 1 - eps]`` (CenterNet clamps its
     sigmoid the same way), so the loss and its gradient stay finite at exactly 0 or 1. With
@@ -46,6 +53,7 @@ def focal_loss(
         beta: exponent of the penalty reduction near peaks (paper: 4).
         logits: whether ``pred`` holds logits.
         eps: probability clamp for ``logits=False``.
+        weight: optional non-negative per-element weights, broadcastable to ``pred``.
 
     Returns:
         The scalar loss.
@@ -53,6 +61,7 @@ def focal_loss(
     Shape:
         - pred: `(*)`, e.g. `(B, 1, H, W)` or `(B, K, h, w)`
         - gt: same as ``pred``
+        - weight: broadcastable to ``pred``, e.g. `(B, K, 1, 1)` for `(B, K, h, w)` maps
         - output: `()`
 
     Examples:
@@ -74,7 +83,12 @@ def focal_loss(
     pos = gt.eq(1)
     pos_term = (1 - prob).pow(alpha) * log_p
     neg_term = (1 - gt).pow(beta) * prob.pow(alpha) * log_1mp
-    total = torch.where(pos, pos_term, neg_term).sum()
+    terms = torch.where(pos, pos_term, neg_term)
+    if weight is not None:
+        weight = weight.to(pred.dtype)
+        terms = terms * weight
+        pos = pos & (weight > 0)
+    total = terms.sum()
     num_pos = pos.sum().clamp(min=1).to(pred.dtype)
     return -total / num_pos
 

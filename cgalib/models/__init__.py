@@ -1,4 +1,5 @@
-"""Reference models composed from the blocks, and checkpoints that know their architecture."""
+"""Reference models composed from the blocks (the single-model CGANet, the top-down
+TopDownPose) and checkpoints that know their architecture."""
 
 from cgalib.models.cganet import (
     LOSS_WEIGHTS,
@@ -10,10 +11,12 @@ from cgalib.models.cganet import (
     cganet_tnet_d3w96,
 )
 from cgalib.models.checkpoint import atomic_save, load_model, load_weights, save_model
+from cgalib.models.top_down import TopDownPose, topdown_tnet_d3w64, topdown_tnet_d3w96
 
 __all__ = [
     "LOSS_WEIGHTS",
     "CGANet",
+    "TopDownPose",
     "atomic_save",
     "cganet_tnet_d1w16",
     "cganet_tnet_d1w64",
@@ -23,4 +26,6 @@ __all__ = [
     "load_model",
     "load_weights",
     "save_model",
+    "topdown_tnet_d3w64",
+    "topdown_tnet_d3w96",
 ]

@@ -350,10 +350,9 @@ class CGANet(nn.Module):
         gt, weight = roi_keypoint_targets(
             keypoints, torch.cat(rois), heat_size, sigma=self.keypoint_sigma
         )
-        labelled = weight > 0
-        if not labelled.any():
-            return sum(s.sum() for s in stages) * 0.0
-        losses = [focal_loss(s.float().sigmoid()[labelled], gt[labelled]) for s in stages]
+        # unlabelled keypoints weigh 0: no boolean indexing, so no host synchronisation
+        weight = weight[..., None, None]
+        losses = [focal_loss(s.float().sigmoid(), gt, weight=weight) for s in stages]
         return sum(losses) / len(losses)
 
 

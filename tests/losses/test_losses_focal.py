@@ -86,3 +86,20 @@ def test_gradient_pushes_peaks_up_and_background_down():
 def test_shape_mismatch_is_a_clear_error():
     with pytest.raises(ValueError, match="same shape"):
         focal_loss(torch.rand(2, 1, 4, 4), torch.rand(2, 4, 4))
+
+
+def test_weight_equals_boolean_masking_of_maps():
+    pred = torch.rand(3, 5, 8, 6, dtype=torch.float64) * 0.98 + 0.01
+    gt = torch.rand(3, 5, 8, 6, dtype=torch.float64) * 0.9
+    gt[:, :, 4, 3] = 1.0
+    weight = (torch.rand(3, 5, dtype=torch.float64) > 0.4).to(torch.float64)
+    weight[0, 0], weight[0, 1] = 1.0, 0.0
+    labelled = weight > 0
+    masked = focal_loss(pred[labelled], gt[labelled])
+    weighted = focal_loss(pred, gt, weight=weight[..., None, None])
+    assert weighted.item() == pytest.approx(masked.item())
+    # all weights zero: a zero loss that still reaches the prediction
+    pred.requires_grad_(True)
+    zero = focal_loss(pred, gt, weight=torch.zeros(3, 5, 1, 1, dtype=torch.float64))
+    zero.backward()
+    assert zero.item() == 0 and pred.grad is not None

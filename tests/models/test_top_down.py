@@ -1,0 +1,156 @@
+import pytest
+import torch
+from torch import nn
+
+from cgalib import TNet, TopDownPose, create_model, list_models
+from cgalib.targets import roi_keypoint_targets
+from cgalib.utils import count_macs, count_parameters
+
+from helpers import requires_cuda
+
+
+def _tiny(**kwargs) -> TopDownPose:
+    return TopDownPose(TNet(depth=1, width=16, num_blocks=1, stem_blocks=1), **kwargs)
+
+
+def _keypoints(batch=4, h=64, w=64, k=17, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    xy = torch.rand(batch, k, 2, generator=g) * torch.tensor([w - 8.0, h - 8.0]) + 4
+    vis = torch.full((batch, k, 1), 2.0)
+    vis[0, :3] = 0  # some unlabelled keypoints
+    return torch.cat([xy, vis], -1)
+
+
+def test_builders_are_registered():
+    assert list_models("topdown_*") == ["topdown_tnet_d3w64", "topdown_tnet_d3w96"]
+
+
+def test_d3w64_size_is_near_the_paper():
+    model = create_model("topdown_tnet_d3w64").eval()
+    params = count_parameters(model) / 1e6
+    assert params == pytest.approx(24.7, rel=0.03)  # paper Table 4: 24.7M
+    gmacs = count_macs(model, torch.rand(1, 3, 256, 192)) / 1e9
+    assert gmacs == pytest.approx(7.2, rel=0.03)  # paper Table 4: 7.2 GFLOPs
+
+
+def test_head_is_sized_from_the_backbone_feature_info():
+    model = _tiny(num_keypoints=5)
+    assert model.head.in_channels == model.backbone.feature_info.channels[0]
+    assert model.head.out_channels == 5
+
+
+def test_shapes_train_and_eval():
+    model = _tiny()
+    x = torch.rand(2, 3, 256, 192)
+    assert model.heatmaps(x).shape == (2, 17, 64, 48)
+    losses = model(x, _keypoints(2, 256, 192))
+    assert set(losses) == {"km"} and losses["km"].shape == () and torch.isfinite(losses["km"])
+    model.eval()
+    with torch.no_grad():
+        out = model(x)
+    assert out.shape == (2, 17, 3)
+    assert ((out[..., 2] >= 0) & (out[..., 2] <= 1)).all()
+    assert ((out[..., 0] >= 0) & (out[..., 0] <= 192)).all()
+    assert ((out[..., 1] >= 0) & (out[..., 1] <= 256)).all()
+
+
+def test_gradient_reaches_every_parameter_on_the_path_to_level_0():
+    model = _tiny()
+    model(torch.rand(2, 3, 64, 64), _keypoints(2))["km"].backward()
+    missing = {n for n, p in model.named_parameters() if p.grad is None}
+    # Only L0 feeds the head: in the last stage, the levels below L1 (their merges,
+    # blocks and fusions) do not reach the output (see docs/architecture.md).
+    unused = (
+        "merge.1.",
+        "merge.2.",
+        "blocks.2.",
+        "blocks.3.",
+        "fuse.1.",
+        "fuse.2.",
+        "gfm.1.",
+        "gfm.2.",
+    )
+    dead = {
+        f"backbone.stages.0.{n}"
+        for n, _ in model.backbone.stages[0].named_parameters()
+        if n.startswith(unused)
+    }
+    assert missing == dead
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+    assert model.head.weight.grad.abs().sum() > 0
+    assert model.backbone.stem[0][0].weight.grad.abs().sum() > 0
+
+
+def test_unlabelled_batch_is_a_zero_loss_with_gradients():
+    model = _tiny()
+    kps = _keypoints(2)
+    kps[..., 2] = 0
+    loss = model(torch.rand(2, 3, 64, 64), kps)["km"]
+    loss.backward()
+    assert loss.item() == 0.0 and model.head.weight.grad is not None
+
+
+def test_loss_decreases_on_a_tiny_crop_set():
+    torch.manual_seed(0)
+    model = _tiny(num_keypoints=4)
+    images, kps = torch.rand(2, 3, 64, 64), _keypoints(2, k=4)
+    opt = torch.optim.Adam(model.parameters(), lr=5e-3)
+    losses = []
+    for _ in range(10):
+        loss = model(images, kps)["km"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_decode_round_trip_of_the_target_heatmap():
+    """Keypoints -> Gaussian targets -> the model's decoding returns them within a cell."""
+    model = _tiny().eval()
+    kps = _keypoints(3, 256, 192, seed=3)
+    images = torch.zeros(3, 3, 256, 192)
+    target, weight = roi_keypoint_targets(kps, model.crop_boxes(images), (64, 48))
+    model.heatmaps = lambda x: torch.logit(target, eps=1e-6)  # the perfect prediction
+    out = model(images)
+    labelled = weight > 0
+    err = (out[..., :2] - kps[..., :2]).abs()[labelled]
+    assert err.max() <= model.output_stride / 2 + 1e-4  # within half a cell per axis
+    assert torch.allclose(out[..., 2][labelled], torch.ones(()), atol=1e-4)
+
+
+def test_bad_inputs_are_clear():
+    model = _tiny()
+    with pytest.raises(ValueError, match=r"person crops \(B, 3, H, W\)"):
+        model(torch.rand(3, 256, 192), _keypoints(1, 256, 192))
+    with pytest.raises(ValueError, match="multiples of 32"):
+        model.eval()(torch.rand(1, 3, 250, 192))
+    with pytest.raises(ValueError, match="float crops"):
+        model(torch.zeros(1, 3, 256, 192, dtype=torch.uint8))
+    model.train()
+    with pytest.raises(ValueError, match=r"keypoints \(2, 17, 3\)"):
+        model(torch.rand(2, 3, 64, 64), torch.rand(2, 17, 2))
+    with pytest.raises(ValueError, match="needs keypoints"):
+        model(torch.rand(2, 3, 64, 64))
+
+
+def test_bad_construction_is_clear():
+    class Stride8(nn.Module):
+        feature_info = TNet(depth=1, width=16).feature_info.__class__((8,), (8,))
+
+    with pytest.raises(ValueError, match="stride-4"):
+        TopDownPose(Stride8())
+    with pytest.raises(ValueError, match="feature_info"):
+        TopDownPose(nn.Identity())
+    with pytest.raises(ValueError, match="multiples of 32"):
+        _tiny(input_size=(250, 192))
+
+
+@requires_cuda
+def test_cpu_cuda_parity():
+    model = _tiny().eval()
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        cpu = model.heatmaps(x)
+        gpu = model.cuda().heatmaps(x.cuda()).cpu()
+    torch.testing.assert_close(cpu, gpu, atol=1e-3, rtol=1e-3)
