@@ -51,6 +51,9 @@ def boxes_to_rois(boxes: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
         return torch.zeros(0, 5)
     flat = torch.cat(boxes, dim=0)
     dtype = flat.dtype if flat.is_floating_point() else torch.get_default_dtype()
-    counts = torch.tensor([b.shape[0] for b in boxes], device=flat.device)
-    index = torch.repeat_interleave(torch.arange(len(boxes), device=flat.device), counts)
-    return torch.cat([index[:, None].to(dtype), flat.to(dtype)], dim=1)
+    # batch indices filled on the device from the host-known counts: no host-to-device
+    # copy and no data-dependent repeat_interleave, so no GPU synchronisation
+    index = torch.cat(
+        [flat.new_full((b.shape[0], 1), i, dtype=dtype) for i, b in enumerate(boxes)]
+    )
+    return torch.cat([index, flat.to(dtype)], dim=1)

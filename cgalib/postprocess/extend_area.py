@@ -17,6 +17,15 @@ __all__ = [
 _OUTWARD = (-1.0, -1.0, 1.0, 1.0)
 
 
+def _side_vector(values: tuple[float, ...], like: torch.Tensor) -> torch.Tensor:
+    """``values`` as a `(4,)` tensor made on ``like``'s device and dtype.
+
+    Filled there rather than copied from a host list: a host-to-device copy synchronises
+    with the GPU (and cannot be captured in a CUDA graph).
+    """
+    return torch.stack([like.new_full((), float(v)) for v in values])
+
+
 def _side_sizes(boxes: torch.Tensor) -> torch.Tensor:
     """``(w, h, w, h)`` per box, negative sizes clamped to 0. `(..., 4)` -> `(..., 4)`."""
     wh = (boxes[..., 2:] - boxes[..., :2]).clamp(min=0)
@@ -49,7 +58,7 @@ def fixed_extend_area(boxes: torch.Tensor, ratio: float = 0.09) -> torch.Tensor:
         raise ValueError(f"fixed_extend_area expects boxes (..., 4), got {tuple(boxes.shape)}")
     if ratio < 0:
         raise ValueError(f"ratio must be non-negative, got {ratio}")
-    outward = boxes.new_tensor(_OUTWARD)
+    outward = _side_vector(_OUTWARD, boxes)
     return boxes + outward * _side_sizes(boxes) * (ratio / 2)
 
 
@@ -169,8 +178,9 @@ def dichotomy_extend_area(
     # +1 where a side on that pixel moves outward, -1 where it moves inward.
     step_sign = (profiles > thre).to(dtype).mul_(2).sub_(1).flatten(2)
 
-    outward = torch.tensor(_OUTWARD, device=device, dtype=dtype)
-    start = torch.tensor([0.0, length, 0.0, length], device=device, dtype=dtype)
+    like = orig[0, 0]
+    outward = _side_vector(_OUTWARD, like)
+    start = _side_vector((0.0, length, 0.0, length), like)
     size = _side_sizes(search)
     reach = ratio * size / 2
     signed_reach = outward * reach

@@ -39,8 +39,8 @@ def _box_scale(boxes: torch.Tensor, heatmap_size: tuple[int, int]) -> tuple[torc
         raise ValueError(f"heatmap_size must be a positive (h, w), got {tuple(heatmap_size)}")
     origin = boxes[:, None, :2]
     extent = (boxes[:, None, 2:] - origin).clamp(min=torch.finfo(boxes.dtype).eps)
-    cells = torch.tensor([w, h], device=boxes.device, dtype=boxes.dtype)
-    return origin, cells / extent
+    # heatmap cells per pixel, from Python scalars (a host tensor would cost a GPU sync)
+    return origin, torch.stack([w / extent[..., 0], h / extent[..., 1]], -1)
 
 
 def image_to_roi_heatmap(
