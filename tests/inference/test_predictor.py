@@ -1,9 +1,13 @@
+import os
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 from cgalib import Predictor, create_model
+
+from helpers import requires_cuda
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +98,105 @@ def test_errors(predictor, tmp_path):
 def test_score_threshold_filters(predictor):
     strict = Predictor(predictor.model, device="cpu", input_size=128, score_threshold=1.1)
     assert strict.predict(np.zeros((32, 32, 3), np.uint8)) == []
+
+
+# --------------------------------------------------------------------------- fast paths
+def _square_image(side=64, seed=2):
+    return np.random.default_rng(seed).integers(0, 255, (side, side, 3), np.uint8)
+
+
+def _assert_same_people(fast, eager, atol):
+    assert len(fast) == len(eager)
+    for p, q in zip(fast, eager):
+        assert p["keypoints"] == pytest.approx(q["keypoints"], abs=atol)
+        assert p["bbox"] == pytest.approx(q["bbox"], abs=atol)
+        assert p["score"] == pytest.approx(q["score"], abs=atol)
+
+
+def test_compile_is_lazy_and_matches_eager(monkeypatch):
+    """compile=True goes through torch.compile; the aot_eager backend keeps this test fast
+    (dynamo traces the whole model; inductor's C++ build takes about a minute on 2 cores,
+    see the opt-in test below)."""
+    calls = []
+    real_compile = torch.compile
+
+    def compile_aot_eager(model, **kwargs):
+        calls.append(kwargs)
+        return real_compile(model, backend="aot_eager", **kwargs)
+
+    monkeypatch.setattr(torch, "compile", compile_aot_eager)
+    model = create_model("cganet_tnet_d1w16")
+    eager = Predictor(model, device="cpu", input_size=64)
+    fast = Predictor(model, device="cpu", input_size=64, compile=True)
+    assert calls == []  # nothing compiled before the first batch
+    for img in (_square_image(64), _square_image(64, 3)[:, :32]):  # a second shape too
+        _assert_same_people(fast.predict(img), eager.predict(img), atol=1e-3)
+    assert len(calls) == 1
+
+
+@pytest.mark.skipif(
+    not os.environ.get("CGALIB_SLOW_TESTS"),
+    reason="inductor compiles for about a minute on 2 CPU cores; set CGALIB_SLOW_TESTS=1",
+)
+def test_compile_inductor_matches_eager_on_cpu():
+    model = create_model("cganet_tnet_d1w16")
+    img = _square_image(96)
+    eager = Predictor(model, device="cpu", input_size=96).predict(img)
+    fast = Predictor(model, device="cpu", input_size=96, compile=True).predict(img)
+    _assert_same_people(fast, eager, atol=1e-3)
+
+
+def test_fast_path_arguments_are_checked(predictor):
+    with pytest.raises(ValueError, match="compile must be"):
+        Predictor(predictor.model, device="cpu", compile="max-autotune")
+    with pytest.raises(ValueError, match="cuda_graphs' needs a CUDA device"):
+        Predictor(predictor.model, device="cpu", compile="cuda_graphs")
+
+
+@requires_cuda
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_cuda_graphs_match_eager_on_cuda(precision):
+    model = create_model("cganet_tnet_d1w16")
+    img = _square_image(128)  # square: eager and the static path see the same tensor
+    kwargs = dict(device="cuda", input_size=128, precision=precision, batch_size=1)
+    eager = Predictor(model, **kwargs)
+    fast = Predictor(model, compile="cuda_graphs", **kwargs)
+    atol = 1e-3 if precision == "fp32" else 0.5  # bf16: half a pixel, scores to 0.5 (loose)
+    for _ in range(2):  # capture, then replay
+        _assert_same_people(fast.predict(img), eager.predict(img), atol=atol)
+    # a smaller, rectangular image is padded into the captured shape
+    assert len(fast.predict(_square_image(64)[:, :40])) == 20
+
+
+@requires_cuda
+def test_cuda_graphs_pad_a_partial_batch():
+    model = create_model("cganet_tnet_d1w16")
+    fast = Predictor(model, device="cuda", input_size=64, batch_size=4, compile="cuda_graphs")
+    results = fast.predict([_square_image(64, s) for s in range(5)])  # 4 + a padded 1
+    eager = Predictor(model, device="cuda", input_size=64, batch_size=4)
+    for got, want in zip(results, eager.predict([_square_image(64, s) for s in range(5)])):
+        _assert_same_people(got, want, atol=1e-3)
+
+
+@requires_cuda
+def test_compile_matches_eager_on_cuda():
+    model = create_model("cganet_tnet_d1w16")
+    img = _square_image(128)
+    eager = Predictor(model, device="cuda", input_size=128).predict(img)
+    fast = Predictor(model, device="cuda", input_size=128, compile=True).predict(img)
+    _assert_same_people(fast, eager, atol=1e-2)
+
+
+@requires_cuda
+def test_cganet_eval_forward_never_synchronises():
+    """What the CUDA-graph path relies on: no host synchronisation in CGANet's eval forward."""
+    model = create_model("cganet_tnet_d1w16").cuda().eval()
+    x = torch.rand(1, 3, 128, 128, device="cuda")
+    with torch.inference_mode():
+        model(x)  # warm-up (lazy initialisation may synchronise)
+        torch.cuda.synchronize()
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            model(x)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
