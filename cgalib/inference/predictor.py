@@ -40,7 +40,7 @@ class Predictor:
             ``"cuda_graphs"`` (CUDA only): a static-shape path, every batch letterboxed
             to ``input_size x input_size`` and padded to ``batch_size`` images, whose
             forward pass is captured once in a CUDA graph and replayed; the model's eval
-            forward must then be free of host synchronisations (CGANet's is).
+            forward must then be free of host synchronisations (CGANet's is written so).
 
     The fast paths compute what eager mode computes on the same input tensor: equal
     within floating-point tolerance in fp32 and within bf16 tolerance under ``"bf16"``

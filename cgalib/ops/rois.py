@@ -53,7 +53,5 @@ def boxes_to_rois(boxes: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
     dtype = flat.dtype if flat.is_floating_point() else torch.get_default_dtype()
     # batch indices filled on the device from the host-known counts: no host-to-device
     # copy and no data-dependent repeat_interleave, so no GPU synchronisation
-    index = torch.cat(
-        [flat.new_full((b.shape[0], 1), i, dtype=dtype) for i, b in enumerate(boxes)]
-    )
+    index = torch.cat([flat.new_full((b.shape[0], 1), i, dtype=dtype) for i, b in enumerate(boxes)])
     return torch.cat([index, flat.to(dtype)], dim=1)
