@@ -21,13 +21,15 @@ from pathlib import Path
 import torch
 
 from cgalib import load_model
-from cgalib.data import find_split, make_synthetic_coco
-from cgalib.demo import DEMO_AUGMENT
+from cgalib.data import SYNTHETIC_AUGMENT, find_split, make_synthetic_coco
+from cgalib.demo import DEMO_AUGMENT, epochs_for_budget
 from cgalib.engine import train
 from cgalib.eval import evaluate_coco
 from cgalib.utils import count_parameters
 
 RATIOS = (0.05, 0.07, 0.08, 0.09, 0.1, 0.15)
+#: ``--write-docs`` replaces everything after this line of the page.
+RESULTS_MARKER = "<!-- results: written by benchmarks/ablation.py -->"
 THRES = (0.05, 0.06, 0.07, 0.08, 0.09, 0.1, 0.15)
 
 
@@ -58,16 +60,23 @@ def main() -> None:
     backbone = args.backbone or ("d1w64" if gpu else "d1w16")
     size = args.size or (384 if gpu else 192)
     n_train = args.train_images or (6000 if gpu else 2000)
-    epochs = args.epochs or (24 if gpu else 4)
     # GPU: configs/synthetic_gpu.py's recipe; CPU: the demo's (cgalib.demo.run_demo)
     recipe = (
-        {"optimizer": "sgd", "lr": 2e-2, "batch_size": 32, "amp": "bf16", "num_workers": 8}
+        {
+            "optimizer": "sgd",
+            "lr": 2e-2,
+            "batch_size": 32,
+            "amp": "bf16",
+            "num_workers": 8,
+            "augment_kwargs": SYNTHETIC_AUGMENT,
+        }
         if gpu
         else {
             "optimizer": "adamw",
             "lr": 3e-3,
             "batch_size": 16,
             "num_workers": 1,
+            "channels_last": True,
             "augment_kwargs": DEMO_AUGMENT,
         }
     )
@@ -87,11 +96,18 @@ def main() -> None:
     for label, switches in variants.items():
         run = out / label.split()[0].lower() / ("cascade" if "cascade" in label else "single")
         if not (run / "model.pt").is_file():
+            kwargs = {"input_size": size, **switches}
+            if args.epochs or gpu:
+                epochs = args.epochs or 24
+            else:  # the demo's rule: as many epochs as the budget holds, so the lr drops happen
+                epochs, _ = epochs_for_budget(
+                    f"cganet_tnet_{backbone}", data, size, 16, args.minutes, switches
+                )
             train(
                 f"cganet_tnet_{backbone}",
                 data,
                 run,
-                model_kwargs={"input_size": size, **switches},
+                model_kwargs=kwargs,
                 input_size=size,
                 device=args.device,
                 epochs=epochs,
@@ -153,8 +169,10 @@ def main() -> None:
     (out / "ablation.json").write_text(
         json.dumps({"rows": rows, "grid": {f"{r},{t}": v for (r, t), v in grid.items()}})
     )
-    if args.write_docs:
-        Path(args.write_docs).write_text("# Ablation on the synthetic set\n\n" + table + "\n")
+    if args.write_docs:  # keep the page's introduction, replace what follows the marker
+        page = Path(args.write_docs)
+        intro = page.read_text().split(RESULTS_MARKER)[0] if page.is_file() else "# Ablation\n\n"
+        page.write_text(intro + RESULTS_MARKER + "\n\n" + table + "\n")
 
 
 if __name__ == "__main__":

@@ -65,6 +65,7 @@ def _cmd_train(
     lr: float,
     input_size: int,
     amp: str | None,
+    channels_last: bool,
     device: str | None,
     resume: bool,
     workers: int,
@@ -86,6 +87,7 @@ def _cmd_train(
         batch_size=batch,
         lr=lr,
         amp=amp,
+        channels_last=channels_last,
         resume=resume,
         num_workers=workers,
         seed=seed,
@@ -220,6 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=1e-2)
     p.add_argument("--input-size", type=int, default=512)
     p.add_argument("--amp", choices=["bf16", "fp16"], default=None)
+    p.add_argument(
+        "--channels-last", action="store_true", help="channels-last memory format (faster convs)"
+    )
     p.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     p.add_argument("--workers", type=int, default=4)

@@ -14,6 +14,8 @@ import argparse
 import json
 from pathlib import Path
 
+from cgalib.data import SYNTHETIC_AUGMENT
+
 DATA = {"num_train": 6000, "num_val": 300, "size": 384, "seed": 0}
 TRAIN = {
     "model": "cganet_tnet_d1w64",
@@ -24,6 +26,7 @@ TRAIN = {
     "lr": 2e-2,
     "warmup_steps": 300,
     "amp": "bf16",
+    "augment_kwargs": SYNTHETIC_AUGMENT,  # no flips: they contradict the left/right colours
     "device": "cuda",
     "num_workers": 8,
     "time_limit": 9 * 60,

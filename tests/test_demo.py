@@ -23,6 +23,6 @@ def test_demo_trains_with_its_recipe(tmp_path, monkeypatch):
     assert (tmp_path / "data" / "annotations" / "person_keypoints_val.json").is_file()
     assert seen["model"] == "cganet_tnet_d1w16"
     assert seen["optimizer"] == "adamw" and seen["lr"] == pytest.approx(3e-3)
-    assert seen["augment_kwargs"] == DEMO_AUGMENT
+    assert seen["augment_kwargs"] == DEMO_AUGMENT and seen["channels_last"] is True
     assert seen["input_size"] == 128 and seen["device"] == "cpu"
     assert seen["time_limit"] == pytest.approx(6.0) and seen["epochs"] >= 1

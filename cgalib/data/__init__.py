@@ -26,7 +26,13 @@ from cgalib.data.coco_meta import (
     SKELETON_0,
 )
 from cgalib.data.letterbox import letterbox, letterbox_target
-from cgalib.data.synthetic import POSES, make_synthetic_coco, synthetic_sample, synthetic_summary
+from cgalib.data.synthetic import (
+    POSES,
+    SYNTHETIC_AUGMENT,
+    make_synthetic_coco,
+    synthetic_sample,
+    synthetic_summary,
+)
 
 __all__ = [
     "FLIP_INDEX",
@@ -37,6 +43,7 @@ __all__ = [
     "POSES",
     "SKELETON",
     "SKELETON_0",
+    "SYNTHETIC_AUGMENT",
     "CocoKeypoints",
     "PoseAugmentation",
     "affine_boxes",

@@ -31,7 +31,13 @@ from pycocotools import mask as mask_utils
 
 from cgalib.data.coco_meta import KEYPOINT_NAMES, PERSON_CATEGORY
 
-__all__ = ["POSES", "make_synthetic_coco", "synthetic_sample", "synthetic_summary"]
+__all__ = [
+    "POSES",
+    "SYNTHETIC_AUGMENT",
+    "make_synthetic_coco",
+    "synthetic_sample",
+    "synthetic_summary",
+]
 
 #: The pose families of the 2D kinematic model.
 POSES: tuple[str, ...] = ("stand", "walk", "arms_raised", "wave", "bend", "sit", "squat")
@@ -39,6 +45,11 @@ _POSE_WEIGHTS = np.array([0.22, 0.2, 0.12, 0.12, 0.12, 0.12, 0.1])
 _SPLIT_IDS = {"train": 0, "val": 1}
 _K = {name: i for i, name in enumerate(KEYPOINT_NAMES)}
 _OCCLUDER_ID = 255
+
+#: :class:`~cgalib.data.PoseAugmentation` overrides for training on this set: no horizontal
+#: flip. A mirror image with swapped labels contradicts the left/right colour code (darker
+#: left limbs, blue left eye, left earring), and the set shows people facing both ways.
+SYNTHETIC_AUGMENT: dict[str, float] = {"flip_prob": 0.0}
 
 _SKIN = np.array(
     [[255, 222, 189], [241, 194, 125], [224, 172, 105], [198, 134, 66], [141, 85, 36], [92, 58, 30]]
