@@ -64,14 +64,14 @@ def epochs_for_budget(
     images = images.contiguous(memory_format=torch.channels_last)
     aug = PoseAugmentation(output_size=input_size, **DEMO_AUGMENT)
     times = []
-    for _ in range(6):
+    for _ in range(10):
         start = time.perf_counter()
         x, t = aug(images, targets)
         sum(model(x, t).values()).backward()
         times.append(time.perf_counter() - start)
-    # the median after two warm-up steps, times data loading, optimizer step and logging
-    # (measured 1.4x on 2 cores: 0.18 s here, 0.25 s per training step)
-    step_s = statistics.median(times[2:]) * 1.4
+    # the first steps run slow (allocator, thread pool): the median of the last five, times
+    # data loading, optimizer step and logging (1.4x on 2 cores: 0.17 s here, 0.24 s a step)
+    step_s = statistics.median(times[5:]) * 1.4
     steps_per_epoch = len(ds) // batch_size
     return max(1, math.floor(minutes * 60 / (step_s * steps_per_epoch))), step_s
 
