@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import platform
 from pathlib import Path
 
@@ -93,9 +94,11 @@ def main() -> None:
         "ROIGuider x2 (cascade)": {"cascade": 2},
     }
     trained: dict[str, Path] = {}
+    epochs_of: dict[str, int] = {}
     for label, switches in variants.items():
         run = out / label.split()[0].lower() / ("cascade" if "cascade" in label else "single")
-        if not (run / "model.pt").is_file():
+        done = run / "done.json"  # model.pt alone also exists after an interrupted run
+        if not done.is_file():
             kwargs = {"input_size": size, **switches}
             if args.epochs or gpu:
                 epochs = args.epochs or 24
@@ -112,16 +115,19 @@ def main() -> None:
                 device=args.device,
                 epochs=epochs,
                 warmup_steps=100,
-                time_limit=args.minutes * 60,
+                time_limit=args.minutes * 60 * 1.5,  # a safety net: the epochs set the length
                 **recipe,
             )
+            done.write_text(json.dumps({"epochs": epochs}))
         trained[label] = run / "model.pt"
+        epochs_of[label] = json.loads(done.read_text())["epochs"]
 
     rows = []
     for label in ("ROIPointer", "ROIGuider"):
         model = load_model(trained[label])
         model.box_extension, model.ambiguity_alleviation = "none", False
-        rows.append((label, count_parameters(model), _ap(model, data, size, args.device)))
+        ap = _ap(model, data, size, args.device)
+        rows.append((label, count_parameters(model), epochs_of[label], ap))
     guider = load_model(trained["ROIGuider"])
     params = count_parameters(guider)
     for label, ext, aa in (
@@ -130,11 +136,12 @@ def main() -> None:
         ("+ Ambiguity Alleviation (e)", "dichotomy", True),
     ):
         guider.box_extension, guider.ambiguity_alleviation = ext, aa
-        rows.append((label, params, _ap(guider, data, size, args.device)))
+        ap = _ap(guider, data, size, args.device)
+        rows.append((label, params, epochs_of["ROIGuider"], ap))
     cascade = load_model(trained["ROIGuider x2 (cascade)"])
-    rows.append(
-        ("+ ROIGuider x2 (f)", count_parameters(cascade), _ap(cascade, data, size, args.device))
-    )
+    label = "ROIGuider x2 (cascade)"
+    ap = _ap(cascade, data, size, args.device)
+    rows.append(("+ ROIGuider x2 (f)", count_parameters(cascade), epochs_of[label], ap))
 
     grid = {}
     guider.box_extension, guider.ambiguity_alleviation = "dichotomy", True
@@ -143,16 +150,20 @@ def main() -> None:
             guider.extend_ratio, guider.extend_thre = ratio, thre
             grid[(ratio, thre)] = _ap(guider, data, size, args.device)
 
-    device_name = torch.cuda.get_device_name() if gpu else platform.processor() or "CPU"
+    device_name = (
+        torch.cuda.get_device_name() if gpu else f"{os.cpu_count()}-core {platform.machine()} CPU"
+    )
     lines = [
         f"Measured on {device_name} ({args.device}), {datetime.date.today()}, backbone "
         f"TNet-{backbone.upper()}, input {size}, {n_train} synthetic training images, "
-        f"{args.minutes:g} min per model, `python benchmarks/ablation.py`.",
+        f"{args.minutes:g} min per model (epochs from a measured step time, so the heads' "
+        f"costs decide their epochs), `python benchmarks/ablation.py "
+        f"--device {args.device} --minutes {args.minutes:g}`.",
         "",
-        "| | Component | Params | AP |",
-        "|---|---|---|---|",
+        "| | Component | Params | Epochs | AP |",
+        "|---|---|---|---|---|",
     ]
-    lines += [f"| | {label} | {p / 1e6:.1f}M | {ap * 100:.1f} |" for label, p, ap in rows]
+    lines += [f"| | {label} | {p / 1e6:.1f}M | {e} | {ap * 100:.1f} |" for label, p, e, ap in rows]
     lines += [
         "",
         "Table 2 (ratio rows, thre columns, AP x100):",
