@@ -279,6 +279,8 @@ def train_model(
                     f"time limit of {time_limit:.0f}s reached after step {step}; checkpoint saved"
                 )
             break
+    if ctx.is_distributed:  # leave together: rank 0 may still be writing the checkpoint
+        torch.distributed.barrier()
     return out / MODEL
 
 

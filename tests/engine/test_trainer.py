@@ -142,6 +142,7 @@ def _ddp_worker(rank, world, port, out):
         context=ctx,
     )
     torch.save(model.state_dict(), os.path.join(out, f"rank{rank}.pt"))
+    dist.barrier()  # neither rank tears gloo down while the other still uses it
     dist.destroy_process_group()
 
 
