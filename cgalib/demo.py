@@ -21,12 +21,13 @@ from cgalib.data.synthetic import SYNTHETIC_AUGMENT
 
 __all__ = ["DEMO_AUGMENT", "epochs_for_budget", "run_demo"]
 
-#: Milder than the paper's recipe (scale 0.6-1.5, +-45 degrees, +-40 px): a few minutes of
-#: CPU training learn far more from gently varied images than from the full augmentation.
-#: No flip (:data:`~cgalib.data.SYNTHETIC_AUGMENT`): with flips the demo model confused the
-#: ankles of the colour-coded synthetic people (right-ankle error 0.15 of the person
-#: height, left 0.02) and reached 0.19 AP in 14 epochs; without, 0.30.
 DEMO_AUGMENT = {"scale": (0.8, 1.25), "rotation": 15.0, "translation": 16.0, **SYNTHETIC_AUGMENT}
+"""Milder than the paper's recipe (scale 0.6-1.5, +-45 degrees, +-40 px): a few minutes of CPU
+training learn far more from gently varied images than from the full augmentation. No flip
+(:data:`~cgalib.data.SYNTHETIC_AUGMENT`): with flips the demo model confused the ankles of
+the colour-coded synthetic people (right-ankle error 0.15 of the person height, left 0.02)
+and reached 0.19 AP in 14 epochs; without, 0.30.
+"""
 
 
 def epochs_for_budget(

@@ -17,7 +17,6 @@ __all__ = [
     "SKELETON_0",
 ]
 
-#: The 17 COCO keypoints in annotation order (K = 17). "left" is the person's left.
 KEYPOINT_NAMES: tuple[str, ...] = (
     "nose",
     "left_eye",
@@ -37,12 +36,11 @@ KEYPOINT_NAMES: tuple[str, ...] = (
     "left_ankle",
     "right_ankle",
 )
+"""The 17 COCO keypoints in annotation order (K = 17). "left" is the person's left."""
 
-#: Number of keypoints per person, ``K``.
 NUM_KEYPOINTS: int = len(KEYPOINT_NAMES)
+"""Number of keypoints per person, ``K``."""
 
-#: The 19 COCO limbs as 1-based keypoint index pairs, as in the ``skeleton`` field of
-#: ``person_keypoints_*.json``.
 SKELETON: tuple[tuple[int, int], ...] = (
     (16, 14),
     (14, 12),
@@ -64,9 +62,12 @@ SKELETON: tuple[tuple[int, int], ...] = (
     (4, 6),
     (5, 7),
 )
+"""The 19 COCO limbs as 1-based keypoint index pairs, as in the ``skeleton`` field of
+``person_keypoints_*.json``.
+"""
 
-#: :data:`SKELETON` with 0-based indices into :data:`KEYPOINT_NAMES`.
 SKELETON_0: tuple[tuple[int, int], ...] = tuple((a - 1, b - 1) for a, b in SKELETON)
+""":data:`SKELETON` with 0-based indices into :data:`KEYPOINT_NAMES`."""
 
 
 def _flip_index(names: tuple[str, ...]) -> tuple[int, ...]:
@@ -78,12 +79,12 @@ def _flip_index(names: tuple[str, ...]) -> tuple[int, ...]:
     return tuple(out)
 
 
-#: Permutation for a horizontal flip: after mirroring the image, the keypoint at index
-#: ``k`` of the flipped person is the mirrored keypoint ``FLIP_INDEX[k]`` of the original
-#: (left and right swap, the nose stays). Use as ``flipped = keypoints[..., FLIP_INDEX, :]``.
 FLIP_INDEX: tuple[int, ...] = _flip_index(KEYPOINT_NAMES)
+"""Permutation for a horizontal flip: after mirroring the image, the keypoint at index ``k`` of
+the flipped person is the mirrored keypoint ``FLIP_INDEX[k]`` of the original (left and
+right swap, the nose stays). Use as ``flipped = keypoints[..., FLIP_INDEX, :]``.
+"""
 
-#: Per-keypoint OKS falloff constants of pycocotools' ``COCOeval`` (``kpt_oks_sigmas``).
 OKS_SIGMAS: tuple[float, ...] = tuple(
     s / 10.0
     for s in (
@@ -91,8 +92,8 @@ OKS_SIGMAS: tuple[float, ...] = tuple(
         0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89,
     )
 )  # fmt: skip
+"""Per-keypoint OKS falloff constants of pycocotools' ``COCOeval`` (``kpt_oks_sigmas``)."""
 
-#: The person category entry of COCO's ``person_keypoints_*.json``.
 PERSON_CATEGORY: dict = {
     "supercategory": "person",
     "id": 1,
@@ -100,3 +101,4 @@ PERSON_CATEGORY: dict = {
     "keypoints": list(KEYPOINT_NAMES),
     "skeleton": [list(limb) for limb in SKELETON],
 }
+"""The person category entry of COCO's ``person_keypoints_*.json``."""

@@ -39,17 +39,18 @@ __all__ = [
     "synthetic_summary",
 ]
 
-#: The pose families of the 2D kinematic model.
 POSES: tuple[str, ...] = ("stand", "walk", "arms_raised", "wave", "bend", "sit", "squat")
+"""The pose families of the 2D kinematic model."""
 _POSE_WEIGHTS = np.array([0.22, 0.2, 0.12, 0.12, 0.12, 0.12, 0.1])
 _SPLIT_IDS = {"train": 0, "val": 1}
 _K = {name: i for i, name in enumerate(KEYPOINT_NAMES)}
 _OCCLUDER_ID = 255
 
-#: :class:`~cgalib.data.PoseAugmentation` overrides for training on this set: no horizontal
-#: flip. A mirror image with swapped labels contradicts the left/right colour code (darker
-#: left limbs, blue left eye, left earring), and the set shows people facing both ways.
 SYNTHETIC_AUGMENT: dict[str, float] = {"flip_prob": 0.0}
+""":class:`~cgalib.data.PoseAugmentation` overrides for training on this set: no horizontal
+flip. A mirror image with swapped labels contradicts the left/right colour code (darker left
+limbs, blue left eye, left earring), and the set shows people facing both ways.
+"""
 
 _SKIN = np.array(
     [[255, 222, 189], [241, 194, 125], [224, 172, 105], [198, 134, 66], [141, 85, 36], [92, 58, 30]]

@@ -8,8 +8,8 @@ import torch
 
 __all__ = ["PAPER_MILESTONES", "paper_lr_factor", "paper_lr_scheduler"]
 
-#: Fractions of the run where the learning rate drops by ``gamma`` (epochs 70 and 85 of 95).
 PAPER_MILESTONES = (70 / 95, 85 / 95)
+"""Fractions of the run where the learning rate drops by ``gamma`` (epochs 70 and 85 of 95)."""
 
 
 def paper_lr_factor(

@@ -20,7 +20,6 @@ from pycocotools.cocoeval import COCOeval
 
 __all__ = ["BOX_METRICS", "box_ap"]
 
-#: Names of ``COCOeval.stats`` for ``bbox``/``segm``, in order (torchmetrics' map, map_50, ...).
 BOX_METRICS = (
     "AP",
     "AP50",
@@ -35,6 +34,9 @@ BOX_METRICS = (
     "ARm",
     "ARl",
 )
+"""Names of ``COCOeval.stats`` for ``bbox``/``segm``, in order (torchmetrics' map, map_50,
+...).
+"""
 
 
 def _xywh(boxes: torch.Tensor) -> list[list[float]]:

@@ -16,8 +16,8 @@ from pycocotools.cocoeval import COCOeval
 
 __all__ = ["KEYPOINT_METRICS", "coco_keypoint_ap", "load_coco", "format_metrics"]
 
-#: Names of ``COCOeval.stats`` for ``iouType="keypoints"``, in order.
 KEYPOINT_METRICS = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
+"""Names of ``COCOeval.stats`` for ``iouType="keypoints"``, in order."""
 
 
 def load_coco(coco_gt: str | os.PathLike | COCO) -> COCO:

@@ -31,11 +31,11 @@ from cgalib.models.cganet import CGANet
 
 __all__ = ["export_onnx"]
 
-#: Name of the graph input.
 INPUT_NAME = "images"
+"""Name of the graph input."""
 
-#: ``GridSample`` (RoIAlign) entered the ONNX standard in opset 16.
 MIN_OPSET_END_TO_END = 16
+"""``GridSample`` (RoIAlign) entered the ONNX standard in opset 16."""
 
 
 def _check_exportable(

@@ -9,9 +9,10 @@ from torch import nn
 
 __all__ = ["PredictionHead", "HEATMAP_PRIOR_BIAS"]
 
-#: Initial bias of heatmap heads: ``sigmoid(-2.19) ~= 0.1``, as in CenterNet, so the focal
-#: loss starts from a small foreground probability everywhere.
 HEATMAP_PRIOR_BIAS = -2.19
+"""Initial bias of heatmap heads: ``sigmoid(-2.19) ~= 0.1``, as in CenterNet, so the focal loss
+starts from a small foreground probability everywhere.
+"""
 
 
 class PredictionHead(nn.Sequential):

@@ -37,8 +37,8 @@ __all__ = ["ROIGuider", "ROIGuiderStage", "RoiHeatmapHead", "roi_sizes_for_input
 NormLayer = Callable[[int], nn.Module]
 ActLayer = Callable[[], nn.Module]
 
-#: ROI size of level 0 as a fraction of the input size (paper, "Implementation Details").
 ROI_SIZE_DIVISOR = 16
+"""ROI size of level 0 as a fraction of the input size (paper, "Implementation Details")."""
 
 
 def roi_sizes_for_input(

@@ -45,8 +45,8 @@ __all__ = [
     "cganet_tnet_d3w96",
 ]
 
-#: Loss weights of paper eq. 9.
 LOSS_WEIGHTS = {"det": 1.0, "wh": 0.1, "offset": 1.0, "line_x": 1.0, "line_y": 1.0, "km": 3.0}
+"""Loss weights of paper eq. 9."""
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

@@ -14,9 +14,10 @@ if TYPE_CHECKING:
 
 __all__ = ["LIMB_COLORS", "draw_people", "limb_side"]
 
-#: Colours by body side, after the COCO visualisations: left limbs blue, right limbs
-#: orange, the head and the torso centre-line green.
 LIMB_COLORS = {"left": "#1f77ff", "right": "#ff7f0e", "center": "#2ca02c"}
+"""Colours by body side, after the COCO visualisations: left limbs blue, right limbs orange,
+the head and the torso centre-line green.
+"""
 
 
 def limb_side(names: Sequence[str], a: int, b: int) -> str:
