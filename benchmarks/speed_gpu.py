@@ -373,49 +373,64 @@ def _fmt(value: float | None, spec: str) -> str:
     return "n/a" if value is None else format(value, spec)
 
 
+def _print_table(header: list[str], rows: list[list[str]]) -> None:
+    """A markdown table and a blank line."""
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    print()
+
+
 def print_report(result: dict[str, Any]) -> None:
     print(f"device: {result['device']}; torch {result['torch']}; {result['date']}\n")
     inf = result["inference"]
     if inf["rows"]:
         h, w = inf["image"]
         print(f"Single-model inference, batch 1, a {w}x{h} image at {inf['input_size']} px\n")
-        print(
-            "| model | precision | path | params (M) | fps | ms | × Keypoint R-CNN | "
-            "post-processing share | post-dense share |"
-        )
-        print("|---|---|---|---|---|---|---|---|---|")
-        for r in inf["rows"]:
-            print(
-                f"| {r['model']} | {r['precision']} | {r['path']} | {r['params_m']:.1f} | "
-                f"{r['fps']:.1f} | {r['seconds'] * 1e3:.1f} | "
-                f"{_fmt(r['ratio_to_keypoint_rcnn'], '.2f')} | {_fmt(r['post_share'], '.0%')} | "
-                f"{_fmt(r['post_dense_share'], '.0%')} |"
-            )
-        print()
+        header = ["model", "precision", "path", "params (M)", "fps", "ms", "× Keypoint R-CNN"]
+        header += ["post-processing share", "post-dense share"]
+        rows = [
+            [
+                r["model"],
+                r["precision"],
+                r["path"],
+                f"{r['params_m']:.1f}",
+                f"{r['fps']:.1f}",
+                f"{r['seconds'] * 1e3:.1f}",
+                _fmt(r["ratio_to_keypoint_rcnn"], ".2f"),
+                _fmt(r["post_share"], ".0%"),
+                _fmt(r["post_dense_share"], ".0%"),
+            ]
+            for r in inf["rows"]
+        ]
+        _print_table(header, rows)
     tr = result["training"]
     if tr["rows"]:
         h, w = tr["crop"]
         print(f"Top-down training throughput at {h}x{w}, batch {tr['batch']} (Adam steps)\n")
-        print(
-            "| model | precision | params (M) | samples/s | peak memory (MiB) | "
-            "× SimpleBaseline samples/s | × SimpleBaseline memory |"
-        )
-        print("|---|---|---|---|---|---|---|")
-        for r in tr["rows"]:
-            print(
-                f"| {r['model']} | {r['precision']} | {r['params_m']:.1f} | "
-                f"{r['samples_per_s']:.1f} | {_fmt(r['peak_memory_mib'], '.0f')} | "
-                f"{_fmt(r['samples_vs_simple_baseline'], '.2f')} | "
-                f"{_fmt(r['memory_vs_simple_baseline'], '.2f')} |"
-            )
-        print()
+        header = ["model", "precision", "params (M)", "samples/s", "peak memory (MiB)"]
+        header += ["× SimpleBaseline samples/s", "× SimpleBaseline memory"]
+        rows = [
+            [
+                r["model"],
+                r["precision"],
+                f"{r['params_m']:.1f}",
+                f"{r['samples_per_s']:.1f}",
+                _fmt(r["peak_memory_mib"], ".0f"),
+                _fmt(r["samples_vs_simple_baseline"], ".2f"),
+                _fmt(r["memory_vs_simple_baseline"], ".2f"),
+            ]
+            for r in tr["rows"]
+        ]
+        _print_table(header, rows)
     if result["targets"]:
-        print("| target | ratio | wanted | met |")
-        print("|---|---|---|---|")
-        for c in result["targets"]:
-            met = {True: "yes", False: "no", None: "n/a"}[c["met"]]
-            print(f"| {c['what']} | {_fmt(c['ratio'], '.2f')} | {c['target']} | {met} |")
-        print()
+        met = {True: "yes", False: "no", None: "n/a"}
+        rows = [
+            [c["what"], _fmt(c["ratio"], ".2f"), c["target"], met[c["met"]]]
+            for c in result["targets"]
+        ]
+        _print_table(["target", "ratio", "wanted", "met"], rows)
     for reason in result["skipped"]:
         print(f"skipped: {reason}")
 

@@ -134,16 +134,25 @@ def test_compile_is_lazy_and_matches_eager(monkeypatch):
     assert len(calls) == 1
 
 
-@pytest.mark.skipif(
+_SLOW = pytest.mark.skipif(
     not os.environ.get("CGALIB_SLOW_TESTS"),
     reason="inductor compiles for about a minute on 2 CPU cores; set CGALIB_SLOW_TESTS=1",
 )
-def test_compile_inductor_matches_eager_on_cpu():
+
+
+@pytest.mark.parametrize(
+    ("device", "side", "atol"),
+    [
+        pytest.param("cpu", 96, 1e-3, marks=_SLOW),
+        pytest.param("cuda", 128, 1e-2, marks=requires_cuda),
+    ],
+)
+def test_compile_inductor_matches_eager(device, side, atol):
     model = create_model("cganet_tnet_d1w16")
-    img = _square_image(96)
-    eager = Predictor(model, device="cpu", input_size=96).predict(img)
-    fast = Predictor(model, device="cpu", input_size=96, compile=True).predict(img)
-    _assert_same_people(fast, eager, atol=1e-3)
+    img = _square_image(side)
+    eager = Predictor(model, device=device, input_size=side).predict(img)
+    fast = Predictor(model, device=device, input_size=side, compile=True).predict(img)
+    _assert_same_people(fast, eager, atol=atol)
 
 
 def test_fast_path_arguments_are_checked(predictor):
@@ -176,15 +185,6 @@ def test_cuda_graphs_pad_a_partial_batch():
     eager = Predictor(model, device="cuda", input_size=64, batch_size=4)
     for got, want in zip(results, eager.predict([_square_image(64, s) for s in range(5)])):
         _assert_same_people(got, want, atol=1e-3)
-
-
-@requires_cuda
-def test_compile_matches_eager_on_cuda():
-    model = create_model("cganet_tnet_d1w16")
-    img = _square_image(128)
-    eager = Predictor(model, device="cuda", input_size=128).predict(img)
-    fast = Predictor(model, device="cuda", input_size=128, compile=True).predict(img)
-    _assert_same_people(fast, eager, atol=1e-2)
 
 
 @requires_cuda
