@@ -29,9 +29,9 @@ from cgalib.eval import evaluate_coco
 from cgalib.utils import count_parameters
 
 RATIOS = (0.05, 0.07, 0.08, 0.09, 0.1, 0.15)
-#: ``--write-docs`` replaces everything after this line of the page.
-RESULTS_MARKER = "<!-- results: written by benchmarks/ablation.py -->"
 THRES = (0.05, 0.06, 0.07, 0.08, 0.09, 0.1, 0.15)
+RESULTS_MARKER = "<!-- results: written by benchmarks/ablation.py -->"
+"""``--write-docs`` keeps the page up to this line and replaces what follows."""
 
 
 def _ap(model, data: Path, size: int, device: str) -> float:
@@ -104,7 +104,12 @@ def main() -> None:
                 epochs = args.epochs or 24
             else:  # the demo's rule: as many epochs as the budget holds, so the lr drops happen
                 epochs, _ = epochs_for_budget(
-                    f"cganet_tnet_{backbone}", data, size, 16, args.minutes, switches
+                    f"cganet_tnet_{backbone}",
+                    data,
+                    size,
+                    recipe["batch_size"],
+                    args.minutes,
+                    switches,
                 )
             train(
                 f"cganet_tnet_{backbone}",
