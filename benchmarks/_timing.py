@@ -6,7 +6,6 @@ timed calls is reported.
 
 from __future__ import annotations
 
-import contextlib
 import platform
 import statistics
 import time
@@ -15,10 +14,9 @@ from typing import Any
 
 import torch
 
-from cgalib.targets import decode_roi_heatmaps
+from cgalib.utils.precision import PRECISIONS, autocast
 
-PRECISIONS = ("fp32", "bf16", "fp16")
-_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+__all__ = ["PRECISIONS", "autocast", "cganet_time_split", "device_name", "sync", "time_call"]
 
 
 def sync(device: torch.device) -> None:
@@ -41,12 +39,6 @@ def time_call(
         sync(device)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
-
-
-def autocast(device: torch.device, precision: str):
-    """``torch.autocast`` for ``"bf16"``/``"fp16"``, a null context for ``"fp32"``."""
-    dtype = _DTYPES.get(precision)
-    return torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
 
 
 def device_name(device: torch.device) -> str:
@@ -74,12 +66,12 @@ def cganet_time_split(
     total = time_call(model, images, device, warmup, iters)
     dense = time_call(model.forward_dense, images, device, warmup, iters)
     features, outputs = model.forward_dense(images)
-    rois = list(model.detect(outputs)["extended_boxes"].unbind(0))
-    logits = model.keypoint_head(features, rois)
+    rois = model.postprocess.detect(outputs)["extended_boxes"]
+    logits = model.keypoint_head(features, list(rois.unbind(0)))
 
     def post(outs: dict) -> torch.Tensor:
-        boxes = model.detect(outs)["extended_boxes"]
-        return decode_roi_heatmaps(logits.float(), boxes.reshape(-1, 4))
+        boxes = model.postprocess.detect(outs)["extended_boxes"]
+        return model.postprocess.decode_keypoints(logits, boxes)
 
     post_time = time_call(post, outputs, device, warmup, iters)
     return {

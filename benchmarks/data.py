@@ -17,11 +17,11 @@ Prints a markdown table; no test depends on it.
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
 
 import torch
+from _timing import time_call
 from torch.utils.data import DataLoader
 
 from cgalib.data import (
@@ -33,18 +33,9 @@ from cgalib.data import (
 
 
 def _rate(fn, count: int, repeats: int, device: torch.device | None = None) -> float:
-    sync = (
-        torch.cuda.synchronize if device is not None and device.type == "cuda" else (lambda: None)
-    )
-    fn()
-    sync()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - start)
-    return count / statistics.median(times)
+    """Items per second: ``count`` over the median time of ``fn()`` (one warm-up call)."""
+    device = device or torch.device("cpu")
+    return count / time_call(lambda _: fn(), None, device, warmup=1, iters=repeats)
 
 
 def main() -> None:

@@ -16,28 +16,17 @@ Prints a markdown table of median milliseconds per call; no test depends on it.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from collections.abc import Callable
 
 import torch
+from _timing import time_call
 
 from cgalib.postprocess import alleviate_ambiguity, decode_centers, dichotomy_extend_area
 
 
 def _time_ms(fn: Callable[[], object], device: torch.device, repeats: int, warmup: int) -> float:
     """Median wall time of ``fn`` in milliseconds, synchronising on CUDA."""
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    for _ in range(warmup):
-        fn()
-    sync()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        sync()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+    return time_call(lambda _: fn(), None, device, warmup, repeats) * 1e3
 
 
 def bench(

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +37,8 @@ from _timing import autocast, cganet_time_split, device_name, sync, time_call
 from torch import nn
 
 from cgalib import Predictor, create_model
+from cgalib.codecs import roi_keypoint_targets
 from cgalib.inference import letterbox_batch
-from cgalib.targets import roi_keypoint_targets
 from cgalib.utils import count_parameters
 
 KEYPOINT_RCNN = "keypointrcnn_resnet50_fpn"
@@ -266,19 +265,12 @@ def training_rows(args, device: torch.device, skipped: list[str]) -> list[dict[s
                 torch.cuda.empty_cache()
                 torch.cuda.reset_peak_memory_stats(device)
             try:
-                for _ in range(warmup):
-                    step(precision)
-                sync(device)
-                start = time.perf_counter()
-                for _ in range(iters):
-                    step(precision)
-                sync(device)
+                seconds = time_call(step, precision, device, warmup, iters)
             except Exception as err:  # ours must run; a failing peer only skips its row
                 if own_loss:
                     raise
                 skipped.append(f"{name} {precision}: {type(err).__name__}: {err}")
                 continue
-            seconds = (time.perf_counter() - start) / iters
             peak = (
                 torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
             )

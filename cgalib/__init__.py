@@ -1,28 +1,48 @@
 """cgalib: the Context-Guided Adaptive Network (CGANet) for multi-person pose estimation.
 
-Blocks (``ResidualBlock``, ``GFM``, ``ShuffleFusion``), the ``TNet`` backbone, the keypoint
-heads (``ROIGuider``, ``ROIPointer``), the reference model ``CGANet``, the top-down model
-``TopDownPose``, the model registry (``create_model``, ``list_models``), checkpoints and the
-high-level ``Predictor``.
+Blocks (``ResidualBlock``, ``GFM``, ``ShuffleFusion``), the ``TNet`` backbone, the heads
+(``DenseHeads``, ``ROIGuider``, ``ROIPointer``), the reference model ``CGANet`` with its
+post-processing and training objective (``CGANetPostprocess``, ``CGANetCriterion``), the
+top-down model ``TopDownPose``, the model registry (``create_model``, ``list_models``,
+``create_variant``), checkpoints and the high-level ``Predictor``.
 Dimension letters used throughout: B batch, C channels, H/W height/width, N boxes or
 instances, K keypoints.
 """
 
 from cgalib.backbones import FeatureInfo, TNet, TrapezoidStage, tnet_d1w64, tnet_d3w64, tnet_d3w96
-from cgalib.heads import CenterHeads, CenterLineBranch, PredictionHead, ROIGuider, ROIPointer
+from cgalib.heads import (
+    CenterHeads,
+    CenterLineBranch,
+    DenseHeads,
+    PredictionHead,
+    ROIGuider,
+    ROIPointer,
+)
 from cgalib.inference import Predictor
 from cgalib.layers import GFM, ConvNormAct, GuidedFusionModule, ResidualBlock, ShuffleFusion
-from cgalib.models import CGANet, TopDownPose, load_model, load_weights, save_model
+from cgalib.losses import CGANetCriterion
+from cgalib.models import (
+    CGANet,
+    TopDownPose,
+    create_variant,
+    load_model,
+    load_weights,
+    save_model,
+)
 from cgalib.ops import RoIAlign, roi_align
+from cgalib.postprocess import CGANetPostprocess
 from cgalib.registry import create_model, list_models, register_model
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CGANet",
+    "CGANetCriterion",
+    "CGANetPostprocess",
     "CenterHeads",
     "CenterLineBranch",
     "ConvNormAct",
+    "DenseHeads",
     "FeatureInfo",
     "GFM",
     "GuidedFusionModule",
@@ -37,6 +57,7 @@ __all__ = [
     "TopDownPose",
     "TrapezoidStage",
     "create_model",
+    "create_variant",
     "list_models",
     "load_model",
     "load_weights",

@@ -112,8 +112,7 @@ def _cmd_eval(
     from cgalib.data import find_split
     from cgalib.eval import evaluate_coco, format_metrics
 
-    model = load_model(checkpoint)
-    model.flip_test = flip
+    model = load_model(checkpoint, flip_test=flip)
     images_dir, ann_file = find_split(data, split, None, ann)
     size = input_size or getattr(model, "input_size", 512)
     metrics, results = evaluate_coco(
@@ -155,13 +154,13 @@ def _cmd_export(
     batch: int,
     opset: int,
 ) -> int:
-    from cgalib import load_model
+    from cgalib import create_variant, load_model
     from cgalib.export import export_onnx
 
     model = load_model(checkpoint)
     if model.flip_test:
         print("note: flip test is not exported; the graph runs the single pass")
-        model.flip_test = False
+        model = create_variant(model, flip_test=False)
     size = size or getattr(model, "input_size", 512)
     ckpt = Path(checkpoint)
     out_path = Path(out or ckpt.with_name(f"{ckpt.stem}{'_dense' if dense_only else ''}.onnx"))

@@ -1,8 +1,11 @@
 """Model registry: named builders, ``create_model(name, **kwargs)`` and ``list_models()``.
 
 Every builder (a backbone such as ``tnet_d1w64`` or a complete model) registers itself
-with :func:`register_model`; ``create_model`` looks it up by name and passes the keyword
-arguments through, so a builder's paper defaults can be overridden one by one.
+with :func:`register_model` when its module is imported; ``create_model`` looks it up by
+name and passes the keyword arguments through, so a builder's paper defaults can be
+overridden one by one. The registry imports nothing of cgalib: importing
+:mod:`cgalib.models` (which ``import cgalib`` does, as does importing any ``cgalib.*``
+module, since Python imports the package first) registers every builder.
 """
 
 from __future__ import annotations
@@ -38,11 +41,6 @@ def register_model(builder: B) -> B:
     return builder
 
 
-def _ensure_builders_imported() -> None:
-    # Importing the package registers every builder; cheap after the first call.
-    import cgalib  # noqa: F401
-
-
 def list_models(pattern: str = "*") -> list[str]:
     """Names of the registered builders, sorted.
 
@@ -56,7 +54,6 @@ def list_models(pattern: str = "*") -> list[str]:
         >>> "tnet_d1w64" in list_models("tnet_*")
         True
     """
-    _ensure_builders_imported()
     return sorted(n for n in _BUILDERS if fnmatch.fnmatch(n, pattern))
 
 
@@ -66,7 +63,6 @@ def get_model_builder(name: str) -> Callable[..., nn.Module]:
     Raises:
         KeyError: naming the unknown model and listing the known ones.
     """
-    _ensure_builders_imported()
     try:
         return _BUILDERS[name]
     except KeyError:

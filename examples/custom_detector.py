@@ -1,12 +1,12 @@
-"""Compose a CGANet by hand from its blocks (TNet + ROIGuider) and run it.
+"""Compose a CGANet by hand from its parts (TNet, heads, post-processing, criterion) and run it.
 
 Run:  python examples/custom_detector.py [--width 16] [--size 256] [--cascade 2]
 
 The registry's ``create_model("cganet_tnet_d1w16")`` does the same in one line; building
-it yourself shows where every part plugs in: the backbone's ``out_channels`` and
-``strides`` size the keypoint head, and ``CGANet`` adds the dense CenterNet heads and the
-Center Line Branch on level 0. The model is untrained: the run checks shapes and losses,
-not accuracy.
+it yourself shows where every part plugs in: the backbone's ``feature_info`` sizes the
+dense heads (on level 0) and the keypoint head (levels 0-2), and one box-extension module
+serves both the inference post-processing and the training ROIs. The model is
+untrained: the run checks shapes and losses, not accuracy.
 """
 
 from __future__ import annotations
@@ -15,23 +15,41 @@ import argparse
 
 import torch
 
-from cgalib import CGANet, ROIGuider, TNet
+from cgalib import (
+    CGANet,
+    CGANetCriterion,
+    CGANetPostprocess,
+    DenseHeads,
+    FeatureInfo,
+    ROIGuider,
+    TNet,
+)
 from cgalib.data import synthetic_sample
+from cgalib.postprocess import AmbiguityAlleviation, DichotomyExtendArea
 from cgalib.utils import count_parameters, to_rgb_tensor
 
 
 def build_model(width: int, input_size: int, cascade: int = 1) -> CGANet:
-    """A one-stage TNet of base width ``width`` with a ROIGuider sized from it."""
+    """A one-stage TNet of base width ``width`` with heads sized from its feature info."""
     backbone = TNet(depth=1, width=width, num_blocks=1, stem_blocks=1)
-    head = ROIGuider(
-        backbone.out_channels,  # channels of L0..L3 (only L0..L2 are used)
-        backbone.strides,  # (4, 8, 16, 32): the RoIAlign scales
+    info = FeatureInfo.of(backbone)  # channels and strides of L0..L3
+    keypoint_head = ROIGuider(
+        info.channels(),  # channels of L0..L3 (only L0..L2 are used)
+        info.reduction(),  # (4, 8, 16, 32): the RoIAlign scales
         input_size=input_size,  # ROI sizes: 1/16, 1/32, 1/64 of the training input
         channels=(2 * width, 4 * width, 8 * width),
         head_channels=2 * width,
         cascade=cascade,
     )
-    return CGANet(backbone, head, head_channels=2 * width, box_extension="dichotomy")
+    extension = DichotomyExtendArea(ratio=0.09, thre=0.08)  # the paper's DEA (Table 2)
+    return CGANet(
+        backbone,
+        DenseHeads(info.channels(0), hidden_channels=2 * width),
+        keypoint_head,
+        CGANetPostprocess(extension, AmbiguityAlleviation(), max_detections=20),
+        CGANetCriterion(extension),  # training ROIs extended as inference extends them
+        input_size=input_size,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -50,8 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     model = build_model(args.width, args.size, args.cascade)
     for name, part in (
         ("backbone", model.backbone),
-        ("center heads", model.center_heads),
-        ("center line branch", model.center_line),
+        ("dense heads", model.dense_heads),
         ("keypoint head", model.keypoint_head),
         ("total", model),
     ):

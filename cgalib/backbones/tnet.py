@@ -17,7 +17,7 @@ the parameter calibration against the paper.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
@@ -25,13 +25,17 @@ import torch
 from torch import nn
 
 from cgalib.backbones.features import FeatureInfo
-from cgalib.layers import ConvNormAct, GuidedFusionModule, ResidualBlock, ShuffleFusion
+from cgalib.layers import (
+    ActLayer,
+    ConvNormAct,
+    GuidedFusionModule,
+    NormLayer,
+    ResidualBlock,
+    ShuffleFusion,
+)
 from cgalib.registry import register_model
 
 __all__ = ["TNet", "TrapezoidStage", "tnet_d1w64", "tnet_d3w64", "tnet_d3w96"]
-
-NormLayer = Callable[[int], nn.Module]
-ActLayer = Callable[[], nn.Module]
 
 
 class TrapezoidStage(nn.Module):
@@ -195,12 +199,12 @@ class TNet(nn.Module):
     @property
     def out_channels(self) -> tuple[int, ...]:
         """Channels of ``L0..L3``."""
-        return self.feature_info.channels
+        return tuple(self.feature_info.channels())
 
     @property
     def strides(self) -> tuple[int, ...]:
         """Strides of ``L0..L3`` relative to the input: ``(4, 8, 16, 32)``."""
-        return self.feature_info.strides
+        return tuple(self.feature_info.reduction())
 
     def _init_weights(self) -> None:
         for m in self.modules():

@@ -8,6 +8,7 @@ integers), boxes are continuous xyxy. Dimension letters: B batch, H/W height/wid
 N people, K keypoints.
 """
 
+from cgalib.codecs.letterbox import letterbox, letterbox_target
 from cgalib.data.augment import PoseAugmentation, affine_boxes, affine_keypoints
 from cgalib.data.coco_keypoints import (
     CocoKeypoints,
@@ -16,7 +17,14 @@ from cgalib.data.coco_keypoints import (
     find_split,
     load_person_coco,
 )
-from cgalib.data.coco_meta import (
+from cgalib.data.synthetic import (
+    POSES,
+    SYNTHETIC_AUGMENT,
+    make_synthetic_coco,
+    synthetic_sample,
+    synthetic_summary,
+)
+from cgalib.utils.coco_meta import (
     FLIP_INDEX,
     KEYPOINT_NAMES,
     NUM_KEYPOINTS,
@@ -24,14 +32,6 @@ from cgalib.data.coco_meta import (
     PERSON_CATEGORY,
     SKELETON,
     SKELETON_0,
-)
-from cgalib.data.letterbox import letterbox, letterbox_target
-from cgalib.data.synthetic import (
-    POSES,
-    SYNTHETIC_AUGMENT,
-    make_synthetic_coco,
-    synthetic_sample,
-    synthetic_summary,
 )
 
 __all__ = [

@@ -16,7 +16,8 @@ import torch
 from kornia.geometry.transform import warp_affine
 from torch import nn
 
-from cgalib.data.coco_meta import FLIP_INDEX
+from cgalib.utils.coco_meta import FLIP_INDEX
+from cgalib.utils.image import to_float_image
 
 __all__ = ["PoseAugmentation", "affine_keypoints", "affine_boxes"]
 
@@ -227,7 +228,7 @@ class PoseAugmentation(nn.Module):
         device = images.device
         b, _, h, w = images.shape
         s = self.output_size
-        x = images.float() / 255 if images.dtype == torch.uint8 else images.float()
+        x = to_float_image(images)
         matrices = self.sample(b, (h, w))
         m = matrices.to(device=device, dtype=torch.float32)
         out = warp_affine(x, m, (s, s), mode="bilinear", padding_mode="zeros", align_corners=True)

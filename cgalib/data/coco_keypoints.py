@@ -14,8 +14,8 @@ import torch
 from pycocotools.coco import COCO
 from torch.utils.data import Dataset
 
-from cgalib.data.coco_meta import NUM_KEYPOINTS
-from cgalib.data.letterbox import letterbox, letterbox_target
+from cgalib.codecs.letterbox import letterbox, letterbox_target
+from cgalib.utils.coco_meta import NUM_KEYPOINTS
 from cgalib.utils.image import read_image
 
 __all__ = ["CocoKeypoints", "collate", "collate_letterboxed", "find_split", "load_person_coco"]

@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image, ImageChops, ImageDraw
 from pycocotools import mask as mask_utils
 
-from cgalib.data.coco_meta import KEYPOINT_NAMES, PERSON_CATEGORY
+from cgalib.utils.coco_meta import KEYPOINT_NAMES, PERSON_CATEGORY
 
 __all__ = [
     "POSES",
@@ -598,7 +598,7 @@ def make_synthetic_coco(
     paths: dict[str, Path] = {"root": root}
     bar = None
     if progress:
-        from cgalib.engine.progress import ProgressBar
+        from cgalib.utils.progress import ProgressBar
 
         bar = ProgressBar(num_train + num_val, "synth", unit="img")
     pool = ProcessPoolExecutor(workers) if workers > 1 else None

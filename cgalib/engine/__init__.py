@@ -1,7 +1,6 @@
 """Training: the paper's schedule, the loop with atomic checkpoints and resume, torchrun."""
 
 from cgalib.engine.distributed import DistributedContext, cleanup_distributed, init_distributed
-from cgalib.engine.progress import ProgressBar, progress
 from cgalib.engine.schedule import PAPER_MILESTONES, paper_lr_factor, paper_lr_scheduler
 from cgalib.engine.trainer import NonFiniteLossError, train, train_model
 
@@ -9,12 +8,16 @@ __all__ = [
     "PAPER_MILESTONES",
     "DistributedContext",
     "NonFiniteLossError",
-    "ProgressBar",
     "cleanup_distributed",
     "init_distributed",
     "paper_lr_factor",
     "paper_lr_scheduler",
-    "progress",
     "train",
     "train_model",
 ]
+
+from cgalib.utils.deprecation import moved_names
+
+__getattr__ = moved_names(
+    "cgalib.engine", {"ProgressBar": "cgalib.utils.progress", "progress": "cgalib.utils.progress"}
+)

@@ -12,7 +12,6 @@ import os
 import random
 import time
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -24,17 +23,18 @@ from torch.utils.data import DataLoader, Dataset
 from torch.utils.data.distributed import DistributedSampler
 
 from cgalib.engine.distributed import DistributedContext, cleanup_distributed, init_distributed
-from cgalib.engine.progress import ProgressBar
 from cgalib.engine.schedule import paper_lr_scheduler
 from cgalib.models.checkpoint import atomic_save, save_model
 from cgalib.registry import create_model
+from cgalib.utils.image import to_float_image
+from cgalib.utils.precision import autocast as precision_autocast
+from cgalib.utils.progress import ProgressBar
 
 __all__ = ["NonFiniteLossError", "train", "train_model"]
 
 LAST = "last.pt"
 MODEL = "model.pt"
 METRICS = "metrics.csv"
-_AMP = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -187,7 +187,6 @@ def train_model(
     if amp not in (None, "bf16", "fp16"):
         raise ValueError(f"amp must be None, 'bf16' or 'fp16', got {amp!r}")
     scaler = torch.amp.GradScaler(device.type, enabled=amp == "fp16")
-    autocast = (lambda: torch.autocast(device.type, dtype=_AMP[amp])) if amp else nullcontext
 
     start_epoch, step = 0, 0
     if resume:
@@ -216,10 +215,10 @@ def train_model(
             if augment is not None:
                 with torch.no_grad():
                     images, targets = augment(images, targets)
-            elif images.dtype == torch.uint8:
-                images = images.float() / 255
+            else:
+                images = to_float_image(images)
             images = images.contiguous(memory_format=memory_format)
-            with autocast():
+            with precision_autocast(device, amp or "fp32"):
                 losses = net(images, targets)
             _check_finite(losses, step)
             loss = sum(losses.values())

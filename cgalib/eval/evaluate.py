@@ -9,9 +9,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from cgalib.engine.progress import ProgressBar
 from cgalib.eval.coco_keypoints import coco_keypoint_ap, load_coco
 from cgalib.inference.predictor import Precision, Predictor
+from cgalib.utils.progress import ProgressBar
 
 __all__ = ["predict_coco", "evaluate_coco"]
 

@@ -59,8 +59,8 @@ def _check_exportable(
         )
     if model.flip_test:
         raise ValueError(
-            "flip test is not exported: set model.flip_test = False to export the single "
-            "pass (or export end_to_end=False and flip outside the graph)"
+            "flip test is not exported: export cgalib.create_variant(model, flip_test=False) "
+            "for the single pass (or export end_to_end=False and flip outside the graph)"
         )
     head = model.keypoint_head
     if not isinstance(head, ROIGuider):
@@ -138,7 +138,7 @@ def export_onnx(
     """
     _check_exportable(model, size, batch_size, opset, end_to_end)
     adapter = CGANetEndToEnd(model) if end_to_end else CGANetDense(model)
-    device = model.pixel_mean.device
+    device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(0)  # any values: the graph has fixed shapes
     dummy = torch.rand(batch_size, 3, size, size, generator=generator).to(device)
 

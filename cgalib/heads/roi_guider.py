@@ -16,59 +16,26 @@ its own head.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
 
 import torch
 from torch import nn
 
 from cgalib.heads.prediction_head import HEATMAP_PRIOR_BIAS, PredictionHead
+from cgalib.heads.roi_head import RoiHead, roi_sizes_for_input
 from cgalib.layers import (
+    ActLayer,
     ConvNormAct,
     GuidedFusionModule,
+    NormLayer,
     ResidualBlock,
     ShuffleFusion,
     pixel_shuffle,
 )
 from cgalib.ops import roi_align
 
-__all__ = ["ROIGuider", "ROIGuiderStage", "RoiHeatmapHead", "roi_sizes_for_input"]
-
-NormLayer = Callable[[int], nn.Module]
-ActLayer = Callable[[], nn.Module]
-
-ROI_SIZE_DIVISOR = 16
-"""ROI size of level 0 as a fraction of the input size (paper, "Implementation Details")."""
-
-
-def roi_sizes_for_input(
-    input_size: int | Sequence[int], num_levels: int = 3
-) -> tuple[tuple[int, int], ...]:
-    """The paper's aligned sizes: 1/16, 1/32, 1/64 ... of the (training) input size.
-
-    Args:
-        input_size: input side, or ``(H, W)`` (each side scales its own ROI side).
-        num_levels: number of levels, each half the previous one.
-
-    Returns:
-        ``(h, w)`` per level, finest first.
-
-    Raises:
-        ValueError: if a side is not a multiple of ``16 * 2**(num_levels - 1)``.
-
-    Examples:
-        >>> roi_sizes_for_input(512), roi_sizes_for_input(384)
-        (((32, 32), (16, 16), (8, 8)), ((24, 24), (12, 12), (6, 6)))
-    """
-    sides = (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
-    multiple = ROI_SIZE_DIVISOR * 2 ** (num_levels - 1)
-    if len(sides) != 2 or any(s <= 0 or s % multiple for s in sides):
-        raise ValueError(f"input_size must be positive multiples of {multiple}, got {input_size}")
-    return tuple(
-        (sides[0] // (ROI_SIZE_DIVISOR << i), sides[1] // (ROI_SIZE_DIVISOR << i))
-        for i in range(num_levels)
-    )
-
+__all__ = ["ROIGuider", "ROIGuiderStage", "RoiHeatmapHead"]
 
 class RoiHeatmapHead(nn.Module):
     """Per-box heatmap logits at twice the resolution of its input, by pixel shuffle.
@@ -189,7 +156,7 @@ class ROIGuiderStage(nn.Module):
         return fused
 
 
-class ROIGuider(nn.Module):
+class ROIGuider(RoiHead):
     """Per-box keypoint (or mask) heatmaps from the context-guided fusion of L0..L2.
 
     Every box is RoIAligned (``aligned=True``) from the backbone levels L0, L1, L2 at
@@ -199,13 +166,11 @@ class ROIGuider(nn.Module):
     :class:`RoiHeatmapHead`. Stage ``t > 1`` takes the fused pyramid
     ``(R_0, R_1, R_2)`` of stage ``t - 1`` as its aligned inputs (Table 1 f).
 
-    **Output convention.** The logits have twice the level-0 ROI size, ``(2s, 2s)``
-    (64x64 at 512, 48x48 at 384; :attr:`output_size`). Heatmap cell ``(u, v)`` (column
-    ``u``, row ``v``) covers ``[x1 + u * bw / w, x1 + (u + 1) * bw / w)`` by
-    ``[y1 + v * bh / h, y1 + (v + 1) * bh / h)`` of its box ``(x1, y1, x2, y2)``, with
-    ``bw = x2 - x1``, ``bh = y2 - y1``: a keypoint at ``x`` is at heatmap column
-    ``(x - x1) / bw * w - 0.5`` (the pixel-center convention of
-    :mod:`cgalib.targets.roi_keypoints`).
+    **Output convention** (that of every :class:`~cgalib.heads.RoiHead`). The logits
+    have twice the level-0 ROI size, ``(2s, 2s)`` (64x64 at 512, 48x48 at 384;
+    :attr:`output_size`); a keypoint at ``x`` in its box ``(x1, y1, x2, y2)`` is at
+    heatmap column ``(x - x1) / (x2 - x1) * w - 0.5`` (the pixel-center convention of
+    :mod:`cgalib.codecs.roi_keypoints`).
 
     **Size.** With ``in_channels=(96, 192, 320)`` (TNet-D1W64) and the defaults,
     ``ROIGuider`` has 12.85M parameters with ``cascade=1`` and 19.58M with ``cascade=2``
@@ -255,8 +220,6 @@ class ROIGuider(nn.Module):
         torch.Size([1, 17, 16, 16])
     """
 
-    num_levels = 3
-
     def __init__(
         self,
         in_channels: Sequence[int],
@@ -273,26 +236,18 @@ class ROIGuider(nn.Module):
         norm_layer: NormLayer = nn.BatchNorm2d,
         act_layer: ActLayer = nn.ReLU,
     ) -> None:
-        super().__init__()
-        if len(in_channels) < self.num_levels or len(strides) < self.num_levels:
-            raise ValueError(
-                f"ROIGuider needs the channels and strides of at least {self.num_levels} "
-                f"levels, got {tuple(in_channels)} and {tuple(strides)}"
-            )
-        if cascade < 1:
-            raise ValueError(f"ROIGuider needs cascade >= 1, got {cascade}")
         if roi_size is None:
-            self.roi_sizes = roi_sizes_for_input(input_size, self.num_levels)
+            roi_sizes = roi_sizes_for_input(input_size, self.num_levels)
         else:
             side = (roi_size, roi_size) if isinstance(roi_size, int) else tuple(roi_size)
             if len(side) != 2 or any(s <= 0 or s % 4 for s in side):
                 raise ValueError(f"roi_size must be positive multiples of 4, got {roi_size}")
-            self.roi_sizes = tuple((side[0] >> i, side[1] >> i) for i in range(self.num_levels))
-        self.in_channels = tuple(in_channels[: self.num_levels])
-        self.strides = tuple(strides[: self.num_levels])
-        self.num_outputs = num_outputs
+            roi_sizes = tuple((side[0] >> i, side[1] >> i) for i in range(self.num_levels))
+        super().__init__(in_channels, strides, roi_sizes[0], num_outputs, sampling_ratio)
+        if cascade < 1:
+            raise ValueError(f"ROIGuider needs cascade >= 1, got {cascade}")
+        self.roi_sizes = roi_sizes
         self.cascade = cascade
-        self.sampling_ratio = sampling_ratio
         stages = [ROIGuiderStage(self.in_channels, channels, num_blocks, norm_layer, act_layer)]
         for _ in range(cascade - 1):
             stages.append(ROIGuiderStage(channels, channels, cascade_blocks, norm_layer, act_layer))
@@ -300,12 +255,6 @@ class ROIGuider(nn.Module):
         self.heads = nn.ModuleList(
             RoiHeatmapHead(channels[0], num_outputs, head_channels) for _ in range(cascade)
         )
-
-    @property
-    def output_size(self) -> tuple[int, int]:
-        """``(h, w)`` of the heatmap logits: twice the level-0 ROI size."""
-        h, w = self.roi_sizes[0]
-        return 2 * h, 2 * w
 
     def align(
         self, features: Sequence[torch.Tensor], boxes: torch.Tensor | Sequence[torch.Tensor]
@@ -319,7 +268,7 @@ class ROIGuider(nn.Module):
         Returns:
             Three maps `(N, C_i, *roi_sizes[i])`.
         """
-        _check_roi_inputs(type(self).__name__, features, boxes, self.in_channels)
+        self.check_inputs(features, boxes)
         if not isinstance(boxes, torch.Tensor):
             boxes = list(boxes)  # per-image lists keep roi_align's static per-image layout
         return [
@@ -354,7 +303,7 @@ class ROIGuider(nn.Module):
         """
         x = self.align(features, boxes)
         if x[0].shape[0] == 0:
-            empty = [self._empty_logits(x)] * self.cascade
+            empty = [self.empty_logits(features)] * self.cascade
             return empty if return_all else empty[-1]
         outputs = []
         for t, (stage, head) in enumerate(zip(self.stages, self.heads)):
@@ -363,42 +312,5 @@ class ROIGuider(nn.Module):
                 outputs.append(head(x[0]))
         return outputs if return_all else outputs[-1]
 
-    def _empty_logits(self, aligned: Sequence[torch.Tensor]) -> torch.Tensor:
-        """`(0, num_outputs, h, w)` logits for zero boxes, with every parameter in the graph.
-
-        The stages are skipped because torch's pixel-shuffle backward fails on an empty
-        batch; a zero tied to all parameters keeps an image without people a valid (zero)
-        loss, with zero rather than missing gradients (as DistributedDataParallel needs).
-        """
-        zero = sum(p.sum() for p in self.parameters()) * 0.0
-        zero = zero + sum(a.sum() for a in aligned) * 0.0
-        return zero.to(aligned[0].dtype).expand(0, self.num_outputs, *self.output_size)
-
     def extra_repr(self) -> str:
-        return (
-            f"roi_sizes={self.roi_sizes}, strides={self.strides}, "
-            f"num_outputs={self.num_outputs}, cascade={self.cascade}"
-        )
-
-
-def _check_roi_inputs(
-    name: str,
-    features: Sequence[torch.Tensor],
-    boxes: torch.Tensor | Sequence[torch.Tensor],
-    in_channels: Sequence[int],
-) -> None:
-    """Validate the backbone levels and per-image boxes given to a ROI head."""
-    levels = len(in_channels)
-    if isinstance(features, torch.Tensor) or len(features) < levels:
-        raise ValueError(f"{name} expects a sequence of at least {levels} feature maps")
-    for i in range(levels):
-        f = features[i]
-        if f.dim() != 4 or f.shape[1] != in_channels[i] or f.shape[0] != features[0].shape[0]:
-            raise ValueError(
-                f"{name}: level {i} must be (B, {in_channels[i]}, H, W) with the batch of "
-                f"level 0, got {tuple(f.shape)}"
-            )
-    if not isinstance(boxes, torch.Tensor) and len(boxes) != features[0].shape[0]:
-        raise ValueError(
-            f"{name} expects one box tensor per image ({features[0].shape[0]}), got {len(boxes)}"
-        )
+        return f"roi_sizes={self.roi_sizes}, cascade={self.cascade}, " + super().extra_repr()

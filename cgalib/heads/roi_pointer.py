@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
 
 import torch
 from torch import nn
 
 from cgalib.heads.prediction_head import HEATMAP_PRIOR_BIAS
-from cgalib.heads.roi_guider import _check_roi_inputs, roi_sizes_for_input
-from cgalib.layers import ConvNormAct
+from cgalib.heads.roi_head import RoiHead, roi_sizes_for_input
+from cgalib.layers import ActLayer, ConvNormAct, NormLayer
 from cgalib.ops import boxes_to_rois, roi_align
 
 __all__ = ["ROIPointer"]
 
-NormLayer = Callable[[int], nn.Module]
-ActLayer = Callable[[], nn.Module]
 
-
-class ROIPointer(nn.Module):
+class ROIPointer(RoiHead):
     """Per-box heatmaps from one pyramid level chosen by box size (Mask R-CNN style).
 
     Each box is RoIAligned from a single level of L0..L2 to the level-0 ROI size ``s``
@@ -78,8 +75,6 @@ class ROIPointer(nn.Module):
         torch.Size([1, 17, 16, 16])
     """
 
-    num_levels = 3
-
     def __init__(
         self,
         in_channels: Sequence[int],
@@ -95,23 +90,13 @@ class ROIPointer(nn.Module):
         norm_layer: NormLayer | None = nn.BatchNorm2d,
         act_layer: ActLayer = nn.ReLU,
     ) -> None:
-        super().__init__()
-        if len(in_channels) < self.num_levels or len(strides) < self.num_levels:
-            raise ValueError(
-                f"ROIPointer needs the channels and strides of at least {self.num_levels} "
-                f"levels, got {tuple(in_channels)} and {tuple(strides)}"
-            )
         if roi_size is None:
-            self.roi_size = roi_sizes_for_input(input_size, 1)[0]
+            side = roi_sizes_for_input(input_size, 1)[0]
         else:
             side = (roi_size, roi_size) if isinstance(roi_size, int) else tuple(roi_size)
             if len(side) != 2 or any(s <= 0 for s in side):
                 raise ValueError(f"roi_size must be a positive int or (h, w), got {roi_size}")
-            self.roi_size = (int(side[0]), int(side[1]))
-        self.in_channels = tuple(in_channels[: self.num_levels])
-        self.strides = tuple(strides[: self.num_levels])
-        self.num_outputs = num_outputs
-        self.sampling_ratio = sampling_ratio
+        super().__init__(in_channels, strides, side, num_outputs, sampling_ratio)
         if canonical_size is None:
             canonical_size = self.strides[-1] * math.sqrt(self.roi_size[0] * self.roi_size[1])
         self.canonical_size = float(canonical_size)
@@ -122,11 +107,6 @@ class ROIPointer(nn.Module):
         self.deconv = nn.ConvTranspose2d(channels, num_outputs, 4, stride=2, padding=1)
         nn.init.kaiming_normal_(self.deconv.weight, mode="fan_out", nonlinearity="relu")
         nn.init.constant_(self.deconv.bias, HEATMAP_PRIOR_BIAS)
-
-    @property
-    def output_size(self) -> tuple[int, int]:
-        """``(h, w)`` of the heatmap logits: twice the ROI size."""
-        return 2 * self.roi_size[0], 2 * self.roi_size[1]
 
     def roi_levels(self, boxes: torch.Tensor) -> torch.Tensor:
         """The level each box is aligned from (see the class docstring).
@@ -161,8 +141,10 @@ class ROIPointer(nn.Module):
         Returns:
             `(N, num_outputs, *output_size)` logits, or ``[logits]``.
         """
-        _check_roi_inputs(type(self).__name__, features, boxes, self.in_channels)
+        self.check_inputs(features, boxes)
         rois = boxes_to_rois(boxes).to(features[0].device)
+        if rois.shape[0] == 0:
+            return [self.empty_logits(features)] if return_all else self.empty_logits(features)
         levels = self.roi_levels(rois)
         x = None
         for i in range(self.num_levels):
@@ -184,6 +166,6 @@ class ROIPointer(nn.Module):
 
     def extra_repr(self) -> str:
         return (
-            f"roi_size={self.roi_size}, strides={self.strides}, num_outputs={self.num_outputs}, "
-            f"canonical_size={self.canonical_size}, canonical_level={self.canonical_level}"
+            super().extra_repr()
+            + f", canonical_size={self.canonical_size}, canonical_level={self.canonical_level}"
         )

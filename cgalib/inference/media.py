@@ -11,9 +11,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from cgalib.engine.progress import ProgressBar
 from cgalib.inference.predictor import Predictor
 from cgalib.utils.image import read_image
+from cgalib.utils.progress import ProgressBar
 
 __all__ = ["IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "iter_media", "predict_media"]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from typing import Literal
 
@@ -10,21 +9,23 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cgalib.inference.letterbox import letterbox_batch
+from cgalib.codecs.letterbox import letterbox_batch, unletterbox_boxes, unletterbox_keypoints
 from cgalib.utils.image import ImageInput, to_rgb_tensor
+from cgalib.utils.precision import Precision, autocast, precision_dtype
 
 __all__ = ["Predictor"]
 
-Precision = Literal["fp32", "bf16", "fp16"]
 Compile = bool | Literal["cuda_graphs"]
-_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 class Predictor:
     """Run a pose model on paths, PIL images, numpy arrays or tensors.
 
-    Each image is letterboxed (longer side ``input_size``, padded to a multiple of 32),
-    batched, run, and its results mapped back to the original pixels.
+    Each image is converted to RGB ``uint8`` (:func:`~cgalib.utils.to_rgb_tensor`),
+    letterboxed to float 0..1 (longer side ``input_size``, padded to a multiple of 32:
+    :func:`~cgalib.codecs.letterbox_batch`), batched, run, and its results mapped back to
+    the original pixels by the letterbox codec's inverse
+    (:func:`~cgalib.codecs.unletterbox_boxes`, :func:`~cgalib.codecs.unletterbox_keypoints`).
 
     Args:
         model: a model whose eval ``forward(images)`` returns per-image dicts with
@@ -66,8 +67,7 @@ class Predictor:
         score_threshold: float = 0.0,
         compile: Compile = False,
     ) -> None:
-        if precision not in ("fp32", "bf16", "fp16"):
-            raise ValueError(f"precision must be fp32, bf16 or fp16, got {precision!r}")
+        precision_dtype(precision)  # validates the name
         if input_size % 32 or input_size <= 0:
             raise ValueError(f"input_size must be a positive multiple of 32, got {input_size}")
         if not (isinstance(compile, bool) or compile == "cuda_graphs"):
@@ -88,11 +88,7 @@ class Predictor:
         self._graph: _GraphedForward | None = None  # the captured CUDA graph
 
     def _autocast(self, cache_enabled: bool = True):
-        if self.precision == "fp32":
-            return contextlib.nullcontext()
-        return torch.autocast(
-            self.device.type, dtype=_DTYPES[self.precision], cache_enabled=cache_enabled
-        )
+        return autocast(self.device, self.precision, cache_enabled)
 
     def _forward(self, batch: torch.Tensor):
         """The model's eval forward on a letterboxed batch, on the configured path."""
@@ -142,17 +138,10 @@ class Predictor:
         return results[0] if single else results
 
     def _to_coco(self, out: dict, scale: float, size: tuple[int, int]) -> list[dict]:
-        h, w = size
-        boxes = out["boxes"].float().cpu() / scale
-        boxes[:, 0::2] = boxes[:, 0::2].clamp(0, w)
-        boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h)
+        boxes = unletterbox_boxes(out["boxes"].float().cpu(), scale, size)
         extended = out.get("extended_boxes")
-        extended = extended.float().cpu() / scale if extended is not None else None
-        kps = out["keypoints"].float().cpu().clone()
-        # keypoints are pixel indices (COCO): the letterbox maps x to (x + 0.5) * s - 0.5
-        kps[..., :2] = (kps[..., :2] + 0.5) / scale - 0.5
-        kps[..., 0] = kps[..., 0].clamp(0, w - 1)
-        kps[..., 1] = kps[..., 1].clamp(0, h - 1)
+        extended = unletterbox_boxes(extended.float().cpu(), scale) if extended is not None else None
+        kps = unletterbox_keypoints(out["keypoints"].float().cpu(), scale, size)
         box_scores = out["scores"].float().cpu()
         scores = box_scores * kps[..., 2].mean(-1)
         people = []

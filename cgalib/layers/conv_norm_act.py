@@ -6,7 +6,13 @@ from collections.abc import Callable
 
 from torch import nn
 
-__all__ = ["ConvNormAct"]
+__all__ = ["ActLayer", "ConvNormAct", "NormLayer"]
+
+NormLayer = Callable[[int], nn.Module]
+"""A normalisation constructor called with the channel count, e.g. ``nn.BatchNorm2d``."""
+
+ActLayer = Callable[[], nn.Module]
+"""An activation constructor called with no argument, e.g. ``nn.ReLU``."""
 
 
 class ConvNormAct(nn.Sequential):
@@ -36,8 +42,8 @@ class ConvNormAct(nn.Sequential):
         out_channels: int,
         kernel_size: int = 3,
         stride: int = 1,
-        norm_layer: Callable[[int], nn.Module] | None = nn.BatchNorm2d,
-        act_layer: Callable[[], nn.Module] | None = nn.ReLU,
+        norm_layer: NormLayer | None = nn.BatchNorm2d,
+        act_layer: ActLayer | None = nn.ReLU,
     ) -> None:
         layers: list[nn.Module] = [
             nn.Conv2d(

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 from torch import nn
 
-from cgalib.layers.conv_norm_act import ConvNormAct
+from cgalib.layers.conv_norm_act import ActLayer, ConvNormAct, NormLayer
 
 __all__ = ["ResidualBlock"]
 
@@ -40,8 +38,8 @@ class ResidualBlock(nn.Module):
         in_channels: int,
         out_channels: int | None = None,
         stride: int = 1,
-        norm_layer: Callable[[int], nn.Module] = nn.BatchNorm2d,
-        act_layer: Callable[[], nn.Module] = nn.ReLU,
+        norm_layer: NormLayer = nn.BatchNorm2d,
+        act_layer: ActLayer = nn.ReLU,
     ) -> None:
         super().__init__()
         out_channels = in_channels if out_channels is None else out_channels

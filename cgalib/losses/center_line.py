@@ -36,7 +36,7 @@ def center_line_loss(
     Args:
         pred: predicted line heatmap, probabilities (or logits with ``logits=True``).
         gt: target line heatmap in ``[0, 1]`` from
-            :func:`~cgalib.targets.center_line_heatmaps`.
+            :func:`~cgalib.codecs.center_line_heatmaps`.
         thre: threshold between easy negatives and the line (paper: 0.1).
         alpha: penalty exponent (paper: 1).
         logits: whether ``pred`` holds logits.

@@ -37,7 +37,7 @@ def focal_loss(
     element, batch included.
 
     With a ``weight`` (e.g. the per-keypoint ``{0, 1}`` weights of
-    :func:`~cgalib.targets.roi_keypoint_targets`, broadcast over the heatmap), each term is
+    :func:`~cgalib.codecs.roi_keypoint_targets`, broadcast over the heatmap), each term is
     multiplied by it and only positives of non-zero weight count in ``N``: a zero weight
     removes a map from the loss exactly as boolean indexing would, without the
     data-dependent shape (so no host synchronisation on the GPU).

@@ -39,7 +39,7 @@ def reg_l1_loss(
     """L1 loss of a regression map (``wh`` or ``offset``) at the objects' centers.
 
     The map is gathered at ``index`` (flat ``y * W + x``, as built by
-    :func:`~cgalib.targets.center_targets`) and compared with ``target`` on the slots where
+    :func:`~cgalib.codecs.center_targets`) and compared with ``target`` on the slots where
     ``mask`` is set::
 
         loss = sum(|pred[index] - target| over masked slots and channels)

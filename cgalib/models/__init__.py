@@ -1,6 +1,8 @@
 """Reference models composed from the blocks (the single-model CGANet, the top-down
-TopDownPose) and checkpoints that know their architecture."""
+TopDownPose), their registered builders, variants and checkpoints that know their
+architecture. Importing this package registers every builder (backbones included)."""
 
+import cgalib.backbones  # noqa: F401  (registers the backbone builders)
 from cgalib.models.cganet import (
     LOSS_WEIGHTS,
     CGANet,
@@ -10,8 +12,15 @@ from cgalib.models.cganet import (
     cganet_tnet_d1w64_roipointer,
     cganet_tnet_d3w96,
 )
-from cgalib.models.checkpoint import atomic_save, load_model, load_weights, save_model
+from cgalib.models.checkpoint import (
+    atomic_save,
+    load_model,
+    load_state,
+    load_weights,
+    save_model,
+)
 from cgalib.models.top_down import TopDownPose, topdown_tnet_d3w64, topdown_tnet_d3w96
+from cgalib.models.variants import create_variant
 
 __all__ = [
     "LOSS_WEIGHTS",
@@ -23,7 +32,9 @@ __all__ = [
     "cganet_tnet_d1w64_cascade",
     "cganet_tnet_d1w64_roipointer",
     "cganet_tnet_d3w96",
+    "create_variant",
     "load_model",
+    "load_state",
     "load_weights",
     "save_model",
     "topdown_tnet_d3w64",

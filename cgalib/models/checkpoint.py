@@ -13,7 +13,7 @@ from torch import nn
 
 from cgalib.registry import create_model
 
-__all__ = ["save_model", "load_model", "load_weights", "atomic_save"]
+__all__ = ["atomic_save", "load_model", "load_state", "load_weights", "save_model"]
 
 FORMAT = "cgalib-model-v1"
 
@@ -103,8 +103,30 @@ def load_weights(
     return _apply(model, _read(path, map_location), path)
 
 
-def _apply(model: nn.Module, ckpt: dict, path) -> nn.Module:
-    state, own = ckpt["state_dict"], model.state_dict()
+def load_state(
+    model: nn.Module, state: dict[str, torch.Tensor], source: str, saved_from: str | None = None
+) -> nn.Module:
+    """Load a state dict, failing with one clear message on any mismatch.
+
+    Checkpoints of an older layout are first renamed by the model's
+    ``upgrade_state_dict`` (when it has one).
+
+    Args:
+        model: the model to fill.
+        state: the weights.
+        source: what the weights come from, for the message (a file, a model).
+        saved_from: the architecture they were saved from, for the message.
+
+    Returns:
+        ``model``.
+
+    Raises:
+        ValueError: listing missing keys, unexpected keys and shape mismatches.
+    """
+    upgrade = getattr(model, "upgrade_state_dict", None)
+    if upgrade is not None:
+        state = upgrade(state)
+    own = model.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
     shapes = sorted(
@@ -113,14 +135,13 @@ def _apply(model: nn.Module, ckpt: dict, path) -> nn.Module:
         if state[k].shape != own[k].shape
     )
     if missing or unexpected or shapes:
-        saved = (ckpt.get("build_config") or {}).get("name", "an unnamed model")
         built = (getattr(model, "build_config", None) or {}).get("name", type(model).__name__)
 
         def head(items: list[str]) -> str:
             more = f" ... and {len(items) - 5} more" if len(items) > 5 else ""
             return ", ".join(items[:5]) + more
 
-        parts = [f"checkpoint {path} (saved from {saved}) does not fit {built}:"]
+        parts = [f"{source} (saved from {saved_from or 'an unnamed model'}) does not fit {built}:"]
         if missing:
             parts.append(f"{len(missing)} missing keys ({head(missing)})")
         if unexpected:
@@ -132,12 +153,22 @@ def _apply(model: nn.Module, ckpt: dict, path) -> nn.Module:
     return model
 
 
-def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> nn.Module:
+def _apply(model: nn.Module, ckpt: dict, path) -> nn.Module:
+    saved = (ckpt.get("build_config") or {}).get("name")
+    return load_state(model, ckpt["state_dict"], f"checkpoint {path}", saved)
+
+
+def load_model(
+    path: str | os.PathLike, map_location: str | torch.device = "cpu", **overrides: Any
+) -> nn.Module:
     """Rebuild a model from a checkpoint written by :func:`save_model` and load its weights.
 
     Args:
         path: the checkpoint file.
         map_location: passed to ``torch.load`` (``"cpu"``, ``"cuda"``...).
+        **overrides: builder arguments that replace the recorded ones, for a variant
+            with the same weights (e.g. ``flip_test=True`` or ``box_extension="fixed"``);
+            an override that changes the weights' shapes fails like any mismatch.
 
     Returns:
         The model, in eval mode.
@@ -154,5 +185,5 @@ def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu"
             f"{path} records no builder name (the model was not built with create_model); "
             "build the architecture yourself and call load_weights(model, path)"
         )
-    model = create_model(config["name"], **config["kwargs"])
+    model = create_model(config["name"], **{**config["kwargs"], **overrides})
     return _apply(model, ckpt, path).eval()

@@ -8,7 +8,7 @@ Data flow::
     infer: argmax + quarter-cell refinement (decode_roi_heatmaps) --> (B,K,3) crop pixels
 
 The crop plays the role of one ROI box ``(0, 0, W, H)``, so targets and decoding share
-the ROI-heatmap convention of CGANet's keypoint head (:mod:`cgalib.targets.roi_keypoints`).
+the ROI-heatmap convention of CGANet's keypoint head (:mod:`cgalib.codecs.roi_keypoints`).
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from cgalib.backbones.features import FeatureInfo
 from cgalib.backbones.tnet import TNet
+from cgalib.codecs import decode_roi_heatmaps, roi_keypoint_targets
 from cgalib.heads.prediction_head import HEATMAP_PRIOR_BIAS
+from cgalib.layers import ImageNormalize
 from cgalib.losses import focal_loss
-from cgalib.models.cganet import IMAGENET_MEAN, IMAGENET_STD
 from cgalib.registry import register_model
-from cgalib.targets import decode_roi_heatmaps, roi_keypoint_targets
 
 __all__ = ["TopDownPose", "topdown_tnet_d3w64", "topdown_tnet_d3w96"]
 
@@ -74,11 +75,11 @@ class TopDownPose(nn.Module):
         input_size: tuple[int, int] = (256, 192),
     ) -> None:
         super().__init__()
-        info = getattr(backbone, "feature_info", None)
-        if info is None or len(info) == 0:
-            raise ValueError("TopDownPose needs a backbone with feature_info (e.g. TNet)")
-        if info.strides[0] != self.output_stride:
-            raise ValueError(f"TopDownPose needs a stride-4 level 0, got strides {info.strides}")
+        info = FeatureInfo.of(backbone)
+        if info.reduction(0) != self.output_stride:
+            raise ValueError(
+                f"TopDownPose needs a stride-4 level 0, got strides {info.reduction()}"
+            )
         if num_keypoints < 1:
             raise ValueError(f"num_keypoints must be >= 1, got {num_keypoints}")
         if keypoint_sigma <= 0:
@@ -87,15 +88,14 @@ class TopDownPose(nn.Module):
             raise ValueError(f"input_size must be (H, W), multiples of 32, got {input_size}")
         self.backbone = backbone
         if head is None:
-            head = nn.Conv2d(info.channels[0], num_keypoints, 1)
+            head = nn.Conv2d(info.channels(0), num_keypoints, 1)
             nn.init.normal_(head.weight, std=0.001)
             nn.init.constant_(head.bias, HEATMAP_PRIOR_BIAS)
         self.head = head
         self.num_keypoints = num_keypoints
         self.keypoint_sigma = keypoint_sigma
         self.input_size = tuple(int(s) for s in input_size)
-        self.register_buffer("pixel_mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), False)
-        self.register_buffer("pixel_std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), False)
+        self.preprocess = ImageNormalize()
 
     def heatmaps(self, images: torch.Tensor) -> torch.Tensor:
         """Keypoint heatmap logits of the crops.
@@ -107,7 +107,7 @@ class TopDownPose(nn.Module):
             `(B, K, H/4, W/4)` logits.
         """
         _check_crops(images)
-        features = self.backbone((images - self.pixel_mean) / self.pixel_std)
+        features = self.backbone(self.preprocess(images))
         return self.head(features[0])
 
     def crop_boxes(self, images: torch.Tensor) -> torch.Tensor:

@@ -33,7 +33,7 @@ def _axis_samples(
     ``grid_max`` samples per bin (adaptive sampling) mask the rest.
 
     Returns:
-        Positions `(K, pooled, grid_max)` and a bool mask `(K, 1, grid_max)`.
+        Positions `(N, pooled, grid_max)` and a bool mask `(N, 1, grid_max)`.
     """
     bin_size = (length / pooled)[:, None, None]
     p = torch.arange(pooled, device=start.device, dtype=start.dtype)[None, :, None]
@@ -81,7 +81,7 @@ def roi_align(
 
     Args:
         input: feature maps.
-        boxes: rois `(K, 5)` as ``(batch_index, x1, y1, x2, y2)``, or a list of B `(N_i, 4)`
+        boxes: rois `(N, 5)` as ``(batch_index, x1, y1, x2, y2)``, or a list of B `(N_i, 4)`
             xyxy tensors (one per image), in image coordinates.
         output_size: ``(h, w)`` of each aligned map, or an int for a square one.
         spatial_scale: feature-map cells per image pixel (``1 / stride``).
@@ -96,8 +96,8 @@ def roi_align(
 
     Shape:
         - input: `(B, C, H, W)`
-        - boxes: `(K, 5)`, or B tensors `(N_i, 4)` with ``K = sum N_i``
-        - output: `(K, C, h, w)`
+        - boxes: `(N, 5)`, or B tensors `(N_i, 4)` with ``N = sum N_i``
+        - output: `(N, C, h, w)`
 
     Examples:
         >>> feats = torch.rand(2, 8, 16, 16)
@@ -203,8 +203,8 @@ class RoIAlign(nn.Module):
 
     Shape:
         - input: `(B, C, H, W)`
-        - boxes: `(K, 5)` rois or B tensors `(N_i, 4)`
-        - output: `(K, C, h, w)`
+        - boxes: `(N, 5)` rois or B tensors `(N_i, 4)`
+        - output: `(N, C, h, w)`
 
     Examples:
         >>> align = RoIAlign(7, spatial_scale=1 / 8)

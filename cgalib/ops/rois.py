@@ -1,4 +1,4 @@
-"""Region-of-interest formats: per-image box lists and the flat ``(K, 5)`` roi tensor."""
+"""Region-of-interest formats: per-image box lists and the flat ``(N, 5)`` roi tensor."""
 
 from __future__ import annotations
 
@@ -17,18 +17,18 @@ def boxes_to_rois(boxes: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
     `(N_i, 4)` xyxy tensor per image, and its position becomes the batch index.
 
     Args:
-        boxes: `(K, 5)` rois, or a sequence of B `(N_i, 4)` xyxy box tensors.
+        boxes: `(N, 5)` rois, or a sequence of B `(N_i, 4)` xyxy box tensors.
 
     Returns:
-        Rois `(K, 5)` with ``K = sum N_i``, rows in the order of the input, in the boxes'
+        Rois `(N, 5)` with ``N = sum N_i``, rows in the order of the input, in the boxes'
         dtype (promoted across the list) and device.
 
     Raises:
         ValueError: on any other shape.
 
     Shape:
-        - boxes: `(K, 5)` or B tensors `(N_i, 4)`
-        - output: `(K, 5)`
+        - boxes: `(N, 5)` or B tensors `(N_i, 4)`
+        - output: `(N, 5)`
 
     Examples:
         >>> rois = boxes_to_rois([torch.rand(2, 4), torch.rand(0, 4), torch.rand(1, 4)])
@@ -38,7 +38,7 @@ def boxes_to_rois(boxes: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
     if isinstance(boxes, torch.Tensor):
         if boxes.dim() != 2 or boxes.shape[1] != 5:
             raise ValueError(
-                "a box tensor must be (K, 5) rois (batch_index, x1, y1, x2, y2), got "
+                "a box tensor must be (N, 5) rois (batch_index, x1, y1, x2, y2), got "
                 f"{tuple(boxes.shape)}; pass per-image (N_i, 4) boxes as a list instead"
             )
         return boxes

@@ -1,21 +1,29 @@
-"""Inference post-processing in heatmap coordinates: center decoding, Ambiguity Alleviation
-(paper eq. 4) and box extension (Dichotomy Extended Area, Algorithm 1, and the fixed-ratio
-baseline)."""
+"""Inference post-processing: Ambiguity Alleviation (paper eq. 4), box extension (Dichotomy
+Extended Area, Algorithm 1, and the fixed-ratio baseline) and CGANet's whole
+post-processing module. The center and keypoint decoders live in :mod:`cgalib.codecs` and
+are re-exported here."""
 
+from cgalib.codecs.center import decode_centers, heatmap_nms
 from cgalib.postprocess.ambiguity import AmbiguityAlleviation, alleviate_ambiguity
-from cgalib.postprocess.decode import decode_centers, heatmap_nms
+from cgalib.postprocess.cganet import CGANetPostprocess, average_flipped_outputs
 from cgalib.postprocess.extend_area import (
+    BoxExtension,
     DichotomyExtendArea,
     FixedExtendArea,
+    NoExtension,
     dichotomy_extend_area,
     fixed_extend_area,
 )
 
 __all__ = [
     "AmbiguityAlleviation",
+    "BoxExtension",
+    "CGANetPostprocess",
     "DichotomyExtendArea",
     "FixedExtendArea",
+    "NoExtension",
     "alleviate_ambiguity",
+    "average_flipped_outputs",
     "decode_centers",
     "dichotomy_extend_area",
     "fixed_extend_area",

@@ -80,14 +80,26 @@ class AmbiguityAlleviation(nn.Module):
 
     def __init__(self, alpha: float = 1.0, beta: float = 0.5) -> None:
         super().__init__()
-        self.alpha, self.beta = alpha, beta
+        if alpha < 0 or beta < 0:
+            raise ValueError(f"alpha and beta must be non-negative, got {alpha} and {beta}")
+        self._alpha, self._beta = float(alpha), float(beta)
+
+    @property
+    def alpha(self) -> float:
+        """Exponent of the center heatmap (fixed at construction)."""
+        return self._alpha
+
+    @property
+    def beta(self) -> float:
+        """Exponent of the line product (fixed at construction)."""
+        return self._beta
 
     def forward(
         self, center_heatmap: torch.Tensor, center_line_x: torch.Tensor, center_line_y: torch.Tensor
     ) -> torch.Tensor:
         return alleviate_ambiguity(
-            center_heatmap, center_line_x, center_line_y, self.alpha, self.beta
+            center_heatmap, center_line_x, center_line_y, self._alpha, self._beta
         )
 
     def extra_repr(self) -> str:
-        return f"alpha={self.alpha}, beta={self.beta}"
+        return f"alpha={self._alpha}, beta={self._beta}"

@@ -1,25 +1,27 @@
-"""Training targets in heatmap coordinates: center heatmaps and box regressions, center
-lines (``M_x``, ``M_y``) and ROI keypoint heatmaps, with the matching ROI decoder."""
+"""Deprecated: the training targets now live in :mod:`cgalib.codecs`, beside their decoders.
 
-from cgalib.targets.batch import build_targets
-from cgalib.targets.center import center_targets
-from cgalib.targets.center_line import center_line_heatmaps
-from cgalib.targets.gaussian import center_radius, draw_gaussian
-from cgalib.targets.roi_keypoints import (
-    decode_roi_heatmaps,
-    image_to_roi_heatmap,
-    roi_heatmap_to_image,
-    roi_keypoint_targets,
+``from cgalib.targets import build_targets`` still works, with a ``DeprecationWarning``
+naming the new import.
+"""
+
+from cgalib.utils.deprecation import moved_names
+
+__all__: list[str] = []
+
+__getattr__ = moved_names(
+    "cgalib.targets",
+    {
+        name: "cgalib.codecs"
+        for name in (
+            "build_targets",
+            "center_line_heatmaps",
+            "center_radius",
+            "center_targets",
+            "decode_roi_heatmaps",
+            "draw_gaussian",
+            "image_to_roi_heatmap",
+            "roi_heatmap_to_image",
+            "roi_keypoint_targets",
+        )
+    },
 )
-
-__all__ = [
-    "build_targets",
-    "center_line_heatmaps",
-    "center_radius",
-    "center_targets",
-    "decode_roi_heatmaps",
-    "draw_gaussian",
-    "image_to_roi_heatmap",
-    "roi_heatmap_to_image",
-    "roi_keypoint_targets",
-]

@@ -1,6 +1,22 @@
-"""Small utilities shared by the CLI, benchmarks and docs."""
+"""Shared helpers of every layer: image input, progress bars, precisions, COCO constants,
+model size. Nothing here imports another cgalib package."""
 
 from cgalib.utils.complexity import count_macs, count_parameters
-from cgalib.utils.image import ImageInput, read_image, to_rgb_tensor
+from cgalib.utils.image import ImageInput, read_image, to_float_image, to_rgb_tensor
+from cgalib.utils.precision import PRECISIONS, Precision, autocast, precision_dtype
+from cgalib.utils.progress import ProgressBar, progress
 
-__all__ = ["ImageInput", "count_macs", "count_parameters", "read_image", "to_rgb_tensor"]
+__all__ = [
+    "PRECISIONS",
+    "ImageInput",
+    "Precision",
+    "ProgressBar",
+    "autocast",
+    "count_macs",
+    "count_parameters",
+    "precision_dtype",
+    "progress",
+    "read_image",
+    "to_float_image",
+    "to_rgb_tensor",
+]

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-__all__ = ["ImageInput", "read_image", "to_rgb_tensor"]
+__all__ = ["ImageInput", "read_image", "to_float_image", "to_rgb_tensor"]
 
 ImageInput = str | os.PathLike | Image.Image | np.ndarray | torch.Tensor
 
@@ -96,3 +96,32 @@ def to_rgb_tensor(image: ImageInput) -> torch.Tensor:
             t = (t.float().clamp(0, 1) * 255).round().to(torch.uint8)
         return t.expand(3, -1, -1).contiguous() if t.shape[0] == 1 else t
     raise TypeError(f"unsupported image type {type(image).__name__}")
+
+
+def to_float_image(images: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """The one uint8-to-float conversion of cgalib: ``uint8`` 0..255 becomes 0..1 floats.
+
+    Data sets and letterboxing keep images ``uint8`` (4x less memory and worker traffic);
+    models take floats in 0..1 (see :class:`~cgalib.layers.ImageNormalize`). The
+    augmentation, the trainer and the :class:`~cgalib.Predictor` convert here.
+
+    Args:
+        images: ``uint8`` values 0..255, or floats already in 0..1 (cast to ``dtype``).
+        dtype: the floating dtype of the result.
+
+    Returns:
+        ``images`` as ``dtype`` in 0..1, same shape and device.
+
+    Shape:
+        - images: `(*, 3, H, W)`
+        - output: same
+
+    Examples:
+        >>> to_float_image(torch.tensor([0, 51, 255], dtype=torch.uint8)).tolist()
+        [0.0, 0.20000000298023224, 1.0]
+    """
+    if images.dtype == torch.uint8:
+        return images.to(dtype) / 255
+    if not images.is_floating_point():
+        raise ValueError(f"images must be uint8 (0..255) or floats in 0..1, got {images.dtype}")
+    return images.to(dtype)

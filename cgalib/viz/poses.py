@@ -76,7 +76,7 @@ def draw_people(
     """
     from matplotlib.patches import Rectangle
 
-    from cgalib.data.coco_meta import KEYPOINT_NAMES, SKELETON_0
+    from cgalib.utils.coco_meta import KEYPOINT_NAMES, SKELETON_0
 
     ax.imshow(_as_numpy_image(image))
     ax.set_axis_off()

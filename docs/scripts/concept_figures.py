@@ -5,7 +5,7 @@ Run:  python docs/scripts/concept_figures.py [--out-dir docs/images]
 Writes, from synthetic images of the seed-0 training split at 256 px:
 
 - ``concept_center_lines.png``: center heatmap, ``M_x`` and ``M_y`` targets of one image
-  (:func:`cgalib.targets.center_targets`, :func:`cgalib.targets.center_line_heatmaps`);
+  (:func:`cgalib.codecs.center_targets`, :func:`cgalib.codecs.center_line_heatmaps`);
 - ``concept_dea.png``: Dichotomy Extended Area on a jittered box, with the center-line
   profile and the bisection path of the top and bottom sides
   (:func:`cgalib.postprocess.dichotomy_extend_area`, :func:`~cgalib.postprocess.fixed_extend_area`);
@@ -42,7 +42,7 @@ from cgalib.postprocess import (  # noqa: E402
     dichotomy_extend_area,
     fixed_extend_area,
 )
-from cgalib.targets import (  # noqa: E402
+from cgalib.codecs import (  # noqa: E402
     center_line_heatmaps,
     center_radius,
     center_targets,

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from cgalib import create_model
+from cgalib import create_model, create_variant, save_model
 from cgalib.cli import main
 from cgalib.data.synthetic import synthetic_sample
 from cgalib.export import export_onnx
@@ -34,9 +34,9 @@ def _distinct_model(**kwargs) -> nn.Module:
     torch.manual_seed(0)
     model = create_model("cganet_tnet_d1w16", input_size=SIZE, max_detections=5, **kwargs)
     with torch.no_grad():
-        for layer in (model.center_heads.heatmap[-1], model.center_heads.wh[-1]):
+        for layer in (model.dense_heads.center.heatmap[-1], model.dense_heads.center.wh[-1]):
             layer.weight.mul_(SHARPEN)
-        model.center_heads.wh[-1].bias.fill_(6.0)  # heatmap cells: 24 px boxes on average
+        model.dense_heads.center.wh[-1].bias.fill_(6.0)  # heatmap cells: 24 px boxes on average
         model.keypoint_head.heads[-1].predict[-1].weight.mul_(SHARPEN)
     return model.eval()
 
@@ -57,7 +57,7 @@ def _assert_no_near_ties(model, images: torch.Tensor) -> None:
         sig = {k: out[k].sigmoid() for k in ("heatmap", "line_x", "line_y")}
         heat = alleviate_ambiguity(sig["heatmap"], sig["line_x"], sig["line_y"])
         top = heatmap_nms(heat).flatten(1).topk(model.max_detections + 1).values
-        det = model.detect(out)
+        det = model.postprocess.detect(out)
         logits = model.keypoint_head(features, list(det["extended_boxes"].unbind(0)))
     score_gap = (top[:, :-1] - top[:, 1:]).min().item()
     flat = logits.flatten(2)
@@ -137,7 +137,7 @@ def test_export_restores_train_mode_and_leaves_no_temporary_file(tmp_path):
 @pytest.mark.parametrize("dense_only", [False, True])
 def test_cli_exports_a_checkpoint(tmp_path, capsys, dense_only):
     checkpoint = tmp_path / "model.pt"
-    _distinct_model().save(checkpoint)
+    save_model(_distinct_model(), checkpoint)
     args = ["export", "--checkpoint", str(checkpoint), "--format", "onnx", "--size", "96"]
     assert main(args + (["--dense-only"] if dense_only else [])) == 0
     out = capsys.readouterr().out
@@ -154,7 +154,7 @@ def test_cli_exports_a_checkpoint(tmp_path, capsys, dense_only):
 
 def test_cli_writes_where_asked_without_flip_test(tmp_path, capsys):
     checkpoint = tmp_path / "model.pt"
-    _distinct_model(flip_test=True).save(checkpoint)
+    save_model(_distinct_model(flip_test=True), checkpoint)
     out = tmp_path / "exported" / "net.onnx"
     assert main(["export", "--checkpoint", str(checkpoint), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
@@ -174,9 +174,8 @@ def test_clear_errors(tmp_path):
         export_onnx(model, path, size=SIZE, batch_size=0)
     with pytest.raises(ValueError, match="opset >= 16"):
         export_onnx(model, path, size=SIZE, opset=15)
-    model.flip_test = True
     with pytest.raises(ValueError, match="flip test is not exported"):
-        export_onnx(model, path, size=SIZE)
+        export_onnx(create_variant(model, flip_test=True), path, size=SIZE)
     pointer = create_model("cganet_tnet_d1w16", input_size=SIZE, keypoint_head="roi_pointer")
     with pytest.raises(ValueError, match="ROIGuider"):
         export_onnx(pointer, path, size=SIZE)

@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from cgalib import create_model, list_models
-from cgalib.models.checkpoint import load_model
-from cgalib.postprocess import fixed_extend_area
-from cgalib.targets import decode_roi_heatmaps, roi_keypoint_targets
+from cgalib import create_model, create_variant, list_models
+from cgalib.codecs import decode_roi_heatmaps, roi_keypoint_targets
+from cgalib.models.checkpoint import load_model, save_model
+from cgalib.postprocess import average_flipped_outputs, fixed_extend_area
 from cgalib.utils import count_parameters
 
 from helpers import requires_cuda
@@ -83,7 +83,7 @@ def test_train_losses_are_weighted_finite_and_reach_every_parameter():
 
 
 def test_loss_weights_follow_equation_nine(small):
-    assert small.loss_weights == {
+    assert small.criterion.loss_weights == {
         "det": 1.0,
         "wh": 0.1,
         "offset": 1.0,
@@ -116,17 +116,11 @@ def test_batch_without_people_trains(small):
 def test_postprocessing_switches(small):
     small.eval()
     x = torch.rand(1, 3, 256, 256)
-    try:
-        small.box_extension = "none"
-        with torch.no_grad():
-            res = small(x)[0]
+    with torch.no_grad():
+        res = create_variant(small, box_extension="none")(x)[0]
         torch.testing.assert_close(res["extended_boxes"], res["boxes"])
-        small.box_extension = "fixed"
-        with torch.no_grad():
-            res = small(x)[0]
+        res = create_variant(small, box_extension="fixed")(x)[0]
         torch.testing.assert_close(res["extended_boxes"], fixed_extend_area(res["boxes"], 0.09))
-    finally:
-        small.box_extension = "dichotomy"
 
 
 def test_bad_arguments_are_clear(small):
@@ -158,7 +152,7 @@ def test_keypoint_round_trip_through_the_roi_frame(small):
 
 def test_save_load_round_trip_is_exact(small, tmp_path):
     small.eval()
-    small.save(tmp_path / "m.pt", epoch=1)
+    save_model(small, tmp_path / "m.pt", epoch=1)
     loaded = load_model(tmp_path / "m.pt")
     x = torch.rand(1, 3, 256, 256)
     with torch.no_grad():
@@ -186,25 +180,19 @@ def test_flip_test_keeps_the_output_contract(small):
     image = torch.cat([half, half.flip(-1)], -1)
     with torch.no_grad():
         plain = small(image)[0]
-        small.flip_test = True
-        try:
-            flipped = small(image)[0]
-        finally:
-            small.flip_test = False
+        flipped = create_variant(small, flip_test=True)(image)[0]
     assert flipped["keypoints"].shape == plain["keypoints"].shape
     assert torch.isfinite(flipped["keypoints"]).all()
     assert ((flipped["keypoints"][..., 2] >= 0) & (flipped["keypoints"][..., 2] <= 1)).all()
 
 
 def test_flip_test_averages_with_the_mirrored_pass(small):
-    from cgalib.models.cganet import _average_flipped
-
     a = {
         k: torch.randn(1, c, 4, 6)
         for k, c in (("heatmap", 1), ("line_x", 1), ("line_y", 1), ("wh", 2), ("offset", 2))
     }
     mirrored = {k: v.flip(-1) for k, v in a.items()}
-    avg = _average_flipped(a, mirrored)
+    avg = average_flipped_outputs(a, mirrored)
     for k in ("heatmap", "line_x", "line_y", "wh"):
         torch.testing.assert_close(avg[k], a[k], atol=1e-4, rtol=1e-4)
     assert avg["offset"] is a["offset"]

@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from cgalib import TNet, TopDownPose, create_model, list_models
-from cgalib.targets import roi_keypoint_targets
+from cgalib.codecs import roi_keypoint_targets
 from cgalib.utils import count_macs, count_parameters
 
 from helpers import requires_cuda
@@ -35,7 +35,7 @@ def test_d3w64_size_is_near_the_paper():
 
 def test_head_is_sized_from_the_backbone_feature_info():
     model = _tiny(num_keypoints=5)
-    assert model.head.in_channels == model.backbone.feature_info.channels[0]
+    assert model.head.in_channels == model.backbone.feature_info.channels(0)
     assert model.head.out_channels == 5
 
 

@@ -179,7 +179,7 @@ def test_invalid_arguments():
     feats, rois = _case(torch.float32)
     with pytest.raises(ValueError, match="B, C, H, W"):
         roi_align(feats[0], rois, 2)
-    with pytest.raises(ValueError, match=r"\(K, 5\)"):
+    with pytest.raises(ValueError, match=r"\(N, 5\)"):
         roi_align(feats, rois[:, 1:], 2)
     with pytest.raises(ValueError, match=r"boxes\[1\]"):
         roi_align(feats, [rois[:, 1:], rois], 2)

@@ -5,13 +5,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cgalib.codecs import center_line_heatmaps
 from cgalib.postprocess import (
     DichotomyExtendArea,
     FixedExtendArea,
     dichotomy_extend_area,
     fixed_extend_area,
 )
-from cgalib.targets import center_line_heatmaps
 
 from helpers import requires_cuda
 

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from cgalib.targets import center_radius, center_targets, draw_gaussian
+from cgalib.codecs import center_radius, center_targets, draw_gaussian
 
 from helpers import requires_cuda
 

@@ -5,7 +5,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cgalib.targets import center_line_heatmaps, center_radius
+from cgalib.codecs import center_line_heatmaps, center_radius
 
 from helpers import requires_cuda
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cgalib.data import letterbox, letterbox_target
+from cgalib.codecs import letterbox, letterbox_target
 
 
 def test_letterbox_pads_right_bottom_and_keeps_dtype():

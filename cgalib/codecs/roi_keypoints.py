@@ -1,4 +1,4 @@
-"""Keypoint heatmaps of ROI crops: encode (targets) and decode (predictions), one convention.
+"""The ROI keypoint codec (box frame): image-pixel keypoints <-> per-box heatmaps.
 
 A ROI box ``(x1, y1, x2, y2)`` is covered by a ``(h, w)`` heatmap whose cell ``(u, v)``
 spans ``[x1 + u * bw / w, x1 + (u + 1) * bw / w)`` horizontally (``bw = x2 - x1``), and

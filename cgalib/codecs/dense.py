@@ -1,4 +1,4 @@
-"""Dense training targets of a whole batch, built on the targets' device."""
+"""Dense training targets of a whole batch (centers and center lines), built on the device."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import torch
 
-from cgalib.targets.center import center_targets
-from cgalib.targets.center_line import center_line_heatmaps
+from cgalib.codecs.center import center_targets
+from cgalib.codecs.center_line import center_line_heatmaps
 
 __all__ = ["build_targets"]
 
@@ -23,11 +23,11 @@ def build_targets(
     """Center heatmaps, box regressions and center lines of a batch.
 
     Each image's boxes go to heatmap coordinates (divided by ``output_stride``) and through
-    :func:`~cgalib.targets.center_targets` and
-    :func:`~cgalib.targets.center_line_heatmaps`, which are vectorised over boxes and
+    :func:`~cgalib.codecs.center_targets` and
+    :func:`~cgalib.codecs.center_line_heatmaps`, which are vectorised over boxes and
     pixels; the only Python loop is over the images of the batch. ROI keypoint targets
     depend on the ROI boxes the model samples, so the model builds them with
-    :func:`~cgalib.targets.roi_keypoint_targets`.
+    :func:`~cgalib.codecs.roi_keypoint_targets`.
 
     Args:
         targets: one dict per image with ``boxes`` `(N, 4)` xyxy in input pixels (people

@@ -1,6 +1,6 @@
 import torch
 
-from cgalib.targets import build_targets, center_line_heatmaps, center_targets
+from cgalib.codecs import build_targets, center_line_heatmaps, center_targets
 
 
 def test_batch_matches_per_image_targets_at_the_output_stride():

@@ -5,7 +5,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cgalib.targets import (
+from cgalib.codecs import (
     decode_roi_heatmaps,
     image_to_roi_heatmap,
     roi_heatmap_to_image,

@@ -5,7 +5,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cgalib.targets import center_radius, draw_gaussian
+from cgalib.codecs import center_radius, draw_gaussian
 
 
 def test_center_radius_by_hand():

@@ -1,6 +1,6 @@
 import io
 
-from cgalib.engine.progress import ProgressBar, progress
+from cgalib.utils.progress import ProgressBar, progress
 
 
 def test_non_tty_prints_every_ten_percent():

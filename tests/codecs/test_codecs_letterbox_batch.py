@@ -1,6 +1,6 @@
 import torch
 
-from cgalib.inference import letterbox_batch
+from cgalib.codecs import letterbox_batch
 
 
 def test_scale_pad_and_content_position():

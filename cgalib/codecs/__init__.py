@@ -1,0 +1,58 @@
+"""Codecs: each coordinate frame's encode (targets) and decode (predictions), side by side.
+
+- :mod:`~cgalib.codecs.letterbox`: image pixels <-> model input pixels (resize, pad and
+  their inverse), for training data and inference alike.
+- :mod:`~cgalib.codecs.center`: boxes <-> center heatmap, sizes and offsets (heatmap
+  frame, stride 4).
+- :mod:`~cgalib.codecs.center_line`: boxes <-> the center lines ``M_x``, ``M_y``; the
+  decode is the Dichotomy Extended Area search.
+- :mod:`~cgalib.codecs.roi_keypoints`: image-pixel keypoints <-> per-box heatmaps.
+- :mod:`~cgalib.codecs.gaussian` (the peaks) and :mod:`~cgalib.codecs.dense` (the dense
+  targets of a whole batch).
+
+Every encode/decode pair has a round-trip test in ``tests/codecs``.
+"""
+
+from cgalib.codecs.center import center_targets, decode_centers, heatmap_nms
+from cgalib.codecs.center_line import center_line_heatmaps, dichotomy_extend_area
+from cgalib.codecs.dense import build_targets
+from cgalib.codecs.gaussian import center_radius, draw_gaussian
+from cgalib.codecs.letterbox import (
+    letterbox,
+    letterbox_batch,
+    letterbox_boxes,
+    letterbox_keypoints,
+    letterbox_size,
+    letterbox_target,
+    unletterbox_boxes,
+    unletterbox_keypoints,
+)
+from cgalib.codecs.roi_keypoints import (
+    decode_roi_heatmaps,
+    image_to_roi_heatmap,
+    roi_heatmap_to_image,
+    roi_keypoint_targets,
+)
+
+__all__ = [
+    "build_targets",
+    "center_line_heatmaps",
+    "center_radius",
+    "center_targets",
+    "decode_centers",
+    "decode_roi_heatmaps",
+    "dichotomy_extend_area",
+    "draw_gaussian",
+    "heatmap_nms",
+    "image_to_roi_heatmap",
+    "letterbox",
+    "letterbox_batch",
+    "letterbox_boxes",
+    "letterbox_keypoints",
+    "letterbox_size",
+    "letterbox_target",
+    "roi_heatmap_to_image",
+    "roi_keypoint_targets",
+    "unletterbox_boxes",
+    "unletterbox_keypoints",
+]

@@ -1,0 +1,214 @@
+"""CGANet's training objective (paper eq. 9): targets, training ROIs and the weighted losses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import torch
+from torch import nn
+
+from cgalib.codecs.dense import build_targets
+from cgalib.codecs.roi_keypoints import roi_keypoint_targets
+from cgalib.losses.center_line import center_line_loss
+from cgalib.losses.focal import focal_loss
+from cgalib.losses.reg_l1 import reg_l1_loss
+from cgalib.postprocess.extend_area import BoxExtension, NoExtension
+
+__all__ = ["LOSS_WEIGHTS", "CGANetCriterion", "jitter_boxes"]
+
+LOSS_WEIGHTS: Mapping[str, float] = {
+    "det": 1.0,
+    "wh": 0.1,
+    "offset": 1.0,
+    "line_x": 1.0,
+    "line_y": 1.0,
+    "km": 3.0,
+}
+"""Loss weights of paper eq. 9: keypoints 3, size 0.1, the others 1."""
+
+KeypointLogits = Callable[[list[torch.Tensor]], list[torch.Tensor]]
+
+
+def jitter_boxes(boxes: torch.Tensor, scale: float, shift: float) -> torch.Tensor:
+    """Randomly rescale and move xyxy boxes, as a detector's imprecise boxes would be.
+
+    Each side length is multiplied by a factor drawn uniformly in ``[1 - scale,
+    1 + scale]`` and the center moves by up to ``shift`` times the box size on each axis
+    (uniform), using the global torch RNG (so a seed reproduces the draws).
+
+    Args:
+        boxes: xyxy boxes.
+        scale: relative size jitter.
+        shift: relative center jitter.
+
+    Returns:
+        The jittered boxes (``boxes`` itself when both amplitudes are 0 or there are none).
+
+    Shape:
+        - boxes: `(N, 4)`
+        - output: `(N, 4)`
+
+    Examples:
+        >>> box = torch.tensor([[10.0, 10.0, 50.0, 90.0]])
+        >>> out = jitter_boxes(box, scale=0.1, shift=0.0)
+        >>> torch.allclose((out[:, :2] + out[:, 2:]) / 2, torch.tensor([[30.0, 50.0]]))
+        True
+    """
+    if boxes.numel() == 0 or (scale == 0 and shift == 0):
+        return boxes
+    size = (boxes[:, 2:] - boxes[:, :2]).clamp(min=1.0)
+    center = (boxes[:, 2:] + boxes[:, :2]) / 2
+    factor = 1 + (torch.rand_like(size) * 2 - 1) * scale
+    move = (torch.rand_like(size) * 2 - 1) * shift * size
+    center, size = center + move, size * factor
+    return torch.cat([center - size / 2, center + size / 2], dim=1)
+
+
+class CGANetCriterion(nn.Module):
+    """CGANet's losses from its dense outputs and keypoint head (paper eq. 9).
+
+    For a batch it builds the dense targets (center heatmap, sizes, offsets, center lines:
+    :func:`~cgalib.codecs.build_targets`), samples the training ROIs (each labelled
+    person's ground-truth box, jittered like a detection by :func:`jitter_boxes`, then
+    extended by ``box_extension`` on the *ground-truth* center lines, as inference extends
+    detections on the predicted ones), asks the model's keypoint head for their heatmaps,
+    and weights the six losses: focal ``det`` (eq. 8), L1 ``wh`` and ``offset``
+    (CenterNet), center-line ``line_x`` and ``line_y`` (eq. 3) and focal ``km`` of the
+    keypoint heatmaps (averaged over the cascade stages).
+
+    Args:
+        box_extension: the extension of the training ROIs; pass the model's
+            ``postprocess.box_extension`` so training and inference extend alike
+            (``None``: none).
+        loss_weights: overrides of :data:`LOSS_WEIGHTS` (unknown names are an error).
+        jitter_scale: relative size jitter of the training ROIs.
+        jitter_shift: relative center jitter of the training ROIs.
+        max_rois_per_image: labelled people per image used for the keypoint loss.
+        keypoint_sigma: Gaussian sigma of the ROI keypoint targets, in heatmap cells.
+        output_stride: input pixels per dense-heatmap pixel.
+
+    Shape:
+        - outputs: the dense outputs, ``heatmap``/``line_x``/``line_y`` `(B, 1, h, w)`,
+          ``wh``/``offset`` `(B, 2, h, w)`
+        - targets: B dicts with ``boxes`` `(N, 4)` xyxy and ``keypoints`` `(N, K, 3)`
+          (x, y, visibility) in input pixels
+        - keypoint_logits: called with B `(N_i, 4)` ROI tensors, returns one
+          `(sum N_i, K, h', w')` logit tensor per cascade stage
+        - output: dict of weighted scalar losses ``det, wh, offset, line_x, line_y, km``
+
+    Examples:
+        >>> crit = CGANetCriterion(loss_weights={"km": 6.0})
+        >>> crit.loss_weights["km"], crit.loss_weights["wh"]
+        (6.0, 0.1)
+    """
+
+    def __init__(
+        self,
+        box_extension: BoxExtension | None = None,
+        loss_weights: Mapping[str, float] | None = None,
+        jitter_scale: float = 0.15,
+        jitter_shift: float = 0.1,
+        max_rois_per_image: int = 32,
+        keypoint_sigma: float = 2.0,
+        output_stride: int = 4,
+    ) -> None:
+        super().__init__()
+        unknown = set(loss_weights or {}) - set(LOSS_WEIGHTS)
+        if unknown:
+            raise ValueError(f"unknown loss weights {sorted(unknown)}; known: {list(LOSS_WEIGHTS)}")
+        if box_extension is not None and not isinstance(box_extension, BoxExtension):
+            raise TypeError(
+                f"box_extension must be a BoxExtension or None, got {type(box_extension).__name__}"
+            )
+        if jitter_scale < 0 or jitter_shift < 0:
+            raise ValueError(f"jitter must be >= 0, got {jitter_scale} and {jitter_shift}")
+        if max_rois_per_image < 1:
+            raise ValueError(f"max_rois_per_image must be >= 1, got {max_rois_per_image}")
+        if keypoint_sigma <= 0:
+            raise ValueError(f"keypoint_sigma must be positive, got {keypoint_sigma}")
+        self.box_extension = box_extension if box_extension is not None else NoExtension()
+        self._loss_weights = {**LOSS_WEIGHTS, **(loss_weights or {})}
+        self._jitter = (float(jitter_scale), float(jitter_shift))
+        self._max_rois = int(max_rois_per_image)
+        self._sigma = float(keypoint_sigma)
+        self._stride = int(output_stride)
+
+    @property
+    def loss_weights(self) -> dict[str, float]:
+        """The weights of eq. 9 (a copy)."""
+        return dict(self._loss_weights)
+
+    def forward(
+        self,
+        outputs: dict[str, torch.Tensor],
+        targets: Sequence[dict[str, torch.Tensor]],
+        image_size: tuple[int, int],
+        keypoint_logits: KeypointLogits,
+    ) -> dict[str, torch.Tensor]:
+        dense = build_targets(targets, tuple(image_size), self._stride)
+        heat = outputs["heatmap"].float().sigmoid()
+        losses = {
+            "det": focal_loss(heat, dense["heatmap"]),
+            "wh": reg_l1_loss(outputs["wh"].float(), dense["index"], dense["mask"], dense["wh"]),
+            "offset": reg_l1_loss(
+                outputs["offset"].float(), dense["index"], dense["mask"], dense["offset"]
+            ),
+            "line_x": center_line_loss(outputs["line_x"].float().sigmoid(), dense["line_x"]),
+            "line_y": center_line_loss(outputs["line_y"].float().sigmoid(), dense["line_y"]),
+            "km": self.keypoint_loss(targets, dense, keypoint_logits),
+        }
+        return {k: v * self._loss_weights[k] for k, v in losses.items()}
+
+    def training_rois(
+        self, targets: Sequence[dict[str, torch.Tensor]], line_x: torch.Tensor, line_y: torch.Tensor
+    ) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """Jittered, extended ground-truth boxes of the labelled people, and their keypoints.
+
+        Args:
+            targets: the batch's target dicts (input pixels).
+            line_x: `(B, h, w)` ground-truth horizontal center lines.
+            line_y: `(B, h, w)` ground-truth vertical center lines.
+
+        Returns:
+            B ROI tensors `(N_i, 4)` in input pixels and their keypoints `(sum N_i, K, 3)`.
+        """
+        rois, keypoints = [], []
+        s = float(self._stride)
+        device = line_x.device
+        for b, t in enumerate(targets):
+            kps = t["keypoints"].to(device=device, dtype=torch.float32)
+            boxes = t["boxes"].to(device=device, dtype=torch.float32)
+            keep = (
+                (kps[..., 2] > 0).any(-1)
+                & (boxes[:, 2] > boxes[:, 0])
+                & (boxes[:, 3] > boxes[:, 1])
+            )
+            boxes, kps = boxes[keep][: self._max_rois], kps[keep][: self._max_rois]
+            boxes = jitter_boxes(boxes, *self._jitter)
+            rois.append(self.box_extension(boxes / s, line_x[b], line_y[b]) * s)
+            keypoints.append(kps)
+        return rois, torch.cat(keypoints)
+
+    def keypoint_loss(
+        self,
+        targets: Sequence[dict[str, torch.Tensor]],
+        dense: dict[str, torch.Tensor],
+        keypoint_logits: KeypointLogits,
+    ) -> torch.Tensor:
+        """Focal loss of the ROI keypoint heatmaps, averaged over the cascade stages."""
+        rois, keypoints = self.training_rois(targets, dense["line_x"][:, 0], dense["line_y"][:, 0])
+        stages = keypoint_logits(rois)
+        if keypoints.shape[0] == 0:  # no labelled person in the batch: keep the graph alive
+            return sum(s.sum() for s in stages) * 0.0
+        heat_size = tuple(stages[-1].shape[-2:])
+        gt, weight = roi_keypoint_targets(keypoints, torch.cat(rois), heat_size, sigma=self._sigma)
+        # unlabelled keypoints weigh 0: no boolean indexing, so no host synchronisation
+        weight = weight[..., None, None]
+        losses = [focal_loss(s.float().sigmoid(), gt, weight=weight) for s in stages]
+        return sum(losses) / len(losses)
+
+    def extra_repr(self) -> str:
+        return (
+            f"loss_weights={self._loss_weights}, jitter={self._jitter}, "
+            f"max_rois_per_image={self._max_rois}, keypoint_sigma={self._sigma}"
+        )
