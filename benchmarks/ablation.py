@@ -4,9 +4,10 @@ Run:  python benchmarks/ablation.py --out runs/ablation [--device cuda] [--minut
       [--backbone d1w64|d1w16] [--write-docs docs/ablation.md]
 
 Three models are trained with the same recipe (ROIPointer, ROIGuider, cascade ROIGuider);
-the inference-time switches (box extension none / fixed / DEA, Ambiguity Alleviation
-off / on, and the DEA ``ratio`` x ``thre`` grid of Table 2) are flipped on the trained
-ROIGuider model through constructor arguments only. AP is pycocotools' OKS AP on the
+the inference-time variants (box extension none / fixed / DEA, Ambiguity Alleviation
+off / on, and the DEA ``ratio`` x ``thre`` grid of Table 2) are built from the trained
+ROIGuider model with ``cgalib.create_variant`` (the same weights, other builder
+arguments); no model attribute is changed after construction. AP is pycocotools' OKS AP on the
 held-out synthetic val split. Prints markdown tables and optionally writes them to a page.
 """
 
@@ -21,11 +22,12 @@ from pathlib import Path
 
 import torch
 
-from cgalib import load_model
-from cgalib.data import SYNTHETIC_AUGMENT, find_split, make_synthetic_coco
-from cgalib.demo import DEMO_AUGMENT, epochs_for_budget
+from cgalib.data import find_split, make_synthetic_coco
+from cgalib.demo import epochs_for_budget
 from cgalib.engine import train
+from cgalib.engine.recipes import CPU_DEMO_RECIPE, SYNTHETIC_GPU_RECIPE
 from cgalib.eval import evaluate_coco
+from cgalib.models import create_variant, load_model
 from cgalib.utils import count_parameters
 
 RATIOS = (0.05, 0.07, 0.08, 0.09, 0.1, 0.15)
@@ -62,25 +64,7 @@ def main() -> None:
     size = args.size or (384 if gpu else 192)
     n_train = args.train_images or (6000 if gpu else 2000)
     # GPU: configs/synthetic_gpu.py's recipe; CPU: the demo's (cgalib.demo.run_demo)
-    recipe = (
-        {
-            "optimizer": "sgd",
-            "lr": 2e-2,
-            "batch_size": 32,
-            "amp": "bf16",
-            "num_workers": 8,
-            "augment_kwargs": SYNTHETIC_AUGMENT,
-        }
-        if gpu
-        else {
-            "optimizer": "adamw",
-            "lr": 3e-3,
-            "batch_size": 16,
-            "num_workers": 1,
-            "channels_last": True,
-            "augment_kwargs": DEMO_AUGMENT,
-        }
-    )
+    recipe = SYNTHETIC_GPU_RECIPE if gpu else CPU_DEMO_RECIPE
     out = Path(args.out)
     data = out / "data"
     if not (data / "annotations" / "person_keypoints_val.json").is_file():
@@ -119,7 +103,6 @@ def main() -> None:
                 input_size=size,
                 device=args.device,
                 epochs=epochs,
-                warmup_steps=100,
                 time_limit=args.minutes * 60 * 1.5,  # a safety net: the epochs set the length
                 **recipe,
             )
@@ -129,8 +112,9 @@ def main() -> None:
 
     rows = []
     for label in ("ROIPointer", "ROIGuider"):
-        model = load_model(trained[label])
-        model.box_extension, model.ambiguity_alleviation = "none", False
+        model = create_variant(
+            load_model(trained[label]), box_extension="none", ambiguity_alleviation=False
+        )
         ap = _ap(model, data, size, args.device)
         rows.append((label, count_parameters(model), epochs_of[label], ap))
     guider = load_model(trained["ROIGuider"])
@@ -140,8 +124,8 @@ def main() -> None:
         ("+ Dichotomy Extended Area (d)", "dichotomy", False),
         ("+ Ambiguity Alleviation (e)", "dichotomy", True),
     ):
-        guider.box_extension, guider.ambiguity_alleviation = ext, aa
-        ap = _ap(guider, data, size, args.device)
+        variant = create_variant(guider, box_extension=ext, ambiguity_alleviation=aa)
+        ap = _ap(variant, data, size, args.device)
         rows.append((label, params, epochs_of["ROIGuider"], ap))
     cascade = load_model(trained["ROIGuider x2 (cascade)"])
     label = "ROIGuider x2 (cascade)"
@@ -149,11 +133,12 @@ def main() -> None:
     rows.append(("+ ROIGuider x2 (f)", count_parameters(cascade), epochs_of[label], ap))
 
     grid = {}
-    guider.box_extension, guider.ambiguity_alleviation = "dichotomy", True
     for ratio in RATIOS:
         for thre in THRES:
-            guider.extend_ratio, guider.extend_thre = ratio, thre
-            grid[(ratio, thre)] = _ap(guider, data, size, args.device)
+            variant = create_variant(
+                guider, box_extension="dichotomy", extend_ratio=ratio, extend_thre=thre
+            )
+            grid[(ratio, thre)] = _ap(variant, data, size, args.device)
 
     device_name = (
         torch.cuda.get_device_name() if gpu else f"{os.cpu_count()}-core {platform.machine()} CPU"

@@ -5,8 +5,8 @@ Blocks (``ResidualBlock``, ``GFM``, ``ShuffleFusion``), the ``TNet`` backbone, t
 post-processing and training objective (``CGANetPostprocess``, ``CGANetCriterion``), the
 top-down model ``TopDownPose``, the model registry (``create_model``, ``list_models``,
 ``create_variant``), checkpoints and the high-level ``Predictor``.
-Dimension letters used throughout: B batch, C channels, H/W height/width, N boxes or
-instances, K keypoints.
+Dimension letters used throughout (docs: Conventions): B batch, C channels, H/W
+height/width, N boxes or instances, K keypoints.
 """
 
 from cgalib.backbones import FeatureInfo, TNet, TrapezoidStage, tnet_d1w64, tnet_d3w64, tnet_d3w96

@@ -17,7 +17,7 @@ __all__ = ["build_parser", "main"]
 
 
 def _cmd_models(pattern: str) -> int:
-    from cgalib import list_models
+    from cgalib.registry import list_models
 
     for name in list_models(pattern):
         print(name)
@@ -27,7 +27,7 @@ def _cmd_models(pattern: str) -> int:
 def _cmd_summary(model: str, height: int, width: int) -> int:
     import torch
 
-    from cgalib import create_model
+    from cgalib.registry import create_model
     from cgalib.utils import count_macs, count_parameters
 
     net = create_model(model).eval()
@@ -108,9 +108,9 @@ def _cmd_eval(
     device: str | None,
     batch: int,
 ) -> int:
-    from cgalib import load_model
     from cgalib.data import find_split
     from cgalib.eval import evaluate_coco, format_metrics
+    from cgalib.models import load_model
 
     model = load_model(checkpoint, flip_test=flip)
     images_dir, ann_file = find_split(data, split, None, ann)
@@ -133,8 +133,8 @@ def _cmd_predict(
     device: str | None,
     threshold: float,
 ) -> int:
-    from cgalib import load_model
     from cgalib.inference.media import predict_media
+    from cgalib.models import load_model
 
     model = load_model(checkpoint)
     size = input_size or getattr(model, "input_size", 512)
@@ -154,8 +154,8 @@ def _cmd_export(
     batch: int,
     opset: int,
 ) -> int:
-    from cgalib import create_variant, load_model
     from cgalib.export import export_onnx
+    from cgalib.models import create_variant, load_model
 
     model = load_model(checkpoint)
     if model.flip_test:

@@ -17,17 +17,9 @@ from pathlib import Path
 
 import torch
 
-from cgalib.data.synthetic import SYNTHETIC_AUGMENT
+from cgalib.engine.recipes import CPU_DEMO_RECIPE, DEMO_AUGMENT
 
 __all__ = ["DEMO_AUGMENT", "epochs_for_budget", "run_demo"]
-
-DEMO_AUGMENT = {"scale": (0.8, 1.25), "rotation": 15.0, "translation": 16.0, **SYNTHETIC_AUGMENT}
-"""Milder than the paper's recipe (scale 0.6-1.5, +-45 degrees, +-40 px): a few minutes of CPU
-training learn far more from gently varied images than from the full augmentation. No flip
-(:data:`~cgalib.data.SYNTHETIC_AUGMENT`): with flips the demo model confused the ankles of
-the colour-coded synthetic people (right-ankle error 0.15 of the person height, left 0.02)
-and reached 0.19 AP in 14 epochs; without, 0.30.
-"""
 
 
 def epochs_for_budget(
@@ -54,8 +46,8 @@ def epochs_for_budget(
     Returns:
         ``(epochs, seconds_per_step)``; at least one epoch.
     """
-    from cgalib import create_model
     from cgalib.data import CocoKeypoints, PoseAugmentation, collate_letterboxed, find_split
+    from cgalib.registry import create_model
 
     images_dir, ann = find_split(data_root, "train")
     ds = CocoKeypoints(images_dir, ann, input_size=input_size)
@@ -85,9 +77,6 @@ def run_demo(
     size: int = 192,
     min_height: float = 48,
     model: str = "cganet_tnet_d1w16",
-    batch_size: int = 16,
-    optimizer: str = "adamw",
-    lr: float = 3e-3,
     seed: int = 0,
 ) -> dict[str, float]:
     """Generate data, train for ``minutes`` on the CPU, evaluate and draw predictions.
@@ -101,20 +90,18 @@ def run_demo(
         num_val: synthetic validation images (held out: a different random stream).
         size: image side and training input size.
         min_height: smallest person height in the synthetic images (pixels).
-        model: a registered model name.
-        batch_size: images per step.
-        optimizer: ``"adamw"`` (fast convergence in minutes) or the paper's ``"sgd"``.
-        lr: base learning rate.
+        model: a registered model name (trained with
+            :data:`~cgalib.engine.recipes.CPU_DEMO_RECIPE`).
         seed: data and training seed.
 
     Returns:
         The pycocotools keypoint metrics on the validation split.
     """
-    from cgalib import load_model
     from cgalib.data import CocoKeypoints, find_split, make_synthetic_coco
     from cgalib.engine import train
     from cgalib.eval import evaluate_coco, format_metrics
     from cgalib.inference import Predictor
+    from cgalib.models import load_model
     from cgalib.viz import save_prediction_grid
 
     torch.set_num_threads(max(1, os.cpu_count() or 1))
@@ -129,6 +116,7 @@ def run_demo(
     else:
         print(f"[1/4] using the synthetic crowd set in {data}")
 
+    batch_size = CPU_DEMO_RECIPE["batch_size"]
     epochs, step_s = epochs_for_budget(model, data, size, batch_size, minutes)
     steps_per_epoch = num_train // batch_size
     print(
@@ -141,16 +129,10 @@ def run_demo(
         out / "run",
         input_size=size,
         device="cpu",
-        augment_kwargs=DEMO_AUGMENT,
         epochs=epochs,
-        batch_size=batch_size,
-        optimizer=optimizer,
-        lr=lr,
-        warmup_steps=50,
-        channels_last=True,
-        num_workers=1,
         seed=seed,
         time_limit=minutes * 60,
+        **CPU_DEMO_RECIPE,
     )
 
     print("[3/4] evaluating on the held-out validation split (pycocotools OKS AP)")

@@ -14,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-from cgalib.data import SYNTHETIC_AUGMENT
+from cgalib.engine.recipes import SYNTHETIC_GPU_RECIPE
 
 DATA = {"num_train": 6000, "num_val": 300, "size": 384, "seed": 0}
 TRAIN = {
@@ -22,14 +22,9 @@ TRAIN = {
     "model_kwargs": {"input_size": 384},
     "input_size": 384,
     "epochs": 24,
-    "batch_size": 32,
-    "lr": 2e-2,
-    "warmup_steps": 300,
-    "amp": "bf16",
-    "augment_kwargs": SYNTHETIC_AUGMENT,  # no flips: they contradict the left/right colours
     "device": "cuda",
-    "num_workers": 8,
     "time_limit": 9 * 60,
+    **SYNTHETIC_GPU_RECIPE,  # SGD 2e-2, batch 32, bf16, no flips (see cgalib.engine.recipes)
 }
 
 
@@ -38,10 +33,10 @@ def main() -> None:
     parser.add_argument("--out", default="runs/synthetic_gpu")
     args = parser.parse_args()
 
-    from cgalib import load_model
     from cgalib.data import find_split, make_synthetic_coco
     from cgalib.engine import train
     from cgalib.eval import evaluate_coco, format_metrics
+    from cgalib.models import load_model
 
     out = Path(args.out)
     data = out / "data"

@@ -11,7 +11,7 @@ import math
 import os
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -314,7 +314,7 @@ def train(
     input_size: int = 512,
     device: str | None = None,
     augment: bool = True,
-    augment_kwargs: dict | None = None,
+    augment_kwargs: Mapping[str, Any] | None = None,
     **train_kwargs: Any,
 ) -> Path:
     """Train a registered model on a COCO-format keypoint data set (``cgalib train``).
