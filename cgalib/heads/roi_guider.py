@@ -248,6 +248,7 @@ class ROIGuider(RoiHead):
             raise ValueError(f"ROIGuider needs cascade >= 1, got {cascade}")
         self.roi_sizes = roi_sizes
         self.cascade = cascade
+        self.num_stages = cascade
         stages = [ROIGuiderStage(self.in_channels, channels, num_blocks, norm_layer, act_layer)]
         for _ in range(cascade - 1):
             stages.append(ROIGuiderStage(channels, channels, cascade_blocks, norm_layer, act_layer))
@@ -283,34 +284,19 @@ class ROIGuider(RoiHead):
             for i in range(self.num_levels)
         ]
 
-    def forward(
+    def stage_logits(
         self,
         features: Sequence[torch.Tensor],
         boxes: torch.Tensor | Sequence[torch.Tensor],
-        return_all: bool = False,
-    ) -> torch.Tensor | list[torch.Tensor]:
-        """Heatmap logits of every box.
-
-        Args:
-            features: the backbone levels L0, L1, L2 (L3 and beyond are ignored).
-            boxes: B `(N_i, 4)` xyxy tensors in input pixels (one per image), or `(N, 5)`
-                rois.
-            return_all: return the logits of every stage (for intermediate supervision)
-                instead of the last stage's only.
-
-        Returns:
-            `(N, num_outputs, *output_size)` logits, or a list of ``cascade`` of them.
-        """
+        all_stages: bool,
+    ) -> list[torch.Tensor]:
         x = self.align(features, boxes)
-        if x[0].shape[0] == 0:
-            empty = [self.empty_logits(features)] * self.cascade
-            return empty if return_all else empty[-1]
         outputs = []
         for t, (stage, head) in enumerate(zip(self.stages, self.heads)):
             x = stage(x)
-            if return_all or t == self.cascade - 1:
+            if all_stages or t == self.cascade - 1:
                 outputs.append(head(x[0]))
-        return outputs if return_all else outputs[-1]
+        return outputs
 
     def extra_repr(self) -> str:
         return f"roi_sizes={self.roi_sizes}, cascade={self.cascade}, " + super().extra_repr()

@@ -52,9 +52,8 @@ class RoiHead(nn.Module):
     ``num_outputs`` heatmap logits of size ``2s`` per box (:attr:`output_size`). Heatmap
     cell ``(u, v)`` covers ``[x1 + u * bw / w, x1 + (u + 1) * bw / w)`` by
     ``[y1 + v * bh / h, y1 + (v + 1) * bh / h)`` of its box: the pixel-centre convention
-    of :mod:`cgalib.codecs.roi_keypoints`. ``forward(features, boxes, return_all=False)``
-    returns the logits, or with ``return_all=True`` a list with the logits of every
-    stage (one for single-stage heads), for intermediate supervision.
+    of :mod:`cgalib.codecs.roi_keypoints`. A subclass implements :meth:`stage_logits`;
+    :meth:`forward` validates the inputs and handles zero boxes.
 
     Args:
         in_channels: channels of the backbone levels, finest first (the first
@@ -70,6 +69,7 @@ class RoiHead(nn.Module):
     """
 
     num_levels = 3
+    num_stages = 1
 
     def __init__(
         self,
@@ -118,6 +118,44 @@ class RoiHead(nn.Module):
                 f"{name} expects one box tensor per image ({features[0].shape[0]}), got "
                 f"{len(boxes)}"
             )
+
+    def forward(
+        self,
+        features: Sequence[torch.Tensor],
+        boxes: torch.Tensor | Sequence[torch.Tensor],
+        return_all: bool = False,
+    ) -> torch.Tensor | list[torch.Tensor]:
+        """Heatmap logits of every box.
+
+        Args:
+            features: the backbone levels L0, L1, L2 (L3 and beyond are ignored).
+            boxes: B `(N_i, 4)` xyxy tensors in input pixels (one per image), or `(N, 5)`
+                rois ``(batch_index, x1, y1, x2, y2)``; ``N = sum N_i`` may be 0.
+            return_all: return the logits of every stage (for intermediate supervision,
+                one list entry per stage) instead of the last stage's only.
+
+        Returns:
+            `(N, num_outputs, *output_size)` logits, or a list of ``num_stages`` of them.
+        """
+        self.check_inputs(features, boxes)
+        count = boxes.shape[0] if isinstance(boxes, torch.Tensor) else sum(len(b) for b in boxes)
+        if count == 0:
+            stages = [self.empty_logits(features)] * self.num_stages
+        else:
+            stages = self.stage_logits(features, boxes, return_all)
+        return stages if return_all else stages[-1]
+
+    def stage_logits(
+        self,
+        features: Sequence[torch.Tensor],
+        boxes: torch.Tensor | Sequence[torch.Tensor],
+        all_stages: bool,
+    ) -> list[torch.Tensor]:
+        """The logits of the last stage (a one-element list), or of every stage.
+
+        Called by :meth:`forward` with validated inputs and at least one box.
+        """
+        raise NotImplementedError
 
     def empty_logits(self, features: Sequence[torch.Tensor]) -> torch.Tensor:
         """`(0, num_outputs, h, w)` logits for zero boxes, with every parameter in the graph.

@@ -124,27 +124,13 @@ class ROIPointer(RoiHead):
         level = torch.floor(self.canonical_level + torch.log2(scale / self.canonical_size + 1e-6))
         return level.clamp(0, self.num_levels - 1).long()
 
-    def forward(
+    def stage_logits(
         self,
         features: Sequence[torch.Tensor],
         boxes: torch.Tensor | Sequence[torch.Tensor],
-        return_all: bool = False,
-    ) -> torch.Tensor | list[torch.Tensor]:
-        """Heatmap logits of every box.
-
-        Args:
-            features: the backbone levels L0, L1, L2 (L3 and beyond are ignored).
-            boxes: B `(N_i, 4)` xyxy tensors in input pixels (one per image), or `(N, 5)`
-                rois.
-            return_all: return a one-element list (the signature of a cascade head).
-
-        Returns:
-            `(N, num_outputs, *output_size)` logits, or ``[logits]``.
-        """
-        self.check_inputs(features, boxes)
+        all_stages: bool,
+    ) -> list[torch.Tensor]:
         rois = boxes_to_rois(boxes).to(features[0].device)
-        if rois.shape[0] == 0:
-            return [self.empty_logits(features)] if return_all else self.empty_logits(features)
         levels = self.roi_levels(rois)
         x = None
         for i in range(self.num_levels):
@@ -161,8 +147,7 @@ class ROIPointer(RoiHead):
             if x is None:
                 x = projected.new_zeros(rois.shape[0], *projected.shape[1:])
             x = x.index_copy(0, index, projected)
-        logits = self.deconv(self.convs(x))
-        return [logits] if return_all else logits
+        return [self.deconv(self.convs(x))]
 
     def extra_repr(self) -> str:
         return (
