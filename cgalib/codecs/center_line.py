@@ -130,9 +130,12 @@ def dichotomy_extend_area(
        ``ratio * size / 2 * (1/2 + 1/4 + ...) < ratio * size / 2``; the clamp makes both
        properties hold exactly, also for odd inputs.)
 
-    Top/bottom sides sample ``center_line_y`` at ``x = (x1 + x2) / 2``; left/right sides
-    sample ``center_line_x`` at ``y = (y1 + y2) / 2``. Sampling is nearest-pixel: a
-    coordinate ``v`` reads index ``floor(v + 0.5)``, and samples outside the map read 0.
+    Top/bottom sides sample ``center_line_y`` in the box's center column
+    ``floor((x1 + x2) / 2)``, left/right sides sample ``center_line_x`` in its center row
+    ``floor((y1 + y2) / 2)``: the center cell, where :func:`center_line_heatmaps` draws the
+    lines and :func:`~cgalib.codecs.decode_centers` finds the peak. Along the side's
+    direction sampling is nearest-pixel: a position ``v`` reads index ``floor(v + 0.5)``,
+    the pixel whose center is nearest. Samples outside the map read 0.
 
     Note:
         Algorithm 1 as printed in the paper moves the side *outward when the score is at
@@ -215,7 +218,7 @@ def dichotomy_extend_area(
             (center_line_y.transpose(-1, -2), center[..., 0], width, height),  # columns
         )
     ):
-        pick = torch.floor(at + 0.5)  # nearest pixel, (G, N)
+        pick = torch.floor(at)  # the center cell, where the line is drawn, (G, N)
         inside = (pick >= 0) & (pick < limit)
         lines = lines.reshape(groups, *lines.shape[-2:])
         read = lines[group_index, pick.clamp(0, limit - 1).long()]  # (G, N, extent)

@@ -4,7 +4,8 @@ One resize rule and one pixel convention for every image that enters a model:
 
 - **Resize.** The longer side becomes ``size`` and the aspect ratio is kept: ``scale =
   size / max(H, W)``, the shorter side rounded to whole pixels (a point on it moves by at
-  most half a pixel). Downscaling is antialiased.
+  most half a pixel; a side under half a pixel is kept at one, and a point on it moves by
+  less than one). Downscaling is antialiased.
 - **Pad.** Zeros go right and bottom only, so the content keeps the top-left origin and
   the inverse is the single factor ``1 / scale``. Training pads every image to a
   ``size x size`` square (one tensor per batch); inference pads each side up to a
@@ -111,10 +112,17 @@ def letterbox(
     scale, nh, nw = letterbox_size(h, w, size)
     x = image
     if (nh, nw) != (h, w):
+        # PyTorch's antialiased bilinear kernel is wrong (it can drop content entirely) when
+        # the output width is 1 and the height shrinks; an output height of 1 is right, so
+        # such images are resized transposed.
+        flip = nw == 1 and nh < h
         x = F.interpolate(
-            image[None].float(), size=(nh, nw), mode="bilinear", align_corners=False,
+            image[None].float().transpose(-1, -2) if flip else image[None].float(),
+            size=(nw, nh) if flip else (nh, nw), mode="bilinear", align_corners=False,
             antialias=scale < 1,
         )[0]  # fmt: skip
+        if flip:
+            x = x.transpose(-1, -2)
         if image.dtype == torch.uint8:
             x = x.round_().clamp_(0, 255).to(torch.uint8)
         else:

@@ -2,8 +2,10 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from cgalib.codecs import center_radius, center_targets, draw_gaussian
+from cgalib.codecs import center_radius, center_targets, decode_centers, draw_gaussian, heatmap_nms
 
 from helpers import requires_cuda
 
@@ -94,3 +96,79 @@ def test_cpu_cuda_parity():
     gpu = center_targets(boxes.cuda(), (128, 128))
     for key in cpu:
         torch.testing.assert_close(gpu[key].cpu(), cpu[key])
+
+
+@st.composite
+def _boxes_on_distinct_cells(draw):
+    """A map ``(H, W)`` and 1..8 boxes whose centers fall in distinct cells of it.
+
+    A center is ``cell + offset`` with ``offset`` in ``[0, 1)``, so ``center_targets`` puts
+    the box at ``cell``. Sizes run from half a cell to wider than the map: boxes may hang
+    over the border (only the center must be inside, as the encoder requires).
+    Coordinates are multiples of 1/64, so every sum the codec forms is exact in float32.
+    """
+    height, width = draw(st.integers(3, 20)), draw(st.integers(3, 20))
+    cells = draw(
+        st.lists(
+            st.tuples(st.integers(0, width - 1), st.integers(0, height - 1)),
+            min_size=1,
+            max_size=min(8, height * width),
+            unique=True,
+        )
+    )
+    sixty_fourths = st.integers(0, 63)
+    boxes = []
+    for cx, cy in cells:
+        ox, oy = draw(sixty_fourths) / 64, draw(sixty_fourths) / 64
+        w, h = draw(st.integers(32, 30 * 64)) / 64, draw(st.integers(32, 30 * 64)) / 64
+        boxes.append([cx + ox - w / 2, cy + oy - h / 2, cx + ox + w / 2, cy + oy + h / 2])
+    return (height, width), torch.tensor(boxes)
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=_boxes_on_distinct_cells())
+def test_encode_decode_round_trip(case):
+    """``center_targets`` -> perfect predictions -> ``decode_centers(k=N)`` returns the boxes.
+
+    The perfect prediction is the target heatmap, with the ``wh`` and ``offset`` targets
+    written at each box's ``index`` cell (zeros elsewhere). Every center cell holds exactly
+    1 and every other pixel less than 1 (a Gaussian is 1 only at its own center), so the
+    3x3 NMS keeps all N centers, adjacent ones included (two neighbouring 1s are both the
+    maximum of their windows), and the top N are exactly them. The one real limit is one
+    box per center cell: a second box on the same cell has nowhere to write its regression,
+    so the generator draws distinct cells. Decoded order is a tie at score 1, so boxes are
+    matched as sets.
+    """
+    (height, width), boxes = case
+    n = boxes.shape[0]
+    t = center_targets(boxes, (height, width), max_objects=n)
+    assert t["mask"].all()
+    wh = torch.zeros(1, 2, height * width)
+    offset = torch.zeros(1, 2, height * width)
+    wh[0, :, t["index"]] = t["wh"].T
+    offset[0, :, t["index"]] = t["offset"].T
+    decoded, scores = decode_centers(
+        t["heatmap"][None], wh.view(1, 2, height, width), offset.view(1, 2, height, width), k=n
+    )
+    assert scores.shape == (1, n) and scores.eq(1).all()
+    # Each GT box has exactly one decoded box equal to it, and vice versa.
+    error = (boxes[:, None] - decoded[0][None]).abs().amax(-1)  # (N gt, N decoded)
+    match = error.argmin(1)
+    assert sorted(match.tolist()) == list(range(n))
+    assert error[torch.arange(n), match].max() <= 1e-5
+    # One more box would be a Gaussian tail (< 1) or a zero, never another center.
+    if n < height * width:
+        _, more = decode_centers(
+            t["heatmap"][None], wh.view(1, 2, height, width), offset.view(1, 2, height, width),
+            k=n + 1,
+        )  # fmt: skip
+        assert more[0, n] < 1
+
+
+def test_adjacent_centers_both_survive_nms():
+    # centers in cells (4, 4) and (5, 4): each 1 is the maximum of its 3x3 window
+    boxes = torch.tensor([[2.0, 2.0, 7.0, 7.0], [3.0, 2.0, 8.0, 7.0]])
+    t = center_targets(boxes, (10, 10))
+    assert t["index"][:2].tolist() == [44, 45]
+    kept = heatmap_nms(t["heatmap"][None])
+    assert kept[0, 0, 4, 4] == 1 and kept[0, 0, 4, 5] == 1 and kept.eq(1).sum() == 2

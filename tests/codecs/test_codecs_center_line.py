@@ -5,7 +5,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cgalib.codecs import center_line_heatmaps, center_radius
+from cgalib.codecs import center_line_heatmaps, center_radius, dichotomy_extend_area
 
 from helpers import requires_cuda
 
@@ -117,3 +117,105 @@ def test_cpu_cuda_parity():
     gpu = center_line_heatmaps(boxes.cuda(), (128, 128))
     for a, b in zip(cpu, gpu):
         torch.testing.assert_close(b.cpu(), a)
+
+
+_SIGMA = 1.4  # the encoder's default (paper)
+# Thresholds between the Gaussian levels exp(-n**2 / (2 sigma**2)) = 1, .775, .360, .101,
+# .017 (n = 0..4), so the tail reach is unambiguous: D = 3 (the paper's 0.08), 2, 1, 0.
+_THRESHOLDS = (0.08, 0.2, 0.5, 0.9)
+
+
+def _tail_reach(thre):
+    """Pixels past a line's end whose Gaussian tail still scores above ``thre``."""
+    return max(n for n in range(10) if math.exp(-n * n / (2 * _SIGMA**2)) > thre)
+
+
+@st.composite
+def _dea_case(draw):
+    """A GT box on a 64x64 map, a DEA setting, and the GT box shrunk so DEA can reach back.
+
+    Coordinates are multiples of 1/8 and the shrink a multiple of 1/64, and opposite sides
+    shrink by the same amount, so the shrunk box has exactly the GT box's center (and
+    center cell) in float32.
+    """
+    thre = draw(st.sampled_from(_THRESHOLDS))
+    ratio = draw(st.sampled_from((0.09, 0.2, 0.3, 0.5)))  # 0.09: the paper
+    reach = _tail_reach(thre)
+    min_size = math.ceil((reach + 2) / ratio)  # leaves room to shrink, see `shrink` below
+    gt, shrunk = [], []
+    for _ in range(2):  # x, then y
+        size = draw(st.integers(min_size * 8, 63 * 8)) / 8
+        lo = draw(st.integers(0, int((63 - size) * 8))) / 8
+        hi = lo + size
+        # How far past each GT side the search stops (see the test's docstring).
+        ends = (max(math.ceil(lo) - reach, 0) - 0.5, min(math.floor(hi) + reach, 63) + 0.5)
+        past = (lo - ends[0], ends[1] - hi)  # in (-0.5, reach + 0.5]
+        # Shrinking by `a` puts the stop `a + past` outward of the shrunk side, which must be
+        # within DEA's range [0, ratio * (size - 2a)].
+        a_min = max(0.0, -min(past)) + 1 / 64
+        a_max = (ratio * size - max(past) - 1 / 64) / (1 + 2 * ratio)
+        assert a_max > a_min  # min_size makes room: a_max >= 0.74 > 0.52 >= a_min
+        a = a_min + math.floor(draw(st.floats(0, 1)) * (a_max - a_min) * 64) / 64
+        gt.append((lo, hi))
+        shrunk.append((lo + a, hi - a))
+    (x1, x2), (y1, y2) = gt
+    (sx1, sx2), (sy1, sy2) = shrunk
+    return (x1, y1, x2, y2), (sx1, sy1, sx2, sy2), ratio, thre
+
+
+@settings(max_examples=80, deadline=None)
+@given(case=_dea_case())
+def test_dea_finds_the_encoded_line_ends_from_a_shrunk_box(case):
+    """Encode a box's center lines, decode them with DEA from a shrunk box: each side stops
+    at a known distance from the line's end.
+
+    Where a side stops, from the two codecs' rules. ``center_line_heatmaps`` draws the
+    vertical line in column ``floor(cx)`` over pixels ``ceil(y1)..floor(y2)`` at 1 and
+    gives pixel ``q`` beyond an end ``exp(-n**2 / (2 sigma**2))``, ``n`` its distance in
+    pixels to the end. DEA reads that same column (the box's center cell; the shrunk box
+    has the GT box's center) at pixel ``floor(p + 0.5)`` for a side at ``p``. So the top
+    side scores above ``thre`` iff ``floor(p + 0.5) >= ceil(y1) - D``, i.e. ``p >=
+    ceil(y1) - D - 0.5``, with ``D`` the tail reach (the largest ``n`` whose Gaussian
+    exceeds ``thre``: 3 px for the paper's thre 0.08 and sigma 1.4, 0 above thre 0.775).
+    Pixels outside the map read 0, so the boundary is ``max(ceil(y1) - D, 0) - 0.5``;
+    bottom ``min(floor(y2) + D, H - 1) + 0.5``, and the same for x1, x2 along ``M_x``.
+    The score is monotone along the search, so the bisection converges to that boundary
+    within its last step ``ratio * size / 2 ** (max_iters + 1)`` whenever the boundary is
+    within DEA's range, ``0..ratio * size`` outside the shrunk side (the generator's
+    precondition). Hence each side lands within ``D + 0.5`` px of the GT side, within half a
+    pixel when ``thre`` is above 0.775.
+    """
+    gt, shrunk, ratio, thre = case
+    reach = _tail_reach(thre)
+    m_x, m_y = center_line_heatmaps(torch.tensor([gt]), (64, 64), sigma=_SIGMA)
+    out = dichotomy_extend_area(torch.tensor([shrunk]), m_x, m_y, ratio, thre, max_iters=10)[0]
+    x1, y1, x2, y2 = gt
+    ends = torch.tensor(
+        [
+            max(math.ceil(x1) - reach, 0) - 0.5,
+            max(math.ceil(y1) - reach, 0) - 0.5,
+            min(math.floor(x2) + reach, 63) + 0.5,
+            min(math.floor(y2) + reach, 63) + 0.5,
+        ]
+    )
+    sizes = torch.tensor([shrunk[2] - shrunk[0], shrunk[3] - shrunk[1]]).repeat(2)
+    step = ratio * sizes / 2**11
+    assert ((out - ends).abs() <= step + 1e-4).all(), (out, ends)
+    assert ((out - torch.tensor(gt)).abs() <= reach + 0.5 + step + 1e-4).all()
+
+
+def test_dea_reads_the_line_in_the_center_cell_it_is_drawn_in():
+    # A 5x12 box centred at x = 12.5: its 1-pixel-wide (d = 0) vertical line is drawn in
+    # column floor(12.5) = 12. Reading the nearest column, 13, saw 0.775 instead of 1, so
+    # with thre 0.9 the top and bottom never found the line (and with the paper's 0.08
+    # stopped a pixel short).
+    gt = torch.tensor([[10.0, 10.0, 15.0, 22.0]])
+    m_x, m_y = center_line_heatmaps(gt, (32, 32))
+    assert m_y[16, 12] == 1 and m_y[16, 13] < 0.78
+    shrunk = gt + torch.tensor([[0.5, 2.0, -0.5, -2.0]])
+    out = dichotomy_extend_area(shrunk, m_x, m_y, ratio=1.0, thre=0.9, max_iters=14)
+    # the line covers pixels 10..22 (and 10..15 for M_x): each side stops on the edge of
+    # the end pixel
+    torch.testing.assert_close(out, torch.tensor([[9.5, 9.5, 15.5, 22.5]]), atol=2e-3, rtol=0)
+    out = dichotomy_extend_area(shrunk, m_x, m_y, ratio=1.0, thre=0.08, max_iters=14)
+    torch.testing.assert_close(out, torch.tensor([[6.5, 6.5, 18.5, 25.5]]), atol=2e-3, rtol=0)

@@ -16,15 +16,18 @@ from cgalib.postprocess import (
 from helpers import requires_cuda
 
 
-def _sample(m, x, y):
-    xi, yi = math.floor(x + 0.5), math.floor(y + 0.5)
+def _sample(m, yi, xi):
     if 0 <= yi < m.shape[0] and 0 <= xi < m.shape[1]:
         return float(m[yi, xi])
     return 0.0
 
 
 def _reference(boxes, m_x, m_y, ratio, thre, max_iters):
-    """One box, one side at a time, as Algorithm 1 intends (outward while on the line)."""
+    """One box, one side at a time, as Algorithm 1 intends (outward while on the line).
+
+    The line is read in the box's center row / column ``floor(center)`` (its center cell,
+    where ``center_line_heatmaps`` draws it) at the pixel nearest the side's position.
+    """
     out = []
     for x1, y1, x2, y2 in boxes.tolist():
         w, h = max(x2 - x1, 0.0), max(y2 - y1, 0.0)
@@ -38,9 +41,9 @@ def _reference(boxes, m_x, m_y, ratio, thre, max_iters):
             for _ in range(max_iters):
                 offset = offset / 2
                 if side % 2 == 0:
-                    score = _sample(m_x, pos, cy)
+                    score = _sample(m_x, math.floor(cy), math.floor(pos + 0.5))
                 else:
-                    score = _sample(m_y, cx, pos)
+                    score = _sample(m_y, math.floor(pos + 0.5), math.floor(cx))
                 pos += outward * offset if score > thre else -outward * offset
             ext = min(max((pos - orig) * outward, 0.0), ratio * size)
             row.append(orig + outward * ext)
