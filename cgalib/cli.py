@@ -109,18 +109,21 @@ def _cmd_eval(
     batch: int,
 ) -> int:
     from cgalib.data import find_split
-    from cgalib.eval import evaluate_coco, format_metrics
+    from cgalib.eval import BOX_METRICS, BOX_PREFIX, KEYPOINT_METRICS, evaluate_coco, format_metrics
     from cgalib.models import load_model
 
     model = load_model(checkpoint, flip_test=flip)
     images_dir, ann_file = find_split(data, split, None, ann)
     size = input_size or getattr(model, "input_size", 512)
     metrics, results = evaluate_coco(
-        model, images_dir, ann_file, input_size=size, device=device, batch_size=batch
+        model, images_dir, ann_file, box_ap=True, input_size=size, device=device, batch_size=batch
     )
     out_path = Path(out or Path(checkpoint).parent / f"results_{split}.json")
     out_path.write_text(json.dumps(results))
-    print(format_metrics(metrics, f"{split} keypoints"))
+    keypoints = {k: metrics[k] for k in KEYPOINT_METRICS}
+    boxes = {k: metrics[BOX_PREFIX + k] for k in BOX_METRICS}
+    print(format_metrics(keypoints, f"{split} keypoints"))
+    print(format_metrics(boxes, f"{split} person boxes"))
     print(f"results: {out_path}")
     return 0
 
@@ -231,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-limit", type=float, default=None, help="stop after this many minutes")
     p.add_argument("--model-kwargs", default=None, help="JSON overrides for the builder")
 
-    p = sub.add_parser("eval", help="COCO keypoint AP of a checkpoint on a split")
+    p = sub.add_parser("eval", help="COCO keypoint AP and person box AP of a checkpoint on a split")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--data", required=True)
     p.add_argument("--split", default="val")

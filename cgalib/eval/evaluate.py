@@ -1,15 +1,19 @@
-"""Run a model over a COCO-format split and score it with pycocotools."""
+"""Run a model over a COCO-format split and score it with pycocotools, batch by batch."""
 
 from __future__ import annotations
 
+import inspect
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
+from pycocotools.coco import COCO
 from torch import nn
 
-from cgalib.eval.coco_keypoints import coco_keypoint_ap, load_coco
+from cgalib.eval.coco_eval import load_coco
+from cgalib.eval.metric import CocoKeypointAP
 from cgalib.inference.predictor import Precision, Predictor
 from cgalib.utils.progress import ProgressBar
 
@@ -19,7 +23,7 @@ __all__ = ["predict_coco", "evaluate_coco"]
 def predict_coco(
     model: nn.Module,
     images_dir: str | os.PathLike,
-    ann_file: str | os.PathLike,
+    ann_file: str | os.PathLike | COCO,
     input_size: int = 512,
     device: str | torch.device | None = None,
     batch_size: int = 8,
@@ -31,7 +35,7 @@ def predict_coco(
     Args:
         model: a pose model accepted by :class:`~cgalib.Predictor`.
         images_dir: the folder of the split's images.
-        ann_file: its ``person_keypoints_*.json``.
+        ann_file: its ``person_keypoints_*.json`` (or a loaded ``COCO``).
         input_size: letterbox size of the longer side.
         device: where to run (default CUDA when available).
         batch_size: images per forward pass.
@@ -43,47 +47,82 @@ def predict_coco(
         ``score`` and ``bbox`` (xywh), sorted by score within each image.
     """
     coco = load_coco(ann_file)
+    batches = _predict_batches(
+        model, images_dir, coco, input_size, device, batch_size, precision, progress
+    )
+    return [r for _, results in batches for r in results]
+
+
+def _predict_batches(
+    model: nn.Module,
+    images_dir: str | os.PathLike,
+    coco: COCO,
+    input_size: int,
+    device: str | torch.device | None,
+    batch_size: int,
+    precision: Precision,
+    progress: bool,
+) -> Iterator[tuple[list[int], list[dict]]]:
+    """The image ids of each batch of the split and their COCO results."""
     predictor = Predictor(
         model, device=device, input_size=input_size, precision=precision, batch_size=batch_size
     )
     ids = sorted(coco.getImgIds())
-    results: list[dict] = []
     bar = ProgressBar(len(ids), "predict", unit="img", enabled=progress)
     for start in range(0, len(ids), batch_size):
         chunk = ids[start : start + batch_size]
         paths = [Path(images_dir) / coco.imgs[i]["file_name"] for i in chunk]
-        for image_id, people in zip(chunk, predictor.predict(paths)):
-            for person in people:
-                results.append(
-                    {
-                        "image_id": image_id,
-                        "category_id": 1,
-                        "keypoints": person["keypoints"],
-                        "score": person["score"],
-                        "bbox": person["bbox"],
-                    }
-                )
+        results = [
+            {
+                "image_id": image_id,
+                "category_id": 1,
+                "keypoints": person["keypoints"],
+                "score": person["score"],
+                "bbox": person["bbox"],
+            }
+            for image_id, people in zip(chunk, predictor.predict(paths))
+            for person in people
+        ]
         bar.update(len(chunk))
+        yield chunk, results
     bar.close()
-    return results
 
 
 def evaluate_coco(
     model: nn.Module,
     images_dir: str | os.PathLike,
-    ann_file: str | os.PathLike,
+    ann_file: str | os.PathLike | COCO,
+    box_ap: bool = False,
     **kwargs: Any,
 ) -> tuple[dict[str, float], list[dict]]:
-    """Keypoint AP of ``model`` on a split: :func:`predict_coco` then :func:`coco_keypoint_ap`.
+    """Keypoint AP of ``model`` on a split, batch by batch through :class:`CocoKeypointAP`.
+
+    The numbers are those of :func:`coco_keypoint_ap` on the returned results. The whole
+    split is scored in this process: the metric does not sync across DDP ranks, so a
+    rank-0-only call in a ``torchrun`` job works.
 
     Args:
         model: the pose model.
         images_dir: the split's image folder.
-        ann_file: the split's annotation file.
-        **kwargs: passed to :func:`predict_coco`.
+        ann_file: the split's annotation file (or a loaded ``COCO``).
+        box_ap: also score each person's ``bbox`` with pycocotools' ``iouType="bbox"``.
+        **kwargs: passed to :func:`predict_coco` (``input_size``, ``device``,
+            ``batch_size``, ``precision``, ``progress``).
 
     Returns:
-        ``(metrics, results)``: the pycocotools keypoint stats and the COCO results.
+        ``(metrics, results)``: the pycocotools keypoint stats (``AP``, ``AP50``, ... as
+        :data:`KEYPOINT_METRICS` names them), with ``box_ap`` followed by the person box
+        stats ``box_AP``, ``box_AP50``, ... (:data:`BOX_METRICS` with the prefix ``box_``),
+        and the COCO results.
     """
-    results = predict_coco(model, images_dir, ann_file, **kwargs)
-    return coco_keypoint_ap(ann_file, results), results
+    coco = load_coco(ann_file)
+    # predict_coco's defaults for what kwargs leaves out (and its TypeError for a typo)
+    call = inspect.signature(predict_coco).bind(model, images_dir, coco, **kwargs)
+    call.apply_defaults()
+    iou_types = ("keypoints", "bbox") if box_ap else ("keypoints",)
+    metric = CocoKeypointAP(coco, iou_types=iou_types, sync_on_compute=False)
+    results: list[dict] = []
+    for image_ids, batch in _predict_batches(*call.args):
+        metric.update(batch, image_ids=image_ids)
+        results.extend(batch)
+    return metric.compute(), results
