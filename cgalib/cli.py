@@ -3,17 +3,98 @@
 Library code never sees the parsed ``argparse.Namespace``; each sub-command's handler
 unpacks it at this entry point. Sub-commands: ``synth``, ``train``, ``eval``, ``predict``,
 ``export``, ``demo``, ``models`` and ``summary``.
+
+Bad flag values stop at parsing with argparse's one line (``cgalib <command>: error:
+argument --batch: ...``, exit status 2): every number, size, device and JSON flag has an
+argparse type below. An error the library raises while a command runs (a missing file,
+an unreadable checkpoint) prints as one line ``cgalib: error: ...`` with exit status 1;
+``--traceback`` (or ``CGALIB_TRACEBACK=1``) shows the full trace instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 __all__ = ["build_parser", "main"]
+
+
+def _int_type(minimum: int, multiple: int = 1) -> Callable[[str], int]:
+    """An argparse type: an integer ``>= minimum`` and a multiple of ``multiple``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        if value % multiple:
+            up = -(-value // multiple) * multiple
+            raise argparse.ArgumentTypeError(
+                f"must be a multiple of {multiple}, got {value} (e.g. {up})"
+            )
+        return value
+
+    return parse
+
+
+def _float_type(low: float, high: float = math.inf, open_low: bool = False):
+    """An argparse type: a finite number in ``[low, high]`` (``(low, high]`` if ``open_low``)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        inside = (low < value if open_low else low <= value) and value <= high
+        if not math.isfinite(value) or not inside:
+            if high == math.inf:
+                wanted = f"a finite number {'>' if open_low else '>='} {low:g}"
+            else:
+                wanted = f"in {'(' if open_low else '['}{low:g}, {high:g}]"
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text}")
+        return value
+
+    return parse
+
+
+def _device_type(text: str) -> str:
+    """An argparse type: a device this machine has (``cpu``, ``cuda``, ``cuda:N``, ``mps``)."""
+    from cgalib.utils.device import resolve_device
+
+    try:
+        resolve_device(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
+def _json_object_type(text: str) -> str:
+    """An argparse type: the text of a JSON object (returned as text, checked here)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({err}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(
+            f"must be a JSON object such as '{{\"input_size\": 256}}', got {text!r}"
+        )
+    return text
+
+
+_COUNT = _int_type(1)
+_NON_NEGATIVE = _int_type(0)
+_SIDE = _int_type(32, 32)
+"""Input sides: positive multiples of 32, the backbone's stride."""
+_POSITIVE = _float_type(0.0, open_low=True)
+_PROBABILITY = _float_type(0.0, 1.0)
 
 
 def _cmd_models(pattern: str) -> int:
@@ -108,9 +189,14 @@ def _cmd_eval(
     device: str | None,
     batch: int,
 ) -> int:
+    out_path = Path(out or Path(checkpoint).parent / f"results_{split}.json")
+    if out_path.is_dir():
+        raise ValueError(f"--out {out_path} is a folder; give the results file to write")
+
     from cgalib.data import find_split
     from cgalib.eval import BOX_METRICS, BOX_PREFIX, KEYPOINT_METRICS, evaluate_coco, format_metrics
     from cgalib.models import load_model
+    from cgalib.utils.files import atomic_open
 
     model = load_model(checkpoint, flip_test=flip)
     images_dir, ann_file = find_split(data, split, None, ann)
@@ -118,8 +204,8 @@ def _cmd_eval(
     metrics, results = evaluate_coco(
         model, images_dir, ann_file, box_ap=True, input_size=size, device=device, batch_size=batch
     )
-    out_path = Path(out or Path(checkpoint).parent / f"results_{split}.json")
-    out_path.write_text(json.dumps(results))
+    with atomic_open(out_path) as f:
+        json.dump(results, f)
     keypoints = {k: metrics[k] for k in KEYPOINT_METRICS}
     boxes = {k: metrics[BOX_PREFIX + k] for k in BOX_METRICS}
     print(format_metrics(keypoints, f"{split} keypoints"))
@@ -135,16 +221,25 @@ def _cmd_predict(
     input_size: int | None,
     device: str | None,
     threshold: float,
+    strict: bool,
 ) -> int:
     from cgalib.inference.media import predict_media
     from cgalib.models import load_model
 
     model = load_model(checkpoint)
     size = input_size or getattr(model, "input_size", 512)
-    results_path = predict_media(
-        model, inputs, out, input_size=size, device=device, score_threshold=threshold
+    report = predict_media(
+        model,
+        inputs,
+        out,
+        input_size=size,
+        device=device,
+        score_threshold=threshold,
+        strict=strict,
     )
-    print(f"results: {results_path}")
+    print(f"results: {report.results} ({report.images} pictures, {report.people} people)")
+    if report.skipped:
+        print(f"skipped {len(report.skipped)} input(s), see the warnings above", file=sys.stderr)
     return 0
 
 
@@ -197,6 +292,11 @@ def _cmd_demo(out: str, minutes: float, train_images: int, val_images: int) -> i
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``cgalib`` command."""
     parser = argparse.ArgumentParser(prog="cgalib", description="CGANet pose estimation toolkit")
+    parser.add_argument(
+        "--traceback",
+        action="store_true",
+        help="show the full Python trace of an error (also: CGALIB_TRACEBACK=1)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("models", help="list registered models")
@@ -204,35 +304,47 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("summary", help="parameters, GFLOPs and output shapes of a model")
     p.add_argument("model", help="a registered model name")
-    p.add_argument("--height", type=int, default=512)
-    p.add_argument("--width", type=int, default=512)
+    p.add_argument("--height", type=_SIDE, default=512, help="input height, a multiple of 32")
+    p.add_argument("--width", type=_SIDE, default=512, help="input width, a multiple of 32")
 
     p = sub.add_parser("synth", help="write the synthetic crowd set in COCO layout")
     p.add_argument("--out", required=True, help="data root to create")
-    p.add_argument("--train", type=int, default=2000, help="training images")
-    p.add_argument("--val", type=int, default=200, help="validation images")
+    p.add_argument("--train", type=_NON_NEGATIVE, default=2000, help="training images")
+    p.add_argument("--val", type=_NON_NEGATIVE, default=200, help="validation images")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--size", type=int, default=384, help="image side in pixels")
+    p.add_argument("--size", type=_int_type(32), default=384, help="image side in pixels")
 
     p = sub.add_parser("train", help="train a registered model on COCO-format keypoint data")
     p.add_argument("--model", default="cganet_tnet_d1w64")
     p.add_argument("--data", required=True, help="data root (train/, annotations/)")
     p.add_argument("--ann-train", default=None, help="annotation file if not in the default place")
     p.add_argument("--out", required=True, help="run folder (checkpoints, metrics.csv)")
-    p.add_argument("--epochs", type=int, default=95)
-    p.add_argument("--batch", type=int, default=16, help="images per step and process")
-    p.add_argument("--lr", type=float, default=1e-2)
-    p.add_argument("--input-size", type=int, default=512)
+    p.add_argument("--epochs", type=_COUNT, default=95)
+    p.add_argument("--batch", type=_COUNT, default=16, help="images per step and process")
+    p.add_argument("--lr", type=_POSITIVE, default=1e-2)
+    p.add_argument("--input-size", type=_SIDE, default=512)
     p.add_argument("--amp", choices=["bf16", "fp16"], default=None)
     p.add_argument(
         "--channels-last", action="store_true", help="channels-last memory format (faster convs)"
     )
-    p.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
+    p.add_argument(
+        "--device",
+        type=_device_type,
+        default=None,
+        help="cuda or cpu (default: cuda if available)",
+    )
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
-    p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--workers", type=_NON_NEGATIVE, default=4)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--time-limit", type=float, default=None, help="stop after this many minutes")
-    p.add_argument("--model-kwargs", default=None, help="JSON overrides for the builder")
+    p.add_argument(
+        "--time-limit", type=_POSITIVE, default=None, help="stop after this many minutes"
+    )
+    p.add_argument(
+        "--model-kwargs",
+        type=_json_object_type,
+        default=None,
+        help="JSON overrides for the builder",
+    )
 
     p = sub.add_parser("eval", help="COCO keypoint AP and person box AP of a checkpoint on a split")
     p.add_argument("--checkpoint", required=True)
@@ -241,37 +353,66 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ann", default=None, help="annotation file if not in the default place")
     p.add_argument("--out", default=None, help="results JSON (default next to the checkpoint)")
     p.add_argument("--flip", action="store_true", help="flip test")
-    p.add_argument("--input-size", type=int, default=None)
-    p.add_argument("--device", default=None)
-    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--input-size", type=_SIDE, default=None, help="a multiple of 32")
+    p.add_argument("--device", type=_device_type, default=None)
+    p.add_argument("--batch", type=_COUNT, default=8)
 
     p = sub.add_parser("predict", help="predict and draw people in images, folders, videos")
     p.add_argument("inputs", nargs="+", help="image files, folders or video files")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--input-size", type=int, default=None)
-    p.add_argument("--device", default=None)
-    p.add_argument("--threshold", type=float, default=0.1, help="drawing score threshold")
+    p.add_argument("--input-size", type=_SIDE, default=None, help="a multiple of 32")
+    p.add_argument("--device", type=_device_type, default=None)
+    p.add_argument(
+        "--threshold", type=_PROBABILITY, default=0.1, help="drawing score threshold, 0..1"
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop with an error at the first input that cannot be read (default: skip it)",
+    )
 
     p = sub.add_parser("export", help="export a checkpoint to ONNX (whole inference or dense)")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--format", choices=["onnx"], default="onnx")
-    p.add_argument("--size", type=int, default=None, help="input side (default: the model's)")
+    p.add_argument(
+        "--size",
+        type=_SIDE,
+        default=None,
+        help="input side, a multiple of 32 (default: the model's)",
+    )
     p.add_argument("--out", default=None, help="file to write (default next to the checkpoint)")
     p.add_argument("--dense-only", action="store_true", help="backbone and dense heads only")
-    p.add_argument("--batch", type=int, default=1, help="images per run, fixed in the graph")
-    p.add_argument("--opset", type=int, default=17)
+    p.add_argument("--batch", type=_COUNT, default=1, help="images per run, fixed in the graph")
+    p.add_argument("--opset", type=_COUNT, default=17)
 
     p = sub.add_parser("demo", help="the main job: synthesise, train, evaluate, draw")
     p.add_argument("--out", default="demo")
-    p.add_argument("--minutes", type=float, default=9.0, help="training time budget")
-    p.add_argument("--train-images", type=int, default=2000)
-    p.add_argument("--val-images", type=int, default=100)
+    p.add_argument("--minutes", type=_POSITIVE, default=9.0, help="training time budget")
+    p.add_argument("--train-images", type=_COUNT, default=2000)
+    p.add_argument("--val-images", type=_COUNT, default=100)
     return parser
+
+
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    """Show a warning as one line, ``cgalib: warning: <message>``."""
+    print(f"cgalib: warning: {message}", file=sys.stderr if file is None else file)
+
+
+def _error_text(err: BaseException) -> str:
+    """The message of a library error (a ``KeyError``'s without its quotes)."""
+    text = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
+    return str(text) or type(err).__name__
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``cgalib`` command line.
+
+    A bad flag value exits through argparse (status 2). A ``ValueError``, ``OSError``,
+    ``KeyError`` or ``RuntimeError`` raised by the library while the command runs prints
+    one line, ``cgalib: error: <message>``, and returns 1; Ctrl-C returns 130. Warnings
+    print as ``cgalib: warning: <message>``. With ``--traceback`` (or the environment
+    variable ``CGALIB_TRACEBACK=1``) errors and warnings keep Python's full format.
 
     Args:
         argv: arguments without the program name; ``None`` reads ``sys.argv``.
@@ -281,6 +422,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = vars(build_parser().parse_args(argv))
     command = args.pop("command")
+    full_trace = args.pop("traceback") or os.environ.get("CGALIB_TRACEBACK", "") not in ("", "0")
     handlers = {
         "models": _cmd_models,
         "summary": _cmd_summary,
@@ -291,7 +433,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export": _cmd_export,
         "demo": _cmd_demo,
     }
-    return handlers[command](**args)
+    if full_trace:
+        return handlers[command](**args)
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = _warning_line
+            return handlers[command](**args)
+    except (ValueError, OSError, KeyError, RuntimeError) as err:
+        hint = " (run with --traceback for the full trace)" if isinstance(err, RuntimeError) else ""
+        print(f"cgalib: error: {_error_text(err)}{hint}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("cgalib: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

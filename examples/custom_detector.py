@@ -26,7 +26,7 @@ from cgalib import (
 )
 from cgalib.data import synthetic_sample
 from cgalib.postprocess import AmbiguityAlleviation, DichotomyExtendArea
-from cgalib.utils import count_parameters, to_rgb_tensor
+from cgalib.utils import count_parameters, to_float_image, to_rgb_tensor
 
 
 def build_model(width: int, input_size: int, cascade: int = 1) -> CGANet:
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name:>18}: {count_parameters(part) / 1e6:.3f}M parameters")
 
     image, anns = synthetic_sample(seed=0, index=args.seed, size=args.size)
-    x = to_rgb_tensor(image).float().div(255)[None]  # (1, 3, H, W) in 0..1
+    x = to_float_image(to_rgb_tensor(image))[None]  # (1, 3, H, W) in 0..1
 
     model.eval()
     with torch.no_grad():

@@ -80,6 +80,13 @@ class CocoKeypoints(Dataset):
     - with ``input_size``: ``scale`` float32 scalar and ``size`` `(2,)`, see
       :func:`~cgalib.data.letterbox_target`
 
+    Images are read upright as displayed (:func:`~cgalib.utils.read_image` applies the EXIF
+    orientation tag, as detectron2 and OpenCV-based loaders do), so an annotation's
+    ``height``, ``width`` and coordinates must describe the displayed picture, as those of
+    annotation tools that show it upright do; a file whose displayed size differs from its
+    annotation is a ``ValueError`` naming it (a half turn keeps the size and cannot be
+    detected).
+
     Non-crowd people with ``num_keypoints == 0`` but a box are kept (they are detection
     targets; their keypoints are all ``v=0``); annotations with an empty box are dropped.
     Images without people are kept as negatives unless ``keep_empty=False``.
@@ -161,10 +168,20 @@ class CocoKeypoints(Dataset):
         info = self.coco.imgs[image_id]
         image = read_image(self.root / info["file_name"])
         height, width = image.shape[-2:]
-        if (info.get("height", height), info.get("width", width)) != (height, width):
+        annotated = (info.get("height", height), info.get("width", width))
+        if annotated != (height, width):
+            swapped = annotated == (width, height)
             raise ValueError(
-                f"image {self.root / info['file_name']} is {height}x{width} but its annotation "
-                f"says {info.get('height')}x{info.get('width')}"
+                f"image {self.root / info['file_name']} is {height}x{width} as displayed "
+                f"(EXIF orientation applied) but its annotation says {annotated[0]}x"
+                f"{annotated[1]}"
+                + (
+                    " (swapped: if the file has an EXIF orientation tag, the annotation was "
+                    "made on the stored pixels; annotate the picture as displayed, or save "
+                    "it upright without the tag)"
+                    if swapped
+                    else ""
+                )
             )
         boxes, keypoints, areas, ann_ids, masks = [], [], [], [], []
         crowd_boxes, ignore = [], np.zeros((height, width), bool)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Literal
 
 import torch
@@ -10,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cgalib.codecs.letterbox import letterbox_batch, unletterbox_boxes, unletterbox_keypoints
+from cgalib.utils.device import resolve_device
 from cgalib.utils.image import ImageInput, to_rgb_tensor
 from cgalib.utils.precision import Precision, autocast, precision_dtype
 
@@ -31,11 +34,12 @@ class Predictor:
         model: a model whose eval ``forward(images)`` returns per-image dicts with
             ``boxes`` `(N, 4)`, ``scores`` `(N,)` and ``keypoints`` `(N, K, 3)` in input
             pixels (e.g. :class:`~cgalib.CGANet`).
-        device: where to run; defaults to CUDA when available, else CPU.
-        input_size: length of the longer side fed to the model.
+        device: where to run; defaults to CUDA when available, else CPU
+            (:func:`~cgalib.utils.resolve_device`).
+        input_size: length of the longer side fed to the model, a positive multiple of 32.
         precision: ``"fp32"``, or ``"bf16"``/``"fp16"`` autocast.
-        batch_size: images per forward pass.
-        score_threshold: people with a lower ``score`` are dropped.
+        batch_size: images per forward pass, at least 1.
+        score_threshold: people with a lower ``score`` are dropped, in ``[0, 1]``.
         compile: the fast path. ``False``: eager. ``True``: ``torch.compile(model)``,
             compiled lazily on the first batch (and again for each new input shape).
             ``"cuda_graphs"`` (CUDA only): a static-shape path, every batch letterboxed
@@ -54,7 +58,14 @@ class Predictor:
     probability), ``score`` (the center probability times the mean keypoint probability,
     in [0, 1]), ``box_score``, ``category_id`` 1 and, when the model reports it, the
     ``extended_box`` (xyxy, original pixels) its keypoints were read from (the Dichotomy
-    Extended Area of CGANet). People are sorted by ``score``.
+    Extended Area of CGANet). People are sorted by ``score``. "Original pixels" are those
+    of the image as displayed: files and PIL images are turned upright by their EXIF
+    orientation tag first.
+
+    Raises:
+        ValueError: for a device this machine lacks, an ``input_size`` that is not a
+            positive multiple of 32, a ``batch_size`` below 1, a ``score_threshold``
+            outside ``[0, 1]``, or an unknown ``precision`` or ``compile``.
     """
 
     def __init__(
@@ -68,11 +79,15 @@ class Predictor:
         compile: Compile = False,
     ) -> None:
         precision_dtype(precision)  # validates the name
-        if input_size % 32 or input_size <= 0:
-            raise ValueError(f"input_size must be a positive multiple of 32, got {input_size}")
+        if not _is_int(input_size) or input_size % 32 or input_size <= 0:
+            raise ValueError(f"input_size must be a positive multiple of 32, got {input_size!r}")
+        if not _is_int(batch_size) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if isinstance(score_threshold, bool) or not 0 <= score_threshold <= 1:
+            raise ValueError(f"score_threshold must be in [0, 1], got {score_threshold!r}")
         if not (isinstance(compile, bool) or compile == "cuda_graphs"):
             raise ValueError(f"compile must be False, True or 'cuda_graphs', got {compile!r}")
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = resolve_device(device)
         if compile == "cuda_graphs" and self.device.type != "cuda":
             raise ValueError(
                 f"compile='cuda_graphs' needs a CUDA device, got {self.device}; use "
@@ -113,23 +128,41 @@ class Predictor:
     def predict(self, inputs: ImageInput | Sequence[ImageInput]) -> list[dict] | list[list[dict]]:
         """Predict the people in one image or a list of images.
 
+        Images are converted by :func:`~cgalib.utils.to_rgb_tensor` and so follow its
+        image-value rule (``uint8`` 0..255, floats 0..1, ...). Before the model runs on
+        anything, every in-memory image of a list is checked and converted and every path
+        is checked to exist, so a bad input fails fast instead of after the model ran on
+        the images before it; files are decoded batch by batch. To skip unreadable files
+        and keep going, use :func:`~cgalib.inference.predict_media`.
+
         Args:
-            inputs: one image (path, PIL image, HWC ``uint8`` numpy array, CHW tensor) or a
-                list of them.
+            inputs: one image (path, PIL image, HWC numpy array, CHW tensor) or a list of
+                them.
 
         Returns:
             For one image, the list of its people (see the class docstring); for a list of
             images, one such list per image.
 
         Raises:
-            FileNotFoundError / ValueError: for a missing or unreadable file, naming it.
+            FileNotFoundError: for a missing file, naming it.
+            ValueError: for an unreadable file (naming it), an empty image, an unsupported
+                shape or values outside the image-value rule; in a list, the message
+                starts with the input's index.
+            TypeError: for an input that is not an image.
         """
         single = not isinstance(inputs, (list, tuple))
         items = [inputs] if single else list(inputs)
+        label = (lambda i: "") if single else (lambda i: f"input {i}: ")
+        for i, x in enumerate(items):  # in-memory images converted, paths checked: fail fast
+            if not isinstance(x, (str, os.PathLike)):
+                items[i] = _convert(x, label(i))
+            elif not Path(x).is_file():
+                raise FileNotFoundError(f"{label(i)}image not found: {x}")
         results: list[list[dict]] = []
         for start in range(0, len(items), self.batch_size):
             chunk = [
-                to_rgb_tensor(x).to(self.device) for x in items[start : start + self.batch_size]
+                _convert(x, label(start + j)).to(self.device)
+                for j, x in enumerate(items[start : start + self.batch_size])
             ]
             batch, scales = letterbox_batch(chunk, self.input_size)
             outputs = self._forward(batch)
@@ -140,7 +173,9 @@ class Predictor:
     def _to_coco(self, out: dict, scale: float, size: tuple[int, int]) -> list[dict]:
         boxes = unletterbox_boxes(out["boxes"].float().cpu(), scale, size)
         extended = out.get("extended_boxes")
-        extended = unletterbox_boxes(extended.float().cpu(), scale) if extended is not None else None
+        extended = (
+            unletterbox_boxes(extended.float().cpu(), scale) if extended is not None else None
+        )
         kps = unletterbox_keypoints(out["keypoints"].float().cpu(), scale, size)
         box_scores = out["scores"].float().cpu()
         scores = box_scores * kps[..., 2].mean(-1)
@@ -160,6 +195,21 @@ class Predictor:
                 person["extended_box"] = extended[i].tolist()
             people.append(person)
         return people
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _convert(image: ImageInput, label: str) -> torch.Tensor:
+    """``to_rgb_tensor(image)``, its errors prefixed with ``label`` (the input's index)."""
+    try:
+        return to_rgb_tensor(image)
+    except (FileNotFoundError, ValueError, TypeError) as err:
+        if not label:
+            raise
+        kind = next(k for k in (FileNotFoundError, ValueError, TypeError) if isinstance(err, k))
+        raise kind(f"{label}{err}") from err
 
 
 class _GraphedForward:

@@ -1,7 +1,9 @@
-"""Shared helpers of every layer: image input, progress bars, precisions, COCO constants,
-model size. Nothing here imports another cgalib package."""
+"""Shared helpers of every layer: image input, devices, atomic files, progress bars,
+precisions, COCO constants, model size. Nothing here imports another cgalib package."""
 
 from cgalib.utils.complexity import count_macs, count_parameters
+from cgalib.utils.device import resolve_device
+from cgalib.utils.files import atomic_open
 from cgalib.utils.image import ImageInput, read_image, to_float_image, to_rgb_tensor
 from cgalib.utils.precision import PRECISIONS, Precision, autocast, precision_dtype
 from cgalib.utils.progress import ProgressBar, progress
@@ -11,12 +13,14 @@ __all__ = [
     "ImageInput",
     "Precision",
     "ProgressBar",
+    "atomic_open",
     "autocast",
     "count_macs",
     "count_parameters",
     "precision_dtype",
     "progress",
     "read_image",
+    "resolve_device",
     "to_float_image",
     "to_rgb_tensor",
 ]

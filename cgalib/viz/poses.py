@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from cgalib.utils.image import to_rgb_tensor
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -38,12 +40,13 @@ def limb_side(names: Sequence[str], a: int, b: int) -> str:
 
 
 def _as_numpy_image(image) -> np.ndarray:
-    if isinstance(image, torch.Tensor):
-        t = image.detach().cpu()
-        if t.dtype != torch.uint8:
-            t = (t.float().clamp(0, 1) * 255).round().to(torch.uint8)
-        return t.permute(1, 2, 0).numpy()
-    return np.asarray(image)
+    """`(H, W, 3)` ``uint8``, by the image-value rule of :func:`~cgalib.utils.to_rgb_tensor`."""
+    return (
+        to_rgb_tensor(image.detach() if isinstance(image, torch.Tensor) else image)
+        .cpu()
+        .permute(1, 2, 0)
+        .numpy()
+    )
 
 
 def draw_people(
@@ -60,7 +63,8 @@ def draw_people(
 
     Args:
         ax: a matplotlib ``Axes``.
-        image: `(3, H, W)` tensor (``uint8`` or 0..1 float), or an `(H, W, 3)` array/PIL image.
+        image: `(3, H, W)` tensor or `(H, W, 3)` array (``uint8`` 0..255 or floats 0..1, the
+            rule of :func:`~cgalib.utils.to_rgb_tensor`), or a PIL image.
         people: COCO-style dicts with ``keypoints`` (flat ``3K``: x, y, score or
             visibility), optional ``score``, and boxes under ``box_key`` (COCO xywh) and
             ``extra_box_key`` (xyxy, drawn dashed, e.g. the DEA-extended boxes).

@@ -48,7 +48,7 @@ from cgalib.codecs import (  # noqa: E402
     center_targets,
     draw_gaussian,
 )
-from cgalib.utils import to_rgb_tensor  # noqa: E402
+from cgalib.utils import to_float_image, to_rgb_tensor  # noqa: E402
 
 SIZE = 256
 STRIDE = 4
@@ -244,7 +244,7 @@ def tnet_figures(out: Path) -> None:
     backbone = TNet(depth=1, width=16).eval()
 
     def tensor(img) -> torch.Tensor:
-        x = to_rgb_tensor(img).float().div(255)[None]
+        x = to_float_image(to_rgb_tensor(img))[None]
         return (x - x.mean((2, 3), keepdim=True)) / x.std((2, 3), keepdim=True).clamp(min=1e-3)
 
     x = tensor(image)

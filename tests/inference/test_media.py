@@ -1,4 +1,6 @@
 import json
+import sys
+import types
 
 import numpy as np
 import pytest
@@ -6,7 +8,7 @@ import torch
 from PIL import Image
 
 from cgalib import create_model
-from cgalib.inference.media import iter_media, predict_media
+from cgalib.inference import MediaItem, drawing_name, iter_media, predict_media
 
 
 @pytest.fixture(scope="module")
@@ -19,31 +21,118 @@ def _img(path, size=(40, 56), seed=0):
     Image.fromarray(np.random.default_rng(seed).integers(0, 255, (*size, 3), np.uint8)).save(path)
 
 
+def _gif(path, values=(0, 128, 255)):
+    frames = [Image.fromarray(np.full((16, 24, 3), v, np.uint8)) for v in values]
+    frames[0].save(path, save_all=True, append_images=frames[1:])
+
+
 def test_iter_media_reads_files_folders_and_gif_frames(tmp_path):
     folder = tmp_path / "imgs"
     folder.mkdir()
     _img(folder / "b.png")
     _img(folder / "a.jpg")
     (folder / "notes.txt").write_text("skip me")
-    frames = [Image.fromarray(np.full((16, 24, 3), v, np.uint8)) for v in (0, 128, 255)]
-    frames[0].save(tmp_path / "clip.gif", save_all=True, append_images=frames[1:])
+    _gif(tmp_path / "clip.gif")
     _img(tmp_path / "single.png")
-    names = [n for n, _ in iter_media([folder, tmp_path / "clip.gif", tmp_path / "single.png"])]
-    assert names[:2] == ["a.jpg", "b.png"]
-    assert names[2:5] == ["clip_000000.png", "clip_000001.png", "clip_000002.png"]
-    assert names[5] == "single.png"
+    items = list(iter_media([folder, tmp_path / "clip.gif", tmp_path / "single.png"]))
+    assert all(isinstance(i, MediaItem) for i in items)
+    assert [(i.name, i.frame) for i in items] == [
+        ("imgs/a.jpg", None),
+        ("imgs/b.png", None),
+        ("clip.gif", 0),
+        ("clip.gif", 1),
+        ("clip.gif", 2),
+        ("single.png", None),
+    ]
+    assert [int(i.image[0, 0, 0]) for i in items[2:5]] == [0, 128, 255]
     with pytest.raises(FileNotFoundError):
         list(iter_media([tmp_path / "missing.jpg"]))
     with pytest.raises(ValueError, match="not an image"):
         list(iter_media([folder / "notes.txt"]))
 
 
+def test_names_are_relative_to_the_common_folder_and_files_given_twice_run_once(tmp_path):
+    (tmp_path / "a").mkdir()
+    _img(tmp_path / "a" / "x.png")
+    names = [i.name for i in iter_media([tmp_path / "a" / "x.png", tmp_path / "a"])]
+    assert names == ["x.png"]
+    assert [i.name for i in iter_media(str(tmp_path / "a"))] == ["x.png"]  # one path alone
+
+
+def test_iter_media_reports_bad_inputs_to_on_error_and_goes_on(tmp_path):
+    _img(tmp_path / "good.png")
+    (tmp_path / "bad.jpg").write_bytes(b"not a jpeg")
+    errors = []
+    names = [
+        i.name
+        for i in iter_media(
+            [tmp_path / "bad.jpg", tmp_path / "gone.png", tmp_path / "good.png"],
+            on_error=lambda source, err: errors.append((source, type(err))),
+        )
+    ]
+    assert names == ["good.png"]
+    assert errors == [(str(tmp_path / "gone.png"), FileNotFoundError), ("bad.jpg", ValueError)]
+
+
+def test_drawing_names():
+    assert drawing_name("good.jpg") != drawing_name("good.png")
+    assert drawing_name("clip.mp4", 3) == "clip.mp4_000003.png"
+
+
+class _FakeCapture:
+    """OpenCV's VideoCapture over 2 frames while the header announces 5."""
+
+    def __init__(self, path):
+        self.frames = [np.zeros((4, 6, 3), np.uint8)] * 2
+
+    def isOpened(self):
+        return True
+
+    def get(self, prop):
+        return 5
+
+    def read(self):
+        return (True, self.frames.pop()) if self.frames else (False, None)
+
+    def release(self):
+        pass
+
+
+def test_opencv_videos_that_end_early_are_reported(tmp_path, monkeypatch):
+    fake = types.SimpleNamespace(VideoCapture=_FakeCapture, CAP_PROP_FRAME_COUNT=7)
+    monkeypatch.setitem(sys.modules, "cv2", fake)
+    monkeypatch.setitem(sys.modules, "imageio", None)  # import fails: OpenCV is used
+    monkeypatch.setitem(sys.modules, "imageio.v3", None)
+    (tmp_path / "clip.mp4").write_bytes(b"\0")
+    errors = []
+    items = list(iter_media([tmp_path / "clip.mp4"], on_error=lambda s, e: errors.append(str(e))))
+    assert [i.frame for i in items] == [0, 1]
+    assert len(errors) == 1 and "stopped after 2 of the 5 frames" in errors[0]
+
+
 def test_predict_media_writes_results_and_pictures(model, tmp_path):
     _img(tmp_path / "x.png")
     out = tmp_path / "out"
-    path = predict_media(model, [tmp_path / "x.png"], out, input_size=128, device="cpu")
-    results = json.loads(path.read_text())
-    assert len(results) == 20 and results[0]["file_name"] == "x.png"
+    report = predict_media(model, [tmp_path / "x.png"], out, input_size=128, device="cpu")
+    results = json.loads(report.results.read_text())
+    assert report.images == 1 and report.people == len(results) == 20 and report.skipped == ()
+    assert results[0]["file_name"] == "x.png" and "frame" not in results[0]
     assert len(results[0]["keypoints"]) == 51
-    rendered = Image.open(out / "x.png")
-    assert rendered.size == (56, 40)
+    with Image.open(out / "x.png.png") as rendered:
+        assert rendered.size == (56, 40)
+
+
+def test_predict_media_tags_video_frames(model, tmp_path):
+    _gif(tmp_path / "clip.gif", (10, 200))
+    report = predict_media(model, [tmp_path / "clip.gif"], tmp_path / "out", input_size=128)
+    results = json.loads(report.results.read_text())
+    assert {(r["file_name"], r["frame"]) for r in results} == {("clip.gif", 0), ("clip.gif", 1)}
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == [
+        "clip.gif_000000.png",
+        "clip.gif_000001.png",
+    ]
+
+
+def test_predict_media_needs_inputs(model, tmp_path):
+    with pytest.raises(ValueError, match="at least one input"):
+        predict_media(model, [], tmp_path / "out")

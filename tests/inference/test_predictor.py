@@ -96,7 +96,7 @@ def test_errors(predictor, tmp_path):
 
 
 def test_score_threshold_filters(predictor):
-    strict = Predictor(predictor.model, device="cpu", input_size=128, score_threshold=1.1)
+    strict = Predictor(predictor.model, device="cpu", input_size=128, score_threshold=1.0)
     assert strict.predict(np.zeros((32, 32, 3), np.uint8)) == []
 
 
