@@ -72,14 +72,30 @@ def _cmd_train(
     seed: int,
     time_limit: float | None,
     model_kwargs: str | None,
+    log_every: int,
+    checkpoint_every: int | None,
+    checkpoint_minutes: float | None,
 ) -> int:
     from cgalib.engine import train
 
+    builder_kwargs = None
+    if model_kwargs:
+        try:
+            builder_kwargs = json.loads(model_kwargs)
+        except json.JSONDecodeError as err:
+            raise ValueError(
+                f"--model-kwargs is not valid JSON ({err.msg} at character {err.pos}): "
+                f"{model_kwargs}; write an object such as '{{\"input_size\": 256}}'"
+            ) from None
+        if not isinstance(builder_kwargs, dict):
+            raise ValueError(
+                f"--model-kwargs must be a JSON object of builder arguments, got {model_kwargs}"
+            )
     path = train(
         model,
         data,
         out,
-        model_kwargs=json.loads(model_kwargs) if model_kwargs else None,
+        model_kwargs=builder_kwargs,
         ann_train=ann_train,
         input_size=input_size,
         device=device,
@@ -91,7 +107,10 @@ def _cmd_train(
         resume=resume,
         num_workers=workers,
         seed=seed,
-        time_limit=time_limit * 60 if time_limit else None,
+        time_limit=time_limit * 60 if time_limit is not None else None,
+        log_every=log_every,
+        checkpoint_every=checkpoint_every,
+        checkpoint_seconds=checkpoint_minutes * 60 if checkpoint_minutes else None,
     )
     print(f"model: {path}")
     return 0
@@ -228,11 +247,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--channels-last", action="store_true", help="channels-last memory format (faster convs)"
     )
     p.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--resume", action="store_true", help="continue the run in OUT from its last.pt")
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--time-limit", type=float, default=None, help="stop after this many minutes")
     p.add_argument("--model-kwargs", default=None, help="JSON overrides for the builder")
+    p.add_argument("--log-every", type=int, default=10, help="steps between metrics.csv rows")
+    p.add_argument(
+        "--checkpoint-every", type=int, default=None, help="also write last.pt every N steps"
+    )
+    p.add_argument(
+        "--checkpoint-minutes",
+        type=float,
+        default=10.0,
+        help="also write last.pt every M minutes (0: only at epoch ends)",
+    )
 
     p = sub.add_parser("eval", help="COCO keypoint AP and person box AP of a checkpoint on a split")
     p.add_argument("--checkpoint", required=True)
