@@ -103,6 +103,7 @@ def main() -> None:
                 input_size=size,
                 device=args.device,
                 epochs=epochs,
+                resume=(run / "last.pt").is_file(),  # an interrupted run continues
                 time_limit=args.minutes * 60 * 1.5,  # a safety net: the epochs set the length
                 **recipe,
             )

@@ -76,8 +76,8 @@ def _device_type(text: str) -> str:
     return text
 
 
-def _json_object_type(text: str) -> str:
-    """An argparse type: the text of a JSON object (returned as text, checked here)."""
+def _json_object_type(text: str) -> dict:
+    """An argparse type: a JSON object, parsed."""
     try:
         value = json.loads(text)
     except json.JSONDecodeError as err:
@@ -86,7 +86,7 @@ def _json_object_type(text: str) -> str:
         raise argparse.ArgumentTypeError(
             f"must be a JSON object such as '{{\"input_size\": 256}}', got {text!r}"
         )
-    return text
+    return value
 
 
 _COUNT = _int_type(1)
@@ -152,7 +152,10 @@ def _cmd_train(
     workers: int,
     seed: int,
     time_limit: float | None,
-    model_kwargs: str | None,
+    model_kwargs: dict | None,
+    log_every: int,
+    checkpoint_every: int | None,
+    checkpoint_minutes: float | None,
 ) -> int:
     from cgalib.engine import train
 
@@ -160,7 +163,7 @@ def _cmd_train(
         model,
         data,
         out,
-        model_kwargs=json.loads(model_kwargs) if model_kwargs else None,
+        model_kwargs=model_kwargs,
         ann_train=ann_train,
         input_size=input_size,
         device=device,
@@ -172,7 +175,10 @@ def _cmd_train(
         resume=resume,
         num_workers=workers,
         seed=seed,
-        time_limit=time_limit * 60 if time_limit else None,
+        time_limit=time_limit * 60 if time_limit is not None else None,
+        log_every=log_every,
+        checkpoint_every=checkpoint_every,
+        checkpoint_seconds=checkpoint_minutes * 60 if checkpoint_minutes else None,
     )
     print(f"model: {path}")
     return 0
@@ -195,10 +201,10 @@ def _cmd_eval(
 
     from cgalib.data import find_split
     from cgalib.eval import BOX_METRICS, BOX_PREFIX, KEYPOINT_METRICS, evaluate_coco, format_metrics
-    from cgalib.models import load_model
+    from cgalib.models import CGANet, load_model
     from cgalib.utils.files import atomic_open
 
-    model = load_model(checkpoint, flip_test=flip)
+    model = load_model(checkpoint, expect=CGANet, flip_test=flip)
     images_dir, ann_file = find_split(data, split, None, ann)
     size = input_size or getattr(model, "input_size", 512)
     metrics, results = evaluate_coco(
@@ -224,9 +230,9 @@ def _cmd_predict(
     strict: bool,
 ) -> int:
     from cgalib.inference.media import predict_media
-    from cgalib.models import load_model
+    from cgalib.models import CGANet, load_model
 
-    model = load_model(checkpoint)
+    model = load_model(checkpoint, expect=CGANet)
     size = input_size or getattr(model, "input_size", 512)
     report = predict_media(
         model,
@@ -253,9 +259,9 @@ def _cmd_export(
     opset: int,
 ) -> int:
     from cgalib.export import export_onnx
-    from cgalib.models import create_variant, load_model
+    from cgalib.models import CGANet, create_variant, load_model
 
-    model = load_model(checkpoint)
+    model = load_model(checkpoint, expect=CGANet)
     if model.flip_test:
         print("note: flip test is not exported; the graph runs the single pass")
         model = create_variant(model, flip_test=False)
@@ -333,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="cuda or cpu (default: cuda if available)",
     )
-    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--resume", action="store_true", help="continue the run in OUT from its last.pt")
     p.add_argument("--workers", type=_NON_NEGATIVE, default=4)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
@@ -344,6 +350,16 @@ def build_parser() -> argparse.ArgumentParser:
         type=_json_object_type,
         default=None,
         help="JSON overrides for the builder",
+    )
+    p.add_argument("--log-every", type=_COUNT, default=10, help="steps between metrics.csv rows")
+    p.add_argument(
+        "--checkpoint-every", type=_COUNT, default=None, help="also write last.pt every N steps"
+    )
+    p.add_argument(
+        "--checkpoint-minutes",
+        type=_float_type(0.0),
+        default=10.0,
+        help="also write last.pt every M minutes (0: only at epoch ends)",
     )
 
     p = sub.add_parser("eval", help="COCO keypoint AP and person box AP of a checkpoint on a split")

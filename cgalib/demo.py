@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import statistics
 import time
 from pathlib import Path
@@ -83,7 +84,8 @@ def run_demo(
 
     Args:
         out: output folder (``data/``, ``run/``, ``results_val.json``, ``metrics.json``,
-            ``predictions.png``).
+            ``predictions.png``); the data set is reused when present, and a previous
+            ``run/`` is moved to ``run.previous/`` (replacing an older one).
         minutes: training time budget; the epoch count is chosen from a measured step time
             so that the paper's learning-rate drops happen within it.
         num_train: synthetic training images.
@@ -116,6 +118,12 @@ def run_demo(
     else:
         print(f"[1/4] using the synthetic crowd set in {data}")
 
+    run = out / "run"
+    if run.exists():  # a new demo is a new run; keep the last one beside it
+        previous = out / "run.previous"
+        shutil.rmtree(previous, ignore_errors=True)
+        run.rename(previous)
+        print(f"      the previous demo run was moved to {previous}")
     batch_size = CPU_DEMO_RECIPE["batch_size"]
     epochs, step_s = epochs_for_budget(model, data, size, batch_size, minutes)
     steps_per_epoch = num_train // batch_size
@@ -126,7 +134,7 @@ def run_demo(
     checkpoint = train(
         model,
         data,
-        out / "run",
+        run,
         input_size=size,
         device="cpu",
         epochs=epochs,

@@ -1,4 +1,5 @@
-"""Training loop: SGD per the paper, AMP, atomic checkpoints, exact resume, torchrun DDP.
+"""Training loop: SGD per the paper, AMP, atomic checkpoints (every epoch and mid-epoch),
+exact resume, loss guards, torchrun DDP.
 
 The entry point is :func:`train`; the ``cgalib train`` command turns its arguments into
 keyword arguments of this function.
@@ -6,7 +7,6 @@ keyword arguments of this function.
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import random
@@ -20,25 +20,37 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset
-from torch.utils.data.distributed import DistributedSampler
 
 from cgalib.engine.distributed import DistributedContext, cleanup_distributed, init_distributed
+from cgalib.engine.guards import (
+    DIVERGENCE_GUARD,
+    DivergenceError,
+    DivergenceGuard,
+    NonFiniteLossError,
+)
+from cgalib.engine.metrics_log import MetricsLog
+from cgalib.engine.sampler import ResumableSampler, SeededDataset
 from cgalib.engine.schedule import paper_lr_scheduler
-from cgalib.models.checkpoint import atomic_save, save_model
+from cgalib.models.checkpoint import (
+    TRAIN_STATE_FORMAT,
+    load_checkpoint,
+    load_state,
+    save_checkpoint,
+    save_model,
+)
 from cgalib.registry import create_model
 from cgalib.utils.image import to_float_image
 from cgalib.utils.precision import autocast as precision_autocast
 from cgalib.utils.progress import ProgressBar
 
-__all__ = ["NonFiniteLossError", "train", "train_model"]
+__all__ = ["DivergenceError", "NonFiniteLossError", "train", "train_model"]
 
 LAST = "last.pt"
 MODEL = "model.pt"
 METRICS = "metrics.csv"
 
-
-class NonFiniteLossError(FloatingPointError):
-    """A loss term became NaN or infinite; the message names the step and the term."""
+FIXED_SETTINGS = ("model", "batch_size", "world_size", "dataset_size", "optimizer")
+"""Settings a resumed run must share with its checkpoint (they define what a step is)."""
 
 
 def _seed_everything(seed: int) -> None:
@@ -47,10 +59,12 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _rng_state() -> dict:
-    state = {
+def _rng_state() -> dict[str, Any]:
+    """The global RNG states as tensors and plain values (``weights_only``-loadable)."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    state: dict[str, Any] = {
         "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -58,12 +72,19 @@ def _rng_state() -> dict:
     return state
 
 
-def _set_rng_state(state: dict) -> None:
+def _set_rng_state(state: Mapping[str, Any]) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    kind, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _augment_generator(augment: nn.Module | None) -> torch.Generator | None:
+    """The private generator of an augmentation (``PoseAugmentation(seed=...)``), if any."""
+    generator = getattr(augment, "generator", None)
+    return generator if isinstance(generator, torch.Generator) else None
 
 
 def _to_device(targets: Sequence[dict], device: torch.device) -> list[dict]:
@@ -73,14 +94,108 @@ def _to_device(targets: Sequence[dict], device: torch.device) -> list[dict]:
     ]
 
 
-def _check_finite(losses: dict[str, torch.Tensor], step: int) -> None:
-    values = torch.stack([v.detach().float() for v in losses.values()])
-    if not torch.isfinite(values).all():
-        bad = {k: float(v) for k, v in zip(losses, values.tolist()) if not math.isfinite(v)}
-        raise NonFiniteLossError(
-            f"non-finite loss at step {step}: {', '.join(f'{k}={v}' for k, v in bad.items())}; "
-            "lower the learning rate, enable gradient clipping or check the data of this batch"
+def _check_arguments(
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    optimizer: str,
+    warmup_steps: int,
+    amp: str | None,
+    num_workers: int,
+    time_limit: float | None,
+    log_every: int,
+    checkpoint_every: int | None,
+    checkpoint_seconds: float | None,
+) -> None:
+    """Refuse bad arguments before anything is built or written, one line each."""
+    at_least_one = {"epochs": epochs, "batch_size": batch_size, "log_every": log_every}
+    if checkpoint_every is not None:
+        at_least_one["checkpoint_every"] = checkpoint_every
+    for name, value in at_least_one.items():
+        if value < 1:
+            why = " (a run of no epochs trains nothing and writes no model.pt)" * (name == "epochs")
+            raise ValueError(f"{name} must be at least 1, got {value}{why}")
+    if not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive number, got {lr}")
+    if optimizer not in ("sgd", "adamw"):
+        raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {optimizer!r}")
+    if amp not in (None, "bf16", "fp16"):
+        raise ValueError(f"amp must be None, 'bf16' or 'fp16', got {amp!r}")
+    for name, value in {"warmup_steps": warmup_steps, "num_workers": num_workers}.items():
+        if value < 0:
+            raise ValueError(f"{name} must be 0 or more, got {value}")
+    for name, value in {"time_limit": time_limit, "checkpoint_seconds": checkpoint_seconds}.items():
+        if value is not None and not value >= 0:
+            raise ValueError(f"{name} must be None or 0 or more seconds, got {value}")
+
+
+def _refuse_previous_run(out: Path, is_main: bool) -> None:
+    """A folder that holds a run is continued (resume) or left alone, never mixed into.
+
+    A ``metrics.csv`` alone (a run stopped before its first checkpoint) cannot be resumed;
+    it is renamed ``metrics.<n>.csv`` and a new log begins.
+    """
+    found = [name for name in (LAST, MODEL) if (out / name).exists()]
+    if found:
+        raise FileExistsError(
+            f"{out} already holds a training run ({', '.join(found)}); pass resume=True "
+            "(--resume) to continue it, or train into another folder (or delete those files "
+            "to start over)"
         )
+    log = out / METRICS
+    if is_main and log.exists():
+        n = 1
+        while (kept := out / f"metrics.{n}.csv").exists():
+            n += 1
+        log.rename(kept)
+        print(
+            f"note: {log} of an earlier run that wrote no checkpoint was renamed {kept.name}; "
+            "this run starts a new log"
+        )
+
+
+def _describe_model(model: nn.Module) -> str:
+    config = getattr(model, "build_config", None)
+    if not config:
+        return type(model).__name__
+    kwargs = ", ".join(f"{k}={v!r}" for k, v in sorted(config["kwargs"].items()))
+    return f"{config['name']}({kwargs})"
+
+
+def _check_resume(path: Path, saved: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+    """Refuse a resume whose fixed settings differ; list the changed tunable ones."""
+    differ = [
+        f"{k}={now[k]} (the run used {saved[k]})" for k in FIXED_SETTINGS if saved.get(k) != now[k]
+    ]
+    if differ:
+        raise ValueError(
+            f"cannot resume {path} with other settings: {', '.join(differ)}; resume with the "
+            "run's own model, batch size, processes and data, or start a new run in another "
+            "folder"
+        )
+    return [
+        f"{k} {saved[k]!r} -> {now[k]!r}"
+        for k in now
+        if k not in FIXED_SETTINGS and k in saved and saved[k] != now[k]
+    ]
+
+
+def _gather(ctx: DistributedContext, obj: Any) -> list[Any]:
+    """``obj`` of every rank, in rank order (a collective call under torchrun)."""
+    if not ctx.is_distributed:
+        return [obj]
+    objs: list[Any] = [None] * ctx.world_size
+    torch.distributed.all_gather_object(objs, obj)
+    return objs
+
+
+def _agree(ctx: DistributedContext, device: torch.device, flags: list[bool]) -> list[bool]:
+    """Rank 0's decisions (clock, loss guard), broadcast so that every rank acts alike."""
+    if not ctx.is_distributed:
+        return flags
+    t = torch.tensor([float(f) for f in flags], device=device)
+    torch.distributed.broadcast(t, src=0)
+    return [bool(v) for v in t.tolist()]
 
 
 def train_model(
@@ -105,14 +220,52 @@ def train_model(
     time_limit: float | None = None,
     log_every: int = 10,
     context: DistributedContext | None = None,
+    checkpoint_every: int | None = None,
+    checkpoint_seconds: float | None = 600.0,
+    divergence_guard: DivergenceGuard | None = DIVERGENCE_GUARD,
 ) -> Path:
     """Train a model whose train-mode ``forward(images, targets)`` returns a dict of losses.
 
-    Every epoch ends with an atomic checkpoint ``out_dir/last.pt`` (model, optimizer,
-    scheduler, scaler, RNG states, step) and the weights ``out_dir/model.pt`` (loadable by
-    :func:`cgalib.load_model`). With ``resume=True`` training continues from ``last.pt`` at
-    the same step with the same state. Loss terms, learning rate and images/s are appended
-    to ``out_dir/metrics.csv``.
+    The run folder ``out_dir`` receives ``last.pt`` (the training state: model, optimizer,
+    scheduler, scaler, the RNG states of every process, the loss guard, the step),
+    ``model.pt`` (the weights, loadable by :func:`cgalib.load_model`) and ``metrics.csv``
+    (loss terms, learning rate and images/s every ``log_every`` steps). ``last.pt`` is
+    written at the end of every epoch, every ``checkpoint_every`` steps and every
+    ``checkpoint_seconds``; ``model.pt`` at the end of every epoch and of the run. Both are
+    written atomically (an interrupted save leaves the previous file) with a content hash
+    checked on load. A folder that already holds a run (``last.pt`` or ``model.pt``) is
+    refused unless ``resume=True``; a ``metrics.csv`` alone (a run stopped before its first
+    checkpoint) is renamed ``metrics.<n>.csv`` and a new log begins.
+
+    **Resume.** With ``resume=True`` training continues from ``last.pt`` at its step, also
+    in the middle of an epoch: the rows of ``metrics.csv`` past that step are removed, the
+    epoch's consumed batches are skipped without being loaded, and the RNG states, the
+    augmentation's generator and the loss guard are restored; the steps after the
+    checkpoint (up to a kill) are computed again. With the same code, machine, device,
+    number of CPU threads, data and settings, the resumed run is bit-identical to an
+    uninterrupted one: the same weights, losses and ``metrics.csv`` rows (images/s aside).
+    This holds for any ``num_workers``, also another one than before the interruption
+    (each sample's randomness is seeded from ``(seed, epoch, index)``, see
+    :class:`~cgalib.engine.sampler.SeededDataset`, not from the worker that reads it), and
+    under ``torchrun`` with the same number of processes. On a GPU it also needs
+    deterministic kernels (``torch.use_deterministic_algorithms(True)``); without them a
+    resumed run differs from an uninterrupted one as two uninterrupted runs differ from
+    each other. What is refused, with one line
+    naming each difference: another model (builder name or kwargs), ``batch_size``, number
+    of processes, data set size or optimizer, and images of another size than the run's
+    (checked on the first batch, unless the run's batches varied in size); they define what
+    a step is. What is allowed and printed as a note: another ``lr``,
+    ``momentum``, ``weight_decay``, ``warmup_steps``, ``epochs`` (the schedule is
+    recomputed for the new length), ``clip_grad_norm``, ``amp``, ``seed`` (the order of
+    the remaining epochs) or ``channels_last``; they apply from the resumed step on, so the
+    run is then no longer identical to any uninterrupted one.
+
+    **Guards.** A NaN or infinite loss term stops the run at once
+    (:class:`NonFiniteLossError`); a loss that stays far above its running median stops it
+    too (:class:`DivergenceError`, see :class:`DivergenceGuard`). While the loss is
+    suspicious, the periodic checkpoints are postponed, so ``last.pt`` keeps the last good
+    state to resume from with a lower ``lr``; a checkpoint forced by the run's end or its
+    time limit is written anyway.
 
     Args:
         model: the model (its ``build_config`` is kept in the checkpoints).
@@ -120,10 +273,11 @@ def train_model(
             tensor `(B, 3, S, S)` and a list of target dicts.
         collate_fn: the batching function.
         out_dir: the run folder.
-        epochs: passes over the data.
+        epochs: passes over the data (at least 1).
         batch_size: images per step (per process under ``torchrun``).
         augment: a module applied on the device to ``(images, targets)``, returning
-            float images in 0..1 and targets (e.g. :class:`cgalib.data.PoseAugmentation`).
+            float images in 0..1 and targets (e.g. :class:`cgalib.data.PoseAugmentation`);
+            its ``generator`` attribute, when it has one, is checkpointed.
         lr: base learning rate (the paper: 1e-2); drops x0.1 at 70/95 and 85/95 of the run.
         optimizer: ``"sgd"`` (the paper's, with ``momentum``) or ``"adamw"`` (converges
             faster in short runs such as the CPU demo).
@@ -135,31 +289,60 @@ def train_model(
         channels_last: keep weights and images in the channels-last memory format (faster
             convolutions on CPUs, about 20% per step for the demo model on 2 cores, and on
             GPUs with AMP); checkpoints are unaffected.
-        resume: continue from ``out_dir/last.pt``.
-        num_workers: data-loading worker processes.
+        resume: continue the run in ``out_dir`` from its ``last.pt``.
+        num_workers: data-loading worker processes (the results do not depend on it).
         seed: seeds data order, augmentation and initialisation-independent randomness.
         time_limit: stop (after checkpointing) once this many seconds have passed.
         log_every: steps between ``metrics.csv`` rows.
         context: the distributed context (default: from the environment).
+        checkpoint_every: also write ``last.pt`` every this many steps (``None``: only at
+            epoch ends and by time).
+        checkpoint_seconds: also write ``last.pt`` when this many seconds have passed since
+            the last one (``None``: never by time).
+        divergence_guard: when a loss counts as diverged; ``None`` disables the check.
 
     Returns:
         The path of ``model.pt``.
 
     Raises:
-        NonFiniteLossError: when a loss term becomes NaN/inf (naming the step and term).
+        ValueError: for a bad argument, a data set smaller than one batch, or a resume
+            with other fixed settings (one line each).
+        FileExistsError: without ``resume``, if ``out_dir`` already holds a run.
         FileNotFoundError: with ``resume=True`` and no ``last.pt``.
+        CheckpointError: with ``resume=True`` and a ``last.pt`` that is not a training
+            state or is damaged.
+        NonFiniteLossError: when a loss term becomes NaN/inf (naming the step and term).
+        DivergenceError: when the loss diverges (naming the steps and the kept checkpoint).
     """
+    _check_arguments(
+        epochs,
+        batch_size,
+        lr,
+        optimizer,
+        warmup_steps,
+        amp,
+        num_workers,
+        time_limit,
+        log_every,
+        checkpoint_every,
+        checkpoint_seconds,
+    )
     ctx = context or init_distributed()
     device = ctx.device
     out = Path(out_dir)
-    if ctx.is_main:
-        out.mkdir(parents=True, exist_ok=True)
+    last_path = out / LAST
+    if resume:
+        if not last_path.is_file():
+            raise FileNotFoundError(
+                f"cannot resume: no checkpoint {last_path} (the run wrote none yet); train "
+                "without resume to start it"
+            )
+    else:
+        _refuse_previous_run(out, ctx.is_main)
     _seed_everything(seed + ctx.rank)
-    sampler = DistributedSampler(
-        dataset, ctx.world_size, ctx.rank, shuffle=True, seed=seed, drop_last=True
-    )
+    sampler = ResumableSampler(dataset, ctx.world_size, ctx.rank, seed=seed, drop_last=True)
     loader = DataLoader(
-        dataset,
+        SeededDataset(dataset),
         batch_size=batch_size,
         sampler=sampler,
         drop_last=True,
@@ -167,10 +350,15 @@ def train_model(
         collate_fn=collate_fn,
         pin_memory=device.type == "cuda",
         persistent_workers=num_workers > 0,
+        generator=torch.Generator().manual_seed(seed),  # iterators leave the global RNG alone
     )
     steps_per_epoch = len(loader)
     if steps_per_epoch == 0:
-        raise ValueError(f"{len(dataset)} images cannot fill one batch of {batch_size}")
+        per = f" per process ({ctx.world_size} processes)" if ctx.is_distributed else ""
+        raise ValueError(
+            f"the data set has {sampler.num_samples} images{per}, fewer than one batch of "
+            f"{batch_size}; lower batch_size (--batch) or add images"
+        )
     total_steps = epochs * steps_per_epoch
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(device, memory_format=memory_format).train()
@@ -179,37 +367,143 @@ def train_model(
     params = [p for p in model.parameters() if p.requires_grad]
     if optimizer == "sgd":
         optim = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
-    elif optimizer == "adamw":
-        optim = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     else:
-        raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {optimizer!r}")
+        optim = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     scheduler = paper_lr_scheduler(optim, total_steps, min(warmup_steps, total_steps // 10))
-    if amp not in (None, "bf16", "fp16"):
-        raise ValueError(f"amp must be None, 'bf16' or 'fp16', got {amp!r}")
     scaler = torch.amp.GradScaler(device.type, enabled=amp == "fp16")
+    generator = _augment_generator(augment)
+    monitor = divergence_guard.monitor() if divergence_guard is not None else None
+    metrics = MetricsLog(out / METRICS)
+    settings: dict[str, Any] = {
+        "model": _describe_model(model),
+        "batch_size": batch_size,
+        "world_size": ctx.world_size,
+        "dataset_size": len(dataset),
+        "optimizer": optimizer,
+        "lr": lr,
+        "momentum": momentum,
+        "weight_decay": weight_decay,
+        "warmup_steps": warmup_steps,
+        "epochs": epochs,
+        "clip_grad_norm": clip_grad_norm,
+        "amp": amp,
+        "seed": seed,
+        "channels_last": channels_last,
+    }
+    input_size: list[int] | str | None = None  # (H, W) of the run's batches, or "mixed"
+    check_size = False  # the first batch of a resumed run must have the run's size
 
-    start_epoch, step = 0, 0
+    step = 0
+    saved_step: int | None = None  # the step of the last.pt on disk
     if resume:
-        ckpt_path = out / LAST
-        if not ckpt_path.is_file():
-            raise FileNotFoundError(f"--resume: no checkpoint {ckpt_path}")
-        state = torch.load(ckpt_path, map_location=device, weights_only=False)
-        model.load_state_dict(state["model"])
+        state = load_checkpoint(last_path, TRAIN_STATE_FORMAT, map_location=device)
+        changed = _check_resume(last_path, state["settings"], settings)
+        step = int(state["step"])
+        if step > total_steps:
+            done = -(-step // steps_per_epoch)
+            raise ValueError(
+                f"{last_path} is at step {step}, past the {epochs} epochs asked for "
+                f"({total_steps} steps); resume with epochs={done} (--epochs {done}) or more"
+            )
+        saved = (state.get("build_config") or {}).get("name")
+        load_state(model, state["model"], f"training state {last_path}", saved)
         optim.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
-        start_epoch, step = state["epoch"], state["step"]
-        _set_rng_state(state["rng"])
+        if state["scaler"] and scaler.is_enabled():  # fp16 both times; else nothing to carry
+            scaler.load_state_dict(state["scaler"])
+        if changed:
+            for group in optim.param_groups:  # the saved groups carry the old values
+                group.update(initial_lr=lr, weight_decay=weight_decay)
+                if "momentum" in group:
+                    group["momentum"] = momentum
+            scheduler.base_lrs = [lr] * len(optim.param_groups)
+            for group, fn in zip(optim.param_groups, scheduler.lr_lambdas):
+                group["lr"] = lr * fn(scheduler.last_epoch)
+        own = state["rng"][ctx.rank]
+        _set_rng_state(own["global"])
+        if generator is not None and own["augment"] is not None:
+            generator.set_state(own["augment"])
+        if divergence_guard is not None:
+            monitor = divergence_guard.monitor(state.get("guard"))
+        input_size = state["settings"].get("input_size")
+        check_size = isinstance(input_size, list)
+        saved_step = step
+        if ctx.is_main:
+            metrics.truncate(step)
+            if changed:
+                print(
+                    f"note: resuming {last_path} at step {step} with changed settings: "
+                    f"{', '.join(changed)}; they apply from here on, so the run is no longer "
+                    "identical to an uninterrupted one"
+                )
+    elif ctx.is_main:
+        out.mkdir(parents=True, exist_ok=True)
 
-    started = time.perf_counter()
-    metrics_file = out / METRICS
-    for epoch in range(start_epoch, epochs):
-        sampler.set_epoch(epoch)
+    def kept() -> str:
+        if saved_step is None:
+            return "no checkpoint was written yet"
+        return f"the last checkpoint, {last_path} at step {saved_step}, is kept"
+
+    def again() -> str:
+        return "start again" if saved_step is None else "resume from it"
+
+    def save(write_model: bool) -> None:
+        nonlocal saved_step, last_save
+        own = {"global": _rng_state(), "augment": generator.get_state() if generator else None}
+        rngs = _gather(ctx, own)
+        if ctx.is_main:
+            save_checkpoint(
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optim.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "scaler": scaler.state_dict(),
+                    "epoch": step // steps_per_epoch,
+                    "step": step,
+                    "settings": {**settings, "input_size": input_size},
+                    "rng": rngs,
+                    "guard": monitor.state_dict() if monitor is not None else None,
+                    "build_config": build_config,
+                },
+                last_path,
+                TRAIN_STATE_FORMAT,
+            )
+            if write_model:
+                save_model(model, out / MODEL, epoch=step // steps_per_epoch, step=step)
+        saved_step, last_save = step, time.perf_counter()
+
+    started = last_save = time.perf_counter()
+    first_epoch, offset = divmod(step, steps_per_epoch)
+    if step == total_steps:
+        if ctx.is_main:
+            print(f"{out} is already complete (step {step} of {total_steps}); nothing to train")
+            if not (out / MODEL).is_file():
+                save_model(model, out / MODEL, epoch=epochs, step=step)
+    for epoch in range(first_epoch, epochs):
+        start = offset if epoch == first_epoch else 0
+        sampler.set_epoch(epoch, start * batch_size)
         bar = ProgressBar(
-            steps_per_epoch, f"epoch {epoch + 1}/{epochs}", unit="step", enabled=ctx.is_main
+            steps_per_epoch - start,
+            f"epoch {epoch + 1}/{epochs}",
+            unit="step",
+            enabled=ctx.is_main,
         )
         tick, seen = time.perf_counter(), 0
+        out_of_time = False
         for images, targets in loader:
+            size = list(images.shape[-2:])
+            if check_size and size != input_size:
+                raise ValueError(
+                    f"cannot resume {last_path}: the run trained on {input_size[0]}x"
+                    f"{input_size[1]} images, these batches are {size[0]}x{size[1]}; resume "
+                    "with the run's input size (--input-size) or start a new run in another "
+                    "folder"
+                )
+            check_size = False
+            if input_size is None:
+                input_size = size
+            elif input_size != size:
+                input_size = "mixed"  # multi-scale batches: nothing to check on resume
             images = images.to(device, non_blocking=True)
             targets = _to_device(targets, device)
             if augment is not None:
@@ -220,7 +514,17 @@ def train_model(
             images = images.contiguous(memory_format=memory_format)
             with precision_autocast(device, amp or "fp32"):
                 losses = net(images, targets)
-            _check_finite(losses, step)
+            row = dict(
+                zip(losses, torch.stack([v.detach().float() for v in losses.values()]).tolist())
+            )
+            bad = {k: v for k, v in row.items() if not math.isfinite(v)}
+            if bad:
+                raise NonFiniteLossError(
+                    f"non-finite loss at step {step + 1}: "
+                    f"{', '.join(f'{k}={v}' for k, v in bad.items())}; {kept()}; lower the "
+                    "learning rate, enable gradient clipping or check the data of this batch, "
+                    f"and {again()}"
+                )
             loss = sum(losses.values())
             optim.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
@@ -232,46 +536,58 @@ def train_model(
             scheduler.step()
             step += 1
             seen += images.shape[0] * ctx.world_size
-            out_of_time = _out_of_time(started, time_limit, ctx, device)
+            total = sum(row.values())
+            now = time.perf_counter()
+            diverged = monitor.update(total) if monitor is not None and ctx.is_main else False
+            out_of_time, time_due, diverged, suspicious = _agree(
+                ctx,
+                device,
+                [
+                    time_limit is not None and now - started > time_limit,
+                    checkpoint_seconds is not None and now - last_save > checkpoint_seconds,
+                    diverged,
+                    monitor is not None and ctx.is_main and monitor.streak > 0,
+                ],
+            )
+            end_of_epoch = step % steps_per_epoch == 0
             if ctx.is_main:
-                row = {k: float(v.detach()) for k, v in losses.items()}
-                total = sum(row.values())
-                rate = seen / max(time.perf_counter() - tick, 1e-9)
-                bar.update(
-                    1,
-                    loss=total,
-                    lr=optim.param_groups[0]["lr"],
-                    **{"img/s": round(rate, 1)},
-                )
-                last_of_epoch = step % steps_per_epoch == 0
-                if step % log_every == 0 or last_of_epoch or out_of_time:
-                    _append_metrics(
-                        metrics_file,
+                rate = seen / max(now - tick, 1e-9)
+                lr_now = optim.param_groups[0]["lr"]
+                bar.update(1, loss=total, lr=lr_now, **{"img/s": round(rate, 1)})
+                if step % log_every == 0 or end_of_epoch or out_of_time:
+                    metrics.append(
                         {
                             "epoch": epoch + 1,
                             "step": step,
-                            "lr": optim.param_groups[0]["lr"],
+                            "lr": lr_now,
                             "loss": total,
                             **row,
                             "images_per_s": rate,
-                        },
+                        }
+                    )
+            if diverged:
+                guard = divergence_guard
+                raise DivergenceError(
+                    f"training diverged at step {step}: the loss ({total:.3g}) stayed above "
+                    f"{guard.factor:g}x its running median ({monitor.median:.3g}) for "
+                    f"{guard.patience} steps since step {step - guard.patience + 1}; {kept()}; "
+                    f"lower the learning rate (--lr) and {again()}"
+                )
+            finished = step == total_steps
+            periodic = (
+                end_of_epoch or time_due or bool(checkpoint_every and step % checkpoint_every == 0)
+            )
+            if finished or out_of_time or (periodic and not suspicious):
+                save(write_model=end_of_epoch or finished or out_of_time)
+                if suspicious and ctx.is_main:
+                    print(
+                        f"warning: checkpoint at step {step} written while the loss "
+                        f"({total:.3g}) is above {divergence_guard.factor:g}x its running "
+                        f"median for the last {monitor.streak} steps"
                     )
             if out_of_time:
                 break
         bar.close()
-        if ctx.is_main:
-            state = {
-                "model": model.state_dict(),
-                "optimizer": optim.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "scaler": scaler.state_dict(),
-                "epoch": epoch + 1,
-                "step": step,
-                "rng": _rng_state(),
-                "build_config": build_config,
-            }
-            atomic_save(state, out / LAST)
-            save_model(model, out / MODEL, epoch=epoch + 1, step=step)
         if out_of_time:
             if ctx.is_main:
                 print(
@@ -281,27 +597,6 @@ def train_model(
     if ctx.is_distributed:  # leave together: rank 0 may still be writing the checkpoint
         torch.distributed.barrier()
     return out / MODEL
-
-
-def _out_of_time(
-    started: float, time_limit: float | None, ctx: DistributedContext, device: torch.device
-) -> bool:
-    """Whether the time budget is spent; under torchrun all ranks agree (rank 0's clock)."""
-    if time_limit is None:
-        return False
-    flag = torch.tensor(float(time.perf_counter() - started > time_limit), device=device)
-    if ctx.is_distributed:
-        torch.distributed.broadcast(flag, src=0)
-    return bool(flag)
-
-
-def _append_metrics(path: Path, row: dict) -> None:
-    new = not path.exists()
-    with path.open("a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(row))
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
 
 
 def train(

@@ -13,7 +13,9 @@ from cgalib.models.cganet import (
     cganet_tnet_d3w96,
 )
 from cgalib.models.checkpoint import (
+    CheckpointError,
     atomic_save,
+    load_checkpoint,
     load_model,
     load_state,
     load_weights,
@@ -25,6 +27,7 @@ from cgalib.models.variants import create_variant
 __all__ = [
     "LOSS_WEIGHTS",
     "CGANet",
+    "CheckpointError",
     "TopDownPose",
     "atomic_save",
     "cganet_tnet_d1w16",
@@ -33,6 +36,7 @@ __all__ = [
     "cganet_tnet_d1w64_roipointer",
     "cganet_tnet_d3w96",
     "create_variant",
+    "load_checkpoint",
     "load_model",
     "load_state",
     "load_weights",

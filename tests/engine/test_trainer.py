@@ -97,7 +97,7 @@ def test_resume_without_checkpoint_is_a_clear_error(tmp_path):
 
 
 def test_non_finite_loss_names_the_step_and_term(tmp_path):
-    with pytest.raises(NonFiniteLossError, match=r"step 2: bad=nan"):
+    with pytest.raises(NonFiniteLossError, match=r"step 3: bad=nan; no checkpoint was written yet"):
         _fit(tmp_path, epochs=1, model_kwargs={"nan_at_call": 3})
 
 
@@ -208,3 +208,68 @@ def test_channels_last_changes_layout_not_results(tmp_path, channels_last):
     reference = fit(False, tmp_path / "b")
     for (name, a), b in zip(model.state_dict().items(), reference.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=name)
+
+
+def _rows(path):
+    lines = path.read_text().splitlines()
+    return [",".join(line.split(",")[:-1]) for line in lines]  # without images_per_s
+
+
+def test_mid_epoch_checkpoint_resumes_exactly(tmp_path):
+    straight, _ = _fit(tmp_path / "a", epochs=3, checkpoint_every=3)
+    with pytest.raises(KeyboardInterrupt):  # during step 8, the last of epoch 2
+        _fit(tmp_path / "b", epochs=3, checkpoint_every=3, model_kwargs={"interrupt_at_call": 8})
+    state = torch.load(tmp_path / "b" / "last.pt", weights_only=True)
+    assert (state["step"], state["epoch"]) == (6, 1)  # two batches into epoch 2
+    assert _rows(tmp_path / "b" / "metrics.csv")[-1].startswith("2,7,")  # logged past it
+    resumed, _ = _fit(tmp_path / "b", epochs=3, checkpoint_every=3, resume=True)
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert _rows(tmp_path / "b" / "metrics.csv") == _rows(tmp_path / "a" / "metrics.csv")
+
+
+class _NoisyPairs(_Pairs):
+    """Random noise added when an item is read, as a data set with its own augmentation."""
+
+    def __getitem__(self, i):
+        image, target = super().__getitem__(i)
+        return image + torch.rand(image.shape) * 0.1, target
+
+
+def test_results_do_not_depend_on_the_number_of_workers(tmp_path):
+    def fit(workers, out):
+        torch.manual_seed(0)
+        model = _Regressor()
+        train_model(model, _NoisyPairs(), _collate, out, epochs=2, batch_size=4, lr=0.05,
+                    warmup_steps=2, num_workers=workers, context=DistributedContext())  # fmt: skip
+        return model
+
+    a, b = fit(0, tmp_path / "a"), fit(2, tmp_path / "b")
+    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(x, y), name
+
+
+def test_bad_arguments_are_refused_before_anything_is_written(tmp_path):
+    cases = {
+        "batch_size": (0, "batch_size must be at least 1, got 0"),
+        "lr": (float("nan"), "lr must be a positive number, got nan"),
+        "checkpoint_every": (0, "checkpoint_every must be at least 1, got 0"),
+        "num_workers": (-1, "num_workers must be 0 or more, got -1"),
+        "amp": ("fp8", "amp must be None, 'bf16' or 'fp16', got 'fp8'"),
+    }
+    for name, (value, message) in cases.items():
+        kwargs = {"epochs": 1, "batch_size": 4, "num_workers": 0, name: value}
+        with pytest.raises(ValueError) as err:
+            train_model(_Regressor(), _Pairs(), _collate, tmp_path / name, **kwargs)
+        assert str(err.value) == message
+        assert not (tmp_path / name).exists()
+
+
+def test_checkpoints_are_weights_only_and_hashed(tmp_path):
+    from cgalib.models import load_checkpoint
+    from cgalib.models.checkpoint import TRAIN_STATE_FORMAT
+
+    _fit(tmp_path, epochs=1)
+    state = load_checkpoint(tmp_path / "last.pt", TRAIN_STATE_FORMAT)
+    assert state["digest"].startswith("sha256:") and len(state["rng"]) == 1
+    assert state["settings"]["batch_size"] == 4 and state["settings"]["input_size"] == [8, 8]

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from cgalib import create_model
-from cgalib.models.checkpoint import load_model, load_weights, save_model
+from cgalib.models.checkpoint import CheckpointError, load_model, load_weights, save_model
 
 
 def _small(**kw):
@@ -37,7 +37,9 @@ def test_other_architecture_fails_listing_the_mismatch(tmp_path):
 
 def test_not_a_checkpoint_and_missing_file(tmp_path):
     torch.save({"weights": 1}, tmp_path / "x.pt")
-    with pytest.raises(ValueError, match="not a cgalib model checkpoint"):
+    with pytest.raises(
+        CheckpointError, match=r"x.pt holds a dict with the keys 'weights'; expected"
+    ):
         load_model(tmp_path / "x.pt")
     with pytest.raises(FileNotFoundError):
         load_model(tmp_path / "none.pt")
