@@ -7,7 +7,7 @@ import io
 import os
 from pathlib import Path
 
-from cgalib.models.checkpoint import atomic_write
+from cgalib.utils.files import atomic_open
 
 __all__ = ["MetricsLog"]
 
@@ -80,5 +80,6 @@ class MetricsLog:
         writer = csv.DictWriter(out, fieldnames=header, lineterminator="\r\n")
         writer.writeheader()
         writer.writerows(kept)
-        atomic_write(self.path, out.getvalue())
+        with atomic_open(self.path, newline="", encoding="utf-8") as f:
+            f.write(out.getvalue())
         return total - len(kept)

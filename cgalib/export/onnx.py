@@ -18,7 +18,6 @@ needs no package beyond torch; running the file needs a runtime such as ``onnxru
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from torch import nn
 from cgalib.export.adapters import CGANetDense, CGANetEndToEnd
 from cgalib.heads.roi_guider import ROIGuider
 from cgalib.models.cganet import CGANet
+from cgalib.utils.files import atomic_open
 
 __all__ = ["export_onnx"]
 
@@ -143,13 +143,10 @@ def export_onnx(
     dummy = torch.rand(batch_size, 3, size, size, generator=generator).to(device)
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
     was_training = model.training
     adapter.eval()
     try:
-        with warnings.catch_warnings(), torch.no_grad():
+        with warnings.catch_warnings(), torch.no_grad(), atomic_open(path, "wb") as file:
             # Input validation in the library reads shapes as Python values; with fixed
             # shapes those are constants of the graph, as intended.
             warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
@@ -164,15 +161,13 @@ def export_onnx(
             torch.onnx.export(
                 adapter,
                 (dummy,),
-                tmp,
+                file,
                 dynamo=False,
                 opset_version=opset,
                 input_names=[INPUT_NAME],
                 output_names=list(adapter.output_names),
                 do_constant_folding=True,
             )
-        os.replace(tmp, path)
     finally:
         model.train(was_training)
-        Path(tmp).unlink(missing_ok=True)
     return path

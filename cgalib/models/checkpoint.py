@@ -14,24 +14,22 @@ import hashlib
 import json
 import os
 import re
-import secrets
 import string
 import warnings
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import torch
 from torch import nn
 
 from cgalib.registry import create_model, list_models
+from cgalib.utils.files import atomic_open
 
 __all__ = [
     "FORMAT",
     "TRAIN_STATE_FORMAT",
     "CheckpointError",
     "atomic_save",
-    "atomic_write",
     "load_checkpoint",
     "load_model",
     "load_state",
@@ -65,36 +63,6 @@ class CheckpointError(ValueError):
     """
 
 
-def _write_atomically(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> None:
-    """Write through ``write`` to a new file next to ``path``, fsync it, rename it over ``path``.
-
-    The new file is created with ``open(..., "xb")``, so its permissions follow the umask
-    (``-rw-r--r--`` under the usual 022), as for any other file the process writes.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable; not every file system lets a folder be opened
-        fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def atomic_save(obj: Any, path: str | os.PathLike) -> None:
     """``torch.save`` to a temporary file in the same folder, then rename over ``path``.
 
@@ -112,21 +80,8 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> None:
         ...     sorted(p.name for p in pathlib.Path(d).iterdir())
         ['x.pt']
     """
-    _write_atomically(path, lambda f: torch.save(obj, f))
-
-
-def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
-    """Replace ``path`` with ``data`` atomically (text is written as UTF-8).
-
-    Used for files that are rewritten rather than appended, e.g. a run's ``metrics.csv``
-    cut back to the step a resumed run continues from.
-
-    Args:
-        path: destination file; its folder is created if missing.
-        data: the new content.
-    """
-    payload = data.encode() if isinstance(data, str) else data
-    _write_atomically(path, lambda f: f.write(payload))
+    with atomic_open(path, "wb") as f:
+        torch.save(obj, f)
 
 
 def _feed(h: Any, obj: Any) -> None:

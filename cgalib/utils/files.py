@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -17,7 +17,10 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iter
     """Open a temporary file beside ``path``; on success it replaces ``path`` in one rename.
 
     If the block raises (or the process is interrupted), ``path`` keeps its old content
-    (or stays absent) and the temporary file is removed.
+    (or stays absent) and the temporary file is removed. The file is created with
+    ``open(..., "x")``, so its permissions follow the umask (``-rw-r--r--`` under the usual
+    022, not the ``-rw-------`` of ``tempfile.mkstemp``); after the rename the folder is
+    synced too where the file system allows it, so the rename itself survives a crash.
 
     Args:
         path: the file to write; its folder is created if missing.
@@ -42,13 +45,28 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iter
         raise ValueError(f"atomic_open writes whole files: mode 'w' or 'wb', got {mode!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        with os.fdopen(fd, mode, **kwargs) as f:
+        with open(tmp, mode.replace("w", "x"), **kwargs) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """fsync a folder (makes a rename in it durable); not every file system allows it."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -233,7 +233,7 @@ class _NoisyPairs(_Pairs):
 
     def __getitem__(self, i):
         image, target = super().__getitem__(i)
-        return image + torch.rand(image.shape) * 0.1, target
+        return (image * 0.9 + torch.rand(image.shape) * 0.1), target  # stays in 0..1
 
 
 def test_results_do_not_depend_on_the_number_of_workers(tmp_path):
