@@ -1,6 +1,8 @@
-"""Data: COCO keypoint metadata, the synthetic crowd set, the COCO dataset, letterboxing and
-the paper's GPU augmentation.
+"""Data: COCO keypoint metadata, the synthetic crowd set, the COCO dataset and the check of
+its annotation files, letterboxing and the paper's GPU augmentation.
 
+Annotation files are checked once, up front (:func:`validate_coco`: one clear error, or
+a report of the people kept and dropped); training and evaluation share that check.
 Workers decode and letterbox (:class:`CocoKeypoints` with ``input_size``,
 :func:`collate_letterboxed`); the device runs :class:`PoseAugmentation`. Targets are a
 list of per-image dicts of tensors. Keypoints are COCO pixel indices (pixel centres at
@@ -24,6 +26,19 @@ from cgalib.data.synthetic import (
     synthetic_sample,
     synthetic_summary,
 )
+from cgalib.data.validate import (
+    DROP_REASONS,
+    FEW_KEYPOINTS,
+    NO_BOX,
+    OFF_IMAGE,
+    ZERO_AREA,
+    AnnotationError,
+    AnnotationReport,
+    check_coco,
+    check_image_files,
+    read_coco_json,
+    validate_coco,
+)
 from cgalib.utils.coco_meta import (
     FLIP_INDEX,
     KEYPOINT_NAMES,
@@ -35,19 +50,28 @@ from cgalib.utils.coco_meta import (
 )
 
 __all__ = [
+    "DROP_REASONS",
+    "FEW_KEYPOINTS",
     "FLIP_INDEX",
     "KEYPOINT_NAMES",
+    "NO_BOX",
     "NUM_KEYPOINTS",
+    "OFF_IMAGE",
     "OKS_SIGMAS",
     "PERSON_CATEGORY",
     "POSES",
     "SKELETON",
     "SKELETON_0",
     "SYNTHETIC_AUGMENT",
+    "ZERO_AREA",
+    "AnnotationError",
+    "AnnotationReport",
     "CocoKeypoints",
     "PoseAugmentation",
     "affine_boxes",
     "affine_keypoints",
+    "check_coco",
+    "check_image_files",
     "collate",
     "collate_letterboxed",
     "find_split",
@@ -55,6 +79,8 @@ __all__ = [
     "letterbox_target",
     "load_person_coco",
     "make_synthetic_coco",
+    "read_coco_json",
     "synthetic_sample",
     "synthetic_summary",
+    "validate_coco",
 ]

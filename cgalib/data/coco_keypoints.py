@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,7 +12,7 @@ from pycocotools.coco import COCO
 from torch.utils.data import Dataset
 
 from cgalib.codecs.letterbox import letterbox, letterbox_target
-from cgalib.utils.coco_meta import NUM_KEYPOINTS
+from cgalib.data.validate import AnnotationError, check_image_files, validate_coco
 from cgalib.utils.image import read_image
 
 __all__ = ["CocoKeypoints", "collate", "collate_letterboxed", "find_split", "load_person_coco"]
@@ -23,6 +20,8 @@ __all__ = ["CocoKeypoints", "collate", "collate_letterboxed", "find_split", "loa
 
 def load_person_coco(ann_file: str | os.PathLike) -> tuple[COCO, int]:
     """Read and check a COCO person-keypoint annotation file.
+
+    The checks are :func:`~cgalib.data.validate_coco`'s; use it directly for the report.
 
     Args:
         ann_file: a ``person_keypoints_*.json`` file.
@@ -32,36 +31,15 @@ def load_person_coco(ann_file: str | os.PathLike) -> tuple[COCO, int]:
 
     Raises:
         FileNotFoundError: if the file does not exist.
-        ValueError: if it is not JSON, lacks ``images``/``annotations``/``categories``
-            lists, or has no ``person`` category (each message names the file).
+        AnnotationError: (a ``ValueError``) for a malformed file, naming the file and the
+            annotation id (see :func:`~cgalib.data.check_coco`).
     """
-    path = Path(ann_file)
-    if not path.is_file():
-        raise FileNotFoundError(f"annotation file not found: {path}")
-    try:
-        data = json.loads(path.read_bytes())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"annotation file {path} is not valid JSON: {err}") from err
-    if not isinstance(data, dict):
-        raise ValueError(
-            f"annotation file {path} must hold a JSON object, got {type(data).__name__}"
-        )
-    for key in ("images", "annotations", "categories"):
-        if not isinstance(data.get(key), list):
-            raise ValueError(f"annotation file {path} has no {key!r} list (keys: {sorted(data)})")
-    person = [c for c in data["categories"] if isinstance(c, dict) and c.get("name") == "person"]
-    if not person:
-        names = [c.get("name") for c in data["categories"] if isinstance(c, dict)]
-        raise ValueError(f"annotation file {path} has no 'person' category (has {names})")
-    coco = COCO()
-    coco.dataset = data
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco.createIndex()
-    return coco, int(person[0]["id"])
+    coco, report = validate_coco(ann_file)
+    return coco, report.category_id
 
 
 class CocoKeypoints(Dataset):
-    """People with 17 keypoints from a COCO ``person_keypoints_*.json`` and its image folder.
+    """People with `K` keypoints from a COCO ``person_keypoints_*.json`` and its image folder.
 
     Each item is ``(image, target)``: the image as ``uint8`` `(3, H, W)` RGB (grayscale,
     palette, RGBA and 16-bit files are converted; ``uint8`` keeps worker-to-main-process
@@ -69,8 +47,8 @@ class CocoKeypoints(Dataset):
     :class:`~cgalib.data.PoseAugmentation`) and a dict of tensors:
 
     - ``boxes`` `(N, 4)` float32 xyxy pixels (COCO ``bbox`` converted, clipped to the image)
-    - ``keypoints`` `(N, 17, 3)` float32 ``(x, y, v)``, pixel indices; ``v=0`` entries are
-      zero
+    - ``keypoints`` `(N, K, 3)` float32 ``(x, y, v)``, pixel indices; ``v=0`` entries are
+      zero (`K` is the length of the person category's ``keypoints`` names, 17 for COCO)
     - ``areas`` `(N,)` float32 and ``ann_ids`` `(N,)` int64
     - ``crowd_boxes`` `(M, 4)` float32 xyxy and ``ignore_mask`` `(H, W)` bool: the
       ``iscrowd=1`` regions (their segmentation), where no negatives should be taken
@@ -80,15 +58,19 @@ class CocoKeypoints(Dataset):
     - with ``input_size``: ``scale`` float32 scalar and ``size`` `(2,)`, see
       :func:`~cgalib.data.letterbox_target`
 
+    The annotation file is checked once, up front, by :func:`~cgalib.data.validate_coco`
+    (a malformed file raises one error naming the annotation id), and every listed image
+    must exist. People without a labelled keypoint but with a box are kept (they are
+    detection targets; their keypoints are all ``v=0``); people without a box, with a
+    zero-area box, with a box outside their image or with fewer than ``min_keypoints``
+    labelled keypoints are dropped, and counted by reason in :attr:`report` (``print`` it).
+
     Images are read upright as displayed (:func:`~cgalib.utils.read_image` applies the EXIF
     orientation tag, as detectron2 and OpenCV-based loaders do), so an annotation's
     ``height``, ``width`` and coordinates must describe the displayed picture, as those of
     annotation tools that show it upright do; a file whose displayed size differs from its
     annotation is a ``ValueError`` naming it (a half turn keeps the size and cannot be
     detected).
-
-    Non-crowd people with ``num_keypoints == 0`` but a box are kept (they are detection
-    targets; their keypoints are all ``v=0``); annotations with an empty box are dropped.
     Images without people are kept as negatives unless ``keep_empty=False``.
 
     Args:
@@ -100,9 +82,18 @@ class CocoKeypoints(Dataset):
             in the worker (see :func:`~cgalib.data.letterbox`).
         min_keypoints: drop people with fewer labelled keypoints (0 keeps all).
 
+    Attributes:
+        report: the :class:`~cgalib.data.AnnotationReport` of the annotation file (images,
+            people kept and dropped by reason, crowd regions).
+        category_id: the person category's id.
+        num_keypoints: `K`.
+
     Raises:
-        FileNotFoundError: for a missing annotation file or image folder.
-        ValueError: for a malformed annotation file (see :func:`load_person_coco`).
+        FileNotFoundError: for a missing annotation file or image folder, or images the
+            file lists that are not in the folder (the count and the first one).
+        AnnotationError: (a ``ValueError``) for a malformed annotation file, naming the
+            file and the annotation id (see :func:`~cgalib.data.check_coco`), or a person
+            category without keypoint names.
 
     Examples:
         >>> import tempfile
@@ -128,7 +119,15 @@ class CocoKeypoints(Dataset):
         if not self.root.is_dir():
             raise FileNotFoundError(f"image folder not found: {self.root}")
         self.ann_file = Path(ann_file)
-        self.coco, self.category_id = load_person_coco(self.ann_file)
+        self.coco, self.report = validate_coco(self.ann_file, min_keypoints=min_keypoints)
+        self.category_id = self.report.category_id
+        self.num_keypoints = self.report.num_keypoints
+        if not self.num_keypoints:
+            raise AnnotationError(
+                f"{self.ann_file}: category 'person' has no 'keypoints' name list; "
+                "CocoKeypoints reads person-keypoint files (person_keypoints_*.json)"
+            )
+        check_image_files(self.root, self.coco.dataset["images"], str(self.ann_file))
         self.keep_empty = keep_empty
         self.with_masks = with_masks
         self.input_size = input_size
@@ -139,10 +138,12 @@ class CocoKeypoints(Dataset):
         self.ids = ids
 
     def _anns(self, image_id: int) -> list[dict]:
+        """The image's crowd regions and kept people."""
+        dropped = self.report.dropped_ids
         return [
             a
             for a in self.coco.imgToAnns.get(image_id, [])
-            if a.get("category_id") == self.category_id
+            if a.get("category_id") == self.category_id and a["id"] not in dropped
         ]
 
     def __len__(self) -> int:
@@ -193,13 +194,13 @@ class CocoKeypoints(Dataset):
                 ignore |= self._mask(ann, height, width)
                 continue
             if box[2] <= box[0] or box[3] <= box[1]:
+                # outside the image: the report counts these only when the image entry
+                # has its width and height, which COCO files always do
                 continue
-            kps = np.zeros((NUM_KEYPOINTS, 3), np.float32)
+            kps = np.zeros((self.num_keypoints, 3), np.float32)
             if ann.get("keypoints"):
-                kps = np.asarray(ann["keypoints"], np.float32).reshape(NUM_KEYPOINTS, 3)
+                kps = np.asarray(ann["keypoints"], np.float32).reshape(self.num_keypoints, 3)
                 kps[kps[:, 2] <= 0] = 0.0
-            if int((kps[:, 2] > 0).sum()) < self.min_keypoints:
-                continue
             boxes.append(box)
             keypoints.append(kps)
             areas.append(float(ann.get("area", w * h)))
@@ -211,7 +212,7 @@ class CocoKeypoints(Dataset):
             "boxes": torch.tensor(boxes, dtype=torch.float32).reshape(n, 4),
             "keypoints": torch.from_numpy(np.stack(keypoints))
             if n
-            else torch.zeros(0, NUM_KEYPOINTS, 3),
+            else torch.zeros(0, self.num_keypoints, 3),
             "areas": torch.tensor(areas, dtype=torch.float32),
             "ann_ids": torch.tensor(ann_ids, dtype=torch.int64),
             "crowd_boxes": torch.tensor(crowd_boxes, dtype=torch.float32).reshape(-1, 4),

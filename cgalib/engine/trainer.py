@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -614,6 +615,11 @@ def train(
 ) -> Path:
     """Train a registered model on a COCO-format keypoint data set (``cgalib train``).
 
+    Before the model is built the annotation file is checked
+    (:class:`~cgalib.data.CocoKeypoints`) and its report printed: images, people kept and
+    dropped by reason. A set where no kept person has a labelled keypoint stops here; when
+    more than 20% of the people are dropped a one-line warning goes to stderr.
+
     Args:
         model: a registered model name (e.g. ``"cganet_tnet_d1w64"``); its builder receives
             ``input_size`` (the CGANet builders size the ROI crops from it).
@@ -633,6 +639,11 @@ def train(
 
     Returns:
         The path of the trained ``model.pt``.
+
+    Raises:
+        FileNotFoundError: for a missing data root, annotation file or image.
+        AnnotationError: (a ``ValueError``) for a malformed annotation file, naming the
+            annotation id, or one with nothing to train on.
     """
     from cgalib.data import CocoKeypoints, PoseAugmentation, collate_letterboxed, find_split
 
@@ -640,6 +651,11 @@ def train(
     try:
         images_dir, ann_file = find_split(data, "train", images_train, ann_train)
         dataset = CocoKeypoints(images_dir, ann_file, input_size=input_size)
+        if ctx.is_main:
+            print(dataset.report)
+        warning = dataset.report.check_for_training()  # no labelled person: stop here
+        if warning and ctx.is_main:
+            print(f"warning: {warning}", file=sys.stderr)
         torch.manual_seed(train_kwargs.get("seed", 0))  # the same seed, the same initial weights
         net = create_model(model, **{"input_size": input_size, **(model_kwargs or {})})
         aug = (

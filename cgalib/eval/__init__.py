@@ -1,15 +1,20 @@
-"""COCO evaluation by pycocotools: keypoint OKS AP, box/mask AP, a torchmetrics metric, splits."""
+"""COCO evaluation by pycocotools: keypoint OKS AP, box/mask AP, a torchmetrics metric, splits.
+
+Ground truth goes through the check training uses (:func:`load_coco`), results through
+:func:`check_results`, so bad input is one clear error, never a number.
+"""
 
 from cgalib.eval.coco_eval import (
     BOX_METRICS,
     IOU_TYPES,
     KEYPOINT_METRICS,
+    check_results,
     coco_ap,
     coco_keypoint_ap,
     format_metrics,
-    load_coco,
 )
 from cgalib.eval.evaluate import evaluate_coco, predict_coco
+from cgalib.eval.ground_truth import CocoGroundTruth, load_coco, require_ground_truth
 from cgalib.eval.metric import BOX_PREFIX, CocoKeypointAP
 
 __all__ = [
@@ -17,11 +22,14 @@ __all__ = [
     "BOX_PREFIX",
     "IOU_TYPES",
     "KEYPOINT_METRICS",
+    "CocoGroundTruth",
     "CocoKeypointAP",
+    "check_results",
     "coco_ap",
     "coco_keypoint_ap",
     "evaluate_coco",
     "format_metrics",
     "load_coco",
     "predict_coco",
+    "require_ground_truth",
 ]

@@ -7,21 +7,25 @@ import copy
 import io
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+from cgalib.eval.ground_truth import CocoGroundTruth, load_coco, require_ground_truth
+from cgalib.utils.numbers import is_integer, number_rows
+
 __all__ = [
     "BOX_METRICS",
     "IOU_TYPES",
     "KEYPOINT_METRICS",
+    "check_results",
     "coco_ap",
     "coco_keypoint_ap",
     "format_metrics",
-    "load_coco",
 ]
 
 KEYPOINT_METRICS = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
@@ -49,46 +53,103 @@ IOU_TYPES = {"keypoints": KEYPOINT_METRICS, "bbox": BOX_METRICS, "segm": BOX_MET
 _RESULT_KEY = {"keypoints": "keypoints", "bbox": "bbox", "segm": "segmentation"}
 
 
-def load_coco(coco_gt: str | os.PathLike | dict | COCO) -> COCO:
-    """A pycocotools ``COCO`` from a path or a dataset dict (quietly), or the object itself.
+def check_results(
+    results: Sequence[Mapping[str, Any]], gt: CocoGroundTruth, iou_types: Sequence[str]
+) -> None:
+    """Check COCO results against their ground truth before pycocotools sees them.
+
+    pycocotools fails deep inside (``IndexError``, ``KeyError``) or scores silently wrong
+    on such results; here each problem is one line naming the result.
 
     Args:
-        coco_gt: a COCO annotation file, its parsed dict (``images``, ``annotations``,
-            ``categories``) or a ``COCO`` object (returned as is).
-
-    Returns:
-        The indexed ``COCO`` ground truth.
+        results: COCO results.
+        gt: the ground truth from :func:`~cgalib.eval.load_coco`.
+        iou_types: the iou types to be scored (each needs its key in every result).
 
     Raises:
-        FileNotFoundError: if the path does not exist.
-        ValueError: if the file or dict is not a COCO annotation set.
-
-    Examples:
-        >>> gt = load_coco({"images": [{"id": 7}], "annotations": [], "categories": []})
-        >>> gt.getImgIds()
-        [7]
+        ValueError: naming the result index and image for a result that is not a dict,
+            lacks ``image_id``/``category_id``/``score`` or the key of an iou type, has a
+            ``category_id`` other than the person category's, keypoints of another length
+            than `3K`, a ``bbox`` of other than 4 values, or a score, keypoint or box value
+            that is not a finite number; and for results naming images that are not in
+            the ground truth.
     """
-    if isinstance(coco_gt, COCO):
-        return coco_gt
-    if isinstance(coco_gt, dict):
-        source, path = "the dataset dict", None
-        if "images" not in coco_gt:
-            raise ValueError("the dataset dict is not a valid COCO annotation set: no 'images'")
-    else:
-        path = Path(coco_gt)
-        source = str(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"annotation file not found: {path}")
+    required = ("image_id", "category_id", "score", *(_RESULT_KEY[t] for t in iou_types))
+    width = 3 * gt.num_keypoints
+    rows: dict[str, list] = {"score": [], "keypoints": [], "bbox": []}
+    owners: dict[str, list[int]] = {"score": [], "keypoints": [], "bbox": []}
+    for i, r in enumerate(results):
+        if not isinstance(r, Mapping):
+            raise ValueError(f"result {i} is a {type(r).__name__}, not a dict")
+        where = f"result {i} (image {r.get('image_id')})"
+        missing = [key for key in required if key not in r]
+        if missing:
+            raise ValueError(
+                f"{where} has no {missing[0]!r}; every result needs one for "
+                f"{' and '.join(iou_types)} AP"
+            )
+        if r["category_id"] != gt.category_id:
+            raise ValueError(
+                f"{where} has category_id {r['category_id']!r}, but the ground truth's person "
+                f"category is {gt.category_id}; give every result category_id {gt.category_id}"
+            )
+        if not is_integer(r["image_id"]):
+            raise ValueError(f"{where}: image_id must be an integer")
+        rows["score"].append([r["score"]])
+        owners["score"].append(i)
+        if "keypoints" in iou_types:
+            points = r["keypoints"]
+            if _length(points) != width:
+                count = _length(points) if _length(points) is not None else repr(points)
+                raise ValueError(
+                    f"{where} has {count} keypoint values, expected {width} (x, y, v for "
+                    f"each of the ground truth's {gt.num_keypoints} keypoints)"
+                )
+            rows["keypoints"].append(points)
+            owners["keypoints"].append(i)
+        box = r.get("bbox")
+        if box is not None and ("bbox" in iou_types or "keypoints" in iou_types):
+            if _length(box) != 4:
+                count = _length(box) if _length(box) is not None else repr(box)
+                raise ValueError(f"{where} has a bbox of {count} values, expected 4 (xywh)")
+            rows["bbox"].append(box)
+            owners["bbox"].append(i)
+    for key, width_of_key in (("score", 1), ("keypoints", width), ("bbox", 4)):
+        _, bad = number_rows(rows[key], width_of_key)
+        if bad.any():
+            i = owners[key][int(np.flatnonzero(bad)[0])]
+            raise ValueError(
+                f"result {i} (image {results[i]['image_id']}) has a {key} value that is not a "
+                f"finite number ({int(bad.sum())} such results); check the model's outputs"
+            )
+    unknown = {r["image_id"] for r in results} - set(gt.imgs)
+    if unknown:
+        raise ValueError(
+            f"results name images missing from the ground truth: {sorted(unknown)[:5]}"
+        )
+
+
+def _length(values: Any) -> int | None:
+    """The number of values of a list-like (list, tuple, array), ``None`` for anything else."""
+    if isinstance(values, (str, bytes, Mapping)) or not hasattr(values, "__len__"):
+        return None
+    return len(values)
+
+
+def _read_results(path: str | os.PathLike) -> list:
+    """The results list of a JSON file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"results file not found: {path}")
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            if path is not None:
-                return COCO(str(path))
-            gt = COCO()
-            gt.dataset = coco_gt
-            gt.createIndex()
-            return gt
-    except (json.JSONDecodeError, KeyError, TypeError, AssertionError) as err:
-        raise ValueError(f"{source} is not a valid COCO annotation set: {err}") from err
+        results = json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"results file {path} is not valid JSON: {err}") from None
+    if not isinstance(results, list):
+        raise ValueError(
+            f"results file {path} must hold a JSON list of results, got a {type(results).__name__}"
+        )
+    return results
 
 
 def coco_ap(
@@ -99,11 +160,17 @@ def coco_ap(
 ) -> dict[str, float]:
     """AP/AR of COCO-format results for one iou type, identical to pycocotools' stats.
 
-    The results are deep-copied before pycocotools sees them (its ``loadRes`` writes
-    ``id``, ``area`` and more into each dict).
+    The ground truth is read and checked by :func:`~cgalib.eval.load_coco`, as training
+    reads it (a file training refuses is refused here; people training drops are left
+    out; annotation ids of 0 are renumbered, see :class:`~cgalib.eval.CocoGroundTruth`),
+    and the results by :func:`check_results`. Only the person category is scored. The
+    results are deep-copied before pycocotools sees them (its ``loadRes`` writes ``id``,
+    ``area`` and more into each dict). For keypoint AP a result's area (which decides its
+    size range) is its ``bbox``'s when every result has one, else its keypoints' extent
+    (pycocotools decides by the first result alone).
 
     Args:
-        coco_gt: ground truth, as :func:`load_coco` accepts it.
+        coco_gt: ground truth, as :func:`~cgalib.eval.load_coco` accepts it.
         results: COCO results (``image_id``, ``category_id``, ``score`` and the key
             of the iou type: ``keypoints`` flat ``3K``, ``bbox`` xywh or ``segmentation``
             RLE), as a list or a JSON file.
@@ -116,8 +183,11 @@ def coco_ap(
         results at all every value is 0.0 (pycocotools cannot load an empty list).
 
     Raises:
-        ValueError: if ``iou_type`` is unknown, a result lacks the iou type's key, or a
-            result names an image that is not in the ground truth.
+        FileNotFoundError: if the ground-truth or results file does not exist.
+        AnnotationError: (a ``ValueError``) for a ground truth training refuses, or one
+            with nobody to score (AP would be -1 everywhere).
+        ValueError: if ``iou_type`` is unknown, ``image_ids`` names an image that is not
+            in the ground truth, or a result is malformed (see :func:`check_results`).
 
     Examples:
         >>> gt = {
@@ -134,28 +204,27 @@ def coco_ap(
         raise ValueError(f"iou_type must be one of {sorted(IOU_TYPES)}, got {iou_type!r}")
     names = IOU_TYPES[iou_type]
     gt = load_coco(coco_gt)
+    require_ground_truth(gt, iou_type)
     if isinstance(results, (str, os.PathLike)):
-        results = json.loads(Path(results).read_text())
+        results = _read_results(results)
     results = list(results)
+    if image_ids is not None:
+        image_ids = list(image_ids)
+        unknown = set(image_ids) - set(gt.imgs)
+        if unknown:
+            raise ValueError(f"image_ids not in the ground truth: {sorted(unknown)[:5]}")
     if not results:
         return dict.fromkeys(names, 0.0)
-    key = _RESULT_KEY[iou_type]
-    for i, r in enumerate(results):
-        if key not in r:
-            raise ValueError(
-                f"{iou_type!r} AP needs {key!r} in every result; result {i} "
-                f"(image {r.get('image_id')}) has none"
-            )
-    unknown = {r["image_id"] for r in results} - set(gt.getImgIds())
-    if unknown:
-        raise ValueError(
-            f"results name images missing from the ground truth: {sorted(unknown)[:5]}"
-        )
+    check_results(results, gt, (iou_type,))
+    results = copy.deepcopy(results)
+    if iou_type == "keypoints" and not all("bbox" in r for r in results):
+        for r in results:  # pycocotools decides by the first result alone
+            r.pop("bbox", None)
     with contextlib.redirect_stdout(io.StringIO()):
-        dt = gt.loadRes(copy.deepcopy(results))
+        dt = gt.loadRes(results)
         ev = COCOeval(gt, dt, iou_type)
         if image_ids is not None:
-            ev.params.imgIds = list(image_ids)
+            ev.params.imgIds = image_ids
         ev.evaluate()
         ev.accumulate()
         ev.summarize()
@@ -180,7 +249,9 @@ def coco_keypoint_ap(
         with no results at all every value is 0.0 (pycocotools cannot load an empty list).
 
     Raises:
-        ValueError: if a result names an image that is not in the ground truth.
+        FileNotFoundError: if the ground-truth or results file does not exist.
+        ValueError: for a ground truth training refuses or a malformed result (see
+            :func:`coco_ap`).
     """
     return coco_ap(coco_gt, results, "keypoints", image_ids)
 

@@ -12,7 +12,8 @@ import torch
 from pycocotools.coco import COCO
 from torch import nn
 
-from cgalib.eval.coco_eval import load_coco
+from cgalib.data.validate import check_image_files
+from cgalib.eval.ground_truth import CocoGroundTruth, load_coco
 from cgalib.eval.metric import CocoKeypointAP
 from cgalib.inference.predictor import Precision, Predictor
 from cgalib.utils.progress import ProgressBar
@@ -35,7 +36,9 @@ def predict_coco(
     Args:
         model: a pose model accepted by :class:`~cgalib.Predictor`.
         images_dir: the folder of the split's images.
-        ann_file: its ``person_keypoints_*.json`` (or a loaded ``COCO``).
+        ann_file: its ``person_keypoints_*.json`` or an image-info file such as COCO's
+            test-dev one (or a loaded ``COCO``); checked by :func:`~cgalib.eval.load_coco`,
+            annotations not required.
         input_size: letterbox size of the longer side.
         device: where to run (default CUDA when available).
         batch_size: images per forward pass.
@@ -43,10 +46,16 @@ def predict_coco(
         progress: show a progress bar.
 
     Returns:
-        Standard COCO results: ``image_id``, ``category_id``, ``keypoints`` (flat 51),
-        ``score`` and ``bbox`` (xywh), sorted by score within each image.
+        Standard COCO results: ``image_id``, ``category_id`` (the file's person category),
+        ``keypoints`` (flat 51), ``score`` and ``bbox`` (xywh), sorted by score within each
+        image.
+
+    Raises:
+        FileNotFoundError: if the annotation file or any image it lists is missing (checked
+            before the first prediction).
+        AnnotationError: (a ``ValueError``) for a malformed annotation file.
     """
-    coco = load_coco(ann_file)
+    coco = load_coco(ann_file, require_annotations=False)
     batches = _predict_batches(
         model, images_dir, coco, input_size, device, batch_size, precision, progress
     )
@@ -56,14 +65,16 @@ def predict_coco(
 def _predict_batches(
     model: nn.Module,
     images_dir: str | os.PathLike,
-    coco: COCO,
+    coco: CocoGroundTruth,
     input_size: int,
     device: str | torch.device | None,
     batch_size: int,
     precision: Precision,
     progress: bool,
 ) -> Iterator[tuple[list[int], list[dict]]]:
-    """The image ids of each batch of the split and their COCO results."""
+    """The image ids of each batch of the split and their COCO results (every image file is
+    checked first)."""
+    check_image_files(images_dir, coco.dataset["images"], coco.report.source)
     predictor = Predictor(
         model, device=device, input_size=input_size, precision=precision, batch_size=batch_size
     )
@@ -75,7 +86,7 @@ def _predict_batches(
         results = [
             {
                 "image_id": image_id,
-                "category_id": 1,
+                "category_id": coco.category_id,
                 "keypoints": person["keypoints"],
                 "score": person["score"],
                 "bbox": person["bbox"],
@@ -104,7 +115,8 @@ def evaluate_coco(
     Args:
         model: the pose model.
         images_dir: the split's image folder.
-        ann_file: the split's annotation file (or a loaded ``COCO``).
+        ann_file: the split's annotation file (or a loaded ``COCO``), checked as training
+            checks it (:func:`~cgalib.eval.load_coco`) before the first prediction.
         box_ap: also score each person's ``bbox`` with pycocotools' ``iouType="bbox"``.
         **kwargs: passed to :func:`predict_coco` (``input_size``, ``device``,
             ``batch_size``, ``precision``, ``progress``).
@@ -114,6 +126,11 @@ def evaluate_coco(
         :data:`KEYPOINT_METRICS` names them), with ``box_ap`` followed by the person box
         stats ``box_AP``, ``box_AP50``, ... (:data:`BOX_METRICS` with the prefix ``box_``),
         and the COCO results.
+
+    Raises:
+        FileNotFoundError: if the annotation file or any image it lists is missing.
+        AnnotationError: (a ``ValueError``) for a ground truth training refuses or one
+            with nobody to score; all checked before the first prediction.
     """
     coco = load_coco(ann_file)
     # predict_coco's defaults for what kwargs leaves out (and its TypeError for a typo)

@@ -12,7 +12,8 @@ from pycocotools.coco import COCO
 from torch import Tensor
 from torchmetrics import Metric
 
-from cgalib.eval.coco_eval import IOU_TYPES, coco_ap, load_coco
+from cgalib.eval.coco_eval import IOU_TYPES, check_results, coco_ap
+from cgalib.eval.ground_truth import load_coco, require_ground_truth
 
 __all__ = ["BOX_PREFIX", "CocoKeypointAP"]
 
@@ -45,6 +46,15 @@ class CocoKeypointAP(Metric):
             result's ``bbox``).
         **kwargs: passed to ``torchmetrics.Metric`` (``sync_on_compute``,
             ``process_group``, ``compute_on_cpu``, ...).
+
+    Attributes:
+        coco_gt: the checked ground truth (a :class:`~cgalib.eval.CocoGroundTruth`; its
+            ``report`` counts the people scored and says what was converted).
+
+    Raises:
+        AnnotationError: (a ``ValueError``) for a ground truth training refuses or one
+            with nobody to score (see :func:`~cgalib.eval.require_ground_truth`).
+        ValueError: for unknown or repeated ``iou_types``.
 
     Shape:
         - results of one update: N dicts with ``keypoints`` of length `3K` (K from the
@@ -98,8 +108,10 @@ class CocoKeypointAP(Metric):
                 f"iou_types must be distinct names from {_METRIC_IOU_TYPES}, got {iou_types!r}"
             )
         self.coco_gt = load_coco(coco_gt)
+        for iou_type in iou_types:
+            require_ground_truth(self.coco_gt, iou_type)
         self.iou_types = iou_types
-        self.num_keypoints = _num_keypoints(self.coco_gt) if "keypoints" in iou_types else 0
+        self.num_keypoints = self.coco_gt.num_keypoints if "keypoints" in iou_types else 0
         self._gt_image_ids = frozenset(self.coco_gt.getImgIds())
         for name in self._state_widths():
             self.add_state(name, default=[], dist_reduce_fx="cat")
@@ -126,27 +138,17 @@ class CocoKeypointAP(Metric):
                 the images that ``results`` name).
 
         Raises:
-            ValueError: if a result lacks a key or has the wrong number of values, names
-                an image missing from ``image_ids``, or an image is not in the ground truth.
+            ValueError: for a malformed result (see :func:`~cgalib.eval.check_results`:
+                a missing key, another category, the wrong number of values, NaN), a
+                result naming an image missing from ``image_ids``, or an image that is not
+                in the ground truth.
         """
         results = list(results)
-        required = ["image_id", "category_id", "score"]
-        required += [t for t in ("keypoints", "bbox") if t in self.iou_types]
+        check_results(results, self.coco_gt, self.iou_types)
         width = 3 * self.num_keypoints
         rows: dict[str, list] = {name: [] for name in self._state_widths() if name != "image_ids"}
-        for i, r in enumerate(results):
-            where = f"result {i} (image {r.get('image_id')})"
-            missing = [key for key in required if key not in r]
-            if missing:
-                raise ValueError(f"{where} has no {missing[0]!r}")
+        for r in results:
             box = r.get("bbox")
-            if box is not None and len(box) != 4:
-                raise ValueError(f"{where} has a bbox of {len(box)} values, expected 4 (xywh)")
-            if width and len(r["keypoints"]) != width:
-                raise ValueError(
-                    f"{where} has {len(r['keypoints'])} keypoint values, expected {width} "
-                    f"(x, y, v for each of the ground truth's {self.num_keypoints} keypoints)"
-                )
             rows["result_image_ids"].append(int(r["image_id"]))
             rows["category_ids"].append(int(r["category_id"]))
             rows["scores"].append(r["score"])
@@ -235,16 +237,6 @@ class CocoKeypointAP(Metric):
 
     def extra_repr(self) -> str:
         return f"iou_types={self.iou_types}, images={len(self._gt_image_ids)}"
-
-
-def _num_keypoints(gt: COCO) -> int:
-    counts = {len(c["keypoints"]) for c in gt.dataset.get("categories", []) if c.get("keypoints")}
-    if len(counts) != 1:
-        raise ValueError(
-            "keypoint AP needs ground-truth categories with one number of keypoints, "
-            f"found {sorted(counts) or 'none'}"
-        )
-    return counts.pop()
 
 
 def _cat(state: list[Tensor] | Tensor) -> Tensor:

@@ -166,7 +166,11 @@ def test_find_split(tiny_coco, tmp_path):
         ("not json {", "not valid JSON"),
         ("[1, 2]", "JSON object"),
         ('{"images": [], "categories": []}', "'annotations'"),
-        ('{"images": [], "annotations": [], "categories": [{"id": 1, "name": "dog"}]}', "person"),
+        ('{"images": [], "annotations": [], "categories": []}', "empty 'images'"),
+        (
+            '{"images": [{"id": 1}], "annotations": [], "categories": [{"id": 1, "name": "dog"}]}',
+            "no categories named 'person'",
+        ),
     ],
 )
 def test_malformed_annotations_raise_naming_the_file(tmp_path, content, message):
@@ -183,10 +187,10 @@ def test_missing_files_raise(tiny_coco, tmp_path):
         CocoKeypoints(root / "train", root / "nope.json")
     with pytest.raises(FileNotFoundError, match="image folder"):
         CocoKeypoints(root / "missing", ann)
-    (root / "train" / "gray.png").unlink()
     (root / "train" / "rgb.png").write_bytes(b"not an image")
     ds = CocoKeypoints(root / "train", ann)
     with pytest.raises(ValueError, match="rgb.png"):
         ds[0]
-    with pytest.raises(FileNotFoundError, match="gray.png"):
-        ds[1]
+    (root / "train" / "gray.png").unlink()
+    with pytest.raises(FileNotFoundError, match=r"1 of 3 images .* are missing .*gray.png"):
+        CocoKeypoints(root / "train", ann)  # up front, not in the middle of an epoch

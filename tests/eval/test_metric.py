@@ -104,8 +104,14 @@ def test_bad_inputs_name_the_culprit(coco_gt):
         metric.update([{k: v for k, v in results[0].items() if k != "score"}])
     with pytest.raises(ValueError, match="iou_types must be distinct names"):
         CocoKeypointAP(path, iou_types=("segm",))
-    with pytest.raises(ValueError, match="one number of keypoints, found none"):
-        CocoKeypointAP({"images": [], "annotations": [], "categories": [{"id": 1}]})
+    no_names = {
+        "images": [{"id": 1}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 9, 9]}],
+        "categories": [{"id": 1, "name": "person"}],
+    }
+    with pytest.raises(ValueError, match="COCO's 17 keypoints, but category 'person' names 0"):
+        CocoKeypointAP(no_names)
+    assert CocoKeypointAP(no_names, iou_types=("bbox",)).coco_gt.report.kept == 1
     assert "iou_types=('keypoints',), images=6" in repr(metric)
 
 

@@ -1,0 +1,579 @@
+"""One check of a COCO person-keypoint annotation set, shared by training and evaluation.
+
+:func:`validate_coco` reads the file once and returns the pycocotools index with an
+:class:`AnnotationReport` (images, people, people kept and labelled, people dropped by
+reason, crowd regions), or raises one :class:`AnnotationError` naming the file, the
+annotation id and what to do. :class:`~cgalib.data.CocoKeypoints` and every ground truth of
+:mod:`cgalib.eval` go through it, so a file is accepted, and a person dropped, the same way
+in both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pycocotools.coco import COCO
+
+from cgalib.utils.numbers import is_integer, is_number, number_rows
+
+__all__ = [
+    "DROP_REASONS",
+    "FEW_KEYPOINTS",
+    "NO_BOX",
+    "OFF_IMAGE",
+    "ZERO_AREA",
+    "AnnotationError",
+    "AnnotationReport",
+    "check_coco",
+    "check_image_files",
+    "read_coco_json",
+    "validate_coco",
+]
+
+NO_BOX = "no box"
+"""Drop reason: a person annotation without ``bbox`` (missing, ``null`` or ``[]``)."""
+ZERO_AREA = "zero-area box"
+"""Drop reason: a person box of zero width or height."""
+OFF_IMAGE = "box outside the image"
+"""Drop reason: a person box that lies entirely outside its image (``width``/``height``)."""
+FEW_KEYPOINTS = "too few labelled keypoints"
+"""Drop reason: fewer labelled keypoints (``v > 0``) than the loader's ``min_keypoints``."""
+DROP_REASONS: tuple[str, ...] = (NO_BOX, ZERO_AREA, OFF_IMAGE, FEW_KEYPOINTS)
+"""Why a person is dropped, in the order they are tested (a person gets the first that applies)."""
+
+_PERSON = "person"
+
+
+class AnnotationError(ValueError):
+    """A COCO annotation set that cannot be used; the one-line message names the file, the
+    annotation (or image) id and what to do."""
+
+
+@dataclass(frozen=True)
+class AnnotationReport:
+    """What a COCO person-keypoint annotation set holds, and which people are dropped.
+
+    "People" are the non-crowd annotations of the person category; each is either kept
+    (a training target, a ground truth in evaluation) or dropped for one of
+    :data:`DROP_REASONS`. ``str(report)`` is a one-line summary.
+
+    Args:
+        source: the file (or ``"the dataset dict"``).
+        category_id: the person category's id.
+        num_keypoints: `K`, the length of the person category's ``keypoints`` names (0 if
+            it has none).
+        images: entries of ``images``.
+        images_with_people: images with at least one kept person.
+        people: non-crowd person annotations.
+        labelled: kept people with at least one labelled keypoint (``v > 0``).
+        crowd: crowd regions (``iscrowd=1`` person annotations).
+        other: annotations of other categories (not read).
+        dropped: ``{reason: ids of the dropped annotations}`` for each reason that applies.
+        min_keypoints: the loader's ``min_keypoints`` the report was made with.
+        notes: conversions made by the reader (e.g. renumbered ids in evaluation).
+
+    Example:
+        >>> report = AnnotationReport("a.json", 1, 17, images=2, images_with_people=1,
+        ...                           people=3, labelled=1, crowd=0, other=0,
+        ...                           dropped={ZERO_AREA: (7,)})
+        >>> report.kept, report.dropped_ids
+        (2, frozenset({7}))
+        >>> print(report)
+        a.json: 2 images (1 with people), 3 people: 2 kept (1 with labelled keypoints), 1 dropped (zero-area box: 1, e.g. annotation 7)
+    """
+
+    source: str
+    category_id: int
+    num_keypoints: int
+    images: int
+    images_with_people: int
+    people: int
+    labelled: int
+    crowd: int
+    other: int
+    dropped: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    min_keypoints: int = 0
+    notes: tuple[str, ...] = ()
+
+    @property
+    def num_dropped(self) -> int:
+        """People dropped, all reasons together."""
+        return sum(len(ids) for ids in self.dropped.values())
+
+    @property
+    def kept(self) -> int:
+        """People kept (``people - num_dropped``)."""
+        return self.people - self.num_dropped
+
+    @cached_property
+    def dropped_ids(self) -> frozenset[int]:
+        """The annotation ids of the dropped people."""
+        return frozenset(i for ids in self.dropped.values() for i in ids)
+
+    def describe_dropped(self) -> str:
+        """The drop reasons with counts and an example id, e.g.
+        ``"zero-area box: 3, e.g. annotation 17"``; empty when nobody is dropped."""
+        parts = []
+        for reason, ids in self.dropped.items():
+            name = reason
+            if reason == FEW_KEYPOINTS:
+                name = f"fewer than {self.min_keypoints} labelled keypoints"
+            parts.append(f"{name}: {len(ids)}, e.g. annotation {ids[0]}")
+        return "; ".join(parts)
+
+    def __str__(self) -> str:
+        text = (
+            f"{self.source}: {self.images} images ({self.images_with_people} with people), "
+            f"{self.people} people: {self.kept} kept ({self.labelled} with labelled keypoints)"
+        )
+        if self.num_dropped:
+            text += f", {self.num_dropped} dropped ({self.describe_dropped()})"
+        if self.crowd:
+            text += f"; {self.crowd} crowd regions"
+        if self.other:
+            text += (
+                f"; {self.other} annotations of other categories than "
+                f"{_PERSON!r} (id {self.category_id}), not read"
+            )
+        return "".join([text, *(f"; {note}" for note in self.notes)])
+
+    def check_for_training(self, max_dropped: float = 0.2) -> str | None:
+        """Refuse a set with nothing to learn from; a warning when many people are dropped.
+
+        Args:
+            max_dropped: the share of dropped people above which a warning is returned.
+
+        Returns:
+            A one-line warning naming the reasons when more than ``max_dropped`` of the
+            people are dropped, else ``None``.
+
+        Raises:
+            AnnotationError: when no kept person has a labelled keypoint (training would
+                run to the end on empty targets).
+        """
+        if self.labelled == 0:
+            raise AnnotationError(
+                f"nothing to train on: {self}; every person needs category_id "
+                f"{self.category_id} ({_PERSON!r}), a box inside its image and a keypoint "
+                "with v > 0"
+            )
+        if self.people and self.num_dropped / self.people > max_dropped:
+            return (
+                f"{self.source}: {self.num_dropped} of {self.people} people "
+                f"({self.num_dropped / self.people:.0%}) are dropped ({self.describe_dropped()}); "
+                "training goes on with the others"
+            )
+        return None
+
+
+def read_coco_json(path: str | os.PathLike) -> dict:
+    """Read a COCO annotation file into its dict.
+
+    Args:
+        path: the JSON file.
+
+    Returns:
+        The parsed JSON object.
+
+    Raises:
+        FileNotFoundError: if ``path`` is not a file.
+        AnnotationError: if it is not JSON or not a JSON object (naming the file and, for a
+            syntax error, the line and column).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"annotation file not found: {path}")
+    try:
+        data = json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise AnnotationError(f"annotation file {path} is not valid JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise AnnotationError(
+            f"annotation file {path} must hold a JSON object with 'images', 'annotations' "
+            f"and 'categories', got a {type(data).__name__}"
+        )
+    return data
+
+
+def check_coco(
+    data: Mapping[str, Any],
+    source: str = "the dataset dict",
+    min_keypoints: int = 0,
+    require_annotations: bool = True,
+) -> AnnotationReport:
+    """Check a parsed COCO person-keypoint set; its report, or one error for the first problem.
+
+    **Errors** (:class:`AnnotationError`, naming ``source`` and the annotation or image id):
+    a missing or non-list ``images``, ``annotations`` (unless ``require_annotations`` is
+    false) or ``categories``; no images; an image without an integer ``id``, a repeated
+    image id, a non-positive ``width``/``height``, a ``file_name`` that is not a string;
+    category ids that are not integers or repeat, no category named ``"person"`` or more
+    than one; an annotation without an integer ``id``, a repeated annotation id (ids of 0 or
+    below are fine: evaluation renumbers them), an ``image_id`` that is not an image
+    (orphan), a ``category_id`` that is not a category; for person annotations: an
+    ``iscrowd`` other than 0/1, a ``bbox`` that is not 4 finite numbers or has a negative
+    width or height, a crowd region without a box, a ``keypoints`` list whose length is
+    not `3K` (`K` the person category's keypoint names) or that holds a non-number, NaN or
+    infinity, an ``area`` that is not a finite number >= 0.
+
+    **Dropped with a count** (people only, the first reason that applies, see
+    :data:`DROP_REASONS`): no box; a zero-area box; a box entirely outside its image (left
+    of or above it always; right of or below it when the image has ``width`` and
+    ``height``, as COCO's images do); fewer than ``min_keypoints`` labelled keypoints
+    (``v > 0``). Training does not use these people and evaluation leaves them
+    out of the ground truth. People without keypoints but with a box are kept (detection
+    targets; keypoint AP ignores them, as pycocotools does). Crowd regions and annotations
+    of other categories are counted, never dropped.
+
+    Args:
+        data: the parsed JSON (``images``, ``annotations``, ``categories``).
+        source: how messages name the set, normally its file.
+        min_keypoints: drop people with fewer labelled keypoints (0 keeps all).
+        require_annotations: refuse a set without an ``annotations`` list (an image-info
+            file such as COCO's test-dev one has none; prediction accepts it).
+
+    Returns:
+        The :class:`AnnotationReport`.
+
+    Raises:
+        AnnotationError: for the first problem found.
+
+    Example:
+        >>> person = {"id": 1, "name": "person", "keypoints": ["nose"]}
+        >>> ann = {"id": 0, "image_id": 1, "category_id": 1, "bbox": [5, 5, 0, 9],
+        ...        "keypoints": [7, 7, 2]}
+        >>> data = {"images": [{"id": 1, "width": 50, "height": 50}],
+        ...         "categories": [person], "annotations": [ann]}
+        >>> check_coco(data).dropped
+        {'zero-area box': (0,)}
+        >>> ann["keypoints"] = [7, 7]
+        >>> check_coco(data, "a.json")
+        Traceback (most recent call last):
+        ...
+        cgalib.data.validate.AnnotationError: a.json: annotation 0 has 2 keypoint values, expected 3 ...
+    """
+    required = ("images", "annotations", "categories")
+    lists = required if require_annotations else ("images", "categories")
+    for key in required:
+        if not isinstance(data.get(key), list) and (key in data or key in lists):
+            raise AnnotationError(
+                f"{source} has no {key!r} list (keys: {sorted(data)}); a COCO keypoint file "
+                "has 'images', 'annotations' and 'categories' lists"
+            )
+    annotations = data.get("annotations", [])
+    sizes = _check_images(data["images"], source)
+    category_ids, person = _check_categories(data["categories"], source)
+    pid = person["id"]
+    names = person.get("keypoints") or []
+    k = len(names) if isinstance(names, list) else 0
+
+    def fail(ann_id: Any, problem: str, fix: str = "fix or remove the annotation") -> None:
+        raise AnnotationError(f"{source}: annotation {ann_id} {problem}; {fix}")
+
+    seen: dict[Any, int] = {}
+    other = 0
+    people: list[tuple] = []  # (id, image_id, iscrowd, bbox, keypoints, area) of each person
+    for j, ann in enumerate(annotations):  # one lean pass; the fields are checked below
+        if type(ann) is not dict and not isinstance(ann, dict):
+            fail(f"at index {j}", f"is a {type(ann).__name__}, not an object")
+        ann_id = ann.get("id")
+        if not is_integer(ann_id):
+            fail(f"at index {j}", f"has id {ann_id!r}", "give every annotation an integer id")
+        if ann_id in seen:
+            fail(
+                ann_id,
+                f"is listed twice (at index {seen[ann_id]} and {j})",
+                "give every annotation its own id",
+            )
+        seen[ann_id] = j
+        image_id = ann.get("image_id")
+        if not is_integer(image_id) or image_id not in sizes:
+            fail(ann_id, f"has image_id {image_id!r}, which is not in 'images'")
+        category = ann.get("category_id")
+        if category != pid:
+            if not is_integer(category) or category not in category_ids:
+                fail(
+                    ann_id,
+                    f"has category_id {category!r}, which is not in 'categories' "
+                    f"(ids {sorted(category_ids)})",
+                )
+            other += 1
+            continue
+        crowd = ann.get("iscrowd", 0)
+        if crowd != 0 and (crowd != 1 or not (is_integer(crowd) or crowd is True)):
+            fail(ann_id, f"has iscrowd {crowd!r}", "use 0 for a person, 1 for a crowd region")
+        people.append(
+            (ann_id, image_id, crowd, ann.get("bbox"), ann.get("keypoints"), ann.get("area"))
+        )
+    columns = [list(c) for c in zip(*people)] if people else [[] for _ in range(6)]
+    p_ids, p_img, p_crowd, p_box, p_points, p_area = columns
+
+    has_box = [b is not None and not (type(b) is list and not b) for b in p_box]
+    i = next((i for i, crowd in enumerate(p_crowd) if crowd and not has_box[i]), None)
+    if i is not None:
+        fail(p_ids[i], "is a crowd region without a bbox", "add its [x, y, width, height]")
+    box_of = [i for i, has in enumerate(has_box) if has]
+    i = next((i for i in box_of if _length(p_box[i]) != 4), None)
+    if i is not None:
+        fail(p_ids[i], f"has bbox {_short(p_box[i])}", "COCO boxes are [x, y, width, height]")
+    box_rows = [p_box[i] for i in box_of]
+    kp_of = [i for i, v in enumerate(p_points) if v is not None and not (type(v) is list and not v)]
+    i = next((i for i in kp_of if _length(p_points[i]) != 3 * k), None)
+    if i is not None:
+        if k == 0:
+            fail(
+                p_ids[i],
+                "has keypoints, but category 'person' has no 'keypoints' name list",
+                "add the keypoint names to the category",
+            )
+        count = _length(p_points[i])
+        fail(
+            p_ids[i],
+            f"has {_short(p_points[i]) if count is None else count} keypoint values, expected "
+            f"{3 * k} (x, y, v for each of the {k} keypoints of category {_PERSON!r})",
+        )
+    kp_rows = [p_points[i] for i in kp_of]
+    area_of = [i for i, area in enumerate(p_area) if area is not None]
+    area_rows = [[p_area[i]] for i in area_of]
+
+    n = len(p_ids)
+    ids = np.asarray(p_ids, dtype=object)
+    crowd_mask = np.asarray(p_crowd, dtype=bool).reshape(n)
+    area_values, bad = number_rows(area_rows, 1)
+    bad |= area_values[:, 0] < 0
+    _fail_rows(source, ids[area_of], bad, "has an area that is not a finite number >= 0")
+    points, bad = number_rows(kp_rows, 3 * k)
+    _fail_rows(source, ids[kp_of], bad, "has a keypoint that is not a finite number")
+    labelled = np.zeros(n, dtype=np.int64)
+    labelled[kp_of] = (points[:, 2::3] > 0).sum(axis=1)
+    boxes, bad = number_rows(box_rows, 4)
+    _fail_rows(source, ids[box_of], bad, "has a bbox value that is not a finite number")
+    _fail_rows(
+        source,
+        ids[box_of],
+        (boxes[:, 2] < 0) | (boxes[:, 3] < 0),
+        "has a bbox of negative width or height",
+        "COCO boxes are [x, y, width, height]",
+    )
+    # the drop reasons, first one wins; crowd regions are never dropped
+    reason = np.full(n, -1, dtype=np.int64)
+    zero = np.zeros(n, dtype=bool)
+    zero[box_of] = (boxes[:, 2] == 0) | (boxes[:, 3] == 0)
+    size = np.array([sizes[p_img[i]] for i in box_of], dtype=np.float64).reshape(-1, 2)
+    outside = np.zeros(n, dtype=bool)
+    # the loader's clipping: [max(x, 0), max(y, 0), min(x + w, W), min(y + h, H)] is empty
+    low = np.fmax(boxes[:, :2], 0)
+    high = np.fmin(boxes[:, :2] + boxes[:, 2:], size)  # fmin: an unknown size clips nothing
+    outside[box_of] = (high <= low).any(axis=1)
+    few = labelled < min_keypoints
+    no_box = ~np.asarray(has_box, dtype=bool).reshape(n)
+    for code, hit in reversed(list(enumerate([no_box, zero, outside, few]))):
+        reason[hit] = code
+    reason[crowd_mask] = -1
+    dropped = {
+        DROP_REASONS[code]: tuple(int(i) for i in ids[reason == code])
+        for code in range(len(DROP_REASONS))
+        if (reason == code).any()
+    }
+    kept = (reason < 0) & ~crowd_mask
+    return AnnotationReport(
+        source=source,
+        category_id=int(pid),
+        num_keypoints=k,
+        images=len(sizes),
+        images_with_people=len({p_img[i] for i in np.flatnonzero(kept)}),
+        people=int((~crowd_mask).sum()),
+        labelled=int((kept & (labelled > 0)).sum()),
+        crowd=int(crowd_mask.sum()),
+        other=other,
+        dropped=dropped,
+        min_keypoints=min_keypoints,
+    )
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _length(values: Any) -> int | None:
+    """The length of a list or tuple, ``None`` for anything else."""
+    return len(values) if type(values) is list or type(values) is tuple else None
+
+
+def _fail_rows(
+    source: str, ids: np.ndarray, bad: np.ndarray, problem: str, fix: str = "fix or remove it"
+) -> None:
+    """Raise for the first flagged annotation, counting the others with the same problem."""
+    hits = np.flatnonzero(bad)
+    if hits.size:
+        more = f" (and {hits.size - 1} more annotations)" if hits.size > 1 else ""
+        raise AnnotationError(f"{source}: annotation {ids[hits[0]]}{more} {problem}; {fix}")
+
+
+def _check_images(images: list, source: str) -> dict[Any, tuple[float, float]]:
+    """``{image id: (width, height)}``, NaN where unknown; errors for bad entries."""
+    if not images:
+        raise AnnotationError(f"{source} has an empty 'images' list; there is nothing to use")
+    sizes: dict[Any, tuple[float, float]] = {}
+    for j, image in enumerate(images):
+        if type(image) is not dict and not isinstance(image, dict):
+            raise AnnotationError(
+                f"{source}: image at index {j} is a {type(image).__name__}, not an object"
+            )
+        image_id = image.get("id")
+        if not is_integer(image_id):
+            raise AnnotationError(
+                f"{source}: image at index {j} has id {image_id!r}; give every image an integer id"
+            )
+        if image_id in sizes:
+            raise AnnotationError(
+                f"{source}: image id {image_id} is listed twice; give every image its own id"
+            )
+        size = (image.get("width"), image.get("height"))
+        if not (type(size[0]) is int and type(size[1]) is int and size[0] > 0 and size[1] > 0):
+            size = (_image_side(image, "width", source), _image_side(image, "height", source))
+        name = image.get("file_name")
+        if (type(name) is not str and name is not None) or name == "":
+            raise AnnotationError(
+                f"{source}: image {image_id} has file_name {name!r}; give the image file's "
+                "path relative to the image folder"
+            )
+        sizes[image_id] = size
+    return sizes
+
+
+def _image_side(image: dict, key: str, source: str) -> float:
+    """An image's ``width`` or ``height``: a positive number, NaN when absent."""
+    value = image.get(key)
+    if value is None:
+        return np.nan
+    if not (is_number(value) and value > 0):
+        raise AnnotationError(
+            f"{source}: image {image['id']} has {key} {value!r}; give its size in pixels or "
+            "leave the key out"
+        )
+    return value
+
+
+def _check_categories(categories: list, source: str) -> tuple[set, dict]:
+    """The category ids and the person category; errors for bad entries."""
+    ids: set = set()
+    people = []
+    for j, category in enumerate(categories):
+        if not isinstance(category, dict) or not is_integer(category.get("id")):
+            raise AnnotationError(
+                f"{source}: category at index {j} ({_short(category)}) has no integer 'id'"
+            )
+        if category["id"] in ids:
+            raise AnnotationError(
+                f"{source}: category id {category['id']} is listed twice; give every category "
+                "its own id"
+            )
+        ids.add(category["id"])
+        if category.get("name") == _PERSON:
+            people.append(category)
+    if len(people) != 1:
+        names = [c.get("name") for c in categories]
+        raise AnnotationError(
+            f"{source} has {len(people) or 'no'} categories named {_PERSON!r} (categories: "
+            f"{names}); cgalib reads person keypoints, name exactly one category 'person'"
+        )
+    names = people[0].get("keypoints")
+    if names is not None and not (
+        isinstance(names, list) and all(isinstance(n, str) for n in names)
+    ):
+        raise AnnotationError(
+            f"{source}: category 'person' has keypoints {_short(names)}; it must list the "
+            "keypoint names"
+        )
+    return ids, people[0]
+
+
+def check_image_files(root: str | os.PathLike, images: Sequence[Mapping], source: str) -> None:
+    """Check up front that every listed image has a file under ``root``.
+
+    Args:
+        root: the image folder.
+        images: the ``images`` entries (each with ``id`` and ``file_name``).
+        source: the annotation file, for the message.
+
+    Raises:
+        AnnotationError: if an image has no ``file_name``.
+        FileNotFoundError: if files are missing (the count, the first one and its image id).
+    """
+    root = Path(root)
+    missing = []
+    for image in images:
+        name = image.get("file_name")
+        if not name:
+            raise AnnotationError(
+                f"{source}: image {image.get('id')} has no file_name; give the image file's "
+                f"path relative to {root}"
+            )
+        if not (root / name).is_file():
+            missing.append(image)
+    if missing:
+        first = missing[0]
+        raise FileNotFoundError(
+            f"{len(missing)} of {len(images)} images listed in {source} are missing from "
+            f"{root}, e.g. {root / first['file_name']} (image {first['id']}); check the image "
+            "folder"
+        )
+
+
+def validate_coco(
+    source: str | os.PathLike | Mapping[str, Any] | COCO,
+    min_keypoints: int = 0,
+    require_annotations: bool = True,
+) -> tuple[COCO, AnnotationReport]:
+    """Read and check a COCO person-keypoint set: its pycocotools index and its report.
+
+    The checks and the drop rules are those of :func:`check_coco`. The index is built over
+    the data as it is (nothing is changed or dropped in it; the report says which people
+    to leave out).
+
+    Args:
+        source: a ``person_keypoints_*.json`` file, its parsed dict or a ``COCO`` object.
+        min_keypoints: drop people with fewer labelled keypoints (0 keeps all).
+        require_annotations: refuse a set without an ``annotations`` list.
+
+    Returns:
+        ``(coco, report)``.
+
+    Raises:
+        FileNotFoundError: if the file does not exist.
+        AnnotationError: for a file that is not JSON or the first problem
+            :func:`check_coco` finds.
+
+    Example:
+        >>> import json, tempfile
+        >>> from cgalib.data import make_synthetic_coco
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     paths = make_synthetic_coco(d, num_train=2, num_val=0, size=96)
+        ...     coco, report = validate_coco(paths["train_ann"])
+        >>> report.images, report.num_keypoints, report.people == len(coco.anns)
+        (2, 17, True)
+    """
+    if isinstance(source, COCO):
+        data, name, coco = source.dataset, "the COCO object's dataset", source
+    elif isinstance(source, Mapping):
+        data, name, coco = source, "the dataset dict", None
+    else:
+        data, name, coco = read_coco_json(source), str(source), None
+    report = check_coco(data, name, min_keypoints, require_annotations)
+    if coco is None:
+        coco = COCO()
+        coco.dataset = data
+        with contextlib.redirect_stdout(io.StringIO()):
+            coco.createIndex()
+    return coco, report

@@ -1,0 +1,215 @@
+"""The ground truth of an evaluation: the checked annotation set, in the form pycocotools scores.
+
+Evaluation accepts exactly the files training accepts (one check,
+:func:`cgalib.data.validate_coco`) and scores the people training uses. pycocotools itself
+is left alone; its inputs are prepared in a copy (:class:`CocoGroundTruth`), so the
+numbers on a clean COCO file are pycocotools' own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pycocotools.coco import COCO
+
+from cgalib.data.validate import AnnotationError, AnnotationReport, check_coco, read_coco_json
+from cgalib.utils.coco_meta import OKS_SIGMAS
+from cgalib.utils.numbers import is_integer
+
+__all__ = ["CocoGroundTruth", "load_coco", "require_ground_truth"]
+
+
+class CocoGroundTruth(COCO):
+    """A pycocotools ``COCO`` index of the person annotations to evaluate against, with
+    the :class:`~cgalib.data.AnnotationReport` of its file.
+
+    Made by :func:`load_coco`; the user's file, dict or ``COCO`` object is never changed.
+    It differs from the source only where pycocotools would otherwise score wrongly or
+    fail; each change is listed in ``report.notes``:
+
+    - only the person category and its annotations are kept;
+    - the people training drops (no box, zero-area box, box outside the image; see
+      :func:`~cgalib.data.check_coco`) are left out, with a warning;
+    - annotation ids are renumbered ``1..N`` when any is not a positive integer:
+      pycocotools records a match by the ground truth's id and takes an id of 0 for "no
+      match", so a file with an annotation id 0 scores perfect predictions below 1.0;
+    - ``num_keypoints`` is counted from the keypoint list (``v > 0``), which pycocotools
+      trusts to decide which people keypoint AP ignores; a missing ``area`` is the box's
+      ``w * h``, a missing ``iscrowd`` 0, a missing keypoint list all zeros.
+
+    Args:
+        dataset: the prepared dataset dict (``images``, ``annotations``, ``categories``).
+        report: the report of the source.
+        source_ids: the source's id of each annotation of ``dataset``, in order.
+
+    Attributes:
+        report: the source's report, with the notes of this preparation.
+        source_ids: ``{id here: id in the source}`` of each annotation.
+        category_id: the person category's id.
+        num_keypoints: `K`.
+    """
+
+    def __init__(self, dataset: dict, report: AnnotationReport, source_ids: Sequence[int]) -> None:
+        super().__init__()
+        self.dataset = dataset
+        self.report = report
+        self.source_ids = {a["id"]: i for a, i in zip(dataset["annotations"], source_ids)}
+        self.category_id = report.category_id
+        self.num_keypoints = report.num_keypoints
+        with contextlib.redirect_stdout(io.StringIO()):
+            self.createIndex()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.report})"
+
+
+def load_coco(
+    coco_gt: str | os.PathLike | Mapping[str, Any] | COCO, require_annotations: bool = True
+) -> CocoGroundTruth:
+    """The ground truth to evaluate against, checked as training checks it.
+
+    Args:
+        coco_gt: a ``person_keypoints_*.json`` file, its parsed dict, a ``COCO`` object or
+            a :class:`CocoGroundTruth` (returned as is).
+        require_annotations: refuse a file without an ``annotations`` list (prediction on
+            an image-info file, such as COCO's test-dev one, passes ``False``).
+
+    Returns:
+        The :class:`CocoGroundTruth`: person annotations only, dropped people left out,
+        ids renumbered where pycocotools needs it (see its docstring).
+
+    Raises:
+        FileNotFoundError: if the file does not exist.
+        AnnotationError: (a ``ValueError``) for a set training refuses, naming the file and
+            the annotation id (see :func:`cgalib.data.check_coco`).
+
+    Warns:
+        UserWarning: when people are left out, with the count of each reason.
+
+    Examples:
+        >>> gt = load_coco({
+        ...     "images": [{"id": 7}],
+        ...     "annotations": [{"id": 0, "image_id": 7, "category_id": 1,
+        ...                      "bbox": [0, 0, 10, 20], "keypoints": [5, 5, 2]}],
+        ...     "categories": [{"id": 1, "name": "person", "keypoints": ["nose"]}],
+        ... })
+        >>> gt.getImgIds(), gt.getAnnIds(), gt.source_ids
+        ([7], [1], {1: 0})
+        >>> gt.report.notes[0]
+        'annotation ids renumbered 1..1 for pycocotools, which takes an id of 0 for "no match" (the source is unchanged)'
+    """
+    if isinstance(coco_gt, CocoGroundTruth):
+        return coco_gt
+    if isinstance(coco_gt, COCO):
+        data, source = coco_gt.dataset, "the COCO object's dataset"
+    elif isinstance(coco_gt, Mapping):
+        data, source = coco_gt, "the dataset dict"
+    else:
+        data, source = read_coco_json(coco_gt), str(coco_gt)
+    report = check_coco(data, source, require_annotations=require_annotations)
+    dataset, source_ids, notes = _evaluation_dataset(data, report)
+    if report.num_dropped:
+        warnings.warn(
+            f"{source}: {report.num_dropped} of {report.people} people are left out of the "
+            f"evaluation, as training leaves them out ({report.describe_dropped()})",
+            stacklevel=2,
+        )
+    report = dataclasses.replace(report, notes=report.notes + notes)
+    return CocoGroundTruth(dataset, report, source_ids)
+
+
+def _evaluation_dataset(
+    data: Mapping[str, Any], report: AnnotationReport
+) -> tuple[dict, list[int], tuple[str, ...]]:
+    """The dataset pycocotools gets (copied annotation dicts), the source id of each of its
+    annotations and the notes on what changed."""
+    person, k = report.category_id, report.num_keypoints
+    dropped = report.dropped_ids
+    anns, recounted, areas = [], 0, 0
+    for source_ann in data.get("annotations", []):
+        if source_ann["category_id"] != person or source_ann["id"] in dropped:
+            continue
+        ann = dict(source_ann)  # pycocotools writes 'ignore' into its ground-truth dicts
+        points = ann.get("keypoints") or [0] * (3 * k)
+        ann["keypoints"] = points
+        count = sum(1 for v in points[2::3] if v > 0)
+        recounted += ann.get("num_keypoints", count) != count
+        ann["num_keypoints"] = count
+        ann["iscrowd"] = int(ann.get("iscrowd", 0))
+        if ann.get("area") is None:
+            ann["area"] = float(ann["bbox"][2]) * float(ann["bbox"][3])
+            areas += 1
+        anns.append(ann)
+    notes = []
+    if report.num_dropped:
+        notes.append(f"{report.num_dropped} dropped people left out")
+    source_ids = [a["id"] for a in anns]
+    if any(not (is_integer(i) and i >= 1) for i in source_ids):
+        for i, ann in enumerate(anns, 1):
+            ann["id"] = i
+        notes.append(
+            f"annotation ids renumbered 1..{len(anns)} for pycocotools, which takes an id of 0 "
+            'for "no match" (the source is unchanged)'
+        )
+    if recounted:
+        notes.append(
+            f"num_keypoints of {recounted} annotations disagreed with their keypoints; "
+            "counted from the keypoints"
+        )
+    if areas:
+        notes.append(f"area taken from the box of {areas} annotations")
+    category = next(c for c in data["categories"] if c["id"] == person)
+    dataset = {
+        "info": data.get("info", {}),
+        "images": data["images"],
+        "annotations": anns,
+        "categories": [category],
+    }
+    return dataset, source_ids, tuple(notes)
+
+
+def require_ground_truth(gt: CocoGroundTruth, iou_type: str) -> None:
+    """Refuse a ground truth that an iou type cannot score (pycocotools would give -1 or fail).
+
+    Args:
+        gt: the ground truth from :func:`load_coco`.
+        iou_type: ``"keypoints"``, ``"bbox"`` or ``"segm"``.
+
+    Raises:
+        AnnotationError: naming the file: for keypoints, a person category without COCO's
+            17 keypoints (pycocotools' OKS sigmas are COCO's) or no kept person with a
+            labelled keypoint; for boxes and masks, no kept person; for masks, a person
+            without a ``segmentation``.
+    """
+    report = gt.report
+    if iou_type == "keypoints":
+        if report.num_keypoints != len(OKS_SIGMAS):
+            raise AnnotationError(
+                f"{report.source}: keypoint AP uses pycocotools' OKS sigmas of COCO's "
+                f"{len(OKS_SIGMAS)} keypoints, but category 'person' names "
+                f"{report.num_keypoints}; evaluate a COCO person-keypoint file"
+            )
+        if not report.labelled:
+            raise AnnotationError(
+                f"{report.source} has no person with a labelled keypoint to score against "
+                f"({report}); keypoint AP would be -1"
+            )
+    elif not report.kept:
+        raise AnnotationError(
+            f"{report.source} has no person to score against ({report}); {iou_type} AP would be -1"
+        )
+    if iou_type == "segm":
+        bare = [
+            gt.source_ids[a["id"]] for a in gt.dataset["annotations"] if not a.get("segmentation")
+        ]
+        if bare:
+            raise AnnotationError(
+                f"{report.source}: annotation {bare[0]} (and {len(bare) - 1} more) has no "
+                "segmentation; mask AP needs one for every person"
+            )

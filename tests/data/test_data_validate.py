@@ -1,0 +1,328 @@
+"""The annotation validator: its report against a per-annotation reference, its errors
+(property tests over random sets and random corruptions), and the report's uses."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cgalib.data import (
+    DROP_REASONS,
+    FEW_KEYPOINTS,
+    NO_BOX,
+    OFF_IMAGE,
+    ZERO_AREA,
+    AnnotationError,
+    AnnotationReport,
+    check_coco,
+    check_image_files,
+    read_coco_json,
+    validate_coco,
+)
+
+PERSON = {"id": 1, "name": "person", "keypoints": ["a", "b", "c"]}  # K = 3
+DOG = {"id": 2, "name": "dog"}
+
+
+def _person() -> dict:
+    return {**PERSON, "keypoints": list(PERSON["keypoints"])}
+
+
+@st.composite
+def _coco_sets(draw):
+    """A valid person-keypoint set (K = 3) with every kind of person the validator drops.
+
+    Boxes are drawn on a coarse grid (so zero widths and boxes past the image border are
+    frequent), and may be missing; keypoints are missing, all unlabelled or partly
+    labelled; some annotations are crowd regions or dogs. Images may lack their size.
+    """
+    n_images = draw(st.integers(1, 4))
+    images = []
+    for i in range(n_images):
+        image = {"id": draw(st.integers(-5, 5)) * 10 + i, "file_name": f"{i}.jpg"}
+        if draw(st.booleans()):
+            image.update(width=draw(st.integers(1, 40)), height=draw(st.integers(1, 40)))
+        images.append(image)
+    ids = draw(st.lists(st.integers(-3, 10**6), max_size=12, unique=True))
+    anns = []
+    for ann_id in ids:
+        ann = {
+            "id": ann_id,
+            "image_id": draw(st.sampled_from(images))["id"],
+            "category_id": draw(st.sampled_from([1, 1, 1, 2])),
+        }
+        if draw(st.integers(0, 5)):
+            grid = st.integers(-10, 50)
+            ann["bbox"] = [
+                draw(grid),
+                draw(grid),
+                draw(st.integers(0, 30)),
+                draw(st.integers(0, 30)),
+            ]
+        elif draw(st.booleans()):
+            ann["bbox"] = draw(st.sampled_from([None, []]))
+        if draw(st.booleans()):
+            ann["keypoints"] = [
+                v
+                for _ in range(3)
+                for v in (
+                    draw(st.floats(-50, 50)),
+                    draw(st.floats(-50, 50)),
+                    draw(st.sampled_from([0, 1, 2])),
+                )
+            ]
+        if "bbox" in ann and ann["bbox"] and draw(st.integers(0, 4)) == 0:
+            ann["iscrowd"] = 1
+        anns.append(ann)
+    return {"images": images, "annotations": anns, "categories": [_person(), dict(DOG)]}
+
+
+def _reference(data, min_keypoints):
+    """The drop reason of each person, one annotation at a time, in plain Python."""
+    sizes = {i["id"]: (i.get("width"), i.get("height")) for i in data["images"]}
+    reasons = {}
+    for a in data["annotations"]:
+        if a["category_id"] != 1 or a.get("iscrowd"):
+            continue
+        labelled = sum(1 for v in (a.get("keypoints") or [])[2::3] if v > 0)
+        box = a.get("bbox")
+        width, height = sizes[a["image_id"]]
+        width, height = width or math.inf, height or math.inf  # unknown: only x, y >= 0 clip
+        if not box:
+            reasons[a["id"]] = NO_BOX
+        elif box[2] == 0 or box[3] == 0:
+            reasons[a["id"]] = ZERO_AREA
+        elif min(box[0] + box[2], width) <= max(box[0], 0) or min(box[1] + box[3], height) <= max(
+            box[1], 0
+        ):
+            reasons[a["id"]] = OFF_IMAGE
+        elif labelled < min_keypoints:
+            reasons[a["id"]] = FEW_KEYPOINTS
+        else:
+            reasons[a["id"]] = None  # kept
+            reasons[("labelled", a["id"])] = labelled > 0
+    return reasons
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=_coco_sets(), min_keypoints=st.integers(0, 3))
+def test_report_matches_a_per_annotation_reference(data, min_keypoints):
+    report = check_coco(data, "set.json", min_keypoints=min_keypoints)
+    reference = _reference(data, min_keypoints)
+    people = [k for k in reference if not isinstance(k, tuple)]
+    expected = {
+        reason: tuple(i for i in people if reference[i] == reason)
+        for reason in DROP_REASONS
+        if any(reference[i] == reason for i in people)
+    }
+    assert report.dropped == expected
+    assert report.people == len(people) == report.kept + report.num_dropped
+    kept = [i for i in people if reference[i] is None]
+    assert report.kept == len(kept)
+    assert report.labelled == sum(reference[("labelled", i)] for i in kept)
+    assert report.crowd == sum(
+        a["category_id"] == 1 and a.get("iscrowd", 0) for a in data["annotations"]
+    )
+    assert report.other == sum(a["category_id"] == 2 for a in data["annotations"])
+    with_people = {a["image_id"] for a in data["annotations"] if a["id"] in kept}
+    assert report.images_with_people == len(with_people)
+    assert report.images == len(data["images"]) and report.num_keypoints == 3
+
+
+_CORRUPTIONS = {
+    "short keypoints": lambda a, d, rng: a.update(keypoints=a["keypoints"][: rng.integers(1, 9)]),
+    "long keypoints": lambda a, d, rng: a.update(
+        keypoints=a["keypoints"] + [0] * rng.integers(1, 4)
+    ),
+    "nan keypoint": lambda a, d, rng: a["keypoints"].__setitem__(rng.integers(9), math.nan),
+    "inf keypoint": lambda a, d, rng: a["keypoints"].__setitem__(rng.integers(9), -math.inf),
+    "string keypoint": lambda a, d, rng: a["keypoints"].__setitem__(rng.integers(9), "7"),
+    "null keypoint": lambda a, d, rng: a["keypoints"].__setitem__(rng.integers(9), None),
+    "keypoints not a list": lambda a, d, rng: a.update(keypoints="x, y, v"),
+    "orphan": lambda a, d, rng: a.update(image_id=10**9),
+    "unknown category": lambda a, d, rng: a.update(category_id=99),
+    "bbox of 3": lambda a, d, rng: a.update(bbox=a["bbox"][:3]),
+    "nan bbox": lambda a, d, rng: a["bbox"].__setitem__(rng.integers(4), math.nan),
+    "negative width": lambda a, d, rng: a["bbox"].__setitem__(2, -1),
+    "bad iscrowd": lambda a, d, rng: a.update(iscrowd=2),
+    "negative area": lambda a, d, rng: a.update(area=-3),
+    "duplicate id": lambda a, d, rng: d["annotations"].append(dict(a)),
+}
+
+
+def _valid_set(rng, n):
+    images = [{"id": i, "width": 50, "height": 50} for i in range(3)]
+    anns = [
+        {
+            "id": int(i),
+            "image_id": int(rng.integers(3)),
+            "category_id": 1,
+            "bbox": [5.0, 5.0, 20.0, 30.0],
+            "keypoints": [10.0, 10.0, 2] * 3,
+        }
+        for i in rng.permutation(1000)[:n]
+    ]
+    return {"images": images, "annotations": anns, "categories": [_person()]}
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 20),
+    corruption=st.sampled_from(sorted(_CORRUPTIONS)),
+)
+def test_any_corrupted_annotation_is_one_error_naming_file_and_id(seed, n, corruption):
+    rng = np.random.default_rng(seed)
+    data = _valid_set(rng, n)
+    check_coco(data, "set.json")  # valid before
+    victim = data["annotations"][rng.integers(n)]
+    _CORRUPTIONS[corruption](victim, data, rng)
+    with pytest.raises(AnnotationError) as err:
+        check_coco(data, "set.json")
+    message = str(err.value)
+    assert message.startswith(f"set.json: annotation {victim['id']} "), message
+    assert "\n" not in message and "; " in message  # one line, with what to do
+
+
+def test_keypoint_length_message_names_the_expected_count():
+    data = _valid_set(np.random.default_rng(0), 3)
+    data["annotations"][1]["keypoints"] = [1.0] * 8
+    ann_id = data["annotations"][1]["id"]
+    with pytest.raises(
+        AnnotationError,
+        match=rf"annotation {ann_id} has 8 keypoint values, expected 9 \(x, y, v for each of the 3 keypoints",
+    ):
+        check_coco(data, "set.json")
+
+
+def test_many_bad_annotations_are_counted_in_one_error():
+    data = _valid_set(np.random.default_rng(0), 5)
+    for a in data["annotations"]:
+        a["keypoints"][0] = math.nan
+    with pytest.raises(AnnotationError, match=r"\(and 4 more annotations\) has a keypoint"):
+        check_coco(data, "set.json")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.pop("categories"), r"has no 'categories' list"),
+        (lambda d: d.update(images={}), r"has no 'images' list"),
+        (lambda d: d.update(images=[]), r"empty 'images' list"),
+        (lambda d: d["images"].append({"id": 0}), r"image id 0 is listed twice"),
+        (lambda d: d["images"].append({"id": "7"}), r"image at index 3 has id '7'"),
+        (lambda d: d["images"][1].update(width=0), r"image 1 has width 0"),
+        (lambda d: d["images"][1].update(file_name=3), r"image 1 has file_name 3"),
+        (lambda d: d["categories"].append(dict(PERSON, id=5)), r"has 2 categories named 'person'"),
+        (lambda d: d["categories"].append(dict(DOG, id=1)), r"category id 1 is listed twice"),
+        (lambda d: d["categories"][0].update(name="Person"), r"no categories named 'person'"),
+        (lambda d: d["categories"][0].update(keypoints="abc"), r"'person' has keypoints 'abc'"),
+        (lambda d: d["annotations"].append(7), r"annotation at index 3 is a int"),
+        (lambda d: d["annotations"][0].update(id=1.0), r"annotation at index 0 has id 1.0"),
+        (
+            lambda d: d["annotations"][0].update(iscrowd=1, bbox=None),
+            r"crowd region without a bbox",
+        ),
+    ],
+)
+def test_structural_problems(change, message):
+    data = _valid_set(np.random.default_rng(1), 3)
+    change(data)
+    with pytest.raises(AnnotationError, match=message):
+        check_coco(data, "set.json")
+
+
+def test_keypoints_need_the_category_names():
+    data = _valid_set(np.random.default_rng(1), 2)
+    del data["categories"][0]["keypoints"]
+    with pytest.raises(
+        AnnotationError, match="has keypoints, but category 'person' has no 'keypoints' name list"
+    ):
+        check_coco(data)
+    for a in data["annotations"]:
+        del a["keypoints"]
+    report = check_coco(data)  # an instances-style file: boxes only
+    assert report.num_keypoints == 0 and report.kept == 2 and report.labelled == 0
+
+
+def test_image_info_files_need_no_annotations():
+    data = _valid_set(np.random.default_rng(1), 2)
+    del data["annotations"]
+    with pytest.raises(AnnotationError, match="no 'annotations' list"):
+        check_coco(data)
+    assert check_coco(data, require_annotations=False).people == 0
+
+
+def test_ids_of_zero_and_below_are_accepted():
+    data = _valid_set(np.random.default_rng(2), 3)
+    for new, a in zip((0, -1, 5), data["annotations"]):
+        a["id"] = new
+    assert check_coco(data).kept == 3
+
+
+def test_report_text_and_training_check():
+    report = AnnotationReport(
+        "t.json", 1, 17, images=4, images_with_people=2, people=10, labelled=6, crowd=1,
+        other=2, dropped={ZERO_AREA: (4, 9), FEW_KEYPOINTS: (3,)}, min_keypoints=2,
+    )  # fmt: skip
+    assert str(report) == (
+        "t.json: 4 images (2 with people), 10 people: 7 kept (6 with labelled keypoints), 3 "
+        "dropped (zero-area box: 2, e.g. annotation 4; fewer than 2 labelled keypoints: 1, e.g. "
+        "annotation 3); 1 crowd regions; 2 annotations of other categories than 'person' (id 1), "
+        "not read"
+    )
+    assert report.dropped_ids == {3, 4, 9}
+    warning = report.check_for_training()
+    assert warning.startswith("t.json: 3 of 10 people (30%) are dropped (zero-area box: 2")
+    assert report.check_for_training(max_dropped=0.5) is None
+    empty = AnnotationReport("t.json", 1, 17, 4, 0, 0, 0, 0, other=8)
+    with pytest.raises(
+        AnnotationError, match="nothing to train on: t.json: .* 8 annotations of other categories"
+    ):
+        empty.check_for_training()
+
+
+def test_reading_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.json"):
+        read_coco_json(tmp_path / "nope.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"images": [\n  {"id": 1,}\n]}')
+    with pytest.raises(AnnotationError, match=r"bad.json is not valid JSON: .*line 2 column"):
+        read_coco_json(bad)
+    bad.write_bytes(b"\xff\xfe{")
+    with pytest.raises(AnnotationError, match="not valid JSON"):
+        read_coco_json(bad)
+    good = tmp_path / "good.json"
+    data = _valid_set(np.random.default_rng(3), 4)
+    data["annotations"][0]["keypoints"][2] = math.nan
+    good.write_text(json.dumps(data))  # Python writes NaN, and reads it back
+    with pytest.raises(
+        AnnotationError, match=r"good.json: annotation \d+ has a keypoint that is not a finite"
+    ):
+        validate_coco(good)
+    data["annotations"][0]["keypoints"][2] = 2
+    good.write_text(json.dumps(data))
+    coco, report = validate_coco(good)
+    assert report.source == str(good) and len(coco.anns) == 4
+    assert validate_coco(coco)[0] is coco and validate_coco(data)[1].kept == 4
+
+
+def test_image_files_are_checked_up_front(tmp_path):
+    (tmp_path / "a.jpg").write_bytes(b"")
+    check_image_files(tmp_path, [{"id": 1, "file_name": "a.jpg"}], "s.json")
+    images = [
+        {"id": 1, "file_name": "a.jpg"},
+        {"id": 2, "file_name": "b.jpg"},
+        {"id": 3, "file_name": "c.jpg"},
+    ]
+    with pytest.raises(
+        FileNotFoundError, match=r"2 of 3 images listed in s.json are missing .*b.jpg \(image 2\)"
+    ):
+        check_image_files(tmp_path, images, "s.json")
+    with pytest.raises(AnnotationError, match="image 4 has no file_name"):
+        check_image_files(tmp_path, [{"id": 4}], "s.json")
