@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("models",),
     ("data", "viz", "export"),
     ("inference",),
-    ("eval",),
+    ("eval", "video"),
     ("engine",),
     ("demo",),
     ("cli",),

@@ -292,20 +292,26 @@ def _person(rng: np.random.Generator, height: float) -> dict:
     return {"keypoints": kp, "labelled": labelled, "prims": prims, "extent": extent}
 
 
-def _translate(person: dict, offset: np.ndarray) -> dict:
+def _translate(person: dict, offset: np.ndarray, scale: float = 1.0) -> dict:
+    """The person scaled by ``scale`` about its local origin (the pelvis), then moved by
+    ``offset`` (``scale`` 1 changes nothing, so the still images stay byte-identical)."""
+
+    def at(q: np.ndarray) -> np.ndarray:
+        return q * scale + offset
+
     def move(p: tuple) -> tuple:
         if p[0] == "poly":
-            return ("poly", [q + offset for q in p[1]], *p[2:])
+            return ("poly", [at(q) for q in p[1]], *p[2:])
         if p[0] == "disc":
-            return ("disc", p[1] + offset, *p[2:])
-        return ("line", p[1] + offset, p[2] + offset, *p[3:])
+            return ("disc", at(p[1]), p[2] * scale, *p[3:])
+        return ("line", at(p[1]), at(p[2]), p[3] * scale, *p[4:])
 
     x0, y0, x1, y1 = person["extent"]
     return {
-        "keypoints": person["keypoints"] + offset,
+        "keypoints": at(person["keypoints"]),
         "labelled": person["labelled"],
         "prims": [move(p) for p in person["prims"]],
-        "extent": (x0 + offset[0], y0 + offset[1], x1 + offset[0], y1 + offset[1]),
+        "extent": (*at(np.array([x0, y0])), *at(np.array([x1, y1]))),
     }
 
 

@@ -1,0 +1,192 @@
+"""Predict, track and smooth the people of a video; write the results and an annotated video.
+
+:func:`predict_video` is the entry point behind ``cgalib predict clip.mp4``: frames are
+decoded with PyAV (:class:`~cgalib.video.VideoReader`), predicted in batches by a
+:class:`~cgalib.Predictor`, tracked (:class:`~cgalib.video.PoseTracker`), smoothed
+(:class:`~cgalib.video.PoseSmoother`), drawn (:func:`~cgalib.video.draw_tracks`) into an
+H.264 video next to the results, and written as one JSON per video
+(:mod:`cgalib.video.results`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from torch import nn
+
+from cgalib.inference.predictor import Predictor
+from cgalib.utils.progress import ProgressBar
+from cgalib.video.reader import VideoFrame, VideoReader, VideoReadError
+from cgalib.video.render import draw_tracks
+from cgalib.video.results import RESULTS_FORMAT, frame_record, save_video_results
+from cgalib.video.smoothing import PoseSmoother
+from cgalib.video.tracking import PoseTracker
+from cgalib.video.writer import VideoWriter
+
+__all__ = ["output_paths", "predict_video"]
+
+
+def output_paths(video: str | os.PathLike, out_dir: str | os.PathLike) -> tuple[Path, Path]:
+    """Where :func:`predict_video` writes: ``out_dir/<file name>.poses.json`` and
+    ``.poses.mp4``.
+
+    The input's suffix stays in the names, so ``walk.mkv`` and ``walk.mp4`` never share
+    outputs, and an output never has the input's name.
+
+    Examples:
+        >>> [p.as_posix() for p in output_paths("clips/walk.mkv", "out")]
+        ['out/walk.mkv.poses.json', 'out/walk.mkv.poses.mp4']
+    """
+    name = Path(video).name
+    return Path(out_dir) / f"{name}.poses.json", Path(out_dir) / f"{name}.poses.mp4"
+
+
+def _batches(frames: Iterator[VideoFrame], size: int) -> Iterator[tuple[list, Exception | None]]:
+    """Chunks of ``size`` frames; a read error ends the last chunk instead of losing it."""
+    while True:
+        chunk: list[VideoFrame] = []
+        try:
+            for frame in frames:
+                chunk.append(frame)
+                if len(chunk) == size:
+                    break
+        except VideoReadError as err:
+            yield chunk, err
+            return
+        if chunk:
+            yield chunk, None
+        if len(chunk) < size:
+            return
+
+
+def predict_video(
+    predictor: Predictor | nn.Module,
+    path: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    every: int = 1,
+    max_frames: int | None = None,
+    smooth: bool = True,
+    tracker: PoseTracker | None = None,
+    smoother: PoseSmoother | None = None,
+    render: bool = True,
+    codec: str | None = None,
+    keypoint_threshold: float = 0.2,
+    progress: bool = True,
+) -> Path:
+    """Predict, track and smooth the people of a video; write a results JSON and a video.
+
+    Args:
+        predictor: a :class:`~cgalib.Predictor`, or a model (wrapped in a ``Predictor``
+            with its defaults: ``input_size`` 512, CUDA when available).
+        path: the video file (any container PyAV reads).
+        out_dir: the output folder: ``<file name>.poses.json`` (see
+            :mod:`cgalib.video.results`) and, with ``render``, ``<file name>.poses.mp4``
+            (:func:`output_paths`); existing ones are replaced.
+        every: process every ``every``-th frame (1: all).
+        max_frames: stop after this many processed frames (``None``: the whole video).
+        smooth: One-Euro smoothing of keypoints and boxes (on by default).
+        tracker: a fresh :class:`~cgalib.video.PoseTracker` (default ``PoseTracker()``,
+            COCO sigmas); its ``min_score`` drops low-scoring people.
+        smoother: a fresh :class:`~cgalib.video.PoseSmoother` (default ``PoseSmoother()``
+            when ``smooth``); must be ``None`` when ``smooth`` is ``False``.
+        render: write the annotated video.
+        codec: its encoder (default :func:`~cgalib.video.best_video_codec`: H.264).
+        keypoint_threshold: keypoints scored lower are not drawn.
+        progress: show a progress bar (frames per second, people) on stderr.
+
+    Returns:
+        The path of the results JSON.
+
+    Raises:
+        ImportError: without PyAV or SciPy, saying ``pip install cgalib[video]``.
+        FileNotFoundError: if the video does not exist.
+        ValueError: for bad arguments (before anything is written).
+        VideoReadError: for a file that is not a video, or that is damaged or truncated.
+            Frames processed before the damage are saved first (``"complete": false``),
+            and the message says how many and where.
+    """
+    for name, part in (("tracker", tracker), ("smoother", smoother)):
+        if part is not None and part.frames_seen:
+            raise ValueError(f"{name} has already seen {part.frames_seen} frames; pass a new one")
+    if not smooth and smoother is not None:
+        raise ValueError("smooth=False with a smoother: pass one or the other")
+    if not isinstance(predictor, Predictor):
+        predictor = Predictor(predictor)
+    tracker = tracker or PoseTracker()
+    smoother = smoother or (PoseSmoother() if smooth else None)
+    json_path, video_path = output_paths(path, out_dir)
+    reader = VideoReader(path)  # checks the file before anything is written
+    try:
+        total = reader.expected_frames(every, max_frames)  # checks every and max_frames
+    except BaseException:
+        reader.close()
+        raise
+    frames = reader.frames(every, max_frames)
+    info = reader.info
+    results = {
+        "format": RESULTS_FORMAT,
+        "video": {
+            "file": Path(path).name,
+            "width": info.width,
+            "height": info.height,
+            "fps": info.fps,
+            "num_frames": info.num_frames,
+            "duration": info.duration,
+            "codec": info.codec,
+        },
+        "annotated_video": None,
+        "annotated_codec": None,
+        "settings": {
+            "every": every,
+            "max_frames": max_frames,
+            "input_size": predictor.input_size,
+            "tracker": repr(tracker),
+            "smoother": repr(smoother) if smoother else None,
+        },
+        "complete": False,
+        "error": None,
+        "frames": [],
+    }
+    writer = None
+    bar = ProgressBar(total, Path(path).name, unit="frame", enabled=progress)
+    try:
+        if render:
+            fps = (info.fps or 25.0) / every
+            writer = VideoWriter(video_path, fps, info.width, info.height, codec=codec)
+            results["annotated_video"], results["annotated_codec"] = video_path.name, writer.codec
+        read_error: VideoReadError | None = None
+        for chunk, error in _batches(frames, predictor.batch_size):
+            read_error = error or read_error
+            predictions = predictor.predict([f.image for f in chunk]) if chunk else []
+            for frame, people in zip(chunk, predictions):
+                people = tracker.update(people, frame.time)
+                if smoother is not None:
+                    people = smoother.update(people, frame.time)
+                results["frames"].append(frame_record(frame.index, frame.time, people))
+                if writer is not None:
+                    writer.write(draw_tracks(frame.image, people, keypoint_threshold), frame.time)
+                bar.update(1, people=len(people))
+        if read_error is not None:
+            n = len(results["frames"])
+            results["error"] = f"VideoReadError: {read_error}"
+            raise VideoReadError(
+                f"{read_error}; the {n} frames processed before it are saved in {json_path}"
+                + (f" and {video_path}" if writer is not None else ""),
+                read_error.path,
+                read_error.frames_read,
+            )
+        results["complete"] = True
+    except BaseException as err:
+        results["error"] = results["error"] or f"{type(err).__name__}: {err}"
+        raise
+    finally:
+        bar.close()
+        reader.close()
+        try:
+            if writer is not None:
+                writer.close()
+        finally:  # the results are saved even if finishing the video fails
+            save_video_results(json_path, results)
+    return json_path
