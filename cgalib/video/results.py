@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
+
+from cgalib.utils.files import atomic_open
 
 __all__ = ["RESULTS_FORMAT", "frame_record", "load_video_results", "save_video_results"]
 
@@ -69,15 +70,8 @@ def save_video_results(path: str | os.PathLike, results: dict) -> Path:
         ``path``.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(results, f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path) as f:
+        json.dump(results, f)
     return path
 
 
