@@ -228,24 +228,72 @@ def _cmd_predict(
     device: str | None,
     threshold: float,
     strict: bool,
+    every: int,
+    max_frames: int | None,
+    smooth: bool,
+    min_cutoff: float,
+    beta: float,
+    patience: int,
 ) -> int:
-    from cgalib.inference.media import predict_media
+    from cgalib.inference import Predictor
+    from cgalib.inference.media import VIDEO_SUFFIXES, predict_media
     from cgalib.models import CGANet, load_model
 
     model = load_model(checkpoint, expect=CGANet)
     size = input_size or getattr(model, "input_size", 512)
-    report = predict_media(
-        model,
-        inputs,
-        out,
-        input_size=size,
-        device=device,
-        score_threshold=threshold,
-        strict=strict,
-    )
-    print(f"results: {report.results} ({report.images} pictures, {report.people} people)")
-    if report.skipped:
-        print(f"skipped {len(report.skipped)} input(s), see the warnings above", file=sys.stderr)
+    videos = [i for i in inputs if Path(i).suffix.lower() in VIDEO_SUFFIXES and Path(i).is_file()]
+    pictures = [i for i in inputs if i not in videos]
+    skipped = 0
+    if pictures:
+        try:
+            report = predict_media(
+                model,
+                pictures,
+                out,
+                input_size=size,
+                device=device,
+                score_threshold=threshold,
+                strict=strict,
+            )
+        except ValueError:
+            if strict or not videos:
+                raise
+            warnings.warn(f"no picture among {', '.join(pictures)} could be read", stacklevel=1)
+            skipped += len(pictures)
+        else:
+            skipped += len(report.skipped)
+            print(
+                f"results: {report.results} ({report.images} pictures, {report.people} people)"
+            )
+    if videos:
+        from cgalib.video import PoseSmoother, PoseTracker, predict_video
+
+        predictor = Predictor(model, device=device, input_size=size)
+        done = 0
+        for video in videos:
+            try:
+                path = predict_video(
+                    predictor,
+                    video,
+                    out,
+                    every=every,
+                    max_frames=max_frames,
+                    smooth=smooth,
+                    tracker=PoseTracker(patience=patience),
+                    smoother=PoseSmoother(min_cutoff=min_cutoff, beta=beta) if smooth else None,
+                )
+            except (ValueError, OSError) as err:
+                if strict:
+                    raise
+                warnings.warn(f"skipped {video}: {err}", stacklevel=1)
+                skipped += 1
+                continue
+            done += 1
+            print(f"video results: {path}")
+        if not done and not pictures:
+            raise ValueError(f"no input could be read ({len(videos)} video(s) skipped)")
+    if skipped:
+        print(f"skipped {skipped} input(s), see the warnings above", file=sys.stderr)
     return 0
 
 
@@ -373,8 +421,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", type=_device_type, default=None)
     p.add_argument("--batch", type=_COUNT, default=8)
 
-    p = sub.add_parser("predict", help="predict and draw people in images, folders, videos")
-    p.add_argument("inputs", nargs="+", help="image files, folders or video files")
+    p = sub.add_parser(
+        "predict", help="predict and draw people in images and folders; track them in videos"
+    )
+    p.add_argument("inputs", nargs="+", help="image files, folders (images) or video files")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--input-size", type=_SIDE, default=None, help="a multiple of 32")
@@ -386,6 +436,34 @@ def build_parser() -> argparse.ArgumentParser:
         "--strict",
         action="store_true",
         help="stop with an error at the first input that cannot be read (default: skip it)",
+    )
+    p.add_argument("--every", type=_COUNT, default=1, help="videos: process every Nth frame")
+    p.add_argument(
+        "--max-frames", type=_COUNT, default=None, help="videos: stop after N processed frames"
+    )
+    p.add_argument(
+        "--no-smooth",
+        dest="smooth",
+        action="store_false",
+        help="videos: no One-Euro smoothing of the tracked keypoints",
+    )
+    p.add_argument(
+        "--min-cutoff",
+        type=_POSITIVE,
+        default=1.0,
+        help="videos: One-Euro cutoff at rest, Hz (lower: smoother, more lag)",
+    )
+    p.add_argument(
+        "--beta",
+        type=_float_type(0.0),
+        default=1.0,
+        help="videos: One-Euro speed coefficient (higher: less lag on fast moves)",
+    )
+    p.add_argument(
+        "--patience",
+        type=_NON_NEGATIVE,
+        default=10,
+        help="videos: frames a person may be missed and keep its track id",
     )
 
     p = sub.add_parser("export", help="export a checkpoint to ONNX (whole inference or dense)")

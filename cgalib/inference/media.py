@@ -1,13 +1,17 @@
-"""Predict on images, folders and videos; write COCO results and rendered pictures.
+"""Predict on images, folders and animated GIFs; write COCO results and rendered pictures.
 
 Every picture has a unique **name**: the path of its file relative to the deepest folder
 that holds all the inputs (``a/photo.jpg`` and ``b/photo.jpg`` stay apart), in POSIX
-form. Video frames share their file's name and carry a frame index. Drawings mirror the
+form. GIF frames share their file's name and carry a frame index. Drawings mirror the
 names under the output folder (``<name>.png``, ``<name>_<frame:06d>.png`` for frames), so
 ``good.jpg`` and ``good.png`` never overwrite each other.
 
-A bad input (a missing or truncated file, an unknown suffix, an empty folder, a video
-that ends early) is skipped with one warning naming it, and the rest still run; see
+Videos (:data:`VIDEO_SUFFIXES`) are not pictures to predict one by one: they are tracked
+and smoothed by :func:`cgalib.video.predict_video` (``cgalib predict clip.mp4`` calls it);
+given here, a video is a bad input that names that function.
+
+A bad input (a missing or truncated file, an unknown suffix, an empty folder, a GIF that
+ends early) is skipped with one warning naming it, and the rest still run; see
 :func:`predict_media`.
 """
 
@@ -22,7 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-import numpy as np
 import torch
 from PIL import Image, ImageSequence
 from torch import nn
@@ -33,6 +36,7 @@ from cgalib.utils.image import read_image, to_rgb_tensor
 from cgalib.utils.progress import ProgressBar
 
 __all__ = [
+    "ANIMATION_SUFFIXES",
     "IMAGE_SUFFIXES",
     "VIDEO_SUFFIXES",
     "MediaItem",
@@ -45,8 +49,11 @@ __all__ = [
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 """File suffixes read as still images (any case); folders are listed for these."""
 
-VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".gif"}
-"""File suffixes read as videos, frame by frame (GIFs with PIL, others with imageio or OpenCV)."""
+ANIMATION_SUFFIXES = {".gif"}
+"""File suffixes read frame by frame here, with PIL (animated GIFs)."""
+
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".avi", ".mov", ".mkv", ".webm", ".mpg", ".mpeg", ".ts"}
+"""Video files: tracked and smoothed by :func:`cgalib.video.predict_video` (PyAV), not here."""
 
 OnError = Callable[[str, Exception], None]
 """Called with the input's name (or path) and the error when an input cannot be read."""
@@ -57,11 +64,11 @@ _GIF_DECODE_ERRORS = (OSError, EOFError, IndexError, ValueError, struct.error)
 
 
 class MediaItem(NamedTuple):
-    """One picture of the inputs: a still image or one frame of a video.
+    """One picture of the inputs: a still image or one frame of an animated GIF.
 
     Attributes:
         name: the unique name of its file (see the module docstring).
-        frame: the frame index for a video frame, ``None`` for a still image.
+        frame: the frame index for a GIF frame, ``None`` for a still image.
         image: the picture, RGB ``uint8`` `(3, H, W)`, upright as displayed.
     """
 
@@ -76,7 +83,7 @@ class MediaReport:
 
     Attributes:
         results: the ``results.json`` written.
-        images: pictures predicted (still images and video frames).
+        images: pictures predicted (still images and GIF frames).
         people: people written to ``results.json``.
         skipped: ``(input, reason)`` of each input skipped or cut short, in order.
     """
@@ -126,56 +133,6 @@ def _gif_frames(path: Path) -> Iterator[torch.Tensor]:
             )
 
 
-def _video_frames(path: Path) -> Iterator[torch.Tensor]:
-    """Frames of a video as RGB ``uint8`` `(3, H, W)`: GIFs with PIL, others with imageio or
-    OpenCV. A file that cannot be opened, or that ends before the frame count its header
-    announces (OpenCV), raises a ``ValueError`` naming it after the frames that were read.
-    """
-    if path.suffix.lower() == ".gif":
-        yield from _gif_frames(path)
-        return
-    count = 0
-    try:
-        import imageio.v3 as iio
-    except ImportError:
-        iio = None
-    if iio is not None:
-        try:
-            for frame in iio.imiter(path):
-                count += 1
-                yield torch.from_numpy(np.ascontiguousarray(frame[..., :3])).permute(2, 0, 1)
-        except (OSError, ValueError, RuntimeError) as err:
-            raise ValueError(
-                f"cannot read frame {count} of {path} ({err}); {count} frame(s) read before it"
-            ) from err
-        return
-    try:
-        import cv2
-    except ImportError:
-        raise ValueError(
-            f"reading video {path} needs imageio or OpenCV (pip install imageio[pyav])"
-        ) from None
-    cap = cv2.VideoCapture(str(path))
-    try:
-        if not cap.isOpened():
-            raise ValueError(f"cannot open video {path} with OpenCV")
-        announced = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        ok, frame = cap.read()
-        while ok:
-            count += 1
-            yield torch.from_numpy(frame[..., ::-1].copy()).permute(2, 0, 1)
-            ok, frame = cap.read()
-    finally:
-        cap.release()
-    if count == 0:
-        raise ValueError(f"no frame of video {path} could be read")
-    if 0 < count < announced:
-        raise ValueError(
-            f"video {path} stopped after {count} of the {announced} frames its header "
-            f"announces (truncated?)"
-        )
-
-
 def _sources(inputs: Sequence[str | os.PathLike], on_error: OnError) -> list[tuple[Path, str]]:
     """The files behind ``inputs`` (folders listed) with their unique names."""
     if isinstance(inputs, (str, os.PathLike)):  # one path, not a sequence of characters
@@ -192,14 +149,22 @@ def _sources(inputs: Sequence[str | os.PathLike], on_error: OnError) -> list[tup
             files += children
         elif not path.exists():
             on_error(str(path), FileNotFoundError(f"input not found: {path}"))
-        elif path.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES:
+        elif path.suffix.lower() in IMAGE_SUFFIXES | ANIMATION_SUFFIXES:
             files.append(path)
+        elif path.suffix.lower() in VIDEO_SUFFIXES:
+            on_error(
+                str(path),
+                ValueError(
+                    f"{path} is a video: predict it with cgalib.video.predict_video (tracked "
+                    "and smoothed; `cgalib predict` does this)"
+                ),
+            )
         else:
             on_error(
                 str(path),
                 ValueError(
-                    f"{path}: not an image ({', '.join(sorted(IMAGE_SUFFIXES))}) or video "
-                    f"({', '.join(sorted(VIDEO_SUFFIXES))}) file"
+                    f"{path}: not an image ({', '.join(sorted(IMAGE_SUFFIXES | ANIMATION_SUFFIXES))}) "
+                    f"or video ({', '.join(sorted(VIDEO_SUFFIXES))}) file"
                 ),
             )
     given: dict[Path, Path] = {}  # absolute path -> the path as given, first one kept
@@ -217,17 +182,17 @@ def _sources(inputs: Sequence[str | os.PathLike], on_error: OnError) -> list[tup
 def iter_media(
     inputs: Sequence[str | os.PathLike], on_error: OnError | None = None
 ) -> Iterator[MediaItem]:
-    """Yield every picture of image files, folders (their images) and videos (their frames).
+    """Yield every picture of image files, folders (their images) and GIFs (their frames).
 
     Folders are listed non-recursively, sorted, keeping files with an image suffix
     (:data:`IMAGE_SUFFIXES`); a file given twice is read once. Names are unique (see the
     module docstring).
 
     Args:
-        inputs: image files, folders or video files (:data:`VIDEO_SUFFIXES`); a single
-            path is one input.
+        inputs: image files (:data:`IMAGE_SUFFIXES`, :data:`ANIMATION_SUFFIXES`) or
+            folders; a single path is one input.
         on_error: called as ``on_error(input, error)`` for an input that cannot be read,
-            which is then skipped (a video that fails part-way is reported after its good
+            which is then skipped (a GIF that fails part-way is reported after its good
             frames). ``None`` raises the error instead.
 
     Yields:
@@ -236,7 +201,7 @@ def iter_media(
     Raises:
         FileNotFoundError: for a path that does not exist (without ``on_error``).
         ValueError: for an unknown suffix, an empty folder, an unreadable image or a
-            damaged or truncated video, naming it (without ``on_error``).
+            damaged or truncated GIF, or a video file, naming it (without ``on_error``).
     """
 
     def report(source: str, err: Exception) -> None:
@@ -246,8 +211,8 @@ def iter_media(
 
     for path, name in _sources(inputs, report):
         try:
-            if path.suffix.lower() in VIDEO_SUFFIXES:
-                for i, frame in enumerate(_video_frames(path)):
+            if path.suffix.lower() in ANIMATION_SUFFIXES:
+                for i, frame in enumerate(_gif_frames(path)):
                     yield MediaItem(name, i, frame)
             else:
                 yield MediaItem(name, None, read_image(path))
@@ -265,7 +230,7 @@ def predict_media(
     render: bool = True,
     strict: bool = False,
 ) -> MediaReport:
-    """Run ``model`` on images, folders and videos; write results and rendered images.
+    """Run ``model`` on images, folders and GIFs; write results and rendered images.
 
     Inputs that cannot be read are skipped with one ``UserWarning`` each (``skipped
     <input>: <reason>``) and listed in the report; the others still run. The results of
@@ -275,10 +240,10 @@ def predict_media(
 
     Args:
         model: a pose model (e.g. from :func:`cgalib.load_model`).
-        inputs: image files, folders or video files (see :func:`iter_media`).
+        inputs: image files, folders or GIFs (see :func:`iter_media`).
         out_dir: output folder: ``results.json`` (COCO results, each person with the
             ``file_name`` of its picture instead of an ``image_id``, and a ``frame``
-            index for video frames) and one drawing per picture at
+            index for GIF frames) and one drawing per picture at
             :func:`drawing_name` (subfolders mirror the inputs').
         input_size: letterbox size of the longer side.
         device: where to run.
@@ -303,7 +268,7 @@ def predict_media(
     from cgalib.viz.poses import draw_people
 
     if not inputs:
-        raise ValueError("predict_media needs at least one input (image, folder or video)")
+        raise ValueError("predict_media needs at least one input (image, folder or GIF)")
     out = Path(out_dir)
     predictor = Predictor(model, device=device, input_size=input_size)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,4 @@
 import json
-import sys
-import types
 
 import numpy as np
 import pytest
@@ -79,35 +77,12 @@ def test_drawing_names():
     assert drawing_name("clip.mp4", 3) == "clip.mp4_000003.png"
 
 
-class _FakeCapture:
-    """OpenCV's VideoCapture over 2 frames while the header announces 5."""
-
-    def __init__(self, path):
-        self.frames = [np.zeros((4, 6, 3), np.uint8)] * 2
-
-    def isOpened(self):
-        return True
-
-    def get(self, prop):
-        return 5
-
-    def read(self):
-        return (True, self.frames.pop()) if self.frames else (False, None)
-
-    def release(self):
-        pass
-
-
-def test_opencv_videos_that_end_early_are_reported(tmp_path, monkeypatch):
-    fake = types.SimpleNamespace(VideoCapture=_FakeCapture, CAP_PROP_FRAME_COUNT=7)
-    monkeypatch.setitem(sys.modules, "cv2", fake)
-    monkeypatch.setitem(sys.modules, "imageio", None)  # import fails: OpenCV is used
-    monkeypatch.setitem(sys.modules, "imageio.v3", None)
+def test_a_video_file_is_sent_to_predict_video(tmp_path):
     (tmp_path / "clip.mp4").write_bytes(b"\0")
     errors = []
     items = list(iter_media([tmp_path / "clip.mp4"], on_error=lambda s, e: errors.append(str(e))))
-    assert [i.frame for i in items] == [0, 1]
-    assert len(errors) == 1 and "stopped after 2 of the 5 frames" in errors[0]
+    assert items == [] and len(errors) == 1
+    assert "is a video: predict it with cgalib.video.predict_video" in errors[0]
 
 
 def test_predict_media_writes_results_and_pictures(model, tmp_path):

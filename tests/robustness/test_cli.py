@@ -293,3 +293,49 @@ def test_predict_same_name_in_two_folders(capsys, tmp_path, checkpoint):
     names = {r["file_name"] for r in json.loads((out / "results.json").read_text())}
     assert names == {"a/photo.jpg", "b/photo.jpg"}
     assert (out / "a" / "photo.jpg.png").is_file() and (out / "b" / "photo.jpg.png").is_file()
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    pytest.importorskip("av")
+    pytest.importorskip("scipy")
+    from cgalib.video import synthetic_clip
+
+    path = tmp_path_factory.mktemp("clip") / "walk.mp4"
+    return synthetic_clip(num_frames=6, width=64, height=48, num_people=1).write(path)
+
+
+def test_predict_a_video_and_an_image_together(capsys, tmp_path, checkpoint, clip):
+    """`cgalib predict walk.mp4 photo.jpg`: a video beside a picture.
+
+    The picture goes to results.json and its drawing; the video is tracked and smoothed
+    into walk.mp4.poses.json (every frame, with its timestamp) and walk.mp4.poses.mp4."""
+    write_image(tmp_path / "photo.jpg", seed=1)
+    out = tmp_path / "out"
+    argv = ["predict", clip, tmp_path / "photo.jpg", "--checkpoint", checkpoint, "--out", out]
+    code, stdout, _ = _run(capsys, [*argv, "--device", "cpu", "--max-frames", "4"])
+    assert code == 0
+    assert stdout[0].startswith(f"results: {out / 'results.json'} (1 pictures")
+    assert stdout[1] == f"video results: {out / 'walk.mp4.poses.json'}"
+    data = json.loads((out / "walk.mp4.poses.json").read_text())
+    assert [f["index"] for f in data["frames"]] == [0, 1, 2, 3]
+    assert data["frames"][1]["time"] == pytest.approx(1 / 25)
+    assert (out / "walk.mp4.poses.mp4").is_file() and (out / "photo.jpg.png").is_file()
+
+
+def test_predict_a_truncated_video(capsys, tmp_path, checkpoint, clip):
+    """`cgalib predict cut.mp4 photo.jpg` where the video file is cut in the middle.
+
+    One warning names the video and the damage; the picture is still predicted and the exit
+    status is 0 (with `--strict`, the error stops the run)."""
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(clip.read_bytes()[: clip.stat().st_size // 2])
+    write_image(tmp_path / "photo.jpg", seed=1)
+    argv = ["predict", cut, tmp_path / "photo.jpg", "--checkpoint", checkpoint]
+    code, _, err = _run(capsys, [*argv, "--out", tmp_path / "out", "--device", "cpu"])
+    assert code == 0
+    warning = [x for x in err if x.startswith("cgalib: warning: skipped")]
+    assert len(warning) == 1 and str(cut) in warning[0]
+    assert (tmp_path / "out" / "results.json").is_file()
+    code, _, err = _run(capsys, [*argv, "--out", tmp_path / "strict", "--strict"])
+    assert code == 1 and str(cut) in err[-1]
