@@ -35,18 +35,18 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from cgalib import TNet  # noqa: E402
+from cgalib.codecs import (  # noqa: E402
+    center_line_heatmaps,
+    center_radius,
+    center_targets,
+    draw_gaussian,
+)
 from cgalib.data import synthetic_sample  # noqa: E402
 from cgalib.postprocess import (  # noqa: E402
     alleviate_ambiguity,
     decode_centers,
     dichotomy_extend_area,
     fixed_extend_area,
-)
-from cgalib.codecs import (  # noqa: E402
-    center_line_heatmaps,
-    center_radius,
-    center_targets,
-    draw_gaussian,
 )
 from cgalib.utils import to_float_image, to_rgb_tensor  # noqa: E402
 

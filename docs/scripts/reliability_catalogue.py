@@ -1,0 +1,102 @@
+"""Write the robustness catalogue of docs/reliability.md from the tests that check it.
+
+Run:  python docs/scripts/reliability_catalogue.py [--check]
+
+Every test in ``tests/robustness/test_*.py`` has a docstring of two paragraphs: the bad
+input or fault as a user would describe it, then what cgalib does. This script turns them
+into one table per file between the markers of docs/reliability.md; ``--check`` exits
+non-zero when the page is out of date (``tests/test_docs_reliability.py`` runs it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+TESTS = ROOT / "tests" / "robustness"
+PAGE = ROOT / "docs" / "reliability.md"
+START = "<!-- catalogue:start (written by docs/scripts/reliability_catalogue.py) -->"
+END = "<!-- catalogue:end -->"
+
+AREAS = {
+    "test_annotations.py": "Annotation files and training data",
+    "test_evaluation.py": "Evaluation",
+    "test_training.py": "Training, resume and divergence",
+    "test_checkpoints.py": "Checkpoints",
+    "test_images.py": "Images entering the library",
+    "test_prediction.py": "Prediction",
+    "test_cli.py": "Command line",
+    "test_video.py": "Video",
+}
+"""Section titles, in page order; a new test file must be added here."""
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def cases(path: Path) -> list[tuple[str, str, str]]:
+    """``(test name, case, behaviour)`` for every test function of a file, in file order."""
+    out = []
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+            doc = ast.get_docstring(node) or ""
+            paragraphs = [p for p in doc.split("\n\n") if p.strip()]
+            if len(paragraphs) != 2:
+                raise ValueError(
+                    f"{path.name}::{node.name}: the docstring needs two paragraphs (the case, "
+                    f"then what cgalib does), got {len(paragraphs)}"
+                )
+            out.append((node.name, _cell(paragraphs[0]), _cell(paragraphs[1])))
+    return out
+
+
+def catalogue() -> str:
+    """The markdown between the markers."""
+    files = sorted(p.name for p in TESTS.glob("test_*.py"))
+    missing = [f for f in files if f not in AREAS]
+    if missing:
+        raise ValueError(f"add a section title for {missing} to AREAS")
+    lines = []
+    total = 0
+    for name, title in AREAS.items():
+        rows = cases(TESTS / name)
+        total += len(rows)
+        lines += [f"### {title}", "", f"`tests/robustness/{name}`, {len(rows)} cases.", ""]
+        lines += ["| case | behaviour |", "|---|---|"]
+        lines += [f"| {case} | {behaviour} |" for _, case, behaviour in rows]
+        lines.append("")
+    head = f"{total} cases, each checked by the test of the same row."
+    return "\n".join([START, "", head, "", *lines, END])
+
+
+def render(page: str) -> str:
+    """``page`` with the block between the markers replaced."""
+    if START not in page or END not in page:
+        raise ValueError(f"{PAGE} lacks the catalogue markers")
+    before, rest = page.split(START, 1)
+    after = rest.split(END, 1)[1]
+    return before + catalogue() + after
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail if the page is out of date")
+    args = parser.parse_args(argv)
+    page = PAGE.read_text()
+    new = render(page)
+    if args.check:
+        if new != page:
+            print(f"{PAGE} is out of date: run python {Path(__file__).relative_to(ROOT)}")
+            return 1
+        return 0
+    PAGE.write_text(new)
+    print(f"wrote {PAGE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
