@@ -4,7 +4,8 @@ Blocks (``ResidualBlock``, ``GFM``, ``ShuffleFusion``), the ``TNet`` backbone, t
 (``DenseHeads``, ``ROIGuider``, ``ROIPointer``), the reference model ``CGANet`` with its
 post-processing and training objective (``CGANetPostprocess``, ``CGANetCriterion``), the
 top-down model ``TopDownPose``, the model registry (``create_model``, ``list_models``,
-``create_variant``), checkpoints and the high-level ``Predictor``.
+``create_variant``), checkpoints, the high-level ``Predictor`` and ``KeypointSet`` (the
+names, skeleton, flip map and OKS sigmas of any COCO-format keypoint set).
 Dimension letters used throughout (docs: Conventions): B batch, C channels, H/W
 height/width, N boxes or instances, K keypoints.
 """
@@ -32,6 +33,7 @@ from cgalib.models import (
 from cgalib.ops import RoIAlign, roi_align
 from cgalib.postprocess import CGANetPostprocess
 from cgalib.registry import create_model, list_models, register_model
+from cgalib.utils.keypoint_set import KeypointSet
 
 __version__ = "0.1.0"
 
@@ -46,6 +48,7 @@ __all__ = [
     "FeatureInfo",
     "GFM",
     "GuidedFusionModule",
+    "KeypointSet",
     "PredictionHead",
     "Predictor",
     "ROIGuider",

@@ -127,10 +127,24 @@ def _cmd_summary(model: str, height: int, width: int) -> int:
     return 0
 
 
-def _cmd_synth(out: str, train: int, val: int, seed: int, size: int) -> int:
+def _categories_type(text: str) -> str | list[str]:
+    """An argparse type: ``*`` or comma-separated category names."""
+    if text.strip() == "*":
+        return "*"
+    names = [n.strip() for n in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated category names (or *), got {text!r}"
+        )
+    return names
+
+
+def _cmd_synth(out: str, train: int, val: int, seed: int, size: int, keypoints: str) -> int:
     from cgalib.data import make_synthetic_coco
 
-    paths = make_synthetic_coco(out, train, val, seed=seed, size=size, progress=True)
+    paths = make_synthetic_coco(
+        out, train, val, seed=seed, size=size, progress=True, keypoints=keypoints
+    )
     for name, path in paths.items():
         print(f"{name}: {path}")
     return 0
@@ -156,6 +170,7 @@ def _cmd_train(
     log_every: int,
     checkpoint_every: int | None,
     checkpoint_minutes: float | None,
+    categories: str | list[str] | None,
 ) -> int:
     from cgalib.engine import train
 
@@ -164,6 +179,7 @@ def _cmd_train(
         data,
         out,
         model_kwargs=model_kwargs,
+        categories=categories,
         ann_train=ann_train,
         input_size=input_size,
         device=device,
@@ -194,21 +210,32 @@ def _cmd_eval(
     input_size: int | None,
     device: str | None,
     batch: int,
+    categories: str | list[str] | None,
 ) -> int:
     out_path = Path(out or Path(checkpoint).parent / f"results_{split}.json")
     if out_path.is_dir():
         raise ValueError(f"--out {out_path} is a folder; give the results file to write")
 
     from cgalib.data import find_split
-    from cgalib.eval import BOX_METRICS, BOX_PREFIX, KEYPOINT_METRICS, evaluate_coco, format_metrics
+    from cgalib.eval import (
+        BOX_METRICS,
+        BOX_PREFIX,
+        KEYPOINT_METRICS,
+        evaluate_coco,
+        format_metrics,
+        ground_truth_for,
+        load_coco,
+    )
     from cgalib.models import CGANet, load_model
     from cgalib.utils.files import atomic_open
 
     model = load_model(checkpoint, expect=CGANet, flip_test=flip)
     images_dir, ann_file = find_split(data, split, None, ann)
+    gt = load_coco(ann_file, categories=categories) if categories is not None else ann_file
+    gt = ground_truth_for(model, gt, model_name=f"checkpoint {checkpoint}")  # K checked
     size = input_size or getattr(model, "input_size", 512)
     metrics, results = evaluate_coco(
-        model, images_dir, ann_file, box_ap=True, input_size=size, device=device, batch_size=batch
+        model, images_dir, gt, box_ap=True, input_size=size, device=device, batch_size=batch
     )
     with atomic_open(out_path) as f:
         json.dump(results, f)
@@ -279,7 +306,7 @@ def _cmd_predict(
                     every=every,
                     max_frames=max_frames,
                     smooth=smooth,
-                    tracker=PoseTracker(patience=patience),
+                    tracker=PoseTracker(predictor.keypoint_set.sigmas, patience=patience),
                     smoother=PoseSmoother(min_cutoff=min_cutoff, beta=beta) if smooth else None,
                 )
             except (ValueError, OSError) as err:
@@ -367,6 +394,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val", type=_NON_NEGATIVE, default=200, help="validation images")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--size", type=_int_type(32), default=384, help="image side in pixels")
+    p.add_argument(
+        "--keypoints",
+        choices=["coco17", "body14"],
+        default="coco17",
+        help="keypoint set: COCO's 17, or 14 body joints with neck and head top",
+    )
 
     p = sub.add_parser("train", help="train a registered model on COCO-format keypoint data")
     p.add_argument("--model", default="cganet_tnet_d1w64")
@@ -409,6 +442,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=10.0,
         help="also write last.pt every M minutes (0: only at epoch ends)",
     )
+    p.add_argument(
+        "--categories",
+        type=_categories_type,
+        default=None,
+        help="keypoint categories to train on, comma-separated, or * for all (default: person)",
+    )
 
     p = sub.add_parser("eval", help="COCO keypoint AP and person box AP of a checkpoint on a split")
     p.add_argument("--checkpoint", required=True)
@@ -420,6 +459,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-size", type=_SIDE, default=None, help="a multiple of 32")
     p.add_argument("--device", type=_device_type, default=None)
     p.add_argument("--batch", type=_COUNT, default=8)
+    p.add_argument(
+        "--categories",
+        type=_categories_type,
+        default=None,
+        help="keypoint categories to score, comma-separated, or * (default: the checkpoint's)",
+    )
 
     p = sub.add_parser(
         "predict", help="predict and draw people in images and folders; track them in videos"

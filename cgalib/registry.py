@@ -81,12 +81,16 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
     Returns:
         The model, in training mode, randomly initialised. Its ``build_config``
         attribute records ``{"name": name, "kwargs": kwargs}`` so that a checkpoint can
-        rebuild it (see :func:`cgalib.save_model`).
+        rebuild it (see :func:`cgalib.save_model`); a value with a ``to_dict()`` method
+        (a :class:`~cgalib.utils.keypoint_set.KeypointSet`) is recorded as that dict, so
+        the record stays JSON.
 
     Examples:
         >>> create_model("tnet_d1w64").strides
         (4, 8, 16, 32)
     """
     model = get_model_builder(name)(**kwargs)
-    model.build_config = {"name": name, "kwargs": dict(kwargs)}
+    recorded = {k: v.to_dict() if callable(getattr(v, "to_dict", None)) else v
+                for k, v in kwargs.items()}  # fmt: skip
+    model.build_config = {"name": name, "kwargs": recorded}
     return model

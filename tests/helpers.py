@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+from cgalib.utils.coco_meta import KEYPOINT_NAMES
+
 requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 TOY_IMAGE_IDS = (3, 5, 8, 13, 21, 34)
@@ -44,7 +46,7 @@ def write_toy_coco_keypoints(path: Path) -> list[dict]:
         "images": images,
         "annotations": anns,
         "categories": [
-            {"id": 1, "name": "person", "keypoints": [str(i) for i in range(17)], "skeleton": []}
+            {"id": 1, "name": "person", "keypoints": list(KEYPOINT_NAMES), "skeleton": []}
         ],
     }
     path.write_text(json.dumps(data))

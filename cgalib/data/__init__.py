@@ -1,5 +1,5 @@
-"""Data: COCO keypoint metadata, the synthetic crowd set, the COCO dataset and the check of
-its annotation files, letterboxing and the paper's GPU augmentation.
+"""Data: keypoint sets and COCO's metadata, the synthetic crowd set, the COCO dataset and
+the check of its annotation files, letterboxing and the paper's GPU augmentation.
 
 Annotation files are checked once, up front (:func:`validate_coco`: one clear error, or
 a report of the people kept and dropped); training and evaluation share that check.
@@ -20,8 +20,10 @@ from cgalib.data.coco_keypoints import (
     load_person_coco,
 )
 from cgalib.data.synthetic import (
+    BODY14_CATEGORY,
     POSES,
     SYNTHETIC_AUGMENT,
+    SYNTHETIC_KEYPOINTS,
     make_synthetic_coco,
     synthetic_sample,
     synthetic_summary,
@@ -34,9 +36,11 @@ from cgalib.data.validate import (
     ZERO_AREA,
     AnnotationError,
     AnnotationReport,
+    Categories,
     check_coco,
     check_image_files,
     read_coco_json,
+    read_keypoint_set,
     validate_coco,
 )
 from cgalib.utils.coco_meta import (
@@ -48,8 +52,10 @@ from cgalib.utils.coco_meta import (
     SKELETON,
     SKELETON_0,
 )
+from cgalib.utils.keypoint_set import KeypointSet, KeypointSetError
 
 __all__ = [
+    "BODY14_CATEGORY",
     "DROP_REASONS",
     "FEW_KEYPOINTS",
     "FLIP_INDEX",
@@ -63,10 +69,14 @@ __all__ = [
     "SKELETON",
     "SKELETON_0",
     "SYNTHETIC_AUGMENT",
+    "SYNTHETIC_KEYPOINTS",
     "ZERO_AREA",
     "AnnotationError",
     "AnnotationReport",
+    "Categories",
     "CocoKeypoints",
+    "KeypointSet",
+    "KeypointSetError",
     "PoseAugmentation",
     "affine_boxes",
     "affine_keypoints",
@@ -80,6 +90,7 @@ __all__ = [
     "load_person_coco",
     "make_synthetic_coco",
     "read_coco_json",
+    "read_keypoint_set",
     "synthetic_sample",
     "synthetic_summary",
     "validate_coco",

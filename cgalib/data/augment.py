@@ -10,6 +10,7 @@ so all stay consistent. Matrices act on pixel indices (pixel centres at integers
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import torch
@@ -118,14 +119,15 @@ def _mask_boxes(masks: torch.Tensor) -> torch.Tensor:
 class PoseAugmentation(nn.Module):
     """Random scale, rotation, translation and flip of a batch and its targets (paper defaults).
 
-    Per image, one affine is drawn: flip with probability ``flip_prob`` (keypoint
-    left/right swapped by :data:`~cgalib.data.FLIP_INDEX`), rotation about the image centre
+    Per image, one affine is drawn: flip with probability ``flip_prob`` (keypoints
+    permuted by ``flip_index``, so left and right swap), rotation about the image centre
     by ``U(-rotation, rotation)`` degrees, scale ``U(*scale)``, translation
     ``U(-translation, translation)`` pixels on each axis, the input centre mapped to the
     output centre. Targets are updated:
 
     - ``keypoints``: moved; those leaving the output become ``(0, 0, 0)``
     - ``masks`` and ``ignore_mask``: warped (bilinear, threshold 0.5)
+    - ``keypoints`` of a flipped image: also permuted by ``flip_index``
     - ``boxes``: the tight box of the warped mask when ``masks`` are given; otherwise
       :func:`affine_boxes` (``box_mode``, default the inscribed-ellipse box), enlarged to
       contain the person's moved keypoints; always clipped to the output image
@@ -146,6 +148,14 @@ class PoseAugmentation(nn.Module):
         box_mode: box transform without masks, ``"ellipse"`` or ``"corners"``.
         min_box_size: smallest kept box side in pixels.
         seed: seed of the private generator (``None``: use the global torch RNG).
+        flip_index: the keypoint set's flip permutation
+            (``CocoKeypoints(...).keypoint_set.flip_index``); default COCO's 17-keypoint
+            one. Targets with another number of keypoints are refused.
+
+    Raises:
+        ValueError: for a bad scale range or box mode, a ``flip_index`` that is not a
+            permutation, and (in ``forward``) targets whose keypoint count differs from
+            ``flip_index``'s.
 
     Shape:
         - images: `(B, 3, H, W)`, ``uint8`` or float in 0..1
@@ -171,6 +181,7 @@ class PoseAugmentation(nn.Module):
         box_mode: Literal["ellipse", "corners"] = "ellipse",
         min_box_size: float = 1.0,
         seed: int | None = None,
+        flip_index: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
         if not 0 < scale[0] <= scale[1]:
@@ -185,7 +196,10 @@ class PoseAugmentation(nn.Module):
         self.box_mode = box_mode
         self.min_box_size = float(min_box_size)
         self.generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        self.register_buffer("flip_index", torch.tensor(FLIP_INDEX), persistent=False)
+        flip = tuple(FLIP_INDEX if flip_index is None else flip_index)
+        if sorted(flip) != list(range(len(flip))):
+            raise ValueError(f"flip_index must permute range({len(flip)}), got {list(flip)}")
+        self.register_buffer("flip_index", torch.tensor(flip, dtype=torch.long), persistent=False)
 
     def extra_repr(self) -> str:
         return (
@@ -225,6 +239,14 @@ class PoseAugmentation(nn.Module):
             )
         if len(targets) != images.shape[0]:
             raise ValueError(f"got {images.shape[0]} images but {len(targets)} targets")
+        k = self.flip_index.numel()
+        for i, t in enumerate(targets):
+            if t["keypoints"].dim() != 3 or t["keypoints"].shape[1] != k:
+                raise ValueError(
+                    f"target {i} has keypoints {tuple(t['keypoints'].shape)}, but this "
+                    f"PoseAugmentation flips {k} keypoints; pass the data set's flip map "
+                    "(PoseAugmentation(flip_index=dataset.keypoint_set.flip_index))"
+                )
         device = images.device
         b, _, h, w = images.shape
         s = self.output_size
@@ -279,7 +301,7 @@ class PoseAugmentation(nn.Module):
                 (boxes[:, 3] - boxes[:, 1]) >= self.min_box_size
             )
             nt["boxes"] = boxes
-            for key in ("boxes", "keypoints", "masks", "areas", "ann_ids"):
+            for key in ("boxes", "keypoints", "masks", "areas", "ann_ids", "labels"):
                 if key in nt and nt[key].shape[0] == keep.shape[0]:
                     nt[key] = nt[key][keep.to(nt[key].device)]
             nt["affine"] = mi

@@ -1,4 +1,5 @@
-"""A PyTorch dataset over COCO person-keypoint annotations (real COCO or the synthetic set)."""
+"""A PyTorch dataset over COCO keypoint annotations (real COCO, the synthetic set, any
+COCO-format keypoint set)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ from pycocotools.coco import COCO
 from torch.utils.data import Dataset
 
 from cgalib.codecs.letterbox import letterbox, letterbox_target
-from cgalib.data.validate import AnnotationError, check_image_files, validate_coco
+from cgalib.data.validate import (
+    AnnotationError,
+    Categories,
+    check_image_files,
+    read_keypoint_set,
+    validate_coco,
+)
 from cgalib.utils.image import read_image
 
 __all__ = ["CocoKeypoints", "collate", "collate_letterboxed", "find_split", "load_person_coco"]
@@ -39,7 +46,7 @@ def load_person_coco(ann_file: str | os.PathLike) -> tuple[COCO, int]:
 
 
 class CocoKeypoints(Dataset):
-    """People with `K` keypoints from a COCO ``person_keypoints_*.json`` and its image folder.
+    """People with `K` keypoints from a COCO keypoint file and its image folder.
 
     Each item is ``(image, target)``: the image as ``uint8`` `(3, H, W)` RGB (grayscale,
     palette, RGBA and 16-bit files are converted; ``uint8`` keeps worker-to-main-process
@@ -48,12 +55,14 @@ class CocoKeypoints(Dataset):
 
     - ``boxes`` `(N, 4)` float32 xyxy pixels (COCO ``bbox`` converted, clipped to the image)
     - ``keypoints`` `(N, K, 3)` float32 ``(x, y, v)``, pixel indices; ``v=0`` entries are
-      zero (`K` is the length of the person category's ``keypoints`` names, 17 for COCO)
+      zero (`K` is the length of the category's ``keypoints`` names, 17 for COCO)
     - ``areas`` `(N,)` float32 and ``ann_ids`` `(N,)` int64
     - ``crowd_boxes`` `(M, 4)` float32 xyxy and ``ignore_mask`` `(H, W)` bool: the
       ``iscrowd=1`` regions (their segmentation), where no negatives should be taken
     - ``masks`` `(N, H, W)` bool, only with ``with_masks=True`` (a box-filled mask when an
       annotation has no segmentation)
+    - ``labels`` `(N,)` int64, only with ``separate_categories=True``: each person's
+      category as an index into :attr:`category_ids`
     - ``image_id`` int64 scalar, ``orig_size`` `(2,)` int64 ``(H, W)`` of the file
     - with ``input_size``: ``scale`` float32 scalar and ``size`` `(2,)`, see
       :func:`~cgalib.data.letterbox_target`
@@ -73,6 +82,14 @@ class CocoKeypoints(Dataset):
     detected).
     Images without people are kept as negatives unless ``keep_empty=False``.
 
+    **Keypoint sets.** The people are those of the category named ``"person"``, or of the
+    ``categories`` chosen (e.g. the species of an animal set, which share one
+    ``keypoints`` list): they load as one class, or, with ``separate_categories=True``,
+    with a ``labels`` entry saying which category each person has. The
+    :attr:`keypoint_set` (names, skeleton, flip map, OKS sigmas) is read from the category
+    (:func:`~cgalib.data.read_keypoint_set`); its flip map is what
+    :class:`~cgalib.data.PoseAugmentation` needs for other sets than COCO's.
+
     Args:
         root: the image folder (``file_name`` is relative to it).
         ann_file: the annotation file.
@@ -81,19 +98,29 @@ class CocoKeypoints(Dataset):
         input_size: if set, letterbox images and targets to ``input_size x input_size``
             in the worker (see :func:`~cgalib.data.letterbox`).
         min_keypoints: drop people with fewer labelled keypoints (0 keeps all).
+        categories: the keypoint categories to read (see :data:`~cgalib.data.Categories`;
+            default the one named ``"person"``).
+        separate_categories: give each person a ``labels`` entry (its category) instead
+            of reading all categories as one class.
+        flip_index: the keypoint set's flip map, when its names do not give it.
+        sigmas: the keypoint set's OKS sigmas, overriding the category's.
 
     Attributes:
         report: the :class:`~cgalib.data.AnnotationReport` of the annotation file (images,
             people kept and dropped by reason, crowd regions).
-        category_id: the person category's id.
+        category_id: the (first) keypoint category's id.
+        category_ids: the ids of the keypoint categories.
+        keypoint_set: the :class:`~cgalib.utils.keypoint_set.KeypointSet` of the file.
         num_keypoints: `K`.
 
     Raises:
         FileNotFoundError: for a missing annotation file or image folder, or images the
             file lists that are not in the folder (the count and the first one).
         AnnotationError: (a ``ValueError``) for a malformed annotation file, naming the
-            file and the annotation id (see :func:`~cgalib.data.check_coco`), or a person
-            category without keypoint names.
+            file and the annotation id (see :func:`~cgalib.data.check_coco`), a keypoint
+            category without keypoint names, or a keypoint set that cannot be used (names
+            that cannot be paired for the flip, a skeleton out of range, sigmas of the
+            wrong count; see :func:`~cgalib.data.read_keypoint_set`).
 
     Examples:
         >>> import tempfile
@@ -114,19 +141,29 @@ class CocoKeypoints(Dataset):
         with_masks: bool = False,
         input_size: int | None = None,
         min_keypoints: int = 0,
+        categories: Categories = None,
+        separate_categories: bool = False,
+        flip_index: Sequence[int] | None = None,
+        sigmas: Sequence[float] | None = None,
     ) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
             raise FileNotFoundError(f"image folder not found: {self.root}")
         self.ann_file = Path(ann_file)
-        self.coco, self.report = validate_coco(self.ann_file, min_keypoints=min_keypoints)
+        self.coco, self.report = validate_coco(
+            self.ann_file, min_keypoints=min_keypoints, categories=categories
+        )
         self.category_id = self.report.category_id
+        self.category_ids = self.report.category_ids
         self.num_keypoints = self.report.num_keypoints
         if not self.num_keypoints:
+            name = self.report.category_names[0]
             raise AnnotationError(
-                f"{self.ann_file}: category 'person' has no 'keypoints' name list; "
-                "CocoKeypoints reads person-keypoint files (person_keypoints_*.json)"
+                f"{self.ann_file}: category {name!r} has no 'keypoints' name list; "
+                "CocoKeypoints reads keypoint files (such as person_keypoints_*.json)"
             )
+        self.keypoint_set = read_keypoint_set(self.coco.dataset, self.report, flip_index, sigmas)
+        self.separate_categories = separate_categories
         check_image_files(self.root, self.coco.dataset["images"], str(self.ann_file))
         self.keep_empty = keep_empty
         self.with_masks = with_masks
@@ -143,7 +180,7 @@ class CocoKeypoints(Dataset):
         return [
             a
             for a in self.coco.imgToAnns.get(image_id, [])
-            if a.get("category_id") == self.category_id and a["id"] not in dropped
+            if a.get("category_id") in self.category_ids and a["id"] not in dropped
         ]
 
     def __len__(self) -> int:
@@ -184,7 +221,7 @@ class CocoKeypoints(Dataset):
                     else ""
                 )
             )
-        boxes, keypoints, areas, ann_ids, masks = [], [], [], [], []
+        boxes, keypoints, areas, ann_ids, masks, labels = [], [], [], [], [], []
         crowd_boxes, ignore = [], np.zeros((height, width), bool)
         for ann in self._anns(image_id):
             x, y, w, h = (float(v) for v in ann.get("bbox", (0, 0, 0, 0)))
@@ -205,6 +242,7 @@ class CocoKeypoints(Dataset):
             keypoints.append(kps)
             areas.append(float(ann.get("area", w * h)))
             ann_ids.append(int(ann["id"]))
+            labels.append(self.category_ids.index(ann["category_id"]))
             if self.with_masks:
                 masks.append(self._mask(ann, height, width))
         n = len(boxes)
@@ -220,6 +258,8 @@ class CocoKeypoints(Dataset):
             "image_id": torch.tensor(image_id, dtype=torch.int64),
             "orig_size": torch.tensor([height, width], dtype=torch.int64),
         }
+        if self.separate_categories:
+            target["labels"] = torch.tensor(labels, dtype=torch.int64)
         if self.with_masks:
             target["masks"] = (
                 torch.from_numpy(np.stack(masks))

@@ -1,7 +1,10 @@
 """A synthetic crowd set in COCO person-keypoint format, generated in seconds, no download.
 
-Cartoon people with the COCO 17-keypoint topology are drawn with PIL on textured
-backgrounds, in crowds that show the problems CGANet targets: people of very different
+Cartoon people are drawn with PIL on textured backgrounds and annotated with one of two
+keypoint sets (:data:`SYNTHETIC_KEYPOINTS`): COCO's 17 keypoints (``"coco17"``, the
+default) or ``"body14"``, a non-COCO skeleton of 14 joints (COCO's body without the face
+points, plus the neck and the top of the head), so the path of a custom keypoint set has
+an embedded default. The people are drawn on textured backgrounds, in crowds that show the problems CGANet targets: people of very different
 scales, overlapping people whose boxes are ambiguous (IoU > 0.3), people cut by the image
 border (keypoints outside the image unlabelled) and occluders splitting silhouettes, so
 that boxes of the visible silhouette exclude occluded keypoints (*defective boxes*).
@@ -29,11 +32,13 @@ import numpy as np
 from PIL import Image, ImageChops, ImageDraw
 from pycocotools import mask as mask_utils
 
-from cgalib.utils.coco_meta import KEYPOINT_NAMES, PERSON_CATEGORY
+from cgalib.utils.coco_meta import KEYPOINT_NAMES, OKS_SIGMAS, PERSON_CATEGORY
 
 __all__ = [
+    "BODY14_CATEGORY",
     "POSES",
     "SYNTHETIC_AUGMENT",
+    "SYNTHETIC_KEYPOINTS",
     "make_synthetic_coco",
     "synthetic_sample",
     "synthetic_summary",
@@ -44,7 +49,39 @@ POSES: tuple[str, ...] = ("stand", "walk", "arms_raised", "wave", "bend", "sit",
 _POSE_WEIGHTS = np.array([0.22, 0.2, 0.12, 0.12, 0.12, 0.12, 0.1])
 _SPLIT_IDS = {"train": 0, "val": 1}
 _K = {name: i for i, name in enumerate(KEYPOINT_NAMES)}
+_EXTRA_NAMES = ("neck", "head_top")
+"""Points the drawn people have beyond COCO's 17: the base of the neck (between the
+shoulders) and the top of the head."""
 _OCCLUDER_ID = 255
+
+_BODY14_NAMES = (
+    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist",
+    "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
+    "right_ankle", "head_top", "neck",
+)  # fmt: skip
+BODY14_CATEGORY: dict = {
+    "supercategory": "person",
+    "id": 1,
+    "name": "person",
+    "keypoints": list(_BODY14_NAMES),
+    "skeleton": [
+        [13, 14], [14, 1], [14, 2], [1, 3], [3, 5], [2, 4], [4, 6], [1, 7], [2, 8], [7, 8],
+        [7, 9], [9, 11], [8, 10], [10, 12],
+    ],
+    "sigmas": [OKS_SIGMAS[_K[n]] for n in _BODY14_NAMES[:12]] + [0.079, 0.079],
+    "upper_body": list(_BODY14_NAMES[:6]) + ["head_top", "neck"],
+    "lower_body": list(_BODY14_NAMES[6:12]),
+}  # fmt: skip
+"""The person category of the ``"body14"`` synthetic set: 14 joints in CrowdPose's order
+(the 12 body joints of COCO, then ``head_top`` and ``neck``), a 1-based skeleton of 14
+limbs, and cgalib's optional keys (read by
+:meth:`~cgalib.utils.keypoint_set.KeypointSet.from_category`, ignored by pycocotools):
+``sigmas`` (COCO's for the body joints, CrowdPose's 0.079 for the head top and the neck)
+and the ``upper_body``/``lower_body`` halves."""
+
+SYNTHETIC_KEYPOINTS: dict[str, dict] = {"coco17": PERSON_CATEGORY, "body14": BODY14_CATEGORY}
+"""The keypoint sets the synthetic set can be annotated with, by name: the person
+category each writes."""
 
 SYNTHETIC_AUGMENT: dict[str, float] = {"flip_prob": 0.0}
 """:class:`~cgalib.data.PoseAugmentation` overrides for training on this set: no horizontal
@@ -157,8 +194,9 @@ def _person(rng: np.random.Generator, height: float) -> dict:
     """A person in local coordinates (pelvis at the origin), as primitives and keypoints.
 
     Returns a dict with ``keypoints`` `(17, 2)`, ``labelled`` `(17,)` bool (face points of
-    people facing away are not annotated), ``prims`` (drawing primitives with colours) and
-    ``extent`` (x0, y0, x1, y1) around all primitives.
+    people facing away are not annotated), ``extra`` `(2, 2)` (the points of
+    :data:`_EXTRA_NAMES`, always annotated), ``prims`` (drawing primitives with colours)
+    and ``extent`` (x0, y0, x1, y1) around all primitives.
     """
     front = rng.random() < 0.6
     side = 1 if front else -1
@@ -289,7 +327,14 @@ def _person(rng: np.random.Generator, height: float) -> dict:
             pts.append(np.asarray(p[1])[None] + np.array([[-p[2], -p[2]], [p[2], p[2]]]))
     allp = np.concatenate(pts)
     extent = (*allp.min(0), *allp.max(0))
-    return {"keypoints": kp, "labelled": labelled, "prims": prims, "extent": extent}
+    extra = np.stack([neck_base, on_head(0.0, -ry)])  # no random draw: COCO output unchanged
+    return {
+        "keypoints": kp,
+        "labelled": labelled,
+        "extra": extra,
+        "prims": prims,
+        "extent": extent,
+    }
 
 
 def _translate(person: dict, offset: np.ndarray, scale: float = 1.0) -> dict:
@@ -310,6 +355,7 @@ def _translate(person: dict, offset: np.ndarray, scale: float = 1.0) -> dict:
     return {
         "keypoints": at(person["keypoints"]),
         "labelled": person["labelled"],
+        "extra": at(person["extra"]),
         "prims": [move(p) for p in person["prims"]],
         "extent": (*at(np.array([x0, y0])), *at(np.array([x1, y1]))),
     }
@@ -455,7 +501,10 @@ def _occluders(rng: np.random.Generator, people: list[dict], size: int) -> list[
 
 def _render(rng: np.random.Generator, size: int, max_people: int = 8, min_height: float = 24,
             overlap: float = 0.35, cut: float = 0.15, occluders: float = 0.5, empty: float = 0.03,
-            min_area: int = 64) -> tuple[Image.Image, list[dict]]:  # fmt: skip
+            min_area: int = 64, names: Sequence[str] = KEYPOINT_NAMES,
+            ) -> tuple[Image.Image, list[dict]]:  # fmt: skip
+    every = {name: i for i, name in enumerate(KEYPOINT_NAMES + _EXTRA_NAMES)}
+    pick = [every[name] for name in names]
     image = _background(rng, size)
     people = _layout(rng, size, max_people, min_height, overlap, cut, empty)
     owner = Image.new("L", (size, size), 0)  # which object is on top at each pixel
@@ -478,7 +527,9 @@ def _render(rng: np.random.Generator, size: int, max_people: int = 8, min_height
         x0, y0, x1, y1 = int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
         rle = mask_utils.encode(np.asfortranarray(visible.astype(np.uint8)))
         keypoints: list = []
-        for (x, y), lab in zip(p["keypoints"], p["labelled"]):
+        points = np.concatenate([p["keypoints"], p["extra"]])[pick]
+        labelled = np.concatenate([p["labelled"], np.ones(len(_EXTRA_NAMES), bool)])[pick]
+        for (x, y), lab in zip(points, labelled):
             px, py = int(math.floor(x + 0.5)), int(math.floor(y + 0.5))
             if not lab or not (0 <= px < size and 0 <= py < size):
                 keypoints += [0, 0, 0]
@@ -499,7 +550,12 @@ def _render(rng: np.random.Generator, size: int, max_people: int = 8, min_height
 
 # ----------------------------------------------------------------------------- public API
 def synthetic_sample(
-    seed: int = 0, index: int = 0, split: str = "train", size: int = 384, **params: float
+    seed: int = 0,
+    index: int = 0,
+    split: str = "train",
+    size: int = 384,
+    keypoints: str = "coco17",
+    **params: float,
 ) -> tuple[Image.Image, list[dict]]:
     """Render one synthetic image in memory, exactly as :func:`make_synthetic_coco` writes it.
 
@@ -508,6 +564,8 @@ def synthetic_sample(
         index: the image index within the split.
         split: ``"train"`` or ``"val"``.
         size: image height and width in pixels.
+        keypoints: the keypoint set, a key of :data:`SYNTHETIC_KEYPOINTS` (``"coco17"`` or
+            ``"body14"``); the image does not depend on it.
         **params: the scene parameters of :func:`make_synthetic_coco` (``max_people``,
             ``min_height``, ``overlap``, ``cut``, ``occluders``, ``empty``, ``min_area``).
 
@@ -515,20 +573,36 @@ def synthetic_sample(
         The RGB PIL image (before JPEG compression) and its COCO annotations (without
         ``id`` and ``image_id``).
 
+    Raises:
+        ValueError: for an unknown ``split`` or ``keypoints``.
+
     Examples:
         >>> image, anns = synthetic_sample(seed=0, index=3, size=128)
         >>> image.size, all(len(a["keypoints"]) == 51 for a in anns)
         ((128, 128), True)
+        >>> _, body = synthetic_sample(seed=0, index=3, size=128, keypoints="body14")
+        >>> len(body) == len(anns), all(len(a["keypoints"]) == 42 for a in body)
+        (True, True)
     """
     if split not in _SPLIT_IDS:
         raise ValueError(f"split must be one of {sorted(_SPLIT_IDS)}, got {split!r}")
+    names = _keypoint_names(keypoints)
     rng = np.random.default_rng([seed, _SPLIT_IDS[split], index])
-    return _render(rng, size, **params)
+    return _render(rng, size, names=names, **params)
+
+
+def _keypoint_names(keypoints: str) -> list[str]:
+    """The keypoint names of a synthetic keypoint set, or a ``ValueError`` naming the sets."""
+    if keypoints not in SYNTHETIC_KEYPOINTS:
+        raise ValueError(
+            f"keypoints must be one of {sorted(SYNTHETIC_KEYPOINTS)}, got {keypoints!r}"
+        )
+    return SYNTHETIC_KEYPOINTS[keypoints]["keypoints"]
 
 
 def _write_one(job: tuple) -> list[dict]:
-    seed, split, index, size, path, quality, params = job
-    image, anns = synthetic_sample(seed, index, split, size, **params)
+    seed, split, index, size, path, quality, keypoints, params = job
+    image, anns = synthetic_sample(seed, index, split, size, keypoints, **params)
     image.save(path, format="JPEG", quality=quality)
     return anns
 
@@ -549,6 +623,7 @@ def make_synthetic_coco(
     jpeg_quality: int = 90,
     workers: int = 1,
     progress: bool = False,
+    keypoints: str = "coco17",
 ) -> dict[str, Path]:
     """Write the synthetic crowd set in COCO layout.
 
@@ -561,7 +636,9 @@ def make_synthetic_coco(
     facing away are unlabelled. People whose visible area is below ``min_area`` are not
     annotated (like COCO's unannotated tiny people); people cut by the border with no
     keypoint inside the image are kept with ``num_keypoints=0`` (usable for detection).
-    All annotations have ``iscrowd=0``.
+    All annotations have ``iscrowd=0``. With ``keypoints="body14"`` the person category is
+    :data:`BODY14_CATEGORY` (14 joints; the neck and the head top are annotated for people
+    facing either way) and the images are the same as with ``"coco17"``.
 
     Args:
         out_dir: the data root (created).
@@ -580,9 +657,16 @@ def make_synthetic_coco(
         jpeg_quality: JPEG quality of the images.
         workers: processes rendering in parallel (the output does not depend on it).
         progress: show a text progress bar on stderr (nothing is printed otherwise).
+        keypoints: the keypoint set, a key of :data:`SYNTHETIC_KEYPOINTS`: ``"coco17"``
+            (COCO's person keypoints; the files are those written before keypoint sets
+            existed) or ``"body14"`` (recorded in the files' ``info``).
 
     Returns:
         ``{"root", "train_images", "val_images", "train_ann", "val_ann"}`` paths.
+
+    Raises:
+        ValueError: for negative image counts, a size below 32, ``overlap + cut`` outside
+            ``[0, 1]`` or an unknown ``keypoints``.
 
     Examples:
         >>> import tempfile
@@ -597,6 +681,7 @@ def make_synthetic_coco(
         raise ValueError(f"size must be at least 32 pixels, got {size}")
     if not 0 <= overlap + cut <= 1:
         raise ValueError(f"overlap + cut must be within [0, 1], got {overlap} + {cut}")
+    _keypoint_names(keypoints)  # checks the name
     params = dict(max_people=max_people, min_height=min(min_height, 0.9 * size), overlap=overlap,
                   cut=cut, occluders=occluders, empty=empty, min_area=min_area)  # fmt: skip
     root = Path(out_dir)
@@ -612,8 +697,8 @@ def make_synthetic_coco(
         for split, count in (("train", num_train), ("val", num_val)):
             img_dir = root / split
             img_dir.mkdir(parents=True, exist_ok=True)
-            jobs = [(seed, split, i, size, img_dir / f"{i:06d}.jpg", jpeg_quality, params)
-                    for i in range(count)]  # fmt: skip
+            jobs = [(seed, split, i, size, img_dir / f"{i:06d}.jpg", jpeg_quality, keypoints,
+                     params) for i in range(count)]  # fmt: skip
             results = pool.map(_write_one, jobs, chunksize=8) if pool else map(_write_one, jobs)
             images, annotations = [], []
             for i, anns in enumerate(results):
@@ -623,19 +708,22 @@ def make_synthetic_coco(
                     annotations.append({**ann, "id": len(annotations) + 1, "image_id": i + 1})
                 if bar is not None:
                     bar.update(1)
+            info = {
+                "description": "cgalib synthetic crowd set",
+                "version": "1",
+                "seed": seed,
+                "split": split,
+                "size": size,
+                "params": params,
+            }
+            if keypoints != "coco17":  # COCO's files stay as they were
+                info["keypoints"] = keypoints
             dataset = {
-                "info": {
-                    "description": "cgalib synthetic crowd set",
-                    "version": "1",
-                    "seed": seed,
-                    "split": split,
-                    "size": size,
-                    "params": params,
-                },
+                "info": info,
                 "licenses": [],
                 "images": images,
                 "annotations": annotations,
-                "categories": [PERSON_CATEGORY],
+                "categories": [SYNTHETIC_KEYPOINTS[keypoints]],
             }
             ann_path = root / "annotations" / f"person_keypoints_{split}.json"
             ann_path.write_text(json.dumps(dataset, sort_keys=True, separators=(",", ":")))

@@ -1,4 +1,4 @@
-"""One check of a COCO person-keypoint annotation set, shared by training and evaluation.
+"""One check of a COCO keypoint annotation set, shared by training and evaluation.
 
 :func:`validate_coco` reads the file once and returns the pycocotools index with an
 :class:`AnnotationReport` (images, people, people kept and labelled, people dropped by
@@ -6,6 +6,11 @@ reason, crowd regions), or raises one :class:`AnnotationError` naming the file, 
 annotation id and what to do. :class:`~cgalib.data.CocoKeypoints` and every ground truth of
 :mod:`cgalib.eval` go through it, so a file is accepted, and a person dropped, the same way
 in both.
+
+The people are the annotations of the *keypoint categories*: the category named
+``"person"`` by default (COCO), or the categories chosen with ``categories`` (any
+keypoint category, e.g. an animal set's species, which must share one ``keypoints``
+list and are read as one class). The category's ``keypoints`` list gives `K`.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import io
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -23,6 +28,7 @@ from typing import Any
 import numpy as np
 from pycocotools.coco import COCO
 
+from cgalib.utils.keypoint_set import KeypointSet, KeypointSetError
 from cgalib.utils.numbers import is_integer, is_number, number_rows
 
 __all__ = [
@@ -34,8 +40,10 @@ __all__ = [
     "AnnotationError",
     "AnnotationReport",
     "check_coco",
+    "Categories",
     "check_image_files",
     "read_coco_json",
+    "read_keypoint_set",
     "validate_coco",
 ]
 
@@ -51,6 +59,12 @@ DROP_REASONS: tuple[str, ...] = (NO_BOX, ZERO_AREA, OFF_IMAGE, FEW_KEYPOINTS)
 """Why a person is dropped, in the order they are tested (a person gets the first that applies)."""
 
 _PERSON = "person"
+_ALL = "*"
+
+Categories = str | Sequence[str | int] | None
+"""Which categories hold the people: ``None`` for the one named ``"person"``, ``"*"`` for
+every category with a ``keypoints`` list, or a list of category names or ids (they must
+share one ``keypoints`` list)."""
 
 
 class AnnotationError(ValueError):
@@ -60,17 +74,18 @@ class AnnotationError(ValueError):
 
 @dataclass(frozen=True)
 class AnnotationReport:
-    """What a COCO person-keypoint annotation set holds, and which people are dropped.
+    """What a COCO keypoint annotation set holds, and which people are dropped.
 
-    "People" are the non-crowd annotations of the person category; each is either kept
+    "People" are the non-crowd annotations of the keypoint categories (the person
+    category unless others were chosen); each is either kept
     (a training target, a ground truth in evaluation) or dropped for one of
     :data:`DROP_REASONS`. ``str(report)`` is a one-line summary.
 
     Args:
         source: the file (or ``"the dataset dict"``).
-        category_id: the person category's id.
-        num_keypoints: `K`, the length of the person category's ``keypoints`` names (0 if
-            it has none).
+        category_id: the (first) keypoint category's id.
+        num_keypoints: `K`, the length of the keypoint categories' ``keypoints`` names (0
+            if they have none).
         images: entries of ``images``.
         images_with_people: images with at least one kept person.
         people: non-crowd person annotations.
@@ -80,6 +95,8 @@ class AnnotationReport:
         dropped: ``{reason: ids of the dropped annotations}`` for each reason that applies.
         min_keypoints: the loader's ``min_keypoints`` the report was made with.
         notes: conversions made by the reader (e.g. renumbered ids in evaluation).
+        category_ids: the ids of every keypoint category (default ``(category_id,)``).
+        category_names: their names (default ``("person",)``).
 
     Example:
         >>> report = AnnotationReport("a.json", 1, 17, images=2, images_with_people=1,
@@ -103,6 +120,20 @@ class AnnotationReport:
     dropped: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     min_keypoints: int = 0
     notes: tuple[str, ...] = ()
+    category_ids: tuple[int, ...] = ()
+    category_names: tuple[str, ...] = (_PERSON,)
+
+    def __post_init__(self) -> None:
+        if not self.category_ids:
+            object.__setattr__(self, "category_ids", (self.category_id,))
+
+    def describe_categories(self) -> str:
+        """The keypoint categories for messages: ``"'person' (id 1)"``, or
+        ``"'cat', 'dog' (ids 1, 2)"``."""
+        names = ", ".join(repr(n) for n in self.category_names)
+        if len(self.category_ids) == 1:
+            return f"{names} (id {self.category_ids[0]})"
+        return f"{names} (ids {', '.join(str(i) for i in self.category_ids)})"
 
     @property
     def num_dropped(self) -> int:
@@ -142,7 +173,7 @@ class AnnotationReport:
         if self.other:
             text += (
                 f"; {self.other} annotations of other categories than "
-                f"{_PERSON!r} (id {self.category_id}), not read"
+                f"{self.describe_categories()}, not read"
             )
         return "".join([text, *(f"; {note}" for note in self.notes)])
 
@@ -161,10 +192,11 @@ class AnnotationReport:
                 run to the end on empty targets).
         """
         if self.labelled == 0:
+            ids = " or ".join(str(i) for i in self.category_ids)
+            names = ", ".join(repr(n) for n in self.category_names)
             raise AnnotationError(
-                f"nothing to train on: {self}; every person needs category_id "
-                f"{self.category_id} ({_PERSON!r}), a box inside its image and a keypoint "
-                "with v > 0"
+                f"nothing to train on: {self}; every person needs category_id {ids} "
+                f"({names}), a box inside its image and a keypoint with v > 0"
             )
         if self.people and self.num_dropped / self.people > max_dropped:
             return (
@@ -209,20 +241,22 @@ def check_coco(
     source: str = "the dataset dict",
     min_keypoints: int = 0,
     require_annotations: bool = True,
+    categories: Categories = None,
 ) -> AnnotationReport:
-    """Check a parsed COCO person-keypoint set; its report, or one error for the first problem.
+    """Check a parsed COCO keypoint set; its report, or one error for the first problem.
 
     **Errors** (:class:`AnnotationError`, naming ``source`` and the annotation or image id):
     a missing or non-list ``images``, ``annotations`` (unless ``require_annotations`` is
     false) or ``categories``; no images; an image without an integer ``id``, a repeated
     image id, a non-positive ``width``/``height``, a ``file_name`` that is not a string;
     category ids that are not integers or repeat, no category named ``"person"`` or more
-    than one; an annotation without an integer ``id``, a repeated annotation id (ids of 0 or
+    than one (without ``categories``), a chosen category that is not in the file, chosen
+    categories with different ``keypoints`` lists; an annotation without an integer ``id``, a repeated annotation id (ids of 0 or
     below are fine: evaluation renumbers them), an ``image_id`` that is not an image
     (orphan), a ``category_id`` that is not a category; for person annotations: an
     ``iscrowd`` other than 0/1, a ``bbox`` that is not 4 finite numbers or has a negative
     width or height, a crowd region without a box, a ``keypoints`` list whose length is
-    not `3K` (`K` the person category's keypoint names) or that holds a non-number, NaN or
+    not `3K` (`K` the keypoint category's keypoint names) or that holds a non-number, NaN or
     infinity, an ``area`` that is not a finite number >= 0.
 
     **Dropped with a count** (people only, the first reason that applies, see
@@ -240,6 +274,8 @@ def check_coco(
         min_keypoints: drop people with fewer labelled keypoints (0 keeps all).
         require_annotations: refuse a set without an ``annotations`` list (an image-info
             file such as COCO's test-dev one has none; prediction accepts it).
+        categories: the keypoint categories (see :data:`Categories`; default the one
+            named ``"person"``).
 
     Returns:
         The :class:`AnnotationReport`.
@@ -271,10 +307,10 @@ def check_coco(
             )
     annotations = data.get("annotations", [])
     sizes = _check_images(data["images"], source)
-    category_ids, person = _check_categories(data["categories"], source)
-    pid = person["id"]
-    names = person.get("keypoints") or []
-    k = len(names) if isinstance(names, list) else 0
+    category_ids, chosen = _check_categories(data["categories"], source, categories)
+    kind = {c["id"]: c.get("name") for c in chosen}  # the keypoint categories' names
+    names = chosen[0].get("keypoints") or []
+    k = len(names)
 
     def fail(ann_id: Any, problem: str, fix: str = "fix or remove the annotation") -> None:
         raise AnnotationError(f"{source}: annotation {ann_id} {problem}; {fix}")
@@ -299,7 +335,7 @@ def check_coco(
         if not is_integer(image_id) or image_id not in sizes:
             fail(ann_id, f"has image_id {image_id!r}, which is not in 'images'")
         category = ann.get("category_id")
-        if category != pid:
+        if category not in kind:
             if not is_integer(category) or category not in category_ids:
                 fail(
                     ann_id,
@@ -312,10 +348,18 @@ def check_coco(
         if crowd != 0 and (crowd != 1 or not (is_integer(crowd) or crowd is True)):
             fail(ann_id, f"has iscrowd {crowd!r}", "use 0 for a person, 1 for a crowd region")
         people.append(
-            (ann_id, image_id, crowd, ann.get("bbox"), ann.get("keypoints"), ann.get("area"))
+            (
+                ann_id,
+                image_id,
+                crowd,
+                ann.get("bbox"),
+                ann.get("keypoints"),
+                ann.get("area"),
+                category,
+            )  # fmt: skip
         )
-    columns = [list(c) for c in zip(*people)] if people else [[] for _ in range(6)]
-    p_ids, p_img, p_crowd, p_box, p_points, p_area = columns
+    columns = [list(c) for c in zip(*people)] if people else [[] for _ in range(7)]
+    p_ids, p_img, p_crowd, p_box, p_points, p_area, p_category = columns
 
     has_box = [b is not None and not (type(b) is list and not b) for b in p_box]
     i = next((i for i, crowd in enumerate(p_crowd) if crowd and not has_box[i]), None)
@@ -332,14 +376,15 @@ def check_coco(
         if k == 0:
             fail(
                 p_ids[i],
-                "has keypoints, but category 'person' has no 'keypoints' name list",
+                f"has keypoints, but category {kind[p_category[i]]!r} has no 'keypoints' name list",
                 "add the keypoint names to the category",
             )
         count = _length(p_points[i])
         fail(
             p_ids[i],
             f"has {_short(p_points[i]) if count is None else count} keypoint values, expected "
-            f"{3 * k} (x, y, v for each of the {k} keypoints of category {_PERSON!r})",
+            f"{3 * k} (x, y, v for each of the {k} keypoints of category "
+            f"{kind[p_category[i]]!r})",
         )
     kp_rows = [p_points[i] for i in kp_of]
     area_of = [i for i, area in enumerate(p_area) if area is not None]
@@ -387,7 +432,7 @@ def check_coco(
     kept = (reason < 0) & ~crowd_mask
     return AnnotationReport(
         source=source,
-        category_id=int(pid),
+        category_id=int(chosen[0]["id"]),
         num_keypoints=k,
         images=len(sizes),
         images_with_people=len({p_img[i] for i in np.flatnonzero(kept)}),
@@ -397,6 +442,8 @@ def check_coco(
         other=other,
         dropped=dropped,
         min_keypoints=min_keypoints,
+        category_ids=tuple(int(i) for i in kind),
+        category_names=tuple(str(n) for n in kind.values()),
     )
 
 
@@ -465,10 +512,11 @@ def _image_side(image: dict, key: str, source: str) -> float:
     return value
 
 
-def _check_categories(categories: list, source: str) -> tuple[set, dict]:
-    """The category ids and the person category; errors for bad entries."""
+def _check_categories(
+    categories: list, source: str, selection: Categories
+) -> tuple[set, list[dict]]:
+    """The category ids and the keypoint categories; errors for bad entries."""
     ids: set = set()
-    people = []
     for j, category in enumerate(categories):
         if not isinstance(category, dict) or not is_integer(category.get("id")):
             raise AnnotationError(
@@ -480,23 +528,86 @@ def _check_categories(categories: list, source: str) -> tuple[set, dict]:
                 "its own id"
             )
         ids.add(category["id"])
-        if category.get("name") == _PERSON:
-            people.append(category)
-    if len(people) != 1:
-        names = [c.get("name") for c in categories]
-        raise AnnotationError(
-            f"{source} has {len(people) or 'no'} categories named {_PERSON!r} (categories: "
-            f"{names}); cgalib reads person keypoints, name exactly one category 'person'"
-        )
-    names = people[0].get("keypoints")
-    if names is not None and not (
-        isinstance(names, list) and all(isinstance(n, str) for n in names)
-    ):
-        raise AnnotationError(
-            f"{source}: category 'person' has keypoints {_short(names)}; it must list the "
-            "keypoint names"
-        )
-    return ids, people[0]
+    listed = [c.get("name") for c in categories]
+    if selection is None:
+        chosen = [c for c in categories if c.get("name") == _PERSON]
+        if len(chosen) != 1:
+            raise AnnotationError(
+                f"{source} has {len(chosen) or 'no'} categories named {_PERSON!r} (categories: "
+                f"{listed}); cgalib reads person keypoints, name exactly one category 'person', "
+                "or choose the keypoint categories to read (categories=[...]; --categories on "
+                "the command line)"
+            )
+    elif selection == _ALL:
+        chosen = [c for c in categories if c.get("keypoints")]
+        if not chosen:
+            raise AnnotationError(
+                f"{source} has no category with a 'keypoints' name list (categories: {listed})"
+            )
+    else:
+        wanted = [selection] if isinstance(selection, (str, int)) else list(selection)
+        chosen = []
+        for item in wanted:
+            key = "id" if is_integer(item) else "name"
+            match = [c for c in categories if c.get(key) == item]
+            if not match:
+                raise AnnotationError(
+                    f"{source} has no category {key} {item!r} (categories: {listed}, ids "
+                    f"{sorted(ids)}); choose categories the file has"
+                )
+            chosen += [c for c in match if c not in chosen]
+    for category in chosen:
+        names = category.get("keypoints")
+        if names is not None and not (
+            isinstance(names, list) and all(isinstance(n, str) for n in names)
+        ):
+            raise AnnotationError(
+                f"{source}: category {category.get('name')!r} has keypoints {_short(names)}; it "
+                "must list the keypoint names"
+            )
+        if (names or []) != (chosen[0].get("keypoints") or []):
+            raise AnnotationError(
+                f"{source}: categories {chosen[0].get('name')!r} and {category.get('name')!r} "
+                "name different keypoints; the categories read together must share one "
+                "'keypoints' list (choose the categories of one keypoint set)"
+            )
+    return ids, chosen
+
+
+def read_keypoint_set(
+    data: Mapping[str, Any],
+    report: AnnotationReport,
+    flip_index: Sequence[int] | None = None,
+    sigmas: Sequence[float] | None = None,
+) -> KeypointSet:
+    """The :class:`~cgalib.utils.keypoint_set.KeypointSet` of a checked annotation set.
+
+    Read from the (first) keypoint category by
+    :meth:`KeypointSet.from_category <cgalib.utils.keypoint_set.KeypointSet.from_category>`
+    (names, 1-based skeleton, flip map, sigmas); its ``categories`` are all the keypoint
+    categories of ``report``.
+
+    Args:
+        data: the parsed JSON that ``report`` was made from.
+        report: its :class:`AnnotationReport` (from :func:`check_coco`).
+        flip_index: the flip map, when the names do not give it.
+        sigmas: the OKS sigmas, overriding the category's.
+
+    Returns:
+        The keypoint set.
+
+    Raises:
+        AnnotationError: naming the file and the category: no keypoint names, a skeleton
+            limb out of range, names that cannot be paired for the flip (listing them), a
+            wrong flip map, or sigmas of the wrong count.
+    """
+    category = next(c for c in data["categories"] if c["id"] == report.category_id)
+    source = f"{report.source}: category {category.get('name')!r}"
+    try:
+        found = KeypointSet.from_category(category, flip_index, sigmas, source=source)
+        return replace(found, categories=report.category_names)
+    except KeypointSetError as err:
+        raise AnnotationError(str(err)) from None
 
 
 def check_image_files(root: str | os.PathLike, images: Sequence[Mapping], source: str) -> None:
@@ -535,8 +646,9 @@ def validate_coco(
     source: str | os.PathLike | Mapping[str, Any] | COCO,
     min_keypoints: int = 0,
     require_annotations: bool = True,
+    categories: Categories = None,
 ) -> tuple[COCO, AnnotationReport]:
-    """Read and check a COCO person-keypoint set: its pycocotools index and its report.
+    """Read and check a COCO keypoint set: its pycocotools index and its report.
 
     The checks and the drop rules are those of :func:`check_coco`. The index is built over
     the data as it is (nothing is changed or dropped in it; the report says which people
@@ -546,6 +658,8 @@ def validate_coco(
         source: a ``person_keypoints_*.json`` file, its parsed dict or a ``COCO`` object.
         min_keypoints: drop people with fewer labelled keypoints (0 keeps all).
         require_annotations: refuse a set without an ``annotations`` list.
+        categories: the keypoint categories (see :data:`Categories`; default the one
+            named ``"person"``).
 
     Returns:
         ``(coco, report)``.
@@ -570,7 +684,7 @@ def validate_coco(
         data, name, coco = source, "the dataset dict", None
     else:
         data, name, coco = read_coco_json(source), str(source), None
-    report = check_coco(data, name, min_keypoints, require_annotations)
+    report = check_coco(data, name, min_keypoints, require_annotations, categories)
     if coco is None:
         coco = COCO()
         coco.dataset = data

@@ -41,6 +41,7 @@ from cgalib.models.checkpoint import (
 )
 from cgalib.registry import create_model
 from cgalib.utils.image import to_float_image
+from cgalib.utils.keypoint_set import KeypointSet
 from cgalib.utils.precision import autocast as precision_autocast
 from cgalib.utils.progress import ProgressBar
 
@@ -600,6 +601,23 @@ def train_model(
     return out / MODEL
 
 
+def _check_model_keypoints(
+    net: nn.Module, name: str, keypoints: KeypointSet, ann_file: Path
+) -> None:
+    """Refuse a model built for other keypoints than the data's (``model_kwargs`` that set
+    ``num_keypoints`` or ``keypoint_set``)."""
+    k = getattr(net, "num_keypoints", None)
+    own = getattr(net, "keypoint_set", None)
+    if (k is not None and k != len(keypoints)) or (
+        own is not None and own.names != keypoints.names
+    ):
+        what = own.describe() if own is not None else f"{k} keypoints"
+        raise ValueError(
+            f"{name} is built for {what} but {ann_file} has {keypoints.describe()}; leave "
+            "num_keypoints and keypoint_set out of the model arguments (the data set's are used)"
+        )
+
+
 def train(
     model: str,
     data: str | os.PathLike,
@@ -611,6 +629,9 @@ def train(
     device: str | None = None,
     augment: bool = True,
     augment_kwargs: Mapping[str, Any] | None = None,
+    categories: str | Sequence[str | int] | None = None,
+    flip_index: Sequence[int] | None = None,
+    sigmas: Sequence[float] | None = None,
     **train_kwargs: Any,
 ) -> Path:
     """Train a registered model on a COCO-format keypoint data set (``cgalib train``).
@@ -619,6 +640,12 @@ def train(
     (:class:`~cgalib.data.CocoKeypoints`) and its report printed: images, people kept and
     dropped by reason. A set where no kept person has a labelled keypoint stops here; when
     more than 20% of the people are dropped a one-line warning goes to stderr.
+
+    The keypoint set comes from the annotation file (its category's names, skeleton, flip
+    map and sigmas; :attr:`CocoKeypoints.keypoint_set <cgalib.data.CocoKeypoints>`): the
+    model is built for it (a set other than COCO's 17 keypoints is passed to the builder
+    as ``keypoint_set``, so ``model.pt`` stores it and ``cgalib eval``/``predict``/
+    ``export`` need nothing more), and the augmentation flips with its flip map.
 
     Args:
         model: a registered model name (e.g. ``"cganet_tnet_d1w64"``); its builder receives
@@ -635,6 +662,10 @@ def train(
         augment: apply the paper's GPU augmentation.
         augment_kwargs: overrides of :class:`~cgalib.data.PoseAugmentation`'s paper defaults
             (``scale``, ``rotation``, ``translation``, ``flip_prob``).
+        categories: the keypoint categories to train on (see
+            :data:`~cgalib.data.Categories`; default the one named ``"person"``).
+        flip_index: the keypoint set's flip map, when its names do not give it.
+        sigmas: the keypoint set's OKS sigmas, overriding the category's.
         **train_kwargs: passed to :func:`train_model` (epochs, batch_size, lr, amp, resume...).
 
     Returns:
@@ -643,23 +674,39 @@ def train(
     Raises:
         FileNotFoundError: for a missing data root, annotation file or image.
         AnnotationError: (a ``ValueError``) for a malformed annotation file, naming the
-            annotation id, or one with nothing to train on.
+            annotation id, one with nothing to train on, or a keypoint set that cannot be
+            used (see :func:`~cgalib.data.read_keypoint_set`).
+        ValueError: if ``model_kwargs`` build a model for another keypoint set than the
+            data's (naming both).
     """
     from cgalib.data import CocoKeypoints, PoseAugmentation, collate_letterboxed, find_split
 
     ctx = init_distributed(device)
     try:
         images_dir, ann_file = find_split(data, "train", images_train, ann_train)
-        dataset = CocoKeypoints(images_dir, ann_file, input_size=input_size)
+        dataset = CocoKeypoints(
+            images_dir,
+            ann_file,
+            input_size=input_size,
+            categories=categories,
+            flip_index=flip_index,
+            sigmas=sigmas,
+        )
         if ctx.is_main:
             print(dataset.report)
         warning = dataset.report.check_for_training()  # no labelled person: stop here
         if warning and ctx.is_main:
             print(f"warning: {warning}", file=sys.stderr)
+        keypoints = dataset.keypoint_set
+        own_set = {} if keypoints == KeypointSet.coco() else {"keypoint_set": keypoints.to_dict()}
         torch.manual_seed(train_kwargs.get("seed", 0))  # the same seed, the same initial weights
-        net = create_model(model, **{"input_size": input_size, **(model_kwargs or {})})
+        net = create_model(model, **{"input_size": input_size, **own_set, **(model_kwargs or {})})
+        _check_model_keypoints(net, model, keypoints, ann_file)
         aug = (
-            PoseAugmentation(output_size=input_size, **(augment_kwargs or {})).to(ctx.device)
+            PoseAugmentation(
+                output_size=input_size,
+                **{"flip_index": keypoints.flip_index, **(augment_kwargs or {})},
+            ).to(ctx.device)
             if augment
             else None
         )

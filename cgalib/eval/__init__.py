@@ -1,4 +1,5 @@
-"""COCO evaluation by pycocotools: keypoint OKS AP, box/mask AP, a torchmetrics metric, splits.
+"""COCO evaluation by pycocotools: keypoint OKS AP (with the keypoint set's sigmas), box/mask
+AP, a torchmetrics metric, splits.
 
 Ground truth goes through the check training uses (:func:`load_coco`), results through
 :func:`check_results`, so bad input is one clear error, never a number.
@@ -13,7 +14,7 @@ from cgalib.eval.coco_eval import (
     coco_keypoint_ap,
     format_metrics,
 )
-from cgalib.eval.evaluate import evaluate_coco, predict_coco
+from cgalib.eval.evaluate import evaluate_coco, ground_truth_for, predict_coco
 from cgalib.eval.ground_truth import CocoGroundTruth, load_coco, require_ground_truth
 from cgalib.eval.metric import BOX_PREFIX, CocoKeypointAP
 
@@ -29,6 +30,7 @@ __all__ = [
     "coco_keypoint_ap",
     "evaluate_coco",
     "format_metrics",
+    "ground_truth_for",
     "load_coco",
     "predict_coco",
     "require_ground_truth",

@@ -1,4 +1,5 @@
-"""COCO AP exactly as pycocotools' ``COCOeval`` computes it: keypoints (OKS), boxes, masks."""
+"""COCO AP exactly as pycocotools' ``COCOeval`` computes it: keypoints (OKS, with the keypoint
+set's sigmas), boxes, masks."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from cgalib.eval.ground_truth import CocoGroundTruth, load_coco, require_ground_truth
+from cgalib.utils.keypoint_set import warn_default_sigmas
 from cgalib.utils.numbers import is_integer, number_rows
 
 __all__ = [
@@ -69,7 +71,7 @@ def check_results(
     Raises:
         ValueError: naming the result index and image for a result that is not a dict,
             lacks ``image_id``/``category_id``/``score`` or the key of an iou type, has a
-            ``category_id`` other than the person category's, keypoints of another length
+            ``category_id`` other than the keypoint category's, keypoints of another length
             than `3K`, a ``bbox`` of other than 4 values, or a score, keypoint or box value
             that is not a finite number; and for results naming images that are not in
             the ground truth.
@@ -89,8 +91,9 @@ def check_results(
                 f"{' and '.join(iou_types)} AP"
             )
         if r["category_id"] != gt.category_id:
+            kind = "person" if gt.report.category_names == ("person",) else "keypoint"
             raise ValueError(
-                f"{where} has category_id {r['category_id']!r}, but the ground truth's person "
+                f"{where} has category_id {r['category_id']!r}, but the ground truth's {kind} "
                 f"category is {gt.category_id}; give every result category_id {gt.category_id}"
             )
         if not is_integer(r["image_id"]):
@@ -157,13 +160,18 @@ def coco_ap(
     results: Sequence[dict] | str | os.PathLike,
     iou_type: str = "keypoints",
     image_ids: Sequence[int] | None = None,
+    sigmas: Sequence[float] | None = None,
 ) -> dict[str, float]:
     """AP/AR of COCO-format results for one iou type, identical to pycocotools' stats.
 
     The ground truth is read and checked by :func:`~cgalib.eval.load_coco`, as training
     reads it (a file training refuses is refused here; people training drops are left
     out; annotation ids of 0 are renumbered, see :class:`~cgalib.eval.CocoGroundTruth`),
-    and the results by :func:`check_results`. Only the person category is scored. The
+    and the results by :func:`check_results`. Only the keypoint category (the person
+    category by default) is scored. Keypoint AP uses the keypoint set's OKS sigmas
+    (pycocotools' ``params.kpt_oks_sigmas``): ``sigmas``, else the ground truth's (see
+    :func:`~cgalib.eval.load_coco`: the category's, COCO's for COCO's keypoints, else
+    the default constant, with a warning that AP is then not comparable). The
     results are deep-copied before pycocotools sees them (its ``loadRes`` writes ``id``,
     ``area`` and more into each dict). For keypoint AP a result's area (which decides its
     size range) is its ``bbox``'s when every result has one, else its keypoints' extent
@@ -176,6 +184,8 @@ def coco_ap(
             RLE), as a list or a JSON file.
         iou_type: ``"keypoints"`` (OKS), ``"bbox"`` or ``"segm"``.
         image_ids: evaluate only these images (default: every image of ``coco_gt``).
+        sigmas: the OKS sigmas of keypoint AP, one per keypoint (default: the ground
+            truth's).
 
     Returns:
         The stats named by ``IOU_TYPES[iou_type]`` (:data:`KEYPOINT_METRICS` or
@@ -187,7 +197,11 @@ def coco_ap(
         AnnotationError: (a ``ValueError``) for a ground truth training refuses, or one
             with nobody to score (AP would be -1 everywhere).
         ValueError: if ``iou_type`` is unknown, ``image_ids`` names an image that is not
-            in the ground truth, or a result is malformed (see :func:`check_results`).
+            in the ground truth, a result is malformed (see :func:`check_results`), or
+            ``sigmas`` are not one positive number per keypoint.
+
+    Warns:
+        KeypointSetWarning: when keypoint AP is scored with the default sigmas.
 
     Examples:
         >>> gt = {
@@ -205,6 +219,8 @@ def coco_ap(
     names = IOU_TYPES[iou_type]
     gt = load_coco(coco_gt)
     require_ground_truth(gt, iou_type)
+    if iou_type == "keypoints" and sigmas is not None:
+        gt = gt.with_sigmas(sigmas)
     if isinstance(results, (str, os.PathLike)):
         results = _read_results(results)
     results = list(results)
@@ -213,6 +229,8 @@ def coco_ap(
         unknown = set(image_ids) - set(gt.imgs)
         if unknown:
             raise ValueError(f"image_ids not in the ground truth: {sorted(unknown)[:5]}")
+    if iou_type == "keypoints" and gt.sigma_source == "default":
+        warn_default_sigmas(gt.report.source, gt.num_keypoints)
     if not results:
         return dict.fromkeys(names, 0.0)
     check_results(results, gt, (iou_type,))
@@ -223,6 +241,8 @@ def coco_ap(
     with contextlib.redirect_stdout(io.StringIO()):
         dt = gt.loadRes(results)
         ev = COCOeval(gt, dt, iou_type)
+        if iou_type == "keypoints":
+            ev.params.kpt_oks_sigmas = np.asarray(gt.sigmas, dtype=np.float64)
         if image_ids is not None:
             ev.params.imgIds = image_ids
         ev.evaluate()
@@ -235,6 +255,7 @@ def coco_keypoint_ap(
     coco_gt: str | os.PathLike | dict | COCO,
     results: Sequence[dict] | str | os.PathLike,
     image_ids: Sequence[int] | None = None,
+    sigmas: Sequence[float] | None = None,
 ) -> dict[str, float]:
     """OKS keypoint AP/AR of COCO-format results: :func:`coco_ap` with ``"keypoints"``.
 
@@ -243,6 +264,8 @@ def coco_keypoint_ap(
         results: COCO keypoint results (``image_id``, ``category_id``, ``keypoints``
             flat ``3K``, ``score``, optionally ``bbox``), as a list or a JSON file.
         image_ids: evaluate only these images (default: every image of ``coco_gt``).
+        sigmas: the OKS sigmas, one per keypoint (default: the ground truth's, see
+            :func:`coco_ap`).
 
     Returns:
         ``{"AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"}``;
@@ -253,7 +276,7 @@ def coco_keypoint_ap(
         ValueError: for a ground truth training refuses or a malformed result (see
             :func:`coco_ap`).
     """
-    return coco_ap(coco_gt, results, "keypoints", image_ids)
+    return coco_ap(coco_gt, results, "keypoints", image_ids, sigmas)
 
 
 def format_metrics(metrics: dict[str, float], title: str = "keypoints") -> str:

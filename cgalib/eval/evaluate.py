@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,77 @@ from cgalib.data.validate import check_image_files
 from cgalib.eval.ground_truth import CocoGroundTruth, load_coco
 from cgalib.eval.metric import CocoKeypointAP
 from cgalib.inference.predictor import Precision, Predictor
+from cgalib.utils.keypoint_set import KeypointSet
 from cgalib.utils.progress import ProgressBar
 
-__all__ = ["predict_coco", "evaluate_coco"]
+__all__ = ["ground_truth_for", "predict_coco", "evaluate_coco"]
+
+
+def ground_truth_for(
+    model: nn.Module,
+    ann_file: str | os.PathLike | COCO,
+    require_annotations: bool = True,
+    model_name: str = "the model",
+) -> CocoGroundTruth:
+    """The ground truth of a split, read for a model's keypoint set.
+
+    A model that has a :class:`~cgalib.utils.keypoint_set.KeypointSet` (a
+    :class:`~cgalib.CGANet`, e.g. from :func:`cgalib.load_model`) decides which categories
+    of the file are read (its set's ``categories``, when not just ``"person"``) and, for a
+    file whose category gives no sigmas and is not COCO's, the OKS sigmas (those the model
+    was trained with). A model whose ``K`` differs from the file's is refused.
+
+    Args:
+        model: the pose model.
+        ann_file: the split's annotation file, its dict, a ``COCO`` or a
+            :class:`~cgalib.eval.CocoGroundTruth`.
+        require_annotations: refuse a file without an ``annotations`` list.
+        model_name: how messages name the model (e.g. ``"checkpoint run/model.pt"``).
+
+    Returns:
+        The :class:`~cgalib.eval.CocoGroundTruth`.
+
+    Raises:
+        FileNotFoundError: if the file does not exist.
+        AnnotationError: (a ``ValueError``) for a file training refuses.
+        ValueError: if the model predicts another number of keypoints than the file
+            has, naming both.
+
+    Warns:
+        UserWarning: when the model's keypoint names differ from the file's (same ``K``).
+    """
+    own: KeypointSet | None = getattr(model, "keypoint_set", None)
+    categories = None
+    if own is not None and own.categories and own.categories != ("person",):
+        categories = list(own.categories)
+    if isinstance(ann_file, CocoGroundTruth):
+        gt = ann_file
+    else:
+        gt = load_coco(ann_file, require_annotations, categories=categories)
+    k = getattr(model, "num_keypoints", None)
+    if k is None or not gt.num_keypoints:
+        return gt
+    if k != gt.num_keypoints:
+        what = own.describe() if own is not None else f"{k} keypoints"
+        theirs = ", ".join(gt.keypoint_names[:3]) + (", ..." if gt.num_keypoints > 3 else "")
+        raise ValueError(
+            f"{model_name} predicts {what}, but {gt.report.source} has {gt.num_keypoints} "
+            f"keypoints ({theirs}); evaluate it on data of its own keypoint set"
+        )
+    if own is None:
+        return gt
+    if own.names != gt.keypoint_names:
+        first = next(i for i, (a, b) in enumerate(zip(own.names, gt.keypoint_names)) if a != b)
+        warnings.warn(
+            f"{model_name} names its keypoints differently from {gt.report.source} (keypoint "
+            f"{first}: {own.names[first]!r} vs {gt.keypoint_names[first]!r}); scored in the "
+            "model's order",
+            UserWarning,
+            stacklevel=2,
+        )
+    elif gt.sigma_source == "default" and own.sigma_source != "default":
+        gt = gt.with_sigmas(own.sigmas, own.sigma_source)
+    return gt
 
 
 def predict_coco(
@@ -46,16 +115,18 @@ def predict_coco(
         progress: show a progress bar.
 
     Returns:
-        Standard COCO results: ``image_id``, ``category_id`` (the file's person category),
-        ``keypoints`` (flat 51), ``score`` and ``bbox`` (xywh), sorted by score within each
-        image.
+        Standard COCO results: ``image_id``, ``category_id`` (the file's keypoint
+        category), ``keypoints`` (flat ``3K``), ``score`` and ``bbox`` (xywh), sorted by
+        score within each image.
 
     Raises:
         FileNotFoundError: if the annotation file or any image it lists is missing (checked
             before the first prediction).
         AnnotationError: (a ``ValueError``) for a malformed annotation file.
+        ValueError: if the model predicts another number of keypoints than the file has
+            (see :func:`ground_truth_for`).
     """
-    coco = load_coco(ann_file, require_annotations=False)
+    coco = ground_truth_for(model, ann_file, require_annotations=False)
     batches = _predict_batches(
         model, images_dir, coco, input_size, device, batch_size, precision, progress
     )
@@ -110,7 +181,9 @@ def evaluate_coco(
 
     The numbers are those of :func:`coco_keypoint_ap` on the returned results. The whole
     split is scored in this process: the metric does not sync across DDP ranks, so a
-    rank-0-only call in a ``torchrun`` job works.
+    rank-0-only call in a ``torchrun`` job works. The ground truth is read for the model's
+    keypoint set (:func:`ground_truth_for`: its categories, its sigmas when the file has
+    none, ``K`` checked).
 
     Args:
         model: the pose model.
@@ -131,8 +204,9 @@ def evaluate_coco(
         FileNotFoundError: if the annotation file or any image it lists is missing.
         AnnotationError: (a ``ValueError``) for a ground truth training refuses or one
             with nobody to score; all checked before the first prediction.
+        ValueError: if the model predicts another number of keypoints than the file has.
     """
-    coco = load_coco(ann_file)
+    coco = ground_truth_for(model, ann_file)
     # predict_coco's defaults for what kwargs leaves out (and its TypeError for a typo)
     call = inspect.signature(predict_coco).bind(model, images_dir, coco, **kwargs)
     call.apply_defaults()

@@ -1,4 +1,5 @@
-"""The ground truth of an evaluation: the checked annotation set, in the form pycocotools scores.
+"""The ground truth of an evaluation: the checked annotation set, in the form pycocotools scores,
+with the OKS sigmas of its keypoint set.
 
 Evaluation accepts exactly the files training accepts (one check,
 :func:`cgalib.data.validate_coco`) and scores the people training uses. pycocotools itself
@@ -18,8 +19,14 @@ from typing import Any
 
 from pycocotools.coco import COCO
 
-from cgalib.data.validate import AnnotationError, AnnotationReport, check_coco, read_coco_json
-from cgalib.utils.coco_meta import OKS_SIGMAS
+from cgalib.data.validate import (
+    AnnotationError,
+    AnnotationReport,
+    Categories,
+    check_coco,
+    read_coco_json,
+)
+from cgalib.utils.keypoint_set import KeypointSetError, check_oks_sigmas, oks_sigmas
 from cgalib.utils.numbers import is_integer
 
 __all__ = ["CocoGroundTruth", "load_coco", "require_ground_truth"]
@@ -27,13 +34,16 @@ __all__ = ["CocoGroundTruth", "load_coco", "require_ground_truth"]
 
 class CocoGroundTruth(COCO):
     """A pycocotools ``COCO`` index of the person annotations to evaluate against, with
-    the :class:`~cgalib.data.AnnotationReport` of its file.
+    the :class:`~cgalib.data.AnnotationReport` of its file and the OKS sigmas to score
+    them with.
 
     Made by :func:`load_coco`; the user's file, dict or ``COCO`` object is never changed.
     It differs from the source only where pycocotools would otherwise score wrongly or
     fail; each change is listed in ``report.notes``:
 
-    - only the person category and its annotations are kept;
+    - only the keypoint category (the person category by default) and its annotations are
+      kept; several keypoint categories are scored as one class, the first one's (the
+      model predicts one class);
     - the people training drops (no box, zero-area box, box outside the image; see
       :func:`~cgalib.data.check_coco`) are left out, with a warning;
     - annotation ids are renumbered ``1..N`` when any is not a positive integer:
@@ -47,47 +57,94 @@ class CocoGroundTruth(COCO):
         dataset: the prepared dataset dict (``images``, ``annotations``, ``categories``).
         report: the report of the source.
         source_ids: the source's id of each annotation of ``dataset``, in order.
+        sigmas: the OKS sigmas, one per keypoint (``()`` without keypoints).
+        sigma_source: where they come from (see
+            :data:`~cgalib.utils.keypoint_set.SIGMA_SOURCES`).
 
     Attributes:
         report: the source's report, with the notes of this preparation.
         source_ids: ``{id here: id in the source}`` of each annotation.
-        category_id: the person category's id.
+        category_id: the (first) keypoint category's id; results carry it.
         num_keypoints: `K`.
+        keypoint_names: the category's ``K`` keypoint names.
+        sigmas: the OKS sigmas keypoint AP is scored with.
+        sigma_source: ``"given"``, ``"coco"`` or ``"default"``.
     """
 
-    def __init__(self, dataset: dict, report: AnnotationReport, source_ids: Sequence[int]) -> None:
+    def __init__(
+        self,
+        dataset: dict,
+        report: AnnotationReport,
+        source_ids: Sequence[int],
+        sigmas: Sequence[float] = (),
+        sigma_source: str = "default",
+    ) -> None:
         super().__init__()
         self.dataset = dataset
         self.report = report
         self.source_ids = {a["id"]: i for a, i in zip(dataset["annotations"], source_ids)}
         self.category_id = report.category_id
         self.num_keypoints = report.num_keypoints
+        self.keypoint_names = tuple(dataset["categories"][0].get("keypoints") or ())
+        self.sigmas = tuple(sigmas)
+        self.sigma_source = sigma_source
+        self._source_id_list = list(source_ids)
         with contextlib.redirect_stdout(io.StringIO()):
             self.createIndex()
+
+    def with_sigmas(self, sigmas: Sequence[float], sigma_source: str = "given") -> CocoGroundTruth:
+        """The same ground truth scored with other OKS sigmas (a new object).
+
+        Args:
+            sigmas: one per keypoint.
+            sigma_source: where they come from.
+
+        Returns:
+            The new :class:`CocoGroundTruth`.
+
+        Raises:
+            KeypointSetError: (a ``ValueError``) for sigmas of the wrong count or value.
+        """
+        sigmas = check_oks_sigmas(sigmas, self.num_keypoints, f"{self.report.source}: sigmas")
+        return CocoGroundTruth(
+            self.dataset, self.report, self._source_id_list, sigmas, sigma_source
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.report})"
 
 
 def load_coco(
-    coco_gt: str | os.PathLike | Mapping[str, Any] | COCO, require_annotations: bool = True
+    coco_gt: str | os.PathLike | Mapping[str, Any] | COCO,
+    require_annotations: bool = True,
+    categories: Categories = None,
+    sigmas: Sequence[float] | None = None,
 ) -> CocoGroundTruth:
     """The ground truth to evaluate against, checked as training checks it.
 
+    The OKS sigmas keypoint AP is scored with are ``sigmas``, else the category's
+    ``sigmas`` list (cgalib's optional key), else COCO's for COCO's 17 keypoints, else
+    :data:`~cgalib.utils.keypoint_set.DEFAULT_OKS_SIGMA` for each keypoint (scoring then
+    warns that AP is not comparable to published numbers).
+
     Args:
         coco_gt: a ``person_keypoints_*.json`` file, its parsed dict, a ``COCO`` object or
-            a :class:`CocoGroundTruth` (returned as is).
+            a :class:`CocoGroundTruth` (returned as is, or with ``sigmas`` if given).
         require_annotations: refuse a file without an ``annotations`` list (prediction on
             an image-info file, such as COCO's test-dev one, passes ``False``).
+        categories: the keypoint categories (see :data:`~cgalib.data.Categories`; default
+            the one named ``"person"``); several are scored as one class.
+        sigmas: the OKS sigmas, one per keypoint.
 
     Returns:
-        The :class:`CocoGroundTruth`: person annotations only, dropped people left out,
-        ids renumbered where pycocotools needs it (see its docstring).
+        The :class:`CocoGroundTruth`: the keypoint category's annotations only, dropped
+        people left out, ids renumbered where pycocotools needs it (see its docstring).
 
     Raises:
         FileNotFoundError: if the file does not exist.
         AnnotationError: (a ``ValueError``) for a set training refuses, naming the file and
-            the annotation id (see :func:`cgalib.data.check_coco`).
+            the annotation id (see :func:`cgalib.data.check_coco`), or sigmas (given or in
+            the category) of the wrong count or value.
 
     Warns:
         UserWarning: when people are left out, with the count of each reason.
@@ -105,15 +162,27 @@ def load_coco(
         'annotation ids renumbered 1..1 for pycocotools, which takes an id of 0 for "no match" (the source is unchanged)'
     """
     if isinstance(coco_gt, CocoGroundTruth):
-        return coco_gt
+        return coco_gt if sigmas is None else coco_gt.with_sigmas(sigmas)
     if isinstance(coco_gt, COCO):
         data, source = coco_gt.dataset, "the COCO object's dataset"
     elif isinstance(coco_gt, Mapping):
         data, source = coco_gt, "the dataset dict"
     else:
         data, source = read_coco_json(coco_gt), str(coco_gt)
-    report = check_coco(data, source, require_annotations=require_annotations)
+    report = check_coco(
+        data, source, require_annotations=require_annotations, categories=categories
+    )
     dataset, source_ids, notes = _evaluation_dataset(data, report)
+    category = dataset["categories"][0]
+    names = category.get("keypoints") or []
+    found_sigmas, sigma_source = (), "default"
+    if names:
+        where = f"{source}: category {category.get('name')!r}"
+        given = sigmas if sigmas is not None else category.get("sigmas")
+        try:
+            found_sigmas, sigma_source = oks_sigmas(names, given, where)
+        except KeypointSetError as err:
+            raise AnnotationError(str(err)) from None
     if report.num_dropped:
         warnings.warn(
             f"{source}: {report.num_dropped} of {report.people} people are left out of the "
@@ -121,7 +190,7 @@ def load_coco(
             stacklevel=2,
         )
     report = dataclasses.replace(report, notes=report.notes + notes)
-    return CocoGroundTruth(dataset, report, source_ids)
+    return CocoGroundTruth(dataset, report, source_ids, found_sigmas, sigma_source)
 
 
 def _evaluation_dataset(
@@ -130,12 +199,14 @@ def _evaluation_dataset(
     """The dataset pycocotools gets (copied annotation dicts), the source id of each of its
     annotations and the notes on what changed."""
     person, k = report.category_id, report.num_keypoints
+    kinds = set(report.category_ids)
     dropped = report.dropped_ids
     anns, recounted, areas = [], 0, 0
     for source_ann in data.get("annotations", []):
-        if source_ann["category_id"] != person or source_ann["id"] in dropped:
+        if source_ann["category_id"] not in kinds or source_ann["id"] in dropped:
             continue
         ann = dict(source_ann)  # pycocotools writes 'ignore' into its ground-truth dicts
+        ann["category_id"] = person  # several keypoint categories: one class
         points = ann.get("keypoints") or [0] * (3 * k)
         ann["keypoints"] = points
         count = sum(1 for v in points[2::3] if v > 0)
@@ -147,6 +218,10 @@ def _evaluation_dataset(
             areas += 1
         anns.append(ann)
     notes = []
+    if len(kinds) > 1:
+        notes.append(
+            f"categories {report.describe_categories()} scored as one class (category_id {person})"
+        )
     if report.num_dropped:
         notes.append(f"{report.num_dropped} dropped people left out")
     source_ids = [a["id"] for a in anns]
@@ -182,18 +257,16 @@ def require_ground_truth(gt: CocoGroundTruth, iou_type: str) -> None:
         iou_type: ``"keypoints"``, ``"bbox"`` or ``"segm"``.
 
     Raises:
-        AnnotationError: naming the file: for keypoints, a person category without COCO's
-            17 keypoints (pycocotools' OKS sigmas are COCO's) or no kept person with a
-            labelled keypoint; for boxes and masks, no kept person; for masks, a person
-            without a ``segmentation``.
+        AnnotationError: naming the file: for keypoints, a keypoint category without
+            keypoint names or no kept person with a labelled keypoint; for boxes and
+            masks, no kept person; for masks, a person without a ``segmentation``.
     """
     report = gt.report
     if iou_type == "keypoints":
-        if report.num_keypoints != len(OKS_SIGMAS):
+        if not report.num_keypoints:
             raise AnnotationError(
-                f"{report.source}: keypoint AP uses pycocotools' OKS sigmas of COCO's "
-                f"{len(OKS_SIGMAS)} keypoints, but category 'person' names "
-                f"{report.num_keypoints}; evaluate a COCO person-keypoint file"
+                f"{report.source}: category {report.category_names[0]!r} names no keypoints; "
+                "keypoint AP needs the category's 'keypoints' names"
             )
         if not report.labelled:
             raise AnnotationError(

@@ -44,6 +44,8 @@ class CocoKeypointAP(Metric):
             ``person_keypoints_*.json`` path, its dict or a ``COCO`` object).
         iou_types: ``"keypoints"`` (OKS AP) and/or ``"bbox"`` (person box AP of each
             result's ``bbox``).
+        sigmas: the OKS sigmas of keypoint AP, one per keypoint (default: the ground
+            truth's; see :func:`~cgalib.eval.load_coco`).
         **kwargs: passed to ``torchmetrics.Metric`` (``sync_on_compute``,
             ``process_group``, ``compute_on_cpu``, ...).
 
@@ -54,7 +56,8 @@ class CocoKeypointAP(Metric):
     Raises:
         AnnotationError: (a ``ValueError``) for a ground truth training refuses or one
             with nobody to score (see :func:`~cgalib.eval.require_ground_truth`).
-        ValueError: for unknown or repeated ``iou_types``.
+        ValueError: for unknown or repeated ``iou_types``, or ``sigmas`` that are not one
+            positive number per keypoint.
 
     Shape:
         - results of one update: N dicts with ``keypoints`` of length `3K` (K from the
@@ -70,7 +73,7 @@ class CocoKeypointAP(Metric):
         ...                      "keypoints": [20, 40, 2] * 17}],
         ...     "categories": [{"id": 1, "name": "person", "keypoints": list("abcdefghijklmnopq")}],
         ... }
-        >>> metric = CocoKeypointAP(gt, iou_types=("keypoints", "bbox"))
+        >>> metric = CocoKeypointAP(gt, iou_types=("keypoints", "bbox"), sigmas=[0.05] * 17)
         >>> person = {"image_id": 1, "category_id": 1, "score": 0.9,
         ...           "keypoints": [20.0, 40.0, 1.0] * 17, "bbox": [10, 10, 40, 80]}
         >>> metric.update([person], image_ids=[1])
@@ -95,6 +98,7 @@ class CocoKeypointAP(Metric):
         self,
         coco_gt: str | os.PathLike | dict | COCO,
         iou_types: Sequence[str] = ("keypoints",),
+        sigmas: Sequence[float] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -110,6 +114,8 @@ class CocoKeypointAP(Metric):
         self.coco_gt = load_coco(coco_gt)
         for iou_type in iou_types:
             require_ground_truth(self.coco_gt, iou_type)
+        if sigmas is not None and "keypoints" in iou_types:
+            self.coco_gt = self.coco_gt.with_sigmas(sigmas)
         self.iou_types = iou_types
         self.num_keypoints = self.coco_gt.num_keypoints if "keypoints" in iou_types else 0
         self._gt_image_ids = frozenset(self.coco_gt.getImgIds())

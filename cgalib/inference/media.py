@@ -248,7 +248,7 @@ def predict_media(
         input_size: letterbox size of the longer side.
         device: where to run.
         score_threshold: people below it are not drawn (all are written to the JSON).
-        render: draw the pictures.
+        render: draw the pictures (skeleton and colours of the model's keypoint set).
         strict: stop at the first input that cannot be read, raising its error (after
             writing the results so far), instead of skipping it.
 
@@ -301,7 +301,12 @@ def predict_media(
                 fig = plt.figure(figsize=(w / 100, h / 100), dpi=100)
                 ax = fig.add_axes([0, 0, 1, 1])
                 draw_people(
-                    ax, image, people, score_threshold=score_threshold, extra_box_key="extended_box"
+                    ax,
+                    image,
+                    people,
+                    score_threshold=score_threshold,
+                    extra_box_key="extended_box",
+                    keypoint_set=predictor.keypoint_set,
                 )
                 drawing = out / drawing_name(name, frame)
                 drawing.parent.mkdir(parents=True, exist_ok=True)

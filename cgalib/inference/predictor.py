@@ -14,6 +14,7 @@ from torch import nn
 from cgalib.codecs.letterbox import letterbox_batch, unletterbox_boxes, unletterbox_keypoints
 from cgalib.utils.device import resolve_device
 from cgalib.utils.image import ImageInput, to_rgb_tensor
+from cgalib.utils.keypoint_set import KeypointSet
 from cgalib.utils.precision import Precision, autocast, precision_dtype
 
 __all__ = ["Predictor"]
@@ -54,8 +55,8 @@ class Predictor:
     from the default letterbox (which pads only to a multiple of 32) near the padding.
 
     Each person is a dict: ``bbox`` ``[x, y, w, h]`` (COCO xywh, original pixels),
-    ``keypoints`` (flat ``[x1, y1, s1, ..., xK, yK, sK]``, every keypoint located, ``s`` its
-    probability), ``score`` (the center probability times the mean keypoint probability,
+    ``keypoints`` (flat ``[x1, y1, s1, ..., xK, yK, sK]`` in the order of the model's
+    :attr:`keypoint_set`, every keypoint located, ``s`` its probability), ``score`` (the center probability times the mean keypoint probability,
     in [0, 1]), ``box_score``, ``category_id`` 1 and, when the model reports it, the
     ``extended_box`` (xyxy, original pixels) its keypoints were read from (the Dichotomy
     Extended Area of CGANet). People are sorted by ``score``. "Original pixels" are those
@@ -101,6 +102,12 @@ class Predictor:
         self.compile = compile
         self._compiled: nn.Module | None = None  # torch.compile(model), made on first use
         self._graph: _GraphedForward | None = None  # the captured CUDA graph
+
+    @property
+    def keypoint_set(self) -> KeypointSet:
+        """The keypoints each person has, in order: the model's ``keypoint_set`` (names,
+        skeleton, flip map, OKS sigmas), COCO's for a model without one."""
+        return getattr(self.model, "keypoint_set", None) or KeypointSet.coco()
 
     def _autocast(self, cache_enabled: bool = True):
         return autocast(self.device, self.precision, cache_enabled)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any, Literal
 
@@ -36,7 +36,7 @@ from cgalib.postprocess import (
     average_flipped_outputs,
 )
 from cgalib.registry import register_model
-from cgalib.utils.coco_meta import FLIP_INDEX
+from cgalib.utils.keypoint_set import KeypointSet
 
 __all__ = [
     "CGANet",
@@ -53,6 +53,7 @@ __all__ = [
 _FIXED_SETTINGS = {
     "flip_test": "the flip_test argument",
     "flip_index": "the flip_index argument",
+    "keypoint_set": "the keypoint_set argument",
     "input_size": "the input_size argument",
     "num_keypoints": "the keypoint head's num_outputs",
     "max_detections": "model.postprocess (CGANetPostprocess(max_detections=...))",
@@ -96,12 +97,22 @@ class CGANet(nn.Module):
             ``None`` makes an inference-only model.
         flip_test: at inference, also run the mirrored image and average the dense maps
             and the keypoint heatmaps (about twice the cost).
-        flip_index: keypoint permutation of a horizontal flip (COCO's for ``K = 17``);
-            needed for the flip test.
+        flip_index: keypoint permutation of a horizontal flip (default: the
+            ``keypoint_set``'s, or COCO's for ``K = 17``); needed for the flip test.
         input_size: the training input side the keypoint head's ROI sizes were made for;
             the default input size of evaluation and prediction.
         preprocess: the input normalisation (default :class:`~cgalib.layers.ImageNormalize`,
             ImageNet statistics, float images in 0..1 only).
+        keypoint_set: the keypoints the model predicts (a
+            :class:`~cgalib.utils.keypoint_set.KeypointSet`, or its ``to_dict()``), with
+            ``K`` equal to the keypoint head's outputs; default COCO's for ``K = 17``
+            (without a ``flip_index`` of another set), else none.
+
+    Raises:
+        ValueError: for a backbone without a stride-4 level 0, a keypoint head without
+            ``num_outputs``, a ``keypoint_set`` of another ``K`` or with another flip map
+            than ``flip_index``, a ``flip_index`` that is not a permutation, or a flip
+            test without a flip map.
 
     Shape:
         - images: `(B, 3, H, W)`, RGB in 0..1, ``H`` and ``W`` multiples of 32
@@ -133,6 +144,7 @@ class CGANet(nn.Module):
         flip_index: Sequence[int] | None = None,
         input_size: int = 512,
         preprocess: nn.Module | None = None,
+        keypoint_set: KeypointSet | Mapping | None = None,
     ) -> None:
         super().__init__()
         info = FeatureInfo.of(backbone)
@@ -145,8 +157,9 @@ class CGANet(nn.Module):
         num_keypoints = getattr(keypoint_head, "num_outputs", None)
         if not isinstance(num_keypoints, int) or num_keypoints < 1:
             raise ValueError("keypoint_head must have num_outputs (the number of keypoints)")
-        if flip_index is None and num_keypoints == len(FLIP_INDEX):
-            flip_index = FLIP_INDEX
+        keypoint_set = _keypoint_set(keypoint_set, num_keypoints, flip_index)
+        if flip_index is None and keypoint_set is not None:
+            flip_index = keypoint_set.flip_index
         if flip_index is not None and sorted(flip_index) != list(range(num_keypoints)):
             raise ValueError(f"flip_index must permute range({num_keypoints}), got {flip_index}")
         if flip_test and flip_index is None:
@@ -160,6 +173,7 @@ class CGANet(nn.Module):
         self._flip_test = bool(flip_test)
         self._flip_index = None if flip_index is None else tuple(int(i) for i in flip_index)
         self._input_size = int(input_size)
+        self._keypoint_set = keypoint_set
         permutation = torch.tensor(self._flip_index or (), dtype=torch.long)
         self.register_buffer("_flip_permutation", permutation, persistent=False)
 
@@ -183,6 +197,12 @@ class CGANet(nn.Module):
     def num_keypoints(self) -> int:
         """``K``, the keypoints per person."""
         return self.keypoint_head.num_outputs
+
+    @property
+    def keypoint_set(self) -> KeypointSet | None:
+        """The keypoints the model predicts (names, skeleton, flip map, OKS sigmas), or
+        ``None`` for a model composed without one."""
+        return self._keypoint_set
 
     @property
     def max_detections(self) -> int:
@@ -300,6 +320,32 @@ class CGANet(nn.Module):
         return f"input_size={self._input_size}, flip_test={self._flip_test}"
 
 
+def _keypoint_set(
+    keypoint_set: KeypointSet | Mapping | None,
+    num_keypoints: int,
+    flip_index: Sequence[int] | None,
+) -> KeypointSet | None:
+    """The model's keypoint set: the one given (checked against ``K`` and ``flip_index``),
+    else COCO's when ``K = 17`` and ``flip_index`` is absent or COCO's, else ``None``."""
+    if keypoint_set is None:
+        coco = KeypointSet.coco()
+        same_flip = flip_index is None or tuple(flip_index) == coco.flip_index
+        return coco if num_keypoints == len(coco) and same_flip else None
+    keypoint_set = KeypointSet.from_dict(keypoint_set, "keypoint_set")
+    if len(keypoint_set) != num_keypoints:
+        raise ValueError(
+            f"keypoint_set has {len(keypoint_set)} keypoints but the keypoint head "
+            f"{num_keypoints} outputs; build the head for the set (num_keypoints="
+            f"{len(keypoint_set)}, or leave num_keypoints out)"
+        )
+    if flip_index is not None and tuple(flip_index) != keypoint_set.flip_index:
+        raise ValueError(
+            f"flip_index {list(flip_index)} differs from the keypoint_set's "
+            f"{list(keypoint_set.flip_index)}; give one of them"
+        )
+    return keypoint_set
+
+
 def _box_extension(kind: str, ratio: float, thre: float, iters: int) -> BoxExtension:
     if kind == "dichotomy":
         return DichotomyExtendArea(ratio, thre, iters)
@@ -316,7 +362,7 @@ def _create_cganet(
     input_size: int = 512,
     keypoint_head: Literal["roi_guider", "roi_pointer"] = "roi_guider",
     cascade: int = 1,
-    num_keypoints: int = 17,
+    num_keypoints: int | None = None,
     backbone_kwargs: dict | None = None,
     head_kwargs: dict | None = None,
     head_channels: int = 64,
@@ -335,7 +381,17 @@ def _create_cganet(
     keypoint_sigma: float = 2.0,
     flip_test: bool = False,
     flip_index: Sequence[int] | None = None,
+    keypoint_set: KeypointSet | Mapping | None = None,
 ) -> CGANet:
+    if keypoint_set is not None:
+        keypoint_set = KeypointSet.from_dict(keypoint_set, "keypoint_set")
+        if num_keypoints is not None and num_keypoints != len(keypoint_set):
+            raise ValueError(
+                f"num_keypoints={num_keypoints} but the keypoint_set has {len(keypoint_set)} "
+                "keypoints; leave num_keypoints out (it is the set's)"
+            )
+        num_keypoints = len(keypoint_set)
+    num_keypoints = 17 if num_keypoints is None else num_keypoints
     backbone = TNet(depth=depth, width=width, **(backbone_kwargs or {}))
     info = FeatureInfo.of(backbone)
     head_kwargs = {"input_size": input_size, "num_outputs": num_keypoints, **(head_kwargs or {})}
@@ -361,6 +417,7 @@ def _create_cganet(
         flip_test=flip_test,
         flip_index=flip_index,
         input_size=input_size,
+        keypoint_set=keypoint_set,
     )
 
 
@@ -376,7 +433,10 @@ def cganet_tnet_d1w64(**kwargs: Any) -> CGANet:
             ``aa_alpha``, ``aa_beta``, ``box_extension`` = ``"dichotomy"``, ``"fixed"`` or
             ``"none"``, ``extend_ratio``, ``extend_thre``, ``extend_iters``), the training
             objective (``loss_weights``, ``jitter_scale``, ``jitter_shift``,
-            ``max_train_rois``, ``keypoint_sigma``) and ``flip_test``/``flip_index``.
+            ``max_train_rois``, ``keypoint_sigma``), ``flip_test``/``flip_index`` and
+            ``keypoint_set`` (a :class:`~cgalib.utils.keypoint_set.KeypointSet` or its
+            ``to_dict()``: ``K`` and the flip map are the set's, and checkpoints store
+            it; default COCO's 17 keypoints).
     """
     return _create_cganet(1, 64, **kwargs)
 

@@ -1,18 +1,28 @@
 """Shared helpers of every layer: image input, devices, atomic files, progress bars,
-precisions, COCO constants, model size, checks of numbers read from JSON. Nothing here
-imports another cgalib package."""
+precisions, keypoint sets and the COCO constants, model size, checks of numbers read from
+JSON. Nothing here imports another cgalib package."""
 
 from cgalib.utils.complexity import count_macs, count_parameters
 from cgalib.utils.device import resolve_device
 from cgalib.utils.files import atomic_open
 from cgalib.utils.image import ImageInput, read_image, to_float_image, to_rgb_tensor
+from cgalib.utils.keypoint_set import (
+    DEFAULT_OKS_SIGMA,
+    KeypointSet,
+    KeypointSetError,
+    KeypointSetWarning,
+)
 from cgalib.utils.numbers import is_integer, is_number, number_rows
 from cgalib.utils.precision import PRECISIONS, Precision, autocast, precision_dtype
 from cgalib.utils.progress import ProgressBar, progress
 
 __all__ = [
+    "DEFAULT_OKS_SIGMA",
     "PRECISIONS",
     "ImageInput",
+    "KeypointSet",
+    "KeypointSetError",
+    "KeypointSetWarning",
     "Precision",
     "ProgressBar",
     "atomic_open",

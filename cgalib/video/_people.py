@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from cgalib.utils.keypoint_set import check_oks_sigmas
+
 
 def people_arrays(
     people: Sequence[dict], num_keypoints: int, where: str = "frame"
@@ -50,8 +52,6 @@ def people_arrays(
 
 
 def check_sigmas(sigmas: Sequence[float]) -> np.ndarray:
-    """``sigmas`` as a positive float array `(K,)`, or a ``ValueError`` saying what is wrong."""
-    sig = np.asarray(sigmas, dtype=float).reshape(-1)
-    if sig.size == 0 or not (np.isfinite(sig).all() and (sig > 0).all()):
-        raise ValueError(f"sigmas must be K positive numbers, one per keypoint; got {sigmas!r}")
-    return sig
+    """``sigmas`` as a positive float array `(K,)`, or a ``ValueError`` saying what is wrong
+    (the check of :func:`~cgalib.utils.keypoint_set.check_oks_sigmas`)."""
+    return np.asarray(check_oks_sigmas(sigmas), dtype=float)

@@ -87,11 +87,13 @@ def predict_video(
         every: process every ``every``-th frame (1: all).
         max_frames: stop after this many processed frames (``None``: the whole video).
         smooth: One-Euro smoothing of keypoints and boxes (on by default).
-        tracker: a fresh :class:`~cgalib.video.PoseTracker` (default ``PoseTracker()``,
-            COCO sigmas); its ``min_score`` drops low-scoring people.
+        tracker: a fresh :class:`~cgalib.video.PoseTracker` (default: one with the OKS
+            sigmas of the model's keypoint set, ``predictor.keypoint_set``); its
+            ``min_score`` drops low-scoring people.
         smoother: a fresh :class:`~cgalib.video.PoseSmoother` (default ``PoseSmoother()``
             when ``smooth``); must be ``None`` when ``smooth`` is ``False``.
-        render: write the annotated video.
+        render: write the annotated video (skeleton and colours of the model's keypoint
+            set).
         codec: its encoder (default :func:`~cgalib.video.best_video_codec`: H.264).
         keypoint_threshold: keypoints scored lower are not drawn.
         progress: show a progress bar (frames per second, people) on stderr.
@@ -114,7 +116,8 @@ def predict_video(
         raise ValueError("smooth=False with a smoother: pass one or the other")
     if not isinstance(predictor, Predictor):
         predictor = Predictor(predictor)
-    tracker = tracker or PoseTracker()
+    keypoint_set = predictor.keypoint_set
+    tracker = tracker or PoseTracker(sigmas=keypoint_set.sigmas)
     smoother = smoother or (PoseSmoother() if smooth else None)
     json_path, video_path = output_paths(path, out_dir)
     reader = VideoReader(path)  # checks the file before anything is written
@@ -166,7 +169,8 @@ def predict_video(
                     people = smoother.update(people, frame.time)
                 results["frames"].append(frame_record(frame.index, frame.time, people))
                 if writer is not None:
-                    writer.write(draw_tracks(frame.image, people, keypoint_threshold), frame.time)
+                    drawing = draw_tracks(frame.image, people, keypoint_threshold, keypoint_set)
+                    writer.write(drawing, frame.time)
                 bar.update(1, people=len(people))
         if read_error is not None:
             n = len(results["frames"])

@@ -1,7 +1,8 @@
 """Draw tracked people on a video frame with PIL (fast enough for every frame of a video).
 
-Limbs take the colours of :func:`cgalib.viz.draw_people` (left blue, right orange, centre
-green); each track's box and ``#id`` label take a colour of its own.
+Limbs and keypoints take the colours of :func:`cgalib.viz.draw_people` (the keypoint set's
+own, or by body side: left blue, right orange, centre green); each track's box and ``#id``
+label take a colour of its own.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from cgalib.utils.coco_meta import KEYPOINT_NAMES, SKELETON_0
-from cgalib.viz.poses import LIMB_COLORS, limb_side
+from cgalib.utils.keypoint_set import KeypointSet
+from cgalib.viz.poses import check_people_keypoints, keypoint_colors, limb_colors
 
 __all__ = ["TRACK_COLORS", "draw_tracks"]
 
@@ -29,8 +30,7 @@ def draw_tracks(
     image: np.ndarray | torch.Tensor,
     people: Sequence[dict],
     keypoint_threshold: float = 0.2,
-    names: Sequence[str] = KEYPOINT_NAMES,
-    skeleton: Sequence[tuple[int, int]] = SKELETON_0,
+    keypoint_set: KeypointSet | None = None,
 ) -> np.ndarray:
     """Draw people (skeleton, keypoints, box and ``#track_id``) over a copy of a frame.
 
@@ -39,15 +39,14 @@ def draw_tracks(
         people: person dicts with ``keypoints`` (flat ``[x, y, s] * K``), ``bbox`` (xywh)
             and optionally ``track_id``.
         keypoint_threshold: keypoints scored lower (and their limbs) are not drawn.
-        names: the ``K`` keypoint names (their ``left_``/``right_`` prefix picks limb
-            colours).
-        skeleton: limbs as 0-based keypoint index pairs.
+        keypoint_set: the people's keypoints (skeleton, and colours by body side unless
+            the set has its own); default COCO's.
 
     Returns:
         The annotated frame, `(H, W, 3)` ``uint8``.
 
     Raises:
-        ValueError: for a person whose keypoint count differs from ``len(names)``.
+        ValueError: for a person whose keypoint count is not the set's.
 
     Examples:
         >>> frame = np.zeros((48, 64, 3), np.uint8)
@@ -63,24 +62,20 @@ def draw_tracks(
     width = max(1, round(min(canvas.size) / 160))
     radius = width + 1
     font = ImageFont.load_default(size=max(10, 5 * width + 5))
-    k = len(names)
-    limb_colors = [LIMB_COLORS[limb_side(names, a, b)] for a, b in skeleton]
-    for i, person in enumerate(people):
+    keypoint_set = keypoint_set or KeypointSet.coco()
+    check_people_keypoints(people, keypoint_set)
+    point_colors = keypoint_colors(keypoint_set)
+    skeleton = list(zip(keypoint_set.skeleton, limb_colors(keypoint_set)))
+    for person in people:
         kps = np.asarray(person["keypoints"], dtype=float).reshape(-1, 3)
-        if len(kps) != k:
-            raise ValueError(
-                f"person {i}: {len(kps)} keypoints, but {k} names; pass the keypoint set's "
-                "names and skeleton"
-            )
         ok = kps[:, 2] >= keypoint_threshold
-        for (a, b), color in zip(skeleton, limb_colors):
+        for (a, b), color in skeleton:
             if ok[a] and ok[b]:
                 draw.line([tuple(kps[a, :2]), tuple(kps[b, :2])], fill=color, width=width)
         for j in np.flatnonzero(ok):
             x, y = kps[j, :2]
-            side = names[j].split("_")[0]
             draw.ellipse([x - radius, y - radius, x + radius, y + radius], outline="black",
-                         fill=LIMB_COLORS.get(side, LIMB_COLORS["center"]))  # fmt: skip
+                         fill=point_colors[j])  # fmt: skip
         x, y, w, h = person["bbox"]
         track = person.get("track_id")
         color = TRACK_COLORS[track % len(TRACK_COLORS)] if track is not None else "#ffffff"

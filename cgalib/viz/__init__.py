@@ -1,6 +1,21 @@
 """Pictures: skeletons, keypoints and boxes drawn over images, and prediction grids."""
 
 from cgalib.viz.figures import save_prediction_grid
-from cgalib.viz.poses import LIMB_COLORS, draw_people, limb_side
+from cgalib.viz.poses import (
+    LIMB_COLORS,
+    check_people_keypoints,
+    draw_people,
+    keypoint_colors,
+    limb_colors,
+    limb_side,
+)
 
-__all__ = ["LIMB_COLORS", "draw_people", "limb_side", "save_prediction_grid"]
+__all__ = [
+    "LIMB_COLORS",
+    "check_people_keypoints",
+    "draw_people",
+    "keypoint_colors",
+    "limb_colors",
+    "limb_side",
+    "save_prediction_grid",
+]

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import torch
 
+from cgalib.utils.keypoint_set import KeypointSet
 from cgalib.viz.poses import draw_people
 
 __all__ = ["save_prediction_grid"]
@@ -19,6 +20,7 @@ def save_prediction_grid(
     ground_truth: Sequence[Sequence[dict]] | None = None,
     score_threshold: float = 0.2,
     columns: int = 3,
+    keypoint_set: KeypointSet | None = None,
 ) -> None:
     """Save a grid of images with predicted (and optionally ground-truth) people.
 
@@ -30,6 +32,10 @@ def save_prediction_grid(
         ground_truth: per image, COCO annotations to draw in a panel beside each prediction.
         score_threshold: people below it are not drawn.
         columns: images per row (each takes two panels with ground truth).
+        keypoint_set: the keypoints drawn (skeleton and colours); default COCO's.
+
+    Raises:
+        ValueError: for people whose keypoint count is not the set's.
     """
     import matplotlib
 
@@ -52,6 +58,7 @@ def save_prediction_grid(
             score_threshold=score_threshold,
             extra_box_key="extended_box",
             title="prediction",
+            keypoint_set=keypoint_set,
         )
         if ground_truth is not None:
             draw_people(
@@ -60,6 +67,7 @@ def save_prediction_grid(
                 ground_truth[i],
                 keypoint_threshold=0.5,
                 title="ground truth",
+                keypoint_set=keypoint_set,
             )
     fig.tight_layout()
     fig.savefig(path, dpi=80)

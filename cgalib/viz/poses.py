@@ -10,11 +10,19 @@ import torch
 from PIL import Image
 
 from cgalib.utils.image import to_rgb_tensor
+from cgalib.utils.keypoint_set import KeypointSet, keypoint_side
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["LIMB_COLORS", "draw_people", "limb_side"]
+__all__ = [
+    "LIMB_COLORS",
+    "check_people_keypoints",
+    "draw_people",
+    "keypoint_colors",
+    "limb_colors",
+    "limb_side",
+]
 
 LIMB_COLORS = {"left": "#1f77ff", "right": "#ff7f0e", "center": "#2ca02c"}
 """Colours by body side, after the COCO visualisations: left limbs blue, right limbs orange,
@@ -25,18 +33,57 @@ the head and the torso centre-line green.
 def limb_side(names: Sequence[str], a: int, b: int) -> str:
     """``"left"``, ``"right"`` or ``"center"`` for the limb between keypoints ``a`` and ``b``.
 
+    A limb is on a side when both its keypoints are (sides read from the names by
+    :func:`~cgalib.utils.keypoint_set.keypoint_side`).
+
     Examples:
         >>> limb_side(["left_hip", "left_knee", "right_hip"], 0, 1)
         'left'
         >>> limb_side(["left_hip", "left_knee", "right_hip"], 0, 2)
         'center'
     """
-    sides = {names[a].split("_")[0], names[b].split("_")[0]}
-    if sides == {"left"}:
-        return "left"
-    if sides == {"right"}:
-        return "right"
-    return "center"
+    sides = {keypoint_side(names[a])[0], keypoint_side(names[b])[0]}
+    return sides.pop() if len(sides) == 1 else "center"
+
+
+def keypoint_colors(keypoint_set: KeypointSet) -> list[str]:
+    """The drawing colour of each keypoint: the set's ``colors``, else by body side.
+
+    Examples:
+        >>> keypoint_colors(KeypointSet.coco())[:2] == [LIMB_COLORS["center"], LIMB_COLORS["left"]]
+        True
+    """
+    if keypoint_set.colors is not None:
+        return list(keypoint_set.colors)
+    return [LIMB_COLORS[side] for side in keypoint_set.sides]
+
+
+def limb_colors(keypoint_set: KeypointSet) -> list[str]:
+    """The drawing colour of each limb: the set's ``limb_colors``, else by body side
+    (:func:`limb_side`)."""
+    if keypoint_set.limb_colors is not None:
+        return list(keypoint_set.limb_colors)
+    return [LIMB_COLORS[limb_side(keypoint_set.names, a, b)] for a, b in keypoint_set.skeleton]
+
+
+def check_people_keypoints(people: Sequence[dict], keypoint_set: KeypointSet) -> None:
+    """Refuse people whose keypoint count is not the set's, before anything is drawn.
+
+    Args:
+        people: COCO-style dicts with flat ``keypoints``.
+        keypoint_set: the set they are drawn with.
+
+    Raises:
+        ValueError: naming the person, its keypoint count and the set's.
+    """
+    k = len(keypoint_set)
+    for i, person in enumerate(people):
+        n = np.asarray(person["keypoints"]).size
+        if n != 3 * k:
+            raise ValueError(
+                f"person {i}: {n // 3 if n % 3 == 0 else n / 3:g} keypoints, but {k} names; "
+                "pass the keypoint set the people were predicted with (keypoint_set=...)"
+            )
 
 
 def _as_numpy_image(image) -> np.ndarray:
@@ -58,6 +105,7 @@ def draw_people(
     box_key: str | None = "bbox",
     extra_box_key: str | None = None,
     title: str | None = None,
+    keypoint_set: KeypointSet | None = None,
 ) -> Axes:
     """Draw an image and its people on a matplotlib axis.
 
@@ -74,14 +122,21 @@ def draw_people(
         box_key: key of the COCO ``[x, y, w, h]`` box to draw solid; ``None`` for none.
         extra_box_key: key of an ``[x1, y1, x2, y2]`` box to draw dashed; ``None`` for none.
         title: the axis title.
+        keypoint_set: the people's keypoints (skeleton and colours); default COCO's.
 
     Returns:
         ``ax``.
+
+    Raises:
+        ValueError: for a person whose keypoint count is not the set's (nothing is drawn),
+            or an image outside the image-value rule.
     """
     from matplotlib.patches import Rectangle
 
-    from cgalib.utils.coco_meta import KEYPOINT_NAMES, SKELETON_0
-
+    keypoint_set = keypoint_set or KeypointSet.coco()
+    check_people_keypoints(people, keypoint_set)
+    point_colors = keypoint_colors(keypoint_set)
+    skeleton = list(zip(keypoint_set.skeleton, limb_colors(keypoint_set)))
     ax.imshow(_as_numpy_image(image))
     ax.set_axis_off()
     if title:
@@ -91,12 +146,10 @@ def draw_people(
             continue
         kps = np.asarray(person["keypoints"], dtype=float).reshape(-1, 3)
         ok = kps[:, 2] >= keypoint_threshold
-        for a, b in SKELETON_0:
+        for (a, b), color in skeleton:
             if ok[a] and ok[b]:
-                color = LIMB_COLORS[limb_side(KEYPOINT_NAMES, a, b)]
                 ax.plot(kps[[a, b], 0], kps[[a, b], 1], color=color, linewidth=2, alpha=0.9)
         for i in np.flatnonzero(ok):
-            side = KEYPOINT_NAMES[i].split("_")[0]
             ax.scatter(
                 kps[i, 0],
                 kps[i, 1],
@@ -104,7 +157,7 @@ def draw_people(
                 zorder=3,
                 edgecolors="black",
                 linewidths=0.4,
-                color=LIMB_COLORS.get(side, LIMB_COLORS["center"]),
+                color=point_colors[i],
             )
         if box_key and box_key in person:
             x, y, w, h = person[box_key]

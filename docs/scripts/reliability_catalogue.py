@@ -23,6 +23,7 @@ END = "<!-- catalogue:end -->"
 
 AREAS = {
     "test_annotations.py": "Annotation files and training data",
+    "test_keypoint_sets.py": "Keypoint sets",
     "test_evaluation.py": "Evaluation",
     "test_training.py": "Training, resume and divergence",
     "test_checkpoints.py": "Checkpoints",

@@ -109,7 +109,7 @@ def test_bad_inputs_name_the_culprit(coco_gt):
         "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 9, 9]}],
         "categories": [{"id": 1, "name": "person"}],
     }
-    with pytest.raises(ValueError, match="COCO's 17 keypoints, but category 'person' names 0"):
+    with pytest.raises(ValueError, match="category 'person' names no keypoints"):
         CocoKeypointAP(no_names)
     assert CocoKeypointAP(no_names, iou_types=("bbox",)).coco_gt.report.kept == 1
     assert "iou_types=('keypoints',), images=6" in repr(metric)

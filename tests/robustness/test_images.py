@@ -218,7 +218,7 @@ def _coco_for(tmp_path, width, height):
     ann = {
         "images": [{"id": 1, "file_name": "portrait.jpg", "width": width, "height": height}],
         "annotations": [],
-        "categories": [{"id": 1, "name": "person"}],
+        "categories": [{"id": 1, "name": "person", "keypoints": ["nose"]}],
     }
     (tmp_path / "ann.json").write_text(json.dumps(ann))
     write_sideways_photo(tmp_path / "portrait.jpg")

@@ -1,0 +1,776 @@
+"""A keypoint set: the names, skeleton, flip map and OKS sigmas of a COCO keypoint category.
+
+COCO's person keypoints are one set among many (CrowdPose's 14 joints, animal sets,
+hands, faces). A :class:`KeypointSet` describes any of them and travels with the data
+(:class:`~cgalib.data.CocoKeypoints` reads it from the annotation file's category), the
+model (checkpoints store it) and the evaluation (its sigmas).
+
+**The flip map** is derived from the names: a name with one side word, ``left``/``right``
+anywhere or ``l``/``r`` first (``left_wrist``, ``L_Wrist``, ``wrist_left``,
+``front-left-paw``, case-insensitive, separated by ``_``, ``-``, ``.`` or spaces), is paired
+with the name that has the other side word and the same other words; a name without a side
+word is a centre point and maps to itself. A sided name without its partner is an error
+that lists the unpaired names and says how to pass the map (``flip_index``, or
+``flip_pairs`` in the category for the pairs the names do not show). A given map must be a
+permutation and its own inverse, and must pair every name whose partner the names show.
+
+**The sigmas** (pycocotools' ``kpt_oks_sigmas``) are the ones given, else COCO's for
+COCO's 17 keypoints, else :data:`DEFAULT_OKS_SIGMA` for every keypoint with a
+:class:`KeypointSetWarning`: AP is then not comparable to published numbers.
+
+Example:
+    >>> coco = KeypointSet.coco()
+    >>> len(coco), coco.names[coco.flip_index[1]], coco.sigma_source
+    (17, 'right_eye', 'coco')
+    >>> hand = KeypointSet(("wrist", "L_thumb", "R_thumb"), sigmas=(0.03,) * 3)
+    >>> hand.flip_index, hand.sides
+    ((0, 2, 1), ('center', 'left', 'right'))
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "DEFAULT_OKS_SIGMA",
+    "SIGMA_SOURCES",
+    "KeypointSet",
+    "KeypointSetError",
+    "KeypointSetWarning",
+    "check_oks_sigmas",
+    "flip_index_from_names",
+    "keypoint_side",
+    "oks_sigmas",
+    "warn_default_sigmas",
+]
+
+DEFAULT_OKS_SIGMA = 0.07
+"""The OKS sigma of each keypoint of a set that brings none and is not COCO's: close to the
+mean of COCO's 17 sigmas (0.067), a keypoint of average COCO difficulty. AP computed with it
+is not comparable to published numbers of that set."""
+
+SIGMA_SOURCES = ("given", "coco", "default")
+"""Where a set's sigmas come from: given (by the caller or the category), COCO's (the set
+is COCO's 17 keypoints) or :data:`DEFAULT_OKS_SIGMA` for each keypoint."""
+
+_COCO_NAMES: tuple[str, ...] = (
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
+    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
+    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+)  # fmt: skip
+_COCO_SKELETON_1: tuple[tuple[int, int], ...] = (
+    (16, 14), (14, 12), (17, 15), (15, 13), (12, 13), (6, 12), (7, 13), (6, 7), (6, 8),
+    (7, 9), (8, 10), (9, 11), (2, 3), (1, 2), (1, 3), (2, 4), (3, 5), (4, 6), (5, 7),
+)  # fmt: skip
+_COCO_SIGMAS: tuple[float, ...] = tuple(
+    s / 10.0
+    for s in (
+        0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72,
+        0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89,
+    )
+)  # fmt: skip
+_COCO_UPPER_BODY = tuple(range(11))
+_COCO_LOWER_BODY = tuple(range(11, 17))
+
+_SEPARATORS = re.compile(r"[_\-.\s]+")
+_SIDE_WORDS = {"left": "left", "right": "right"}
+_SIDE_INITIALS = {"l": "left", "r": "right"}
+_OTHER_SIDE = {"left": "right", "right": "left"}
+
+
+class KeypointSetError(ValueError):
+    """A keypoint set that cannot be used; the one-line message names where it comes from
+    (the file and category), what is wrong and what to do."""
+
+
+class KeypointSetWarning(UserWarning):
+    """A keypoint set evaluated with the default OKS sigmas (AP not comparable to published
+    numbers)."""
+
+
+def keypoint_side(name: str) -> tuple[str, tuple[str, ...]]:
+    """The body side a keypoint name says, and the words left once the side word is removed.
+
+    The side word is ``left`` or ``right`` anywhere among the words, or ``l``/``r`` as the
+    first of several words (case-insensitive; words separated by ``_``, ``-``, ``.`` or
+    spaces). A name with no side word, or with two, is a centre point.
+
+    Args:
+        name: a keypoint name.
+
+    Returns:
+        ``(side, words)``: ``side`` is ``"left"``, ``"right"`` or ``"center"``; ``words``
+        the lower-case words without the side word (all of them for a centre point), so
+        two names are mirror partners when their sides differ and their words agree.
+
+    Examples:
+        >>> keypoint_side("L_Shoulder"), keypoint_side("paw-front-right")
+        (('left', ('shoulder',)), ('right', ('paw', 'front')))
+        >>> keypoint_side("nose")
+        ('center', ('nose',))
+    """
+    words = [w for w in _SEPARATORS.split(name.lower()) if w]
+    found = [(i, _SIDE_WORDS[w]) for i, w in enumerate(words) if w in _SIDE_WORDS]
+    if len(words) > 1 and words[0] in _SIDE_INITIALS:
+        found.append((0, _SIDE_INITIALS[words[0]]))
+    if len(found) != 1 or len(words) < 2:
+        return "center", tuple(words)
+    i, side = found[0]
+    return side, tuple(words[:i] + words[i + 1 :])
+
+
+def _partners(names: Sequence[str]) -> tuple[dict[int, int], dict[int, str]]:
+    """``{index: partner index}`` of the sided names whose partner is present, and
+    ``{index: description}`` of each sided name without one (or with several)."""
+    parsed = [keypoint_side(n) for n in names]
+    where: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+    for i, (side, words) in enumerate(parsed):
+        if side != "center":
+            where.setdefault((side, words), []).append(i)
+    partners, problems = {}, {}
+    for i, (side, words) in enumerate(parsed):
+        if side == "center":
+            continue
+        mine = where[(side, words)]
+        theirs = where.get((_OTHER_SIDE[side], words), [])
+        if len(mine) > 1:
+            others = ", ".join(repr(names[j]) for j in mine if j != i)
+            problems[i] = f"{names[i]!r} (also {side}: {others})"
+        elif len(theirs) > 1:
+            problems[i] = f"{names[i]!r} (several {_OTHER_SIDE[side]} partners)"
+        elif not theirs:
+            problems[i] = f"{names[i]!r} (no {_OTHER_SIDE[side]} partner)"
+        else:
+            partners[i] = theirs[0]
+    return partners, problems
+
+
+_HOW_TO_FLIP = (
+    "pass flip_index=[...] (each keypoint's mirror index, its own for a centre point) or "
+    'add "flip_pairs": [["<name>", "<its mirror>"], ...] for these names to the category'
+)
+
+
+def flip_index_from_names(
+    names: Sequence[str],
+    source: str = "the keypoint set",
+    pairs: Sequence[Sequence[str]] | None = None,
+) -> tuple[int, ...]:
+    """The horizontal-flip permutation of a keypoint set, from its names.
+
+    Sided names (see :func:`keypoint_side`) swap with their partner; centre points stay;
+    ``pairs`` adds the mirror pairs the names do not show.
+
+    Args:
+        names: the ``K`` keypoint names.
+        source: how messages name the set (a file and category).
+        pairs: ``[[name, name], ...]``, mirror pairs beyond those the names show (e.g. for
+            ``"paw_a"``/``"paw_b"``, or a sided name whose partner is named otherwise).
+
+    Returns:
+        ``flip_index``: after mirroring an image, keypoint ``k`` of the mirrored person is
+        the mirrored keypoint ``flip_index[k]`` of the original.
+
+    Raises:
+        KeypointSetError: listing every sided name without exactly one partner (and not in
+            ``pairs``), and saying how to pass the map instead; for ``pairs`` naming an
+            unknown keypoint or one keypoint twice, or contradicting the names.
+
+    Examples:
+        >>> flip_index_from_names(["nose", "left_eye", "eye_right", "R_ear", "l-ear"])
+        (0, 2, 1, 4, 3)
+        >>> flip_index_from_names(["left_hand", "right_paw", "tail"], pairs=[["left_hand", "right_paw"]])
+        (1, 0, 2)
+    """
+    given = _pair_indices(names, pairs, source) if pairs is not None else []
+    paired = {i for pair in given for i in pair}
+    partners, problems = _partners(names)
+    unpaired = [text for i, text in problems.items() if i not in paired]
+    if unpaired:
+        raise KeypointSetError(
+            f"{source}: the flip map cannot be derived from the keypoint names: "
+            f"{', '.join(unpaired)}; cgalib pairs left_*/right_*, l_*/r_* and *_left/*_right "
+            f"names; {_HOW_TO_FLIP}"
+        )
+    flip = [partners.get(i, i) for i in range(len(names))]
+    for a, b in given:
+        flip[a], flip[b] = b, a
+    return _check_flip_index(names, flip, source) if given else tuple(flip)
+
+
+def _pair_indices(names: Sequence[str], pairs: Any, source: str) -> list[tuple[int, int]]:
+    """``flip_pairs`` as index pairs; errors for unknown names and names given twice."""
+    index = {n: i for i, n in enumerate(names)}
+    if not isinstance(pairs, (list, tuple)):
+        raise KeypointSetError(
+            f"{source}: flip_pairs must be a list of [name, name] pairs, got {_short(pairs)}"
+        )
+    seen: set[str] = set()
+    out = []
+    for pair in pairs:
+        if not (isinstance(pair, (list, tuple)) and len(pair) == 2):
+            raise KeypointSetError(
+                f"{source}: flip_pairs holds {_short(pair)}; each entry is a [name, name] pair"
+            )
+        for name in pair:
+            if name not in index:
+                raise KeypointSetError(
+                    f"{source}: flip_pairs names {name!r}, which is not a keypoint of the set "
+                    f"({', '.join(names)})"
+                )
+            if name in seen or pair[0] == pair[1]:
+                raise KeypointSetError(
+                    f"{source}: flip_pairs lists {name!r} twice; each keypoint has one mirror"
+                )
+            seen.add(name)
+        out.append((index[pair[0]], index[pair[1]]))
+    return out
+
+
+def _check_flip_index(
+    names: Sequence[str], flip_index: Sequence[Any], source: str
+) -> tuple[int, ...]:
+    """A given flip map, checked: a permutation, its own inverse, and pairing every name
+    whose partner the names show."""
+    k = len(names)
+    values = list(flip_index) if isinstance(flip_index, (list, tuple)) else None
+    if values is None or len(values) != k or not all(_is_int(v) for v in values):
+        raise KeypointSetError(
+            f"{source}: flip_index must be a list of {k} integers (each keypoint's mirror "
+            f"index), got {_short(flip_index)}"
+        )
+    if sorted(values) != list(range(k)):
+        repeated = sorted({v for v in values if values.count(v) > 1 or not 0 <= v < k})
+        raise KeypointSetError(
+            f"{source}: flip_index is not a permutation of 0..{k - 1} (look at {repeated}); "
+            "every keypoint is the mirror of exactly one keypoint"
+        )
+    for i, j in enumerate(values):
+        if values[j] != i:
+            raise KeypointSetError(
+                f"{source}: flip_index is not its own inverse: {names[i]!r} ({i}) maps to "
+                f"{names[j]!r} ({j}), which maps to {names[values[j]]!r} ({values[j]}); a "
+                "flip swaps pairs of keypoints and leaves the others in place"
+            )
+    partners, _ = _partners(names)
+    for i, j in partners.items():
+        if values[i] != j:
+            raise KeypointSetError(
+                f"{source}: flip_index maps {names[i]!r} to {names[values[i]]!r}, but its "
+                f"mirror is {names[j]!r}; a wrong flip map swaps the wrong keypoints at every "
+                "flip (fix the map, or leave it out to derive it from the names)"
+            )
+    return tuple(int(v) for v in values)
+
+
+def check_oks_sigmas(
+    sigmas: Any, num_keypoints: int | None = None, source: str = "sigmas"
+) -> tuple[float, ...]:
+    """OKS sigmas checked: ``K`` finite positive numbers.
+
+    Args:
+        sigmas: the per-keypoint OKS falloff constants.
+        num_keypoints: ``K`` they must number (``None``: any count of at least one).
+        source: how messages name them.
+
+    Returns:
+        The sigmas as a tuple of floats.
+
+    Raises:
+        KeypointSetError: (a ``ValueError``) for a count other than ``K``, or a value that
+            is not a finite positive number.
+
+    Examples:
+        >>> check_oks_sigmas([0.05, 0.1], 2)
+        (0.05, 0.1)
+    """
+    if hasattr(sigmas, "tolist"):  # numpy arrays and tensors
+        sigmas = sigmas.tolist()
+    values = list(sigmas) if isinstance(sigmas, (list, tuple)) else None
+    if values is None or not values:
+        raise KeypointSetError(
+            f"{source} must be K positive numbers, one per keypoint; got {_short(sigmas)}"
+        )
+    if num_keypoints is not None and len(values) != num_keypoints:
+        raise KeypointSetError(
+            f"{source}: {len(values)} values for {num_keypoints} keypoints; give one OKS sigma "
+            "per keypoint, in the order of the keypoint names"
+        )
+    if not all(_is_number(v) and math.isfinite(v) and v > 0 for v in values):
+        raise KeypointSetError(
+            f"{source} must be K positive numbers, one per keypoint; got {_short(sigmas)}"
+        )
+    return tuple(float(v) for v in values)
+
+
+def oks_sigmas(
+    names: Sequence[str], sigmas: Any = None, source: str = "the keypoint set"
+) -> tuple[tuple[float, ...], str]:
+    """The sigma rule: the sigmas given, else COCO's for COCO's keypoints, else the default.
+
+    No warning is given here; :func:`warn_default_sigmas` is the one said when the default
+    is used to score.
+
+    Args:
+        names: the ``K`` keypoint names.
+        sigmas: the sigmas given (checked by :func:`check_oks_sigmas`), or ``None``.
+        source: how messages name the set.
+
+    Returns:
+        ``(sigmas, sigma_source)``, ``sigma_source`` one of :data:`SIGMA_SOURCES`.
+
+    Raises:
+        KeypointSetError: for given sigmas of the wrong count or value.
+
+    Examples:
+        >>> oks_sigmas(["a", "b"])
+        ((0.07, 0.07), 'default')
+        >>> oks_sigmas(["a", "b"], [0.1, 0.2])[1]
+        'given'
+    """
+    if sigmas is not None:
+        return check_oks_sigmas(sigmas, len(names), f"{source}: sigmas"), "given"
+    if tuple(names) == _COCO_NAMES:
+        return _COCO_SIGMAS, "coco"
+    return (DEFAULT_OKS_SIGMA,) * len(names), "default"
+
+
+def warn_default_sigmas(source: str, num_keypoints: int, stacklevel: int = 2) -> None:
+    """Warn that a set is scored with :data:`DEFAULT_OKS_SIGMA` for each keypoint.
+
+    Args:
+        source: the set (a file and category, or a model).
+        num_keypoints: ``K``.
+        stacklevel: as for ``warnings.warn``, counted from the caller.
+
+    Warns:
+        KeypointSetWarning: saying that keypoint AP is not comparable to published
+            numbers, and how to give sigmas.
+    """
+    warnings.warn(
+        f"{source}: no OKS sigmas for its {num_keypoints} keypoints, which are not COCO's; "
+        f"using {DEFAULT_OKS_SIGMA} for each, so keypoint AP is not comparable to published "
+        "numbers (pass sigmas=[...] or add a 'sigmas' list to the category)",
+        KeypointSetWarning,
+        stacklevel=stacklevel + 1,
+    )
+
+
+def _skeleton_from_coco(skeleton: Any, names: Sequence[str], source: str) -> tuple:
+    """A COCO ``skeleton`` (1-based index pairs) as 0-based pairs, range-checked."""
+    k = len(names)
+    if skeleton is None:
+        return ()
+    if not isinstance(skeleton, (list, tuple)):
+        raise KeypointSetError(
+            f"{source}: skeleton must be a list of [a, b] keypoint index pairs, got "
+            f"{_short(skeleton)}"
+        )
+    out = []
+    for n, limb in enumerate(skeleton):
+        if not (isinstance(limb, (list, tuple)) and len(limb) == 2 and all(map(_is_int, limb))):
+            raise KeypointSetError(
+                f"{source}: skeleton limb {n} is {_short(limb)}; each limb is a pair of "
+                f"1-based keypoint indices [a, b] in 1..{k}"
+            )
+        if not all(1 <= v <= k for v in limb):
+            zero_based = (
+                " (COCO skeletons are 1-based: this one looks 0-based, add 1 to every index)"
+            )
+            raise KeypointSetError(
+                f"{source}: skeleton limb {n} {list(limb)} is out of range 1..{k} for the {k} "
+                "keypoints" + (zero_based if 0 in limb else "; fix or remove the limb")
+            )
+        out.append((int(limb[0]) - 1, int(limb[1]) - 1))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class KeypointSet:
+    """The keypoints of a COCO keypoint category: names, skeleton, flip map and OKS sigmas.
+
+    Every field is checked at construction (one :class:`KeypointSetError` line naming what
+    is wrong). A set is immutable, compares by value and converts to and from a JSON dict
+    (:meth:`to_dict`, :meth:`from_dict`) that checkpoints store.
+
+    Args:
+        names: the ``K`` keypoint names, in annotation order (unique).
+        skeleton: limbs as **0-based** index pairs (a COCO file's 1-based ``skeleton`` is
+            converted by :meth:`from_category`).
+        flip_index: the horizontal-flip permutation; ``None`` derives it from the names
+            (see the module docstring). A given one must be a permutation and its own
+            inverse, and must pair each name with the partner its name shows.
+        sigmas: the OKS sigmas, one per keypoint; ``None`` takes COCO's for COCO's 17
+            keypoints, else :data:`DEFAULT_OKS_SIGMA` each, with a
+            :class:`KeypointSetWarning`.
+        sigma_source: where the sigmas come from (:data:`SIGMA_SOURCES`); ``None`` records
+            it from the rule above.
+        categories: the names of the COCO categories the set describes (``("person",)``
+            for COCO); evaluation reads these categories of a ground-truth file.
+        colors: optional drawing colour of each keypoint (any matplotlib/PIL colour);
+            default: by body side.
+        limb_colors: optional drawing colour of each limb; default: by body side.
+        upper_body: optional indices of the upper-body keypoints.
+        lower_body: optional indices of the lower-body keypoints (disjoint from the upper).
+        source: how messages name the set (not a field: not stored or compared).
+
+    Attributes:
+        sides: ``"left"``, ``"right"`` or ``"center"`` for each keypoint, from its name.
+
+    Raises:
+        KeypointSetError: for repeated or empty names, a limb out of range, a flip map
+            that cannot be derived or is wrong, sigmas of the wrong count or value,
+            colours of the wrong count, or overlapping body halves.
+
+    Example:
+        >>> body = KeypointSet(("head", "left_hand", "right_hand"), skeleton=((0, 1), (0, 2)),
+        ...                    sigmas=(0.08, 0.06, 0.06))
+        >>> body.flip_index, len(body)
+        ((0, 2, 1), 3)
+        >>> KeypointSet.from_dict(body.to_dict()) == body
+        True
+    """
+
+    names: tuple[str, ...]
+    skeleton: tuple[tuple[int, int], ...] = ()
+    flip_index: tuple[int, ...] | None = None
+    sigmas: tuple[float, ...] | None = None
+    sigma_source: str | None = None
+    categories: tuple[str, ...] = ()
+    colors: tuple[str, ...] | None = None
+    limb_colors: tuple[str, ...] | None = None
+    upper_body: tuple[int, ...] | None = None
+    lower_body: tuple[int, ...] | None = None
+    source: str = field(default="the keypoint set", compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        src = self.source
+        names = self.names
+        if not (
+            isinstance(names, (list, tuple))
+            and names
+            and all(isinstance(n, str) and n for n in names)
+        ):
+            raise KeypointSetError(
+                f"{src}: the keypoint names must be a non-empty list of non-empty strings, got "
+                f"{_short(names)}"
+            )
+        names = tuple(names)
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise KeypointSetError(
+                f"{src}: keypoint names repeat ({', '.join(map(repr, repeated))}); every "
+                "keypoint needs its own name"
+            )
+        k = len(names)
+        skeleton = []
+        for n, limb in enumerate(self.skeleton):
+            if not (isinstance(limb, (list, tuple)) and len(limb) == 2 and all(map(_is_int, limb))
+                    and all(0 <= v < k for v in limb) and limb[0] != limb[1]):  # fmt: skip
+                raise KeypointSetError(
+                    f"{src}: limb {n} {_short(limb)} is not a pair of two 0-based keypoint "
+                    f"indices in 0..{k - 1}"
+                )
+            skeleton.append((int(limb[0]), int(limb[1])))
+        if self.flip_index is None:
+            flip = flip_index_from_names(names, src)
+        else:
+            flip = _check_flip_index(names, self.flip_index, src)
+        if self.sigmas is None:
+            sigmas, sigma_source = oks_sigmas(names, None, src)
+            if sigma_source == "default":
+                warn_default_sigmas(src, k, stacklevel=4)
+        else:
+            sigmas = check_oks_sigmas(self.sigmas, k, f"{src}: sigmas")
+            sigma_source = self.sigma_source or "given"
+        if sigma_source not in SIGMA_SOURCES:
+            raise KeypointSetError(
+                f"{src}: sigma_source must be one of {SIGMA_SOURCES}, got {sigma_source!r}"
+            )
+        colors = _colors(self.colors, k, "colors", "keypoint", src)
+        limb_colors = _colors(self.limb_colors, len(skeleton), "limb_colors", "limb", src)
+        upper = _indices(self.upper_body, k, "upper_body", src)
+        lower = _indices(self.lower_body, k, "lower_body", src)
+        if names == _COCO_NAMES and upper is None and lower is None:
+            upper, lower = _COCO_UPPER_BODY, _COCO_LOWER_BODY
+        if upper and lower and set(upper) & set(lower):
+            both = sorted(set(upper) & set(lower))
+            raise KeypointSetError(
+                f"{src}: keypoints {[names[i] for i in both]} are in both upper_body and lower_body"
+            )
+        fields = {
+            "names": names,
+            "skeleton": tuple(skeleton),
+            "flip_index": flip,
+            "sigmas": sigmas,
+            "sigma_source": sigma_source,
+            "categories": tuple(str(c) for c in self.categories),
+            "colors": colors,
+            "limb_colors": limb_colors,
+            "upper_body": upper,
+            "lower_body": lower,
+        }
+        for key, value in fields.items():
+            object.__setattr__(self, key, value)
+
+    # ------------------------------------------------------------------------ readers
+    @classmethod
+    def coco(cls) -> KeypointSet:
+        """COCO's 17 person keypoints, with COCO's skeleton, flip map and OKS sigmas.
+
+        Returns:
+            The set (one shared, immutable instance); :mod:`cgalib.utils.coco_meta`'s
+            constants are its fields.
+
+        Example:
+            >>> KeypointSet.coco().names[:3], KeypointSet.coco().skeleton[0]
+            (('nose', 'left_eye', 'right_eye'), (15, 13))
+        """
+        return _coco_set() if cls is KeypointSet else cls._coco()
+
+    @classmethod
+    def _coco(cls) -> KeypointSet:
+        return cls(
+            _COCO_NAMES,
+            tuple((a - 1, b - 1) for a, b in _COCO_SKELETON_1),
+            sigmas=_COCO_SIGMAS,
+            sigma_source="coco",
+            categories=("person",),
+            source="COCO's person keypoints",
+        )
+
+    @classmethod
+    def from_category(
+        cls,
+        category: Mapping[str, Any],
+        flip_index: Sequence[int] | None = None,
+        sigmas: Sequence[float] | None = None,
+        source: str | None = None,
+    ) -> KeypointSet:
+        """The set a COCO ``categories`` entry describes.
+
+        Reads ``keypoints`` (the names), ``skeleton`` (COCO's **1-based** index pairs,
+        converted to 0-based and range-checked) and ``name``; and, when the category has
+        them, the optional keys cgalib understands (pycocotools ignores them):
+        ``flip_index`` or ``flip_pairs`` (``[[name, name], ...]``, the mirror pairs the
+        names do not show; see :func:`flip_index_from_names`), ``sigmas``, ``colors``, ``limb_colors``, ``upper_body`` and
+        ``lower_body`` (lists of keypoint names).
+
+        Args:
+            category: the category dict.
+            flip_index: the flip map, overriding the category's and the names'.
+            sigmas: the OKS sigmas, overriding the category's.
+            source: how messages name it (default ``"category '<name>'"``).
+
+        Returns:
+            The :class:`KeypointSet`.
+
+        Raises:
+            KeypointSetError: naming ``source``: no keypoint names, a limb out of range
+                (with a hint when it looks 0-based), names that cannot be paired, a wrong
+                flip map, or sigmas of the wrong count.
+
+        Example:
+            >>> category = {"id": 1, "name": "hand", "keypoints": ["wrist", "l_tip", "r_tip"],
+            ...             "skeleton": [[1, 2], [1, 3]], "sigmas": [0.03, 0.02, 0.02]}
+            >>> s = KeypointSet.from_category(category)
+            >>> s.skeleton, s.flip_index, s.categories
+            (((0, 1), (0, 2)), (0, 2, 1), ('hand',))
+        """
+        if not isinstance(category, Mapping):
+            raise KeypointSetError(f"{source or 'the category'} is not a dict: {_short(category)}")
+        name = category.get("name")
+        return cls._from_fields(
+            category,
+            (name,) if isinstance(name, str) else (),
+            flip_index,
+            sigmas,
+            source or f"category {name!r}",
+        )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "the keypoint set") -> KeypointSet:
+        """The set :meth:`to_dict` wrote (a checkpoint's ``keypoint_set``), or that a COCO
+        category describes (read as :meth:`from_category` reads it).
+
+        Args:
+            data: the dict (a :class:`KeypointSet` is returned as it is).
+            source: how messages name it.
+
+        Returns:
+            The :class:`KeypointSet`.
+
+        Raises:
+            KeypointSetError: for a dict that does not describe a valid set.
+        """
+        if isinstance(data, KeypointSet):
+            return data
+        if not isinstance(data, Mapping):
+            raise KeypointSetError(f"{source} is not a dict: {_short(data)}")
+        categories = data.get("categories")
+        if categories is None:
+            name = data.get("name")
+            categories = (name,) if isinstance(name, str) else ()
+        return cls._from_fields(data, tuple(categories), None, None, source)
+
+    @classmethod
+    def _from_fields(
+        cls,
+        data: Mapping[str, Any],
+        categories: tuple[str, ...],
+        flip_index: Sequence[int] | None,
+        sigmas: Sequence[float] | None,
+        source: str,
+    ) -> KeypointSet:
+        names = data.get("keypoints")
+        if not (isinstance(names, list) and names and all(isinstance(n, str) for n in names)):
+            raise KeypointSetError(
+                f"{source} has no 'keypoints' name list (got {_short(names)}); a keypoint "
+                "category lists its keypoint names under 'keypoints'"
+            )
+        names = tuple(names)
+        skeleton = _skeleton_from_coco(data.get("skeleton"), names, source)
+        if flip_index is None and data.get("flip_index") is not None:
+            flip_index = data["flip_index"]
+        elif flip_index is None and data.get("flip_pairs") is not None:
+            flip_index = flip_index_from_names(names, source, data["flip_pairs"])
+        sigma_source = None
+        if sigmas is None and data.get("sigmas") is not None:
+            sigmas = data["sigmas"]
+            sigma_source = data.get("sigma_source")
+        elif sigmas is not None:
+            sigma_source = "given"
+        index = {n: i for i, n in enumerate(names)}
+
+        def body(key: str) -> tuple[int, ...] | None:
+            value = data.get(key)
+            if value is None:
+                return None
+            unknown = [v for v in value if v not in index] if isinstance(value, list) else [value]
+            if unknown:
+                raise KeypointSetError(
+                    f"{source}: {key} must list keypoint names of the set; {_short(unknown)} "
+                    "are not"
+                )
+            return tuple(index[v] for v in value)
+
+        return cls(
+            names,
+            skeleton,
+            flip_index=flip_index,
+            sigmas=sigmas,
+            sigma_source=sigma_source,
+            categories=categories,
+            colors=_tuple_or_none(data.get("colors")),
+            limb_colors=_tuple_or_none(data.get("limb_colors")),
+            upper_body=body("upper_body"),
+            lower_body=body("lower_body"),
+            source=source,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The set as a JSON-serialisable dict, read back by :meth:`from_dict`.
+
+        Its keys are those of a COCO category (``keypoints``, ``skeleton`` 1-based) and
+        cgalib's (``flip_index``, ``sigmas``, ``sigma_source``, ``categories``, and the
+        optional ``colors``, ``limb_colors``, ``upper_body``, ``lower_body`` as names).
+
+        Returns:
+            The dict.
+        """
+        out: dict[str, Any] = {
+            "keypoints": list(self.names),
+            "skeleton": [[a + 1, b + 1] for a, b in self.skeleton],
+            "flip_index": list(self.flip_index),
+            "sigmas": list(self.sigmas),
+            "sigma_source": self.sigma_source,
+            "categories": list(self.categories),
+        }
+        for key in ("colors", "limb_colors"):
+            if getattr(self, key) is not None:
+                out[key] = list(getattr(self, key))
+        for key in ("upper_body", "lower_body"):
+            if getattr(self, key) is not None:
+                out[key] = [self.names[i] for i in getattr(self, key)]
+        return out
+
+    # ------------------------------------------------------------------------- views
+    def __len__(self) -> int:
+        """``K``, the number of keypoints."""
+        return len(self.names)
+
+    @property
+    def num_keypoints(self) -> int:
+        """``K``, the number of keypoints."""
+        return len(self.names)
+
+    @property
+    def sides(self) -> tuple[str, ...]:
+        """``"left"``, ``"right"`` or ``"center"`` for each keypoint, from its name."""
+        return tuple(keypoint_side(n)[0] for n in self.names)
+
+    def is_coco(self) -> bool:
+        """Whether the keypoints are COCO's 17 (names in COCO's order)."""
+        return self.names == _COCO_NAMES
+
+    def describe(self) -> str:
+        """A short description for messages, e.g. ``"14 keypoints (left_shoulder, ...)"``.
+
+        Example:
+            >>> KeypointSet.coco().describe()
+            "17 keypoints of 'person' (nose, left_eye, right_eye, ...)"
+        """
+        what = f" of {', '.join(map(repr, self.categories))}" if self.categories else ""
+        head = ", ".join(self.names[:3]) + (", ..." if len(self.names) > 3 else "")
+        return f"{len(self.names)} keypoints{what} ({head})"
+
+
+@functools.cache
+def _coco_set() -> KeypointSet:
+    return KeypointSet._coco()
+
+
+def _colors(values: Any, count: int, key: str, what: str, source: str) -> tuple[str, ...] | None:
+    if values is None:
+        return None
+    values = tuple(values) if isinstance(values, (list, tuple)) else None
+    if values is None or len(values) != count or not all(isinstance(v, str) for v in values):
+        raise KeypointSetError(
+            f"{source}: {key} must list {count} colour names, one per {what}, got {_short(values)}"
+        )
+    return values
+
+
+def _indices(values: Any, k: int, key: str, source: str) -> tuple[int, ...] | None:
+    if values is None:
+        return None
+    ok = isinstance(values, (list, tuple)) and all(_is_int(v) and 0 <= v < k for v in values)
+    if not ok or len(set(values)) != len(values):
+        raise KeypointSetError(
+            f"{source}: {key} must list distinct keypoint indices in 0..{k - 1}, got "
+            f"{_short(values)}"
+        )
+    return tuple(int(v) for v in values)
+
+
+def _tuple_or_none(values: Any) -> Any:
+    return tuple(values) if isinstance(values, list) else values
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
