@@ -59,3 +59,12 @@ def test_it_evaluates_predicts_and_draws_without_flags(body14_run, capsys, tmp_p
     assert grid.stat().st_size > 0
     with pytest.raises(ValueError, match="14 keypoints, but 17 names"):
         save_prediction_grid(tmp_path / "coco.png", [ds[0][0]], [predicted[:1]])
+
+
+def test_it_exports_14_keypoints_without_flags(body14_run, capsys):
+    pytest.importorskip("onnxruntime")
+    ckpt = body14_run / "run" / "model.pt"
+    assert main(["export", "--checkpoint", str(ckpt), "--size", "64"]) == 0
+    out = capsys.readouterr().out
+    assert f"onnx: {body14_run / 'run' / 'model.onnx'}" in out
+    assert "keypoints: (1, 20, 14, 3)" in out
