@@ -81,7 +81,10 @@ def _json_object_type(text: str) -> dict:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as err:
-        raise argparse.ArgumentTypeError(f"not valid JSON ({err}): {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"not valid JSON ({err}): {text!r}; write a JSON object such as "
+            f"'{{\"input_size\": 256}}' (double-quoted keys)"
+        ) from None
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError(
             f"must be a JSON object such as '{{\"input_size\": 256}}', got {text!r}"
@@ -262,9 +265,7 @@ def _cmd_predict(
             skipped += len(pictures)
         else:
             skipped += len(report.skipped)
-            print(
-                f"results: {report.results} ({report.images} pictures, {report.people} people)"
-            )
+            print(f"results: {report.results} ({report.images} pictures, {report.people} people)")
     if videos:
         from cgalib.video import PoseSmoother, PoseTracker, predict_video
 
