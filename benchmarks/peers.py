@@ -26,9 +26,9 @@ and HRNet-W32 (their MSE heatmap loss; ``benchmarks/_peer_models.py``), on the s
 Gaussian targets. Adam steps on random crops resident on the device (the model's throughput, no
 data loading). Each model and precision runs in its own subprocess, so its peak memory is
 its own: on CUDA ``torch.cuda.max_memory_allocated``; on the CPU, where torch keeps no
-allocator statistics, the increase of the process's peak resident set size
-(``getrusage(RUSAGE_SELF).ru_maxrss``, the kernel's high-water mark, so no peak between
-samples is missed) from before the model is built to after the timed steps.
+allocator statistics, the increase of the process's peak resident set (the kernel's
+high-water mark ``VmHWM``, reset just before the model is built, so no peak between
+samples is missed; ``benchmarks/_memory.py``) up to the end of the timed steps.
 
 torchvision and timm are imported only by ``_peer_models.py``; a missing one skips its rows
 with a message.
@@ -47,11 +47,13 @@ import os
 import shlex
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 import torch
 from _docs import check_block, write_block
+from _memory import PeakRSS
 from _peer_models import (
     KEYPOINT_RCNN,
     NUM_KEYPOINTS,
@@ -135,14 +137,14 @@ QUICK = {
     "train_iters": 2,
 }
 
-MEMORY_MEASURES = {
-    "cuda": "peak allocated, torch.cuda.max_memory_allocated",
-    "cpu": "peak RSS increase, getrusage ru_maxrss",
-}
-
 
 def _error(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}".splitlines()[0]
+
+
+def _progress(message: str) -> None:
+    """One line on stderr as each row is measured (the tables come at the end)."""
+    print(f"peers: {message}", file=sys.stderr, flush=True)
 
 
 def _fail(message: str) -> NoReturn:
@@ -202,6 +204,7 @@ def inference_rows(
                 continue
             reference[precision] = total
             rows.append(_row(KEYPOINT_RCNN, precision, "eager", params, macs, total, None))
+            _progress(f"{KEYPOINT_RCNN} {precision}: {total * 1e3:.0f} ms")
         del krcnn
 
     for name in args.models:
@@ -239,6 +242,7 @@ def inference_rows(
                     )
                     continue
                 rows.append(_row(name, precision, path, params, macs, total, split))
+                _progress(f"{name} {precision} {path}: {total * 1e3:.0f} ms")
                 del predictor
         del model
     for row in rows:
@@ -264,14 +268,6 @@ def _row(model, precision, path, params, macs, seconds, split) -> dict[str, Any]
 
 
 # --------------------------------------------------------------------------- part 2
-def _peak_rss_mib() -> float:
-    """The process's peak resident set size so far (``ru_maxrss``), in MiB."""
-    import resource  # Unix only; imported where used so the module loads everywhere
-
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes / KiB
-
-
 def measure_training(
     name: str,
     device: torch.device,
@@ -302,7 +298,7 @@ def measure_training(
     boxes[:, 2], boxes[:, 3] = w, h
     targets = roi_keypoint_targets(keypoints, boxes, (h // 4, w // 4))
 
-    rss_before = _peak_rss_mib() if device.type == "cpu" else 0.0
+    rss = PeakRSS() if device.type == "cpu" else None  # the peak from here on
     if device.type == "cuda":
         sync(device)
         torch.cuda.reset_peak_memory_stats(device)
@@ -325,10 +321,11 @@ def measure_training(
         optimizer.step()
 
     seconds = time_call(step, None, device, warmup, iters)
-    if device.type == "cuda":
+    if rss is None:
         peak = torch.cuda.max_memory_allocated(device) / 2**20
+        measure = "peak allocated, torch.cuda.max_memory_allocated"
     else:
-        peak = _peak_rss_mib() - rss_before
+        peak, measure = rss.increase_mib(), f"peak RSS increase, {rss.method}"
     macs, why = macs_g(model, images[:1])
     return {
         "model": name,
@@ -338,7 +335,7 @@ def measure_training(
         "gmacs_note": why,
         "samples_per_s": batch / seconds,
         "peak_memory_mib": peak,
-        "memory_measure": MEMORY_MEASURES[device.type],
+        "memory_measure": measure,
     }
 
 
@@ -406,6 +403,10 @@ def training_rows(
             if row.get("gmacs_note"):
                 skipped.append(f"{name} MACs: n/a ({row['gmacs_note']})")
             rows.append(row)
+            _progress(
+                f"{name} {precision} training: {row['samples_per_s']:.2f} samples/s, "
+                f"peak {_fmt(row['peak_memory_mib'], '.0f')} MiB"
+            )
     add_training_ratios(rows)
     return rows
 
@@ -505,8 +506,37 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def environment(device: torch.device, argv: list[str]) -> dict[str, Any]:
-    """Machine, date, library versions, thread count and the exact command of a run."""
+def load_average() -> float | None:
+    """The 1-minute load average (``None`` where the system has none)."""
+    try:
+        return os.getloadavg()[0]
+    except (OSError, AttributeError):
+        return None
+
+
+def shared_machine_warning(env: dict[str, Any]) -> str | None:
+    """A warning when other processes competed for the CPU during the run, else ``None``.
+
+    While a run measures, its own threads add about ``threads`` to the load average; more
+    than half a core beyond that means other work shared the machine, and on a small
+    machine OpenMP threads then wait for each other at every operator (a 2-thread CGANet
+    can run several times slower than a 1-thread one).
+    """
+    loads = [x for x in env.get("load_during", []) if x is not None]
+    if not loads or max(loads) - env["threads"] <= 0.5:
+        return None
+    return (
+        f"**Shared machine**: the 1-minute load average reached {max(loads):.1f} during this "
+        f"run ({env['threads']} threads of its own, {os.cpu_count()} cores): other processes "
+        "competed for the CPU, so these timings and ratios are not a clean measurement; "
+        "rerun on a quiet machine."
+    )
+
+
+def environment(
+    device: torch.device, argv: list[str], load_during: Sequence[float | None] = ()
+) -> dict[str, Any]:
+    """Machine, date, library versions, thread count, load and the exact command of a run."""
     versions = {}
     for package in ("torchvision", "timm"):  # from the metadata: a broken build still has one
         try:
@@ -520,6 +550,7 @@ def environment(device: torch.device, argv: list[str]) -> dict[str, Any]:
         "torch": torch.__version__,
         **versions,
         "threads": torch.get_num_threads(),
+        "load_during": list(load_during),
         "command": shlex.join(["python", "benchmarks/peers.py", *argv]),
     }
 
@@ -537,6 +568,9 @@ def render_report(result: dict[str, Any]) -> str:
         + (" (**quick smoke test, not a measurement**)" if result["quick"] else "")
         + ".\n"
     ]
+    warning = shared_machine_warning(env) if result["device"] == "cpu" else None
+    if warning:
+        parts.append(warning + "\n")
     inf = result["inference"]
     if inf["rows"]:
         h, w = inf["image"]
@@ -569,7 +603,8 @@ def render_report(result: dict[str, Any]) -> str:
             f"**Top-down training** at {h}x{w}, batch {tr['batch']}, Adam steps, median of "
             f"{tr['iters']} after warm-up, each model in its own process:\n"
         )
-        memory = f"peak memory (MiB; {MEMORY_MEASURES[result['device']]})"
+        measures = "; ".join(sorted({r["memory_measure"] for r in tr["rows"]}))
+        memory = f"peak memory (MiB; {measures})"
         header = ["model", "precision", "params (M)", "GMACs / sample", "samples/s", memory]
         header += ["× SimpleBaseline samples/s", "× SimpleBaseline memory"]
         rows = [
@@ -678,9 +713,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.threads is not None and args.threads < 1:
         _fail(f"--threads must be at least 1, got {args.threads}")
     for option in ("batch", "warmup", "iters", "train_warmup", "train_iters"):
-        value = getattr(args, option)
-        if value is not None and value < (0 if "warmup" in option else 1):
-            _fail(f"--{option.replace('_', '-')} is too small: {value}")
+        value, least = getattr(args, option), 0 if "warmup" in option else 1
+        if value is not None and value < least:
+            _fail(f"--{option.replace('_', '-')} must be at least {least}, got {value}")
     if args.quick and args.write_docs:
         _fail("--write-docs with --quick would publish smoke-test numbers; drop one")
 
@@ -748,11 +783,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     skipped: list[str] = []
     errors: list[str] = []
     inference = inference_rows(args, device, skipped, errors) if "inference" in args.parts else []
+    loads = [load_average()]  # sampled between the parts, while the run's threads are busy
     training = training_rows(args, skipped, errors) if "training" in args.parts else []
+    loads.append(load_average())
     source = "issue 15, the CPU" if device.type == "cpu" else "issue 8, the GPU"
     result = {
         "device": device.type,
-        "environment": environment(device, argv),
+        "environment": environment(device, argv, loads),
         "quick": args.quick,
         "inference": {
             "image": args.image,

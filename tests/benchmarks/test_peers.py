@@ -40,6 +40,12 @@ def docs(monkeypatch):
 
 
 @pytest.fixture
+def memory(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    return _load("_memory")
+
+
+@pytest.fixture
 def zoo(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     return _load("_peer_models")
@@ -72,7 +78,7 @@ def test_quick_cpu_run_writes_the_tables_and_json(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "| cganet_tnet_d1w16 | fp32 | eager |" in proc.stdout
     assert "| topdown_tnet_d3w64 | fp32 |" in proc.stdout
-    assert "peak RSS increase, getrusage ru_maxrss" in proc.stdout
+    assert "peak RSS increase, VmHWM reset by clear_refs" in proc.stdout
     assert "quick smoke test, not a measurement" in proc.stdout
     result = json.loads(out.read_text())
     assert result["quick"] is True and result["device"] == "cpu"
@@ -119,6 +125,7 @@ def _fake_training_row(name, samples, memory):
         "gmacs": 1.0,
         "samples_per_s": samples,
         "peak_memory_mib": memory,
+        "memory_measure": "peak RSS increase, VmHWM reset by clear_refs",
     }
 
 
@@ -185,7 +192,7 @@ def test_measure_training_in_process_with_a_stand_in_peer(peers, zoo, monkeypatc
     row = peers.measure_training("simplebaseline_r50", cpu, "fp32", (64, 32), 2, 0, 1)
     assert row["model"] == "simplebaseline_r50" and row["samples_per_s"] > 0
     assert row["gmacs"] > 0 and row["peak_memory_mib"] >= 0
-    assert row["memory_measure"] == "peak RSS increase, getrusage ru_maxrss"
+    assert row["memory_measure"] == "peak RSS increase, VmHWM reset by clear_refs"
 
 
 def test_cpu_targets_of_issue_15(peers):
@@ -223,6 +230,27 @@ def test_gpu_targets_of_issue_8(peers):
     checks = peers.target_checks(peers.TARGETS["cuda"], inference, [])
     assert [(c["target"], c["met"]) for c in checks] == [(">= 3", True), (">= 10", True)]
     assert "best fast path (cuda_graphs, bf16)" in checks[1]["what"]
+
+
+def test_peak_rss_counts_from_construction_not_from_earlier_peaks(memory):
+    earlier = b"x" * (256 * 2**20)  # a peak before the measurement starts
+    del earlier
+    peak = memory.PeakRSS()
+    assert peak.method == "VmHWM reset by clear_refs"  # Linux, as on every machine here
+    block = b"x" * (64 * 2**20)
+    assert 60 < peak.increase_mib() < 200
+    del block
+
+
+@pytest.mark.parametrize(
+    ("loads", "warned"), [([2.3, 2.4], False), ([2.1, 6.8], True), ([None], False), ([], False)]
+)
+def test_a_loaded_machine_is_flagged_in_the_report(peers, loads, warned):
+    env = {"threads": 2, "load_during": loads}
+    warning = peers.shared_machine_warning(env)
+    assert (warning is not None) == warned
+    if warned:
+        assert "load average reached 6.8" in warning and "not a clean measurement" in warning
 
 
 def test_peer_heads_give_stride_4_heatmaps(zoo):
@@ -310,6 +338,7 @@ def test_main_writes_its_block_and_keeps_the_page(peers, monkeypatch, tmp_path, 
     assert "Measured on" in cpu_block and f"{threads} CPU threads" in cpu_block
     assert "`python benchmarks/peers.py --device cpu --threads" in cpu_block
     assert "| topdown_tnet_d3w64 | fp32 | 1.0 | 1.00 | 3.00 | 512 | n/a | n/a |" in cpu_block
+    assert "peak memory (MiB; peak RSS increase, VmHWM reset by clear_refs)" in cpu_block
     assert text.replace(cpu_block, "\nold cpu tables\n") == PAGE
     assert json.loads(out.read_text())["training"]["rows"][0]["peak_memory_mib"] == 512.0
     assert cpu_block.strip() in capsys.readouterr().out

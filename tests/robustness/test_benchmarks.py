@@ -96,3 +96,30 @@ def test_torchvision_that_does_not_load(tmp_path):
         f"skipped: torchvision does not load beside torch {torch.__version__} (RuntimeError: "
         "operator torchvision::nms does not exist): Keypoint R-CNN skipped"
     ) in proc.stdout
+
+
+def test_training_child_of_a_large_parent():
+    """A training subprocess started by a benchmark process that already holds 512 MiB.
+
+    The child's peak memory is its own: the kernel's high-water mark is reset before the
+    model is built, so the parent's peak (which `ru_maxrss` carries across exec) is not
+    counted."""
+    parent = b"x" * (512 * 2**20)  # the parent's resident set, as after the inference part
+    child = (
+        "from _memory import PeakRSS\n"
+        "peak = PeakRSS()\n"
+        "block = b'x' * (64 * 2**20)\n"
+        "print(peak.method, '|', peak.increase_mib())\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", child],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ, PYTHONPATH=str(ROOT / "benchmarks")),
+        check=True,
+    )
+    del parent
+    method, increase = proc.stdout.split("|")
+    assert method.strip() == "VmHWM reset by clear_refs"
+    assert 60 < float(increase) < 200
