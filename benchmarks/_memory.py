@@ -47,8 +47,11 @@ class PeakRSS:
             ru_maxrss"`` (no ``/proc``).
 
     Example:
+        >>> import mmap
         >>> peak = PeakRSS()
-        >>> block = b"x" * (64 * 2**20)  # 64 MiB, every page written
+        >>> block = mmap.mmap(-1, 64 * 2**20)  # 64 MiB of fresh pages
+        >>> for offset in range(0, len(block), mmap.PAGESIZE):
+        ...     block[offset] = 1  # written, so resident
         >>> peak.increase_mib() > 60
         True
     """

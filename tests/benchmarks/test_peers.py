@@ -6,6 +6,7 @@ ratio, target and report logic is exercised here with stand-in peers and made-up
 
 import importlib.util
 import json
+import mmap
 import os
 import subprocess
 import sys
@@ -232,14 +233,21 @@ def test_gpu_targets_of_issue_8(peers):
     assert "best fast path (cuda_graphs, bf16)" in checks[1]["what"]
 
 
+def _resident(mib: int) -> mmap.mmap:
+    """``mib`` MiB of fresh pages, every page written (so resident), outside malloc's reuse."""
+    block = mmap.mmap(-1, mib * 2**20)
+    for offset in range(0, len(block), mmap.PAGESIZE):
+        block[offset] = 1
+    return block
+
+
 def test_peak_rss_counts_from_construction_not_from_earlier_peaks(memory):
-    earlier = b"x" * (256 * 2**20)  # a peak before the measurement starts
-    del earlier
+    _resident(256).close()  # a peak before the measurement starts
     peak = memory.PeakRSS()
     assert peak.method == "VmHWM reset by clear_refs"  # Linux, as on every machine here
-    block = b"x" * (64 * 2**20)
+    block = _resident(64)
     assert 60 < peak.increase_mib() < 200
-    del block
+    block.close()
 
 
 @pytest.mark.parametrize(

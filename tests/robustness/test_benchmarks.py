@@ -106,9 +106,12 @@ def test_training_child_of_a_large_parent():
     counted."""
     parent = b"x" * (512 * 2**20)  # the parent's resident set, as after the inference part
     child = (
+        "import mmap\n"
         "from _memory import PeakRSS\n"
         "peak = PeakRSS()\n"
-        "block = b'x' * (64 * 2**20)\n"
+        "block = mmap.mmap(-1, 64 * 2**20)\n"
+        "for offset in range(0, len(block), mmap.PAGESIZE):\n"
+        "    block[offset] = 1\n"
         "print(peak.method, '|', peak.increase_mib())\n"
     )
     proc = subprocess.run(
