@@ -1,5 +1,7 @@
 """Data: COCO keypoint metadata, the synthetic crowd set, the COCO dataset, letterboxing and
-the paper's GPU augmentation.
+the paper's GPU augmentation; for top-down models, the people of a set
+(:class:`PersonCrops`), their crop augmentation (:class:`TopDownAugmentation`) and person
+boxes from a detections file or the ground truth.
 
 Workers decode and letterbox (:class:`CocoKeypoints` with ``input_size``,
 :func:`collate_letterboxed`); the device runs :class:`PoseAugmentation`. Targets are a
@@ -17,6 +19,9 @@ from cgalib.data.coco_keypoints import (
     find_split,
     load_person_coco,
 )
+from cgalib.data.crop_augment import HALF_BODY_PADDING, UPPER_BODY, TopDownAugmentation
+from cgalib.data.detections import ground_truth_boxes, load_detections
+from cgalib.data.person_crops import PersonCrops, collate_person_crops
 from cgalib.data.synthetic import (
     POSES,
     SYNTHETIC_AUGMENT,
@@ -36,6 +41,7 @@ from cgalib.utils.coco_meta import (
 
 __all__ = [
     "FLIP_INDEX",
+    "HALF_BODY_PADDING",
     "KEYPOINT_NAMES",
     "NUM_KEYPOINTS",
     "OKS_SIGMAS",
@@ -44,15 +50,21 @@ __all__ = [
     "SKELETON",
     "SKELETON_0",
     "SYNTHETIC_AUGMENT",
+    "UPPER_BODY",
     "CocoKeypoints",
+    "PersonCrops",
     "PoseAugmentation",
+    "TopDownAugmentation",
     "affine_boxes",
     "affine_keypoints",
     "collate",
     "collate_letterboxed",
+    "collate_person_crops",
     "find_split",
+    "ground_truth_boxes",
     "letterbox",
     "letterbox_target",
+    "load_detections",
     "load_person_coco",
     "make_synthetic_coco",
     "synthetic_sample",
