@@ -217,12 +217,15 @@ class TopDownPose(nn.Module):
             The scalar loss.
         """
         _check_crops(images)
-        if (
-            not isinstance(keypoints, torch.Tensor)
-            or keypoints.dim() != 3
-            or keypoints.shape != (images.shape[0], self.num_keypoints, 3)
-        ):
-            shape = tuple(keypoints.shape) if isinstance(keypoints, torch.Tensor) else keypoints
+        if not isinstance(keypoints, torch.Tensor):
+            raise ValueError(
+                f"TopDownPose trains on person crops and their keypoints, a ({images.shape[0]}, "
+                f"{self.num_keypoints}, 3) tensor, got a {type(keypoints).__name__}; whole-image "
+                "targets need cropping first: train with PersonCrops, collate_person_crops and "
+                "TopDownAugmentation (docs/top-down.md)"
+            )
+        if keypoints.dim() != 3 or keypoints.shape != (images.shape[0], self.num_keypoints, 3):
+            shape = tuple(keypoints.shape)
             raise ValueError(
                 f"TopDownPose expects keypoints ({images.shape[0]}, {self.num_keypoints}, 3) "
                 f"in crop pixels, got {shape}"

@@ -253,3 +253,16 @@ def test_image_without_any_box(tmp_path):
     metrics, results = evaluate_top_down(oracle, images, ann_file, boxes=path, device="cpu",
                                          progress=False)  # fmt: skip
     assert len(results) == 1 and 0 < metrics["AR"] < 0.5  # one person of many found
+
+
+def test_whole_image_targets_given_to_the_top_down_model():
+    """A top-down model is trained with whole-image targets (a list of per-image dicts), as the single model's data pipeline makes them.
+
+    The first step fails with one line saying the model trains on person crops and naming
+    PersonCrops, collate_person_crops and TopDownAugmentation."""
+    model = _tiny_topdown(input_size=[64, 64]).train()
+    targets = [{"boxes": torch.zeros(1, 4), "keypoints": torch.zeros(1, 17, 3)}] * 2
+    with pytest.raises(ValueError) as err:
+        model(torch.rand(2, 3, 64, 64), targets)
+    message = _one_line(err)
+    assert "got a list" in message and "PersonCrops" in message
