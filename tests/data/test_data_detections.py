@@ -9,6 +9,7 @@ import torch
 
 from cgalib.data import ground_truth_boxes, load_detections
 from cgalib.eval import load_coco
+from cgalib.utils.coco_meta import KEYPOINT_NAMES
 
 
 def _write(path, entries):
@@ -86,7 +87,7 @@ def test_ground_truth_boxes_are_the_labelled_people(tmp_path):
             {"id": 3, "image_id": 1, "category_id": 1, "bbox": [0, 0, 50, 50], "iscrowd": 1,
              "keypoints": [1, 1, 2] + [0] * 48, "area": 1},
         ],
-        "categories": [{"id": 1, "name": "person"}],
+        "categories": [{"id": 1, "name": "person", "keypoints": list(KEYPOINT_NAMES)}],
     })  # fmt: skip
     boxes = ground_truth_boxes(gt)
     torch.testing.assert_close(boxes[1], torch.tensor([[10.0, 20.0, 40.0, 60.0, 1.0]]))

@@ -202,18 +202,18 @@ def test_missing_boxes_file(tmp_path):
 def test_annotation_with_50_keypoint_numbers(tmp_path):
     """An annotation of the training set has a keypoint list of 50 numbers for a 17-keypoint category.
 
-    Listing the people fails with one line naming the annotation file, the annotation id
-    and the expected 51 numbers."""
+    Loading the set (before any crop is listed) fails with one line naming the annotation
+    file, the annotation id and the expected 51 numbers."""
     paths = make_synthetic_coco(tmp_path, num_train=1, num_val=0, size=64, min_height=30)
     data = json.loads(paths["train_ann"].read_text())
     data["annotations"][0]["keypoints"] = data["annotations"][0]["keypoints"][:50]
     paths["train_ann"].write_text(json.dumps(data))
     ann_id = data["annotations"][0]["id"]
-    coco = CocoKeypoints(paths["train_images"], paths["train_ann"])
     with pytest.raises(ValueError) as err:
-        PersonCrops(coco)
+        PersonCrops(CocoKeypoints(paths["train_images"], paths["train_ann"]))
     message = _one_line(err)
-    assert f"annotation {ann_id} in {paths['train_ann']}" in message and "expected 51" in message
+    assert message.startswith(f"{paths['train_ann']}: annotation {ann_id} has 50 keypoint values")
+    assert "expected 51" in message
 
 
 def test_letterboxed_set_given_for_crops(tmp_path):
