@@ -13,6 +13,7 @@ import random
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -607,7 +608,7 @@ def train(
     model_kwargs: dict | None = None,
     ann_train: str | os.PathLike | None = None,
     images_train: str | os.PathLike | None = None,
-    input_size: int = 512,
+    input_size: int | Sequence[int] | None = None,
     device: str | None = None,
     augment: bool = True,
     augment_kwargs: Mapping[str, Any] | None = None,
@@ -615,26 +616,37 @@ def train(
 ) -> Path:
     """Train a registered model on a COCO-format keypoint data set (``cgalib train``).
 
-    Before the model is built the annotation file is checked
+    The kind of model picks the data pipeline: a multi-person model (:class:`~cgalib.CGANet`)
+    trains on letterboxed whole images (:class:`~cgalib.data.CocoKeypoints` with
+    ``input_size``, :class:`~cgalib.data.PoseAugmentation`); a top-down model
+    (:class:`~cgalib.TopDownPose`) on person crops (:class:`~cgalib.data.PersonCrops`,
+    :class:`~cgalib.data.TopDownAugmentation` with the model's crop size and flip map).
+
+    Before the first step the annotation file is checked
     (:class:`~cgalib.data.CocoKeypoints`) and its report printed: images, people kept and
     dropped by reason. A set where no kept person has a labelled keypoint stops here; when
     more than 20% of the people are dropped a one-line warning goes to stderr.
 
     Args:
-        model: a registered model name (e.g. ``"cganet_tnet_d1w64"``); its builder receives
-            ``input_size`` (the CGANet builders size the ROI crops from it).
+        model: a registered model name (e.g. ``"cganet_tnet_d1w64"`` or
+            ``"topdown_tnet_d3w64"``); its builder receives ``input_size`` when given (the
+            CGANet builders size the ROI crops from it).
         data: the data root with ``train/`` images and ``annotations/person_keypoints_train.json``
             (the synthetic set's and COCO's layout, COCO's ``train2017/`` is found too).
         out: the run folder.
         model_kwargs: builder overrides.
         ann_train: the annotation file, if not in the default place.
         images_train: the image folder, if not in the default place.
-        input_size: square training input (the paper: 512).
+        input_size: the training input: a side for a multi-person model (the paper: 512),
+            ``(H, W)`` (or a side) for a top-down model (the paper: ``(256, 192)``);
+            ``None`` keeps the builder's default.
         device: ``"cuda"``/``"cpu"``; default CUDA when available (the local rank under
             ``torchrun``).
-        augment: apply the paper's GPU augmentation.
-        augment_kwargs: overrides of :class:`~cgalib.data.PoseAugmentation`'s paper defaults
-            (``scale``, ``rotation``, ``translation``, ``flip_prob``).
+        augment: apply the paper's GPU augmentation (the top-down one for a top-down model).
+        augment_kwargs: overrides of the augmentation's defaults
+            (:class:`~cgalib.data.PoseAugmentation`: ``scale``, ``rotation``,
+            ``translation``, ``flip_prob``; :class:`~cgalib.data.TopDownAugmentation`: its
+            arguments).
         **train_kwargs: passed to :func:`train_model` (epochs, batch_size, lr, amp, resume...).
 
     Returns:
@@ -645,26 +657,45 @@ def train(
         AnnotationError: (a ``ValueError``) for a malformed annotation file, naming the
             annotation id, or one with nothing to train on.
     """
-    from cgalib.data import CocoKeypoints, PoseAugmentation, collate_letterboxed, find_split
+    from cgalib.data import (
+        CocoKeypoints,
+        PersonCrops,
+        PoseAugmentation,
+        TopDownAugmentation,
+        collate_letterboxed,
+        collate_person_crops,
+        find_split,
+    )
+    from cgalib.models import TopDownPose
 
     ctx = init_distributed(device)
     try:
         images_dir, ann_file = find_split(data, "train", images_train, ann_train)
-        dataset = CocoKeypoints(images_dir, ann_file, input_size=input_size)
+        size = {} if input_size is None else {"input_size": input_size}
+        given = (model_kwargs or {}).get("input_size", input_size)
+        if input_size is not None and given != input_size:
+            raise ValueError(
+                f"input_size={input_size} disagrees with model_kwargs' input_size={given}; "
+                "give the training size once"
+            )
+        torch.manual_seed(train_kwargs.get("seed", 0))  # the same seed, the same initial weights
+        net = create_model(model, **{**size, **(model_kwargs or {})})
+        top_down = isinstance(net, TopDownPose)
+        people = CocoKeypoints(
+            images_dir, ann_file, input_size=None if top_down else net.input_size
+        )
         if ctx.is_main:
-            print(dataset.report)
-        warning = dataset.report.check_for_training()  # no labelled person: stop here
+            print(people.report)
+        warning = people.report.check_for_training()  # no labelled person: stop here
         if warning and ctx.is_main:
             print(f"warning: {warning}", file=sys.stderr)
-        torch.manual_seed(train_kwargs.get("seed", 0))  # the same seed, the same initial weights
-        net = create_model(model, **{"input_size": input_size, **(model_kwargs or {})})
-        aug = (
-            PoseAugmentation(output_size=input_size, **(augment_kwargs or {})).to(ctx.device)
-            if augment
-            else None
-        )
-        return train_model(
-            net, dataset, collate_letterboxed, out, augment=aug, context=ctx, **train_kwargs
-        )
+        if top_down:
+            dataset, collate = PersonCrops(people), collate_person_crops
+            make_augment = partial(TopDownAugmentation, net.input_size, flip_index=net.flip_index)
+        else:
+            dataset, collate = people, collate_letterboxed
+            make_augment = partial(PoseAugmentation, output_size=net.input_size)
+        aug = make_augment(**(augment_kwargs or {})).to(ctx.device) if augment else None
+        return train_model(net, dataset, collate, out, augment=aug, context=ctx, **train_kwargs)
     finally:
         cleanup_distributed()

@@ -202,15 +202,33 @@ def test_resume_with_another_batch_size_is_refused(sigkill_runs, tmp_path):
     assert "\n" not in str(err.value)
 
 
-def test_resume_with_another_input_size_is_refused(sigkill_runs, tmp_path):
-    """`--resume` with a different `--input-size` while `--model-kwargs` keeps the model's size.
+def test_input_size_that_disagrees_with_model_kwargs_is_refused(sigkill_runs, tmp_path):
+    """`--input-size 96` while `--model-kwargs` gives the model `input_size` 64 (here on a `--resume`).
 
-    Training stops at the first batch, before any step, with one line naming the run's 64x64 and the new 96x96 images."""
+    Training stops before anything is built or loaded with one line naming both sizes; the run folder is untouched."""
     run = _copy_run(sigkill_runs, tmp_path)
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
     args = _train_args(sigkill_runs["data"], run, "--resume", "--epochs", "3")
     args[args.index("--input-size") + 1] = "96"
-    with pytest.raises(ValueError, match=r"trained on 64x64 images, these batches are 96x96"):
+    with pytest.raises(
+        ValueError, match=r"^input_size=96 disagrees with model_kwargs' input_size=64"
+    ):
         main(args)
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+
+
+def test_resume_with_another_input_size_is_refused(sigkill_runs, tmp_path):
+    """`--resume` with another `--input-size` (and the same in `--model-kwargs`), which changes the model's ROI sizes.
+
+    Training stops before loading any weights with one line naming the new and the run's model settings (`input_size=128` against 64)."""
+    run = _copy_run(sigkill_runs, tmp_path)
+    args = _train_args(sigkill_runs["data"], run, "--resume", "--epochs", "3")
+    args[args.index("--input-size") + 1] = "128"
+    args[args.index("--model-kwargs") + 1] = json.dumps({**MODEL_KWARGS, "input_size": 128})
+    with pytest.raises(ValueError, match=r"cannot resume .* with other settings") as err:
+        main(args)
+    message = str(err.value)
+    assert "input_size=128" in message and "(the run used " in message and "input_size=64" in message
     state = load_checkpoint(run / "last.pt", TRAIN_STATE_FORMAT)
     assert state["step"] == 2 * STEPS_PER_EPOCH
 
