@@ -1,11 +1,16 @@
-# Two entry points for a fresh machine: `make demo` and `make test`.
-# Each creates .venv when missing (torch first: the CPU build on disk).
+# Entry points for a fresh machine: `make demo`, `make test` and `make bench`.
+# `demo` and `test` create .venv when missing (torch first: the CPU build on disk).
+# `bench` creates its own .venv-peers (torch 2.14.1, torchvision, timm) and never touches .venv.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.cgalib-installed
+PEERS := .venv-peers
+PEERS_STAMP := $(PEERS)/.cgalib-installed
+BENCH_ARGS ?= --device cpu --threads 2 --write-docs docs/benchmarks.md \
+	--out benchmarks/results/peers_cpu.json
 
-.PHONY: test demo docs lint clean
+.PHONY: test demo docs lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +29,18 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 	CGALIB_FAST=1 $(BIN)/python -m pytest --nbmake notebooks/ -q
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+# The peers' environment: torchvision 0.29.1 needs torch 2.14.1, which .venv does not hold.
+$(PEERS_STAMP): pyproject.toml
+	test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install --quiet torch==2.14.1 torchvision==0.29.1 timm
+	$(PEERS)/bin/python -m pip install --quiet -e .
+	touch $(PEERS_STAMP)
+
+# CGANet against Keypoint R-CNN, SimpleBaseline and HRNet on the CPU, one process per
+# training row; writes the tables into docs/benchmarks.md (override BENCH_ARGS to change).
+bench: $(PEERS_STAMP)
+	$(PEERS)/bin/python benchmarks/peers.py $(BENCH_ARGS)
 
 demo: $(STAMP)
 	$(BIN)/python -m cgalib.cli demo

@@ -1,4 +1,4 @@
-"""Timing helpers shared by the speed benchmarks (``speed.py``, ``speed_gpu.py``).
+"""Timing helpers shared by the speed benchmarks (``speed.py``, ``peers.py``).
 
 Everything is synchronised on CUDA, warm-up calls are excluded and the median of the
 timed calls is reported.
@@ -6,6 +6,7 @@ timed calls is reported.
 
 from __future__ import annotations
 
+import os
 import platform
 import statistics
 import time
@@ -16,7 +17,15 @@ import torch
 
 from cgalib.utils.precision import PRECISIONS, autocast
 
-__all__ = ["PRECISIONS", "autocast", "cganet_time_split", "device_name", "sync", "time_call"]
+__all__ = [
+    "PRECISIONS",
+    "autocast",
+    "cganet_time_split",
+    "cpu_model",
+    "device_name",
+    "sync",
+    "time_call",
+]
 
 
 def sync(device: torch.device) -> None:
@@ -41,11 +50,27 @@ def time_call(
     return statistics.median(times)
 
 
+def cpu_model() -> str:
+    """The CPU's model name from ``/proc/cpuinfo`` and its logical core count.
+
+    Falls back to ``platform.processor()`` where there is no ``/proc/cpuinfo``.
+    """
+    name = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            name = next(
+                (ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), ""
+            )
+    except OSError:
+        pass
+    return f"{name or platform.processor() or 'CPU'}, {os.cpu_count()} cores"
+
+
 def device_name(device: torch.device) -> str:
-    """The GPU's name, or the CPU and its thread count."""
+    """The GPU's name, or the CPU (model, cores) and torch's thread count."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"{platform.processor() or 'CPU'}, {torch.get_num_threads()} threads"
+    return f"{cpu_model()}, {torch.get_num_threads()} threads"
 
 
 def cganet_time_split(

@@ -4,8 +4,9 @@ Blocks (``ResidualBlock``, ``GFM``, ``ShuffleFusion``), the ``TNet`` backbone, t
 (``DenseHeads``, ``ROIGuider``, ``ROIPointer``), the reference model ``CGANet`` with its
 post-processing and training objective (``CGANetPostprocess``, ``CGANetCriterion``), the
 top-down model ``TopDownPose``, the model registry (``create_model``, ``list_models``,
-``create_variant``), checkpoints, the high-level ``Predictor`` and ``KeypointSet`` (the
-names, skeleton, flip map and OKS sigmas of any COCO-format keypoint set).
+``create_variant``), checkpoints, the high-level ``Predictor`` and its top-down counterpart
+``TopDownPredictor``, and ``KeypointSet`` (the names, skeleton, flip map and OKS sigmas of
+any COCO-format keypoint set).
 Dimension letters used throughout (docs: Conventions): B batch, C channels, H/W
 height/width, N boxes or instances, K keypoints.
 """
@@ -19,7 +20,7 @@ from cgalib.heads import (
     ROIGuider,
     ROIPointer,
 )
-from cgalib.inference import Predictor
+from cgalib.inference import Predictor, TopDownPredictor
 from cgalib.layers import GFM, ConvNormAct, GuidedFusionModule, ResidualBlock, ShuffleFusion
 from cgalib.losses import CGANetCriterion
 from cgalib.models import (
@@ -58,6 +59,7 @@ __all__ = [
     "ShuffleFusion",
     "TNet",
     "TopDownPose",
+    "TopDownPredictor",
     "TrapezoidStage",
     "create_model",
     "create_variant",

@@ -81,7 +81,10 @@ def _json_object_type(text: str) -> dict:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as err:
-        raise argparse.ArgumentTypeError(f"not valid JSON ({err}): {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"not valid JSON ({err}): {text!r}; write a JSON object such as "
+            f"'{{\"input_size\": 256}}' (double-quoted keys)"
+        ) from None
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError(
             f"must be a JSON object such as '{{\"input_size\": 256}}', got {text!r}"
@@ -93,6 +96,17 @@ _COUNT = _int_type(1)
 _NON_NEGATIVE = _int_type(0)
 _SIDE = _int_type(32, 32)
 """Input sides: positive multiples of 32, the backbone's stride."""
+
+
+def _input_size_type(text: str) -> int | tuple[int, int]:
+    """An argparse type: a side (``512``) or ``HxW`` (``256x192``), multiples of 32."""
+    parts = text.lower().split("x")
+    if len(parts) > 2:
+        raise argparse.ArgumentTypeError(f"expected a side or HxW such as 256x192, got {text!r}")
+    sides = tuple(_SIDE(part) for part in parts)
+    return sides[0] if len(sides) == 1 else sides
+
+
 _POSITIVE = _float_type(0.0, open_low=True)
 _PROBABILITY = _float_type(0.0, 1.0)
 
@@ -158,7 +172,7 @@ def _cmd_train(
     epochs: int,
     batch: int,
     lr: float,
-    input_size: int,
+    input_size: int | tuple[int, int] | None,
     amp: str | None,
     channels_last: bool,
     device: str | None,
@@ -200,6 +214,20 @@ def _cmd_train(
     return 0
 
 
+def _check_top_down_flag(flag: str, value: str | None, checkpoint: str, top_down: bool) -> None:
+    """Refuse a top-down-only flag on a multi-person checkpoint, and a missing detector."""
+    if value is not None and not top_down:
+        raise ValueError(
+            f"{flag} is for top-down checkpoints; {checkpoint} holds a multi-person model "
+            "that finds the people itself: leave out " + flag
+        )
+    if flag == "--detector" and top_down and value is None:
+        raise ValueError(
+            f"{checkpoint} holds a top-down model, which needs person boxes: give "
+            "--detector with a CGANet checkpoint (e.g. --detector cganet/model.pt)"
+        )
+
+
 def _cmd_eval(
     checkpoint: str,
     data: str,
@@ -208,6 +236,7 @@ def _cmd_eval(
     out: str | None,
     flip: bool,
     input_size: int | None,
+    boxes: str | None,
     device: str | None,
     batch: int,
     categories: str | list[str] | None,
@@ -226,23 +255,48 @@ def _cmd_eval(
         ground_truth_for,
         load_coco,
     )
-    from cgalib.models import CGANet, load_model
+    from cgalib.eval.top_down import evaluate_top_down
+    from cgalib.models import CGANet, TopDownPose, load_model
     from cgalib.utils.files import atomic_open
 
-    model = load_model(checkpoint, expect=CGANet, flip_test=flip)
+    model = load_model(checkpoint, expect=(CGANet, TopDownPose), flip_test=flip)
+    top_down = isinstance(model, TopDownPose)
+    _check_top_down_flag("--boxes", boxes, checkpoint, top_down)
     images_dir, ann_file = find_split(data, split, None, ann)
     gt = load_coco(ann_file, categories=categories) if categories is not None else ann_file
     gt = ground_truth_for(model, gt, model_name=f"checkpoint {checkpoint}")  # K checked
-    size = input_size or getattr(model, "input_size", 512)
-    metrics, results = evaluate_coco(
-        model, images_dir, gt, box_ap=True, input_size=size, device=device, batch_size=batch
-    )
+    if top_down:
+        metrics, results = evaluate_top_down(
+            model,
+            images_dir,
+            gt,
+            boxes=boxes or "gt",
+            device=device,
+            batch_size=batch,
+            detector_input_size=input_size,
+        )
+    else:
+        size = input_size or model.input_size
+        metrics, results = evaluate_coco(
+            model,
+            images_dir,
+            gt,
+            box_ap=True,
+            input_size=size,
+            device=device,
+            batch_size=batch,
+        )
     with atomic_open(out_path) as f:
         json.dump(results, f)
     keypoints = {k: metrics[k] for k in KEYPOINT_METRICS}
-    boxes = {k: metrics[BOX_PREFIX + k] for k in BOX_METRICS}
-    print(format_metrics(keypoints, f"{split} keypoints"))
-    print(format_metrics(boxes, f"{split} person boxes"))
+    source = f", boxes from {boxes or 'the ground truth'}" if top_down else ""
+    print(format_metrics(keypoints, f"{split} keypoints{source}"))
+    if not top_down:
+        print(
+            format_metrics(
+                {k: metrics[BOX_PREFIX + k] for k in BOX_METRICS}, f"{split} person boxes"
+            )
+        )
     print(f"results: {out_path}")
     return 0
 
@@ -252,6 +306,7 @@ def _cmd_predict(
     checkpoint: str,
     out: str,
     input_size: int | None,
+    detector: str | None,
     device: str | None,
     threshold: float,
     strict: bool,
@@ -262,23 +317,31 @@ def _cmd_predict(
     beta: float,
     patience: int,
 ) -> int:
-    from cgalib.inference import Predictor
+    from cgalib.inference import Predictor, TopDownPredictor
     from cgalib.inference.media import VIDEO_SUFFIXES, predict_media
-    from cgalib.models import CGANet, load_model
+    from cgalib.models import CGANet, TopDownPose, load_model
 
-    model = load_model(checkpoint, expect=CGANet)
-    size = input_size or getattr(model, "input_size", 512)
+    model = load_model(checkpoint, expect=(CGANet, TopDownPose))
+    top_down = isinstance(model, TopDownPose)
+    _check_top_down_flag("--detector", detector, checkpoint, top_down)
+    if top_down:
+        predictor = TopDownPredictor(
+            model,
+            detector=load_model(detector, expect=CGANet),
+            device=device,
+            detector_input_size=input_size,
+        )
+    else:
+        predictor = Predictor(model, device=device, input_size=input_size or model.input_size)
     videos = [i for i in inputs if Path(i).suffix.lower() in VIDEO_SUFFIXES and Path(i).is_file()]
     pictures = [i for i in inputs if i not in videos]
     skipped = 0
     if pictures:
         try:
             report = predict_media(
-                model,
+                predictor,
                 pictures,
                 out,
-                input_size=size,
-                device=device,
                 score_threshold=threshold,
                 strict=strict,
             )
@@ -289,13 +352,10 @@ def _cmd_predict(
             skipped += len(pictures)
         else:
             skipped += len(report.skipped)
-            print(
-                f"results: {report.results} ({report.images} pictures, {report.people} people)"
-            )
+            print(f"results: {report.results} ({report.images} pictures, {report.people} people)")
     if videos:
         from cgalib.video import PoseSmoother, PoseTracker, predict_video
 
-        predictor = Predictor(model, device=device, input_size=size)
         done = 0
         for video in videos:
             try:
@@ -409,7 +469,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=_COUNT, default=95)
     p.add_argument("--batch", type=_COUNT, default=16, help="images per step and process")
     p.add_argument("--lr", type=_POSITIVE, default=1e-2)
-    p.add_argument("--input-size", type=_SIDE, default=512)
+    p.add_argument(
+        "--input-size",
+        type=_input_size_type,
+        default=None,
+        help="a side (512) or HxW (256x192), multiples of 32 (default: the model's)",
+    )
     p.add_argument("--amp", choices=["bf16", "fp16"], default=None)
     p.add_argument(
         "--channels-last", action="store_true", help="channels-last memory format (faster convs)"
@@ -457,6 +522,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="results JSON (default next to the checkpoint)")
     p.add_argument("--flip", action="store_true", help="flip test")
     p.add_argument("--input-size", type=_SIDE, default=None, help="a multiple of 32")
+    p.add_argument(
+        "--boxes",
+        default=None,
+        help="top-down models: person boxes from 'gt' (default), a COCO detections .json, "
+        "or a CGANet checkpoint .pt",
+    )
     p.add_argument("--device", type=_device_type, default=None)
     p.add_argument("--batch", type=_COUNT, default=8)
     p.add_argument(
@@ -473,6 +544,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--input-size", type=_SIDE, default=None, help="a multiple of 32")
+    p.add_argument(
+        "--detector",
+        default=None,
+        help="top-down checkpoints: the CGANet checkpoint that finds the people",
+    )
     p.add_argument("--device", type=_device_type, default=None)
     p.add_argument(
         "--threshold", type=_PROBABILITY, default=0.1, help="drawing score threshold, 0..1"

@@ -7,12 +7,28 @@
 - :mod:`~cgalib.codecs.center_line`: boxes <-> the center lines ``M_x``, ``M_y``; the
   decode is the Dichotomy Extended Area search.
 - :mod:`~cgalib.codecs.roi_keypoints`: image-pixel keypoints <-> per-box heatmaps.
+- :mod:`~cgalib.codecs.affine`: image pixels <-> person-crop pixels (the top-down crop:
+  aspect-fixed, padded box; its affine and inverse; keypoints and boxes both ways).
 - :mod:`~cgalib.codecs.gaussian` (the peaks) and :mod:`~cgalib.codecs.dense` (the dense
   targets of a whole batch).
 
 Every encode/decode pair has a round-trip test in ``tests/codecs``.
 """
 
+from cgalib.codecs.affine import (
+    CROP_PADDING,
+    affine_boxes,
+    affine_keypoints,
+    crop_affine,
+    crop_images,
+    crop_keypoints,
+    invert_affine,
+    is_flipped,
+    person_crop_boxes,
+    transform_points,
+    uncrop_keypoints,
+    whole_crop_boxes,
+)
 from cgalib.codecs.center import center_targets, decode_centers, heatmap_nms
 from cgalib.codecs.center_line import center_line_heatmaps, dichotomy_extend_area
 from cgalib.codecs.dense import build_targets
@@ -35,24 +51,36 @@ from cgalib.codecs.roi_keypoints import (
 )
 
 __all__ = [
+    "CROP_PADDING",
+    "affine_boxes",
+    "affine_keypoints",
     "build_targets",
     "center_line_heatmaps",
     "center_radius",
     "center_targets",
+    "crop_affine",
+    "crop_images",
+    "crop_keypoints",
     "decode_centers",
     "decode_roi_heatmaps",
     "dichotomy_extend_area",
     "draw_gaussian",
     "heatmap_nms",
     "image_to_roi_heatmap",
+    "invert_affine",
+    "is_flipped",
     "letterbox",
     "letterbox_batch",
     "letterbox_boxes",
     "letterbox_keypoints",
     "letterbox_size",
     "letterbox_target",
+    "person_crop_boxes",
     "roi_heatmap_to_image",
     "roi_keypoint_targets",
+    "transform_points",
+    "uncrop_keypoints",
     "unletterbox_boxes",
     "unletterbox_keypoints",
+    "whole_crop_boxes",
 ]

@@ -1,5 +1,7 @@
 """Data: keypoint sets and COCO's metadata, the synthetic crowd set, the COCO dataset and
-the check of its annotation files, letterboxing and the paper's GPU augmentation.
+the check of its annotation files, letterboxing and the paper's GPU augmentation; for
+top-down models, the people of a set (:class:`PersonCrops`), their crop augmentation
+(:class:`TopDownAugmentation`) and person boxes from a detections file or the ground truth.
 
 Annotation files are checked once, up front (:func:`validate_coco`: one clear error, or
 a report of the people kept and dropped); training and evaluation share that check.
@@ -19,6 +21,9 @@ from cgalib.data.coco_keypoints import (
     find_split,
     load_person_coco,
 )
+from cgalib.data.crop_augment import HALF_BODY_PADDING, UPPER_BODY, TopDownAugmentation
+from cgalib.data.detections import ground_truth_boxes, load_detections
+from cgalib.data.person_crops import PersonCrops, collate_person_crops
 from cgalib.data.synthetic import (
     BODY14_CATEGORY,
     POSES,
@@ -59,6 +64,7 @@ __all__ = [
     "DROP_REASONS",
     "FEW_KEYPOINTS",
     "FLIP_INDEX",
+    "HALF_BODY_PADDING",
     "KEYPOINT_NAMES",
     "NO_BOX",
     "NUM_KEYPOINTS",
@@ -70,6 +76,7 @@ __all__ = [
     "SKELETON_0",
     "SYNTHETIC_AUGMENT",
     "SYNTHETIC_KEYPOINTS",
+    "UPPER_BODY",
     "ZERO_AREA",
     "AnnotationError",
     "AnnotationReport",
@@ -77,16 +84,21 @@ __all__ = [
     "CocoKeypoints",
     "KeypointSet",
     "KeypointSetError",
+    "PersonCrops",
     "PoseAugmentation",
+    "TopDownAugmentation",
     "affine_boxes",
     "affine_keypoints",
     "check_coco",
     "check_image_files",
     "collate",
     "collate_letterboxed",
+    "collate_person_crops",
     "find_split",
+    "ground_truth_boxes",
     "letterbox",
     "letterbox_target",
+    "load_detections",
     "load_person_coco",
     "make_synthetic_coco",
     "read_coco_json",

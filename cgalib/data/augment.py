@@ -3,7 +3,8 @@
 Random scale 0.6-1.5, rotation +-45 degrees, translation +-40 px and a horizontal flip,
 composed into one affine matrix per image. Images (and masks) go through
 ``kornia.geometry.transform.warp_affine``; keypoints and boxes through the same matrices,
-so all stay consistent. Matrices act on pixel indices (pixel centres at integers, as
+so all stay consistent (the point and box transforms are the crop codec's,
+:mod:`cgalib.codecs.affine`). Matrices act on pixel indices (pixel centres at integers, as
 ``warp_affine(..., align_corners=True)`` samples them), hence a flip maps
 ``x -> W - 1 - x``, exactly what ``torch.flip``/``kornia.geometry.hflip`` do to pixels.
 """
@@ -17,87 +18,11 @@ import torch
 from kornia.geometry.transform import warp_affine
 from torch import nn
 
+from cgalib.codecs.affine import affine_boxes, affine_keypoints, is_flipped
 from cgalib.utils.coco_meta import FLIP_INDEX
 from cgalib.utils.image import to_float_image
 
 __all__ = ["PoseAugmentation", "affine_keypoints", "affine_boxes"]
-
-
-def affine_keypoints(
-    keypoints: torch.Tensor, matrix: torch.Tensor, size: tuple[int, int]
-) -> torch.Tensor:
-    """Move labelled keypoints by a `(2, 3)` pixel-index affine; points leaving the image drop.
-
-    Args:
-        keypoints: `(N, K, 3)` ``(x, y, v)``; ``v > 0`` are labelled.
-        matrix: `(2, 3)` affine from input to output pixel indices.
-        size: output ``(H, W)``.
-
-    Returns:
-        `(N, K, 3)`; keypoints outside ``[-0.5, W - 0.5) x [-0.5, H - 0.5)`` (no output
-        pixel) become ``(0, 0, 0)``, like the unlabelled ones.
-
-    Examples:
-        >>> m = torch.tensor([[2.0, 0.0, 1.0], [0.0, 2.0, 0.0]])
-        >>> affine_keypoints(torch.tensor([[[3.0, 4.0, 2.0], [9.0, 1.0, 1.0]]]), m, (16, 16))
-        tensor([[[7., 8., 2.],
-                 [0., 0., 0.]]])
-    """
-    h, w = size
-    xy = keypoints[..., :2] @ matrix[:, :2].T + matrix[:, 2]
-    inside = (
-        (keypoints[..., 2] > 0)
-        & (xy[..., 0] >= -0.5) & (xy[..., 0] < w - 0.5)
-        & (xy[..., 1] >= -0.5) & (xy[..., 1] < h - 0.5)
-    )  # fmt: skip
-    out = torch.cat([xy, keypoints[..., 2:]], -1)
-    return torch.where(inside[..., None], out, torch.zeros_like(out))
-
-
-def affine_boxes(
-    boxes: torch.Tensor,
-    matrix: torch.Tensor,
-    size: tuple[int, int],
-    mode: Literal["ellipse", "corners"] = "ellipse",
-) -> torch.Tensor:
-    """Transform xyxy boxes (continuous, pixel ``i`` spans ``[i, i+1)``) by a pixel-index affine.
-
-    ``"corners"`` takes the box enclosing the 4 moved corners (it always contains the
-    object but grows under rotation: at 45 degrees a tall person's box becomes square);
-    ``"ellipse"`` takes the box enclosing the moved inscribed ellipse (exact without
-    rotation, much tighter for rotated people). Both are clipped to the output image.
-
-    Args:
-        boxes: `(N, 4)` xyxy.
-        matrix: `(2, 3)` affine from input to output pixel indices.
-        size: output ``(H, W)``.
-        mode: ``"ellipse"`` or ``"corners"``.
-
-    Returns:
-        `(N, 4)` xyxy boxes inside the output image (possibly empty).
-
-    Examples:
-        >>> m = torch.tensor([[1.0, 0.0, 5.0], [0.0, 1.0, 0.0]])
-        >>> affine_boxes(torch.tensor([[0.0, 0.0, 4.0, 8.0]]), m, (32, 32))
-        tensor([[5., 0., 9., 8.]])
-    """
-    lin = matrix[:, :2]
-    # pixel-index affine -> continuous coordinates: p_c = A (p - 0.5) + t + 0.5
-    shift = matrix[:, 2] + 0.5 - lin.sum(1) * 0.5
-    center = ((boxes[:, :2] + boxes[:, 2:]) / 2) @ lin.T + shift
-    half = (boxes[:, 2:] - boxes[:, :2]) / 2  # (N, 2): a, b
-    if mode == "ellipse":
-        extent = torch.sqrt((half[:, None, :] * lin[None]).square().sum(-1))
-    elif mode == "corners":
-        extent = (half[:, None, :] * lin[None]).abs().sum(-1)
-    else:
-        raise ValueError(f"mode must be 'ellipse' or 'corners', got {mode!r}")
-    h, w = size
-    lo = center - extent
-    hi = center + extent
-    lo = torch.stack([lo[:, 0].clamp(0, w), lo[:, 1].clamp(0, h)], -1)
-    hi = torch.stack([hi[:, 0].clamp(0, w), hi[:, 1].clamp(0, h)], -1)
-    return torch.cat([lo, hi], -1)
 
 
 def _mask_boxes(masks: torch.Tensor) -> torch.Tensor:
@@ -274,9 +199,7 @@ class PoseAugmentation(nn.Module):
         new_targets = []
         for i, t in enumerate(targets):
             mi = m[i]
-            flipped = bool(
-                matrices[i, 0, 0] * matrices[i, 1, 1] - matrices[i, 0, 1] * matrices[i, 1, 0] < 0
-            )
+            flipped = bool(is_flipped(matrices[i]))
             nt = dict(t)
             kps = affine_keypoints(t["keypoints"].to(device).float(), mi, (s, s))
             if flipped:

@@ -3,6 +3,7 @@ COCO-format keypoint set)."""
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -185,6 +186,30 @@ class CocoKeypoints(Dataset):
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def letterboxed(self, input_size: int | None) -> CocoKeypoints:
+        """The same data set letterboxed to another input size, without reading the
+        annotation file again.
+
+        Training reads the file (and its keypoint set) before it builds the model, whose
+        ``input_size`` then decides the letterbox.
+
+        Args:
+            input_size: the side images and targets are letterboxed to (``None``: the
+                original pixels).
+
+        Returns:
+            A new :class:`CocoKeypoints` sharing this one's checked annotations; this one
+            is unchanged.
+
+        Raises:
+            ValueError: for a side that is not a positive integer.
+        """
+        if input_size is not None and not (type(input_size) is int and input_size > 0):
+            raise ValueError(f"input_size must be a positive integer side, got {input_size!r}")
+        other = copy.copy(self)
+        other.input_size = input_size
+        return other
 
     def __repr__(self) -> str:
         return (

@@ -13,6 +13,7 @@ import random
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -618,6 +619,26 @@ def _check_model_keypoints(
         )
 
 
+def _upper_body(
+    keypoints: KeypointSet, augment_kwargs: Mapping[str, Any], ann_file: Path
+) -> dict[str, tuple[int, ...]]:
+    """The ``upper_body`` of half-body crops: the keypoint set's; COCO's default for COCO;
+    refused when half-body crops are asked for a set that has none."""
+    if keypoints.upper_body is not None:
+        return {"upper_body": keypoints.upper_body}
+    if (
+        augment_kwargs.get("half_body_prob", 0)
+        and "upper_body" not in augment_kwargs
+        and not keypoints.is_coco()
+    ):
+        raise ValueError(
+            f"half-body crops need the upper-body keypoints of {ann_file}'s "
+            f"{keypoints.describe()}: add an \"upper_body\" list of names to its category, or "
+            "pass upper_body=[...] in the augmentation arguments"
+        )
+    return {}
+
+
 def train(
     model: str,
     data: str | os.PathLike,
@@ -625,7 +646,7 @@ def train(
     model_kwargs: dict | None = None,
     ann_train: str | os.PathLike | None = None,
     images_train: str | os.PathLike | None = None,
-    input_size: int = 512,
+    input_size: int | Sequence[int] | None = None,
     device: str | None = None,
     augment: bool = True,
     augment_kwargs: Mapping[str, Any] | None = None,
@@ -636,7 +657,13 @@ def train(
 ) -> Path:
     """Train a registered model on a COCO-format keypoint data set (``cgalib train``).
 
-    Before the model is built the annotation file is checked
+    The kind of model picks the data pipeline: a multi-person model (:class:`~cgalib.CGANet`)
+    trains on letterboxed whole images (:class:`~cgalib.data.CocoKeypoints` with
+    ``input_size``, :class:`~cgalib.data.PoseAugmentation`); a top-down model
+    (:class:`~cgalib.TopDownPose`) on person crops (:class:`~cgalib.data.PersonCrops`,
+    :class:`~cgalib.data.TopDownAugmentation` with the model's crop size and flip map).
+
+    Before the first step the annotation file is checked
     (:class:`~cgalib.data.CocoKeypoints`) and its report printed: images, people kept and
     dropped by reason. A set where no kept person has a labelled keypoint stops here; when
     more than 20% of the people are dropped a one-line warning goes to stderr.
@@ -648,20 +675,26 @@ def train(
     ``export`` need nothing more), and the augmentation flips with its flip map.
 
     Args:
-        model: a registered model name (e.g. ``"cganet_tnet_d1w64"``); its builder receives
-            ``input_size`` (the CGANet builders size the ROI crops from it).
+        model: a registered model name (e.g. ``"cganet_tnet_d1w64"`` or
+            ``"topdown_tnet_d3w64"``); its builder receives ``input_size`` when given (the
+            CGANet builders size the ROI crops from it).
         data: the data root with ``train/`` images and ``annotations/person_keypoints_train.json``
             (the synthetic set's and COCO's layout, COCO's ``train2017/`` is found too).
         out: the run folder.
         model_kwargs: builder overrides.
         ann_train: the annotation file, if not in the default place.
         images_train: the image folder, if not in the default place.
-        input_size: square training input (the paper: 512).
+        input_size: the training input: a side for a multi-person model (the paper: 512),
+            ``(H, W)`` (or a side) for a top-down model (the paper: ``(256, 192)``);
+            ``None`` keeps the builder's default.
         device: ``"cuda"``/``"cpu"``; default CUDA when available (the local rank under
             ``torchrun``).
-        augment: apply the paper's GPU augmentation.
-        augment_kwargs: overrides of :class:`~cgalib.data.PoseAugmentation`'s paper defaults
-            (``scale``, ``rotation``, ``translation``, ``flip_prob``).
+        augment: apply the paper's GPU augmentation (the top-down one for a top-down model).
+        augment_kwargs: overrides of the augmentation's defaults
+            (:class:`~cgalib.data.PoseAugmentation`: ``scale``, ``rotation``,
+            ``translation``, ``flip_prob``; :class:`~cgalib.data.TopDownAugmentation`: its
+            arguments); the flip map (and the top-down ``upper_body``) are the keypoint
+            set's.
         categories: the keypoint categories to train on (see
             :data:`~cgalib.data.Categories`; default the one named ``"person"``).
         flip_index: the keypoint set's flip map, when its names do not give it.
@@ -679,39 +712,52 @@ def train(
         ValueError: if ``model_kwargs`` build a model for another keypoint set than the
             data's (naming both).
     """
-    from cgalib.data import CocoKeypoints, PoseAugmentation, collate_letterboxed, find_split
+    from cgalib.data import (
+        CocoKeypoints,
+        PersonCrops,
+        PoseAugmentation,
+        TopDownAugmentation,
+        collate_letterboxed,
+        collate_person_crops,
+        find_split,
+    )
+    from cgalib.models import TopDownPose
 
     ctx = init_distributed(device)
     try:
         images_dir, ann_file = find_split(data, "train", images_train, ann_train)
-        dataset = CocoKeypoints(
-            images_dir,
-            ann_file,
-            input_size=input_size,
-            categories=categories,
-            flip_index=flip_index,
-            sigmas=sigmas,
+        size = {} if input_size is None else {"input_size": input_size}
+        given = (model_kwargs or {}).get("input_size", input_size)
+        if input_size is not None and given != input_size:
+            raise ValueError(
+                f"input_size={input_size} disagrees with model_kwargs' input_size={given}; "
+                "give the training size once"
+            )
+        people = CocoKeypoints(
+            images_dir, ann_file, categories=categories, flip_index=flip_index, sigmas=sigmas
         )
         if ctx.is_main:
-            print(dataset.report)
-        warning = dataset.report.check_for_training()  # no labelled person: stop here
+            print(people.report)
+        warning = people.report.check_for_training()  # no labelled person: stop here
         if warning and ctx.is_main:
             print(f"warning: {warning}", file=sys.stderr)
-        keypoints = dataset.keypoint_set
+        keypoints = people.keypoint_set
         own_set = {} if keypoints == KeypointSet.coco() else {"keypoint_set": keypoints.to_dict()}
         torch.manual_seed(train_kwargs.get("seed", 0))  # the same seed, the same initial weights
-        net = create_model(model, **{"input_size": input_size, **own_set, **(model_kwargs or {})})
+        net = create_model(model, **{**size, **own_set, **(model_kwargs or {})})
         _check_model_keypoints(net, model, keypoints, ann_file)
-        aug = (
-            PoseAugmentation(
-                output_size=input_size,
-                **{"flip_index": keypoints.flip_index, **(augment_kwargs or {})},
-            ).to(ctx.device)
-            if augment
-            else None
-        )
-        return train_model(
-            net, dataset, collate_letterboxed, out, augment=aug, context=ctx, **train_kwargs
-        )
+        if isinstance(net, TopDownPose):
+            dataset, collate = PersonCrops(people), collate_person_crops
+            halves = _upper_body(keypoints, augment_kwargs or {}, ann_file)
+            make_augment = partial(
+                TopDownAugmentation, net.input_size, flip_index=net.flip_index, **halves
+            )
+        else:
+            dataset, collate = people.letterboxed(net.input_size), collate_letterboxed
+            make_augment = partial(
+                PoseAugmentation, output_size=net.input_size, flip_index=keypoints.flip_index
+            )
+        aug = make_augment(**(augment_kwargs or {})).to(ctx.device) if augment else None
+        return train_model(net, dataset, collate, out, augment=aug, context=ctx, **train_kwargs)
     finally:
         cleanup_distributed()

@@ -1,4 +1,5 @@
-"""Inference: the high-level :class:`Predictor` (any image in, COCO-style people out) and
+"""Inference: the high-level :class:`Predictor` (any image in, COCO-style people out), its
+top-down counterpart :class:`TopDownPredictor` (person boxes in, a pose per box out) and
 prediction over images, folders and videos (:func:`predict_media`)."""
 
 from cgalib.codecs.letterbox import letterbox_batch
@@ -12,6 +13,7 @@ from cgalib.inference.media import (
     predict_media,
 )
 from cgalib.inference.predictor import Predictor
+from cgalib.inference.top_down import TopDownPredictor
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -19,6 +21,7 @@ __all__ = [
     "MediaItem",
     "MediaReport",
     "Predictor",
+    "TopDownPredictor",
     "drawing_name",
     "iter_media",
     "letterbox_batch",

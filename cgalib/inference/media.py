@@ -31,6 +31,7 @@ from PIL import Image, ImageSequence
 from torch import nn
 
 from cgalib.inference.predictor import Predictor
+from cgalib.inference.top_down import TopDownPredictor
 from cgalib.utils.files import atomic_open
 from cgalib.utils.image import read_image, to_rgb_tensor
 from cgalib.utils.progress import ProgressBar
@@ -221,7 +222,7 @@ def iter_media(
 
 
 def predict_media(
-    model: nn.Module,
+    predictor: nn.Module | Predictor | TopDownPredictor,
     inputs: Sequence[str | os.PathLike],
     out_dir: str | os.PathLike,
     input_size: int = 512,
@@ -230,7 +231,7 @@ def predict_media(
     render: bool = True,
     strict: bool = False,
 ) -> MediaReport:
-    """Run ``model`` on images, folders and GIFs; write results and rendered images.
+    """Run a pose model on images, folders and GIFs; write results and rendered images.
 
     Inputs that cannot be read are skipped with one ``UserWarning`` each (``skipped
     <input>: <reason>``) and listed in the report; the others still run. The results of
@@ -239,14 +240,17 @@ def predict_media(
     made.
 
     Args:
-        model: a pose model (e.g. from :func:`cgalib.load_model`).
+        predictor: a multi-person model (e.g. from :func:`cgalib.load_model`), wrapped in a
+            :class:`Predictor` with ``input_size`` and ``device``; or a ready predictor, a
+            :class:`Predictor` or a :class:`~cgalib.inference.TopDownPredictor` with its
+            detector (``input_size`` and ``device`` are then its own).
         inputs: image files, folders or GIFs (see :func:`iter_media`).
         out_dir: output folder: ``results.json`` (COCO results, each person with the
             ``file_name`` of its picture instead of an ``image_id``, and a ``frame``
             index for GIF frames) and one drawing per picture at
             :func:`drawing_name` (subfolders mirror the inputs').
-        input_size: letterbox size of the longer side.
-        device: where to run.
+        input_size: letterbox size of the longer side (when ``predictor`` is a model).
+        device: where to run (when ``predictor`` is a model).
         score_threshold: people below it are not drawn (all are written to the JSON).
         render: draw the pictures (skeleton and colours of the model's keypoint set).
         strict: stop at the first input that cannot be read, raising its error (after
@@ -270,7 +274,8 @@ def predict_media(
     if not inputs:
         raise ValueError("predict_media needs at least one input (image, folder or GIF)")
     out = Path(out_dir)
-    predictor = Predictor(model, device=device, input_size=input_size)
+    if isinstance(predictor, nn.Module):
+        predictor = Predictor(predictor, device=device, input_size=input_size)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "results.json"
     results: list[dict] = []

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cgalib.codecs.letterbox import letterbox_batch, unletterbox_boxes, unletterbox_keypoints
+from cgalib.models.top_down import TopDownPose
 from cgalib.utils.device import resolve_device
 from cgalib.utils.image import ImageInput, to_rgb_tensor
 from cgalib.utils.keypoint_set import KeypointSet
@@ -66,7 +67,8 @@ class Predictor:
     Raises:
         ValueError: for a device this machine lacks, an ``input_size`` that is not a
             positive multiple of 32, a ``batch_size`` below 1, a ``score_threshold``
-            outside ``[0, 1]``, or an unknown ``precision`` or ``compile``.
+            outside ``[0, 1]``, an unknown ``precision`` or ``compile``, or a top-down
+            model (it needs boxes: :class:`~cgalib.inference.TopDownPredictor`).
     """
 
     def __init__(
@@ -80,6 +82,11 @@ class Predictor:
         compile: Compile = False,
     ) -> None:
         precision_dtype(precision)  # validates the name
+        if isinstance(model, TopDownPose):
+            raise ValueError(
+                "Predictor runs multi-person models; a TopDownPose needs person boxes: use "
+                "cgalib.inference.TopDownPredictor(model, detector=<a CGANet>)"
+            )
         if not _is_int(input_size) or input_size % 32 or input_size <= 0:
             raise ValueError(f"input_size must be a positive multiple of 32, got {input_size!r}")
         if not _is_int(batch_size) or batch_size < 1:

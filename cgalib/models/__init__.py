@@ -21,7 +21,12 @@ from cgalib.models.checkpoint import (
     load_weights,
     save_model,
 )
-from cgalib.models.top_down import TopDownPose, topdown_tnet_d3w64, topdown_tnet_d3w96
+from cgalib.models.top_down import (
+    TopDownPose,
+    topdown_tnet_d1w16,
+    topdown_tnet_d3w64,
+    topdown_tnet_d3w96,
+)
 from cgalib.models.variants import create_variant
 
 __all__ = [
@@ -41,6 +46,7 @@ __all__ = [
     "load_state",
     "load_weights",
     "save_model",
+    "topdown_tnet_d1w16",
     "topdown_tnet_d3w64",
     "topdown_tnet_d3w96",
 ]

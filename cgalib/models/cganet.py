@@ -25,6 +25,7 @@ from cgalib.backbones.tnet import TNet
 from cgalib.heads import DenseHeads, ROIGuider, RoiHead, ROIPointer
 from cgalib.layers import ImageNormalize
 from cgalib.losses import LOSS_WEIGHTS, CGANetCriterion
+from cgalib.models._keypoints import builder_keypoints, model_keypoint_set
 from cgalib.ops import hflip_boxes
 from cgalib.postprocess import (
     AmbiguityAlleviation,
@@ -157,7 +158,7 @@ class CGANet(nn.Module):
         num_keypoints = getattr(keypoint_head, "num_outputs", None)
         if not isinstance(num_keypoints, int) or num_keypoints < 1:
             raise ValueError("keypoint_head must have num_outputs (the number of keypoints)")
-        keypoint_set = _keypoint_set(keypoint_set, num_keypoints, flip_index)
+        keypoint_set = model_keypoint_set(keypoint_set, num_keypoints, flip_index)
         if flip_index is None and keypoint_set is not None:
             flip_index = keypoint_set.flip_index
         if flip_index is not None and sorted(flip_index) != list(range(num_keypoints)):
@@ -320,32 +321,6 @@ class CGANet(nn.Module):
         return f"input_size={self._input_size}, flip_test={self._flip_test}"
 
 
-def _keypoint_set(
-    keypoint_set: KeypointSet | Mapping | None,
-    num_keypoints: int,
-    flip_index: Sequence[int] | None,
-) -> KeypointSet | None:
-    """The model's keypoint set: the one given (checked against ``K`` and ``flip_index``),
-    else COCO's when ``K = 17`` and ``flip_index`` is absent or COCO's, else ``None``."""
-    if keypoint_set is None:
-        coco = KeypointSet.coco()
-        same_flip = flip_index is None or tuple(flip_index) == coco.flip_index
-        return coco if num_keypoints == len(coco) and same_flip else None
-    keypoint_set = KeypointSet.from_dict(keypoint_set, "keypoint_set")
-    if len(keypoint_set) != num_keypoints:
-        raise ValueError(
-            f"keypoint_set has {len(keypoint_set)} keypoints but the keypoint head "
-            f"{num_keypoints} outputs; build the head for the set (num_keypoints="
-            f"{len(keypoint_set)}, or leave num_keypoints out)"
-        )
-    if flip_index is not None and tuple(flip_index) != keypoint_set.flip_index:
-        raise ValueError(
-            f"flip_index {list(flip_index)} differs from the keypoint_set's "
-            f"{list(keypoint_set.flip_index)}; give one of them"
-        )
-    return keypoint_set
-
-
 def _box_extension(kind: str, ratio: float, thre: float, iters: int) -> BoxExtension:
     if kind == "dichotomy":
         return DichotomyExtendArea(ratio, thre, iters)
@@ -383,15 +358,7 @@ def _create_cganet(
     flip_index: Sequence[int] | None = None,
     keypoint_set: KeypointSet | Mapping | None = None,
 ) -> CGANet:
-    if keypoint_set is not None:
-        keypoint_set = KeypointSet.from_dict(keypoint_set, "keypoint_set")
-        if num_keypoints is not None and num_keypoints != len(keypoint_set):
-            raise ValueError(
-                f"num_keypoints={num_keypoints} but the keypoint_set has {len(keypoint_set)} "
-                "keypoints; leave num_keypoints out (it is the set's)"
-            )
-        num_keypoints = len(keypoint_set)
-    num_keypoints = 17 if num_keypoints is None else num_keypoints
+    keypoint_set, num_keypoints = builder_keypoints(keypoint_set, num_keypoints)
     backbone = TNet(depth=depth, width=width, **(backbone_kwargs or {}))
     info = FeatureInfo.of(backbone)
     head_kwargs = {"input_size": input_size, "num_outputs": num_keypoints, **(head_kwargs or {})}

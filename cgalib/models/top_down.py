@@ -2,17 +2,22 @@
 
 Data flow::
 
-    person crops (B,3,H,W) in 0..1 --normalise--> backbone --> L0 (stride 4)
-    L0 --> head (1x1 conv) --> K heatmap logits (B,K,H/4,W/4)
+    person crops (B,3,H,W) in 0..1 --normalise--> backbone --> L0..L3 (strides 4..32)
+    L0..L3 --> head (PyramidHeatmapHead: per-level 1x1 conv, upsample, sum)
+           --> K heatmap logits (B,K,H/4,W/4)
     train: Gaussian targets of the crop keypoints (roi_keypoint_targets) --> focal loss
-    infer: argmax + quarter-cell refinement (decode_roi_heatmaps) --> (B,K,3) crop pixels
+    infer: sigmoid (flip test: averaged with the mirrored crop's) --> argmax + quarter-cell
+           refinement (decode_roi_heatmaps) --> (B,K,3) crop pixels
 
-The crop plays the role of one ROI box ``(0, 0, W, H)``, so targets and decoding share
-the ROI-heatmap convention of CGANet's keypoint head (:mod:`cgalib.codecs.roi_keypoints`).
+The crop plays the role of one ROI box (its whole extent, in pixel indices
+``(-0.5, -0.5, W - 0.5, H - 0.5)``), so targets and decoding share
+the ROI-heatmap convention of CGANet's keypoint head (:mod:`cgalib.codecs.roi_keypoints`);
+person crops are cut and mapped back by :mod:`cgalib.codecs.affine`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -20,33 +25,60 @@ from torch import nn
 
 from cgalib.backbones.features import FeatureInfo
 from cgalib.backbones.tnet import TNet
-from cgalib.codecs import decode_roi_heatmaps, roi_keypoint_targets
-from cgalib.heads.prediction_head import HEATMAP_PRIOR_BIAS
+from cgalib.codecs import decode_roi_heatmaps, roi_keypoint_targets, whole_crop_boxes
+from cgalib.heads.pyramid_heatmap import PyramidHeatmapHead
 from cgalib.layers import ImageNormalize
 from cgalib.losses import focal_loss
+from cgalib.models._keypoints import builder_keypoints, model_keypoint_set
+from cgalib.postprocess.flip_heatmaps import average_flipped_heatmaps
 from cgalib.registry import register_model
+from cgalib.utils.keypoint_set import KeypointSet
 
-__all__ = ["TopDownPose", "topdown_tnet_d3w64", "topdown_tnet_d3w96"]
+__all__ = ["TopDownPose", "topdown_tnet_d1w16", "topdown_tnet_d3w64", "topdown_tnet_d3w96"]
 
 
 class TopDownPose(nn.Module):
     """Single-person pose from a person crop: backbone, stride-4 heatmaps, argmax decode.
 
-    The head reads the backbone's finest level, which must have stride 4; its channels
-    come from the backbone's ``feature_info``. The default head is a 1x1 convolution to
-    ``num_keypoints`` logits (bias ``-2.19``, CenterNet's prior) — the paper's top-down
-    model adds nothing else to TNet.
+    The default head, :class:`~cgalib.heads.PyramidHeatmapHead`, reads every level of
+    the backbone (sized from its ``feature_info``): a 1x1 convolution per level to
+    ``num_keypoints`` logits, the coarser ones upsampled to level 0 and summed (bias
+    ``-2.19``, CenterNet's prior). Reading every level lets all of TNet's last stage reach
+    the output, so every parameter trains (see ``docs/architecture.md``).
+
+    Every setting is fixed at construction (read-only properties); a variant with the same
+    weights is built, e.g. ``cgalib.create_variant(model, flip_test=True)`` or
+    ``load_model(path, flip_test=True)``.
 
     Args:
         backbone: a multi-level backbone with ``feature_info`` (channels and strides per
             level, e.g. :class:`~cgalib.TNet`); level 0 must have stride 4.
-        head: maps level 0 `(B, C_0, H/4, W/4)` to `(B, K, H/4, W/4)` logits; default
-            a 1x1 convolution sized from the backbone.
+        head: maps the backbone's levels ``[L0, ...]`` to `(B, K, H/4, W/4)` logits;
+            default a :class:`~cgalib.heads.PyramidHeatmapHead` sized from the backbone.
         num_keypoints: ``K``.
         keypoint_sigma: Gaussian sigma of the heatmap targets, in heatmap cells.
-        input_size: ``(H, W)`` of the crops the model is trained on (the paper's 256x192);
-            informational (benchmarks, predictors): any size with sides that are multiples
-            of 32 is accepted.
+        input_size: ``(H, W)`` of the crops the model is trained on (the paper's 256x192),
+            or one int for square crops; the crop size that predictors cut. The
+            model itself accepts any crop whose sides are multiples of 32.
+        flip_test: at inference, also run the mirrored crops and average the heatmap
+            probabilities (:func:`~cgalib.postprocess.average_flipped_heatmaps`; twice the
+            cost).
+        flip_index: keypoint permutation of a horizontal flip (default: the
+            ``keypoint_set``'s, or COCO's for ``K = 17``); needed for the flip test and for
+            flip augmentation.
+        flip_shift: heatmap cells the mirrored pass is shifted right; 0 is exact for
+            cgalib's pixel-centred heatmaps (1 is SimpleBaseline/HRNet's convention, see
+            :func:`~cgalib.postprocess.average_flipped_heatmaps`).
+        keypoint_set: the keypoints the model predicts (a
+            :class:`~cgalib.utils.keypoint_set.KeypointSet`, or its ``to_dict()``), with
+            ``K`` equal to ``num_keypoints``; default COCO's for ``K = 17`` (without a
+            ``flip_index`` of another set), else none.
+
+    Raises:
+        ValueError: for a backbone without a stride-4 level 0, a bad ``num_keypoints``,
+            ``keypoint_sigma``, ``input_size`` or ``flip_shift``, a ``keypoint_set`` of
+            another ``K`` or with another flip map than ``flip_index``, a ``flip_index``
+            that is not a permutation, or a flip test without a flip map.
 
     Shape:
         - images: `(B, 3, H, W)`, RGB in 0..1, ``H`` and ``W`` multiples of 32
@@ -72,7 +104,11 @@ class TopDownPose(nn.Module):
         head: nn.Module | None = None,
         num_keypoints: int = 17,
         keypoint_sigma: float = 2.0,
-        input_size: tuple[int, int] = (256, 192),
+        input_size: int | Sequence[int] = (256, 192),
+        flip_test: bool = False,
+        flip_index: Sequence[int] | None = None,
+        flip_shift: int = 0,
+        keypoint_set: KeypointSet | Mapping | None = None,
     ) -> None:
         super().__init__()
         info = FeatureInfo.of(backbone)
@@ -84,21 +120,69 @@ class TopDownPose(nn.Module):
             raise ValueError(f"num_keypoints must be >= 1, got {num_keypoints}")
         if keypoint_sigma <= 0:
             raise ValueError(f"keypoint_sigma must be positive, got {keypoint_sigma}")
-        if len(input_size) != 2 or any(s <= 0 or s % 32 for s in input_size):
+        size = (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
+        if len(size) != 2 or any(int(s) <= 0 or int(s) % 32 for s in size):
             raise ValueError(f"input_size must be (H, W), multiples of 32, got {input_size}")
+        keypoint_set = model_keypoint_set(keypoint_set, num_keypoints, flip_index)
+        if flip_index is None and keypoint_set is not None:
+            flip_index = keypoint_set.flip_index
+        if flip_index is not None and sorted(int(i) for i in flip_index) != list(
+            range(num_keypoints)
+        ):
+            raise ValueError(f"flip_index must permute range({num_keypoints}), got {flip_index}")
+        if flip_test and flip_index is None:
+            raise ValueError(f"flip_test needs the flip_index of the {num_keypoints} keypoints")
+        if flip_shift < 0:
+            raise ValueError(f"flip_shift must be >= 0, got {flip_shift}")
         self.backbone = backbone
-        if head is None:
-            head = nn.Conv2d(info.channels(0), num_keypoints, 1)
-            nn.init.normal_(head.weight, std=0.001)
-            nn.init.constant_(head.bias, HEATMAP_PRIOR_BIAS)
-        self.head = head
-        self.num_keypoints = num_keypoints
-        self.keypoint_sigma = keypoint_sigma
-        self.input_size = tuple(int(s) for s in input_size)
+        self.head = head if head is not None else PyramidHeatmapHead(info.channels(), num_keypoints)
         self.preprocess = ImageNormalize()
+        self._num_keypoints = int(num_keypoints)
+        self._keypoint_sigma = float(keypoint_sigma)
+        self._input_size = (int(size[0]), int(size[1]))
+        self._flip_test = bool(flip_test)
+        self._flip_index = None if flip_index is None else tuple(int(i) for i in flip_index)
+        self._flip_shift = int(flip_shift)
+        self._keypoint_set = keypoint_set
+
+    @property
+    def num_keypoints(self) -> int:
+        """``K``, the keypoints per person."""
+        return self._num_keypoints
+
+    @property
+    def keypoint_sigma(self) -> float:
+        """Gaussian sigma of the training targets, in heatmap cells."""
+        return self._keypoint_sigma
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """``(H, W)`` of the crops the model is trained on and predictors cut."""
+        return self._input_size
+
+    @property
+    def flip_test(self) -> bool:
+        """Whether inference averages each crop with its mirror."""
+        return self._flip_test
+
+    @property
+    def flip_index(self) -> tuple[int, ...] | None:
+        """The keypoint permutation of a horizontal flip."""
+        return self._flip_index
+
+    @property
+    def keypoint_set(self) -> KeypointSet | None:
+        """The keypoints the model predicts (names, skeleton, flip map, OKS sigmas), or
+        ``None`` for a model composed without one."""
+        return self._keypoint_set
+
+    @property
+    def flip_shift(self) -> int:
+        """Heatmap cells the mirrored pass of the flip test is shifted right."""
+        return self._flip_shift
 
     def heatmaps(self, images: torch.Tensor) -> torch.Tensor:
-        """Keypoint heatmap logits of the crops.
+        """Keypoint heatmap logits of the crops (one pass, no flip test).
 
         Args:
             images: `(B, 3, H, W)` RGB in 0..1, ``H`` and ``W`` multiples of 32.
@@ -107,15 +191,27 @@ class TopDownPose(nn.Module):
             `(B, K, H/4, W/4)` logits.
         """
         _check_crops(images)
-        features = self.backbone(self.preprocess(images))
-        return self.head(features[0])
+        return self.head(self.backbone(self.preprocess(images)))
+
+    def probabilities(self, images: torch.Tensor) -> torch.Tensor:
+        """Keypoint heatmap probabilities; with ``flip_test``, averaged with the mirror's.
+
+        Args:
+            images: `(B, 3, H, W)` RGB in 0..1, ``H`` and ``W`` multiples of 32.
+
+        Returns:
+            `(B, K, H/4, W/4)` probabilities in [0, 1].
+        """
+        probs = self.heatmaps(images).float().sigmoid()
+        if not self._flip_test:
+            return probs
+        mirrored = self.heatmaps(images.flip(-1)).float().sigmoid()
+        return average_flipped_heatmaps(probs, mirrored, self._flip_index, self._flip_shift)
 
     def crop_boxes(self, images: torch.Tensor) -> torch.Tensor:
-        """Each crop as one ROI box ``(0, 0, W, H)``: `(B, 4)` in crop pixels."""
-        h, w = images.shape[-2:]
-        boxes = images.new_zeros(images.shape[0], 4, dtype=torch.float32)
-        boxes[:, 2], boxes[:, 3] = w, h  # scalar fills: no host-to-device copy
-        return boxes
+        """Each crop as one ROI box in crop pixel indices, `(B, 4)`: ``(-0.5, -0.5, W - 0.5,
+        H - 0.5)`` (:func:`~cgalib.codecs.whole_crop_boxes`), so heatmaps are pixel-centred."""
+        return whole_crop_boxes(images.shape[0], images.shape[-2:], images.device)
 
     def forward(
         self, images: torch.Tensor, keypoints: torch.Tensor | None = None
@@ -126,8 +222,8 @@ class TopDownPose(nn.Module):
                     "TopDownPose in train mode needs keypoints (call model.eval() to infer)"
                 )
             return {"km": self.loss(images, keypoints)}
-        logits = self.heatmaps(images)
-        return decode_roi_heatmaps(logits.float(), self.crop_boxes(images))
+        probs = self.probabilities(images)
+        return decode_roi_heatmaps(probs, self.crop_boxes(images), logits=False)
 
     def loss(self, images: torch.Tensor, keypoints: torch.Tensor) -> torch.Tensor:
         """Focal loss of the predicted heatmaps against the Gaussian keypoint targets.
@@ -142,12 +238,15 @@ class TopDownPose(nn.Module):
             The scalar loss.
         """
         _check_crops(images)
-        if (
-            not isinstance(keypoints, torch.Tensor)
-            or keypoints.dim() != 3
-            or keypoints.shape != (images.shape[0], self.num_keypoints, 3)
-        ):
-            shape = tuple(keypoints.shape) if isinstance(keypoints, torch.Tensor) else keypoints
+        if not isinstance(keypoints, torch.Tensor):
+            raise ValueError(
+                f"TopDownPose trains on person crops and their keypoints, a ({images.shape[0]}, "
+                f"{self.num_keypoints}, 3) tensor, got a {type(keypoints).__name__}; whole-image "
+                "targets need cropping first: train with PersonCrops, collate_person_crops and "
+                "TopDownAugmentation (docs/top-down.md)"
+            )
+        if keypoints.dim() != 3 or keypoints.shape != (images.shape[0], self.num_keypoints, 3):
+            shape = tuple(keypoints.shape)
             raise ValueError(
                 f"TopDownPose expects keypoints ({images.shape[0]}, {self.num_keypoints}, 3) "
                 f"in crop pixels, got {shape}"
@@ -162,7 +261,10 @@ class TopDownPose(nn.Module):
         return focal_loss(logits.float().sigmoid(), gt, weight=weight[..., None, None])
 
     def extra_repr(self) -> str:
-        return f"num_keypoints={self.num_keypoints}, input_size={self.input_size}"
+        return (
+            f"num_keypoints={self.num_keypoints}, input_size={self.input_size}, "
+            f"flip_test={self.flip_test}"
+        )
 
 
 def _check_crops(images: torch.Tensor) -> None:
@@ -184,9 +286,13 @@ def _create_topdown(
     depth: int,
     width: int,
     backbone_kwargs: dict | None = None,
+    num_keypoints: int | None = None,
+    keypoint_set: KeypointSet | Mapping | None = None,
     **kwargs: Any,
 ) -> TopDownPose:
-    return TopDownPose(TNet(depth=depth, width=width, **(backbone_kwargs or {})), **kwargs)
+    keypoint_set, num_keypoints = builder_keypoints(keypoint_set, num_keypoints)
+    backbone = TNet(depth=depth, width=width, **(backbone_kwargs or {}))
+    return TopDownPose(backbone, num_keypoints=num_keypoints, keypoint_set=keypoint_set, **kwargs)
 
 
 @register_model
@@ -195,7 +301,9 @@ def topdown_tnet_d3w64(**kwargs: Any) -> TopDownPose:
 
     Args:
         **kwargs: ``backbone_kwargs`` (overrides for :class:`~cgalib.TNet`) and any
-            :class:`TopDownPose` argument.
+            :class:`TopDownPose` argument (``input_size``, ``num_keypoints``,
+            ``flip_test``, ``flip_index``, ``keypoint_set``: ``K`` and the flip map are the
+            set's, and checkpoints store it; default COCO's 17 keypoints, ...).
     """
     return _create_topdown(3, 64, **kwargs)
 
@@ -205,6 +313,24 @@ def topdown_tnet_d3w96(**kwargs: Any) -> TopDownPose:
     """Top-down TNet-D3W96 (paper Table 5, at 384x288).
 
     Args:
-        **kwargs: as for :func:`topdown_tnet_d3w64`.
+        **kwargs: as for :func:`topdown_tnet_d3w64`; ``input_size`` defaults to
+            ``(384, 288)``.
     """
+    kwargs.setdefault("input_size", (384, 288))
     return _create_topdown(3, 96, **kwargs)
+
+
+@register_model
+def topdown_tnet_d1w16(**kwargs: Any) -> TopDownPose:
+    """A small top-down model (TNet-D1W16, 128x96 crops) that trains on a CPU in minutes.
+
+    Not a paper configuration: the top-down counterpart of the demo's
+    ``cganet_tnet_d1w16`` (the same backbone), for the CPU comparison of
+    ``docs/top-down.md``.
+
+    Args:
+        **kwargs: as for :func:`topdown_tnet_d3w64`; ``input_size`` defaults to
+            ``(128, 96)``.
+    """
+    kwargs.setdefault("input_size", (128, 96))
+    return _create_topdown(1, 16, **kwargs)

@@ -1,6 +1,7 @@
 """Inference post-processing: Ambiguity Alleviation (paper eq. 4), box extension (Dichotomy
 Extended Area, Algorithm 1, and the fixed-ratio baseline) and CGANet's whole
-post-processing module. The center and keypoint decoders live in :mod:`cgalib.codecs` and
+post-processing module; for top-down models, the flip test of keypoint heatmaps and OKS-NMS.
+The center and keypoint decoders live in :mod:`cgalib.codecs` and
 are re-exported here."""
 
 from cgalib.codecs.center import decode_centers, heatmap_nms
@@ -14,6 +15,8 @@ from cgalib.postprocess.extend_area import (
     dichotomy_extend_area,
     fixed_extend_area,
 )
+from cgalib.postprocess.flip_heatmaps import average_flipped_heatmaps
+from cgalib.postprocess.oks_nms import keypoint_oks, oks_nms
 
 __all__ = [
     "AmbiguityAlleviation",
@@ -23,9 +26,12 @@ __all__ = [
     "FixedExtendArea",
     "NoExtension",
     "alleviate_ambiguity",
+    "average_flipped_heatmaps",
     "average_flipped_outputs",
     "decode_centers",
     "dichotomy_extend_area",
     "fixed_extend_area",
     "heatmap_nms",
+    "keypoint_oks",
+    "oks_nms",
 ]

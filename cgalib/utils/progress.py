@@ -1,22 +1,50 @@
-"""A dependency-free progress bar for long loops (training, evaluation, generation)."""
+"""Progress bars for long loops (training, evaluation, generation, prediction), on tqdm.
+
+In a terminal the bar redraws in place; in Jupyter it is one widget line (``tqdm.auto``);
+in a log file or CI, where carriage returns pile up into one endless line, every redraw
+is a line of its own and redraws are spaced out (``log_interval`` seconds).
+"""
 
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO, TypeVar
+
+from tqdm.auto import tqdm
 
 __all__ = ["ProgressBar", "progress"]
 
 T = TypeVar("T")
 
 
-class ProgressBar:
-    """A one-line progress bar with rate, ETA and free-form postfix fields.
+class _Lines:
+    """A text stream that turns tqdm's in-place redraws into one line each."""
 
-    On a terminal it redraws in place (at most every ``interval`` seconds); elsewhere
-    (logs, CI) it prints a line every 10% so output stays readable.
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        text = text.replace("\x1b[A", "").replace("\r", "\n")
+        lines = [line.rstrip() for line in text.split("\n")]
+        out = "\n".join(line for line in lines if line)
+        if out:
+            self.stream.write(out + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+class ProgressBar:
+    """A one-line progress bar with rate, ETA and postfix fields (a thin tqdm wrapper).
 
     Args:
         total: number of steps (``None`` if unknown).
@@ -25,6 +53,7 @@ class ProgressBar:
         stream: where to write (default ``sys.stderr``).
         enabled: ``False`` silences it (e.g. on non-zero distributed ranks).
         interval: minimum seconds between redraws on a terminal.
+        log_interval: minimum seconds between lines when ``stream`` is not a terminal.
 
     Examples:
         >>> import io
@@ -33,7 +62,7 @@ class ProgressBar:
         >>> for _ in range(4):
         ...     bar.update(1, loss=0.5)
         >>> bar.close()
-        >>> "demo 4/4" in out.getvalue() and "loss=0.5" in out.getvalue()
+        >>> "demo" in out.getvalue() and "4/4" in out.getvalue() and "loss=0.5" in out.getvalue()
         True
     """
 
@@ -45,62 +74,36 @@ class ProgressBar:
         stream: TextIO | None = None,
         enabled: bool = True,
         interval: float = 0.5,
+        log_interval: float = 10.0,
     ) -> None:
-        self.total, self.desc, self.unit = total, desc, unit
-        self.stream = stream or sys.stderr
-        self.enabled = enabled
-        self.interval = interval
-        self.count = 0
-        self.start = time.perf_counter()
-        self._last_draw = 0.0
-        self._last_decile = -1
-        self._fields: dict[str, object] = {}
-        self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        stream = stream or sys.stderr
+        tty = _isatty(stream)
+        self._bar = tqdm(
+            total=total,
+            desc=desc,
+            unit=unit,
+            file=stream if tty else _Lines(stream),
+            disable=not enabled,
+            mininterval=interval if tty else log_interval,
+            dynamic_ncols=tty,
+            ncols=None if tty else 100,
+            ascii=not tty,
+        )
 
-    def update(self, n: int = 1, **fields) -> None:
+    @property
+    def count(self) -> int:
+        """Steps done so far."""
+        return int(self._bar.n)
+
+    def update(self, n: int = 1, **fields: Any) -> None:
         """Advance by ``n`` steps and set postfix fields (numbers are shown compactly)."""
-        self.count += n
-        self._fields.update(fields)
-        if not self.enabled:
-            return
-        now = time.perf_counter()
-        if self._tty:
-            if now - self._last_draw >= self.interval or self.count == self.total:
-                self._last_draw = now
-                self.stream.write("\r" + self._line() + "\033[K")
-                self.stream.flush()
-        elif self.total:
-            decile = 10 * self.count // self.total
-            if decile > self._last_decile:
-                self._last_decile = decile
-                self.stream.write(self._line() + "\n")
-                self.stream.flush()
-
-    def _line(self) -> str:
-        elapsed = time.perf_counter() - self.start
-        rate = self.count / elapsed if elapsed > 0 else 0.0
-        parts = [
-            f"{self.desc} {self.count}/{self.total}" if self.total else f"{self.desc} {self.count}"
-        ]
-        if self.total:
-            filled = int(20 * self.count / self.total)
-            parts.append("[" + "#" * filled + "." * (20 - filled) + "]")
-            eta = (self.total - self.count) / rate if rate > 0 else 0.0
-            parts.append(f"{rate:.1f} {self.unit}/s eta {eta:.0f}s")
-        else:
-            parts.append(f"{rate:.1f} {self.unit}/s")
-        for k, v in self._fields.items():
-            parts.append(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}")
-        return " ".join(parts)
+        if fields:
+            self._bar.set_postfix(fields, refresh=False)
+        self._bar.update(n)
 
     def close(self) -> None:
-        """Finish the line (always prints the final state once)."""
-        if self.enabled:
-            if self._tty:
-                self.stream.write("\r" + self._line() + "\033[K\n")
-            elif not self.total or self._last_decile < 10:
-                self.stream.write(self._line() + "\n")
-            self.stream.flush()
+        """Finish the line (the final state is always shown once)."""
+        self._bar.close()
 
 
 def progress(

@@ -17,6 +17,7 @@ from pathlib import Path
 from torch import nn
 
 from cgalib.inference.predictor import Predictor
+from cgalib.inference.top_down import TopDownPredictor
 from cgalib.utils.progress import ProgressBar
 from cgalib.video.reader import VideoFrame, VideoReader, VideoReadError
 from cgalib.video.render import draw_tracks
@@ -62,7 +63,7 @@ def _batches(frames: Iterator[VideoFrame], size: int) -> Iterator[tuple[list, Ex
 
 
 def predict_video(
-    predictor: Predictor | nn.Module,
+    predictor: Predictor | TopDownPredictor | nn.Module,
     path: str | os.PathLike,
     out_dir: str | os.PathLike,
     every: int = 1,
@@ -78,8 +79,10 @@ def predict_video(
     """Predict, track and smooth the people of a video; write a results JSON and a video.
 
     Args:
-        predictor: a :class:`~cgalib.Predictor`, or a model (wrapped in a ``Predictor``
-            with its defaults: ``input_size`` 512, CUDA when available).
+        predictor: a :class:`~cgalib.Predictor` or a
+            :class:`~cgalib.inference.TopDownPredictor` (with its detector), or a
+            multi-person model (wrapped in a ``Predictor`` with its defaults: ``input_size``
+            512, CUDA when available).
         path: the video file (any container PyAV reads).
         out_dir: the output folder: ``<file name>.poses.json`` (see
             :mod:`cgalib.video.results`) and, with ``render``, ``<file name>.poses.mp4``
@@ -114,7 +117,7 @@ def predict_video(
             raise ValueError(f"{name} has already seen {part.frames_seen} frames; pass a new one")
     if not smooth and smoother is not None:
         raise ValueError("smooth=False with a smoother: pass one or the other")
-    if not isinstance(predictor, Predictor):
+    if isinstance(predictor, nn.Module):
         predictor = Predictor(predictor)
     keypoint_set = predictor.keypoint_set
     tracker = tracker or PoseTracker(sigmas=keypoint_set.sigmas)

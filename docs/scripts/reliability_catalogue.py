@@ -31,6 +31,8 @@ AREAS = {
     "test_prediction.py": "Prediction",
     "test_cli.py": "Command line",
     "test_video.py": "Video",
+    "test_top_down_inputs.py": "Top-down model",
+    "test_benchmarks.py": "Benchmarks",
 }
 """Section titles, in page order; a new test file must be added here."""
 

@@ -339,3 +339,79 @@ def test_predict_a_truncated_video(capsys, tmp_path, checkpoint, clip):
     assert (tmp_path / "out" / "results.json").is_file()
     code, _, err = _run(capsys, [*argv, "--out", tmp_path / "strict", "--strict"])
     assert code == 1 and str(cut) in err[-1]
+
+
+@pytest.fixture(scope="module")
+def top_down_checkpoint(tmp_path_factory):
+    path = tmp_path_factory.mktemp("ckpt_td") / "model.pt"
+    torch.manual_seed(0)
+    save_model(create_model("topdown_tnet_d1w16", input_size=(64, 64)), path)
+    return path
+
+
+def test_train_input_size_with_three_sides(capsys):
+    """`cgalib train --input-size 256x192x3`.
+
+    argparse stops with one line: a side or HxW such as 256x192 was expected."""
+    line = _usage_error(capsys, ["train", "--data", "d", "--out", "o", "--input-size", "256x192x3"])
+    assert line.endswith("expected a side or HxW such as 256x192, got '256x192x3'")
+
+
+def test_train_input_size_not_a_multiple_of_32(capsys):
+    """`cgalib train --input-size 256x190`.
+
+    argparse stops with one line naming the flag and the nearest valid side (192)."""
+    line = _usage_error(capsys, ["train", "--data", "d", "--out", "o", "--input-size", "256x190"])
+    assert "argument --input-size: must be a multiple of 32, got 190 (e.g. 192)" in line
+
+
+def test_boxes_for_a_multi_person_checkpoint(capsys, checkpoint, tmp_path):
+    """`cgalib eval --boxes gt` with a CGANet checkpoint, which finds the people itself.
+
+    One line: `--boxes is for top-down checkpoints`, naming the checkpoint; exit status 1,
+    nothing written."""
+    argv = ["eval", "--checkpoint", checkpoint, "--data", tmp_path, "--boxes", "gt",
+            "--out", tmp_path / "r.json"]  # fmt: skip
+    code, _, err = _run(capsys, argv)
+    assert code == 1 and len(err) == 1
+    assert err[0].startswith(f"cgalib: error: --boxes is for top-down checkpoints; {checkpoint}")
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_detector_for_a_multi_person_checkpoint(capsys, checkpoint, tmp_path):
+    """`cgalib predict --detector other.pt` with a CGANet checkpoint.
+
+    One line: `--detector is for top-down checkpoints`, naming the checkpoint; exit status
+    1, no output folder."""
+    argv = ["predict", tmp_path, "--checkpoint", checkpoint, "--detector", checkpoint,
+            "--out", tmp_path / "out"]  # fmt: skip
+    code, _, err = _run(capsys, argv)
+    assert code == 1 and err == [
+        f"cgalib: error: --detector is for top-down checkpoints; {checkpoint} holds a "
+        "multi-person model that finds the people itself: leave out --detector"
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+def test_top_down_predict_without_a_detector(capsys, top_down_checkpoint, tmp_path):
+    """`cgalib predict photos/ --checkpoint topdown.pt` without `--detector`.
+
+    One line: the checkpoint holds a top-down model that needs person boxes, give
+    `--detector` with a CGANet checkpoint; exit status 1, no output folder."""
+    argv = ["predict", tmp_path, "--checkpoint", top_down_checkpoint, "--out", tmp_path / "o"]
+    code, _, err = _run(capsys, argv)
+    assert code == 1 and len(err) == 1
+    assert "holds a top-down model, which needs person boxes: give --detector" in err[0]
+    assert not (tmp_path / "o").exists()
+
+
+def test_top_down_detector_that_is_not_a_cganet(capsys, top_down_checkpoint, tmp_path):
+    """`cgalib predict --checkpoint topdown.pt --detector topdown.pt` (a top-down model as the detector).
+
+    One line naming the detector checkpoint and saying it does not hold the needed CGANet;
+    exit status 1."""
+    argv = ["predict", tmp_path, "--checkpoint", top_down_checkpoint,
+            "--detector", top_down_checkpoint, "--out", tmp_path / "o"]  # fmt: skip
+    code, _, err = _run(capsys, argv)
+    assert code == 1 and len(err) == 1
+    assert str(top_down_checkpoint) in err[0] and "CGANet" in err[0]

@@ -10,6 +10,7 @@ from PIL import Image
 
 from cgalib.data import CocoKeypoints
 from cgalib.utils import read_image, to_float_image, to_rgb_tensor
+from cgalib.utils.coco_meta import KEYPOINT_NAMES, SKELETON
 from cgalib.viz import draw_people
 from robustness.io_helpers import write_image, write_sideways_photo, write_truncated_jpeg
 
@@ -218,7 +219,9 @@ def _coco_for(tmp_path, width, height):
     ann = {
         "images": [{"id": 1, "file_name": "portrait.jpg", "width": width, "height": height}],
         "annotations": [],
-        "categories": [{"id": 1, "name": "person", "keypoints": ["nose"]}],
+        "categories": [
+            {"id": 1, "name": "person", "keypoints": list(KEYPOINT_NAMES), "skeleton": SKELETON}
+        ],
     }
     (tmp_path / "ann.json").write_text(json.dumps(ann))
     write_sideways_photo(tmp_path / "portrait.jpg")

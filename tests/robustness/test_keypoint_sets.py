@@ -236,3 +236,22 @@ def test_categories_with_different_keypoint_lists(body14, tmp_path):
         f"{ann}: categories 'person' and 'hand' name different keypoints; the categories read "
         "together must share one 'keypoints' list (choose the categories of one keypoint set)"
     )
+
+
+def test_half_body_crops_for_a_set_without_upper_body(body14, tmp_path):
+    """Top-down training with half-body crops (half_body_prob=0.3) on a 14-keypoint set whose
+    category names no "upper_body".
+
+    Training stops before the first step with one line naming the file and its 14 keypoints
+    and saying to add an "upper_body" list to the category or pass upper_body=[...], instead
+    of cutting half bodies from COCO's upper-body indices."""
+    root, ann, data = body14
+    _rewrite(ann, data, upper_body=None, lower_body=None)
+    with pytest.raises(ValueError) as err:
+        train("topdown_tnet_d1w16", root, tmp_path / "run", input_size=(64, 32), device="cpu",
+              epochs=1, batch_size=2, num_workers=0, augment_kwargs={"half_body_prob": 0.3})  # fmt: skip
+    assert not (tmp_path / "run").exists()
+    message = str(err.value)
+    assert message.startswith(f"half-body crops need the upper-body keypoints of {ann}'s 14 ")
+    assert 'add an "upper_body" list of names to its category' in message
+    assert "\n" not in message

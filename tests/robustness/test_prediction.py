@@ -250,3 +250,15 @@ def test_predictor_settings_out_of_range(kwargs, message):
     Construction raises one ValueError naming the argument, its value and the range."""
     with pytest.raises(ValueError, match=message):
         Predictor(BrightestPixel(), device="cpu", **kwargs)
+
+
+def test_predictor_given_a_top_down_model():
+    """`Predictor(create_model("topdown_tnet_d1w16"))`: a top-down model, which needs person boxes.
+
+    One line: `Predictor` runs multi-person models, use `TopDownPredictor(model, detector=...)`."""
+    from cgalib import create_model
+
+    with pytest.raises(
+        ValueError, match=r"^Predictor runs multi-person models; .*TopDownPredictor"
+    ):
+        Predictor(create_model("topdown_tnet_d1w16"))

@@ -53,6 +53,25 @@ def _one_thread():
     torch.set_num_threads(threads)
 
 
+@pytest.fixture(autouse=True)
+def _library_errors(monkeypatch):
+    """Let the library's exceptions through `main` so that tests can check their type and text.
+
+    Without `CGALIB_TRACEBACK`, `main` prints the same text as one `cgalib: error:` line
+    (tests/robustness/test_cli.py checks that printing)."""
+    monkeypatch.setenv("CGALIB_TRACEBACK", "1")
+
+
+def _argparse_error(capsys, args: list[str]) -> str:
+    """Run `main(args)`, expect argparse's exit status 2, return its message without the prefix."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("cgalib train: error: ")
+    return last.removeprefix("cgalib train: error: ")
+
+
 def _train_args(data: Path, out: Path, *extra: str) -> list[str]:
     return [
         "train",
@@ -183,15 +202,33 @@ def test_resume_with_another_batch_size_is_refused(sigkill_runs, tmp_path):
     assert "\n" not in str(err.value)
 
 
-def test_resume_with_another_input_size_is_refused(sigkill_runs, tmp_path):
-    """`--resume` with a different `--input-size` while `--model-kwargs` keeps the model's size.
+def test_input_size_that_disagrees_with_model_kwargs_is_refused(sigkill_runs, tmp_path):
+    """`--input-size 96` while `--model-kwargs` gives the model `input_size` 64 (here on a `--resume`).
 
-    Training stops at the first batch, before any step, with one line naming the run's 64x64 and the new 96x96 images."""
+    Training stops before anything is built or loaded with one line naming both sizes; the run folder is untouched."""
     run = _copy_run(sigkill_runs, tmp_path)
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
     args = _train_args(sigkill_runs["data"], run, "--resume", "--epochs", "3")
     args[args.index("--input-size") + 1] = "96"
-    with pytest.raises(ValueError, match=r"trained on 64x64 images, these batches are 96x96"):
+    with pytest.raises(
+        ValueError, match=r"^input_size=96 disagrees with model_kwargs' input_size=64"
+    ):
         main(args)
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+
+
+def test_resume_with_another_input_size_is_refused(sigkill_runs, tmp_path):
+    """`--resume` with another `--input-size` (and the same in `--model-kwargs`), which changes the model's ROI sizes.
+
+    Training stops before loading any weights with one line naming the new and the run's model settings (`input_size=128` against 64)."""
+    run = _copy_run(sigkill_runs, tmp_path)
+    args = _train_args(sigkill_runs["data"], run, "--resume", "--epochs", "3")
+    args[args.index("--input-size") + 1] = "128"
+    args[args.index("--model-kwargs") + 1] = json.dumps({**MODEL_KWARGS, "input_size": 128})
+    with pytest.raises(ValueError, match=r"cannot resume .* with other settings") as err:
+        main(args)
+    message = str(err.value)
+    assert "input_size=128" in message and "(the run used " in message and "input_size=64" in message
     state = load_checkpoint(run / "last.pt", TRAIN_STATE_FORMAT)
     assert state["step"] == 2 * STEPS_PER_EPOCH
 
@@ -248,15 +285,14 @@ def test_reusing_a_run_folder_without_resume_is_refused(sigkill_runs, tmp_path):
     assert {p.name: p.read_bytes() for p in run.iterdir()} == before
 
 
-def test_epochs_zero_is_refused_and_writes_nothing(sigkill_runs, tmp_path):
+def test_epochs_zero_is_refused_and_writes_nothing(sigkill_runs, tmp_path, capsys):
     """`cgalib train --epochs 0`, which used to report a `model.pt` it never wrote.
 
     Training stops before building anything with one line, `epochs must be at least 1, got 0`, and creates no run folder."""
     out = tmp_path / "ep0"
     args = _train_args(sigkill_runs["data"], out)
     args[args.index("--epochs") + 1] = "0"
-    with pytest.raises(ValueError, match=r"^epochs must be at least 1, got 0 \(a run of no"):
-        main(args)
+    assert _argparse_error(capsys, args) == "argument --epochs: must be at least 1, got 0"
     assert not out.exists()
 
 
@@ -270,14 +306,15 @@ def test_batch_larger_than_the_data_set_is_one_line(sigkill_runs, tmp_path):
         main(args)
 
 
-def test_model_kwargs_that_are_not_json_are_one_line(sigkill_runs, tmp_path):
+def test_model_kwargs_that_are_not_json_are_one_line(sigkill_runs, tmp_path, capsys):
     """`cgalib train --model-kwargs "{input_size: 64}"` (unquoted keys, not JSON).
 
     Training stops before building anything with one line quoting the flag's value, the JSON error and an example of a valid object."""
     args = _train_args(sigkill_runs["data"], tmp_path / "run")
     args[args.index("--model-kwargs") + 1] = "{input_size: 64}"
-    with pytest.raises(ValueError, match=r"--model-kwargs is not valid JSON \(Expecting prop"):
-        main(args)
+    line = _argparse_error(capsys, args)
+    assert line.startswith("argument --model-kwargs: not valid JSON (Expecting property name")
+    assert "'{input_size: 64}'" in line and "such as '{\"input_size\": 256}'" in line
     assert not (tmp_path / "run").exists()
 
 

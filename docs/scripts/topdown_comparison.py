@@ -1,0 +1,306 @@
+"""Top-down TNet against the single-model demo on the synthetic set, at equal training time.
+
+Run:  python docs/scripts/topdown_comparison.py --demo DEMO_DIR --write-docs docs/top-down.md
+
+``DEMO_DIR`` is the folder ``make demo`` / ``cgalib demo --out DEMO_DIR`` writes (the synthetic
+set in ``data/`` and the trained ``cganet_tnet_d1w16`` in ``run/model.pt``); the demo is run
+first when it is missing. For each top-down model (default ``topdown_tnet_d1w16`` at 128x96
+and ``topdown_tnet_d3w64`` at 256x192):
+
+1. **Equal training time.** The demo trained for its budget (9 minutes on 2 CPU cores) and
+   recorded its step count in ``run/metrics.csv``. One demo step and one top-down step are
+   timed alternately in this process (so both see the same machine load); equal time is
+   ``demo steps x demo step time / top-down step time`` top-down steps. The run gets that
+   many, capped at what fits in ``--minutes`` of wall-clock time at the measured step
+   time: on a machine loaded by other jobs the cap bites, and the table's "of equal time"
+   column says which share of the equal-time run was done. The steps are whole epochs over
+   the training people or, below one epoch, one epoch over a random subset (so the
+   learning-rate schedule always runs to its end).
+2. **Training** with :func:`cgalib.engine.train_model`, the data set
+   :class:`cgalib.data.PersonCrops`, :func:`cgalib.data.collate_person_crops` and a
+   :class:`cgalib.data.TopDownAugmentation` as mild as the demo's (no flips: the synthetic
+   people are colour-coded left/right), the demo's optimiser (AdamW, lr 3e-3).
+3. **Evaluation** on the held-out split with :func:`cgalib.eval.top_down.evaluate_top_down`,
+   on ground-truth boxes and on the boxes of the demo CGANet (box score >= 0.05), and the
+   demo model itself with :func:`cgalib.eval.evaluate_coco`; pycocotools' OKS AP for all,
+   and the wall time per image of each evaluation (image reading included).
+
+The table is printed and, with ``--write-docs``, written between the markers of the page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch.utils.data import Subset
+
+from cgalib.data import (
+    FLIP_INDEX,
+    CocoKeypoints,
+    PersonCrops,
+    PoseAugmentation,
+    TopDownAugmentation,
+    collate_letterboxed,
+    collate_person_crops,
+    find_split,
+)
+from cgalib.demo import run_demo
+from cgalib.engine import train_model
+from cgalib.engine.recipes import CPU_DEMO_RECIPE, DEMO_AUGMENT
+from cgalib.eval import evaluate_coco
+from cgalib.eval.top_down import evaluate_top_down
+from cgalib.models import load_model
+from cgalib.registry import create_model
+from cgalib.utils import count_parameters
+
+START = "<!-- topdown-comparison:start -->"
+END = "<!-- topdown-comparison:end -->"
+"""``--write-docs`` replaces what lies between these two lines of the page."""
+
+TOPDOWN_DEMO_AUGMENT = {"scale": 0.25, "rotation": 15.0, "rotation_prob": 1.0, "flip_prob": 0.0}
+"""As mild as the demo's :data:`~cgalib.engine.recipes.DEMO_AUGMENT` (zoom 0.8-1.25, +-15
+degrees, no flip), in :class:`~cgalib.data.TopDownAugmentation`'s terms."""
+
+CONFIGS = {
+    "topdown_tnet_d1w16": {"input_size": (128, 96), "batch": 32},
+    "topdown_tnet_d3w64": {"input_size": (256, 192), "batch": 8},
+}
+"""Crop size and crops per step of each model (the demo: 16 images, about 46 people a step).
+TNet-D1W16 is the demo's backbone; TNet-D3W64 the paper's top-down model, too slow for more
+than a few dozen steps in the budget on two CPU cores."""
+
+OVERHEAD = 1.3
+"""Data loading, logging and checkpoints on top of a measured step (the demo uses 1.4)."""
+
+DETECTOR_BOX_SCORE = 0.05
+"""The demo CGANet's boxes scored at least this are cropped (4.3 per image on val, for 2.6
+people)."""
+
+
+def _train_recipe() -> dict:
+    """The demo's CPU recipe as :func:`train_model` arguments (its augmentation aside)."""
+    return {k: v for k, v in CPU_DEMO_RECIPE.items() if k not in ("augment_kwargs", "batch_size")}
+
+
+def _demo_step(data: Path, size: int) -> Callable[[], None]:
+    """One training step of the demo model on a real batch (augmentation, loss, AdamW)."""
+    images_dir, ann = find_split(data, "train")
+    ds = CocoKeypoints(images_dir, ann, input_size=size)
+    images, targets = collate_letterboxed([ds[i] for i in range(CPU_DEMO_RECIPE["batch_size"])])
+    model = create_model("cganet_tnet_d1w16", input_size=size).train()
+    model = model.to(memory_format=torch.channels_last)
+    aug = PoseAugmentation(output_size=size, **DEMO_AUGMENT)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+
+    def step() -> None:
+        x, t = aug(images, targets)
+        loss = sum(model(x.contiguous(memory_format=torch.channels_last), t).values())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def _topdown_step(model: torch.nn.Module, people: PersonCrops, batch: int) -> Callable[[], None]:
+    images, targets = collate_person_crops([people[i] for i in range(batch)])
+    aug = TopDownAugmentation(model.input_size, **TOPDOWN_DEMO_AUGMENT)
+    probe = create_model(model.build_config["name"], **model.build_config["kwargs"]).train()
+    probe = probe.to(memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(probe.parameters(), lr=1e-4)
+
+    def step() -> None:
+        x, k = aug(images, targets)
+        loss = probe(x.contiguous(memory_format=torch.channels_last), k)["km"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def _interleaved_seconds(steps: dict[str, Callable[[], None]], rounds: int = 3) -> dict:
+    """Median seconds per step of each function, timed alternately (after one warm-up)."""
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for r in range(rounds + 1):
+        for name, step in steps.items():
+            for _ in range(2):
+                start = time.perf_counter()
+                step()
+                if r:  # round 0 warms up
+                    times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def _timed(evaluate: Callable, images: int, *args, **kwargs) -> tuple[dict, float]:
+    """``evaluate(*args, **kwargs)``'s metrics and its wall time per image."""
+    start = time.perf_counter()
+    metrics, _ = evaluate(*args, **kwargs)
+    return metrics, (time.perf_counter() - start) / images
+
+
+def _cpu_name() -> str:
+    info = Path("/proc/cpuinfo")
+    lines = info.read_text().splitlines() if info.is_file() else []
+    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    return names[0] if names else platform.processor() or "unknown model"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--demo", default="demo", help="the demo's folder (data/, run/)")
+    parser.add_argument("--out", default="runs/topdown", help="run folders and results.json")
+    parser.add_argument("--models", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
+    parser.add_argument("--minutes", type=float, default=9.0, help="the demo's budget")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--write-docs", default=None, help="page with the markers to fill")
+    args = parser.parse_args()
+
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    load_before = os.getloadavg()
+    demo, out = Path(args.demo), Path(args.out)
+    single_ckpt = demo / "run" / "model.pt"
+    if not single_ckpt.is_file():
+        run_demo(demo, minutes=args.minutes, seed=args.seed)
+    data = demo / "data"
+    size = load_model(single_ckpt).input_size
+    demo_steps = int(list(csv.DictReader((demo / "run" / "metrics.csv").open()))[-1]["step"])
+    train_dir, train_ann = find_split(data, "train")
+    val_dir, val_ann = find_split(data, "val")
+    people = PersonCrops(CocoKeypoints(train_dir, train_ann))
+    num_val = len(json.loads(Path(val_ann).read_text())["images"])
+
+    rows = []
+    for name in args.models:
+        run = out / name
+        done = run / "done.json"
+        batch, crop = CONFIGS[name]["batch"], list(CONFIGS[name]["input_size"])
+        torch.manual_seed(args.seed)  # what the checkpoint must record, recorded explicitly:
+        model = create_model(name, input_size=crop, num_keypoints=17, flip_index=list(FLIP_INDEX))
+        if not done.is_file():
+            seconds = _interleaved_seconds(
+                {"demo": _demo_step(data, size), name: _topdown_step(model, people, batch)}
+            )
+            # equal time: the demo's steps in top-down steps, at the same machine load ...
+            fair = max(1, int(demo_steps * seconds["demo"] / seconds[name]))
+            # ... capped at what fits in the budget's wall-clock time now (a loaded
+            # machine trains less; the table says how much of the fair run was done)
+            steps = max(1, min(fair, int(args.minutes * 60 / (seconds[name] * OVERHEAD))))
+            per_epoch = len(people) // batch
+            if steps >= per_epoch:
+                dataset, epochs = people, steps // per_epoch
+            else:  # less than an epoch: one epoch over a random subset
+                g = torch.Generator().manual_seed(args.seed)
+                dataset = Subset(people, torch.randperm(len(people), generator=g)[: steps * batch])
+                epochs = 1
+            started = time.perf_counter()
+            train_model(
+                model,
+                dataset,
+                collate_person_crops,
+                run,
+                epochs=epochs,
+                batch_size=batch,
+                augment=TopDownAugmentation(model.input_size, **TOPDOWN_DEMO_AUGMENT),
+                seed=args.seed,
+                time_limit=args.minutes * 60 * 1.5,  # a safety net: the steps set the length
+                **_train_recipe(),
+            )
+            trained = list(csv.DictReader((run / "metrics.csv").open()))[-1]
+            done.write_text(
+                json.dumps(
+                    {
+                        "step_seconds": seconds,
+                        "equal_time_steps": fair,
+                        "planned_steps": epochs * (len(dataset) // batch),
+                        "steps": int(trained["step"]),
+                        "epochs": epochs,
+                        "crops": int(trained["step"]) * batch,
+                        "train_minutes": (time.perf_counter() - started) / 60,
+                    }
+                )
+            )
+        info = json.loads(done.read_text())
+        model = load_model(run / "model.pt")
+        for boxes, label in (("gt", "ground-truth boxes"), ("cganet", "CGANet-demo boxes")):
+            source = "gt" if boxes == "gt" else load_model(single_ckpt)
+            metrics, per_image = _timed(
+                evaluate_top_down, num_val, model, val_dir, val_ann, boxes=source,
+                device="cpu", batch_size=16, detector_input_size=size,
+                box_score_threshold=DETECTOR_BOX_SCORE, progress=False,
+            )  # fmt: skip
+            rows.append(
+                {
+                    "model": f"{name} {model.input_size[0]}x{model.input_size[1]}",
+                    "boxes": label,
+                    "params": count_parameters(model),
+                    "training": f"{info['steps']} steps x {batch} crops",
+                    "share": info["steps"] / info["equal_time_steps"],
+                    **{k: metrics[k] for k in ("AP", "AP50", "AP75")},
+                    "s_per_image": per_image,
+                }
+            )
+    single = load_model(single_ckpt)
+    metrics, per_image = _timed(
+        evaluate_coco, num_val, single, val_dir, val_ann, input_size=size, device="cpu",
+        progress=False,
+    )  # fmt: skip
+    rows.insert(
+        0,
+        {
+            "model": f"cganet_tnet_d1w16 {size}x{size} (the demo)",
+            "boxes": "its own (single model)",
+            "params": count_parameters(single),
+            "training": f"{demo_steps} steps x {CPU_DEMO_RECIPE['batch_size']} images",
+            "share": 1.0,
+            **{k: metrics[k] for k in ("AP", "AP50", "AP75")},
+            "s_per_image": per_image,
+        },
+    )
+    load_after = os.getloadavg()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(rows, indent=2))
+
+    machine = f"{os.cpu_count()}-core {platform.machine()} CPU ({_cpu_name()})"
+    lines = [
+        f"Measured on a {machine}, {datetime.date.today()}, "
+        f"load average {load_before[0]:.1f} before and {load_after[0]:.1f} after (other "
+        f"jobs shared the machine), `python docs/scripts/topdown_comparison.py --demo "
+        f"{args.demo} --minutes {args.minutes:g}`. Equal training time: the demo's "
+        f"{args.minutes:g} minutes ({demo_steps} steps), converted to each model's steps by "
+        "step times measured alternately in the same process and capped at the same wall-clock "
+        'time; "of equal time" is the share of those steps trained.',
+        "",
+        "| model | boxes | params | training | of equal time | AP | AP50 | AP75 | s / image |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['model']} | {r['boxes']} | {r['params'] / 1e6:.2f}M | {r['training']} | "
+        f"{r['share'] * 100:.0f}% | "
+        f"{r['AP'] * 100:.1f} | {r['AP50'] * 100:.1f} | {r['AP75'] * 100:.1f} | "
+        f"{r['s_per_image']:.3f} |"
+        for r in rows
+    ]
+    table = "\n".join(lines)
+    print(table)
+    if args.write_docs:
+        page = Path(args.write_docs)
+        text = page.read_text()
+        if START not in text or END not in text:
+            raise SystemExit(f"{page} has no {START} ... {END} lines to write the table between")
+        head, rest = text.split(START, 1)
+        page.write_text(head + START + "\n\n" + table + "\n\n" + END + rest.split(END, 1)[1])
+
+
+if __name__ == "__main__":
+    main()

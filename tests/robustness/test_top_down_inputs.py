@@ -1,0 +1,268 @@
+"""Robustness of the top-down pipeline: person boxes, detection files, crops at the border,
+annotations read for crops, and the models given to the predictor."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from cgalib import TNet, TopDownPose, create_model, save_model
+from cgalib.data import CocoKeypoints, PersonCrops, load_detections, make_synthetic_coco
+from cgalib.eval.top_down import evaluate_top_down
+from cgalib.inference import TopDownPredictor
+
+from top_down_helpers import OracleTopDown, crop_queue, write_toy_set
+
+IMAGE = torch.zeros(3, 120, 160, dtype=torch.uint8)
+
+
+def _one_line(err: pytest.ExceptionInfo) -> str:
+    message = str(err.value)
+    assert "\n" not in message
+    return message
+
+
+def _detections(tmp_path, entries):
+    path = tmp_path / "detections.json"
+    path.write_text(json.dumps(entries))
+    return path
+
+
+def _tiny_topdown(**kwargs):
+    return create_model("topdown_tnet_d1w16", backbone_kwargs={"num_blocks": 1}, **kwargs)
+
+
+def test_detection_of_an_unknown_image(tmp_path):
+    """A detections file has an entry for image 999, which the annotation file does not have.
+
+    Loading fails with one line naming the file, the entry number and image 999, and
+    suggesting detections of another split."""
+    path = _detections(tmp_path, [{"image_id": 999, "category_id": 1, "bbox": [0, 0, 5, 5],
+                                   "score": 0.5}])  # fmt: skip
+    with pytest.raises(ValueError) as err:
+        load_detections(path, [1, 2])
+    message = _one_line(err)
+    assert str(path) in message and "entry 0" in message and "image 999" in message
+
+
+def test_detection_without_a_score(tmp_path):
+    """A detections file has an entry without a "score".
+
+    Loading fails with one line naming the file, the entry number and the missing field,
+    and listing the fields every entry needs."""
+    path = _detections(tmp_path, [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5]}])
+    with pytest.raises(ValueError) as err:
+        load_detections(path, [1])
+    message = _one_line(err)
+    assert "entry 0 has no 'score'" in message and "bbox [x, y, width, height]" in message
+
+
+def test_detection_with_a_three_number_bbox(tmp_path):
+    """A detections file has an entry whose bbox is [10, 20, 30] instead of four numbers.
+
+    Loading fails with one line naming the file, the entry, its image and the bad bbox,
+    and saying a bbox is [x, y, width, height]."""
+    path = _detections(tmp_path, [{"image_id": 1, "category_id": 1, "bbox": [10, 20, 30],
+                                   "score": 0.5}])  # fmt: skip
+    with pytest.raises(ValueError) as err:
+        load_detections(path, [1])
+    message = _one_line(err)
+    assert "entry 0 (image 1) has bbox [10, 20, 30]" in message
+
+
+def test_detection_with_a_nan_score(tmp_path):
+    """A detections file has an entry whose score is NaN.
+
+    Loading fails with one line naming the file, the entry, its image and the score,
+    instead of ranking the person with an undefined score."""
+    path = tmp_path / "detections.json"
+    path.write_text('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": NaN}]')
+    with pytest.raises(ValueError) as err:
+        load_detections(path, [1])
+    assert "entry 0 (image 1) has score nan" in _one_line(err)
+
+
+def test_detections_file_is_not_json(tmp_path):
+    """The detections file is truncated and no longer valid JSON.
+
+    Loading fails with one line naming the file and the JSON error."""
+    path = tmp_path / "detections.json"
+    path.write_text('[{"image_id": 1, "category')
+    with pytest.raises(ValueError) as err:
+        load_detections(path, [1])
+    assert f"detections file {path} is not valid JSON" in _one_line(err)
+
+
+def test_detections_file_is_an_annotation_file(tmp_path):
+    """An annotation file (a JSON object with images and annotations) is given as the detections file.
+
+    Loading fails with one line naming the file and saying it must hold a JSON list of
+    detections with the fields they need."""
+    path = _detections(tmp_path, {"images": [], "annotations": []})
+    with pytest.raises(ValueError) as err:
+        load_detections(path, [1])
+    assert "must hold a JSON list of detections" in _one_line(err)
+
+
+def test_boxes_of_the_wrong_shape():
+    """predict() gets person boxes of shape (3, 2) for the second image.
+
+    It fails with one line naming image 1 and the accepted shapes (N, 4) and (N, 5)."""
+    predictor = TopDownPredictor(OracleTopDown([]), device="cpu")
+    with pytest.raises(ValueError) as err:
+        predictor.predict([IMAGE, IMAGE], boxes=[torch.zeros(0, 4), torch.zeros(3, 2)])
+    assert "boxes of image 1 must be (N, 4) xyxy or (N, 5)" in _one_line(err)
+
+
+def test_boxes_with_nan():
+    """predict() gets a person box with a NaN coordinate.
+
+    It fails with one line naming the image instead of cropping an undefined region."""
+    predictor = TopDownPredictor(OracleTopDown([]), device="cpu")
+    with pytest.raises(ValueError) as err:
+        predictor.predict(IMAGE, boxes=torch.tensor([[0.0, 0.0, float("nan"), 9.0]]))
+    assert "boxes of image 0 hold non-finite values" in _one_line(err)
+
+
+def test_no_boxes_and_no_detector():
+    """predict() is called without boxes on a predictor built without a detector.
+
+    It fails with one line saying to pass detector=... or boxes=..."""
+    with pytest.raises(ValueError) as err:
+        TopDownPredictor(OracleTopDown([]), device="cpu").predict(IMAGE)
+    assert "detector=" in _one_line(err) and "boxes=" in str(err.value)
+
+
+def test_person_box_touching_the_image_corner():
+    """A person box starts at the image's top-left corner, so most of its padded crop lies outside the image.
+
+    The crop is padded with zeros, the keypoints map back to their image pixels exactly,
+    and a keypoint predicted outside the image is clipped to the image's edge."""
+    box = torch.tensor([[0.0, 0.0, 30.0, 70.0, 1.0]])
+    kps = torch.zeros(1, 17, 3)
+    kps[0, :, 0], kps[0, :, 1], kps[0, :, 2] = (
+        torch.linspace(0, 29, 17),
+        torch.linspace(0, 69, 17),
+        2,
+    )
+    queue = crop_queue({0: box}, {0: kps}, (256, 192))
+    queue[0][0, :2] = torch.tensor([0.0, 0.0])  # the nose predicted in the crop's corner
+    (person,) = TopDownPredictor(OracleTopDown(queue), device="cpu").predict(IMAGE, boxes=box)
+    got = torch.tensor(person["keypoints"]).reshape(17, 3)
+    torch.testing.assert_close(got[1:, :2], kps[0, 1:, :2], atol=1e-3, rtol=0)
+    assert got[0, :2].tolist() == [0.0, 0.0]  # outside the image: clipped, not lost
+
+
+def test_zero_size_detection_box():
+    """A detector reports a box of zero width and height.
+
+    The box is cropped as a region of at least one pixel; the person gets a pose and a
+    score like any other, and nothing fails."""
+    predictor = TopDownPredictor(_tiny_topdown(), device="cpu")
+    (person,) = predictor.predict(IMAGE, boxes=torch.tensor([[50.0, 40.0, 50.0, 40.0, 0.3]]))
+    assert len(person["keypoints"]) == 51 and 0 <= person["score"] <= 0.3
+
+
+def test_top_down_checkpoint_given_as_the_detector(tmp_path):
+    """A top-down checkpoint is passed where the detector checkpoint belongs (boxes=topdown.pt).
+
+    Evaluation stops before predicting with one line saying the detector must be a
+    multi-person model such as CGANet."""
+    images, ann_file, _ = write_toy_set(tmp_path)
+    save_model(_tiny_topdown(), tmp_path / "topdown.pt")
+    with pytest.raises(ValueError) as err:
+        evaluate_top_down(_tiny_topdown(), images, ann_file, boxes=tmp_path / "topdown.pt",
+                          device="cpu", progress=False)  # fmt: skip
+    assert "multi-person model (e.g. CGANet)" in _one_line(err)
+
+
+def test_cganet_given_as_the_top_down_model():
+    """A CGANet (a whole-image model) is given to the TopDownPredictor as the top-down model.
+
+    Building the predictor fails with one line saying it needs a top-down model with a
+    crop input_size (H, W)."""
+    with pytest.raises(ValueError) as err:
+        TopDownPredictor(create_model("cganet_tnet_d1w16", input_size=128), device="cpu")
+    assert "needs a top-down model with input_size (H, W)" in _one_line(err)
+
+
+def test_missing_boxes_file(tmp_path):
+    """evaluate_top_down gets boxes="dets.json", a file that does not exist.
+
+    It fails with FileNotFoundError naming the path and the accepted box sources ('gt', a
+    detections .json, a detector checkpoint)."""
+    images, ann_file, _ = write_toy_set(tmp_path)
+    with pytest.raises(FileNotFoundError) as err:
+        evaluate_top_down(OracleTopDown([]), images, ann_file, boxes="dets.json", progress=False)
+    assert "'dets.json': no such file; use 'gt'" in _one_line(err)
+
+
+def test_annotation_with_50_keypoint_numbers(tmp_path):
+    """An annotation of the training set has a keypoint list of 50 numbers for a 17-keypoint category.
+
+    Loading the set (before any crop is listed) fails with one line naming the annotation
+    file, the annotation id and the expected 51 numbers."""
+    paths = make_synthetic_coco(tmp_path, num_train=1, num_val=0, size=64, min_height=30)
+    data = json.loads(paths["train_ann"].read_text())
+    data["annotations"][0]["keypoints"] = data["annotations"][0]["keypoints"][:50]
+    paths["train_ann"].write_text(json.dumps(data))
+    ann_id = data["annotations"][0]["id"]
+    with pytest.raises(ValueError) as err:
+        PersonCrops(CocoKeypoints(paths["train_images"], paths["train_ann"]))
+    message = _one_line(err)
+    assert message.startswith(f"{paths['train_ann']}: annotation {ann_id} has 50 keypoint values")
+    assert "expected 51" in message
+
+
+def test_letterboxed_set_given_for_crops(tmp_path):
+    """A CocoKeypoints built with input_size (letterboxed images) is given to PersonCrops.
+
+    It fails with one line saying crops need the original pixels and to build the set
+    without input_size."""
+    paths = make_synthetic_coco(tmp_path, num_train=1, num_val=0, size=64, min_height=30)
+    with pytest.raises(ValueError) as err:
+        PersonCrops(CocoKeypoints(paths["train_images"], paths["train_ann"], input_size=64))
+    assert "without input_size" in _one_line(err)
+
+
+def test_flip_test_without_a_flip_map():
+    """A 5-keypoint top-down model is built with flip_test=True but no flip_index.
+
+    Construction fails with one line saying the flip test needs the flip_index of the 5
+    keypoints."""
+    with pytest.raises(ValueError) as err:
+        TopDownPose(TNet(depth=1, width=16, num_blocks=1), num_keypoints=5, flip_test=True)
+    assert "flip_test needs the flip_index of the 5 keypoints" in _one_line(err)
+
+
+def test_image_without_any_box(tmp_path):
+    """The detections file has no box for some images of the split.
+
+    Those images get no people, still count in the evaluation (their ground-truth
+    people are misses), and the others are scored as usual."""
+    images, ann_file, anns = write_toy_set(tmp_path)
+    first = anns[0]
+    path = _detections(tmp_path, [{"image_id": first["image_id"], "category_id": 1,
+                                   "bbox": first["bbox"], "score": 1.0}])  # fmt: skip
+    kps = torch.tensor(first["keypoints"], dtype=torch.float64).reshape(1, 17, 3)
+    x, y, w, h = first["bbox"]
+    box = torch.tensor([[x, y, x + w, y + h, 1.0]])
+    oracle = OracleTopDown(crop_queue({0: box}, {0: kps}, (256, 192)))
+    metrics, results = evaluate_top_down(oracle, images, ann_file, boxes=path, device="cpu",
+                                         progress=False)  # fmt: skip
+    assert len(results) == 1 and 0 < metrics["AR"] < 0.5  # one person of many found
+
+
+def test_whole_image_targets_given_to_the_top_down_model():
+    """A top-down model is trained with whole-image targets (a list of per-image dicts), as the single model's data pipeline makes them.
+
+    The first step fails with one line saying the model trains on person crops and naming
+    PersonCrops, collate_person_crops and TopDownAugmentation."""
+    model = _tiny_topdown(input_size=[64, 64]).train()
+    targets = [{"boxes": torch.zeros(1, 4), "keypoints": torch.zeros(1, 17, 3)}] * 2
+    with pytest.raises(ValueError) as err:
+        model(torch.rand(2, 3, 64, 64), targets)
+    message = _one_line(err)
+    assert "got a list" in message and "PersonCrops" in message
