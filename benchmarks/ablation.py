@@ -23,11 +23,11 @@ from pathlib import Path
 import torch
 
 from cgalib.data import find_split, make_synthetic_coco
-from cgalib.demo import epochs_for_budget
 from cgalib.engine import train
 from cgalib.engine.recipes import CPU_DEMO_RECIPE, SYNTHETIC_GPU_RECIPE
 from cgalib.eval import evaluate_coco
-from cgalib.models import create_variant, load_model
+from cgalib.models import create_variant, load_checkpoint, load_model
+from cgalib.models.checkpoint import TRAIN_STATE_FORMAT
 from cgalib.utils import count_parameters
 
 RATIOS = (0.05, 0.07, 0.08, 0.09, 0.1, 0.15)
@@ -85,16 +85,9 @@ def main() -> None:
         if not done.is_file():
             kwargs = {"input_size": size, **switches}
             if args.epochs or gpu:
-                epochs = args.epochs or 24
-            else:  # the demo's rule: as many epochs as the budget holds, so the lr drops happen
-                epochs, _ = epochs_for_budget(
-                    f"cganet_tnet_{backbone}",
-                    data,
-                    size,
-                    recipe["batch_size"],
-                    args.minutes,
-                    switches,
-                )
+                length = {"epochs": args.epochs or 24, "time_limit": args.minutes * 60 * 1.5}
+            else:  # the demo's rule: the whole budget, the lr drops following the time used
+                length = {"epochs": None, "time_budget": args.minutes * 60}
             train(
                 f"cganet_tnet_{backbone}",
                 data,
@@ -102,12 +95,14 @@ def main() -> None:
                 model_kwargs=kwargs,
                 input_size=size,
                 device=args.device,
-                epochs=epochs,
                 resume=(run / "last.pt").is_file(),  # an interrupted run continues
-                time_limit=args.minutes * 60 * 1.5,  # a safety net: the epochs set the length
+                **length,
                 **recipe,
             )
-            done.write_text(json.dumps({"epochs": epochs}))
+            state = load_checkpoint(run / "last.pt", TRAIN_STATE_FORMAT)
+            done.write_text(
+                json.dumps({"epochs": round(state["step"] * recipe["batch_size"] / n_train, 1)})
+            )
         trained[label] = run / "model.pt"
         epochs_of[label] = json.loads(done.read_text())["epochs"]
 

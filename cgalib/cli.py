@@ -169,7 +169,7 @@ def _cmd_train(
     data: str,
     out: str,
     ann_train: str | None,
-    epochs: int,
+    epochs: int | None,
     batch: int,
     lr: float,
     input_size: int | tuple[int, int] | None,
@@ -180,6 +180,7 @@ def _cmd_train(
     workers: int,
     seed: int,
     time_limit: float | None,
+    time_budget: float | None,
     model_kwargs: dict | None,
     log_every: int,
     checkpoint_every: int | None,
@@ -197,7 +198,7 @@ def _cmd_train(
         ann_train=ann_train,
         input_size=input_size,
         device=device,
-        epochs=epochs,
+        epochs=epochs if epochs is not None or time_budget is not None else 95,
         batch_size=batch,
         lr=lr,
         amp=amp,
@@ -206,6 +207,7 @@ def _cmd_train(
         num_workers=workers,
         seed=seed,
         time_limit=time_limit * 60 if time_limit is not None else None,
+        time_budget=time_budget * 60 if time_budget is not None else None,
         log_every=log_every,
         checkpoint_every=checkpoint_every,
         checkpoint_seconds=checkpoint_minutes * 60 if checkpoint_minutes else None,
@@ -466,7 +468,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="data root (train/, annotations/)")
     p.add_argument("--ann-train", default=None, help="annotation file if not in the default place")
     p.add_argument("--out", required=True, help="run folder (checkpoints, metrics.csv)")
-    p.add_argument("--epochs", type=_COUNT, default=95)
+    p.add_argument(
+        "--epochs",
+        type=_COUNT,
+        default=None,
+        help="passes over the data (default 95; with --time-budget an upper bound)",
+    )
     p.add_argument("--batch", type=_COUNT, default=16, help="images per step and process")
     p.add_argument("--lr", type=_POSITIVE, default=1e-2)
     p.add_argument(
@@ -490,6 +497,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--time-limit", type=_POSITIVE, default=None, help="stop after this many minutes"
+    )
+    p.add_argument(
+        "--time-budget",
+        type=_POSITIVE,
+        default=None,
+        help="train for this many minutes, the learning rate following the time used "
+        "(instead of --epochs; not with --time-limit)",
     )
     p.add_argument(
         "--model-kwargs",

@@ -82,3 +82,14 @@ def noisy_coco_results(anns, rng, sigma, with_bbox=True, false_positives=0):
             r["bbox"] = [x, y, 60.0, 60.0]
         results.append(r)
     return results
+
+
+class FakeClock:
+    """A clock that advances ``tick`` seconds each time it is read."""
+
+    def __init__(self, tick: float) -> None:
+        self.now, self.tick = 0.0, tick
+
+    def __call__(self) -> float:
+        self.now += self.tick
+        return self.now

@@ -11,7 +11,13 @@ from cgalib.engine.guards import (
 )
 from cgalib.engine.metrics_log import MetricsLog
 from cgalib.engine.sampler import ResumableSampler, SeededDataset, sample_seeds
-from cgalib.engine.schedule import PAPER_MILESTONES, paper_lr_factor, paper_lr_scheduler
+from cgalib.engine.schedule import (
+    PAPER_MILESTONES,
+    TimeBudget,
+    budget_lr_factor,
+    paper_lr_factor,
+    paper_lr_scheduler,
+)
 from cgalib.engine.trainer import train, train_model
 
 __all__ = [
@@ -25,6 +31,8 @@ __all__ = [
     "NonFiniteLossError",
     "ResumableSampler",
     "SeededDataset",
+    "TimeBudget",
+    "budget_lr_factor",
     "cleanup_distributed",
     "init_distributed",
     "paper_lr_factor",

@@ -32,7 +32,7 @@ from cgalib.engine.guards import (
 )
 from cgalib.engine.metrics_log import MetricsLog
 from cgalib.engine.sampler import ResumableSampler, SeededDataset
-from cgalib.engine.schedule import paper_lr_scheduler
+from cgalib.engine.schedule import TimeBudget, budget_lr_factor, paper_lr_scheduler
 from cgalib.models.checkpoint import (
     TRAIN_STATE_FORMAT,
     load_checkpoint,
@@ -98,7 +98,7 @@ def _to_device(targets: Sequence[dict], device: torch.device) -> list[dict]:
 
 
 def _check_arguments(
-    epochs: int,
+    epochs: int | None,
     batch_size: int,
     lr: float,
     optimizer: str,
@@ -109,9 +109,20 @@ def _check_arguments(
     log_every: int,
     checkpoint_every: int | None,
     checkpoint_seconds: float | None,
+    time_budget: float | TimeBudget | None,
 ) -> None:
     """Refuse bad arguments before anything is built or written, one line each."""
-    at_least_one = {"epochs": epochs, "batch_size": batch_size, "log_every": log_every}
+    if epochs is None and time_budget is None:
+        raise ValueError("give epochs (--epochs) or a time budget (--time-budget)")
+    if time_budget is not None and time_limit is not None:
+        raise ValueError(
+            "give time_budget or time_limit, not both: a time budget already stops the run "
+            "when it is spent (--time-budget), a time limit cuts a step-scheduled run short "
+            "(--time-limit)"
+        )
+    if time_budget is not None and not isinstance(time_budget, TimeBudget):
+        TimeBudget(time_budget)  # checks the value
+    at_least_one = {"epochs": epochs or 1, "batch_size": batch_size, "log_every": log_every}
     if checkpoint_every is not None:
         at_least_one["checkpoint_every"] = checkpoint_every
     for name, value in at_least_one.items():
@@ -192,6 +203,15 @@ def _gather(ctx: DistributedContext, obj: Any) -> list[Any]:
     return objs
 
 
+def _rank0_value(ctx: DistributedContext, device: torch.device, value: float) -> float:
+    """Rank 0's ``value`` (its clock), broadcast so that every rank uses the same number."""
+    if not ctx.is_distributed:
+        return value
+    t = torch.tensor([value], dtype=torch.float64, device=device)
+    torch.distributed.broadcast(t, src=0)
+    return float(t.item())
+
+
 def _agree(ctx: DistributedContext, device: torch.device, flags: list[bool]) -> list[bool]:
     """Rank 0's decisions (clock, loss guard), broadcast so that every rank acts alike."""
     if not ctx.is_distributed:
@@ -206,7 +226,7 @@ def train_model(
     dataset: Dataset,
     collate_fn: Callable,
     out_dir: str | os.PathLike,
-    epochs: int,
+    epochs: int | None,
     batch_size: int,
     augment: nn.Module | None = None,
     lr: float = 1e-2,
@@ -226,6 +246,7 @@ def train_model(
     checkpoint_every: int | None = None,
     checkpoint_seconds: float | None = 600.0,
     divergence_guard: DivergenceGuard | None = DIVERGENCE_GUARD,
+    time_budget: float | TimeBudget | None = None,
 ) -> Path:
     """Train a model whose train-mode ``forward(images, targets)`` returns a dict of losses.
 
@@ -263,6 +284,16 @@ def train_model(
     the remaining epochs) or ``channels_last``; they apply from the resumed step on, so the
     run is then no longer identical to any uninterrupted one.
 
+    **Time budget.** With ``time_budget`` the run is measured in time instead of epochs:
+    the learning rate drops at 70/95 and 85/95 of the budget
+    (:func:`~cgalib.engine.schedule.budget_lr_factor`; the warm-up stays in steps), and the
+    run stops, with its checkpoints written, when the next step and the checkpoint would no
+    longer fit in it. Every machine so trains for its whole budget with the whole schedule,
+    a faster one for more steps; ``epochs``, if given, is an upper bound. Only training
+    time counts: a resumed run continues from the time its ``last.pt`` had spent. Such a
+    run depends on the machine's speed, so its resume is not bit-identical (the learning
+    rate of each step follows the clock).
+
     **Guards.** A NaN or infinite loss term stops the run at once
     (:class:`NonFiniteLossError`); a loss that stays far above its running median stops it
     too (:class:`DivergenceError`, see :class:`DivergenceGuard`). While the loss is
@@ -276,7 +307,8 @@ def train_model(
             tensor `(B, 3, S, S)` and a list of target dicts.
         collate_fn: the batching function.
         out_dir: the run folder.
-        epochs: passes over the data (at least 1).
+        epochs: passes over the data (at least 1); with ``time_budget``, an optional upper
+            bound (``None``: none).
         batch_size: images per step (per process under ``torchrun``).
         augment: a module applied on the device to ``(images, targets)``, returning
             float images in 0..1 and targets (e.g. :class:`cgalib.data.PoseAugmentation`);
@@ -303,6 +335,9 @@ def train_model(
         checkpoint_seconds: also write ``last.pt`` when this many seconds have passed since
             the last one (``None``: never by time).
         divergence_guard: when a loss counts as diverged; ``None`` disables the check.
+        time_budget: train for this many seconds (or a
+            :class:`~cgalib.engine.schedule.TimeBudget`) with the schedule following the
+            time used, instead of a number of epochs; not with ``time_limit``.
 
     Returns:
         The path of ``model.pt``.
@@ -329,7 +364,9 @@ def train_model(
         log_every,
         checkpoint_every,
         checkpoint_seconds,
+        time_budget,
     )
+    budget = TimeBudget(time_budget) if isinstance(time_budget, (int, float)) else time_budget
     ctx = context or init_distributed()
     device = ctx.device
     out = Path(out_dir)
@@ -362,7 +399,7 @@ def train_model(
             f"the data set has {sampler.num_samples} images{per}, fewer than one batch of "
             f"{batch_size}; lower batch_size (--batch) or add images"
         )
-    total_steps = epochs * steps_per_epoch
+    total_steps = epochs * steps_per_epoch if epochs is not None else None
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(device, memory_format=memory_format).train()
     build_config = getattr(model, "build_config", None)
@@ -372,7 +409,13 @@ def train_model(
         optim = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
     else:
         optim = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    scheduler = paper_lr_scheduler(optim, total_steps, min(warmup_steps, total_steps // 10))
+    used = [0.0]  # the share of the time budget used, read by the budget schedule
+    if budget is None:
+        scheduler = paper_lr_scheduler(optim, total_steps, min(warmup_steps, total_steps // 10))
+    else:
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optim, lambda s: budget_lr_factor(s, used[0], warmup_steps)
+        )
     scaler = torch.amp.GradScaler(device.type, enabled=amp == "fp16")
     generator = _augment_generator(augment)
     monitor = divergence_guard.monitor() if divergence_guard is not None else None
@@ -388,6 +431,7 @@ def train_model(
         "weight_decay": weight_decay,
         "warmup_steps": warmup_steps,
         "epochs": epochs,
+        "time_budget": budget.seconds if budget is not None else None,
         "clip_grad_norm": clip_grad_norm,
         "amp": amp,
         "seed": seed,
@@ -402,7 +446,7 @@ def train_model(
         state = load_checkpoint(last_path, TRAIN_STATE_FORMAT, map_location=device)
         changed = _check_resume(last_path, state["settings"], settings)
         step = int(state["step"])
-        if step > total_steps:
+        if total_steps is not None and step > total_steps:
             done = -(-step // steps_per_epoch)
             raise ValueError(
                 f"{last_path} is at step {step}, past the {epochs} epochs asked for "
@@ -428,6 +472,9 @@ def train_model(
             generator.set_state(own["augment"])
         if divergence_guard is not None:
             monitor = divergence_guard.monitor(state.get("guard"))
+        if budget is not None:
+            budget.resume(state.get("spent") or 0.0)
+            used[0] = budget.fraction()
         input_size = state["settings"].get("input_size")
         check_size = isinstance(input_size, list)
         saved_step = step
@@ -451,7 +498,8 @@ def train_model(
         return "start again" if saved_step is None else "resume from it"
 
     def save(write_model: bool) -> None:
-        nonlocal saved_step, last_save
+        nonlocal saved_step, last_save, save_s
+        began = time.perf_counter()
         own = {"global": _rng_state(), "augment": generator.get_state() if generator else None}
         rngs = _gather(ctx, own)
         if ctx.is_main:
@@ -467,6 +515,7 @@ def train_model(
                     "rng": rngs,
                     "guard": monitor.state_dict() if monitor is not None else None,
                     "build_config": build_config,
+                    "spent": budget.spent() if budget is not None else None,
                 },
                 last_path,
                 TRAIN_STATE_FORMAT,
@@ -474,24 +523,32 @@ def train_model(
             if write_model:
                 save_model(model, out / MODEL, epoch=step // steps_per_epoch, step=step)
         saved_step, last_save = step, time.perf_counter()
+        save_s = last_save - began
 
     started = last_save = time.perf_counter()
+    save_s = step_s = 0.0  # the last checkpoint's and a step's duration (the time budget)
     first_epoch, offset = divmod(step, steps_per_epoch)
-    if step == total_steps:
+    last_epoch = epochs if epochs is not None else sys.maxsize
+    if step == total_steps or (budget is not None and budget.exhausted(budget.spent(), 0, 0)):
         if ctx.is_main:
-            print(f"{out} is already complete (step {step} of {total_steps}); nothing to train")
+            of = f" of {total_steps}" if step == total_steps else ", its time budget spent"
+            print(f"{out} is already complete (step {step}{of}); nothing to train")
             if not (out / MODEL).is_file():
-                save_model(model, out / MODEL, epoch=epochs, step=step)
-    for epoch in range(first_epoch, epochs):
+                save_model(model, out / MODEL, epoch=first_epoch, step=step)
+        last_epoch = first_epoch
+    if budget is not None:
+        budget.start()
+    for epoch in range(first_epoch, last_epoch):
         start = offset if epoch == first_epoch else 0
         sampler.set_epoch(epoch, start * batch_size)
         bar = ProgressBar(
             steps_per_epoch - start,
-            f"epoch {epoch + 1}/{epochs}",
+            f"epoch {epoch + 1}/{epochs}" if epochs is not None else f"epoch {epoch + 1}",
             unit="step",
             enabled=ctx.is_main,
         )
         tick, seen = time.perf_counter(), 0
+        tick_step = tick
         out_of_time = False
         for images, targets in loader:
             size = list(images.shape[-2:])
@@ -536,17 +593,23 @@ def train_model(
                 torch.nn.utils.clip_grad_norm_(params, clip_grad_norm)
             scaler.step(optim)
             scaler.update()
+            now = time.perf_counter()
+            step_s = now - tick_step if step_s == 0 else 0.8 * step_s + 0.2 * (now - tick_step)
+            tick_step = now
+            if budget is not None:
+                spent = _rank0_value(ctx, device, budget.spent())
+                used[0] = budget.fraction(spent)
             scheduler.step()
             step += 1
             seen += images.shape[0] * ctx.world_size
             total = sum(row.values())
-            now = time.perf_counter()
             diverged = monitor.update(total) if monitor is not None and ctx.is_main else False
             out_of_time, time_due, diverged, suspicious = _agree(
                 ctx,
                 device,
                 [
-                    time_limit is not None and now - started > time_limit,
+                    (time_limit is not None and now - started > time_limit)
+                    or (budget is not None and budget.exhausted(spent, step_s, save_s)),
                     checkpoint_seconds is not None and now - last_save > checkpoint_seconds,
                     diverged,
                     monitor is not None and ctx.is_main and monitor.streak > 0,
@@ -593,9 +656,12 @@ def train_model(
         bar.close()
         if out_of_time:
             if ctx.is_main:
-                print(
-                    f"time limit of {time_limit:.0f}s reached after step {step}; checkpoint saved"
+                what = (
+                    f"time budget of {budget.seconds:.0f}s spent"
+                    if budget is not None
+                    else f"time limit of {time_limit:.0f}s reached"
                 )
+                print(f"{what} after step {step}; checkpoint saved")
             break
     if ctx.is_distributed:  # leave together: rank 0 may still be writing the checkpoint
         torch.distributed.barrier()

@@ -1,7 +1,11 @@
+import math
+
 import pytest
 import torch
 
 from cgalib.engine.schedule import paper_lr_factor, paper_lr_scheduler
+
+from helpers import FakeClock
 
 
 def test_drops_at_70_and_85_of_95_epochs_scaled_to_the_run():
@@ -31,3 +35,25 @@ def test_scheduler_drives_an_optimizer():
     assert lrs[5] == pytest.approx(1e-2)
     assert lrs[15] == pytest.approx(1e-3)  # round(0.737 * 20) = 15
     assert lrs[18] == pytest.approx(1e-4)  # round(0.895 * 20) = 18
+
+
+def test_budget_lr_factor_drops_at_the_papers_fractions_of_the_time():
+    from cgalib.engine import budget_lr_factor
+
+    assert [budget_lr_factor(10**6, f) for f in (0.0, 0.7368, 0.7369)] == [1.0, 1.0, 0.1]
+    assert math.isclose(budget_lr_factor(10**6, 0.8947), 0.1)
+    assert math.isclose(budget_lr_factor(10**6, 0.8948), 0.01)
+    assert math.isclose(budget_lr_factor(0, 0.9, warmup_steps=10), 0.001)  # both apply
+
+
+def test_time_budget_counts_the_resumed_time_and_refuses_bad_values():
+    from cgalib.engine import TimeBudget
+
+    budget = TimeBudget(100.0, clock=FakeClock(1.0))
+    budget.resume(40.0)
+    budget.start()  # the clock reads 1
+    assert budget.spent() == 41.0 and budget.fraction() == 0.42  # it reads 2, then 3
+    assert budget.exhausted(90.0, 6.0, 4.0) and not budget.exhausted(89.0, 6.0, 4.0)
+    for bad in (0, -1.0, float("nan"), float("inf"), True):
+        with pytest.raises(ValueError, match="time_budget must be a positive number of seconds"):
+            TimeBudget(bad)

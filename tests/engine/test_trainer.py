@@ -9,6 +9,8 @@ from torch.utils.data import Dataset
 
 from cgalib.engine import DistributedContext, NonFiniteLossError, train_model
 
+from helpers import FakeClock
+
 
 class _Pairs(Dataset):
     """Images whose mean is a linear function of a hidden target, to fit with a tiny model."""
@@ -273,3 +275,62 @@ def test_checkpoints_are_weights_only_and_hashed(tmp_path):
     state = load_checkpoint(tmp_path / "last.pt", TRAIN_STATE_FORMAT)
     assert state["digest"].startswith("sha256:") and len(state["rng"]) == 1
     assert state["settings"]["batch_size"] == 4 and state["settings"]["input_size"] == [8, 8]
+
+
+def _budget_rows(path):
+    rows = (path / "metrics.csv").read_text().splitlines()
+    head = rows[0].split(",")
+    return [dict(zip(head, r.split(","))) for r in rows[1:]]
+
+
+def test_time_budget_follows_the_time_used_and_stops_when_spent(tmp_path):
+    from cgalib.engine import TimeBudget
+    from cgalib.models import load_checkpoint
+    from cgalib.models.checkpoint import TRAIN_STATE_FORMAT
+
+    budget = TimeBudget(20.0, clock=FakeClock(0.25))  # about a quarter second per step
+    _fit(tmp_path, epochs=None, time_budget=budget)
+    rows = _budget_rows(tmp_path)
+    lrs = [float(r["lr"]) for r in rows]
+    # the rate logged after each step (the 2 warm-up steps are over at the first row)
+    assert set(round(x, 6) for x in lrs) == {0.05, 0.005, 0.0005}  # all three phases
+    assert lrs == sorted(lrs, reverse=True)
+    first_drop = [round(x, 6) for x in lrs].index(0.005)
+    assert first_drop / len(lrs) == pytest.approx(70 / 95, abs=0.03)
+    state = load_checkpoint(tmp_path / "last.pt", TRAIN_STATE_FORMAT)
+    assert 19.0 <= state["spent"] <= 21.0 and state["step"] == len(rows) > 4 * 4
+    assert (tmp_path / "model.pt").is_file()
+
+
+def test_time_budget_resume_continues_from_the_time_spent(tmp_path, capsys):
+    from cgalib.engine import TimeBudget
+
+    _fit(tmp_path, epochs=None, time_budget=TimeBudget(10.0, clock=FakeClock(0.25)))
+    first = len(_budget_rows(tmp_path))
+    _fit(tmp_path, epochs=None, time_budget=TimeBudget(20.0, clock=FakeClock(0.25)), resume=True)
+    assert "time_budget 10.0 -> 20.0" in capsys.readouterr().out
+    rows = _budget_rows(tmp_path)
+    resumed = [float(r["lr"]) for r in rows[first:]]
+    assert resumed[0] == pytest.approx(0.05)  # half the new budget used: before the drops
+    assert round(resumed[-1], 6) == 0.0005 and len(rows) == pytest.approx(2 * first, abs=4)
+
+
+def test_time_budget_with_an_epoch_cap_stops_at_the_cap(tmp_path):
+    from cgalib.engine import TimeBudget
+
+    _fit(tmp_path, epochs=2, time_budget=TimeBudget(1000.0, clock=FakeClock(0.25)))
+    assert len(_budget_rows(tmp_path)) == 2 * 4
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"epochs": None}, r"^give epochs \(--epochs\) or a time budget \(--time-budget\)$"),
+        ({"epochs": 1, "time_budget": 5.0, "time_limit": 5.0}, r"^give time_budget or time_limit"),
+        ({"epochs": None, "time_budget": -1.0}, r"^time_budget must be a positive number"),
+    ],
+)
+def test_time_budget_arguments_are_checked_first(tmp_path, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        _fit(tmp_path / "run", **kwargs)
+    assert not (tmp_path / "run").exists()

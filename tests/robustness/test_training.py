@@ -228,7 +228,9 @@ def test_resume_with_another_input_size_is_refused(sigkill_runs, tmp_path):
     with pytest.raises(ValueError, match=r"cannot resume .* with other settings") as err:
         main(args)
     message = str(err.value)
-    assert "input_size=128" in message and "(the run used " in message and "input_size=64" in message
+    assert (
+        "input_size=128" in message and "(the run used " in message and "input_size=64" in message
+    )
     state = load_checkpoint(run / "last.pt", TRAIN_STATE_FORMAT)
     assert state["step"] == 2 * STEPS_PER_EPOCH
 
