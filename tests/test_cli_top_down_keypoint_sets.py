@@ -78,3 +78,26 @@ def test_a_coco_top_down_checkpoint_on_body14_data_is_refused(body14_top_down, c
     assert line.startswith(f"cgalib: error: checkpoint {ckpt} predicts 17 keypoints of 'person'")
     assert f"but {paths['val_ann']} has 14 keypoints (left_shoulder" in line
     assert not (root / "coco.json").exists()
+
+
+def test_a_14_joint_top_down_predictor_tracks_and_draws_a_video(tmp_path):
+    """predict_video with a TopDownPredictor of the 14-joint set: the tracker scores with the
+    set's 14 sigmas (COCO's 17 would be refused) and the drawings use its skeleton."""
+    pytest.importorskip("av")
+    from cgalib.video import load_video_results, predict_video, synthetic_clip
+
+    video = synthetic_clip(num_frames=3, width=64, height=48, num_people=1).write(
+        tmp_path / "clip.mp4"
+    )
+    detector = create_model("cganet_tnet_d1w16", input_size=64, max_detections=2)
+    net = create_model("topdown_tnet_d1w16", input_size=(64, 32), keypoint_set=BODY14)
+    with torch.no_grad():  # confident untrained models, so the tracker keeps their people
+        detector.dense_heads.center.heatmap[-1].bias.fill_(5.0)
+        net.head.convs[0].bias.fill_(5.0)
+    predictor = TopDownPredictor(net, detector=detector, device="cpu")
+    path = predict_video(predictor, video, tmp_path / "out", render=True, progress=False)
+    results = load_video_results(path)
+    assert results["settings"]["input_size"] == [64, 32] and results["complete"]
+    people = [p for f in results["frames"] for p in f["people"]]
+    assert people and all(len(p["keypoints"]) == 3 * 14 for p in people)
+    assert results["annotated_video"] is not None

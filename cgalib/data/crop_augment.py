@@ -70,6 +70,11 @@ class TopDownAugmentation(nn.Module):
         upper_body: the keypoints of the upper body (:data:`UPPER_BODY` for COCO).
         seed: seed of the private generator (``None``: use the global torch RNG).
 
+    Raises:
+        ValueError: for a bad ``crop_size``, ``scale`` or probability, flips without a
+            ``flip_index``, and (in ``forward``) images or targets of the wrong shape, or
+            targets whose keypoint count differs from ``flip_index``'s.
+
     Shape:
         - images: `(B, 3, H, W)`, ``uint8`` or float in 0..1 (e.g. from
           :func:`~cgalib.data.collate_person_crops`)
@@ -198,6 +203,12 @@ class TopDownAugmentation(nn.Module):
         device = images.device
         boxes = torch.cat([t["boxes"] for t in targets]).to(device=device, dtype=torch.float64)
         keypoints = torch.cat([t["keypoints"] for t in targets]).to(device=device).float()
+        if self.flip_index is not None and keypoints.shape[1] != len(self.flip_index):
+            raise ValueError(
+                f"targets have {keypoints.shape[1]} keypoints, but this TopDownAugmentation "
+                f"flips {len(self.flip_index)}; pass the data set's flip map "
+                "(TopDownAugmentation(flip_index=dataset.keypoint_set.flip_index))"
+            )
         draws = {k: v.to(device) for k, v in self.sample(len(targets)).items()}
         regions = self.regions(boxes, keypoints.double(), draws)
         matrices = crop_affine(

@@ -111,6 +111,11 @@ class TopDownPredictor:
         self.detector = _detector(detector, self.device, detector_input_size, precision, batch_size)
 
     @property
+    def input_size(self) -> tuple[int, int]:
+        """``(H, W)`` of the crops, the model's ``input_size`` (what video results record)."""
+        return self.crop_size
+
+    @property
     def keypoint_set(self) -> KeypointSet:
         """The keypoints each person has, in order: the model's ``keypoint_set`` (names,
         skeleton, flip map, OKS sigmas), COCO's for a model without one."""

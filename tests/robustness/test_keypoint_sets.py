@@ -18,6 +18,7 @@ from cgalib.data import (
     CocoKeypoints,
     KeypointSet,
     PoseAugmentation,
+    TopDownAugmentation,
     make_synthetic_coco,
 )
 from cgalib.engine.trainer import train
@@ -255,3 +256,18 @@ def test_half_body_crops_for_a_set_without_upper_body(body14, tmp_path):
     assert message.startswith(f"half-body crops need the upper-body keypoints of {ann}'s 14 ")
     assert 'add an "upper_body" list of names to its category' in message
     assert "\n" not in message
+
+
+def test_coco_flip_for_another_set_in_top_down_crops():
+    """TopDownAugmentation built with its default (COCO's 17-keypoint) flip map, given one
+    person of a 14-keypoint set.
+
+    It raises a ValueError naming both keypoint counts and saying to pass the data set's flip
+    map, before any crop is cut."""
+    target = {"boxes": torch.tensor([[2.0, 2.0, 20.0, 30.0]]), "keypoints": torch.zeros(1, 14, 3)}
+    with pytest.raises(ValueError) as err:
+        TopDownAugmentation((64, 48), seed=0)(torch.zeros(1, 3, 32, 32), [target])
+    assert str(err.value) == (
+        "targets have 14 keypoints, but this TopDownAugmentation flips 17; pass the data set's "
+        "flip map (TopDownAugmentation(flip_index=dataset.keypoint_set.flip_index))"
+    )
