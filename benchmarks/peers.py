@@ -90,6 +90,7 @@ TARGETS: dict[str, dict[str, Any]] = {
         "fps_vs_keypoint_rcnn": {"cganet_tnet_d1w64": 3.0},
         "fast_path_fps_vs_keypoint_rcnn_fp32": 10.0,
         "post_share_at_most": None,
+        "bf16_vs_fp32": None,
         "topdown_d3w64_samples_vs_simple_baseline": 1.2,
         "topdown_d3w64_memory_vs_simple_baseline": 0.85,
         "params_vs_paper": False,
@@ -98,6 +99,7 @@ TARGETS: dict[str, dict[str, Any]] = {
         "fps_vs_keypoint_rcnn": {"cganet_tnet_d1w64": 4.0, "cganet_tnet_d1w64_cascade": 3.0},
         "fast_path_fps_vs_keypoint_rcnn_fp32": None,
         "post_share_at_most": 0.10,
+        "bf16_vs_fp32": {"cganet_tnet_d1w64": 2.0},
         "topdown_d3w64_samples_vs_simple_baseline": 1.2,
         "topdown_d3w64_memory_vs_simple_baseline": 0.85,
         "params_vs_paper": True,
@@ -107,7 +109,8 @@ TARGETS: dict[str, dict[str, Any]] = {
 #: Settings a device gets unless given on the command line.
 DEVICE_DEFAULTS: dict[str, dict[str, Any]] = {
     "cpu": {
-        "precision": ["fp32"],
+        "precision": ["fp32", "bf16"],
+        "train_precision": ["fp32"],
         "paths": ["eager"],
         "batch": 8,
         "warmup": 3,
@@ -118,6 +121,7 @@ DEVICE_DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "cuda": {
         "precision": ["fp32", "bf16"],
+        "train_precision": ["fp32", "bf16"],
         "paths": ["eager", "compile", "cuda_graphs"],
         "batch": 64,
         "warmup": 10,
@@ -130,6 +134,7 @@ DEVICE_DEFAULTS: dict[str, dict[str, Any]] = {
 #: ``--quick`` (a smoke test, never a measurement) overrides these.
 QUICK = {
     "precision": ["fp32"],
+    "train_precision": ["fp32"],
     "batch": 2,
     "warmup": 1,
     "iters": 2,
@@ -388,7 +393,7 @@ def training_rows(
         if why:  # found here, without starting a process to find it
             skipped.append(why)
             continue
-        for precision in args.precision:
+        for precision in args.train_precision:
             try:
                 row = measure(name, args, precision)
             except Exception as err:  # keep the other rows; report this one
@@ -463,6 +468,10 @@ def target_checks(
                 what = f"{model} {row['precision']} post-processing share of the time"
                 limit = targets["post_share_at_most"]
                 checks.append(_check(what, row["post_share"], at_most=limit))
+    for model, wanted in (targets["bf16_vs_fp32"] or {}).items():
+        fps = {r["precision"]: r.get("fps") for r in eager if r["model"] == model}
+        ratio = fps["bf16"] / fps["fp32"] if fps.get("bf16") and fps.get("fp32") else None
+        checks.append(_check(f"{model} eager bf16 fps / fp32 fps", ratio, at_least=wanted))
     for row in training:
         if row["model"] == "topdown_tnet_d3w64":
             p = row["precision"]
@@ -664,7 +673,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--parts", nargs="+", default=["inference", "training"], choices=["inference", "training"]
     )
-    parser.add_argument("--precision", nargs="+", default=None, choices=PRECISIONS)
+    parser.add_argument(
+        "--precision",
+        nargs="+",
+        default=None,
+        choices=PRECISIONS,
+        help="inference precisions (default: fp32 bf16)",
+    )
+    parser.add_argument(
+        "--train-precision",
+        nargs="+",
+        default=None,
+        choices=PRECISIONS,
+        help="training precisions (default: fp32 on the CPU, fp32 bf16 on a GPU)",
+    )
     parser.add_argument(
         "--models",
         nargs="+",

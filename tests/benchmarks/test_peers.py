@@ -199,7 +199,9 @@ def test_measure_training_in_process_with_a_stand_in_peer(peers, zoo, monkeypatc
 def test_cpu_targets_of_issue_15(peers):
     inference = [
         {"model": "cganet_tnet_d1w64", "path": "eager", "precision": "fp32", "params_m": 20.42}
-        | {"ratio_to_keypoint_rcnn": 4.5, "post_share": 0.12},
+        | {"ratio_to_keypoint_rcnn": 4.5, "post_share": 0.12, "fps": 2.0},
+        {"model": "cganet_tnet_d1w64", "path": "eager", "precision": "bf16", "params_m": 20.42}
+        | {"ratio_to_keypoint_rcnn": 7.0, "post_share": 0.08, "fps": 4.2},
         {"model": "cganet_tnet_d1w64_cascade", "path": "eager", "precision": "fp32"}
         | {"params_m": 29.0, "ratio_to_keypoint_rcnn": 2.0, "post_share": 0.05},
     ]
@@ -211,8 +213,11 @@ def test_cpu_targets_of_issue_15(peers):
     assert table == {
         "cganet_tnet_d1w64 eager fp32 fps / Keypoint R-CNN fp32 fps": (">= 4", True),
         "cganet_tnet_d1w64_cascade eager fp32 fps / Keypoint R-CNN fp32 fps": (">= 3", False),
+        "cganet_tnet_d1w64 eager bf16 fps / Keypoint R-CNN bf16 fps": (">= 4", True),
         "cganet_tnet_d1w64 fp32 post-processing share of the time": ("<= 0.1", False),
+        "cganet_tnet_d1w64 bf16 post-processing share of the time": ("<= 0.1", True),
         "cganet_tnet_d1w64_cascade fp32 post-processing share of the time": ("<= 0.1", True),
+        "cganet_tnet_d1w64 eager bf16 fps / fp32 fps": (">= 2", True),  # 4.2 / 2.0
         "topdown_tnet_d3w64 fp32 samples/s / SimpleBaseline-R50": (">= 1.2", True),
         "topdown_tnet_d3w64 fp32 peak memory / SimpleBaseline-R50": ("<= 0.85", None),
         "cganet_tnet_d1w64 parameters / paper's 20.2M": ("0.95–1.05", True),
