@@ -203,7 +203,14 @@ def _cmd_eval(
         raise ValueError(f"--out {out_path} is a folder; give the results file to write")
 
     from cgalib.data import find_split
-    from cgalib.eval import BOX_METRICS, BOX_PREFIX, KEYPOINT_METRICS, evaluate_coco, format_metrics
+    from cgalib.eval import (
+        BOX_METRICS,
+        BOX_PREFIX,
+        KEYPOINT_METRICS,
+        MASK_PREFIX,
+        evaluate_coco,
+        format_metrics,
+    )
     from cgalib.models import CGANet, load_model
     from cgalib.utils.files import atomic_open
 
@@ -215,10 +222,11 @@ def _cmd_eval(
     )
     with atomic_open(out_path) as f:
         json.dump(results, f)
-    keypoints = {k: metrics[k] for k in KEYPOINT_METRICS}
-    boxes = {k: metrics[BOX_PREFIX + k] for k in BOX_METRICS}
-    print(format_metrics(keypoints, f"{split} keypoints"))
-    print(format_metrics(boxes, f"{split} person boxes"))
+    tables = [("", KEYPOINT_METRICS, "keypoints"), (BOX_PREFIX, BOX_METRICS, "person boxes")]
+    tables.append((MASK_PREFIX, BOX_METRICS, "person masks"))
+    for prefix, names, title in tables:  # those the model's outputs give
+        if prefix + names[0] in metrics:
+            print(format_metrics({k: metrics[prefix + k] for k in names}, f"{split} {title}"))
     print(f"results: {out_path}")
     return 0
 
@@ -411,7 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write last.pt every M minutes (0: only at epoch ends)",
     )
 
-    p = sub.add_parser("eval", help="COCO keypoint AP and person box AP of a checkpoint on a split")
+    p = sub.add_parser("eval", help="COCO keypoint AP, person box AP and (segmentation models) mask AP of a checkpoint on a split")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--data", required=True)
     p.add_argument("--split", default="val")

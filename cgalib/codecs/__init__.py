@@ -7,6 +7,7 @@
 - :mod:`~cgalib.codecs.center_line`: boxes <-> the center lines ``M_x``, ``M_y``; the
   decode is the Dichotomy Extended Area search.
 - :mod:`~cgalib.codecs.roi_keypoints`: image-pixel keypoints <-> per-box heatmaps.
+- :mod:`~cgalib.codecs.roi_masks`: image masks <-> per-box mask maps (and COCO RLE).
 - :mod:`~cgalib.codecs.gaussian` (the peaks) and :mod:`~cgalib.codecs.dense` (the dense
   targets of a whole batch).
 
@@ -33,6 +34,12 @@ from cgalib.codecs.roi_keypoints import (
     roi_heatmap_to_image,
     roi_keypoint_targets,
 )
+from cgalib.codecs.roi_masks import (
+    decode_roi_masks,
+    masks_to_rle,
+    paste_roi_masks,
+    roi_mask_targets,
+)
 
 __all__ = [
     "build_targets",
@@ -41,6 +48,7 @@ __all__ = [
     "center_targets",
     "decode_centers",
     "decode_roi_heatmaps",
+    "decode_roi_masks",
     "dichotomy_extend_area",
     "draw_gaussian",
     "heatmap_nms",
@@ -51,8 +59,11 @@ __all__ = [
     "letterbox_keypoints",
     "letterbox_size",
     "letterbox_target",
+    "masks_to_rle",
+    "paste_roi_masks",
     "roi_heatmap_to_image",
     "roi_keypoint_targets",
+    "roi_mask_targets",
     "unletterbox_boxes",
     "unletterbox_keypoints",
 ]

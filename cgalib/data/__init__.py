@@ -19,6 +19,12 @@ from cgalib.data.coco_keypoints import (
     find_split,
     load_person_coco,
 )
+from cgalib.data.masks import (
+    NO_SEGMENTATION,
+    check_segmentations,
+    segmentation_mask,
+    segmentation_problem,
+)
 from cgalib.data.synthetic import (
     POSES,
     SYNTHETIC_AUGMENT,
@@ -55,6 +61,7 @@ __all__ = [
     "FLIP_INDEX",
     "KEYPOINT_NAMES",
     "NO_BOX",
+    "NO_SEGMENTATION",
     "NUM_KEYPOINTS",
     "OFF_IMAGE",
     "OKS_SIGMAS",
@@ -72,6 +79,7 @@ __all__ = [
     "affine_keypoints",
     "check_coco",
     "check_image_files",
+    "check_segmentations",
     "collate",
     "collate_letterboxed",
     "find_split",
@@ -80,6 +88,8 @@ __all__ = [
     "load_person_coco",
     "make_synthetic_coco",
     "read_coco_json",
+    "segmentation_mask",
+    "segmentation_problem",
     "synthetic_sample",
     "synthetic_summary",
     "validate_coco",
