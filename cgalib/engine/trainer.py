@@ -658,6 +658,10 @@ def train(
             print(f"warning: {warning}", file=sys.stderr)
         torch.manual_seed(train_kwargs.get("seed", 0))  # the same seed, the same initial weights
         net = create_model(model, **{"input_size": input_size, **(model_kwargs or {})})
+        if "masks" in getattr(net, "outputs", ()):  # a segmentation model: load the masks too
+            dataset = CocoKeypoints(images_dir, ann_file, input_size=input_size, with_masks=True)
+            if ctx.is_main and dataset.report.num_dropped:
+                print(dataset.report)
         aug = (
             PoseAugmentation(output_size=input_size, **(augment_kwargs or {})).to(ctx.device)
             if augment

@@ -30,6 +30,7 @@ AREAS = {
     "test_prediction.py": "Prediction",
     "test_cli.py": "Command line",
     "test_video.py": "Video",
+    "test_masks.py": "Segmentation masks",
 }
 """Section titles, in page order; a new test file must be added here."""
 
