@@ -39,6 +39,7 @@ from cgalib.codecs.roi_masks import (
     masks_to_rle,
     paste_roi_masks,
     roi_mask_targets,
+    segmentation_to_mask,
 )
 
 __all__ = [
@@ -64,6 +65,7 @@ __all__ = [
     "roi_heatmap_to_image",
     "roi_keypoint_targets",
     "roi_mask_targets",
+    "segmentation_to_mask",
     "unletterbox_boxes",
     "unletterbox_keypoints",
 ]

@@ -13,7 +13,8 @@ vertically. So:
   the original image through the inverse letterbox is pasting at the unletterboxed box
   (:func:`~cgalib.codecs.unletterbox_boxes`, unclipped), since the letterbox is a scaling;
 - :func:`masks_to_rle` writes binary masks as COCO RLE (``pycocotools.mask.encode``), the
-  ``segmentation`` of COCO results.
+  ``segmentation`` of COCO results; :func:`segmentation_to_mask` reads any COCO
+  ``segmentation`` (polygons, RLE, uncompressed RLE) back into a mask.
 """
 
 from __future__ import annotations
@@ -25,7 +26,13 @@ from pycocotools import mask as mask_utils
 
 from cgalib.ops import roi_align
 
-__all__ = ["decode_roi_masks", "masks_to_rle", "paste_roi_masks", "roi_mask_targets"]
+__all__ = [
+    "decode_roi_masks",
+    "masks_to_rle",
+    "paste_roi_masks",
+    "roi_mask_targets",
+    "segmentation_to_mask",
+]
 
 
 def _check(maps: torch.Tensor, boxes: torch.Tensor, name: str, what: str) -> None:
@@ -187,3 +194,32 @@ def masks_to_rle(masks: torch.Tensor | np.ndarray) -> list[dict]:
     fortran = np.asfortranarray(array.transpose(1, 2, 0) != 0, dtype=np.uint8)
     rles = mask_utils.encode(fortran)
     return [{"size": [int(s) for s in r["size"]], "counts": r["counts"].decode("ascii")} for r in rles]
+
+
+def segmentation_to_mask(segmentation: dict | list, height: int, width: int) -> np.ndarray:
+    """Rasterise a COCO ``segmentation`` to a bool mask, as pycocotools does.
+
+    Polygons (several are merged) are filled by ``pycocotools.mask.frPyObjects``;
+    uncompressed RLE (``counts`` a list) is compressed first; compressed RLE (``counts``
+    a str or bytes) is decoded as it is. The input is not checked: the loader checks
+    annotations first (:func:`~cgalib.data.check_segmentations`).
+
+    Args:
+        segmentation: polygons ``[[x1, y1, x2, y2, ...], ...]`` or an RLE dict.
+        height: image height.
+        width: image width.
+
+    Returns:
+        `(H, W)` bool mask.
+
+    Examples:
+        >>> int(segmentation_to_mask([[1, 1, 4, 1, 4, 3, 1, 3]], 5, 6).sum())
+        6
+    """
+    if isinstance(segmentation, list):
+        rle = mask_utils.merge(mask_utils.frPyObjects(segmentation, height, width))
+    elif isinstance(segmentation.get("counts"), list):
+        rle = mask_utils.frPyObjects(segmentation, height, width)
+    else:
+        rle = segmentation
+    return mask_utils.decode(rle).astype(bool)

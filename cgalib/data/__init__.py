@@ -22,7 +22,6 @@ from cgalib.data.coco_keypoints import (
 from cgalib.data.masks import (
     NO_SEGMENTATION,
     check_segmentations,
-    segmentation_mask,
     segmentation_problem,
 )
 from cgalib.data.synthetic import (
@@ -88,7 +87,6 @@ __all__ = [
     "load_person_coco",
     "make_synthetic_coco",
     "read_coco_json",
-    "segmentation_mask",
     "segmentation_problem",
     "synthetic_sample",
     "synthetic_summary",

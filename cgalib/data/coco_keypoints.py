@@ -12,7 +12,8 @@ from pycocotools.coco import COCO
 from torch.utils.data import Dataset
 
 from cgalib.codecs.letterbox import letterbox, letterbox_target
-from cgalib.data.masks import check_segmentations, segmentation_mask
+from cgalib.codecs.roi_masks import segmentation_to_mask
+from cgalib.data.masks import check_segmentations
 from cgalib.data.validate import AnnotationError, check_image_files, validate_coco
 from cgalib.utils.image import read_image
 
@@ -164,7 +165,7 @@ class CocoKeypoints(Dataset):
     def _mask(self, ann: dict, height: int, width: int) -> np.ndarray:
         seg = ann.get("segmentation")
         if seg:
-            return segmentation_mask(seg, height, width)
+            return segmentation_to_mask(seg, height, width)
         m = np.zeros((height, width), bool)
         x, y, w, h = ann["bbox"]
         m[int(y) : int(np.ceil(y + h)), int(x) : int(np.ceil(x + w))] = True

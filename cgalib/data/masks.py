@@ -9,7 +9,8 @@ fewer than 3 points or an odd number of coordinates, a non-number, an RLE whose 
 not its image's, an RLE without counts); a **missing or empty** one (no field, ``[]``,
 ``{}``, ``null``) drops the person with a count, reason :data:`NO_SEGMENTATION`, as a
 missing box does. Only loaders that ask for masks run these checks (keypoint-only
-training never reads a segmentation of a person).
+training never reads a segmentation of a person); a checked segmentation is rasterised by
+:func:`~cgalib.codecs.segmentation_to_mask`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import dataclasses
 from typing import Any
 
 import numpy as np
-from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
 from cgalib.data.validate import AnnotationError, AnnotationReport
@@ -27,7 +27,6 @@ from cgalib.utils.numbers import is_integer, is_number
 __all__ = [
     "NO_SEGMENTATION",
     "check_segmentations",
-    "segmentation_mask",
     "segmentation_problem",
 ]
 
@@ -99,34 +98,6 @@ def segmentation_problem(segm: Any, height: int, width: int) -> str | None:
             return "has a segmentation RLE without counts (a list of ints or a string)"
         return None
     return f"has a segmentation of type {type(segm).__name__}; expected polygons or an RLE"
-
-
-def segmentation_mask(segm: Any, height: int, width: int) -> np.ndarray:
-    """Rasterise a checked COCO ``segmentation`` (polygons or RLE) to a bool mask.
-
-    Polygons are filled by ``pycocotools.mask.frPyObjects`` (COCO's own rasteriser);
-    uncompressed RLE is compressed first; several polygons are merged.
-
-    Args:
-        segm: a segmentation :func:`segmentation_problem` accepts.
-        height: image height.
-        width: image width.
-
-    Returns:
-        `(H, W)` bool mask.
-
-    Example:
-        >>> segmentation_mask([[1, 1, 4, 1, 4, 3, 1, 3]], 5, 6).sum().item()
-        6
-    """
-    if isinstance(segm, list):
-        rle = mask_utils.merge(mask_utils.frPyObjects(segm, height, width))
-    elif isinstance(segm.get("counts"), list):
-        rle = mask_utils.frPyObjects(segm, height, width)
-    else:
-        counts = segm["counts"]
-        rle = {"size": list(segm["size"]), "counts": counts}
-    return mask_utils.decode(rle).astype(bool)
 
 
 def check_segmentations(coco: COCO, report: AnnotationReport) -> AnnotationReport:

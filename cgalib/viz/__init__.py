@@ -1,7 +1,7 @@
 """Pictures: skeletons, keypoints and boxes drawn over images, and prediction grids."""
 
 from cgalib.viz.figures import save_prediction_grid
-from cgalib.viz.masks import draw_masks, segmentation_to_array
+from cgalib.viz.masks import draw_masks
 from cgalib.viz.poses import LIMB_COLORS, draw_people, limb_side
 
 __all__ = [
@@ -10,5 +10,4 @@ __all__ = [
     "draw_people",
     "limb_side",
     "save_prediction_grid",
-    "segmentation_to_array",
 ]

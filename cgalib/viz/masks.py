@@ -6,36 +6,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pycocotools import mask as mask_utils
+
+from cgalib.codecs.roi_masks import segmentation_to_mask
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["draw_masks", "segmentation_to_array"]
-
-
-def segmentation_to_array(segmentation: dict | list, height: int, width: int) -> np.ndarray:
-    """A COCO ``segmentation`` (RLE with str/bytes or list counts, or polygons) as a bool mask.
-
-    Args:
-        segmentation: a result's or annotation's ``segmentation``.
-        height: image height.
-        width: image width.
-
-    Returns:
-        `(H, W)` bool.
-
-    Example:
-        >>> segmentation_to_array([[0, 0, 4, 0, 4, 2, 0, 2]], 3, 5).sum() > 0
-        True
-    """
-    if isinstance(segmentation, list):
-        rle = mask_utils.merge(mask_utils.frPyObjects(segmentation, height, width))
-    elif isinstance(segmentation.get("counts"), list):
-        rle = mask_utils.frPyObjects(segmentation, height, width)
-    else:
-        rle = segmentation
-    return mask_utils.decode(rle).astype(bool)
+__all__ = ["draw_masks"]
 
 
 def draw_masks(
@@ -73,7 +50,7 @@ def draw_masks(
     for person in people:
         if "segmentation" not in person or person.get("score", 1.0) < score_threshold:
             continue
-        mask = segmentation_to_array(person["segmentation"], height, width)
+        mask = segmentation_to_mask(person["segmentation"], height, width)
         if not mask.any():
             continue
         color = np.asarray(colors(drawn % colors.N))

@@ -7,19 +7,15 @@ import pytest
 import torch
 from pycocotools import mask as mask_utils
 
-from cgalib.data import (
-    CocoKeypoints,
-    make_synthetic_coco,
-    segmentation_mask,
-    segmentation_problem,
-)
+from cgalib.codecs import segmentation_to_mask
+from cgalib.data import CocoKeypoints, make_synthetic_coco, segmentation_problem
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 
 def test_polygon_rle_and_uncompressed_rle_agree():
     poly = [[2, 2, 12, 2, 12, 9, 2, 9]]
-    from_poly = segmentation_mask(poly, 12, 15)
+    from_poly = segmentation_to_mask(poly, 12, 15)
     rle = mask_utils.encode(np.asfortranarray(from_poly.astype(np.uint8)))
     compressed = {"size": [12, 15], "counts": rle["counts"].decode("ascii")}
     flat = from_poly.T.reshape(-1)  # column-major runs, starting with background
@@ -32,8 +28,8 @@ def test_polygon_rle_and_uncompressed_rle_agree():
     runs.append(count)
     uncompressed = {"size": [12, 15], "counts": runs}
     assert segmentation_problem(uncompressed, 12, 15) is None
-    assert np.array_equal(segmentation_mask(compressed, 12, 15), from_poly)
-    assert np.array_equal(segmentation_mask(uncompressed, 12, 15), from_poly)
+    assert np.array_equal(segmentation_to_mask(compressed, 12, 15), from_poly)
+    assert np.array_equal(segmentation_to_mask(uncompressed, 12, 15), from_poly)
 
 
 def test_loader_masks_are_the_annotations(tmp_path):

@@ -9,8 +9,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from cgalib.codecs import masks_to_rle  # noqa: E402
-from cgalib.viz import draw_masks, draw_people, segmentation_to_array  # noqa: E402
+from cgalib.codecs import masks_to_rle, segmentation_to_mask  # noqa: E402
+from cgalib.viz import draw_masks, draw_people  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
@@ -39,6 +39,6 @@ def test_masks_tint_their_pixels_only():
 
 def test_segmentation_forms_agree():
     poly = [[20, 10, 40, 10, 40, 30, 20, 30]]
-    m = segmentation_to_array(poly, 40, 60)
+    m = segmentation_to_mask(poly, 40, 60)
     rle = masks_to_rle(m[None])[0]
-    assert np.array_equal(segmentation_to_array(rle, 40, 60), m)
+    assert np.array_equal(segmentation_to_mask(rle, 40, 60), m)
