@@ -10,12 +10,13 @@ from cgalib.models import CGANet
 
 
 def _targets(size: int = 128) -> list[dict]:
+    f = size // 64  # the layout of a 128 px image, at 64 or 128 px
     masks = torch.zeros(2, size, size, dtype=torch.bool)
-    masks[0, 20:100, 20:50] = True
-    masks[1, 30:90, 60:110] = True
+    masks[0, 10 * f : 50 * f, 10 * f : 25 * f] = True
+    masks[1, 15 * f : 45 * f, 30 * f : 55 * f] = True
     return [
         {
-            "boxes": torch.tensor([[20.0, 20.0, 50.0, 100.0], [60.0, 30.0, 110.0, 90.0]]),
+            "boxes": torch.tensor([[10.0, 10.0, 25.0, 50.0], [30.0, 15.0, 55.0, 45.0]]) * f,
             "keypoints": torch.zeros(2, 17, 3),
             "masks": masks,
         }
@@ -24,35 +25,35 @@ def _targets(size: int = 128) -> list[dict]:
 
 def test_seg_builder_predicts_one_mask_per_box():
     torch.manual_seed(0)
-    model = create_model("cganet_tnet_d1w16_seg", input_size=128)
+    model = create_model("cganet_tnet_d1w16_seg", input_size=64)
     assert model.outputs == ("masks",) and model.keypoint_head is None
     assert model.mask_head.num_outputs == 1 and model.num_keypoints == 0
-    losses = model.train()(torch.rand(1, 3, 128, 128), _targets())
+    losses = model.train()(torch.rand(1, 3, 64, 64), _targets(64))
     assert set(losses) == {"det", "wh", "offset", "line_x", "line_y", "mask"}
     sum(losses.values()).backward()
     missing = [n for n, p in model.named_parameters() if p.grad is None]
     assert not missing
-    out = model.eval()(torch.rand(2, 3, 128, 128))[0]
-    assert "keypoints" not in out and out["masks"].shape == (20, 16, 16)
+    out = model.eval()(torch.rand(2, 3, 64, 64))[0]
+    assert "keypoints" not in out and out["masks"].shape == (20, 8, 8)
     assert ((out["masks"] >= 0) & (out["masks"] <= 1)).all()
 
 
 def test_keypoints_and_masks_in_one_model():
     torch.manual_seed(0)
-    model = create_model("cganet_tnet_d1w16", input_size=128, outputs=("keypoints", "masks"))
+    model = create_model("cganet_tnet_d1w16", input_size=64, outputs=("keypoints", "masks"))
     assert model.outputs == ("keypoints", "masks")
-    losses = model.train()(torch.rand(1, 3, 128, 128), _targets())
+    losses = model.train()(torch.rand(1, 3, 64, 64), _targets(64))
     assert {"km", "mask"} <= set(losses)
-    out = create_model(
-        "cganet_tnet_d1w16", input_size=128, outputs=("keypoints", "masks"), flip_test=True
-    ).eval()(torch.rand(1, 3, 128, 128))[0]
-    assert out["keypoints"].shape == (20, 17, 3) and out["masks"].shape == (20, 16, 16)
+    flipped = CGANet(model.backbone, model.dense_heads, model.keypoint_head, model.postprocess,
+                     flip_test=True, input_size=64, mask_head=model.mask_head)  # fmt: skip
+    out = flipped.eval()(torch.rand(1, 3, 64, 64))[0]
+    assert out["keypoints"].shape == (20, 17, 3) and out["masks"].shape == (20, 8, 8)
 
 
 def test_keypoint_model_unchanged():
-    model = create_model("cganet_tnet_d1w16", input_size=128)
+    model = create_model("cganet_tnet_d1w16", input_size=64)
     assert model.outputs == ("keypoints",) and model.mask_head is None
-    losses = model.train()(torch.rand(1, 3, 128, 128), _targets())
+    losses = model.train()(torch.rand(1, 3, 64, 64), _targets(64))
     assert "mask" not in losses and "km" in losses
 
 

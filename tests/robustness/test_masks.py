@@ -172,3 +172,30 @@ def test_mask_ap_on_ground_truth_without_segmentations(data_root):
     with pytest.raises(AnnotationError, match="has no segmentation; mask AP needs one") as err:
         evaluate_coco(model, images, ann, input_size=64, device="cpu", progress=False)
     assert str(ann) in str(err.value)
+
+
+def test_video_with_a_segmentation_only_model(tmp_path):
+    """A video is given to a model that predicts masks but no keypoints.
+
+    predict_video stops before reading or writing anything, with one line saying that
+    tracking follows keypoints and to predict the frames as pictures or use a model with
+    keypoints."""
+    from cgalib.video import predict_video
+
+    model = create_model("cganet_tnet_d1w16_seg", input_size=64)
+    with pytest.raises(ValueError, match="tracks people by their keypoints") as err:
+        predict_video(model, tmp_path / "clip.mp4", tmp_path / "out", progress=False)
+    assert "\n" not in str(err.value) and not (tmp_path / "out").exists()
+
+
+def test_end_to_end_onnx_export_of_a_segmentation_model(tmp_path):
+    """A segmentation model is exported to ONNX end to end.
+
+    Export stops before tracing with one line saying the masks are not in the graph and to
+    export end_to_end=False for the dense outputs."""
+    from cgalib.export import export_onnx
+
+    model = create_model("cganet_tnet_d1w16_seg", input_size=64)
+    with pytest.raises(ValueError, match="end_to_end=False"):
+        export_onnx(model, tmp_path / "m.onnx", size=64)
+    assert not (tmp_path / "m.onnx").exists()
