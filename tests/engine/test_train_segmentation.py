@@ -8,6 +8,7 @@ import json
 import pytest
 from pycocotools import mask as mask_utils
 
+from cgalib.cli import main
 from cgalib.data import make_synthetic_coco
 from cgalib.engine.trainer import train
 from cgalib.eval import evaluate_coco
@@ -17,7 +18,7 @@ from cgalib.models import load_model
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 
-def test_train_predict_and_evaluate_a_segmentation_model(tmp_path):
+def test_train_predict_and_evaluate_a_segmentation_model(tmp_path, capsys):
     paths = make_synthetic_coco(tmp_path / "data", num_train=2, num_val=0, size=64, min_height=16)
     checkpoint = train(
         "cganet_tnet_d1w16_seg",
@@ -50,3 +51,11 @@ def test_train_predict_and_evaluate_a_segmentation_model(tmp_path):
     assert report.images == 1 and any((tmp_path / "pred").rglob("*.png"))
     written = json.loads(report.results.read_text())
     assert written and all("segmentation" in p for p in written)
+    # `cgalib eval` prints the tables the model's outputs give
+    capsys.readouterr()
+    args = ["eval", "--checkpoint", str(checkpoint), "--data", str(paths["root"]), "--split",
+            "train", "--input-size", "64", "--device", "cpu"]  # fmt: skip
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "| train person masks | AP |" in printed and "| train person boxes |" in printed
+    assert "train keypoints" not in printed
