@@ -23,6 +23,11 @@ from cgalib.data.coco_keypoints import (
 )
 from cgalib.data.crop_augment import HALF_BODY_PADDING, UPPER_BODY, TopDownAugmentation
 from cgalib.data.detections import ground_truth_boxes, load_detections
+from cgalib.data.masks import (
+    NO_SEGMENTATION,
+    check_segmentations,
+    segmentation_problem,
+)
 from cgalib.data.person_crops import PersonCrops, collate_person_crops
 from cgalib.data.synthetic import (
     POSES,
@@ -61,6 +66,7 @@ __all__ = [
     "HALF_BODY_PADDING",
     "KEYPOINT_NAMES",
     "NO_BOX",
+    "NO_SEGMENTATION",
     "NUM_KEYPOINTS",
     "OFF_IMAGE",
     "OKS_SIGMAS",
@@ -81,6 +87,7 @@ __all__ = [
     "affine_keypoints",
     "check_coco",
     "check_image_files",
+    "check_segmentations",
     "collate",
     "collate_letterboxed",
     "collate_person_crops",
@@ -92,6 +99,7 @@ __all__ = [
     "load_person_coco",
     "make_synthetic_coco",
     "read_coco_json",
+    "segmentation_problem",
     "synthetic_sample",
     "synthetic_summary",
     "validate_coco",

@@ -748,7 +748,10 @@ def train(
         net = create_model(model, **{**size, **(model_kwargs or {})})
         top_down = isinstance(net, TopDownPose)
         people = CocoKeypoints(
-            images_dir, ann_file, input_size=None if top_down else net.input_size
+            images_dir,
+            ann_file,
+            input_size=None if top_down else net.input_size,
+            with_masks="masks" in getattr(net, "outputs", ()),  # a segmentation model
         )
         if ctx.is_main:
             print(people.report)

@@ -66,7 +66,7 @@ def draw_people(
         image: `(3, H, W)` tensor or `(H, W, 3)` array (``uint8`` 0..255 or floats 0..1, the
             rule of :func:`~cgalib.utils.to_rgb_tensor`), or a PIL image.
         people: COCO-style dicts with ``keypoints`` (flat ``3K``: x, y, score or
-            visibility), optional ``score``, and boxes under ``box_key`` (COCO xywh) and
+            visibility; optional, a segmentation model gives none), optional ``score``, and boxes under ``box_key`` (COCO xywh) and
             ``extra_box_key`` (xyxy, drawn dashed, e.g. the DEA-extended boxes).
         score_threshold: people with a lower ``score`` are skipped.
         keypoint_threshold: keypoints with a lower third value are skipped (use 0.5 for
@@ -89,9 +89,9 @@ def draw_people(
     for person in people:
         if person.get("score", 1.0) < score_threshold:
             continue
-        kps = np.asarray(person["keypoints"], dtype=float).reshape(-1, 3)
+        kps = np.asarray(person.get("keypoints") or [], dtype=float).reshape(-1, 3)
         ok = kps[:, 2] >= keypoint_threshold
-        for a, b in SKELETON_0:
+        for a, b in SKELETON_0 if len(kps) else ():  # a segmentation model has no keypoints
             if ok[a] and ok[b]:
                 color = LIMB_COLORS[limb_side(KEYPOINT_NAMES, a, b)]
                 ax.plot(kps[[a, b], 0], kps[[a, b], 1], color=color, linewidth=2, alpha=0.9)
