@@ -10,7 +10,7 @@ PEERS_STAMP := $(PEERS)/.cgalib-installed
 BENCH_ARGS ?= --device cpu --threads 2 --write-docs docs/benchmarks.md \
 	--out benchmarks/results/peers_cpu.json
 
-.PHONY: test demo docs lint bench clean
+.PHONY: test demo docs notebooks lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ lint: $(STAMP)
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+# Executes the four notebooks and writes their pages, outputs included, into docs/notebooks/
+# (the .ipynb files stay without outputs); tests/test_docs_site.py names pages older than
+# their notebook. `make notebooks CGALIB_FAST=1` for the quick sizes.
+notebooks: $(STAMP)
+	$(BIN)/python docs/scripts/render_notebooks.py
 
 test: $(STAMP)
 	$(BIN)/ruff check cgalib tests benchmarks examples configs

@@ -1,4 +1,4 @@
-"""CGANet against its peers, side by side in one run on one device (issues 8 and 15).
+"""CGANet against its peers, side by side in one run on one device.
 
 One script for the CPU and the GPU: the same code measures, prints and writes the tables.
 
@@ -32,7 +32,7 @@ samples is missed; ``benchmarks/_memory.py``) up to the end of the timed steps.
 
 torchvision and timm are imported only by ``_peer_models.py``; a missing one skips its rows
 with a message.
-Prints markdown tables and the target ratios (issue 15's on the CPU, issue 8's on CUDA);
+Prints markdown tables and the target ratios (the CPU targets or the GPU targets);
 writes JSON with ``--out`` and the tables between the page's ``<!-- peers:DEVICE:start -->``
 and ``<!-- peers:DEVICE:end -->`` lines with ``--write-docs``.
 """
@@ -84,7 +84,7 @@ PAPER_PARAMS_M = {
 }
 PARAMS_TOLERANCE = 0.05
 
-#: Targets per device: issue 8 on a GPU, issue 15 on the CPU (ratios in one run).
+#: Targets per device: the GPU targets and the CPU targets (ratios in one run).
 TARGETS: dict[str, dict[str, Any]] = {
     "cuda": {
         "fps_vs_keypoint_rcnn": {"cganet_tnet_d1w64": 3.0},
@@ -808,7 +808,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     loads = [load_average()]  # sampled between the parts, while the run's threads are busy
     training = training_rows(args, skipped, errors) if "training" in args.parts else []
     loads.append(load_average())
-    source = "issue 15, the CPU" if device.type == "cpu" else "issue 8, the GPU"
+    source = "the CPU targets" if device.type == "cpu" else "the GPU targets"
     result = {
         "device": device.type,
         "environment": environment(device, argv, loads),

@@ -253,6 +253,7 @@ def _cmd_eval(
         BOX_METRICS,
         BOX_PREFIX,
         KEYPOINT_METRICS,
+        MASK_PREFIX,
         evaluate_coco,
         format_metrics,
         ground_truth_for,
@@ -293,15 +294,12 @@ def _cmd_eval(
         )
     with atomic_open(out_path) as f:
         json.dump(results, f)
-    keypoints = {k: metrics[k] for k in KEYPOINT_METRICS}
     source = f", boxes from {boxes or 'the ground truth'}" if top_down else ""
-    print(format_metrics(keypoints, f"{split} keypoints{source}"))
-    if not top_down:
-        print(
-            format_metrics(
-                {k: metrics[BOX_PREFIX + k] for k in BOX_METRICS}, f"{split} person boxes"
-            )
-        )
+    tables = [("", KEYPOINT_METRICS, f"keypoints{source}"), (BOX_PREFIX, BOX_METRICS, "person boxes")]
+    tables.append((MASK_PREFIX, BOX_METRICS, "person masks"))
+    for prefix, names, title in tables:  # those the model's outputs give
+        if prefix + names[0] in metrics:
+            print(format_metrics({k: metrics[prefix + k] for k in names}, f"{split} {title}"))
     print(f"results: {out_path}")
     return 0
 
@@ -534,7 +532,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="keypoint categories to train on, comma-separated, or * for all (default: person)",
     )
 
-    p = sub.add_parser("eval", help="COCO keypoint AP and person box AP of a checkpoint on a split")
+    p = sub.add_parser("eval", help="COCO keypoint AP, person box AP and (segmentation models) mask AP of a checkpoint on a split")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--data", required=True)
     p.add_argument("--split", default="val")

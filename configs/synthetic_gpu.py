@@ -1,4 +1,4 @@
-"""Synthetic-set GPU recipe for ``cganet_tnet_d1w64``: ~10 minutes on one CUDA GPU.
+"""Synthetic-set GPU recipe for ``cganet_tnet_d1w64`` on one CUDA GPU (9-minute time limit).
 
 Run:  python configs/synthetic_gpu.py [--out runs/synthetic_gpu]
 

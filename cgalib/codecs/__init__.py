@@ -9,6 +9,7 @@
 - :mod:`~cgalib.codecs.roi_keypoints`: image-pixel keypoints <-> per-box heatmaps.
 - :mod:`~cgalib.codecs.affine`: image pixels <-> person-crop pixels (the top-down crop:
   aspect-fixed, padded box; its affine and inverse; keypoints and boxes both ways).
+- :mod:`~cgalib.codecs.roi_masks`: image masks <-> per-box mask maps (and COCO RLE).
 - :mod:`~cgalib.codecs.gaussian` (the peaks) and :mod:`~cgalib.codecs.dense` (the dense
   targets of a whole batch).
 
@@ -49,6 +50,13 @@ from cgalib.codecs.roi_keypoints import (
     roi_heatmap_to_image,
     roi_keypoint_targets,
 )
+from cgalib.codecs.roi_masks import (
+    decode_roi_masks,
+    masks_to_rle,
+    paste_roi_masks,
+    roi_mask_targets,
+    segmentation_to_mask,
+)
 
 __all__ = [
     "CROP_PADDING",
@@ -63,6 +71,7 @@ __all__ = [
     "crop_keypoints",
     "decode_centers",
     "decode_roi_heatmaps",
+    "decode_roi_masks",
     "dichotomy_extend_area",
     "draw_gaussian",
     "heatmap_nms",
@@ -75,9 +84,13 @@ __all__ = [
     "letterbox_keypoints",
     "letterbox_size",
     "letterbox_target",
+    "masks_to_rle",
+    "paste_roi_masks",
     "person_crop_boxes",
     "roi_heatmap_to_image",
     "roi_keypoint_targets",
+    "roi_mask_targets",
+    "segmentation_to_mask",
     "transform_points",
     "uncrop_keypoints",
     "unletterbox_boxes",

@@ -23,6 +23,11 @@ from cgalib.data.coco_keypoints import (
 )
 from cgalib.data.crop_augment import HALF_BODY_PADDING, UPPER_BODY, TopDownAugmentation
 from cgalib.data.detections import ground_truth_boxes, load_detections
+from cgalib.data.masks import (
+    NO_SEGMENTATION,
+    check_segmentations,
+    segmentation_problem,
+)
 from cgalib.data.person_crops import PersonCrops, collate_person_crops
 from cgalib.data.synthetic import (
     BODY14_CATEGORY,
@@ -67,6 +72,7 @@ __all__ = [
     "HALF_BODY_PADDING",
     "KEYPOINT_NAMES",
     "NO_BOX",
+    "NO_SEGMENTATION",
     "NUM_KEYPOINTS",
     "OFF_IMAGE",
     "OKS_SIGMAS",
@@ -91,6 +97,7 @@ __all__ = [
     "affine_keypoints",
     "check_coco",
     "check_image_files",
+    "check_segmentations",
     "collate",
     "collate_letterboxed",
     "collate_person_crops",
@@ -103,6 +110,7 @@ __all__ = [
     "make_synthetic_coco",
     "read_coco_json",
     "read_keypoint_set",
+    "segmentation_problem",
     "synthetic_sample",
     "synthetic_summary",
     "validate_coco",

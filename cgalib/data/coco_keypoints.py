@@ -14,6 +14,8 @@ from pycocotools.coco import COCO
 from torch.utils.data import Dataset
 
 from cgalib.codecs.letterbox import letterbox, letterbox_target
+from cgalib.codecs.roi_masks import segmentation_to_mask
+from cgalib.data.masks import check_segmentations
 from cgalib.data.validate import (
     AnnotationError,
     Categories,
@@ -60,8 +62,10 @@ class CocoKeypoints(Dataset):
     - ``areas`` `(N,)` float32 and ``ann_ids`` `(N,)` int64
     - ``crowd_boxes`` `(M, 4)` float32 xyxy and ``ignore_mask`` `(H, W)` bool: the
       ``iscrowd=1`` regions (their segmentation), where no negatives should be taken
-    - ``masks`` `(N, H, W)` bool, only with ``with_masks=True`` (a box-filled mask when an
-      annotation has no segmentation)
+    - ``masks`` `(N, H, W)` bool, only with ``with_masks=True``: each person's
+      ``segmentation`` (polygons or RLE, rasterised by pycocotools); people without one
+      are dropped and counted (:data:`~cgalib.data.NO_SEGMENTATION`), a malformed one is
+      an ``AnnotationError`` naming the annotation id (:func:`~cgalib.data.check_segmentations`)
     - ``labels`` `(N,)` int64, only with ``separate_categories=True``: each person's
       category as an index into :attr:`category_ids`
     - ``image_id`` int64 scalar, ``orig_size`` `(2,)` int64 ``(H, W)`` of the file
@@ -95,7 +99,8 @@ class CocoKeypoints(Dataset):
         root: the image folder (``file_name`` is relative to it).
         ann_file: the annotation file.
         keep_empty: keep images without (non-crowd) people.
-        with_masks: also return the instance masks.
+        with_masks: also return the instance masks (and check every segmentation up
+            front); keypoint-only training leaves it off and never reads one.
         input_size: if set, letterbox images and targets to ``input_size x input_size``
             in the worker (see :func:`~cgalib.data.letterbox`).
         min_keypoints: drop people with fewer labelled keypoints (0 keeps all).
@@ -154,6 +159,8 @@ class CocoKeypoints(Dataset):
         self.coco, self.report = validate_coco(
             self.ann_file, min_keypoints=min_keypoints, categories=categories
         )
+        if with_masks:
+            self.report = check_segmentations(self.coco, self.report)
         self.category_id = self.report.category_id
         self.category_ids = self.report.category_ids
         self.num_keypoints = self.report.num_keypoints
@@ -220,7 +227,7 @@ class CocoKeypoints(Dataset):
     def _mask(self, ann: dict, height: int, width: int) -> np.ndarray:
         seg = ann.get("segmentation")
         if seg:
-            return self.coco.annToMask(ann).astype(bool)[:height, :width]
+            return segmentation_to_mask(seg, height, width)
         m = np.zeros((height, width), bool)
         x, y, w, h = ann["bbox"]
         m[int(y) : int(np.ceil(y + h)), int(x) : int(np.ceil(x + w))] = True

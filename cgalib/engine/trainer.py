@@ -675,6 +675,8 @@ def _check_model_keypoints(
     ``num_keypoints`` or ``keypoint_set``)."""
     k = getattr(net, "num_keypoints", None)
     own = getattr(net, "keypoint_set", None)
+    if k == 0:  # a segmentation-only model predicts no keypoints
+        return
     if (k is not None and k != len(keypoints)) or (
         own is not None and own.names != keypoints.names
     ):
@@ -799,19 +801,27 @@ def train(
                 f"input_size={input_size} disagrees with model_kwargs' input_size={given}; "
                 "give the training size once"
             )
-        people = CocoKeypoints(
-            images_dir, ann_file, categories=categories, flip_index=flip_index, sigmas=sigmas
+        read = partial(
+            CocoKeypoints,
+            images_dir,
+            ann_file,
+            categories=categories,
+            flip_index=flip_index,
+            sigmas=sigmas,
         )
-        if ctx.is_main:
-            print(people.report)
-        warning = people.report.check_for_training()  # no labelled person: stop here
-        if warning and ctx.is_main:
-            print(f"warning: {warning}", file=sys.stderr)
+        people = read()  # the keypoint set, checked before the model is built for it
         keypoints = people.keypoint_set
         own_set = {} if keypoints == KeypointSet.coco() else {"keypoint_set": keypoints.to_dict()}
         torch.manual_seed(train_kwargs.get("seed", 0))  # the same seed, the same initial weights
         net = create_model(model, **{**size, **own_set, **(model_kwargs or {})})
         _check_model_keypoints(net, model, keypoints, ann_file)
+        if "masks" in getattr(net, "outputs", ()):  # a segmentation model: people with masks
+            people = read(with_masks=True)
+        if ctx.is_main:
+            print(people.report)
+        warning = people.report.check_for_training()  # no labelled person: stop here
+        if warning and ctx.is_main:
+            print(f"warning: {warning}", file=sys.stderr)
         if isinstance(net, TopDownPose):
             dataset, collate = PersonCrops(people), collate_person_crops
             halves = _upper_body(keypoints, augment_kwargs or {}, ann_file)

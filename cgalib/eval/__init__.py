@@ -14,13 +14,14 @@ from cgalib.eval.coco_eval import (
     coco_keypoint_ap,
     format_metrics,
 )
-from cgalib.eval.evaluate import evaluate_coco, ground_truth_for, predict_coco
+from cgalib.eval.evaluate import MASK_PREFIX, evaluate_coco, ground_truth_for, predict_coco
 from cgalib.eval.ground_truth import CocoGroundTruth, load_coco, require_ground_truth
 from cgalib.eval.metric import BOX_PREFIX, CocoKeypointAP
 
 __all__ = [
     "BOX_METRICS",
     "BOX_PREFIX",
+    "MASK_PREFIX",
     "IOU_TYPES",
     "KEYPOINT_METRICS",
     "CocoGroundTruth",

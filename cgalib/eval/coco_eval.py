@@ -238,6 +238,9 @@ def coco_ap(
     if iou_type == "keypoints" and not all("bbox" in r for r in results):
         for r in results:  # pycocotools decides by the first result alone
             r.pop("bbox", None)
+    if iou_type == "segm":
+        for r in results:  # with a bbox, loadRes would take the box's area for the mask's
+            r.pop("bbox", None)
     with contextlib.redirect_stdout(io.StringIO()):
         dt = gt.loadRes(results)
         ev = COCOeval(gt, dt, iou_type)

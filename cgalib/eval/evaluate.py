@@ -14,13 +14,19 @@ from pycocotools.coco import COCO
 from torch import nn
 
 from cgalib.data.validate import check_image_files
-from cgalib.eval.ground_truth import CocoGroundTruth, load_coco
+from cgalib.eval.coco_eval import coco_ap
+from cgalib.eval.ground_truth import CocoGroundTruth, load_coco, require_ground_truth
 from cgalib.eval.metric import CocoKeypointAP
 from cgalib.inference.predictor import Precision, Predictor
 from cgalib.utils.keypoint_set import KeypointSet
 from cgalib.utils.progress import ProgressBar
 
-__all__ = ["ground_truth_for", "predict_coco", "evaluate_coco"]
+__all__ = ["MASK_PREFIX", "ground_truth_for", "predict_coco", "evaluate_coco"]
+
+MASK_PREFIX = "mask_"
+"""Prefix of the mask AP stats (``mask_AP``, ...) in :func:`evaluate_coco`'s metrics."""
+# what a COCO result keeps of a Predictor's person (segmentation: models with masks)
+_RESULT_KEYS = ("keypoints", "score", "bbox", "segmentation")
 
 
 def ground_truth_for(
@@ -65,7 +71,7 @@ def ground_truth_for(
     else:
         gt = load_coco(ann_file, require_annotations, categories=categories)
     k = getattr(model, "num_keypoints", None)
-    if k is None or not gt.num_keypoints:
+    if not k or not gt.num_keypoints:  # no K to check (0: a segmentation-only model)
         return gt
     if k != gt.num_keypoints:
         what = own.describe() if own is not None else f"{k} keypoints"
@@ -117,7 +123,8 @@ def predict_coco(
     Returns:
         Standard COCO results: ``image_id``, ``category_id`` (the file's keypoint
         category), ``keypoints`` (flat ``3K``), ``score`` and ``bbox`` (xywh), sorted by
-        score within each image.
+        score within each image; a segmentation model's results carry ``segmentation``
+        (COCO RLE) and, without a keypoint head, no ``keypoints``.
 
     Raises:
         FileNotFoundError: if the annotation file or any image it lists is missing (checked
@@ -158,9 +165,7 @@ def _predict_batches(
             {
                 "image_id": image_id,
                 "category_id": coco.category_id,
-                "keypoints": person["keypoints"],
-                "score": person["score"],
-                "bbox": person["bbox"],
+                **{key: person[key] for key in _RESULT_KEYS if key in person},
             }
             for image_id, people in zip(chunk, predictor.predict(paths))
             for person in people
@@ -175,9 +180,16 @@ def evaluate_coco(
     images_dir: str | os.PathLike,
     ann_file: str | os.PathLike | COCO,
     box_ap: bool = False,
+    mask_ap: bool | None = None,
     **kwargs: Any,
 ) -> tuple[dict[str, float], list[dict]]:
     """Keypoint AP of ``model`` on a split, batch by batch through :class:`CocoKeypointAP`.
+
+    A model whose ``outputs`` lack ``"keypoints"`` (a segmentation-only CGANet) gets no
+    keypoint AP; its box AP is then always computed. Mask AP (pycocotools
+    ``iouType="segm"`` on the results' RLE) is computed once, from all the results,
+    after the last batch: the torchmetrics metric keeps tensor states, which RLE strings
+    are not.
 
     The numbers are those of :func:`coco_keypoint_ap` on the returned results. The whole
     split is scored in this process: the metric does not sync across DDP ranks, so a
@@ -191,6 +203,9 @@ def evaluate_coco(
         ann_file: the split's annotation file (or a loaded ``COCO``), checked as training
             checks it (:func:`~cgalib.eval.load_coco`) before the first prediction.
         box_ap: also score each person's ``bbox`` with pycocotools' ``iouType="bbox"``.
+        mask_ap: score each person's ``segmentation`` with ``iouType="segm"`` (default:
+            when the model's ``outputs`` hold ``"masks"``); the ground truth needs a
+            segmentation for every person.
         **kwargs: passed to :func:`predict_coco` (``input_size``, ``device``,
             ``batch_size``, ``precision``, ``progress``).
 
@@ -198,7 +213,8 @@ def evaluate_coco(
         ``(metrics, results)``: the pycocotools keypoint stats (``AP``, ``AP50``, ... as
         :data:`KEYPOINT_METRICS` names them), with ``box_ap`` followed by the person box
         stats ``box_AP``, ``box_AP50``, ... (:data:`BOX_METRICS` with the prefix ``box_``),
-        and the COCO results.
+        with ``mask_ap`` the mask stats ``mask_AP``, ... (prefix :data:`MASK_PREFIX`), and
+        the COCO results.
 
     Raises:
         FileNotFoundError: if the annotation file or any image it lists is missing.
@@ -210,10 +226,20 @@ def evaluate_coco(
     # predict_coco's defaults for what kwargs leaves out (and its TypeError for a typo)
     call = inspect.signature(predict_coco).bind(model, images_dir, coco, **kwargs)
     call.apply_defaults()
-    iou_types = ("keypoints", "bbox") if box_ap else ("keypoints",)
+    outputs = getattr(model, "outputs", ("keypoints",))
+    if mask_ap is None:
+        mask_ap = "masks" in outputs
+    if mask_ap:
+        require_ground_truth(coco, "segm")  # before the first prediction
+    keypoints = "keypoints" in outputs
+    iou_types = ("keypoints",) * keypoints + ("bbox",) * (box_ap or not keypoints)
     metric = CocoKeypointAP(coco, iou_types=iou_types, sync_on_compute=False)
     results: list[dict] = []
     for image_ids, batch in _predict_batches(*call.args):
         metric.update(batch, image_ids=image_ids)
         results.extend(batch)
-    return metric.compute(), results
+    metrics = metric.compute()
+    if mask_ap:
+        stats = coco_ap(coco, results, "segm", image_ids=sorted(coco.getImgIds()))
+        metrics.update({MASK_PREFIX + k: v for k, v in stats.items()})
+    return metrics, results

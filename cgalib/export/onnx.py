@@ -62,6 +62,12 @@ def _check_exportable(
             "flip test is not exported: export cgalib.create_variant(model, flip_test=False) "
             "for the single pass (or export end_to_end=False and flip outside the graph)"
         )
+    if model.mask_head is not None:
+        raise ValueError(
+            f"end-to-end export covers the keypoint head; this model predicts "
+            f"{', '.join(model.outputs)} (its masks are not in the graph): export "
+            "end_to_end=False for the dense outputs"
+        )
     head = model.keypoint_head
     if not isinstance(head, ROIGuider):
         raise ValueError(

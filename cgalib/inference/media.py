@@ -269,6 +269,7 @@ def predict_media(
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
+    from cgalib.viz.masks import draw_masks
     from cgalib.viz.poses import draw_people
 
     if not inputs:
@@ -313,6 +314,7 @@ def predict_media(
                     extra_box_key="extended_box",
                     keypoint_set=predictor.keypoint_set,
                 )
+                draw_masks(ax, people, (h, w), score_threshold=score_threshold)
                 drawing = out / drawing_name(name, frame)
                 drawing.parent.mkdir(parents=True, exist_ok=True)
                 fig.savefig(drawing, dpi=100)

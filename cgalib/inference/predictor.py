@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cgalib.codecs.letterbox import letterbox_batch, unletterbox_boxes, unletterbox_keypoints
+from cgalib.codecs.roi_masks import masks_to_rle, paste_roi_masks
 from cgalib.models.top_down import TopDownPose
 from cgalib.utils.device import resolve_device
 from cgalib.utils.image import ImageInput, to_rgb_tensor
@@ -60,7 +61,12 @@ class Predictor:
     :attr:`keypoint_set`, every keypoint located, ``s`` its probability), ``score`` (the center probability times the mean keypoint probability,
     in [0, 1]), ``box_score``, ``category_id`` 1 and, when the model reports it, the
     ``extended_box`` (xyxy, original pixels) its keypoints were read from (the Dichotomy
-    Extended Area of CGANet). People are sorted by ``score``. "Original pixels" are those
+    Extended Area of CGANet). A segmentation model (one whose outputs hold ``masks``, the
+    per-box mask probabilities over ``extended_boxes``) gives each person a
+    ``segmentation``, COCO RLE of its mask in the original image (pasted through the
+    inverse letterbox and binarised at 0.5: :func:`~cgalib.codecs.paste_roi_masks`); a
+    model without ``keypoints`` gives none and its ``score`` is the box score.
+    People are sorted by ``score``. "Original pixels" are those
     of the image as displayed: files and PIL images are turned upright by their EXIF
     orientation tag first.
 
@@ -190,21 +196,29 @@ class Predictor:
         extended = (
             unletterbox_boxes(extended.float().cpu(), scale) if extended is not None else None
         )
-        kps = unletterbox_keypoints(out["keypoints"].float().cpu(), scale, size)
         box_scores = out["scores"].float().cpu()
-        scores = box_scores * kps[..., 2].mean(-1)
+        kps = None
+        scores = box_scores
+        if "keypoints" in out:
+            kps = unletterbox_keypoints(out["keypoints"].float().cpu(), scale, size)
+            scores = box_scores * kps[..., 2].mean(-1)
+        rles = None
+        if "masks" in out:  # pasted at the unclipped extended boxes in image pixels
+            rois = unletterbox_boxes(out["extended_boxes"].float().cpu(), scale)
+            pasted = paste_roi_masks(out["masks"].float().cpu(), rois, tuple(size))
+            rles = masks_to_rle(pasted >= 0.5)
         people = []
         for i in torch.argsort(scores, descending=True).tolist():
             if scores[i] < self.score_threshold:
                 continue
             x1, y1, x2, y2 = boxes[i].tolist()
-            person = {
-                "category_id": 1,
-                "bbox": [x1, y1, x2 - x1, y2 - y1],
-                "keypoints": kps[i].flatten().tolist(),
-                "score": float(scores[i]),
-                "box_score": float(box_scores[i]),
-            }
+            person = {"category_id": 1, "bbox": [x1, y1, x2 - x1, y2 - y1]}
+            if kps is not None:
+                person["keypoints"] = kps[i].flatten().tolist()
+            person["score"] = float(scores[i])
+            person["box_score"] = float(box_scores[i])
+            if rles is not None:
+                person["segmentation"] = rles[i]
             if extended is not None:
                 person["extended_box"] = extended[i].tolist()
             people.append(person)

@@ -9,8 +9,10 @@ from torch import nn
 
 from cgalib.codecs.dense import build_targets
 from cgalib.codecs.roi_keypoints import roi_keypoint_targets
+from cgalib.codecs.roi_masks import roi_mask_targets
 from cgalib.losses.center_line import center_line_loss
 from cgalib.losses.focal import focal_loss
+from cgalib.losses.mask import mask_loss
 from cgalib.losses.reg_l1 import reg_l1_loss
 from cgalib.postprocess.extend_area import BoxExtension, NoExtension
 
@@ -23,8 +25,10 @@ LOSS_WEIGHTS: Mapping[str, float] = {
     "line_x": 1.0,
     "line_y": 1.0,
     "km": 3.0,
+    "mask": 1.0,
 }
-"""Loss weights of paper eq. 9: keypoints 3, size 0.1, the others 1."""
+"""Loss weights of paper eq. 9: keypoints 3, size 0.1, the others 1 (``mask``, the per-box
+mask loss of the segmentation models, is Mask R-CNN's 1)."""
 
 KeypointLogits = Callable[[list[torch.Tensor]], list[torch.Tensor]]
 
@@ -74,7 +78,11 @@ class CGANetCriterion(nn.Module):
     detections on the predicted ones), asks the model's keypoint head for their heatmaps,
     and weights the six losses: focal ``det`` (eq. 8), L1 ``wh`` and ``offset``
     (CenterNet), center-line ``line_x`` and ``line_y`` (eq. 3) and focal ``km`` of the
-    keypoint heatmaps (averaged over the cascade stages).
+    keypoint heatmaps (averaged over the cascade stages). A model with a mask head also
+    passes ``mask_logits``: its training ROIs are sampled the same way among the people
+    with a non-empty mask, their targets are the masks RoIAligned into the ROIs
+    (:func:`~cgalib.codecs.roi_mask_targets`) and the ``mask`` loss is their BCE
+    (:func:`~cgalib.losses.mask_loss`, plus ``mask_dice`` times the Dice loss).
 
     Args:
         box_extension: the extension of the training ROIs; pass the model's
@@ -86,6 +94,7 @@ class CGANetCriterion(nn.Module):
         max_rois_per_image: labelled people per image used for the keypoint loss.
         keypoint_sigma: Gaussian sigma of the ROI keypoint targets, in heatmap cells.
         output_stride: input pixels per dense-heatmap pixel.
+        mask_dice: weight of the Dice term of the mask loss (0: BCE only).
 
     Shape:
         - outputs: the dense outputs, ``heatmap``/``line_x``/``line_y`` `(B, 1, h, w)`,
@@ -93,8 +102,12 @@ class CGANetCriterion(nn.Module):
         - targets: B dicts with ``boxes`` `(N, 4)` xyxy and ``keypoints`` `(N, K, 3)`
           (x, y, visibility) in input pixels
         - keypoint_logits: called with B `(N_i, 4)` ROI tensors, returns one
-          `(sum N_i, K, h', w')` logit tensor per cascade stage
-        - output: dict of weighted scalar losses ``det, wh, offset, line_x, line_y, km``
+          `(sum N_i, K, h', w')` logit tensor per cascade stage; ``None`` for a model
+          without keypoints (no ``km`` loss)
+        - mask_logits: the same for the mask head, `(sum N_i, 1, h', w')` per stage;
+          needs ``masks`` `(N, H, W)` in the targets
+        - output: dict of weighted scalar losses ``det, wh, offset, line_x, line_y`` and
+          ``km`` and/or ``mask``
 
     Examples:
         >>> crit = CGANetCriterion(loss_weights={"km": 6.0})
@@ -111,6 +124,7 @@ class CGANetCriterion(nn.Module):
         max_rois_per_image: int = 32,
         keypoint_sigma: float = 2.0,
         output_stride: int = 4,
+        mask_dice: float = 0.0,
     ) -> None:
         super().__init__()
         unknown = set(loss_weights or {}) - set(LOSS_WEIGHTS)
@@ -126,12 +140,15 @@ class CGANetCriterion(nn.Module):
             raise ValueError(f"max_rois_per_image must be >= 1, got {max_rois_per_image}")
         if keypoint_sigma <= 0:
             raise ValueError(f"keypoint_sigma must be positive, got {keypoint_sigma}")
+        if mask_dice < 0:
+            raise ValueError(f"mask_dice must be >= 0, got {mask_dice}")
         self.box_extension = box_extension if box_extension is not None else NoExtension()
         self._loss_weights = {**LOSS_WEIGHTS, **(loss_weights or {})}
         self._jitter = (float(jitter_scale), float(jitter_shift))
         self._max_rois = int(max_rois_per_image)
         self._sigma = float(keypoint_sigma)
         self._stride = int(output_stride)
+        self._mask_dice = float(mask_dice)
 
     @property
     def loss_weights(self) -> dict[str, float]:
@@ -143,7 +160,8 @@ class CGANetCriterion(nn.Module):
         outputs: dict[str, torch.Tensor],
         targets: Sequence[dict[str, torch.Tensor]],
         image_size: tuple[int, int],
-        keypoint_logits: KeypointLogits,
+        keypoint_logits: KeypointLogits | None,
+        mask_logits: KeypointLogits | None = None,
     ) -> dict[str, torch.Tensor]:
         dense = build_targets(targets, tuple(image_size), self._stride)
         heat = outputs["heatmap"].float().sigmoid()
@@ -155,8 +173,11 @@ class CGANetCriterion(nn.Module):
             ),
             "line_x": center_line_loss(outputs["line_x"].float().sigmoid(), dense["line_x"]),
             "line_y": center_line_loss(outputs["line_y"].float().sigmoid(), dense["line_y"]),
-            "km": self.keypoint_loss(targets, dense, keypoint_logits),
         }
+        if keypoint_logits is not None:
+            losses["km"] = self.keypoint_loss(targets, dense, keypoint_logits)
+        if mask_logits is not None:
+            losses["mask"] = self.mask_loss(targets, dense, mask_logits)
         return {k: v * self._loss_weights[k] for k, v in losses.items()}
 
     def training_rois(
@@ -172,22 +193,47 @@ class CGANetCriterion(nn.Module):
         Returns:
             B ROI tensors `(N_i, 4)` in input pixels and their keypoints `(sum N_i, K, 3)`.
         """
-        rois, keypoints = [], []
+        return self.sample_rois(
+            targets, line_x, line_y, "keypoints", lambda kps: (kps[..., 2] > 0).any(-1)
+        )
+
+    def sample_rois(
+        self,
+        targets: Sequence[dict[str, torch.Tensor]],
+        line_x: torch.Tensor,
+        line_y: torch.Tensor,
+        key: str,
+        labelled: Callable[[torch.Tensor], torch.Tensor],
+    ) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """Training ROIs of the people whose ``targets[b][key]`` is labelled, and those labels.
+
+        Each kept person's ground-truth box (non-empty, ``labelled(label)`` true, at most
+        ``max_rois_per_image`` per image) is jittered like a detection and extended by
+        ``box_extension`` on the ground-truth center lines.
+
+        Args:
+            targets: the batch's target dicts (input pixels).
+            line_x: `(B, h, w)` ground-truth horizontal center lines.
+            line_y: `(B, h, w)` ground-truth vertical center lines.
+            key: the per-person label (``"keypoints"`` `(N, K, 3)`, ``"masks"`` `(N, H, W)`).
+            labelled: maps the `(N, ...)` labels of an image to an `(N,)` bool of the people
+                that carry a label.
+
+        Returns:
+            B ROI tensors `(N_i, 4)` in input pixels and the kept labels `(sum N_i, ...)`.
+        """
+        rois, labels = [], []
         s = float(self._stride)
         device = line_x.device
         for b, t in enumerate(targets):
-            kps = t["keypoints"].to(device=device, dtype=torch.float32)
+            label = t[key].to(device=device, dtype=torch.float32)
             boxes = t["boxes"].to(device=device, dtype=torch.float32)
-            keep = (
-                (kps[..., 2] > 0).any(-1)
-                & (boxes[:, 2] > boxes[:, 0])
-                & (boxes[:, 3] > boxes[:, 1])
-            )
-            boxes, kps = boxes[keep][: self._max_rois], kps[keep][: self._max_rois]
+            keep = labelled(label) & (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+            boxes, label = boxes[keep][: self._max_rois], label[keep][: self._max_rois]
             boxes = jitter_boxes(boxes, *self._jitter)
             rois.append(self.box_extension(boxes / s, line_x[b], line_y[b]) * s)
-            keypoints.append(kps)
-        return rois, torch.cat(keypoints)
+            labels.append(label)
+        return rois, torch.cat(labels)
 
     def keypoint_loss(
         self,
@@ -205,6 +251,29 @@ class CGANetCriterion(nn.Module):
         # unlabelled keypoints weigh 0: no boolean indexing, so no host synchronisation
         weight = weight[..., None, None]
         losses = [focal_loss(s.float().sigmoid(), gt, weight=weight) for s in stages]
+        return sum(losses) / len(losses)
+
+    def mask_loss(
+        self,
+        targets: Sequence[dict[str, torch.Tensor]],
+        dense: dict[str, torch.Tensor],
+        mask_logits: KeypointLogits,
+    ) -> torch.Tensor:
+        """BCE (plus Dice) of the ROI mask logits, averaged over the cascade stages."""
+        if any("masks" not in t for t in targets):
+            raise ValueError(
+                "the mask loss needs 'masks' (N, H, W) in every target: load the data with "
+                "CocoKeypoints(..., with_masks=True)"
+            )
+        rois, masks = self.sample_rois(
+            targets, dense["line_x"][:, 0], dense["line_y"][:, 0], "masks",
+            lambda m: m.flatten(1).any(1),
+        )  # fmt: skip
+        stages = mask_logits(rois)
+        if masks.shape[0] == 0:  # no person with a mask in the batch: keep the graph alive
+            return sum(s.sum() for s in stages) * 0.0
+        gt = roi_mask_targets(masks, torch.cat(rois), tuple(stages[-1].shape[-2:]))
+        losses = [mask_loss(s[:, 0], gt, dice=self._mask_dice) for s in stages]
         return sum(losses) / len(losses)
 
     def extra_repr(self) -> str:

@@ -7,9 +7,11 @@ from cgalib.models.cganet import (
     LOSS_WEIGHTS,
     CGANet,
     cganet_tnet_d1w16,
+    cganet_tnet_d1w16_seg,
     cganet_tnet_d1w64,
     cganet_tnet_d1w64_cascade,
     cganet_tnet_d1w64_roipointer,
+    cganet_tnet_d1w64_seg,
     cganet_tnet_d3w96,
 )
 from cgalib.models.checkpoint import (
@@ -36,9 +38,11 @@ __all__ = [
     "TopDownPose",
     "atomic_save",
     "cganet_tnet_d1w16",
+    "cganet_tnet_d1w16_seg",
     "cganet_tnet_d1w64",
     "cganet_tnet_d1w64_cascade",
     "cganet_tnet_d1w64_roipointer",
+    "cganet_tnet_d1w64_seg",
     "cganet_tnet_d3w96",
     "create_variant",
     "load_checkpoint",

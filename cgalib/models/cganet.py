@@ -7,6 +7,7 @@ Data flow::
     train: criterion(dense outputs, targets, keypoint_head on the training ROIs) --> losses
     infer: postprocess.detect (sigmoid, AA, top-k, box extension) --> extended boxes
            --> keypoint_head --> postprocess.decode_keypoints --> keypoints
+           --> mask_head (segmentation models) --> per-box mask probabilities
 """
 
 from __future__ import annotations
@@ -43,9 +44,11 @@ __all__ = [
     "CGANet",
     "LOSS_WEIGHTS",
     "cganet_tnet_d1w16",
+    "cganet_tnet_d1w16_seg",
     "cganet_tnet_d1w64",
     "cganet_tnet_d1w64_cascade",
     "cganet_tnet_d1w64_roipointer",
+    "cganet_tnet_d1w64_seg",
     "cganet_tnet_d3w96",
 ]
 
@@ -71,6 +74,8 @@ _FIXED_SETTINGS = {
     "max_train_rois": "model.criterion",
     "keypoint_sigma": "model.criterion",
 }
+OUTPUTS = ("keypoints", "masks")
+"""What a CGANet can predict per person (the builders' ``outputs`` argument)."""
 # State-dict prefixes of checkpoints saved before the dense heads became one part.
 _LEGACY_PREFIXES = {"center_heads.": "dense_heads.center.", "center_line.": "dense_heads.center_line."}
 
@@ -91,7 +96,8 @@ class CGANet(nn.Module):
         dense_heads: maps level 0 to the dense outputs ``heatmap``, ``wh``, ``offset``,
             ``line_x``, ``line_y`` (:class:`~cgalib.heads.DenseHeads`).
         keypoint_head: a :class:`~cgalib.heads.RoiHead` (:class:`~cgalib.ROIGuider` or
-            :class:`~cgalib.ROIPointer`) with ``num_outputs = K`` keypoints.
+            :class:`~cgalib.ROIPointer`) with ``num_outputs = K`` keypoints; ``None`` for a
+            segmentation-only model (then ``mask_head`` is needed).
         postprocess: the inference post-processing
             (:class:`~cgalib.postprocess.CGANetPostprocess`).
         criterion: the training objective (:class:`~cgalib.losses.CGANetCriterion`);
@@ -104,10 +110,14 @@ class CGANet(nn.Module):
             the default input size of evaluation and prediction.
         preprocess: the input normalisation (default :class:`~cgalib.layers.ImageNormalize`,
             ImageNet statistics, float images in 0..1 only).
+        mask_head: a :class:`~cgalib.heads.RoiHead` with ``num_outputs = 1`` that reads the
+            same extended boxes and predicts one mask logit map per box (person instance
+            segmentation, paper Table 6); ``None``: no masks.
         keypoint_set: the keypoints the model predicts (a
             :class:`~cgalib.utils.keypoint_set.KeypointSet`, or its ``to_dict()``), with
             ``K`` equal to the keypoint head's outputs; default COCO's for ``K = 17``
-            (without a ``flip_index`` of another set), else none.
+            (without a ``flip_index`` of another set), else none; none for a
+            segmentation-only model.
 
     Raises:
         ValueError: for a backbone without a stride-4 level 0, a keypoint head without
@@ -118,11 +128,15 @@ class CGANet(nn.Module):
     Shape:
         - images: `(B, 3, H, W)`, RGB in 0..1, ``H`` and ``W`` multiples of 32
         - targets (train): list of B dicts with ``boxes`` `(N, 4)` xyxy and ``keypoints``
-          `(N, K, 3)` (x, y, visibility) in input pixels
+          `(N, K, 3)` (x, y, visibility) in input pixels; with a mask head also ``masks``
+          `(N, H, W)` bool
         - output (eval): list of B dicts with ``boxes`` `(k, 4)`, ``extended_boxes``
           `(k, 4)`, ``scores`` `(k,)` in [0, 1] sorted descending and ``keypoints``
-          `(k, K, 3)` as (x, y, score) in input pixels
-        - output (train): dict of weighted losses ``det, wh, offset, line_x, line_y, km``
+          `(k, K, 3)` as (x, y, score) in input pixels; with a mask head ``masks``
+          `(k, h, w)`, the mask probability over each extended box (paste it into the
+          image with :func:`~cgalib.codecs.decode_roi_masks`)
+        - output (train): dict of weighted losses ``det, wh, offset, line_x, line_y`` and
+          ``km`` (keypoints) and/or ``mask``
 
     Examples:
         >>> from cgalib import create_model
@@ -145,6 +159,7 @@ class CGANet(nn.Module):
         flip_index: Sequence[int] | None = None,
         input_size: int = 512,
         preprocess: nn.Module | None = None,
+        mask_head: RoiHead | None = None,
         keypoint_set: KeypointSet | Mapping | None = None,
     ) -> None:
         super().__init__()
@@ -155,20 +170,36 @@ class CGANet(nn.Module):
             raise TypeError(f"postprocess must be a CGANetPostprocess, got {type(postprocess)}")
         if postprocess.output_stride != self.output_stride:
             raise ValueError(f"postprocess.output_stride must be {self.output_stride}")
-        num_keypoints = getattr(keypoint_head, "num_outputs", None)
-        if not isinstance(num_keypoints, int) or num_keypoints < 1:
-            raise ValueError("keypoint_head must have num_outputs (the number of keypoints)")
-        keypoint_set = model_keypoint_set(keypoint_set, num_keypoints, flip_index)
-        if flip_index is None and keypoint_set is not None:
-            flip_index = keypoint_set.flip_index
-        if flip_index is not None and sorted(flip_index) != list(range(num_keypoints)):
-            raise ValueError(f"flip_index must permute range({num_keypoints}), got {flip_index}")
-        if flip_test and flip_index is None:
-            raise ValueError(f"flip_test needs the flip_index of the {num_keypoints} keypoints")
+        if keypoint_head is None and mask_head is None:
+            raise ValueError("CGANet needs a keypoint_head, a mask_head or both")
+        if mask_head is not None and getattr(mask_head, "num_outputs", None) != 1:
+            raise ValueError(
+                "mask_head must predict one mask per box (num_outputs=1), got num_outputs="
+                f"{getattr(mask_head, 'num_outputs', None)}"
+            )
+        if keypoint_head is None:  # a segmentation-only model: no keypoints, no set
+            flip_index = None
+            keypoint_set = None
+        else:
+            num_keypoints = getattr(keypoint_head, "num_outputs", None)
+            if not isinstance(num_keypoints, int) or num_keypoints < 1:
+                raise ValueError("keypoint_head must have num_outputs (the number of keypoints)")
+            keypoint_set = model_keypoint_set(keypoint_set, num_keypoints, flip_index)
+            if flip_index is None and keypoint_set is not None:
+                flip_index = keypoint_set.flip_index
+            if flip_index is not None and sorted(flip_index) != list(range(num_keypoints)):
+                raise ValueError(
+                    f"flip_index must permute range({num_keypoints}), got {flip_index}"
+                )
+            if flip_test and flip_index is None:
+                raise ValueError(
+                    f"flip_test needs the flip_index of the {num_keypoints} keypoints"
+                )
         self.preprocess = preprocess if preprocess is not None else ImageNormalize()
         self.backbone = backbone
         self.dense_heads = dense_heads
         self.keypoint_head = keypoint_head
+        self.mask_head = mask_head
         self.postprocess = postprocess
         self.criterion = criterion
         self._flip_test = bool(flip_test)
@@ -196,8 +227,14 @@ class CGANet(nn.Module):
 
     @property
     def num_keypoints(self) -> int:
-        """``K``, the keypoints per person."""
-        return self.keypoint_head.num_outputs
+        """``K``, the keypoints per person (0 for a segmentation-only model)."""
+        return 0 if self.keypoint_head is None else self.keypoint_head.num_outputs
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """What the model predicts per person: ``"keypoints"``, ``"masks"`` or both."""
+        heads = (("keypoints", self.keypoint_head), ("masks", self.mask_head))
+        return tuple(name for name, head in heads if head is not None)
 
     @property
     def keypoint_set(self) -> KeypointSet | None:
@@ -280,8 +317,11 @@ class CGANet(nn.Module):
         if self.criterion is None:
             raise ValueError("this CGANet has no criterion: pass criterion=CGANetCriterion(...)")
         features, outputs = self.forward_dense(images)
-        logits = partial(self.keypoint_head, features, return_all=True)
-        return self.criterion(outputs, targets, tuple(images.shape[-2:]), logits)
+        logits, masks = (
+            None if head is None else partial(head, features, return_all=True)
+            for head in (self.keypoint_head, self.mask_head)
+        )
+        return self.criterion(outputs, targets, tuple(images.shape[-2:]), logits, masks)
 
     def predict_batch(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """Inference as batched tensors: what ``forward`` returns in eval mode, unsplit.
@@ -295,13 +335,16 @@ class CGANet(nn.Module):
 
         Returns:
             dict with ``boxes``, ``extended_boxes``, ``scores`` (sorted descending) and
-            ``keypoints`` as (x, y, score), in input pixels.
+            ``keypoints`` as (x, y, score), in input pixels; with a mask head ``masks``,
+            each extended box's mask probabilities (the ROI frame of
+            :mod:`cgalib.codecs.roi_masks`).
 
         Shape:
             - images: `(B, 3, H, W)`
             - boxes, extended_boxes: `(B, k, 4)`
             - scores: `(B, k)`
             - keypoints: `(B, k, K, 3)`
+            - masks: `(B, k, h, w)`, ``(h, w)`` the mask head's ``output_size``
         """
         features, outputs = self.forward_dense(images)
         if self._flip_test:
@@ -309,13 +352,20 @@ class CGANet(nn.Module):
             outputs = average_flipped_outputs(outputs, outputs_m)
         detections = self.postprocess.detect(outputs)
         rois = detections["extended_boxes"]
-        logits = self.keypoint_head(features, list(rois.unbind(0)))
         if self._flip_test:
             mirrored = list(hflip_boxes(rois, images.shape[-1]).unbind(0))
-            logits_m = self.keypoint_head(features_m, mirrored).flip(-1)
-            logits = (logits + logits_m[:, self._flip_permutation]) / 2
-        keypoints = self.postprocess.decode_keypoints(logits, rois)
-        return {**detections, "keypoints": keypoints}
+        if self.keypoint_head is not None:
+            logits = self.keypoint_head(features, list(rois.unbind(0)))
+            if self._flip_test:
+                logits_m = self.keypoint_head(features_m, mirrored).flip(-1)
+                logits = (logits + logits_m[:, self._flip_permutation]) / 2
+            detections["keypoints"] = self.postprocess.decode_keypoints(logits, rois)
+        if self.mask_head is not None:
+            masks = self.mask_head(features, list(rois.unbind(0))).float().sigmoid()
+            if self._flip_test:
+                masks = (masks + self.mask_head(features_m, mirrored).float().sigmoid().flip(-1)) / 2
+            detections["masks"] = masks.view(*rois.shape[:2], *masks.shape[-2:])
+        return detections
 
     def extra_repr(self) -> str:
         return f"input_size={self._input_size}, flip_test={self._flip_test}"
@@ -357,33 +407,54 @@ def _create_cganet(
     flip_test: bool = False,
     flip_index: Sequence[int] | None = None,
     keypoint_set: KeypointSet | Mapping | None = None,
+    outputs: Sequence[str] = ("keypoints",),
+    mask_dice: float = 0.0,
 ) -> CGANet:
+    outputs = (outputs,) if isinstance(outputs, str) else tuple(outputs)
+    if not outputs or len(set(outputs)) != len(outputs) or not set(outputs) <= set(OUTPUTS):
+        raise ValueError(
+            f"outputs must name 'keypoints', 'masks' or both, once each, got {outputs!r}"
+        )
     keypoint_set, num_keypoints = builder_keypoints(keypoint_set, num_keypoints)
     backbone = TNet(depth=depth, width=width, **(backbone_kwargs or {}))
     info = FeatureInfo.of(backbone)
-    head_kwargs = {"input_size": input_size, "num_outputs": num_keypoints, **(head_kwargs or {})}
-    if keypoint_head == "roi_guider":
-        head: RoiHead = ROIGuider(info.channels(), info.reduction(), cascade=cascade, **head_kwargs)
-    elif keypoint_head == "roi_pointer":
-        if cascade != 1:
-            raise ValueError("ROIPointer has no cascade")
-        head = ROIPointer(info.channels(), info.reduction(), **head_kwargs)
-    else:
+
+    def roi_head(**fixed: Any) -> RoiHead:
+        kwargs = {"input_size": input_size, "num_outputs": num_keypoints, **(head_kwargs or {})}
+        kwargs.update(fixed)
+        if keypoint_head == "roi_guider":
+            return ROIGuider(info.channels(), info.reduction(), cascade=cascade, **kwargs)
+        if keypoint_head == "roi_pointer":
+            if cascade != 1:
+                raise ValueError("ROIPointer has no cascade")
+            return ROIPointer(info.channels(), info.reduction(), **kwargs)
         raise ValueError(f"keypoint_head must be roi_guider or roi_pointer, got {keypoint_head!r}")
+
+    # the paper's segmentation model changes only the output channels: the mask head is
+    # the same kind of head, with one output
+    kp_head = roi_head() if "keypoints" in outputs else None
+    mask_head = roi_head(num_outputs=1) if "masks" in outputs else None
     extension = _box_extension(box_extension, extend_ratio, extend_thre, extend_iters)
     ambiguity = AmbiguityAlleviation(aa_alpha, aa_beta) if ambiguity_alleviation else None
     criterion = CGANetCriterion(
-        extension, loss_weights, jitter_scale, jitter_shift, max_train_rois, keypoint_sigma
+        extension,
+        loss_weights,
+        jitter_scale,
+        jitter_shift,
+        max_train_rois,
+        keypoint_sigma,
+        mask_dice=mask_dice,
     )
     return CGANet(
         backbone,
         DenseHeads(info.channels(0), head_channels),
-        head,
+        kp_head,
         CGANetPostprocess(extension, ambiguity, max_detections),
         criterion,
         flip_test=flip_test,
         flip_index=flip_index,
         input_size=input_size,
+        mask_head=mask_head,
         keypoint_set=keypoint_set,
     )
 
@@ -439,6 +510,35 @@ def cganet_tnet_d3w96(**kwargs: Any) -> CGANet:
 
 
 @register_model
+def cganet_tnet_d1w64_seg(**kwargs: Any) -> CGANet:
+    """CGANet with TNet-D1W64 for person instance segmentation (paper Table 6).
+
+    The model of :func:`cganet_tnet_d1w64` with the ROIGuider's output layer predicting
+    one mask logit map per box instead of ``K`` keypoint heatmaps: the same backbone,
+    dense heads, Center Line Branch and box extension (20.2M parameters in the paper).
+    ``outputs=("keypoints", "masks")`` adds the keypoint head back (two ROIGuiders on the
+    same boxes).
+
+    Args:
+        **kwargs: as for :func:`cganet_tnet_d1w64`, plus ``outputs`` (default
+            ``("masks",)``) and ``mask_dice`` (weight of the Dice term of the mask loss).
+    """
+    kwargs.setdefault("outputs", ("masks",))
+    return _create_cganet(1, 64, **kwargs)
+
+
+def _small(kwargs: dict[str, Any]) -> CGANet:
+    """TNet-D1W16 with narrow heads (the demo model's settings) from builder kwargs."""
+    kwargs.setdefault("input_size", 256)
+    kwargs.setdefault("head_channels", 32)
+    if kwargs.get("keypoint_head", "roi_guider") == "roi_pointer":
+        narrow = {"channels": 96}
+    else:
+        narrow = {"channels": (32, 64, 128), "head_channels": 32}
+    return _create_cganet(1, 16, head_kwargs={**narrow, **kwargs.pop("head_kwargs", {})}, **kwargs)
+
+
+@register_model
 def cganet_tnet_d1w16(**kwargs: Any) -> CGANet:
     """A small CGANet (TNet-D1W16, narrow ROIGuider) that trains on a CPU in minutes.
 
@@ -448,10 +548,18 @@ def cganet_tnet_d1w16(**kwargs: Any) -> CGANet:
     Args:
         **kwargs: as for :func:`cganet_tnet_d1w64` (``input_size`` defaults to 256).
     """
-    kwargs.setdefault("input_size", 256)
-    kwargs.setdefault("head_channels", 32)
-    if kwargs.get("keypoint_head", "roi_guider") == "roi_pointer":
-        narrow = {"channels": 96}
-    else:
-        narrow = {"channels": (32, 64, 128), "head_channels": 32}
-    return _create_cganet(1, 16, head_kwargs={**narrow, **kwargs.pop("head_kwargs", {})}, **kwargs)
+    return _small(kwargs)
+
+
+@register_model
+def cganet_tnet_d1w16_seg(**kwargs: Any) -> CGANet:
+    """The small CGANet of :func:`cganet_tnet_d1w16` for person instance segmentation.
+
+    Not a paper configuration: the CPU demo counterpart of :func:`cganet_tnet_d1w64_seg`
+    (one mask logit map per box from the narrow ROIGuider).
+
+    Args:
+        **kwargs: as for :func:`cganet_tnet_d1w64_seg` (``input_size`` defaults to 256).
+    """
+    kwargs.setdefault("outputs", ("masks",))
+    return _small(kwargs)

@@ -107,7 +107,8 @@ def predict_video(
     Raises:
         ImportError: without PyAV or SciPy, saying ``pip install cgalib[video]``.
         FileNotFoundError: if the video does not exist.
-        ValueError: for bad arguments (before anything is written).
+        ValueError: for bad arguments or a model without keypoints (before anything is
+            written).
         VideoReadError: for a file that is not a video, or that is damaged or truncated.
             Frames processed before the damage are saved first (``"complete": false``),
             and the message says how many and where.
@@ -119,6 +120,13 @@ def predict_video(
         raise ValueError("smooth=False with a smoother: pass one or the other")
     if isinstance(predictor, nn.Module):
         predictor = Predictor(predictor)
+    outputs = getattr(predictor.model, "outputs", ("keypoints",))
+    if "keypoints" not in outputs:  # tracking and smoothing follow keypoints
+        raise ValueError(
+            f"predict_video tracks people by their keypoints, but the model predicts only "
+            f"{', '.join(outputs)}; predict the video's frames as pictures (a GIF or images), "
+            "or use a model with keypoints (outputs=('keypoints', 'masks'))"
+        )
     keypoint_set = predictor.keypoint_set
     tracker = tracker or PoseTracker(sigmas=keypoint_set.sigmas)
     smoother = smoother or (PoseSmoother() if smooth else None)

@@ -1,6 +1,7 @@
 """Pictures: skeletons, keypoints and boxes drawn over images, and prediction grids."""
 
 from cgalib.viz.figures import save_prediction_grid
+from cgalib.viz.masks import draw_masks
 from cgalib.viz.poses import (
     LIMB_COLORS,
     check_people_keypoints,
@@ -13,6 +14,7 @@ from cgalib.viz.poses import (
 __all__ = [
     "LIMB_COLORS",
     "check_people_keypoints",
+    "draw_masks",
     "draw_people",
     "keypoint_colors",
     "limb_colors",

@@ -74,12 +74,13 @@ def check_people_keypoints(people: Sequence[dict], keypoint_set: KeypointSet) ->
         keypoint_set: the set they are drawn with.
 
     Raises:
-        ValueError: naming the person, its keypoint count and the set's.
+        ValueError: naming the person, its keypoint count and the set's (people without
+            keypoints, from a segmentation-only model, pass).
     """
     k = len(keypoint_set)
     for i, person in enumerate(people):
-        n = np.asarray(person["keypoints"]).size
-        if n != 3 * k:
+        n = np.asarray(person.get("keypoints") or []).size
+        if n and n != 3 * k:
             raise ValueError(
                 f"person {i}: {n // 3 if n % 3 == 0 else n / 3:g} keypoints, but {k} names; "
                 "pass the keypoint set the people were predicted with (keypoint_set=...)"
@@ -114,7 +115,7 @@ def draw_people(
         image: `(3, H, W)` tensor or `(H, W, 3)` array (``uint8`` 0..255 or floats 0..1, the
             rule of :func:`~cgalib.utils.to_rgb_tensor`), or a PIL image.
         people: COCO-style dicts with ``keypoints`` (flat ``3K``: x, y, score or
-            visibility), optional ``score``, and boxes under ``box_key`` (COCO xywh) and
+            visibility; optional, a segmentation model gives none), optional ``score``, and boxes under ``box_key`` (COCO xywh) and
             ``extra_box_key`` (xyxy, drawn dashed, e.g. the DEA-extended boxes).
         score_threshold: people with a lower ``score`` are skipped.
         keypoint_threshold: keypoints with a lower third value are skipped (use 0.5 for
@@ -144,9 +145,9 @@ def draw_people(
     for person in people:
         if person.get("score", 1.0) < score_threshold:
             continue
-        kps = np.asarray(person["keypoints"], dtype=float).reshape(-1, 3)
+        kps = np.asarray(person.get("keypoints") or [], dtype=float).reshape(-1, 3)
         ok = kps[:, 2] >= keypoint_threshold
-        for (a, b), color in skeleton:
+        for (a, b), color in skeleton if len(kps) else ():  # a segmentation model has none
             if ok[a] and ok[b]:
                 ax.plot(kps[[a, b], 0], kps[[a, b], 1], color=color, linewidth=2, alpha=0.9)
         for i in np.flatnonzero(ok):

@@ -33,6 +33,7 @@ AREAS = {
     "test_video.py": "Video",
     "test_top_down_inputs.py": "Top-down model",
     "test_benchmarks.py": "Benchmarks",
+    "test_masks.py": "Segmentation masks",
 }
 """Section titles, in page order; a new test file must be added here."""
 

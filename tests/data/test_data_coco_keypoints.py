@@ -121,8 +121,11 @@ def test_loads_people_crowd_and_grayscale(tiny_coco):
     assert t["masks"].shape == (2, 40, 60) and t["masks"][1].sum() > 0
     gray, t2 = ds[1]
     assert gray.shape == (3, 30, 20) and (gray == 90).all()
-    assert t2["ann_ids"].tolist() == [14]  # the empty box is dropped
-    assert t2["masks"][0].sum() == 200  # box-filled mask without a segmentation
+    # the empty box is dropped; 14 has no segmentation: a mask loader drops it with a count
+    # (a box-filled mask would be a wrong label), a keypoint loader keeps it
+    assert t2["ann_ids"].tolist() == [] and t2["masks"].shape == (0, 30, 20)
+    assert ds.report.dropped["no segmentation"] == (14,)
+    assert CocoKeypoints(root / "train", ann)[1][1]["ann_ids"].tolist() == [14]
     _, t3 = ds[2]
     assert t3["boxes"].shape == (0, 4) and t3["keypoints"].shape == (0, 17, 3)
     assert len(CocoKeypoints(root / "train", ann, keep_empty=False)) == 2

@@ -90,6 +90,7 @@ def test_loss_weights_follow_equation_nine(small):
         "line_x": 1.0,
         "line_y": 1.0,
         "km": 3.0,
+        "mask": 1.0,  # the mask loss of the segmentation models (Mask R-CNN's weight)
     }
     torch.manual_seed(0)
     heavy = create_model("cganet_tnet_d1w16", loss_weights={"km": 6.0})
