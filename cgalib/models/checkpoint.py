@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from cgalib.models.pretrained import PRETRAINED, pretrained_path
 from cgalib.registry import create_model, list_models
 from cgalib.utils.files import atomic_open
 
@@ -358,7 +359,9 @@ def load_model(
     """Rebuild a model from a checkpoint written by :func:`save_model` and load its weights.
 
     Args:
-        path: the checkpoint file.
+        path: the checkpoint file, or the name of a checkpoint shipped with cgalib
+            (:func:`~cgalib.models.pretrained.list_pretrained`, e.g.
+            ``"cganet_tnet_d1w16.synthetic"``) when no file of that name exists.
         map_location: passed to ``torch.load`` (``"cpu"``, ``"cuda"``...).
         expect: the class (or classes) the caller needs, e.g. ``CGANet`` for evaluation,
             prediction and export; a checkpoint of anything else (a backbone alone) fails
@@ -384,7 +387,11 @@ def load_model(
         ...     save_model(create_model("tnet_d1w64", num_blocks=0), pathlib.Path(d) / "b.pt")
         ...     load_model(pathlib.Path(d) / "b.pt").strides
         (4, 8, 16, 32)
+        >>> load_model("cganet_tnet_d1w16.synthetic").input_size  # shipped with cgalib
+        192
     """
+    if isinstance(path, str) and path in PRETRAINED and not Path(path).exists():
+        path = pretrained_path(path)
     ckpt = load_checkpoint(path, FORMAT, map_location)
     config = ckpt.get("build_config")
     if not config:

@@ -1,0 +1,150 @@
+"""Train the checkpoint shipped with cgalib, measure it, and write its numbers into the docs.
+
+Run:  python docs/scripts/shipped_checkpoint.py [--epochs 24] [--work runs/shipped]
+
+1. Writes the demo's synthetic crowd set (seed 0: 2000 training images of 192 px, people at
+   least 48 px high) to ``WORK/data`` unless it is there.
+2. Trains ``cganet_tnet_d1w16`` with the demo's CPU recipe
+   (:data:`cgalib.engine.recipes.CPU_DEMO_RECIPE`, seed 0, 192 px) for a fixed number of
+   epochs, so the result does not depend on the machine's speed (an interrupted run resumes).
+3. Copies the weights to ``cgalib/weights/cganet_tnet_d1w16.synthetic.pt`` (package data,
+   loadable as ``cgalib.load_model("cganet_tnet_d1w16.synthetic")``).
+4. Evaluates them on a held-out split generated with another seed
+   (:data:`cgalib.models.pretrained.HELD_OUT`, which ``tests/models/test_pretrained.py``
+   regenerates) and writes ``cgalib/weights/cganet_tnet_d1w16.synthetic.json`` (the metrics,
+   the training command, machine and date).
+5. Draws the model's predictions on held-out images to ``docs/images/shipped_predictions.png``
+   and writes the numbers between the ``shipped-model`` markers of README.md and
+   docs/quickstart.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from _docs import write_block  # noqa: E402
+
+from cgalib.data import CocoKeypoints, find_split, make_synthetic_coco  # noqa: E402
+from cgalib.engine import train  # noqa: E402
+from cgalib.engine.recipes import CPU_DEMO_RECIPE  # noqa: E402
+from cgalib.eval import evaluate_coco  # noqa: E402
+from cgalib.inference import Predictor  # noqa: E402
+from cgalib.models import load_model  # noqa: E402
+from cgalib.models.pretrained import HELD_OUT, PRETRAINED, pretrained_path  # noqa: E402
+from cgalib.viz import save_prediction_grid  # noqa: E402
+
+NAME = "cganet_tnet_d1w16.synthetic"
+MODEL = "cganet_tnet_d1w16"
+SIZE = 192
+DATA = {"num_train": 2000, "num_val": 100, "seed": 0, "size": SIZE, "min_height": 48}
+"""The demo's data set (``cgalib demo``'s defaults)."""
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {torch.get_num_threads()} threads, torch {torch.__version__}"
+
+
+def _train(work: Path, epochs: int) -> tuple[Path, float]:
+    data = work / "data"
+    if not (data / "annotations" / "person_keypoints_val.json").is_file():
+        make_synthetic_coco(data, progress=True, **DATA)
+    run = work / "run"
+    started = time.perf_counter()
+    model_pt = train(
+        MODEL,
+        data,
+        run,
+        input_size=SIZE,
+        device="cpu",
+        epochs=epochs,
+        seed=0,
+        resume=(run / "last.pt").is_file(),
+        **CPU_DEMO_RECIPE,
+    )
+    return model_pt, (time.perf_counter() - started) / 60
+
+
+def _held_out(work: Path) -> tuple[Path, Path]:
+    root = work / "held_out"
+    if not (root / "annotations" / "person_keypoints_val.json").is_file():
+        make_synthetic_coco(root, **HELD_OUT)
+    return find_split(root, "val")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=24)
+    parser.add_argument("--work", default="runs/shipped", help="data, run and held-out split")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    work = Path(args.work)
+    model_pt, minutes = _train(work, args.epochs)
+
+    target = pretrained_path(NAME, must_exist=False)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(model_pt, target)
+    model = load_model(NAME)
+    images_dir, ann_file = _held_out(work)
+    metrics, _ = evaluate_coco(model, images_dir, ann_file, input_size=SIZE, device="cpu")
+    date = datetime.date.today().isoformat()
+    command = f"python docs/scripts/shipped_checkpoint.py --epochs {args.epochs}"
+    info = {
+        "name": NAME,
+        "model": MODEL,
+        "input_size": SIZE,
+        "training": {"data": DATA, "epochs": args.epochs, "recipe": "CPU_DEMO_RECIPE", "seed": 0},
+        "held_out": HELD_OUT,
+        "metrics": {k: round(v, 4) for k, v in metrics.items()},
+        "command": command,
+        "machine": _machine(),
+        "date": date,
+        "train_minutes": round(minutes, 1),
+    }
+    target.with_suffix(".json").write_text(json.dumps(info, indent=2) + "\n")
+
+    ds = CocoKeypoints(images_dir, ann_file)
+    picks = [i for i in range(len(ds)) if ds.coco.getAnnIds(imgIds=ds.ids[i], iscrowd=False)][:6]
+    images = [ds[i][0] for i in picks]
+    people = Predictor(model, device="cpu", input_size=SIZE).predict(images)
+    gts = [ds.coco.loadAnns(ds.coco.getAnnIds(imgIds=ds.ids[i], iscrowd=False)) for i in picks]
+    picture = REPO / "docs" / "images" / "shipped_predictions.png"
+    save_prediction_grid(picture, images, people, gts, score_threshold=0.3)
+
+    ap = metrics["AP"]
+    body = (
+        f"The shipped `{NAME}` scores **{ap:.3f} keypoint AP** (AP50 {metrics['AP50']:.3f}, "
+        f"AP75 {metrics['AP75']:.3f}; pycocotools OKS AP on a 0-1 scale) on "
+        f"{HELD_OUT['num_val']} held-out synthetic images it was not trained on "
+        f"(seed {HELD_OUT['seed']}). It was trained by `{command}` "
+        f"({args.epochs} epochs of the demo recipe, {minutes:.0f} min on {info['machine']}, "
+        f"{date}). It knows synthetic people only; for real photos train on COCO "
+        "(`cgalib train`)."
+    )
+    for page in (REPO / "README.md", REPO / "docs" / "quickstart.md"):
+        write_block(page, "shipped-model", body)
+    print(body)
+    print(f"wrote {target}, {target.with_suffix('.json')}, {picture}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""The checkpoint shipped with cgalib loads by name and scores what the docs say."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from cgalib import load_model
+from cgalib.data import find_split, make_synthetic_coco
+from cgalib.eval import evaluate_coco
+from cgalib.models import CGANet
+from cgalib.models.pretrained import HELD_OUT, list_pretrained, pretrained_info, pretrained_path
+
+NAME = "cganet_tnet_d1w16.synthetic"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_loads_by_name_as_the_demo_model():
+    model = load_model(NAME)
+    assert isinstance(model, CGANet) and model.input_size == 192
+    assert model.build_config["name"] == "cganet_tnet_d1w16"
+    assert pretrained_path(NAME).stat().st_size < 20 * 2**20  # a few MB of package data
+
+
+def test_scores_the_ap_stated_in_its_json_and_the_docs(tmp_path):
+    make_synthetic_coco(tmp_path, **HELD_OUT)  # a seed training never used
+    metrics, _ = evaluate_coco(load_model(NAME), *find_split(tmp_path, "val"), input_size=192,
+                               device="cpu", progress=False)  # fmt: skip
+    stated = pretrained_info(NAME)["metrics"]
+    assert metrics["AP"] == pytest.approx(stated["AP"], abs=0.01)
+    assert metrics["AP50"] == pytest.approx(stated["AP50"], abs=0.01)
+    for page in (REPO / "README.md", REPO / "docs" / "quickstart.md"):
+        (ap,) = re.findall(rf"`{re.escape(NAME)}` scores \*\*([0-9.]+) keypoint AP", page.read_text())
+        assert float(ap) == pytest.approx(stated["AP"], abs=5e-4)
+    assert stated["AP"] > 0.2  # a trained model, not noise
+
+
+def test_unknown_names_list_the_shipped_ones():
+    with pytest.raises(KeyError, match=r"no shipped checkpoint 'cganet_tnet_d1w64.coco'; shipped: "):
+        pretrained_path("cganet_tnet_d1w64.coco")
+    assert NAME in list_pretrained()
