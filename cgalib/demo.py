@@ -1,6 +1,6 @@
 """The main job on the embedded default: synthesise, train on the CPU, evaluate, draw.
 
-``make demo`` runs :func:`run_demo`: a synthetic crowd set in COCO layout is written (no
+``make demo`` runs [`run_demo()`][run_demo]: a synthetic crowd set in COCO layout is written (no
 download), a small registered CGANet (``cganet_tnet_d1w16``) trains within a time budget,
 pycocotools scores it on the held-out validation split, and ``predictions.png`` shows
 drawn skeletons with the DEA-extended boxes next to the ground truth.
@@ -38,13 +38,13 @@ def run_demo(
             ``predictions.png``); the data set is reused when present, and a previous
             ``run/`` is moved to ``run.previous/`` (replacing an older one).
         minutes: training time budget: the run trains until it is spent, its learning rate
-            dropping at 70/95 and 85/95 of it (:class:`~cgalib.engine.TimeBudget`).
+            dropping at 70/95 and 85/95 of it ([`TimeBudget`][cgalib.engine.TimeBudget]).
         num_train: synthetic training images.
         num_val: synthetic validation images (held out: a different random stream).
         size: image side and training input size.
         min_height: smallest person height in the synthetic images (pixels).
         model: a registered model name (trained with
-            :data:`~cgalib.engine.recipes.CPU_DEMO_RECIPE`).
+            [`CPU_DEMO_RECIPE`][cgalib.engine.recipes.CPU_DEMO_RECIPE]).
         seed: data and training seed.
 
     Returns:

@@ -1,10 +1,10 @@
 """Model registry: named builders, ``create_model(name, **kwargs)`` and ``list_models()``.
 
 Every builder (a backbone such as ``tnet_d1w64`` or a complete model) registers itself
-with :func:`register_model` when its module is imported; ``create_model`` looks it up by
+with [`register_model()`][register_model] when its module is imported; ``create_model`` looks it up by
 name and passes the keyword arguments through, so a builder's paper defaults can be
 overridden one by one. The registry imports nothing of cgalib: importing
-:mod:`cgalib.models` (which ``import cgalib`` does, as does importing any ``cgalib.*``
+[`cgalib.models`][cgalib.models] (which ``import cgalib`` does, as does importing any ``cgalib.*``
 module, since Python imports the package first) registers every builder.
 """
 
@@ -75,14 +75,14 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
     """Build a registered model by name.
 
     Args:
-        name: a name from :func:`list_models`.
+        name: a name from [`list_models()`][list_models].
         **kwargs: passed to the builder, overriding its defaults.
 
     Returns:
         The model, in training mode, randomly initialised. Its ``build_config``
         attribute records ``{"name": name, "kwargs": kwargs}`` so that a checkpoint can
-        rebuild it (see :func:`cgalib.save_model`); a value with a ``to_dict()`` method
-        (a :class:`~cgalib.utils.keypoint_set.KeypointSet`) is recorded as that dict, so
+        rebuild it (see [`cgalib.save_model()`][cgalib.save_model]); a value with a ``to_dict()`` method
+        (a [`KeypointSet`][cgalib.utils.keypoint_set.KeypointSet]) is recorded as that dict, so
         the record stays JSON.
 
     Examples:

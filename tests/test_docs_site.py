@@ -96,7 +96,6 @@ def test_each_api_page_introduces_its_module_once(site, md):
         assert first_line not in text_of(site / "api" / f"{md.stem}.html")
 
 
-@pytest.mark.xfail(strict=True, reason="Sphinx roles are converted in a later step")
 def test_no_raw_sphinx_roles_in_the_built_pages(site):
     found = {
         str(page.relative_to(site)): n

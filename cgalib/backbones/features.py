@@ -16,7 +16,7 @@ class FeatureInfo:
     The accessors are timm's: ``channels()`` and ``reduction()`` (all levels as a list, or
     one level with ``idx``), ``get_dicts()``, indexing and ``len()``; so a head written
     against cgalib's metadata also reads a timm ``features_only`` model's
-    ``feature_info``, and :meth:`of` turns a timm-style list of dicts into this class.
+    ``feature_info``, and [`of()`][of] turns a timm-style list of dicts into this class.
 
     Args:
         channels: channels of each level, finest first.
@@ -44,7 +44,7 @@ class FeatureInfo:
     def of(cls, backbone: nn.Module | Any) -> FeatureInfo:
         """The feature metadata of a backbone (its ``feature_info`` attribute).
 
-        Accepts cgalib's :class:`FeatureInfo`, any object with timm's ``channels()`` and
+        Accepts cgalib's [`FeatureInfo`][FeatureInfo], any object with timm's ``channels()`` and
         ``reduction()`` methods, or timm's plain list of ``{"num_chs", "reduction"}``
         dicts (what ``timm.create_model(...).feature_info`` holds).
 

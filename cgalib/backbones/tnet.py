@@ -1,6 +1,6 @@
 """TNet, the Trapezoidal Network backbone (paper "Efficient Trapezoidal Network", eqs. 5-7).
 
-Data flow of one stage (depth ``d``), for levels ``i = 0..3`` at strides 4, 8, 16, 32::
+Data flow of one stage (depth ``d``), for levels ``i = 0..3`` at strides 4, 8, 16, 32:
 
     inputs X_0 .. X_{n-1}          (n = 1 for the first stage: the stem output L_I)
     L_i  = conv1x1(X_i) + conv3x3_s2(X_{i-1}) + RB_s2(L_{i-1})     # yields + eq. 5
@@ -253,7 +253,7 @@ def tnet_d1w64(**kwargs: Any) -> TNet:
     """TNet-D1W64: one trapezoid stage, base width 64 (the single-model CGANet backbone).
 
     Args:
-        **kwargs: overrides for :class:`TNet` (e.g. ``num_blocks``, ``norm_layer``).
+        **kwargs: overrides for [`TNet`][TNet] (e.g. ``num_blocks``, ``norm_layer``).
     """
     return _create_tnet(1, 64, **kwargs)
 
@@ -263,7 +263,7 @@ def tnet_d3w64(**kwargs: Any) -> TNet:
     """TNet-D3W64: three trapezoid stages, base width 64 (the paper's top-down backbone).
 
     Args:
-        **kwargs: overrides for :class:`TNet`.
+        **kwargs: overrides for [`TNet`][TNet].
     """
     return _create_tnet(3, 64, **kwargs)
 
@@ -273,6 +273,6 @@ def tnet_d3w96(**kwargs: Any) -> TNet:
     """TNet-D3W96: three trapezoid stages, base width 96 (the paper's largest backbone).
 
     Args:
-        **kwargs: overrides for :class:`TNet`.
+        **kwargs: overrides for [`TNet`][TNet].
     """
     return _create_tnet(3, 96, **kwargs)

@@ -1,16 +1,16 @@
 """Codecs: each coordinate frame's encode (targets) and decode (predictions), side by side.
 
-- :mod:`~cgalib.codecs.letterbox`: image pixels <-> model input pixels (resize, pad and
+- [`letterbox`][cgalib.codecs.letterbox]: image pixels <-> model input pixels (resize, pad and
   their inverse), for training data and inference alike.
-- :mod:`~cgalib.codecs.center`: boxes <-> center heatmap, sizes and offsets (heatmap
+- [`center`][cgalib.codecs.center]: boxes <-> center heatmap, sizes and offsets (heatmap
   frame, stride 4).
-- :mod:`~cgalib.codecs.center_line`: boxes <-> the center lines ``M_x``, ``M_y``; the
+- [`center_line`][cgalib.codecs.center_line]: boxes <-> the center lines ``M_x``, ``M_y``; the
   decode is the Dichotomy Extended Area search.
-- :mod:`~cgalib.codecs.roi_keypoints`: image-pixel keypoints <-> per-box heatmaps.
-- :mod:`~cgalib.codecs.affine`: image pixels <-> person-crop pixels (the top-down crop:
+- `roi_keypoints`: image-pixel keypoints <-> per-box heatmaps.
+- [`affine`][cgalib.codecs.affine]: image pixels <-> person-crop pixels (the top-down crop:
   aspect-fixed, padded box; its affine and inverse; keypoints and boxes both ways).
-- :mod:`~cgalib.codecs.roi_masks`: image masks <-> per-box mask maps (and COCO RLE).
-- :mod:`~cgalib.codecs.gaussian` (the peaks) and :mod:`~cgalib.codecs.dense` (the dense
+- `roi_masks`: image masks <-> per-box mask maps (and COCO RLE).
+- [`gaussian`][cgalib.codecs.gaussian] (the peaks) and [`dense`][cgalib.codecs.dense] (the dense
   targets of a whole batch).
 
 Every encode/decode pair has a round-trip test in ``tests/codecs``.

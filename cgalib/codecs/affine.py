@@ -2,18 +2,18 @@
 
 A person box becomes a *crop region*: the box grown on its shorter side to the crop's
 aspect ratio (192:256 for a 256x192 crop) and padded by 1.25 around its centre, the
-convention of SimpleBaseline and HRNet (:func:`person_crop_boxes`). One affine per crop
-maps the region onto the crop (:func:`crop_affine`): scale, an optional rotation about the
-region centre and an optional horizontal flip; :func:`invert_affine` is its inverse.
+convention of SimpleBaseline and HRNet ([`person_crop_boxes()`][person_crop_boxes]). One affine per crop
+maps the region onto the crop ([`crop_affine()`][crop_affine]): scale, an optional rotation about the
+region centre and an optional horizontal flip; [`invert_affine()`][invert_affine] is its inverse.
 
 - **Matrices** act on pixel *indices* (pixel centres at integers), exactly as kornia's
-  ``warp_affine(..., align_corners=True)`` samples them (:func:`crop_images`), so a
+  ``warp_affine(..., align_corners=True)`` samples them ([`crop_images()`][crop_images]), so a
   keypoint moves with its pixel: ``q = A p + t``.
 - **Regions** are continuous xyxy (pixel ``i`` spans ``[i, i + 1)``); the region's
   continuous extent maps onto the crop's ``[0, W] x [0, H]``.
-- **Keypoints** go forward with :func:`crop_keypoints` (points leaving the crop become
+- **Keypoints** go forward with [`crop_keypoints()`][crop_keypoints] (points leaving the crop become
   unlabelled, left/right swapped in a flipped crop) and back with
-  :func:`uncrop_keypoints`; **boxes** forward and back with :func:`affine_boxes` and the
+  [`uncrop_keypoints()`][uncrop_keypoints]; **boxes** forward and back with [`affine_boxes()`][affine_boxes] and the
   matrix or its inverse.
 - **Outside the image** the crop is zeros: a box touching the border gives a crop with
   a black margin, and keypoints found there still map back exactly.
@@ -90,7 +90,7 @@ def person_crop_boxes(
     Args:
         boxes: person boxes, continuous xyxy in image pixels.
         crop_size: ``(H, W)`` of the crops.
-        padding: enlargement of the aspect-fixed box (default :data:`CROP_PADDING`).
+        padding: enlargement of the aspect-fixed box (default [`CROP_PADDING`][CROP_PADDING]).
         min_size: smallest side in pixels before the aspect fix.
 
     Returns:
@@ -138,7 +138,7 @@ def crop_affine(
     ``q_i = A (p_i + 0.5 - c) + (W / 2, H / 2) - 0.5``.
 
     Args:
-        regions: crop regions, continuous xyxy (see :func:`person_crop_boxes`).
+        regions: crop regions, continuous xyxy (see [`person_crop_boxes()`][person_crop_boxes]).
         crop_size: ``(H, W)`` of the crops.
         scale: per crop, the factor the region is enlarged by (``> 1`` zooms out);
             default 1.
@@ -319,17 +319,17 @@ def crop_keypoints(
 ) -> torch.Tensor:
     """Image keypoints into their crops (encode): moved, dropped outside, sides swapped.
 
-    Labelled keypoints move by their crop's affine (:func:`affine_keypoints`); those with
+    Labelled keypoints move by their crop's affine ([`affine_keypoints()`][affine_keypoints]); those with
     no crop pixel become ``(0, 0, 0)``. In a mirrored crop the person's left becomes the
     image's right: with ``flip_index``, the keypoints of flipped crops are permuted so that
     row ``k`` is again keypoint ``k``.
 
     Args:
         keypoints: ``(x, y, v)`` in image pixel indices.
-        matrices: each person's crop affine (:func:`crop_affine`).
+        matrices: each person's crop affine ([`crop_affine()`][crop_affine]).
         crop_size: ``(H, W)`` of the crops.
         flip_index: the keypoint permutation of a horizontal flip (e.g.
-            :data:`~cgalib.data.FLIP_INDEX`); needed when any crop is flipped.
+            [`FLIP_INDEX`][cgalib.data.FLIP_INDEX]); needed when any crop is flipped.
 
     Returns:
         ``(x, y, v)`` in crop pixel indices.
@@ -353,15 +353,15 @@ def uncrop_keypoints(
     flip_index: Sequence[int] | None = None,
 ) -> torch.Tensor:
     """Crop keypoints back to image pixel indices (decode): the inverse of
-    :func:`crop_keypoints` for every point (none is dropped).
+    [`crop_keypoints()`][crop_keypoints] for every point (none is dropped).
 
     The third column (visibility or score) is kept. With ``image_size``, coordinates are
     clipped to the image's pixel centres ``[0, W - 1] x [0, H - 1]`` (as
-    :func:`~cgalib.codecs.unletterbox_keypoints` does).
+    [`unletterbox_keypoints()`][cgalib.codecs.unletterbox_keypoints] does).
 
     Args:
         keypoints: ``(x, y, score)`` in crop pixel indices.
-        matrices: each crop's affine (image -> crop), as given to :func:`crop_keypoints`.
+        matrices: each crop's affine (image -> crop), as given to [`crop_keypoints()`][crop_keypoints].
         image_size: ``(H, W)`` of the image to clip to (``None``: no clipping).
         flip_index: the left/right permutation, for flipped crops.
 
@@ -390,7 +390,7 @@ def whole_crop_boxes(
 ) -> torch.Tensor:
     """Each whole crop as a ROI box in crop pixel *indices*: ``(-0.5, -0.5, W - 0.5, H - 0.5)``.
 
-    The ROI-keypoint codec (:mod:`cgalib.codecs.roi_keypoints`) measures points from the
+    The ROI-keypoint codec (`cgalib.codecs.roi_keypoints`) measures points from the
     box's corner; a crop's continuous extent ``[0, W)`` is ``[-0.5, W - 0.5)`` in pixel
     indices, so with this box crop keypoints (pixel indices) map pixel-centred onto the
     heatmap, ``x_heat = (x + 0.5) / stride - 0.5``, and a mirror ``x -> W - 1 - x`` maps
@@ -425,7 +425,7 @@ def affine_boxes(
     object but grows under rotation: at 45 degrees a tall person's box becomes square);
     ``"ellipse"`` takes the box enclosing the moved inscribed ellipse (exact without
     rotation, much tighter for rotated people). Without rotation both are exact, so a
-    crop's box maps back to the image with :func:`invert_affine` of its matrix.
+    crop's box maps back to the image with [`invert_affine()`][invert_affine] of its matrix.
 
     Args:
         boxes: `(N, 4)` xyxy.
@@ -473,7 +473,7 @@ def crop_images(
     Args:
         images: RGB ``uint8`` or float (0..1) images; one per crop (expand an image
             ``image[None].expand(N, -1, -1, -1)`` to cut several crops from it).
-        matrices: image -> crop pixel-index affines (:func:`crop_affine`).
+        matrices: image -> crop pixel-index affines ([`crop_affine()`][crop_affine]).
         crop_size: ``(H, W)`` of the crops.
 
     Returns:

@@ -1,7 +1,7 @@
 """The center codec (heatmap frame, stride 4): boxes <-> center heatmap, sizes and offsets.
 
-Encode (:func:`center_targets`, CenterNet's targets for ``L_det``, ``L_wh``, ``L_off``)
-and decode (:func:`decode_centers`, CenterNet's ``ctdet_decode`` for one class) side by
+Encode ([`center_targets()`][center_targets], CenterNet's targets for ``L_det``, ``L_wh``, ``L_off``)
+and decode ([`decode_centers()`][decode_centers], CenterNet's ``ctdet_decode`` for one class) side by
 side. Boxes are xyxy in *heatmap* coordinates (input pixels divided by the output stride).
 A box's center cell is ``floor(center)``, its offset ``center - floor(center)`` and its
 size ``(w, h)``; decoding the encoded maps at that cell returns the box exactly.
@@ -29,8 +29,8 @@ def center_targets(
     For each box with positive width and height whose integer center
     ``(floor(cx), floor(cy))`` lies inside the map:
 
-    - ``heatmap`` gets a Gaussian peak exactly as :func:`~cgalib.codecs.draw_gaussian`
-      draws it at the center with radius :func:`~cgalib.codecs.center_radius` ``(h, w)``
+    - ``heatmap`` gets a Gaussian peak exactly as [`draw_gaussian()`][cgalib.codecs.draw_gaussian]
+      draws it at the center with radius [`center_radius()`][cgalib.codecs.center_radius] ``(h, w)``
       (element-wise max over boxes);
     - the first ``max_objects`` such boxes, in input order, fill the regression slots:
       ``wh = (w, h)``, ``offset = center - floor(center)``, ``index = y * W + x`` and
@@ -44,7 +44,7 @@ def center_targets(
         boxes: xyxy boxes in heatmap coordinates.
         size: ``(H, W)`` of the heatmap.
         max_objects: number of regression slots ``M``.
-        min_iou: the ``min_iou`` of :func:`~cgalib.codecs.center_radius`.
+        min_iou: the ``min_iou`` of [`center_radius()`][cgalib.codecs.center_radius].
 
     Returns:
         dict with ``heatmap`` `(1, H, W)`, ``wh`` `(M, 2)`, ``offset`` `(M, 2)` (float,
@@ -144,16 +144,16 @@ def decode_centers(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Top-``k`` centers of a center heatmap as scored boxes, in heatmap coordinates.
 
-    After a 3x3 max-pool NMS (:func:`heatmap_nms`), the ``k`` highest pixels ``(x, y)`` give
+    After a 3x3 max-pool NMS ([`heatmap_nms()`][heatmap_nms]), the ``k`` highest pixels ``(x, y)`` give
     centers ``(x + offset_x, y + offset_y)`` and boxes ``center -/+ (w, h) / 2`` with
     ``(w, h) = wh[:, :, y, x]``. Channel 0 of ``wh`` and ``offset`` is x, channel 1 is y, as
-    :func:`~cgalib.codecs.center_targets` builds them. Negative sizes (an untrained
+    [`center_targets()`][cgalib.codecs.center_targets] builds them. Negative sizes (an untrained
     network can regress them) are read as 0, so ``x1 <= x2`` and ``y1 <= y2`` always hold.
     If ``H * W < k``, ``k`` becomes ``H * W``.
 
     Args:
         heatmap: center probabilities (after sigmoid and, optionally,
-            :func:`alleviate_ambiguity`).
+            `alleviate_ambiguity()`).
         wh: box width and height maps.
         offset: sub-pixel center offset maps.
         k: number of boxes per image.

@@ -1,7 +1,7 @@
 """The center-line codec (heatmap frame): boxes <-> the Gaussian center lines ``M_x``, ``M_y``.
 
-Encode: :func:`center_line_heatmaps` draws each box's horizontal and vertical center
-line (paper, "Center Line Regression"). Decode: :func:`dichotomy_extend_area` reads where
+Encode: [`center_line_heatmaps()`][center_line_heatmaps] draws each box's horizontal and vertical center
+line (paper, "Center Line Regression"). Decode: [`dichotomy_extend_area()`][dichotomy_extend_area] reads where
 a box's center lines end, by bisection from the box's sides (paper Algorithm 1, the
 Dichotomy Extended Area): decoding the encoded lines from a box whose sides fall short of
 the line ends recovers the original box within a pixel. Boxes are xyxy in heatmap
@@ -61,7 +61,7 @@ def center_line_heatmaps(
         boxes: xyxy boxes in heatmap coordinates.
         size: ``(H, W)`` of the maps.
         sigma: Gaussian sigma in heatmap pixels (paper: 1.4).
-        min_iou: the ``min_iou`` of :func:`~cgalib.codecs.center_radius` (paper: 0.3).
+        min_iou: the ``min_iou`` of [`center_radius()`][cgalib.codecs.center_radius] (paper: 0.3).
 
     Returns:
         ``(M_x, M_y)``, each `(H, W)` in ``[0, 1]``, on ``boxes``' device, in ``boxes``'
@@ -132,8 +132,8 @@ def dichotomy_extend_area(
 
     Top/bottom sides sample ``center_line_y`` in the box's center column
     ``floor((x1 + x2) / 2)``, left/right sides sample ``center_line_x`` in its center row
-    ``floor((y1 + y2) / 2)``: the center cell, where :func:`center_line_heatmaps` draws the
-    lines and :func:`~cgalib.codecs.decode_centers` finds the peak. Along the side's
+    ``floor((y1 + y2) / 2)``: the center cell, where [`center_line_heatmaps()`][center_line_heatmaps] draws the
+    lines and [`decode_centers()`][cgalib.codecs.decode_centers] finds the peak. Along the side's
     direction sampling is nearest-pixel: a position ``v`` reads index ``floor(v + 0.5)``,
     the pixel whose center is nearest. Samples outside the map read 0.
 

@@ -23,11 +23,11 @@ def build_targets(
     """Center heatmaps, box regressions and center lines of a batch.
 
     Each image's boxes go to heatmap coordinates (divided by ``output_stride``) and through
-    :func:`~cgalib.codecs.center_targets` and
-    :func:`~cgalib.codecs.center_line_heatmaps`, which are vectorised over boxes and
+    [`center_targets()`][cgalib.codecs.center_targets] and
+    [`center_line_heatmaps()`][cgalib.codecs.center_line_heatmaps], which are vectorised over boxes and
     pixels; the only Python loop is over the images of the batch. ROI keypoint targets
     depend on the ROI boxes the model samples, so the model builds them with
-    :func:`~cgalib.codecs.roi_keypoint_targets`.
+    [`roi_keypoint_targets()`][cgalib.codecs.roi_keypoint_targets].
 
     Args:
         targets: one dict per image with ``boxes`` `(N, 4)` xyxy in input pixels (people

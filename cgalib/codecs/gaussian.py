@@ -16,7 +16,7 @@ def center_radius(
     """Radius around a box center inside which a shifted box keeps ``IoU >= min_iou``.
 
     The paper's formula (Center Line Regression), with ``h`` and ``w`` already in heatmap
-    coordinates::
+    coordinates:
 
         b = h + w
         c = h * w * (1 - min_iou) / (1 + min_iou)
@@ -75,7 +75,7 @@ def draw_gaussian(
     Args:
         heatmap: the map to draw on, `(..., H, W)`; every leading slice gets the peak.
         center: ``(x, y)`` in heatmap pixels.
-        radius: the Gaussian radius, e.g. from :func:`center_radius`.
+        radius: the Gaussian radius, e.g. from [`center_radius()`][center_radius].
 
     Returns:
         ``heatmap`` itself (modified in place).

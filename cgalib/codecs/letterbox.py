@@ -13,7 +13,7 @@ One resize rule and one pixel convention for every image that enters a model:
 - **Pixel convention.** Boxes are continuous xyxy, pixel ``i`` spanning ``[i, i + 1)``
   (COCO's ``bbox``), so they map by ``b -> b * scale``. Keypoints are COCO pixel
   *indices*, pixel centres at integers, so they map by ``x -> (x + 0.5) * scale - 0.5``.
-  The inverses (:func:`unletterbox_boxes`, :func:`unletterbox_keypoints`) undo exactly
+  The inverses ([`unletterbox_boxes()`][unletterbox_boxes], [`unletterbox_keypoints()`][unletterbox_keypoints]) undo exactly
   that and clip to the original image.
 
 Example:
@@ -137,7 +137,7 @@ def letterbox_batch(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Letterbox images of any sizes into one float batch (the inference path).
 
-    Each image is converted to float 0..1 (:func:`~cgalib.utils.to_float_image`), resized
+    Each image is converted to float 0..1 ([`to_float_image()`][cgalib.utils.to_float_image]), resized
     so its longer side is ``size`` (clipped to 0..1 again, as antialiasing can overshoot)
     and padded right and bottom to the largest resized image of the batch, rounded up to
     ``multiple``.
@@ -252,7 +252,7 @@ def unletterbox_keypoints(
 
 
 def _letterbox_mask(mask: torch.Tensor, size: int) -> torch.Tensor:
-    """Resize bool masks `(..., H, W)` like :func:`letterbox` (nearest pixel centre) and pad."""
+    """Resize bool masks `(..., H, W)` like [`letterbox()`][letterbox] (nearest pixel centre) and pad."""
     h, w = mask.shape[-2:]
     _, nh, nw = letterbox_size(h, w, size)
     lead = mask.shape[:-2]
@@ -267,17 +267,17 @@ def _letterbox_mask(mask: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def letterbox_target(target: dict, scale: float, size: int) -> dict:
-    """Apply the square letterbox of :func:`letterbox` to a target dict (a new dict).
+    """Apply the square letterbox of [`letterbox()`][letterbox] to a target dict (a new dict).
 
-    ``boxes`` and ``crowd_boxes`` go through :func:`letterbox_boxes`, ``keypoints``
-    through :func:`letterbox_keypoints`; ``masks`` `(N, H, W)` and ``ignore_mask``
+    ``boxes`` and ``crowd_boxes`` go through [`letterbox_boxes()`][letterbox_boxes], ``keypoints``
+    through [`letterbox_keypoints()`][letterbox_keypoints]; ``masks`` `(N, H, W)` and ``ignore_mask``
     `(H, W)` are resized (nearest) and padded to ``size x size``; ``scale`` and ``size``
     are recorded. Other entries are kept.
 
     Args:
         target: dict with any of ``boxes``, ``crowd_boxes``, ``keypoints``, ``masks``,
             ``ignore_mask``.
-        scale: the factor returned by :func:`letterbox`.
+        scale: the factor returned by [`letterbox()`][letterbox].
         size: the letterbox size.
 
     Returns:

@@ -2,7 +2,7 @@
 
 A ROI box ``(x1, y1, x2, y2)`` is covered by a ``(h, w)`` heatmap whose cell ``(u, v)``
 spans ``[x1 + u * bw / w, x1 + (u + 1) * bw / w)`` horizontally (``bw = x2 - x1``), and
-likewise vertically: pixel-center convention, as RoIAlign samples it. Hence::
+likewise vertically: pixel-center convention, as RoIAlign samples it. Hence:
 
     x_heat = (x - x1) / (x2 - x1) * w - 0.5        (image -> heatmap)
     x      = x1 + (x_heat + 0.5) * (x2 - x1) / w   (heatmap -> image)
@@ -75,7 +75,7 @@ def roi_heatmap_to_image(
     coords_heat: torch.Tensor, boxes: torch.Tensor, heatmap_size: tuple[int, int]
 ) -> torch.Tensor:
     """Map ROI-heatmap points ``(x_heat, y_heat)`` back to image pixels; inverse of
-    :func:`image_to_roi_heatmap`.
+    [`image_to_roi_heatmap()`][image_to_roi_heatmap].
 
     Args:
         coords_heat: points in heatmap coordinates; extra trailing columns are ignored.
@@ -108,10 +108,10 @@ def roi_keypoint_targets(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Gaussian keypoint heatmaps of ROI crops, with per-keypoint weights.
 
-    Each keypoint is mapped into its ROI's heatmap frame by :func:`image_to_roi_heatmap`
+    Each keypoint is mapped into its ROI's heatmap frame by [`image_to_roi_heatmap()`][image_to_roi_heatmap]
     and its peak is the nearest cell ``(floor(x_heat + 0.5), floor(y_heat + 0.5))``; the
     heatmap is ``exp(-((u - px)**2 + (v - py)**2) / (2 sigma**2))``, exactly 1 at the peak
-    (what the focal loss counts as a positive). :func:`decode_roi_heatmaps` inverts this.
+    (what the focal loss counts as a positive). [`decode_roi_heatmaps()`][decode_roi_heatmaps] inverts this.
 
     Args:
         keypoints: ``(x, y, v)`` in image pixels; ``v = 0`` means unlabelled.
@@ -170,7 +170,7 @@ def decode_roi_heatmaps(
     The peak cell ``(px, py)`` is shifted by 0.25 cell towards the higher of its two
     neighbours along each axis (no shift at the border or on a tie), the standard
     SimpleBaseline/HRNet refinement, then mapped to image pixels with
-    :func:`roi_heatmap_to_image`.
+    [`roi_heatmap_to_image()`][roi_heatmap_to_image].
 
     Args:
         heatmaps: per-ROI keypoint heatmaps (logits by default).

@@ -1,19 +1,19 @@
 """The ROI mask codec (box frame): image masks <-> per-box mask maps, and COCO RLE.
 
-The frame is the one of :mod:`cgalib.codecs.roi_keypoints`: a ROI box ``(x1, y1, x2, y2)``
+The frame is the one of `cgalib.codecs.roi_keypoints`: a ROI box ``(x1, y1, x2, y2)``
 is covered by an ``(h, w)`` map whose cell ``(u, v)`` spans
 ``[x1 + u * bw / w, x1 + (u + 1) * bw / w)`` horizontally (``bw = x2 - x1``), and likewise
 vertically. So:
 
-- **encode** (:func:`roi_mask_targets`): each image mask is resampled into its ROI with
+- **encode** ([`roi_mask_targets()`][roi_mask_targets]): each image mask is resampled into its ROI with
   RoIAlign (``aligned=True``, as Mask R-CNN makes its mask targets) and binarised at 0.5;
-- **decode** (:func:`paste_roi_masks`): each per-box map is sampled back at the centres of
+- **decode** ([`paste_roi_masks()`][paste_roi_masks]): each per-box map is sampled back at the centres of
   the image pixels its box covers (bilinear, the map's edge values held to the box edge)
-  and is 0 outside the box; :func:`decode_roi_masks` then binarises at 0.5. Pasting into
+  and is 0 outside the box; [`decode_roi_masks()`][decode_roi_masks] then binarises at 0.5. Pasting into
   the original image through the inverse letterbox is pasting at the unletterboxed box
-  (:func:`~cgalib.codecs.unletterbox_boxes`, unclipped), since the letterbox is a scaling;
-- :func:`masks_to_rle` writes binary masks as COCO RLE (``pycocotools.mask.encode``), the
-  ``segmentation`` of COCO results; :func:`segmentation_to_mask` reads any COCO
+  ([`unletterbox_boxes()`][cgalib.codecs.unletterbox_boxes], unclipped), since the letterbox is a scaling;
+- [`masks_to_rle()`][masks_to_rle] writes binary masks as COCO RLE (``pycocotools.mask.encode``), the
+  ``segmentation`` of COCO results; [`segmentation_to_mask()`][segmentation_to_mask] reads any COCO
   ``segmentation`` (polygons, RLE, uncompressed RLE) back into a mask.
 """
 
@@ -89,7 +89,7 @@ def paste_roi_masks(
     maps: torch.Tensor, boxes: torch.Tensor, image_size: tuple[int, int]
 ) -> torch.Tensor:
     """Paste per-box maps (probabilities) into an image: the inverse of
-    :func:`roi_mask_targets`.
+    [`roi_mask_targets()`][roi_mask_targets].
 
     Image pixel ``(x, y)`` of a box takes the map's bilinear value at its centre
     ``((x + 0.5 - x1) / bw * w - 0.5, ...)`` (the map's edge values held up to the box
@@ -146,7 +146,7 @@ def decode_roi_masks(
     Args:
         logits: per-box mask logits (a mask head's output, channel dimension removed).
         boxes: xyxy boxes the logits were read from, in the pixels of the target image
-            (map model-input boxes back with :func:`~cgalib.codecs.unletterbox_boxes`,
+            (map model-input boxes back with [`unletterbox_boxes()`][cgalib.codecs.unletterbox_boxes],
             without clipping, to paste into the original image).
         image_size: ``(H, W)`` of the target image.
         threshold: probability from which a pixel belongs to the person.
@@ -202,7 +202,7 @@ def segmentation_to_mask(segmentation: dict | list, height: int, width: int) -> 
     Polygons (several are merged) are filled by ``pycocotools.mask.frPyObjects``;
     uncompressed RLE (``counts`` a list) is compressed first; compressed RLE (``counts``
     a str or bytes) is decoded as it is. The input is not checked: the loader checks
-    annotations first (:func:`~cgalib.data.check_segmentations`).
+    annotations first ([`check_segmentations()`][cgalib.data.check_segmentations]).
 
     Args:
         segmentation: polygons ``[[x1, y1, x2, y2, ...], ...]`` or an RLE dict.

@@ -1,12 +1,12 @@
 """Data: keypoint sets and COCO's metadata, the synthetic crowd set, the COCO dataset and
 the check of its annotation files, letterboxing and the paper's GPU augmentation; for
-top-down models, the people of a set (:class:`PersonCrops`), their crop augmentation
-(:class:`TopDownAugmentation`) and person boxes from a detections file or the ground truth.
+top-down models, the people of a set ([`PersonCrops`][PersonCrops]), their crop augmentation
+([`TopDownAugmentation`][TopDownAugmentation]) and person boxes from a detections file or the ground truth.
 
-Annotation files are checked once, up front (:func:`validate_coco`: one clear error, or
+Annotation files are checked once, up front ([`validate_coco()`][validate_coco]: one clear error, or
 a report of the people kept and dropped); training and evaluation share that check.
-Workers decode and letterbox (:class:`CocoKeypoints` with ``input_size``,
-:func:`collate_letterboxed`); the device runs :class:`PoseAugmentation`. Targets are a
+Workers decode and letterbox ([`CocoKeypoints`][CocoKeypoints] with ``input_size``,
+[`collate_letterboxed()`][collate_letterboxed]); the device runs [`PoseAugmentation`][PoseAugmentation]. Targets are a
 list of per-image dicts of tensors. Keypoints are COCO pixel indices (pixel centres at
 integers), boxes are continuous xyxy. Dimension letters: B batch, H/W height/width,
 N people, K keypoints.

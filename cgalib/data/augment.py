@@ -4,7 +4,7 @@ Random scale 0.6-1.5, rotation +-45 degrees, translation +-40 px and a horizonta
 composed into one affine matrix per image. Images (and masks) go through
 ``kornia.geometry.transform.warp_affine``; keypoints and boxes through the same matrices,
 so all stay consistent (the point and box transforms are the crop codec's,
-:mod:`cgalib.codecs.affine`). Matrices act on pixel indices (pixel centres at integers, as
+[`cgalib.codecs.affine`][cgalib.codecs.affine]). Matrices act on pixel indices (pixel centres at integers, as
 ``warp_affine(..., align_corners=True)`` samples them), hence a flip maps
 ``x -> W - 1 - x``, exactly what ``torch.flip``/``kornia.geometry.hflip`` do to pixels.
 """
@@ -54,7 +54,7 @@ class PoseAugmentation(nn.Module):
     - ``masks`` and ``ignore_mask``: warped (bilinear, threshold 0.5)
     - ``keypoints`` of a flipped image: also permuted by ``flip_index``
     - ``boxes``: the tight box of the warped mask when ``masks`` are given; otherwise
-      :func:`affine_boxes` (``box_mode``, default the inscribed-ellipse box), enlarged to
+      [`affine_boxes()`][affine_boxes] (``box_mode``, default the inscribed-ellipse box), enlarged to
       contain the person's moved keypoints; always clipped to the output image
     - ``crowd_boxes``: the enclosing box of the moved corners
     - people whose box ends narrower or lower than ``min_box_size`` pixels are removed

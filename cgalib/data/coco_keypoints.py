@@ -31,7 +31,7 @@ __all__ = ["CocoKeypoints", "collate", "collate_letterboxed", "find_split", "loa
 def load_person_coco(ann_file: str | os.PathLike) -> tuple[COCO, int]:
     """Read and check a COCO person-keypoint annotation file.
 
-    The checks are :func:`~cgalib.data.validate_coco`'s; use it directly for the report.
+    The checks are [`validate_coco()`][cgalib.data.validate_coco]'s; use it directly for the report.
 
     Args:
         ann_file: a ``person_keypoints_*.json`` file.
@@ -42,7 +42,7 @@ def load_person_coco(ann_file: str | os.PathLike) -> tuple[COCO, int]:
     Raises:
         FileNotFoundError: if the file does not exist.
         AnnotationError: (a ``ValueError``) for a malformed file, naming the file and the
-            annotation id (see :func:`~cgalib.data.check_coco`).
+            annotation id (see [`check_coco()`][cgalib.data.check_coco]).
     """
     coco, report = validate_coco(ann_file)
     return coco, report.category_id
@@ -54,7 +54,7 @@ class CocoKeypoints(Dataset):
     Each item is ``(image, target)``: the image as ``uint8`` `(3, H, W)` RGB (grayscale,
     palette, RGBA and 16-bit files are converted; ``uint8`` keeps worker-to-main-process
     traffic 4x smaller than float; convert on the device, e.g. with
-    :class:`~cgalib.data.PoseAugmentation`) and a dict of tensors:
+    [`PoseAugmentation`][cgalib.data.PoseAugmentation]) and a dict of tensors:
 
     - ``boxes`` `(N, 4)` float32 xyxy pixels (COCO ``bbox`` converted, clipped to the image)
     - ``keypoints`` `(N, K, 3)` float32 ``(x, y, v)``, pixel indices; ``v=0`` entries are
@@ -64,22 +64,22 @@ class CocoKeypoints(Dataset):
       ``iscrowd=1`` regions (their segmentation), where no negatives should be taken
     - ``masks`` `(N, H, W)` bool, only with ``with_masks=True``: each person's
       ``segmentation`` (polygons or RLE, rasterised by pycocotools); people without one
-      are dropped and counted (:data:`~cgalib.data.NO_SEGMENTATION`), a malformed one is
-      an ``AnnotationError`` naming the annotation id (:func:`~cgalib.data.check_segmentations`)
+      are dropped and counted ([`NO_SEGMENTATION`][cgalib.data.NO_SEGMENTATION]), a malformed one is
+      an ``AnnotationError`` naming the annotation id ([`check_segmentations()`][cgalib.data.check_segmentations])
     - ``labels`` `(N,)` int64, only with ``separate_categories=True``: each person's
-      category as an index into :attr:`category_ids`
+      category as an index into `category_ids`
     - ``image_id`` int64 scalar, ``orig_size`` `(2,)` int64 ``(H, W)`` of the file
     - with ``input_size``: ``scale`` float32 scalar and ``size`` `(2,)`, see
-      :func:`~cgalib.data.letterbox_target`
+      [`letterbox_target()`][cgalib.data.letterbox_target]
 
-    The annotation file is checked once, up front, by :func:`~cgalib.data.validate_coco`
+    The annotation file is checked once, up front, by [`validate_coco()`][cgalib.data.validate_coco]
     (a malformed file raises one error naming the annotation id), and every listed image
     must exist. People without a labelled keypoint but with a box are kept (they are
     detection targets; their keypoints are all ``v=0``); people without a box, with a
     zero-area box, with a box outside their image or with fewer than ``min_keypoints``
-    labelled keypoints are dropped, and counted by reason in :attr:`report` (``print`` it).
+    labelled keypoints are dropped, and counted by reason in `report` (``print`` it).
 
-    Images are read upright as displayed (:func:`~cgalib.utils.read_image` applies the EXIF
+    Images are read upright as displayed ([`read_image()`][cgalib.utils.read_image] applies the EXIF
     orientation tag, as detectron2 and OpenCV-based loaders do), so an annotation's
     ``height``, ``width`` and coordinates must describe the displayed picture, as those of
     annotation tools that show it upright do; a file whose displayed size differs from its
@@ -91,9 +91,9 @@ class CocoKeypoints(Dataset):
     ``categories`` chosen (e.g. the species of an animal set, which share one
     ``keypoints`` list): they load as one class, or, with ``separate_categories=True``,
     with a ``labels`` entry saying which category each person has. The
-    :attr:`keypoint_set` (names, skeleton, flip map, OKS sigmas) is read from the category
-    (:func:`~cgalib.data.read_keypoint_set`); its flip map is what
-    :class:`~cgalib.data.PoseAugmentation` needs for other sets than COCO's.
+    `keypoint_set` (names, skeleton, flip map, OKS sigmas) is read from the category
+    (`read_keypoint_set()`); its flip map is what
+    [`PoseAugmentation`][cgalib.data.PoseAugmentation] needs for other sets than COCO's.
 
     Args:
         root: the image folder (``file_name`` is relative to it).
@@ -102,9 +102,9 @@ class CocoKeypoints(Dataset):
         with_masks: also return the instance masks (and check every segmentation up
             front); keypoint-only training leaves it off and never reads one.
         input_size: if set, letterbox images and targets to ``input_size x input_size``
-            in the worker (see :func:`~cgalib.data.letterbox`).
+            in the worker (see [`letterbox()`][cgalib.data.letterbox]).
         min_keypoints: drop people with fewer labelled keypoints (0 keeps all).
-        categories: the keypoint categories to read (see :data:`~cgalib.data.Categories`;
+        categories: the keypoint categories to read (see [`Categories`][cgalib.data.Categories];
             default the one named ``"person"``).
         separate_categories: give each person a ``labels`` entry (its category) instead
             of reading all categories as one class.
@@ -112,21 +112,21 @@ class CocoKeypoints(Dataset):
         sigmas: the keypoint set's OKS sigmas, overriding the category's.
 
     Attributes:
-        report: the :class:`~cgalib.data.AnnotationReport` of the annotation file (images,
+        report: the [`AnnotationReport`][cgalib.data.AnnotationReport] of the annotation file (images,
             people kept and dropped by reason, crowd regions).
         category_id: the (first) keypoint category's id.
         category_ids: the ids of the keypoint categories.
-        keypoint_set: the :class:`~cgalib.utils.keypoint_set.KeypointSet` of the file.
+        keypoint_set: the [`KeypointSet`][cgalib.utils.keypoint_set.KeypointSet] of the file.
         num_keypoints: `K`.
 
     Raises:
         FileNotFoundError: for a missing annotation file or image folder, or images the
             file lists that are not in the folder (the count and the first one).
         AnnotationError: (a ``ValueError``) for a malformed annotation file, naming the
-            file and the annotation id (see :func:`~cgalib.data.check_coco`), a keypoint
+            file and the annotation id (see [`check_coco()`][cgalib.data.check_coco]), a keypoint
             category without keypoint names, or a keypoint set that cannot be used (names
             that cannot be paired for the flip, a skeleton out of range, sigmas of the
-            wrong count; see :func:`~cgalib.data.read_keypoint_set`).
+            wrong count; see `read_keypoint_set()`).
 
     Examples:
         >>> import tempfile
@@ -206,7 +206,7 @@ class CocoKeypoints(Dataset):
                 original pixels).
 
         Returns:
-            A new :class:`CocoKeypoints` sharing this one's checked annotations; this one
+            A new [`CocoKeypoints`][CocoKeypoints] sharing this one's checked annotations; this one
             is unchanged.
 
         Raises:

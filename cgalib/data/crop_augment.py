@@ -1,6 +1,6 @@
 """Top-down crops with their augmentation, batched on the device with kornia.
 
-Per person one affine is drawn (:mod:`cgalib.codecs.affine`): the box's aspect-fixed,
+Per person one affine is drawn ([`cgalib.codecs.affine`][cgalib.codecs.affine]): the box's aspect-fixed,
 padded crop region, a random zoom, a rotation about the region centre, a horizontal flip
 and, optionally, a half-body region; all crops of a batch are then cut by one
 ``kornia.geometry.transform.warp_affine`` and the keypoints moved by the same matrices.
@@ -36,7 +36,7 @@ class TopDownAugmentation(nn.Module):
     """Cut each person's crop with a random zoom, rotation and flip (SimpleBaseline/HRNet's).
 
     For each person, its box becomes the crop region (the crop's aspect ratio, padded by
-    ``padding``: :func:`~cgalib.codecs.person_crop_boxes`); then, drawn independently:
+    ``padding``: [`person_crop_boxes()`][cgalib.codecs.person_crop_boxes]); then, drawn independently:
 
     - **scale**: the region is enlarged by ``U(1 - scale, 1 + scale)`` (above 1 zooms out)
     - **rotation**: with probability ``rotation_prob``, ``U(-rotation, rotation)`` degrees
@@ -46,7 +46,7 @@ class TopDownAugmentation(nn.Module):
     - **half body**: with probability ``half_body_prob``, for people with more than
       ``half_body_min_keypoints`` labelled keypoints, the region is that of the upper or
       the lower body's keypoints (chosen at random; one with at least two labelled
-      keypoints), padded by :data:`HALF_BODY_PADDING`
+      keypoints), padded by [`HALF_BODY_PADDING`][HALF_BODY_PADDING]
 
     All crops are cut in one kornia warp (bilinear, zeros outside the image); keypoints
     move by the same matrices and those that leave the crop become unlabelled. With
@@ -67,7 +67,7 @@ class TopDownAugmentation(nn.Module):
         half_body_prob: probability of a half-body crop (0: off; HRNet uses 0.3).
         half_body_min_keypoints: a person needs more labelled keypoints than this for a
             half-body crop (HRNet: 8).
-        upper_body: the keypoints of the upper body (:data:`UPPER_BODY` for COCO).
+        upper_body: the keypoints of the upper body ([`UPPER_BODY`][UPPER_BODY] for COCO).
         seed: seed of the private generator (``None``: use the global torch RNG).
 
     Raises:
@@ -77,11 +77,11 @@ class TopDownAugmentation(nn.Module):
 
     Shape:
         - images: `(B, 3, H, W)`, ``uint8`` or float in 0..1 (e.g. from
-          :func:`~cgalib.data.collate_person_crops`)
+          [`collate_person_crops()`][cgalib.data.collate_person_crops])
         - targets: B dicts with ``boxes`` `(1, 4)` xyxy and ``keypoints`` `(1, K, 3)` in
           image pixels
         - output: float crops `(B, 3, crop_H, crop_W)` in 0..1 and keypoints `(B, K, 3)`
-          in crop pixels (what :class:`~cgalib.TopDownPose` trains on)
+          in crop pixels (what [`TopDownPose`][cgalib.TopDownPose] trains on)
 
     Examples:
         >>> aug = TopDownAugmentation(crop_size=(64, 48), seed=0)

@@ -3,14 +3,14 @@
 A person's ``segmentation`` is a list of polygons (``[[x1, y1, x2, y2, ...], ...]``), an
 uncompressed RLE (``{"size": [H, W], "counts": [int, ...]}``) or a compressed one
 (``"counts"`` a string). The policy follows the keypoint loader's
-(:func:`~cgalib.data.check_coco`): a **malformed** segmentation is an
-:class:`~cgalib.data.AnnotationError` naming the file and the annotation id (a polygon of
+([`check_coco()`][cgalib.data.check_coco]): a **malformed** segmentation is an
+[`AnnotationError`][cgalib.data.AnnotationError] naming the file and the annotation id (a polygon of
 fewer than 3 points or an odd number of coordinates, a non-number, an RLE whose size is
 not its image's, an RLE without counts); a **missing or empty** one (no field, ``[]``,
-``{}``, ``null``) drops the person with a count, reason :data:`NO_SEGMENTATION`, as a
+``{}``, ``null``) drops the person with a count, reason [`NO_SEGMENTATION`][NO_SEGMENTATION], as a
 missing box does. Only loaders that ask for masks run these checks (keypoint-only
 training never reads a segmentation of a person); a checked segmentation is rasterised by
-:func:`~cgalib.codecs.segmentation_to_mask`.
+[`segmentation_to_mask()`][cgalib.codecs.segmentation_to_mask].
 """
 
 from __future__ import annotations
@@ -104,12 +104,12 @@ def check_segmentations(coco: COCO, report: AnnotationReport) -> AnnotationRepor
     """Check the segmentation of every person a report keeps, and of every crowd region.
 
     Args:
-        coco: the index of a set checked by :func:`~cgalib.data.validate_coco`.
+        coco: the index of a set checked by [`validate_coco()`][cgalib.data.validate_coco].
         report: its report.
 
     Returns:
         The report with the kept people without a segmentation dropped
-        (:data:`NO_SEGMENTATION`, counted like the other drop reasons).
+        ([`NO_SEGMENTATION`][NO_SEGMENTATION], counted like the other drop reasons).
 
     Raises:
         AnnotationError: naming the file and the annotation id, for the first malformed

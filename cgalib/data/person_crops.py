@@ -3,7 +3,7 @@
 The items are not cropped yet: each is the person's whole image (``uint8``) with that
 person's box and keypoints, so that the crop, its random scale, rotation and flip happen
 together on the device, on a batch, in one kornia warp
-(:class:`~cgalib.data.TopDownAugmentation`). :func:`collate_person_crops` pads the
+([`TopDownAugmentation`][cgalib.data.TopDownAugmentation]). [`collate_person_crops()`][collate_person_crops] pads the
 images of a batch to one size (right and bottom, so no coordinate moves).
 """
 
@@ -20,7 +20,7 @@ __all__ = ["PersonCrops", "collate_person_crops"]
 
 
 class PersonCrops(Dataset):
-    """The people of a :class:`~cgalib.data.CocoKeypoints` set, one item each.
+    """The people of a [`CocoKeypoints`][cgalib.data.CocoKeypoints] set, one item each.
 
     People are listed from the annotation index without reading images: non-crowd
     annotations of the data set's keypoint categories (``dataset.category_ids``) with at
@@ -141,7 +141,7 @@ def collate_person_crops(
     zeros either way. Targets stay a list of dicts.
 
     Args:
-        batch: ``(image, target)`` items of :class:`PersonCrops`.
+        batch: ``(image, target)`` items of [`PersonCrops`][PersonCrops].
 
     Returns:
         Images `(B, 3, H_max, W_max)` and the B targets.

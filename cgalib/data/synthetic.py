@@ -1,7 +1,7 @@
 """A synthetic crowd set in COCO person-keypoint format, generated in seconds, no download.
 
 Cartoon people are drawn with PIL on textured backgrounds and annotated with one of two
-keypoint sets (:data:`SYNTHETIC_KEYPOINTS`): COCO's 17 keypoints (``"coco17"``, the
+keypoint sets ([`SYNTHETIC_KEYPOINTS`][SYNTHETIC_KEYPOINTS]): COCO's 17 keypoints (``"coco17"``, the
 default) or ``"body14"``, a non-COCO skeleton of 14 joints (COCO's body without the face
 points, plus the neck and the top of the head), so the path of a custom keypoint set has
 an embedded default. The people are drawn on textured backgrounds, in crowds that show the problems CGANet targets: people of very different
@@ -75,7 +75,7 @@ BODY14_CATEGORY: dict = {
 """The person category of the ``"body14"`` synthetic set: 14 joints in CrowdPose's order
 (the 12 body joints of COCO, then ``head_top`` and ``neck``), a 1-based skeleton of 14
 limbs, and cgalib's optional keys (read by
-:meth:`~cgalib.utils.keypoint_set.KeypointSet.from_category`, ignored by pycocotools):
+[`from_category()`][cgalib.utils.keypoint_set.KeypointSet.from_category], ignored by pycocotools):
 ``sigmas`` (COCO's for the body joints, CrowdPose's 0.079 for the head top and the neck)
 and the ``upper_body``/``lower_body`` halves."""
 
@@ -84,7 +84,7 @@ SYNTHETIC_KEYPOINTS: dict[str, dict] = {"coco17": PERSON_CATEGORY, "body14": BOD
 category each writes."""
 
 SYNTHETIC_AUGMENT: dict[str, float] = {"flip_prob": 0.0}
-""":class:`~cgalib.data.PoseAugmentation` overrides for training on this set: no horizontal
+"""[`PoseAugmentation`][cgalib.data.PoseAugmentation] overrides for training on this set: no horizontal
 flip. A mirror image with swapped labels contradicts the left/right colour code (darker left
 limbs, blue left eye, left earring), and the set shows people facing both ways.
 """
@@ -195,7 +195,7 @@ def _person(rng: np.random.Generator, height: float) -> dict:
 
     Returns a dict with ``keypoints`` `(17, 2)`, ``labelled`` `(17,)` bool (face points of
     people facing away are not annotated), ``extra`` `(2, 2)` (the points of
-    :data:`_EXTRA_NAMES`, always annotated), ``prims`` (drawing primitives with colours)
+    [`_EXTRA_NAMES`][_EXTRA_NAMES], always annotated), ``prims`` (drawing primitives with colours)
     and ``extent`` (x0, y0, x1, y1) around all primitives.
     """
     front = rng.random() < 0.6
@@ -557,16 +557,16 @@ def synthetic_sample(
     keypoints: str = "coco17",
     **params: float,
 ) -> tuple[Image.Image, list[dict]]:
-    """Render one synthetic image in memory, exactly as :func:`make_synthetic_coco` writes it.
+    """Render one synthetic image in memory, exactly as [`make_synthetic_coco()`][make_synthetic_coco] writes it.
 
     Args:
         seed: the data-set seed.
         index: the image index within the split.
         split: ``"train"`` or ``"val"``.
         size: image height and width in pixels.
-        keypoints: the keypoint set, a key of :data:`SYNTHETIC_KEYPOINTS` (``"coco17"`` or
+        keypoints: the keypoint set, a key of [`SYNTHETIC_KEYPOINTS`][SYNTHETIC_KEYPOINTS] (``"coco17"`` or
             ``"body14"``); the image does not depend on it.
-        **params: the scene parameters of :func:`make_synthetic_coco` (``max_people``,
+        **params: the scene parameters of [`make_synthetic_coco()`][make_synthetic_coco] (``max_people``,
             ``min_height``, ``overlap``, ``cut``, ``occluders``, ``empty``, ``min_area``).
 
     Returns:
@@ -637,7 +637,7 @@ def make_synthetic_coco(
     annotated (like COCO's unannotated tiny people); people cut by the border with no
     keypoint inside the image are kept with ``num_keypoints=0`` (usable for detection).
     All annotations have ``iscrowd=0``. With ``keypoints="body14"`` the person category is
-    :data:`BODY14_CATEGORY` (14 joints; the neck and the head top are annotated for people
+    [`BODY14_CATEGORY`][BODY14_CATEGORY] (14 joints; the neck and the head top are annotated for people
     facing either way) and the images are the same as with ``"coco17"``.
 
     Args:
@@ -657,7 +657,7 @@ def make_synthetic_coco(
         jpeg_quality: JPEG quality of the images.
         workers: processes rendering in parallel (the output does not depend on it).
         progress: show a text progress bar on stderr (nothing is printed otherwise).
-        keypoints: the keypoint set, a key of :data:`SYNTHETIC_KEYPOINTS`: ``"coco17"``
+        keypoints: the keypoint set, a key of [`SYNTHETIC_KEYPOINTS`][SYNTHETIC_KEYPOINTS]: ``"coco17"``
             (COCO's person keypoints; the files are those written before keypoint sets
             existed) or ``"body14"`` (recorded in the files' ``info``).
 

@@ -1,10 +1,10 @@
 """One check of a COCO keypoint annotation set, shared by training and evaluation.
 
-:func:`validate_coco` reads the file once and returns the pycocotools index with an
-:class:`AnnotationReport` (images, people, people kept and labelled, people dropped by
-reason, crowd regions), or raises one :class:`AnnotationError` naming the file, the
-annotation id and what to do. :class:`~cgalib.data.CocoKeypoints` and every ground truth of
-:mod:`cgalib.eval` go through it, so a file is accepted, and a person dropped, the same way
+[`validate_coco()`][validate_coco] reads the file once and returns the pycocotools index with an
+[`AnnotationReport`][AnnotationReport] (images, people, people kept and labelled, people dropped by
+reason, crowd regions), or raises one [`AnnotationError`][AnnotationError] naming the file, the
+annotation id and what to do. [`CocoKeypoints`][cgalib.data.CocoKeypoints] and every ground truth of
+[`cgalib.eval`][cgalib.eval] go through it, so a file is accepted, and a person dropped, the same way
 in both.
 
 The people are the annotations of the *keypoint categories*: the category named
@@ -79,7 +79,7 @@ class AnnotationReport:
     "People" are the non-crowd annotations of the keypoint categories (the person
     category unless others were chosen); each is either kept
     (a training target, a ground truth in evaluation) or dropped for one of
-    :data:`DROP_REASONS`. ``str(report)`` is a one-line summary.
+    [`DROP_REASONS`][DROP_REASONS]. ``str(report)`` is a one-line summary.
 
     Args:
         source: the file (or ``"the dataset dict"``).
@@ -245,7 +245,7 @@ def check_coco(
 ) -> AnnotationReport:
     """Check a parsed COCO keypoint set; its report, or one error for the first problem.
 
-    **Errors** (:class:`AnnotationError`, naming ``source`` and the annotation or image id):
+    **Errors** ([`AnnotationError`][AnnotationError], naming ``source`` and the annotation or image id):
     a missing or non-list ``images``, ``annotations`` (unless ``require_annotations`` is
     false) or ``categories``; no images; an image without an integer ``id``, a repeated
     image id, a non-positive ``width``/``height``, a ``file_name`` that is not a string;
@@ -260,7 +260,7 @@ def check_coco(
     infinity, an ``area`` that is not a finite number >= 0.
 
     **Dropped with a count** (people only, the first reason that applies, see
-    :data:`DROP_REASONS`): no box; a zero-area box; a box entirely outside its image (left
+    [`DROP_REASONS`][DROP_REASONS]): no box; a zero-area box; a box entirely outside its image (left
     of or above it always; right of or below it when the image has ``width`` and
     ``height``, as COCO's images do); fewer than ``min_keypoints`` labelled keypoints
     (``v > 0``). Training does not use these people and evaluation leaves them
@@ -274,11 +274,11 @@ def check_coco(
         min_keypoints: drop people with fewer labelled keypoints (0 keeps all).
         require_annotations: refuse a set without an ``annotations`` list (an image-info
             file such as COCO's test-dev one has none; prediction accepts it).
-        categories: the keypoint categories (see :data:`Categories`; default the one
+        categories: the keypoint categories (see [`Categories`][Categories]; default the one
             named ``"person"``).
 
     Returns:
-        The :class:`AnnotationReport`.
+        The [`AnnotationReport`][AnnotationReport].
 
     Raises:
         AnnotationError: for the first problem found.
@@ -580,16 +580,16 @@ def read_keypoint_set(
     flip_index: Sequence[int] | None = None,
     sigmas: Sequence[float] | None = None,
 ) -> KeypointSet:
-    """The :class:`~cgalib.utils.keypoint_set.KeypointSet` of a checked annotation set.
+    """The [`KeypointSet`][cgalib.utils.keypoint_set.KeypointSet] of a checked annotation set.
 
     Read from the (first) keypoint category by
-    :meth:`KeypointSet.from_category <cgalib.utils.keypoint_set.KeypointSet.from_category>`
+    [`KeypointSet.from_category`][cgalib.utils.keypoint_set.KeypointSet.from_category]
     (names, 1-based skeleton, flip map, sigmas); its ``categories`` are all the keypoint
     categories of ``report``.
 
     Args:
         data: the parsed JSON that ``report`` was made from.
-        report: its :class:`AnnotationReport` (from :func:`check_coco`).
+        report: its [`AnnotationReport`][AnnotationReport] (from [`check_coco()`][check_coco]).
         flip_index: the flip map, when the names do not give it.
         sigmas: the OKS sigmas, overriding the category's.
 
@@ -650,7 +650,7 @@ def validate_coco(
 ) -> tuple[COCO, AnnotationReport]:
     """Read and check a COCO keypoint set: its pycocotools index and its report.
 
-    The checks and the drop rules are those of :func:`check_coco`. The index is built over
+    The checks and the drop rules are those of [`check_coco()`][check_coco]. The index is built over
     the data as it is (nothing is changed or dropped in it; the report says which people
     to leave out).
 
@@ -658,7 +658,7 @@ def validate_coco(
         source: a ``person_keypoints_*.json`` file, its parsed dict or a ``COCO`` object.
         min_keypoints: drop people with fewer labelled keypoints (0 keeps all).
         require_annotations: refuse a set without an ``annotations`` list.
-        categories: the keypoint categories (see :data:`Categories`; default the one
+        categories: the keypoint categories (see [`Categories`][Categories]; default the one
             named ``"person"``).
 
     Returns:
@@ -667,7 +667,7 @@ def validate_coco(
     Raises:
         FileNotFoundError: if the file does not exist.
         AnnotationError: for a file that is not JSON or the first problem
-            :func:`check_coco` finds.
+            [`check_coco()`][check_coco] finds.
 
     Example:
         >>> import json, tempfile

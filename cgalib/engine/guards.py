@@ -36,7 +36,7 @@ class DivergenceGuard:
     own reference, even one that starts at the second step. A single spike resets the
     count; a run that has really diverged (``--lr 1e4`` reaches losses of 1e18) stops
     ``patience`` steps later. A slow drift upwards moves the median with it and is not
-    caught. The settings are fixed; :meth:`monitor` starts the running state of one run.
+    caught. The settings are fixed; [`monitor()`][monitor] starts the running state of one run.
 
     Args:
         factor: how many times the running median a suspicious loss exceeds.
@@ -66,16 +66,16 @@ class DivergenceGuard:
                 )
 
     def monitor(self, state: dict[str, Any] | None = None) -> DivergenceMonitor:
-        """The running state of one run, fresh or restored from :meth:`DivergenceMonitor.state_dict`."""
+        """The running state of one run, fresh or restored from [`DivergenceMonitor.state_dict()`][DivergenceMonitor.state_dict]."""
         return DivergenceMonitor(self, state)
 
 
 class DivergenceMonitor:
-    """The running state of a :class:`DivergenceGuard` over one run (saved in checkpoints).
+    """The running state of a [`DivergenceGuard`][DivergenceGuard] over one run (saved in checkpoints).
 
     Args:
         guard: the settings.
-        state: a :meth:`state_dict` to continue from (a resumed run).
+        state: a [`state_dict()`][state_dict] to continue from (a resumed run).
     """
 
     def __init__(self, guard: DivergenceGuard, state: dict[str, Any] | None = None) -> None:
@@ -111,4 +111,4 @@ class DivergenceMonitor:
 
 
 DIVERGENCE_GUARD = DivergenceGuard()
-"""The default of :func:`~cgalib.engine.train_model`: 10x the running median for 50 steps."""
+"""The default of [`train_model()`][cgalib.engine.train_model]: 10x the running median for 50 steps."""

@@ -16,7 +16,7 @@ class MetricsLog:
     """The CSV log of a run: a header, then one row per logged step (a ``step`` column).
 
     A run killed after logging steps its last checkpoint does not hold would log them
-    again when it resumes; :meth:`truncate` first removes every row past the checkpoint's
+    again when it resumes; [`truncate()`][truncate] first removes every row past the checkpoint's
     step (and a last row cut short by the kill), so each step appears once.
 
     Args:

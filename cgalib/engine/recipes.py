@@ -1,4 +1,4 @@
-"""Training recipes on the synthetic set: keyword arguments of :func:`cgalib.engine.train`,
+"""Training recipes on the synthetic set: keyword arguments of [`cgalib.engine.train()`][cgalib.engine.train],
 defined once for the demo, the GPU config and the ablation benchmark.
 
 Each recipe is a read-only mapping; use it as ``train(model, data, out, **recipe)`` and
@@ -20,7 +20,7 @@ DEMO_AUGMENT: Mapping[str, Any] = MappingProxyType(
 )
 """Milder than the paper's recipe (scale 0.6-1.5, +-45 degrees, +-40 px): a few minutes of CPU
 training learn far more from gently varied images than from the full augmentation. No flip
-(:data:`~cgalib.data.SYNTHETIC_AUGMENT`): with flips the demo model confused the ankles of
+([`SYNTHETIC_AUGMENT`][cgalib.data.SYNTHETIC_AUGMENT]): with flips the demo model confused the ankles of
 the colour-coded synthetic people (right-ankle error 0.15 of the person height, left 0.02)
 and reached 0.19 AP in 14 epochs; without, 0.30.
 """
@@ -38,7 +38,7 @@ CPU_DEMO_RECIPE: Mapping[str, Any] = MappingProxyType(
 )
 """The CPU recipe of ``make demo`` (``cganet_tnet_d1w16`` at 192 px) and of the CPU ablation:
 AdamW (the paper's SGD learns little in minutes), batch 16, channels-last convolutions
-(about 20% faster on 2 cores), one loader worker, :data:`DEMO_AUGMENT`."""
+(about 20% faster on 2 cores), one loader worker, [`DEMO_AUGMENT`][DEMO_AUGMENT]."""
 
 SYNTHETIC_GPU_RECIPE: Mapping[str, Any] = MappingProxyType(
     {

@@ -2,9 +2,9 @@
 
 Exact resume needs the remaining batches of an interrupted epoch, in the same order and
 with the same random draws inside the data set, without loading the batches already
-trained on. :class:`ResumableSampler` shuffles like ``DistributedSampler`` (seed + epoch),
+trained on. [`ResumableSampler`][ResumableSampler] shuffles like ``DistributedSampler`` (seed + epoch),
 starts an epoch at any offset and gives every sample a seed of its own;
-:class:`SeededDataset` seeds Python's, NumPy's and torch's RNGs with it before reading the
+[`SeededDataset`][SeededDataset] seeds Python's, NumPy's and torch's RNGs with it before reading the
 sample. So what a sample looks like depends on ``(seed, epoch, index)`` only: not on the
 loader worker that reads it, the number of workers, or where a run was interrupted.
 """
@@ -46,9 +46,9 @@ def sample_seeds(seed: int, epoch: int, num_samples: int) -> np.ndarray:
 
 class ResumableSampler(DistributedSampler):
     """``DistributedSampler`` order that can start an epoch at an offset; yields
-    ``(index, seed)`` pairs for :class:`SeededDataset`.
+    ``(index, seed)`` pairs for [`SeededDataset`][SeededDataset].
 
-    Call :meth:`set_epoch` before each epoch (as with ``DistributedSampler``); a resumed
+    Call [`set_epoch()`][set_epoch] before each epoch (as with ``DistributedSampler``); a resumed
     epoch passes the number of this process's samples already consumed.
 
     Args:
@@ -111,7 +111,7 @@ def _seed_all(seed: int) -> None:
 class SeededDataset(Dataset):
     """Read ``dataset[index]`` with Python's, NumPy's and torch's CPU RNGs seeded per sample.
 
-    Keys are the ``(index, seed)`` pairs of :class:`ResumableSampler`. In a loader worker
+    Keys are the ``(index, seed)`` pairs of [`ResumableSampler`][ResumableSampler]. In a loader worker
     the worker's RNGs are seeded; in the main process (``num_workers=0``) they are seeded
     for the read and restored afterwards, so the training's own random stream is not
     touched. Either way a sample's random draws depend on its seed only.

@@ -1,7 +1,7 @@
 """The paper's learning-rate schedule: linear warm-up, then x0.1 at 70/95 and 85/95 of the run.
 
-The run is measured in steps (:func:`paper_lr_factor`, a fixed number of epochs) or in time
-(:class:`TimeBudget` and :func:`budget_lr_factor`: the drops happen at 70/95 and 85/95 of a
+The run is measured in steps ([`paper_lr_factor()`][paper_lr_factor], a fixed number of epochs) or in time
+([`TimeBudget`][TimeBudget] and [`budget_lr_factor()`][budget_lr_factor]: the drops happen at 70/95 and 85/95 of a
 time budget, so a slow machine trains fewer steps but its whole budget, with the same
 schedule shape).
 """
@@ -90,11 +90,11 @@ class TimeBudget:
     the next step and its checkpoint would not fit.
 
     Only training time counts: a resumed run continues from the time its checkpoint had
-    spent (:meth:`resume`), so an interruption costs no budget.
+    spent ([`resume()`][resume]), so an interruption costs no budget.
 
     Args:
         seconds: the budget, in seconds (positive).
-        clock: the clock read by :meth:`spent` (seconds, monotonic); tests pass a fake one.
+        clock: the clock read by [`spent()`][spent] (seconds, monotonic); tests pass a fake one.
 
     Raises:
         ValueError: for a budget that is not a positive number of seconds.
@@ -144,7 +144,7 @@ def paper_lr_scheduler(
     milestones: Sequence[float] = PAPER_MILESTONES,
     gamma: float = 0.1,
 ) -> torch.optim.lr_scheduler.LambdaLR:
-    """A per-step ``LambdaLR`` following :func:`paper_lr_factor`.
+    """A per-step ``LambdaLR`` following [`paper_lr_factor()`][paper_lr_factor].
 
     Args:
         optimizer: the optimizer whose base learning rates are scaled.

@@ -1,7 +1,7 @@
 """Training loop: SGD per the paper, AMP, atomic checkpoints (every epoch and mid-epoch),
 exact resume, loss guards, torchrun DDP.
 
-The entry point is :func:`train`; the ``cgalib train`` command turns its arguments into
+The entry point is [`train()`][train]; the ``cgalib train`` command turns its arguments into
 keyword arguments of this function.
 """
 
@@ -252,7 +252,7 @@ def train_model(
 
     The run folder ``out_dir`` receives ``last.pt`` (the training state: model, optimizer,
     scheduler, scaler, the RNG states of every process, the loss guard, the step),
-    ``model.pt`` (the weights, loadable by :func:`cgalib.load_model`) and ``metrics.csv``
+    ``model.pt`` (the weights, loadable by [`cgalib.load_model()`][cgalib.load_model]) and ``metrics.csv``
     (loss terms, learning rate and images/s every ``log_every`` steps). ``last.pt`` is
     written at the end of every epoch, every ``checkpoint_every`` steps and every
     ``checkpoint_seconds``; ``model.pt`` at the end of every epoch and of the run. Both are
@@ -270,7 +270,7 @@ def train_model(
     uninterrupted one: the same weights, losses and ``metrics.csv`` rows (images/s aside).
     This holds for any ``num_workers``, also another one than before the interruption
     (each sample's randomness is seeded from ``(seed, epoch, index)``, see
-    :class:`~cgalib.engine.sampler.SeededDataset`, not from the worker that reads it), and
+    [`SeededDataset`][cgalib.engine.sampler.SeededDataset], not from the worker that reads it), and
     under ``torchrun`` with the same number of processes. On a GPU it also needs
     deterministic kernels (``torch.use_deterministic_algorithms(True)``); without them a
     resumed run differs from an uninterrupted one as two uninterrupted runs differ from
@@ -286,7 +286,7 @@ def train_model(
 
     **Time budget.** With ``time_budget`` the run is measured in time instead of epochs:
     the learning rate drops at 70/95 and 85/95 of the budget
-    (:func:`~cgalib.engine.schedule.budget_lr_factor`; the warm-up stays in steps), and the
+    ([`budget_lr_factor()`][cgalib.engine.schedule.budget_lr_factor]; the warm-up stays in steps), and the
     run stops, with its checkpoints written, when the next step and the checkpoint would no
     longer fit in it. Every machine so trains for its whole budget with the whole schedule,
     a faster one for more steps; ``epochs``, if given, is an upper bound. Only training
@@ -295,8 +295,8 @@ def train_model(
     rate of each step follows the clock).
 
     **Guards.** A NaN or infinite loss term stops the run at once
-    (:class:`NonFiniteLossError`); a loss that stays far above its running median stops it
-    too (:class:`DivergenceError`, see :class:`DivergenceGuard`). While the loss is
+    ([`NonFiniteLossError`][NonFiniteLossError]); a loss that stays far above its running median stops it
+    too ([`DivergenceError`][DivergenceError], see [`DivergenceGuard`][DivergenceGuard]). While the loss is
     suspicious, the periodic checkpoints are postponed, so ``last.pt`` keeps the last good
     state to resume from with a lower ``lr``; a checkpoint forced by the run's end or its
     time limit is written anyway.
@@ -311,7 +311,7 @@ def train_model(
             bound (``None``: none).
         batch_size: images per step (per process under ``torchrun``).
         augment: a module applied on the device to ``(images, targets)``, returning
-            float images in 0..1 and targets (e.g. :class:`cgalib.data.PoseAugmentation`);
+            float images in 0..1 and targets (e.g. [`cgalib.data.PoseAugmentation`][cgalib.data.PoseAugmentation]);
             its ``generator`` attribute, when it has one, is checkpointed.
         lr: base learning rate (the paper: 1e-2); drops x0.1 at 70/95 and 85/95 of the run.
         optimizer: ``"sgd"`` (the paper's, with ``momentum``) or ``"adamw"`` (converges
@@ -336,7 +336,7 @@ def train_model(
             the last one (``None``: never by time).
         divergence_guard: when a loss counts as diverged; ``None`` disables the check.
         time_budget: train for this many seconds (or a
-            :class:`~cgalib.engine.schedule.TimeBudget`) with the schedule following the
+            [`TimeBudget`][cgalib.engine.schedule.TimeBudget]) with the schedule following the
             time used, instead of a number of epochs; not with ``time_limit``.
 
     Returns:
@@ -725,19 +725,19 @@ def train(
 ) -> Path:
     """Train a registered model on a COCO-format keypoint data set (``cgalib train``).
 
-    The kind of model picks the data pipeline: a multi-person model (:class:`~cgalib.CGANet`)
-    trains on letterboxed whole images (:class:`~cgalib.data.CocoKeypoints` with
-    ``input_size``, :class:`~cgalib.data.PoseAugmentation`); a top-down model
-    (:class:`~cgalib.TopDownPose`) on person crops (:class:`~cgalib.data.PersonCrops`,
-    :class:`~cgalib.data.TopDownAugmentation` with the model's crop size and flip map).
+    The kind of model picks the data pipeline: a multi-person model ([`CGANet`][cgalib.CGANet])
+    trains on letterboxed whole images ([`CocoKeypoints`][cgalib.data.CocoKeypoints] with
+    ``input_size``, [`PoseAugmentation`][cgalib.data.PoseAugmentation]); a top-down model
+    ([`TopDownPose`][cgalib.TopDownPose]) on person crops ([`PersonCrops`][cgalib.data.PersonCrops],
+    [`TopDownAugmentation`][cgalib.data.TopDownAugmentation] with the model's crop size and flip map).
 
     Before the first step the annotation file is checked
-    (:class:`~cgalib.data.CocoKeypoints`) and its report printed: images, people kept and
+    ([`CocoKeypoints`][cgalib.data.CocoKeypoints]) and its report printed: images, people kept and
     dropped by reason. A set where no kept person has a labelled keypoint stops here; when
     more than 20% of the people are dropped a one-line warning goes to stderr.
 
     The keypoint set comes from the annotation file (its category's names, skeleton, flip
-    map and sigmas; :attr:`CocoKeypoints.keypoint_set <cgalib.data.CocoKeypoints>`): the
+    map and sigmas; [`CocoKeypoints.keypoint_set`][cgalib.data.CocoKeypoints]): the
     model is built for it (a set other than COCO's 17 keypoints is passed to the builder
     as ``keypoint_set``, so ``model.pt`` stores it and ``cgalib eval``/``predict``/
     ``export`` need nothing more), and the augmentation flips with its flip map.
@@ -759,15 +759,15 @@ def train(
             ``torchrun``).
         augment: apply the paper's GPU augmentation (the top-down one for a top-down model).
         augment_kwargs: overrides of the augmentation's defaults
-            (:class:`~cgalib.data.PoseAugmentation`: ``scale``, ``rotation``,
-            ``translation``, ``flip_prob``; :class:`~cgalib.data.TopDownAugmentation`: its
+            ([`PoseAugmentation`][cgalib.data.PoseAugmentation]: ``scale``, ``rotation``,
+            ``translation``, ``flip_prob``; [`TopDownAugmentation`][cgalib.data.TopDownAugmentation]: its
             arguments); the flip map (and the top-down ``upper_body``) are the keypoint
             set's.
         categories: the keypoint categories to train on (see
-            :data:`~cgalib.data.Categories`; default the one named ``"person"``).
+            [`Categories`][cgalib.data.Categories]; default the one named ``"person"``).
         flip_index: the keypoint set's flip map, when its names do not give it.
         sigmas: the keypoint set's OKS sigmas, overriding the category's.
-        **train_kwargs: passed to :func:`train_model` (epochs, batch_size, lr, amp, resume...).
+        **train_kwargs: passed to [`train_model()`][train_model] (epochs, batch_size, lr, amp, resume...).
 
     Returns:
         The path of the trained ``model.pt``.
@@ -776,7 +776,7 @@ def train(
         FileNotFoundError: for a missing data root, annotation file or image.
         AnnotationError: (a ``ValueError``) for a malformed annotation file, naming the
             annotation id, one with nothing to train on, or a keypoint set that cannot be
-            used (see :func:`~cgalib.data.read_keypoint_set`).
+            used (see [`read_keypoint_set()`][cgalib.data.read_keypoint_set]).
         ValueError: if ``model_kwargs`` build a model for another keypoint set than the
             data's (naming both).
     """

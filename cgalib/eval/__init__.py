@@ -1,8 +1,8 @@
 """COCO evaluation by pycocotools: keypoint OKS AP (with the keypoint set's sigmas), box/mask
 AP, a torchmetrics metric, splits.
 
-Ground truth goes through the check training uses (:func:`load_coco`), results through
-:func:`check_results`, so bad input is one clear error, never a number.
+Ground truth goes through the check training uses ([`load_coco()`][load_coco]), results through
+[`check_results()`][check_results], so bad input is one clear error, never a number.
 """
 
 from cgalib.eval.coco_eval import (

@@ -50,7 +50,7 @@ BOX_METRICS = (
 """Names of ``COCOeval.stats`` for ``iouType="bbox"`` and ``"segm"``, in order."""
 
 IOU_TYPES = {"keypoints": KEYPOINT_METRICS, "bbox": BOX_METRICS, "segm": BOX_METRICS}
-"""The ``COCOeval`` iou types :func:`coco_ap` accepts, each with the names of its stats."""
+"""The ``COCOeval`` iou types [`coco_ap()`][coco_ap] accepts, each with the names of its stats."""
 
 _RESULT_KEY = {"keypoints": "keypoints", "bbox": "bbox", "segm": "segmentation"}
 
@@ -65,7 +65,7 @@ def check_results(
 
     Args:
         results: COCO results.
-        gt: the ground truth from :func:`~cgalib.eval.load_coco`.
+        gt: the ground truth from [`load_coco()`][cgalib.eval.load_coco].
         iou_types: the iou types to be scored (each needs its key in every result).
 
     Raises:
@@ -164,13 +164,13 @@ def coco_ap(
 ) -> dict[str, float]:
     """AP/AR of COCO-format results for one iou type, identical to pycocotools' stats.
 
-    The ground truth is read and checked by :func:`~cgalib.eval.load_coco`, as training
+    The ground truth is read and checked by [`load_coco()`][cgalib.eval.load_coco], as training
     reads it (a file training refuses is refused here; people training drops are left
-    out; annotation ids of 0 are renumbered, see :class:`~cgalib.eval.CocoGroundTruth`),
-    and the results by :func:`check_results`. Only the keypoint category (the person
+    out; annotation ids of 0 are renumbered, see [`CocoGroundTruth`][cgalib.eval.CocoGroundTruth]),
+    and the results by [`check_results()`][check_results]. Only the keypoint category (the person
     category by default) is scored. Keypoint AP uses the keypoint set's OKS sigmas
     (pycocotools' ``params.kpt_oks_sigmas``): ``sigmas``, else the ground truth's (see
-    :func:`~cgalib.eval.load_coco`: the category's, COCO's for COCO's keypoints, else
+    [`load_coco()`][cgalib.eval.load_coco]: the category's, COCO's for COCO's keypoints, else
     the default constant, with a warning that AP is then not comparable). The
     results are deep-copied before pycocotools sees them (its ``loadRes`` writes ``id``,
     ``area`` and more into each dict). For keypoint AP a result's area (which decides its
@@ -178,7 +178,7 @@ def coco_ap(
     (pycocotools decides by the first result alone).
 
     Args:
-        coco_gt: ground truth, as :func:`~cgalib.eval.load_coco` accepts it.
+        coco_gt: ground truth, as [`load_coco()`][cgalib.eval.load_coco] accepts it.
         results: COCO results (``image_id``, ``category_id``, ``score`` and the key
             of the iou type: ``keypoints`` flat ``3K``, ``bbox`` xywh or ``segmentation``
             RLE), as a list or a JSON file.
@@ -188,8 +188,8 @@ def coco_ap(
             truth's).
 
     Returns:
-        The stats named by ``IOU_TYPES[iou_type]`` (:data:`KEYPOINT_METRICS` or
-        :data:`BOX_METRICS`), -1.0 where COCO has no ground truth of that size; with no
+        The stats named by ``IOU_TYPES[iou_type]`` ([`KEYPOINT_METRICS`][KEYPOINT_METRICS] or
+        [`BOX_METRICS`][BOX_METRICS]), -1.0 where COCO has no ground truth of that size; with no
         results at all every value is 0.0 (pycocotools cannot load an empty list).
 
     Raises:
@@ -197,7 +197,7 @@ def coco_ap(
         AnnotationError: (a ``ValueError``) for a ground truth training refuses, or one
             with nobody to score (AP would be -1 everywhere).
         ValueError: if ``iou_type`` is unknown, ``image_ids`` names an image that is not
-            in the ground truth, a result is malformed (see :func:`check_results`), or
+            in the ground truth, a result is malformed (see [`check_results()`][check_results]), or
             ``sigmas`` are not one positive number per keypoint.
 
     Warns:
@@ -260,7 +260,7 @@ def coco_keypoint_ap(
     image_ids: Sequence[int] | None = None,
     sigmas: Sequence[float] | None = None,
 ) -> dict[str, float]:
-    """OKS keypoint AP/AR of COCO-format results: :func:`coco_ap` with ``"keypoints"``.
+    """OKS keypoint AP/AR of COCO-format results: [`coco_ap()`][coco_ap] with ``"keypoints"``.
 
     Args:
         coco_gt: ground truth, a ``person_keypoints_*.json`` path, its dict or a ``COCO``.
@@ -268,7 +268,7 @@ def coco_keypoint_ap(
             flat ``3K``, ``score``, optionally ``bbox``), as a list or a JSON file.
         image_ids: evaluate only these images (default: every image of ``coco_gt``).
         sigmas: the OKS sigmas, one per keypoint (default: the ground truth's, see
-            :func:`coco_ap`).
+            [`coco_ap()`][coco_ap]).
 
     Returns:
         ``{"AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"}``;
@@ -277,7 +277,7 @@ def coco_keypoint_ap(
     Raises:
         FileNotFoundError: if the ground-truth or results file does not exist.
         ValueError: for a ground truth training refuses or a malformed result (see
-            :func:`coco_ap`).
+            [`coco_ap()`][coco_ap]).
     """
     return coco_ap(coco_gt, results, "keypoints", image_ids, sigmas)
 

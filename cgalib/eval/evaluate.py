@@ -24,7 +24,7 @@ from cgalib.utils.progress import ProgressBar
 __all__ = ["MASK_PREFIX", "ground_truth_for", "predict_coco", "evaluate_coco"]
 
 MASK_PREFIX = "mask_"
-"""Prefix of the mask AP stats (``mask_AP``, ...) in :func:`evaluate_coco`'s metrics."""
+"""Prefix of the mask AP stats (``mask_AP``, ...) in [`evaluate_coco()`][evaluate_coco]'s metrics."""
 # what a COCO result keeps of a Predictor's person (segmentation: models with masks)
 _RESULT_KEYS = ("keypoints", "score", "bbox", "segmentation")
 
@@ -37,8 +37,8 @@ def ground_truth_for(
 ) -> CocoGroundTruth:
     """The ground truth of a split, read for a model's keypoint set.
 
-    A model that has a :class:`~cgalib.utils.keypoint_set.KeypointSet` (a
-    :class:`~cgalib.CGANet`, e.g. from :func:`cgalib.load_model`) decides which categories
+    A model that has a [`KeypointSet`][cgalib.utils.keypoint_set.KeypointSet] (a
+    [`CGANet`][cgalib.CGANet], e.g. from [`cgalib.load_model()`][cgalib.load_model]) decides which categories
     of the file are read (its set's ``categories``, when not just ``"person"``) and, for a
     file whose category gives no sigmas and is not COCO's, the OKS sigmas (those the model
     was trained with). A model whose ``K`` differs from the file's is refused.
@@ -46,12 +46,12 @@ def ground_truth_for(
     Args:
         model: the pose model.
         ann_file: the split's annotation file, its dict, a ``COCO`` or a
-            :class:`~cgalib.eval.CocoGroundTruth`.
+            [`CocoGroundTruth`][cgalib.eval.CocoGroundTruth].
         require_annotations: refuse a file without an ``annotations`` list.
         model_name: how messages name the model (e.g. ``"checkpoint run/model.pt"``).
 
     Returns:
-        The :class:`~cgalib.eval.CocoGroundTruth`.
+        The [`CocoGroundTruth`][cgalib.eval.CocoGroundTruth].
 
     Raises:
         FileNotFoundError: if the file does not exist.
@@ -109,10 +109,10 @@ def predict_coco(
     """COCO keypoint results of ``model`` on every image of an annotation file.
 
     Args:
-        model: a pose model accepted by :class:`~cgalib.Predictor`.
+        model: a pose model accepted by [`Predictor`][cgalib.Predictor].
         images_dir: the folder of the split's images.
         ann_file: its ``person_keypoints_*.json`` or an image-info file such as COCO's
-            test-dev one (or a loaded ``COCO``); checked by :func:`~cgalib.eval.load_coco`,
+            test-dev one (or a loaded ``COCO``); checked by [`load_coco()`][cgalib.eval.load_coco],
             annotations not required.
         input_size: letterbox size of the longer side.
         device: where to run (default CUDA when available).
@@ -131,7 +131,7 @@ def predict_coco(
             before the first prediction).
         AnnotationError: (a ``ValueError``) for a malformed annotation file.
         ValueError: if the model predicts another number of keypoints than the file has
-            (see :func:`ground_truth_for`).
+            (see [`ground_truth_for()`][ground_truth_for]).
     """
     coco = ground_truth_for(model, ann_file, require_annotations=False)
     batches = _predict_batches(
@@ -183,7 +183,7 @@ def evaluate_coco(
     mask_ap: bool | None = None,
     **kwargs: Any,
 ) -> tuple[dict[str, float], list[dict]]:
-    """Keypoint AP of ``model`` on a split, batch by batch through :class:`CocoKeypointAP`.
+    """Keypoint AP of ``model`` on a split, batch by batch through [`CocoKeypointAP`][CocoKeypointAP].
 
     A model whose ``outputs`` lack ``"keypoints"`` (a segmentation-only CGANet) gets no
     keypoint AP; its box AP is then always computed. Mask AP (pycocotools
@@ -191,29 +191,29 @@ def evaluate_coco(
     after the last batch: the torchmetrics metric keeps tensor states, which RLE strings
     are not.
 
-    The numbers are those of :func:`coco_keypoint_ap` on the returned results. The whole
+    The numbers are those of [`coco_keypoint_ap()`][coco_keypoint_ap] on the returned results. The whole
     split is scored in this process: the metric does not sync across DDP ranks, so a
     rank-0-only call in a ``torchrun`` job works. The ground truth is read for the model's
-    keypoint set (:func:`ground_truth_for`: its categories, its sigmas when the file has
+    keypoint set ([`ground_truth_for()`][ground_truth_for]: its categories, its sigmas when the file has
     none, ``K`` checked).
 
     Args:
         model: the pose model.
         images_dir: the split's image folder.
         ann_file: the split's annotation file (or a loaded ``COCO``), checked as training
-            checks it (:func:`~cgalib.eval.load_coco`) before the first prediction.
+            checks it ([`load_coco()`][cgalib.eval.load_coco]) before the first prediction.
         box_ap: also score each person's ``bbox`` with pycocotools' ``iouType="bbox"``.
         mask_ap: score each person's ``segmentation`` with ``iouType="segm"`` (default:
             when the model's ``outputs`` hold ``"masks"``); the ground truth needs a
             segmentation for every person.
-        **kwargs: passed to :func:`predict_coco` (``input_size``, ``device``,
+        **kwargs: passed to [`predict_coco()`][predict_coco] (``input_size``, ``device``,
             ``batch_size``, ``precision``, ``progress``).
 
     Returns:
         ``(metrics, results)``: the pycocotools keypoint stats (``AP``, ``AP50``, ... as
-        :data:`KEYPOINT_METRICS` names them), with ``box_ap`` followed by the person box
-        stats ``box_AP``, ``box_AP50``, ... (:data:`BOX_METRICS` with the prefix ``box_``),
-        with ``mask_ap`` the mask stats ``mask_AP``, ... (prefix :data:`MASK_PREFIX`), and
+        [`KEYPOINT_METRICS`][KEYPOINT_METRICS] names them), with ``box_ap`` followed by the person box
+        stats ``box_AP``, ``box_AP50``, ... ([`BOX_METRICS`][BOX_METRICS] with the prefix ``box_``),
+        with ``mask_ap`` the mask stats ``mask_AP``, ... (prefix [`MASK_PREFIX`][MASK_PREFIX]), and
         the COCO results.
 
     Raises:

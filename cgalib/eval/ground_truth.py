@@ -2,8 +2,8 @@
 with the OKS sigmas of its keypoint set.
 
 Evaluation accepts exactly the files training accepts (one check,
-:func:`cgalib.data.validate_coco`) and scores the people training uses. pycocotools itself
-is left alone; its inputs are prepared in a copy (:class:`CocoGroundTruth`), so the
+[`cgalib.data.validate_coco()`][cgalib.data.validate_coco]) and scores the people training uses. pycocotools itself
+is left alone; its inputs are prepared in a copy ([`CocoGroundTruth`][CocoGroundTruth]), so the
 numbers on a clean COCO file are pycocotools' own.
 """
 
@@ -34,10 +34,10 @@ __all__ = ["CocoGroundTruth", "load_coco", "require_ground_truth"]
 
 class CocoGroundTruth(COCO):
     """A pycocotools ``COCO`` index of the person annotations to evaluate against, with
-    the :class:`~cgalib.data.AnnotationReport` of its file and the OKS sigmas to score
+    the [`AnnotationReport`][cgalib.data.AnnotationReport] of its file and the OKS sigmas to score
     them with.
 
-    Made by :func:`load_coco`; the user's file, dict or ``COCO`` object is never changed.
+    Made by [`load_coco()`][load_coco]; the user's file, dict or ``COCO`` object is never changed.
     It differs from the source only where pycocotools would otherwise score wrongly or
     fail; each change is listed in ``report.notes``:
 
@@ -45,7 +45,7 @@ class CocoGroundTruth(COCO):
       kept; several keypoint categories are scored as one class, the first one's (the
       model predicts one class);
     - the people training drops (no box, zero-area box, box outside the image; see
-      :func:`~cgalib.data.check_coco`) are left out, with a warning;
+      [`check_coco()`][cgalib.data.check_coco]) are left out, with a warning;
     - annotation ids are renumbered ``1..N`` when any is not a positive integer:
       pycocotools records a match by the ground truth's id and takes an id of 0 for "no
       match", so a file with an annotation id 0 scores perfect predictions below 1.0;
@@ -59,7 +59,7 @@ class CocoGroundTruth(COCO):
         source_ids: the source's id of each annotation of ``dataset``, in order.
         sigmas: the OKS sigmas, one per keypoint (``()`` without keypoints).
         sigma_source: where they come from (see
-            :data:`~cgalib.utils.keypoint_set.SIGMA_SOURCES`).
+            `SIGMA_SOURCES`).
 
     Attributes:
         report: the source's report, with the notes of this preparation.
@@ -100,7 +100,7 @@ class CocoGroundTruth(COCO):
             sigma_source: where they come from.
 
         Returns:
-            The new :class:`CocoGroundTruth`.
+            The new [`CocoGroundTruth`][CocoGroundTruth].
 
         Raises:
             KeypointSetError: (a ``ValueError``) for sigmas of the wrong count or value.
@@ -124,26 +124,26 @@ def load_coco(
 
     The OKS sigmas keypoint AP is scored with are ``sigmas``, else the category's
     ``sigmas`` list (cgalib's optional key), else COCO's for COCO's 17 keypoints, else
-    :data:`~cgalib.utils.keypoint_set.DEFAULT_OKS_SIGMA` for each keypoint (scoring then
+    [`DEFAULT_OKS_SIGMA`][cgalib.utils.keypoint_set.DEFAULT_OKS_SIGMA] for each keypoint (scoring then
     warns that AP is not comparable to published numbers).
 
     Args:
         coco_gt: a ``person_keypoints_*.json`` file, its parsed dict, a ``COCO`` object or
-            a :class:`CocoGroundTruth` (returned as is, or with ``sigmas`` if given).
+            a [`CocoGroundTruth`][CocoGroundTruth] (returned as is, or with ``sigmas`` if given).
         require_annotations: refuse a file without an ``annotations`` list (prediction on
             an image-info file, such as COCO's test-dev one, passes ``False``).
-        categories: the keypoint categories (see :data:`~cgalib.data.Categories`; default
+        categories: the keypoint categories (see [`Categories`][cgalib.data.Categories]; default
             the one named ``"person"``); several are scored as one class.
         sigmas: the OKS sigmas, one per keypoint.
 
     Returns:
-        The :class:`CocoGroundTruth`: the keypoint category's annotations only, dropped
+        The [`CocoGroundTruth`][CocoGroundTruth]: the keypoint category's annotations only, dropped
         people left out, ids renumbered where pycocotools needs it (see its docstring).
 
     Raises:
         FileNotFoundError: if the file does not exist.
         AnnotationError: (a ``ValueError``) for a set training refuses, naming the file and
-            the annotation id (see :func:`cgalib.data.check_coco`), or sigmas (given or in
+            the annotation id (see [`cgalib.data.check_coco()`][cgalib.data.check_coco]), or sigmas (given or in
             the category) of the wrong count or value.
 
     Warns:
@@ -253,7 +253,7 @@ def require_ground_truth(gt: CocoGroundTruth, iou_type: str) -> None:
     """Refuse a ground truth that an iou type cannot score (pycocotools would give -1 or fail).
 
     Args:
-        gt: the ground truth from :func:`load_coco`.
+        gt: the ground truth from [`load_coco()`][load_coco].
         iou_type: ``"keypoints"``, ``"bbox"`` or ``"segm"``.
 
     Raises:

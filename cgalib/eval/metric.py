@@ -18,44 +18,44 @@ from cgalib.eval.ground_truth import load_coco, require_ground_truth
 __all__ = ["BOX_PREFIX", "CocoKeypointAP"]
 
 BOX_PREFIX = "box_"
-"""Prefix of the person box stats in :meth:`CocoKeypointAP.compute` (``box_AP``, ...)."""
+"""Prefix of the person box stats in [`CocoKeypointAP.compute()`][CocoKeypointAP.compute] (``box_AP``, ...)."""
 
 _METRIC_IOU_TYPES = ("keypoints", "bbox")
 
 
 class CocoKeypointAP(Metric):
-    """COCO OKS keypoint AP of results fed batch by batch, equal to :func:`coco_keypoint_ap`.
+    """COCO OKS keypoint AP of results fed batch by batch, equal to [`coco_keypoint_ap()`][coco_keypoint_ap].
 
-    Each :meth:`update` takes the standard COCO results of the images of one batch and
+    Each [`update()`][update] takes the standard COCO results of the images of one batch and
     appends them, as float64 tensors that give back the same Python floats, to list states
-    that torchmetrics concatenates across DDP ranks. :meth:`compute` rebuilds the result
+    that torchmetrics concatenates across DDP ranks. [`compute()`][compute] rebuilds the result
     dicts and runs pycocotools' ``COCOeval`` on exactly the images that were updated: ranks
     that split a dataset between them all get the AP of the whole of it (or, with
     ``sync_on_compute=False``, each the AP of its own images). torchmetrics has no keypoint
     AP of its own (its ``MeanAveragePrecision`` covers boxes and masks, with torchvision).
 
-    Every image must be passed to :meth:`update` once, even one without detections (list
+    Every image must be passed to [`update()`][update] once, even one without detections (list
     it in ``image_ids``): a ``DistributedSampler`` that pads the split with repeated
-    images makes :meth:`compute` raise. Leave the metric's dtype alone (``set_dtype``
+    images makes [`compute()`][compute] raise. Leave the metric's dtype alone (``set_dtype``
     would round the float64 states).
 
     Args:
-        coco_gt: the ground truth, as :func:`~cgalib.eval.load_coco` accepts it (a
+        coco_gt: the ground truth, as [`load_coco()`][cgalib.eval.load_coco] accepts it (a
             ``person_keypoints_*.json`` path, its dict or a ``COCO`` object).
         iou_types: ``"keypoints"`` (OKS AP) and/or ``"bbox"`` (person box AP of each
             result's ``bbox``).
         sigmas: the OKS sigmas of keypoint AP, one per keypoint (default: the ground
-            truth's; see :func:`~cgalib.eval.load_coco`).
+            truth's; see [`load_coco()`][cgalib.eval.load_coco]).
         **kwargs: passed to ``torchmetrics.Metric`` (``sync_on_compute``,
             ``process_group``, ``compute_on_cpu``, ...).
 
     Attributes:
-        coco_gt: the checked ground truth (a :class:`~cgalib.eval.CocoGroundTruth`; its
+        coco_gt: the checked ground truth (a [`CocoGroundTruth`][cgalib.eval.CocoGroundTruth]; its
             ``report`` counts the people scored and says what was converted).
 
     Raises:
         AnnotationError: (a ``ValueError``) for a ground truth training refuses or one
-            with nobody to score (see :func:`~cgalib.eval.require_ground_truth`).
+            with nobody to score (see [`require_ground_truth()`][cgalib.eval.require_ground_truth]).
         ValueError: for unknown or repeated ``iou_types``, or ``sigmas`` that are not one
             positive number per keypoint.
 
@@ -144,7 +144,7 @@ class CocoKeypointAP(Metric):
                 the images that ``results`` name).
 
         Raises:
-            ValueError: for a malformed result (see :func:`~cgalib.eval.check_results`:
+            ValueError: for a malformed result (see [`check_results()`][cgalib.eval.check_results]:
                 a missing key, another category, the wrong number of values, NaN), a
                 result naming an image missing from ``image_ids``, or an image that is not
                 in the ground truth.
@@ -201,9 +201,9 @@ class CocoKeypointAP(Metric):
         """Run pycocotools on the updated images.
 
         Returns:
-            The keypoint stats named by :data:`~cgalib.eval.KEYPOINT_METRICS` (``AP``,
+            The keypoint stats named by [`KEYPOINT_METRICS`][cgalib.eval.KEYPOINT_METRICS] (``AP``,
             ``AP50``, ...) when ``"keypoints"`` is evaluated, then the box stats of
-            :data:`~cgalib.eval.BOX_METRICS` prefixed with ``box_`` (``box_AP``, ...) when
+            [`BOX_METRICS`][cgalib.eval.BOX_METRICS] prefixed with ``box_`` (``box_AP``, ...) when
             ``"bbox"`` is; all 0.0 for a type when there are no results.
 
         Raises:

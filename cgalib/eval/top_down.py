@@ -1,11 +1,11 @@
 """Evaluate a top-down model on a COCO-format split, on ground-truth, file or model boxes.
 
-The same pycocotools keypoint AP as the single model (:class:`~cgalib.eval.CocoKeypointAP`,
+The same pycocotools keypoint AP as the single model ([`CocoKeypointAP`][cgalib.eval.CocoKeypointAP],
 batch by batch); only the source of the person boxes differs:
 
 - ``"gt"``: the ground-truth boxes of the people with labelled keypoints
-  (:func:`~cgalib.data.ground_truth_boxes`), the SimpleBaseline/HRNet "GT box" number;
-- a ``.json`` file: COCO detection results (:func:`~cgalib.data.load_detections`);
+  ([`ground_truth_boxes()`][cgalib.data.ground_truth_boxes]), the SimpleBaseline/HRNet "GT box" number;
+- a ``.json`` file: COCO detection results ([`load_detections()`][cgalib.data.load_detections]);
 - a checkpoint file (``.pt``) or a model: a multi-person model such as CGANet as the
   detector, a two-stage pipeline.
 """
@@ -33,8 +33,8 @@ from cgalib.utils.progress import ProgressBar
 __all__ = ["BoxSource", "evaluate_top_down"]
 
 BoxSource = Literal["gt"] | str | os.PathLike | nn.Module | Predictor
-"""Where :func:`evaluate_top_down` takes person boxes from: ``"gt"``, a detections
-``.json``, a detector checkpoint, a detector model or a :class:`~cgalib.Predictor`."""
+"""Where [`evaluate_top_down()`][evaluate_top_down] takes person boxes from: ``"gt"``, a detections
+``.json``, a detector checkpoint, a detector model or a [`Predictor`][cgalib.Predictor]."""
 
 _DETECTION_SUFFIXES = (".json",)
 
@@ -81,19 +81,19 @@ def evaluate_top_down(
     or a detector.
 
     Images are read one batch at a time, their people estimated by a
-    :class:`~cgalib.inference.TopDownPredictor` and scored by
-    :class:`~cgalib.eval.CocoKeypointAP` (pycocotools' OKS AP, as for the single model).
+    [`TopDownPredictor`][cgalib.inference.TopDownPredictor] and scored by
+    [`CocoKeypointAP`][cgalib.eval.CocoKeypointAP] (pycocotools' OKS AP, as for the single model).
     Every image of the annotation file is evaluated, those without boxes too. The ground
-    truth is read for the model's keypoint set, as :func:`~cgalib.eval.evaluate_coco`
-    reads it (:func:`~cgalib.eval.ground_truth_for`: its categories, its sigmas when the
+    truth is read for the model's keypoint set, as [`evaluate_coco()`][cgalib.eval.evaluate_coco]
+    reads it ([`ground_truth_for()`][cgalib.eval.ground_truth_for]: its categories, its sigmas when the
     file has none, ``K`` checked).
 
     Args:
-        model: the top-down model (e.g. :class:`~cgalib.TopDownPose`; build it with
+        model: the top-down model (e.g. [`TopDownPose`][cgalib.TopDownPose]; build it with
             ``flip_test=True`` for the flip test).
         images_dir: the split's image folder.
         ann_file: the split's ``person_keypoints_*.json`` (or a loaded ``COCO`` or
-            :class:`~cgalib.eval.CocoGroundTruth`).
+            [`CocoGroundTruth`][cgalib.eval.CocoGroundTruth]).
         boxes: ``"gt"``, a COCO detections ``.json`` path, a detector checkpoint path
             (e.g. a CGANet ``model.pt``), a detector model or a ``Predictor``.
         device: where to run (default CUDA when available).

@@ -1,7 +1,7 @@
 """Export CGANet to other runtimes: tensor-only adapters and ONNX.
 
-The adapters (:class:`CGANetEndToEnd`, :class:`CGANetDense`) give a CGANet the
-tuple-of-tensors signature that tracing exporters need; :func:`export_onnx` writes either
+The adapters ([`CGANetEndToEnd`][CGANetEndToEnd], [`CGANetDense`][CGANetDense]) give a CGANet the
+tuple-of-tensors signature that tracing exporters need; [`export_onnx()`][export_onnx] writes either
 of them as an ONNX graph for a fixed input size.
 """
 

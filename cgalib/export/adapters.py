@@ -1,6 +1,6 @@
 """CGANet with a tuple-of-tensors signature, the form that tracing exporters need.
 
-:class:`~cgalib.CGANet` returns a list of per-image dicts at inference; the adapters here
+[`CGANet`][cgalib.CGANet] returns a list of per-image dicts at inference; the adapters here
 return the same numbers as fixed-shape tensors instead, in a fixed order given by their
 ``output_names``. They hold the model (no copy) and add no parameters.
 """
@@ -22,7 +22,7 @@ def _check_cganet(model: nn.Module, name: str) -> CGANet:
 
 
 class CGANetEndToEnd(nn.Module):
-    """The whole CGANet inference as one tensor function (:meth:`CGANet.predict_batch`).
+    """The whole CGANet inference as one tensor function ([`CGANet.predict_batch()`][CGANet.predict_batch]).
 
     Normalisation, backbone, dense heads, sigmoid, Ambiguity Alleviation, top-k center
     decode, box extension, the keypoint head on the extended boxes and the keypoint decode,
@@ -63,7 +63,7 @@ class CGANetDense(nn.Module):
     """The network part of CGANet only: backbone and dense heads, raw outputs.
 
     No sigmoid and no post-processing: ``heatmap``, ``line_x`` and ``line_y`` are logits,
-    ``wh`` and ``offset`` regressions in heatmap cells (see :meth:`CGANet.forward_dense`).
+    ``wh`` and ``offset`` regressions in heatmap cells (see [`CGANet.forward_dense()`][CGANet.forward_dense]).
     The keypoint head needs the backbone pyramid and the boxes, so it is not part of the
     dense outputs.
 

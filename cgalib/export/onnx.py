@@ -1,6 +1,6 @@
 """ONNX export of CGANet for a fixed input size, end to end or the dense network only.
 
-**What is in the end-to-end graph.** Everything :meth:`CGANet.predict_batch` does without
+**What is in the end-to-end graph.** Everything [`CGANet.predict_batch()`][CGANet.predict_batch] does without
 flip test: ImageNet normalisation, backbone, dense heads, sigmoid, Ambiguity Alleviation
 (eq. 4, when enabled), the 3x3 max-pool NMS and top-``k`` center decode
 (``k = model.max_detections``, fixed), box extension as configured (DEA's fixed number of
@@ -96,17 +96,17 @@ def export_onnx(
     afterwards) and on its own device; the file is written atomically. The graph input is
     named ``images``; the outputs are named after the adapters' ``output_names``.
 
-    With ``end_to_end=True`` the graph is :class:`~cgalib.export.CGANetEndToEnd`: the whole
+    With ``end_to_end=True`` the graph is [`CGANetEndToEnd`][cgalib.export.CGANetEndToEnd]: the whole
     inference, from normalisation to keypoints in input pixels (see the module notes for
     what is in the graph). Detections with tied scores (typically the zero scores past
     the last heatmap peak) may come out in another order than in PyTorch, as top-k ties
     are ordered differently by runtimes. With ``end_to_end=False`` it is
-    :class:`~cgalib.export.CGANetDense`: backbone and dense heads, raw logits and
+    [`CGANetDense`][cgalib.export.CGANetDense]: backbone and dense heads, raw logits and
     regressions, for post-processing outside the graph.
 
     Args:
-        model: a :class:`~cgalib.CGANet` in float32; with ``end_to_end`` its keypoint head
-            must be a :class:`~cgalib.ROIGuider` with a fixed sampling ratio, and
+        model: a [`CGANet`][cgalib.CGANet] in float32; with ``end_to_end`` its keypoint head
+            must be a [`ROIGuider`][cgalib.ROIGuider] with a fixed sampling ratio, and
             ``flip_test`` must be off.
         path: the ``.onnx`` file to write; its folder is created if missing.
         size: input side in pixels, a multiple of 32. The ROI sizes of the keypoint head
@@ -116,7 +116,7 @@ def export_onnx(
         end_to_end: export the whole inference (``True``) or the dense outputs only.
 
     Returns:
-        ``path`` as a :class:`~pathlib.Path`.
+        ``path`` as a `Path`.
 
     Raises:
         TypeError: if ``model`` is not a CGANet.

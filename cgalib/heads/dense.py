@@ -13,8 +13,8 @@ __all__ = ["DenseHeads"]
 
 class DenseHeads(nn.Module):
     """The five branches on the stride-4 level ``L0`` (paper Fig. 2): center heatmap, size
-    and offset (:class:`~cgalib.heads.CenterHeads`) and the two center lines
-    (:class:`~cgalib.heads.CenterLineBranch`).
+    and offset ([`CenterHeads`][cgalib.heads.CenterHeads]) and the two center lines
+    ([`CenterLineBranch`][cgalib.heads.CenterLineBranch]).
 
     Args:
         in_channels: channels of ``L0`` (from the backbone's ``feature_info``).

@@ -18,7 +18,7 @@ class PyramidHeatmapHead(nn.Module):
 
     Each level ``L_i`` gets its own 1x1 convolution to ``K`` channels; the coarser results
     are upsampled bilinearly (pixel centres aligned, ``align_corners=False``) to level 0's
-    size and summed, with one bias::
+    size and summed, with one bias:
 
         logits = W_0 L_0 + sum_{i > 0} up(W_i L_i) + b
 

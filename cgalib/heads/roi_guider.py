@@ -1,6 +1,6 @@
 """ROIguider (paper "ROIguider", Fig. 2-3): per-box keypoint heatmaps from three fused levels.
 
-Data flow for ``N`` boxes at a 512 input (TNet-D1W64, ROI sizes 32/16/8)::
+Data flow for ``N`` boxes at a 512 input (TNet-D1W64, ROI sizes 32/16/8):
 
     A_i = RoIAlign(L_i, boxes) at 1/16, 1/32, 1/64 of the input     # (N, C_i, 32|16|8)
     forward path   M_0 = RB^n0(P_0(A_0))
@@ -40,7 +40,7 @@ __all__ = ["ROIGuider", "ROIGuiderStage", "RoiHeatmapHead"]
 class RoiHeatmapHead(nn.Module):
     """Per-box heatmap logits at twice the resolution of its input, by pixel shuffle.
 
-    ``conv3x3 -> ReLU -> conv1x1 (r^2 * num_outputs)`` (a :class:`PredictionHead`) then
+    ``conv3x3 -> ReLU -> conv1x1 (r^2 * num_outputs)`` (a [`PredictionHead`][PredictionHead]) then
     ``pixel_shuffle(r)``; the last bias starts at ``-2.19`` (CenterNet's prior, sigmoid
     0.1), the shuffle replacing a deconvolution as in the paper's reverse path. Output
     cell ``(u, v)`` covers the ``1/r x 1/r`` sub-cells of input cell ``(u // r, v // r)``.
@@ -162,15 +162,15 @@ class ROIGuider(RoiHead):
     Every box is RoIAligned (``aligned=True``) from the backbone levels L0, L1, L2 at
     ROI sizes ``s, s/2, s/4`` -- the paper's 1/16, 1/32, 1/64 of the training input
     (32/16/8 at 512, 24/12/6 at 384) -- and the three maps go through
-    ``cascade`` :class:`ROIGuiderStage` s, each followed by its own
-    :class:`RoiHeatmapHead`. Stage ``t > 1`` takes the fused pyramid
+    ``cascade`` [`ROIGuiderStage`][ROIGuiderStage] s, each followed by its own
+    [`RoiHeatmapHead`][RoiHeatmapHead]. Stage ``t > 1`` takes the fused pyramid
     ``(R_0, R_1, R_2)`` of stage ``t - 1`` as its aligned inputs (Table 1 f).
 
-    **Output convention** (that of every :class:`~cgalib.heads.RoiHead`). The logits
+    **Output convention** (that of every [`RoiHead`][cgalib.heads.RoiHead]). The logits
     have twice the level-0 ROI size, ``(2s, 2s)`` (64x64 at 512, 48x48 at 384;
-    :attr:`output_size`); a keypoint at ``x`` in its box ``(x1, y1, x2, y2)`` is at
+    `output_size`); a keypoint at ``x`` in its box ``(x1, y1, x2, y2)`` is at
     heatmap column ``(x - x1) / (x2 - x1) * w - 0.5`` (the pixel-center convention of
-    :mod:`cgalib.codecs.roi_keypoints`).
+    `cgalib.codecs.roi_keypoints`).
 
     **Size.** With ``in_channels=(96, 192, 320)`` (TNet-D1W64) and the defaults,
     ``ROIGuider`` has 12.85M parameters with ``cascade=1`` and 19.58M with ``cascade=2``
@@ -183,7 +183,7 @@ class ROIGuider(RoiHead):
         strides: strides of those levels (e.g. ``(4, 8, 16)``); ``1 / stride`` is the
             RoIAlign ``spatial_scale``.
         input_size: training input side (or ``(H, W)``) that sets the ROI sizes by
-            :func:`roi_sizes_for_input`; ignored when ``roi_size`` is given.
+            [`roi_sizes_for_input()`][roi_sizes_for_input]; ignored when ``roi_size`` is given.
         roi_size: level-0 ROI size ``s`` (int or ``(h, w)``, multiples of 4); levels 1 and
             2 use ``s/2`` and ``s/4``.
         num_outputs: heatmaps per box (17 COCO keypoints; 1 for a mask).
@@ -260,7 +260,7 @@ class ROIGuider(RoiHead):
     def align(
         self, features: Sequence[torch.Tensor], boxes: torch.Tensor | Sequence[torch.Tensor]
     ) -> list[torch.Tensor]:
-        """RoIAlign every box from L0..L2 at :attr:`roi_sizes` (validating the inputs).
+        """RoIAlign every box from L0..L2 at `roi_sizes` (validating the inputs).
 
         Args:
             features: the backbone levels (at least three).

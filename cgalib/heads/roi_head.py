@@ -44,16 +44,16 @@ def roi_sizes_for_input(
 
 
 class RoiHead(nn.Module):
-    """Base of the per-box heads (:class:`~cgalib.heads.ROIGuider`,
-    :class:`~cgalib.heads.ROIPointer`): one call signature, one output convention.
+    """Base of the per-box heads ([`ROIGuider`][cgalib.heads.ROIGuider],
+    [`ROIPointer`][cgalib.heads.ROIPointer]): one call signature, one output convention.
 
     A head reads the backbone levels L0..L2 (the first ``num_levels``; coarser ones are
     ignored), aligns every box at a level-0 ROI size ``s`` and returns
-    ``num_outputs`` heatmap logits of size ``2s`` per box (:attr:`output_size`). Heatmap
+    ``num_outputs`` heatmap logits of size ``2s`` per box (`output_size`). Heatmap
     cell ``(u, v)`` covers ``[x1 + u * bw / w, x1 + (u + 1) * bw / w)`` by
     ``[y1 + v * bh / h, y1 + (v + 1) * bh / h)`` of its box: the pixel-centre convention
-    of :mod:`cgalib.codecs.roi_keypoints`. A subclass implements :meth:`stage_logits`;
-    :meth:`forward` validates the inputs and handles zero boxes.
+    of `cgalib.codecs.roi_keypoints`. A subclass implements [`stage_logits()`][stage_logits];
+    [`forward()`][forward] validates the inputs and handles zero boxes.
 
     Args:
         in_channels: channels of the backbone levels, finest first (the first
@@ -153,7 +153,7 @@ class RoiHead(nn.Module):
     ) -> list[torch.Tensor]:
         """The logits of the last stage (a one-element list), or of every stage.
 
-        Called by :meth:`forward` with validated inputs and at least one box.
+        Called by [`forward()`][forward] with validated inputs and at least one box.
         """
         raise NotImplementedError
 

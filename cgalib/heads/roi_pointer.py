@@ -21,7 +21,7 @@ class ROIPointer(RoiHead):
     """Per-box heatmaps from one pyramid level chosen by box size (Mask R-CNN style).
 
     Each box is RoIAligned from a single level of L0..L2 to the level-0 ROI size ``s``
-    (32 at 512, 24 at 384, as for :class:`~cgalib.heads.roi_guider.ROIGuider`), projected
+    (32 at 512, 24 at 384, as for [`ROIGuider`][cgalib.heads.roi_guider.ROIGuider]), projected
     to ``channels`` by that level's 1x1 ``ConvNormAct``, then passes ``num_convs`` 3x3
     ``ConvNormAct`` layers (Mask R-CNN's keypoint head: 8) and a 4x4 stride-2
     deconvolution to ``num_outputs`` logits of size ``2s`` (last bias ``-2.19``). Output
@@ -34,7 +34,7 @@ class ROIPointer(RoiHead):
     384 at 384). A box thus goes to the coarsest level on which it still spans ``s``
     cells, so aligning never upsamples: at 512, ``sqrt(wh) < 256`` uses L0,
     ``256 <= sqrt(wh) < 512`` L1 and larger boxes L2. Boxes are aligned in one
-    :func:`~cgalib.ops.roi_align` call per level (grouped with ``index_select``), never
+    `roi_align()` call per level (grouped with ``index_select``), never
     in a loop over boxes.
 
     **Size.** ``channels=416`` makes 12.83M parameters with ``in_channels=(96, 192, 320)``,

@@ -1,6 +1,6 @@
-"""Inference: the high-level :class:`Predictor` (any image in, COCO-style people out), its
-top-down counterpart :class:`TopDownPredictor` (person boxes in, a pose per box out) and
-prediction over images, folders and videos (:func:`predict_media`)."""
+"""Inference: the high-level [`Predictor`][Predictor] (any image in, COCO-style people out), its
+top-down counterpart [`TopDownPredictor`][TopDownPredictor] (person boxes in, a pose per box out) and
+prediction over images, folders and videos ([`predict_media()`][predict_media])."""
 
 from cgalib.codecs.letterbox import letterbox_batch
 from cgalib.inference.media import (

@@ -6,13 +6,13 @@ form. GIF frames share their file's name and carry a frame index. Drawings mirro
 names under the output folder (``<name>.png``, ``<name>_<frame:06d>.png`` for frames), so
 ``good.jpg`` and ``good.png`` never overwrite each other.
 
-Videos (:data:`VIDEO_SUFFIXES`) are not pictures to predict one by one: they are tracked
-and smoothed by :func:`cgalib.video.predict_video` (``cgalib predict clip.mp4`` calls it);
+Videos ([`VIDEO_SUFFIXES`][VIDEO_SUFFIXES]) are not pictures to predict one by one: they are tracked
+and smoothed by [`cgalib.video.predict_video()`][cgalib.video.predict_video] (``cgalib predict clip.mp4`` calls it);
 given here, a video is a bad input that names that function.
 
 A bad input (a missing or truncated file, an unknown suffix, an empty folder, a GIF that
 ends early) is skipped with one warning naming it, and the rest still run; see
-:func:`predict_media`.
+[`predict_media()`][predict_media].
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ ANIMATION_SUFFIXES = {".gif"}
 """File suffixes read frame by frame here, with PIL (animated GIFs)."""
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".avi", ".mov", ".mkv", ".webm", ".mpg", ".mpeg", ".ts"}
-"""Video files: tracked and smoothed by :func:`cgalib.video.predict_video` (PyAV), not here."""
+"""Video files: tracked and smoothed by [`cgalib.video.predict_video()`][cgalib.video.predict_video] (PyAV), not here."""
 
 OnError = Callable[[str, Exception], None]
 """Called with the input's name (or path) and the error when an input cannot be read."""
@@ -80,7 +80,7 @@ class MediaItem(NamedTuple):
 
 @dataclass(frozen=True)
 class MediaReport:
-    """What :func:`predict_media` did.
+    """What [`predict_media()`][predict_media] did.
 
     Attributes:
         results: the ``results.json`` written.
@@ -186,18 +186,18 @@ def iter_media(
     """Yield every picture of image files, folders (their images) and GIFs (their frames).
 
     Folders are listed non-recursively, sorted, keeping files with an image suffix
-    (:data:`IMAGE_SUFFIXES`); a file given twice is read once. Names are unique (see the
+    ([`IMAGE_SUFFIXES`][IMAGE_SUFFIXES]); a file given twice is read once. Names are unique (see the
     module docstring).
 
     Args:
-        inputs: image files (:data:`IMAGE_SUFFIXES`, :data:`ANIMATION_SUFFIXES`) or
+        inputs: image files ([`IMAGE_SUFFIXES`][IMAGE_SUFFIXES], `ANIMATION_SUFFIXES`) or
             folders; a single path is one input.
         on_error: called as ``on_error(input, error)`` for an input that cannot be read,
             which is then skipped (a GIF that fails part-way is reported after its good
             frames). ``None`` raises the error instead.
 
     Yields:
-        A :class:`MediaItem` per still image or video frame.
+        A [`MediaItem`][MediaItem] per still image or video frame.
 
     Raises:
         FileNotFoundError: for a path that does not exist (without ``on_error``).
@@ -240,15 +240,15 @@ def predict_media(
     made.
 
     Args:
-        predictor: a multi-person model (e.g. from :func:`cgalib.load_model`), wrapped in a
-            :class:`Predictor` with ``input_size`` and ``device``; or a ready predictor, a
-            :class:`Predictor` or a :class:`~cgalib.inference.TopDownPredictor` with its
+        predictor: a multi-person model (e.g. from [`cgalib.load_model()`][cgalib.load_model]), wrapped in a
+            [`Predictor`][Predictor] with ``input_size`` and ``device``; or a ready predictor, a
+            [`Predictor`][Predictor] or a [`TopDownPredictor`][cgalib.inference.TopDownPredictor] with its
             detector (``input_size`` and ``device`` are then its own).
-        inputs: image files, folders or GIFs (see :func:`iter_media`).
+        inputs: image files, folders or GIFs (see [`iter_media()`][iter_media]).
         out_dir: output folder: ``results.json`` (COCO results, each person with the
             ``file_name`` of its picture instead of an ``image_id``, and a ``frame``
             index for GIF frames) and one drawing per picture at
-            :func:`drawing_name` (subfolders mirror the inputs').
+            [`drawing_name()`][drawing_name] (subfolders mirror the inputs').
         input_size: letterbox size of the longer side (when ``predictor`` is a model).
         device: where to run (when ``predictor`` is a model).
         score_threshold: people below it are not drawn (all are written to the JSON).
@@ -257,7 +257,7 @@ def predict_media(
             writing the results so far), instead of skipping it.
 
     Returns:
-        A :class:`MediaReport`: the ``results.json`` path and the counts.
+        A [`MediaReport`][MediaReport]: the ``results.json`` path and the counts.
 
     Raises:
         ValueError: if no input could be read (nothing is written then), for an empty

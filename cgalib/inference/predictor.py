@@ -27,18 +27,18 @@ Compile = bool | Literal["cuda_graphs"]
 class Predictor:
     """Run a pose model on paths, PIL images, numpy arrays or tensors.
 
-    Each image is converted to RGB ``uint8`` (:func:`~cgalib.utils.to_rgb_tensor`),
+    Each image is converted to RGB ``uint8`` ([`to_rgb_tensor()`][cgalib.utils.to_rgb_tensor]),
     letterboxed to float 0..1 (longer side ``input_size``, padded to a multiple of 32:
-    :func:`~cgalib.codecs.letterbox_batch`), batched, run, and its results mapped back to
+    [`letterbox_batch()`][cgalib.codecs.letterbox_batch]), batched, run, and its results mapped back to
     the original pixels by the letterbox codec's inverse
-    (:func:`~cgalib.codecs.unletterbox_boxes`, :func:`~cgalib.codecs.unletterbox_keypoints`).
+    ([`unletterbox_boxes()`][cgalib.codecs.unletterbox_boxes], [`unletterbox_keypoints()`][cgalib.codecs.unletterbox_keypoints]).
 
     Args:
         model: a model whose eval ``forward(images)`` returns per-image dicts with
             ``boxes`` `(N, 4)`, ``scores`` `(N,)` and ``keypoints`` `(N, K, 3)` in input
-            pixels (e.g. :class:`~cgalib.CGANet`).
+            pixels (e.g. [`CGANet`][cgalib.CGANet]).
         device: where to run; defaults to CUDA when available, else CPU
-            (:func:`~cgalib.utils.resolve_device`).
+            ([`resolve_device()`][cgalib.utils.resolve_device]).
         input_size: length of the longer side fed to the model, a positive multiple of 32.
         precision: ``"fp32"``, or ``"bf16"``/``"fp16"`` autocast.
         batch_size: images per forward pass, at least 1.
@@ -58,13 +58,13 @@ class Predictor:
 
     Each person is a dict: ``bbox`` ``[x, y, w, h]`` (COCO xywh, original pixels),
     ``keypoints`` (flat ``[x1, y1, s1, ..., xK, yK, sK]`` in the order of the model's
-    :attr:`keypoint_set`, every keypoint located, ``s`` its probability), ``score`` (the center probability times the mean keypoint probability,
+    [`keypoint_set`][keypoint_set], every keypoint located, ``s`` its probability), ``score`` (the center probability times the mean keypoint probability,
     in [0, 1]), ``box_score``, ``category_id`` 1 and, when the model reports it, the
     ``extended_box`` (xyxy, original pixels) its keypoints were read from (the Dichotomy
     Extended Area of CGANet). A segmentation model (one whose outputs hold ``masks``, the
     per-box mask probabilities over ``extended_boxes``) gives each person a
     ``segmentation``, COCO RLE of its mask in the original image (pasted through the
-    inverse letterbox and binarised at 0.5: :func:`~cgalib.codecs.paste_roi_masks`); a
+    inverse letterbox and binarised at 0.5: [`paste_roi_masks()`][cgalib.codecs.paste_roi_masks]); a
     model without ``keypoints`` gives none and its ``score`` is the box score.
     People are sorted by ``score``. "Original pixels" are those
     of the image as displayed: files and PIL images are turned upright by their EXIF
@@ -74,7 +74,7 @@ class Predictor:
         ValueError: for a device this machine lacks, an ``input_size`` that is not a
             positive multiple of 32, a ``batch_size`` below 1, a ``score_threshold``
             outside ``[0, 1]``, an unknown ``precision`` or ``compile``, or a top-down
-            model (it needs boxes: :class:`~cgalib.inference.TopDownPredictor`).
+            model (it needs boxes: [`TopDownPredictor`][cgalib.inference.TopDownPredictor]).
     """
 
     def __init__(
@@ -148,12 +148,12 @@ class Predictor:
     def predict(self, inputs: ImageInput | Sequence[ImageInput]) -> list[dict] | list[list[dict]]:
         """Predict the people in one image or a list of images.
 
-        Images are converted by :func:`~cgalib.utils.to_rgb_tensor` and so follow its
+        Images are converted by [`to_rgb_tensor()`][cgalib.utils.to_rgb_tensor] and so follow its
         image-value rule (``uint8`` 0..255, floats 0..1, ...). Before the model runs on
         anything, every in-memory image of a list is checked and converted and every path
         is checked to exist, so a bad input fails fast instead of after the model ran on
         the images before it; files are decoded batch by batch. To skip unreadable files
-        and keep going, use :func:`~cgalib.inference.predict_media`.
+        and keep going, use [`predict_media()`][cgalib.inference.predict_media].
 
         Args:
             inputs: one image (path, PIL image, HWC numpy array, CHW tensor) or a list of

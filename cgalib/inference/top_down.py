@@ -23,30 +23,30 @@ class TopDownPredictor:
     """Run a top-down pose model on the people found by a detector, or in given boxes.
 
     For each image, every person box (continuous xyxy, image pixels) becomes a crop region
-    of the model's aspect ratio padded by 1.25 (:func:`~cgalib.codecs.person_crop_boxes`),
+    of the model's aspect ratio padded by 1.25 ([`person_crop_boxes()`][cgalib.codecs.person_crop_boxes]),
     is cut to the model's ``input_size`` by one kornia warp
-    (:func:`~cgalib.codecs.crop_images`, zeros outside the image), the model's eval forward
+    ([`crop_images()`][cgalib.codecs.crop_images], zeros outside the image), the model's eval forward
     decodes each crop's keypoints (with the flip test if the model was built with
     ``flip_test=True``), and the inverse affine maps them back to the image
-    (:func:`~cgalib.codecs.uncrop_keypoints`, clipped to the image).
+    ([`uncrop_keypoints()`][cgalib.codecs.uncrop_keypoints], clipped to the image).
 
-    Boxes come from the ``boxes`` argument of :meth:`predict` (ground truth, a detections
-    file: see :func:`~cgalib.data.load_detections`) or, when it is left out, from
-    ``detector``: a multi-person model such as a :class:`~cgalib.CGANet` (run by a
-    :class:`~cgalib.Predictor`; its people's boxes and ``box_score`` are used), or a
+    Boxes come from the ``boxes`` argument of [`predict()`][predict] (ground truth, a detections
+    file: see [`load_detections()`][cgalib.data.load_detections]) or, when it is left out, from
+    ``detector``: a multi-person model such as a [`CGANet`][cgalib.CGANet] (run by a
+    [`Predictor`][cgalib.Predictor]; its people's boxes and ``box_score`` are used), or a
     ``Predictor`` itself.
 
-    Each person is a dict like the :class:`~cgalib.Predictor`'s: ``bbox`` ``[x, y, w, h]``
+    Each person is a dict like the [`Predictor`][cgalib.Predictor]'s: ``bbox`` ``[x, y, w, h]``
     (the person box), ``keypoints`` (flat ``[x1, y1, s1, ...]`` in the order of the model's
-    :attr:`keypoint_set`, every keypoint located, ``s`` its probability), ``score`` (the box score times the mean keypoint probability),
+    [`keypoint_set`][keypoint_set], every keypoint located, ``s`` its probability), ``score`` (the box score times the mean keypoint probability),
     ``box_score`` and ``category_id`` 1, sorted by ``score``.
 
     Args:
-        model: a top-down model (e.g. :class:`~cgalib.TopDownPose`) with ``input_size``
+        model: a top-down model (e.g. [`TopDownPose`][cgalib.TopDownPose]) with ``input_size``
             ``(H, W)`` and an eval ``forward(crops)`` returning `(N, K, 3)` keypoints
             ``(x, y, score)`` in crop pixels.
-        detector: where boxes come from when :meth:`predict` gets none: a multi-person
-            model or a :class:`~cgalib.Predictor`.
+        detector: where boxes come from when [`predict()`][predict] gets none: a multi-person
+            model or a [`Predictor`][cgalib.Predictor].
         device: where to run; defaults to CUDA when available, else CPU.
         batch_size: crops per forward pass of ``model`` (and images per detector pass).
         precision: ``"fp32"``, or ``"bf16"``/``"fp16"`` autocast (model and detector).
@@ -54,9 +54,9 @@ class TopDownPredictor:
             else 512).
         box_score_threshold: boxes scored lower are not cropped.
         score_threshold: people with a lower ``score`` are dropped.
-        oks_nms_threshold: with a value, OKS-NMS (:func:`~cgalib.postprocess.oks_nms`)
+        oks_nms_threshold: with a value, OKS-NMS (`oks_nms()`)
             drops a pose whose OKS (with the OKS sigmas of the model's
-            :attr:`keypoint_set`) to a higher-scored one of the image exceeds it (HRNet:
+            [`keypoint_set`][keypoint_set]) to a higher-scored one of the image exceeds it (HRNet:
             0.9); ``None`` keeps every pose.
 
     Raises:

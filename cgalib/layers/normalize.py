@@ -20,8 +20,8 @@ class ImageNormalize(nn.Module):
     """``(images - mean) / std`` on a float RGB batch in 0..1, after checking it.
 
     Models take float images in 0..1 (the convention of the whole library);
-    :func:`~cgalib.utils.to_float_image` converts ``uint8`` data, and the
-    :class:`~cgalib.Predictor` does so before calling a model. A ``uint8`` batch is
+    [`to_float_image()`][cgalib.utils.to_float_image] converts ``uint8`` data, and the
+    [`Predictor`][cgalib.Predictor] does so before calling a model. A ``uint8`` batch is
     refused here with a message saying so, rather than normalised as 0..255 values.
 
     Args:

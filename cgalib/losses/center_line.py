@@ -20,7 +20,7 @@ def center_line_loss(
 ) -> torch.Tensor:
     """Loss of a predicted center-line heatmap (paper eq. 3), ``L_x`` or ``L_y``.
 
-    With ``p`` the predicted probability and ``g`` the target::
+    With ``p`` the predicted probability and ``g`` the target:
 
         loss = 1/N * sum( p**alpha       * (p - g)**2    where g < thre
                           (1 - p)**alpha * (p - g)**2    elsewhere )
@@ -36,7 +36,7 @@ def center_line_loss(
     Args:
         pred: predicted line heatmap, probabilities (or logits with ``logits=True``).
         gt: target line heatmap in ``[0, 1]`` from
-            :func:`~cgalib.codecs.center_line_heatmaps`.
+            [`center_line_heatmaps()`][cgalib.codecs.center_line_heatmaps].
         thre: threshold between easy negatives and the line (paper: 0.1).
         alpha: penalty exponent (paper: 1).
         logits: whether ``pred`` holds logits.
@@ -67,7 +67,7 @@ def center_line_loss(
 
 
 class CenterLineLoss(nn.Module):
-    """Module form of :func:`center_line_loss`.
+    """Module form of [`center_line_loss()`][center_line_loss].
 
     Args:
         thre: threshold between easy negatives and the line (paper: 0.1).

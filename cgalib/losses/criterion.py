@@ -72,8 +72,8 @@ class CGANetCriterion(nn.Module):
     """CGANet's losses from its dense outputs and keypoint head (paper eq. 9).
 
     For a batch it builds the dense targets (center heatmap, sizes, offsets, center lines:
-    :func:`~cgalib.codecs.build_targets`), samples the training ROIs (each labelled
-    person's ground-truth box, jittered like a detection by :func:`jitter_boxes`, then
+    [`build_targets()`][cgalib.codecs.build_targets]), samples the training ROIs (each labelled
+    person's ground-truth box, jittered like a detection by [`jitter_boxes()`][jitter_boxes], then
     extended by ``box_extension`` on the *ground-truth* center lines, as inference extends
     detections on the predicted ones), asks the model's keypoint head for their heatmaps,
     and weights the six losses: focal ``det`` (eq. 8), L1 ``wh`` and ``offset``
@@ -81,14 +81,14 @@ class CGANetCriterion(nn.Module):
     keypoint heatmaps (averaged over the cascade stages). A model with a mask head also
     passes ``mask_logits``: its training ROIs are sampled the same way among the people
     with a non-empty mask, their targets are the masks RoIAligned into the ROIs
-    (:func:`~cgalib.codecs.roi_mask_targets`) and the ``mask`` loss is their BCE
-    (:func:`~cgalib.losses.mask_loss`, plus ``mask_dice`` times the Dice loss).
+    ([`roi_mask_targets()`][cgalib.codecs.roi_mask_targets]) and the ``mask`` loss is their BCE
+    ([`mask_loss()`][cgalib.losses.mask_loss], plus ``mask_dice`` times the Dice loss).
 
     Args:
         box_extension: the extension of the training ROIs; pass the model's
             ``postprocess.box_extension`` so training and inference extend alike
             (``None``: none).
-        loss_weights: overrides of :data:`LOSS_WEIGHTS` (unknown names are an error).
+        loss_weights: overrides of [`LOSS_WEIGHTS`][LOSS_WEIGHTS] (unknown names are an error).
         jitter_scale: relative size jitter of the training ROIs.
         jitter_shift: relative center jitter of the training ROIs.
         max_rois_per_image: labelled people per image used for the keypoint loss.

@@ -28,7 +28,7 @@ def focal_loss(
 ) -> torch.Tensor:
     """Focal loss of heatmaps against Gaussian targets (paper eq. 8), as a positive number.
 
-    With ``p`` the predicted probability and ``g`` the target::
+    With ``p`` the predicted probability and ``g`` the target:
 
         loss = -1/N * sum( (1 - p)**alpha * log(p)                   where g == 1
                            (1 - g)**beta * p**alpha * log(1 - p)      elsewhere )
@@ -37,7 +37,7 @@ def focal_loss(
     element, batch included.
 
     With a ``weight`` (e.g. the per-keypoint ``{0, 1}`` weights of
-    :func:`~cgalib.codecs.roi_keypoint_targets`, broadcast over the heatmap), each term is
+    [`roi_keypoint_targets()`][cgalib.codecs.roi_keypoint_targets], broadcast over the heatmap), each term is
     multiplied by it and only positives of non-zero weight count in ``N``: a zero weight
     removes a map from the loss exactly as boolean indexing would, without the
     data-dependent shape (so no host synchronisation on the GPU).
@@ -94,7 +94,7 @@ def focal_loss(
 
 
 class FocalLoss(nn.Module):
-    """Module form of :func:`focal_loss`.
+    """Module form of [`focal_loss()`][focal_loss].
 
     Args:
         alpha: focusing exponent (paper: 2).

@@ -64,7 +64,7 @@ def mask_loss(
 
 
 class MaskLoss(nn.Module):
-    """Module form of :func:`mask_loss`.
+    """Module form of [`mask_loss()`][mask_loss].
 
     Args:
         dice: weight of the Dice term (0: BCE only).

@@ -39,8 +39,8 @@ def reg_l1_loss(
     """L1 loss of a regression map (``wh`` or ``offset``) at the objects' centers.
 
     The map is gathered at ``index`` (flat ``y * W + x``, as built by
-    :func:`~cgalib.codecs.center_targets`) and compared with ``target`` on the slots where
-    ``mask`` is set::
+    [`center_targets()`][cgalib.codecs.center_targets]) and compared with ``target`` on the slots where
+    ``mask`` is set:
 
         loss = sum(|pred[index] - target| over masked slots and channels)
                / (mask.sum() * C + 1e-4)
@@ -92,7 +92,7 @@ def reg_l1_loss(
 
 
 class RegL1Loss(nn.Module):
-    """Module form of :func:`reg_l1_loss`.
+    """Module form of [`reg_l1_loss()`][reg_l1_loss].
 
     Shape:
         - pred: `(B, C, H, W)`

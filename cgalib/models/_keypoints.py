@@ -1,6 +1,6 @@
 """The keypoint set of a model: what its builders and constructors share (private).
 
-A model is built for one :class:`~cgalib.utils.keypoint_set.KeypointSet`: ``K`` is the
+A model is built for one [`KeypointSet`][cgalib.utils.keypoint_set.KeypointSet]: ``K`` is the
 set's, its flip map is the flip test's (and the top-down flip augmentation's), and the set
 is stored in the checkpoint through the builder's ``keypoint_set`` argument.
 """

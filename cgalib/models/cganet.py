@@ -1,6 +1,6 @@
 """CGANet: the single-model pose estimator (paper Fig. 2), composed from its parts.
 
-Data flow::
+Data flow:
 
     images (B,3,H,W) in 0..1 --preprocess--> backbone --> L0..L3
     L0 --> dense_heads: heatmap, wh, offset, line_x, line_y
@@ -86,21 +86,21 @@ class CGANet(nn.Module):
     A short composition of parts, torchvision-style; the registered builders
     (``cganet_tnet_d1w64``, ...) fill in the paper's parts and defaults, and a variant
     (another box extension, Ambiguity Alleviation off, flip test on) is built, never
-    patched: :func:`cgalib.create_variant` for a registered model, or ``CGANet(...)``
+    patched: [`cgalib.create_variant()`][cgalib.create_variant] for a registered model, or ``CGANet(...)``
     with other parts (sharing the trained ones). Every setting is fixed at construction;
     assigning one later raises ``AttributeError``.
 
     Args:
         backbone: a multi-level backbone exposing ``feature_info``
-            (:class:`~cgalib.FeatureInfo`, or timm's); level 0 must have stride 4.
+            ([`FeatureInfo`][cgalib.FeatureInfo], or timm's); level 0 must have stride 4.
         dense_heads: maps level 0 to the dense outputs ``heatmap``, ``wh``, ``offset``,
-            ``line_x``, ``line_y`` (:class:`~cgalib.heads.DenseHeads`).
-        keypoint_head: a :class:`~cgalib.heads.RoiHead` (:class:`~cgalib.ROIGuider` or
-            :class:`~cgalib.ROIPointer`) with ``num_outputs = K`` keypoints; ``None`` for a
+            ``line_x``, ``line_y`` ([`DenseHeads`][cgalib.heads.DenseHeads]).
+        keypoint_head: a [`RoiHead`][cgalib.heads.RoiHead] ([`ROIGuider`][cgalib.ROIGuider] or
+            [`ROIPointer`][cgalib.ROIPointer]) with ``num_outputs = K`` keypoints; ``None`` for a
             segmentation-only model (then ``mask_head`` is needed).
         postprocess: the inference post-processing
-            (:class:`~cgalib.postprocess.CGANetPostprocess`).
-        criterion: the training objective (:class:`~cgalib.losses.CGANetCriterion`);
+            ([`CGANetPostprocess`][cgalib.postprocess.CGANetPostprocess]).
+        criterion: the training objective ([`CGANetCriterion`][cgalib.losses.CGANetCriterion]);
             ``None`` makes an inference-only model.
         flip_test: at inference, also run the mirrored image and average the dense maps
             and the keypoint heatmaps (about twice the cost).
@@ -108,13 +108,13 @@ class CGANet(nn.Module):
             ``keypoint_set``'s, or COCO's for ``K = 17``); needed for the flip test.
         input_size: the training input side the keypoint head's ROI sizes were made for;
             the default input size of evaluation and prediction.
-        preprocess: the input normalisation (default :class:`~cgalib.layers.ImageNormalize`,
+        preprocess: the input normalisation (default [`ImageNormalize`][cgalib.layers.ImageNormalize],
             ImageNet statistics, float images in 0..1 only).
-        mask_head: a :class:`~cgalib.heads.RoiHead` with ``num_outputs = 1`` that reads the
+        mask_head: a [`RoiHead`][cgalib.heads.RoiHead] with ``num_outputs = 1`` that reads the
             same extended boxes and predicts one mask logit map per box (person instance
             segmentation, paper Table 6); ``None``: no masks.
         keypoint_set: the keypoints the model predicts (a
-            :class:`~cgalib.utils.keypoint_set.KeypointSet`, or its ``to_dict()``), with
+            [`KeypointSet`][cgalib.utils.keypoint_set.KeypointSet], or its ``to_dict()``), with
             ``K`` equal to the keypoint head's outputs; default COCO's for ``K = 17``
             (without a ``flip_index`` of another set), else none; none for a
             segmentation-only model.
@@ -134,7 +134,7 @@ class CGANet(nn.Module):
           `(k, 4)`, ``scores`` `(k,)` in [0, 1] sorted descending and ``keypoints``
           `(k, K, 3)` as (x, y, score) in input pixels; with a mask head ``masks``
           `(k, h, w)`, the mask probability over each extended box (paste it into the
-          image with :func:`~cgalib.codecs.decode_roi_masks`)
+          image with `decode_roi_masks()`)
         - output (train): dict of weighted losses ``det, wh, offset, line_x, line_y`` and
           ``km`` (keypoints) and/or ``mask``
 
@@ -279,7 +279,7 @@ class CGANet(nn.Module):
         return out
 
     def save(self, path: str | os.PathLike, **extra: Any) -> None:
-        """Deprecated: use :func:`cgalib.save_model` (``save_model(model, path)``)."""
+        """Deprecated: use [`cgalib.save_model()`][cgalib.save_model] (``save_model(model, path)``)."""
         from cgalib.models.checkpoint import save_model
 
         warnings.warn(
@@ -328,7 +328,7 @@ class CGANet(nn.Module):
 
         Every image gets exactly ``k = min(max_detections, H/4 * W/4)`` detections, so the
         batch stays one tensor per output; this is the form that tracing exporters
-        (:func:`cgalib.export.export_onnx`) follow.
+        ([`cgalib.export.export_onnx()`][cgalib.export.export_onnx]) follow.
 
         Args:
             images: `(B, 3, H, W)` RGB in 0..1, ``H`` and ``W`` multiples of 32.
@@ -337,7 +337,7 @@ class CGANet(nn.Module):
             dict with ``boxes``, ``extended_boxes``, ``scores`` (sorted descending) and
             ``keypoints`` as (x, y, score), in input pixels; with a mask head ``masks``,
             each extended box's mask probabilities (the ROI frame of
-            :mod:`cgalib.codecs.roi_masks`).
+            `cgalib.codecs.roi_masks`).
 
         Shape:
             - images: `(B, 3, H, W)`
@@ -466,13 +466,13 @@ def cganet_tnet_d1w64(**kwargs: Any) -> CGANet:
     Args:
         **kwargs: ``input_size`` (training input side, sets the ROI sizes; default 512),
             ``num_keypoints``, ``backbone_kwargs``/``head_kwargs`` (overrides for
-            :class:`~cgalib.TNet` and the keypoint head), ``head_channels`` (dense heads),
+            [`TNet`][cgalib.TNet] and the keypoint head), ``head_channels`` (dense heads),
             the post-processing (``max_detections``, ``ambiguity_alleviation``,
             ``aa_alpha``, ``aa_beta``, ``box_extension`` = ``"dichotomy"``, ``"fixed"`` or
             ``"none"``, ``extend_ratio``, ``extend_thre``, ``extend_iters``), the training
             objective (``loss_weights``, ``jitter_scale``, ``jitter_shift``,
             ``max_train_rois``, ``keypoint_sigma``), ``flip_test``/``flip_index`` and
-            ``keypoint_set`` (a :class:`~cgalib.utils.keypoint_set.KeypointSet` or its
+            ``keypoint_set`` (a [`KeypointSet`][cgalib.utils.keypoint_set.KeypointSet] or its
             ``to_dict()``: ``K`` and the flip map are the set's, and checkpoints store
             it; default COCO's 17 keypoints).
     """
@@ -484,7 +484,7 @@ def cganet_tnet_d1w64_cascade(**kwargs: Any) -> CGANet:
     """CGANet with TNet-D1W64 and the two-stage cascade ROIGuider (Table 1 f, 26.9M).
 
     Args:
-        **kwargs: as for :func:`cganet_tnet_d1w64`.
+        **kwargs: as for [`cganet_tnet_d1w64()`][cganet_tnet_d1w64].
     """
     return _create_cganet(1, 64, cascade=2, **kwargs)
 
@@ -494,7 +494,7 @@ def cganet_tnet_d1w64_roipointer(**kwargs: Any) -> CGANet:
     """CGANet with TNet-D1W64 and the Mask R-CNN-style ROIPointer (ablation baseline).
 
     Args:
-        **kwargs: as for :func:`cganet_tnet_d1w64`.
+        **kwargs: as for [`cganet_tnet_d1w64()`][cganet_tnet_d1w64].
     """
     return _create_cganet(1, 64, keypoint_head="roi_pointer", **kwargs)
 
@@ -504,7 +504,7 @@ def cganet_tnet_d3w96(**kwargs: Any) -> CGANet:
     """CGANet with TNet-D3W96, the paper's most accurate single model (Table 5).
 
     Args:
-        **kwargs: as for :func:`cganet_tnet_d1w64`.
+        **kwargs: as for [`cganet_tnet_d1w64()`][cganet_tnet_d1w64].
     """
     return _create_cganet(3, 96, **kwargs)
 
@@ -513,14 +513,14 @@ def cganet_tnet_d3w96(**kwargs: Any) -> CGANet:
 def cganet_tnet_d1w64_seg(**kwargs: Any) -> CGANet:
     """CGANet with TNet-D1W64 for person instance segmentation (paper Table 6).
 
-    The model of :func:`cganet_tnet_d1w64` with the ROIGuider's output layer predicting
+    The model of [`cganet_tnet_d1w64()`][cganet_tnet_d1w64] with the ROIGuider's output layer predicting
     one mask logit map per box instead of ``K`` keypoint heatmaps: the same backbone,
     dense heads, Center Line Branch and box extension (20.2M parameters in the paper).
     ``outputs=("keypoints", "masks")`` adds the keypoint head back (two ROIGuiders on the
     same boxes).
 
     Args:
-        **kwargs: as for :func:`cganet_tnet_d1w64`, plus ``outputs`` (default
+        **kwargs: as for [`cganet_tnet_d1w64()`][cganet_tnet_d1w64], plus ``outputs`` (default
             ``("masks",)``) and ``mask_dice`` (weight of the Dice term of the mask loss).
     """
     kwargs.setdefault("outputs", ("masks",))
@@ -546,20 +546,20 @@ def cganet_tnet_d1w16(**kwargs: Any) -> CGANet:
     channels, a ROIGuider of widths 32/64/128).
 
     Args:
-        **kwargs: as for :func:`cganet_tnet_d1w64` (``input_size`` defaults to 256).
+        **kwargs: as for [`cganet_tnet_d1w64()`][cganet_tnet_d1w64] (``input_size`` defaults to 256).
     """
     return _small(kwargs)
 
 
 @register_model
 def cganet_tnet_d1w16_seg(**kwargs: Any) -> CGANet:
-    """The small CGANet of :func:`cganet_tnet_d1w16` for person instance segmentation.
+    """The small CGANet of [`cganet_tnet_d1w16()`][cganet_tnet_d1w16] for person instance segmentation.
 
-    Not a paper configuration: the CPU demo counterpart of :func:`cganet_tnet_d1w64_seg`
+    Not a paper configuration: the CPU demo counterpart of [`cganet_tnet_d1w64_seg()`][cganet_tnet_d1w64_seg]
     (one mask logit map per box from the narrow ROIGuider).
 
     Args:
-        **kwargs: as for :func:`cganet_tnet_d1w64_seg` (``input_size`` defaults to 256).
+        **kwargs: as for [`cganet_tnet_d1w64_seg()`][cganet_tnet_d1w64_seg] (``input_size`` defaults to 256).
     """
     kwargs.setdefault("outputs", ("masks",))
     return _small(kwargs)

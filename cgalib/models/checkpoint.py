@@ -2,8 +2,8 @@
 content hash that detects damage, read with one-line messages for anything else.
 
 Two kinds of file share the machinery: a *model checkpoint* (``model.pt``,
-:data:`FORMAT`, written by :func:`save_model`) and the *training state* of a run
-(``last.pt``, :data:`TRAIN_STATE_FORMAT`, written by :func:`cgalib.engine.train_model` for
+`FORMAT`, written by [`save_model()`][save_model]) and the *training state* of a run
+(``last.pt``, `TRAIN_STATE_FORMAT`, written by [`cgalib.engine.train_model()`][cgalib.engine.train_model] for
 ``--resume``). Both are plain dicts of tensors and Python values, so they load with
 ``torch.load(weights_only=True)``: no pickled code runs when a file is read.
 """
@@ -129,13 +129,13 @@ def state_digest(obj: Any) -> str:
 
 
 def save_checkpoint(content: dict[str, Any], path: str | os.PathLike, format: str) -> None:
-    """Write ``content`` with its ``format`` tag and :func:`state_digest`, atomically.
+    """Write ``content`` with its ``format`` tag and `state_digest()`, atomically.
 
     Args:
         content: a dict of tensors and plain Python values (what ``torch.load`` reads back
             with ``weights_only=True``).
         path: the file to write.
-        format: :data:`FORMAT` or :data:`TRAIN_STATE_FORMAT`.
+        format: `FORMAT` or `TRAIN_STATE_FORMAT`.
     """
     body = {"format": format, **content}
     atomic_save({**body, _DIGEST: state_digest(body)}, path)
@@ -199,7 +199,7 @@ def load_checkpoint(
 
     Args:
         path: the file.
-        format: :data:`FORMAT` (``model.pt``) or :data:`TRAIN_STATE_FORMAT` (``last.pt``).
+        format: `FORMAT` (``model.pt``) or `TRAIN_STATE_FORMAT` (``last.pt``).
         map_location: passed to ``torch.load``.
 
     Returns:
@@ -239,14 +239,14 @@ def load_checkpoint(
 
 
 def save_model(model: nn.Module, path: str | os.PathLike, **extra: Any) -> None:
-    """Save weights with the builder name and kwargs recorded by :func:`create_model`.
+    """Save weights with the builder name and kwargs recorded by [`create_model()`][create_model].
 
-    The file also stores a SHA-256 of its content (:func:`state_digest`), checked by
-    :func:`load_model` and :func:`load_weights`.
+    The file also stores a SHA-256 of its content (`state_digest()`), checked by
+    [`load_model()`][load_model] and [`load_weights()`][load_weights].
 
     Args:
         model: a model; if it was built by ``create_model`` its ``build_config`` is stored
-            so that :func:`load_model` can rebuild it.
+            so that [`load_model()`][load_model] can rebuild it.
         path: the file to write (atomically).
         **extra: more JSON-serialisable metadata to store (e.g. ``epoch``).
 
@@ -274,7 +274,7 @@ def load_weights(
 
     Args:
         model: the model to fill.
-        path: a file written by :func:`save_model`.
+        path: a file written by [`save_model()`][save_model].
         map_location: passed to ``torch.load``.
 
     Returns:
@@ -283,7 +283,7 @@ def load_weights(
     Raises:
         FileNotFoundError: if ``path`` does not exist.
         CheckpointError: if the file is not a model checkpoint or is damaged (see
-            :func:`load_checkpoint`).
+            [`load_checkpoint()`][load_checkpoint]).
         ValueError: listing missing keys, unexpected keys and shape mismatches, and the
             architecture the checkpoint was saved from.
     """
@@ -356,11 +356,11 @@ def load_model(
     expect: type | tuple[type, ...] | None = None,
     **overrides: Any,
 ) -> nn.Module:
-    """Rebuild a model from a checkpoint written by :func:`save_model` and load its weights.
+    """Rebuild a model from a checkpoint written by [`save_model()`][save_model] and load its weights.
 
     Args:
         path: the checkpoint file, or the name of a checkpoint shipped with cgalib
-            (:func:`~cgalib.models.pretrained.list_pretrained`, e.g.
+            (`list_pretrained()`, e.g.
             ``"cganet_tnet_d1w16.synthetic"``) when no file of that name exists.
         map_location: passed to ``torch.load`` (``"cpu"``, ``"cuda"``...).
         expect: the class (or classes) the caller needs, e.g. ``CGANet`` for evaluation,

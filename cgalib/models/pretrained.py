@@ -32,7 +32,7 @@ HELD_OUT = MappingProxyType(
     {"num_train": 0, "num_val": 50, "seed": 7, "size": 192, "min_height": 48}
 )
 """The held-out synthetic split the shipped checkpoints are measured on
-(:func:`cgalib.data.make_synthetic_coco` arguments; seed 7, which training never used)."""
+([`cgalib.data.make_synthetic_coco()`][cgalib.data.make_synthetic_coco] arguments; seed 7, which training never used)."""
 
 
 def list_pretrained() -> list[str]:
@@ -44,7 +44,7 @@ def pretrained_path(name: str, must_exist: bool = True) -> Path:
     """The file of the shipped checkpoint ``name``.
 
     Args:
-        name: a name from :func:`list_pretrained`.
+        name: a name from [`list_pretrained()`][list_pretrained].
         must_exist: raise when the file is missing (an installation without package data).
 
     Returns:
@@ -69,10 +69,10 @@ def pretrained_info(name: str) -> dict:
     """What the shipped checkpoint ``name`` scored and how it was made (its JSON).
 
     Args:
-        name: a name from :func:`list_pretrained`.
+        name: a name from [`list_pretrained()`][list_pretrained].
 
     Returns:
-        The parsed JSON: ``metrics`` (pycocotools keypoint AP on :data:`HELD_OUT`),
+        The parsed JSON: ``metrics`` (pycocotools keypoint AP on [`HELD_OUT`][HELD_OUT]),
         ``command``, ``machine``, ``date``, ``training``.
     """
     return json.loads(pretrained_path(name).with_suffix(".json").read_text())

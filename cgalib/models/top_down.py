@@ -1,6 +1,6 @@
 """TopDownPose: the separated (top-down) TNet model of the paper's Table 4.
 
-Data flow::
+Data flow:
 
     person crops (B,3,H,W) in 0..1 --normalise--> backbone --> L0..L3 (strides 4..32)
     L0..L3 --> head (PyramidHeatmapHead: per-level 1x1 conv, upsample, sum)
@@ -11,8 +11,8 @@ Data flow::
 
 The crop plays the role of one ROI box (its whole extent, in pixel indices
 ``(-0.5, -0.5, W - 0.5, H - 0.5)``), so targets and decoding share
-the ROI-heatmap convention of CGANet's keypoint head (:mod:`cgalib.codecs.roi_keypoints`);
-person crops are cut and mapped back by :mod:`cgalib.codecs.affine`.
+the ROI-heatmap convention of CGANet's keypoint head (`cgalib.codecs.roi_keypoints`);
+person crops are cut and mapped back by [`cgalib.codecs.affine`][cgalib.codecs.affine].
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ __all__ = ["TopDownPose", "topdown_tnet_d1w16", "topdown_tnet_d3w64", "topdown_t
 class TopDownPose(nn.Module):
     """Single-person pose from a person crop: backbone, stride-4 heatmaps, argmax decode.
 
-    The default head, :class:`~cgalib.heads.PyramidHeatmapHead`, reads every level of
+    The default head, [`PyramidHeatmapHead`][cgalib.heads.PyramidHeatmapHead], reads every level of
     the backbone (sized from its ``feature_info``): a 1x1 convolution per level to
     ``num_keypoints`` logits, the coarser ones upsampled to level 0 and summed (bias
     ``-2.19``, CenterNet's prior). Reading every level lets all of TNet's last stage reach
@@ -52,25 +52,25 @@ class TopDownPose(nn.Module):
 
     Args:
         backbone: a multi-level backbone with ``feature_info`` (channels and strides per
-            level, e.g. :class:`~cgalib.TNet`); level 0 must have stride 4.
+            level, e.g. [`TNet`][cgalib.TNet]); level 0 must have stride 4.
         head: maps the backbone's levels ``[L0, ...]`` to `(B, K, H/4, W/4)` logits;
-            default a :class:`~cgalib.heads.PyramidHeatmapHead` sized from the backbone.
+            default a [`PyramidHeatmapHead`][cgalib.heads.PyramidHeatmapHead] sized from the backbone.
         num_keypoints: ``K``.
         keypoint_sigma: Gaussian sigma of the heatmap targets, in heatmap cells.
         input_size: ``(H, W)`` of the crops the model is trained on (the paper's 256x192),
             or one int for square crops; the crop size that predictors cut. The
             model itself accepts any crop whose sides are multiples of 32.
         flip_test: at inference, also run the mirrored crops and average the heatmap
-            probabilities (:func:`~cgalib.postprocess.average_flipped_heatmaps`; twice the
+            probabilities ([`average_flipped_heatmaps()`][cgalib.postprocess.average_flipped_heatmaps]; twice the
             cost).
         flip_index: keypoint permutation of a horizontal flip (default: the
             ``keypoint_set``'s, or COCO's for ``K = 17``); needed for the flip test and for
             flip augmentation.
         flip_shift: heatmap cells the mirrored pass is shifted right; 0 is exact for
             cgalib's pixel-centred heatmaps (1 is SimpleBaseline/HRNet's convention, see
-            :func:`~cgalib.postprocess.average_flipped_heatmaps`).
+            [`average_flipped_heatmaps()`][cgalib.postprocess.average_flipped_heatmaps]).
         keypoint_set: the keypoints the model predicts (a
-            :class:`~cgalib.utils.keypoint_set.KeypointSet`, or its ``to_dict()``), with
+            [`KeypointSet`][cgalib.utils.keypoint_set.KeypointSet], or its ``to_dict()``), with
             ``K`` equal to ``num_keypoints``; default COCO's for ``K = 17`` (without a
             ``flip_index`` of another set), else none.
 
@@ -210,7 +210,7 @@ class TopDownPose(nn.Module):
 
     def crop_boxes(self, images: torch.Tensor) -> torch.Tensor:
         """Each crop as one ROI box in crop pixel indices, `(B, 4)`: ``(-0.5, -0.5, W - 0.5,
-        H - 0.5)`` (:func:`~cgalib.codecs.whole_crop_boxes`), so heatmaps are pixel-centred."""
+        H - 0.5)`` ([`whole_crop_boxes()`][cgalib.codecs.whole_crop_boxes]), so heatmaps are pixel-centred."""
         return whole_crop_boxes(images.shape[0], images.shape[-2:], images.device)
 
     def forward(
@@ -300,8 +300,8 @@ def topdown_tnet_d3w64(**kwargs: Any) -> TopDownPose:
     """Top-down TNet-D3W64 (paper Table 4: 24.7M parameters, 7.2 GFLOPs at 256x192).
 
     Args:
-        **kwargs: ``backbone_kwargs`` (overrides for :class:`~cgalib.TNet`) and any
-            :class:`TopDownPose` argument (``input_size``, ``num_keypoints``,
+        **kwargs: ``backbone_kwargs`` (overrides for [`TNet`][cgalib.TNet]) and any
+            [`TopDownPose`][TopDownPose] argument (``input_size``, ``num_keypoints``,
             ``flip_test``, ``flip_index``, ``keypoint_set``: ``K`` and the flip map are the
             set's, and checkpoints store it; default COCO's 17 keypoints, ...).
     """
@@ -313,7 +313,7 @@ def topdown_tnet_d3w96(**kwargs: Any) -> TopDownPose:
     """Top-down TNet-D3W96 (paper Table 5, at 384x288).
 
     Args:
-        **kwargs: as for :func:`topdown_tnet_d3w64`; ``input_size`` defaults to
+        **kwargs: as for [`topdown_tnet_d3w64()`][topdown_tnet_d3w64]; ``input_size`` defaults to
             ``(384, 288)``.
     """
     kwargs.setdefault("input_size", (384, 288))
@@ -329,7 +329,7 @@ def topdown_tnet_d1w16(**kwargs: Any) -> TopDownPose:
     ``docs/top-down.md``.
 
     Args:
-        **kwargs: as for :func:`topdown_tnet_d3w64`; ``input_size`` defaults to
+        **kwargs: as for [`topdown_tnet_d3w64()`][topdown_tnet_d3w64]; ``input_size`` defaults to
             ``(128, 96)``.
     """
     kwargs.setdefault("input_size", (128, 96))

@@ -23,8 +23,8 @@ def create_variant(model: nn.Module, **overrides: Any) -> nn.Module:
     shapes; one that changes them fails with the list of mismatches.
 
     Args:
-        model: a model made by :func:`~cgalib.create_model` (or loaded by
-            :func:`~cgalib.load_model`), which records its builder and arguments.
+        model: a model made by [`create_model()`][cgalib.create_model] (or loaded by
+            [`load_model()`][cgalib.load_model]), which records its builder and arguments.
         **overrides: builder arguments replacing the recorded ones.
 
     Returns:

@@ -69,15 +69,15 @@ def roi_align(
 
     The sampling is vectorised over all rois (no Python loop): rois are laid out per image,
     padded to the largest count, every sample is interpolated by one
-    :func:`torch.nn.functional.grid_sample` call on the clamped coordinates (samples that
+    [`torch.nn.functional.grid_sample()`][torch.nn.functional.grid_sample] call on the clamped coordinates (samples that
     contribute 0 are moved into its zero padding) and each bin is summed by one
-    :func:`~torch.nn.functional.avg_pool2d`. Gradients
+    [`avg_pool2d()`][torch.nn.functional.avg_pool2d]. Gradients
     flow to ``input``; the boxes are treated as constants, as in torchvision. Results match
     torchvision to floating-point rounding (the normalised ``grid_sample`` coordinates).
 
     A list with the same number of boxes for every image is laid out by a reshape alone,
     without a step that depends on the box values, so that a traced graph (ONNX export,
-    :mod:`cgalib.export`) with fixed sampling (``sampling_ratio > 0``) holds for any boxes.
+    [`cgalib.export`][cgalib.export]) with fixed sampling (``sampling_ratio > 0``) holds for any boxes.
 
     Args:
         input: feature maps.
@@ -193,7 +193,7 @@ def roi_align(
 
 
 class RoIAlign(nn.Module):
-    """Module form of :func:`roi_align` with fixed output size, scale and sampling.
+    """Module form of `roi_align()` with fixed output size, scale and sampling.
 
     Args:
         output_size: ``(h, w)`` of each aligned map, or an int for a square one.

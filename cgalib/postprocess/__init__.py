@@ -1,7 +1,7 @@
 """Inference post-processing: Ambiguity Alleviation (paper eq. 4), box extension (Dichotomy
 Extended Area, Algorithm 1, and the fixed-ratio baseline) and CGANet's whole
 post-processing module; for top-down models, the flip test of keypoint heatmaps and OKS-NMS.
-The center and keypoint decoders live in :mod:`cgalib.codecs` and
+The center and keypoint decoders live in [`cgalib.codecs`][cgalib.codecs] and
 are re-exported here."""
 
 from cgalib.codecs.center import decode_centers, heatmap_nms

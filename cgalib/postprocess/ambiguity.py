@@ -15,7 +15,7 @@ def alleviate_ambiguity(
     alpha: float = 1.0,
     beta: float = 0.5,
 ) -> torch.Tensor:
-    """Re-score a center heatmap with the center-line heatmaps (paper eq. 4)::
+    """Re-score a center heatmap with the center-line heatmaps (paper eq. 4):
 
         H_det = H_det**alpha * (M_x * M_y)**beta
 
@@ -62,7 +62,7 @@ def alleviate_ambiguity(
 
 
 class AmbiguityAlleviation(nn.Module):
-    """Module form of :func:`alleviate_ambiguity`.
+    """Module form of `alleviate_ambiguity()`.
 
     Args:
         alpha: exponent of the center heatmap.

@@ -17,21 +17,21 @@ __all__ = ["CGANetPostprocess", "average_flipped_outputs"]
 class CGANetPostprocess(nn.Module):
     """Sigmoid, Ambiguity Alleviation (eq. 4), top-k center decode, box extension; keypoints.
 
-    :meth:`detect` turns the dense outputs of one forward pass into ``k`` scored boxes
+    [`detect()`][detect] turns the dense outputs of one forward pass into ``k`` scored boxes
     per image and their extended boxes (the ROIs the keypoint head reads);
-    :meth:`decode_keypoints` turns the keypoint head's per-box heatmaps into keypoints.
+    [`decode_keypoints()`][decode_keypoints] turns the keypoint head's per-box heatmaps into keypoints.
     The parts are modules fixed at construction; a variant (say, the fixed extension of
     Table 1 d*) is another ``CGANetPostprocess``, or another builder argument of the
-    registered models (:func:`cgalib.create_variant`).
+    registered models ([`cgalib.create_variant()`][cgalib.create_variant]).
 
     Args:
-        box_extension: the :class:`~cgalib.postprocess.BoxExtension` applied to the
-            decoded boxes (:class:`~cgalib.postprocess.DichotomyExtendArea`, the paper's;
-            :class:`~cgalib.postprocess.FixedExtendArea`;
-            :class:`~cgalib.postprocess.NoExtension`); ``None`` means no extension.
+        box_extension: the [`BoxExtension`][cgalib.postprocess.BoxExtension] applied to the
+            decoded boxes ([`DichotomyExtendArea`][cgalib.postprocess.DichotomyExtendArea], the paper's;
+            [`FixedExtendArea`][cgalib.postprocess.FixedExtendArea];
+            [`NoExtension`][cgalib.postprocess.NoExtension]); ``None`` means no extension.
             Training reuses the same module for its ROIs (see
-            :class:`~cgalib.losses.CGANetCriterion`).
-        ambiguity: the :class:`~cgalib.postprocess.AmbiguityAlleviation` re-scoring of
+            [`CGANetCriterion`][cgalib.losses.CGANetCriterion]).
+        ambiguity: the [`AmbiguityAlleviation`][cgalib.postprocess.AmbiguityAlleviation] re-scoring of
             the center heatmap, or ``None`` to decode the raw heatmap.
         max_detections: ``k`` of the top-k decode (COCO's maxDets = 20).
         output_stride: input pixels per heatmap pixel (4).
@@ -115,7 +115,7 @@ class CGANetPostprocess(nn.Module):
         return {"boxes": boxes * s, "extended_boxes": extended * s, "scores": scores}
 
     def forward(self, outputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """The same as :meth:`detect`."""
+        """The same as [`detect()`][detect]."""
         return self.detect(outputs)
 
     def decode_keypoints(self, logits: torch.Tensor, rois: torch.Tensor) -> torch.Tensor:

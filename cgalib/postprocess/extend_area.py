@@ -1,10 +1,10 @@
 """Box extension against *defective boxes*: the Dichotomy Extended Area (paper Algorithm 1),
 the fixed-ratio baseline (Table 1, d*) and no extension, as interchangeable modules.
 
-Every extension is a :class:`BoxExtension`: called as ``extension(boxes, center_line_x,
+Every extension is a [`BoxExtension`][BoxExtension]: called as ``extension(boxes, center_line_x,
 center_line_y)`` on boxes in heatmap coordinates, it returns the extended boxes. The same
-module instance serves inference (:class:`~cgalib.postprocess.CGANetPostprocess`, on the
-predicted center lines) and training (:class:`~cgalib.losses.CGANetCriterion`, on the
+module instance serves inference ([`CGANetPostprocess`][cgalib.postprocess.CGANetPostprocess], on the
+predicted center lines) and training ([`CGANetCriterion`][cgalib.losses.CGANetCriterion], on the
 ground-truth lines), so the two never disagree on what "extend" means. Settings are fixed
 at construction.
 """
@@ -74,7 +74,7 @@ class BoxExtension(nn.Module):
 
 
 class DichotomyExtendArea(BoxExtension):
-    """Module form of :func:`dichotomy_extend_area` (the paper's DEA, Table 1 d).
+    """Module form of [`dichotomy_extend_area()`][dichotomy_extend_area] (the paper's DEA, Table 1 d).
 
     Args:
         ratio: maximum extension per side, relative to the box size (paper: 0.09).
@@ -125,7 +125,7 @@ class DichotomyExtendArea(BoxExtension):
 
 
 class FixedExtendArea(BoxExtension):
-    """Module form of :func:`fixed_extend_area` (Table 1 d*); the center lines are unused.
+    """Module form of [`fixed_extend_area()`][fixed_extend_area] (Table 1 d*); the center lines are unused.
 
     Args:
         ratio: total relative growth per axis.

@@ -23,7 +23,7 @@ def average_flipped_heatmaps(
     leftmost columns keep their values), then averaged with ``heatmaps``.
 
     cgalib's heatmaps are pixel-centred (cell ``u`` covers crop pixels
-    ``[4u, 4u + 4)``, see :mod:`cgalib.codecs.roi_keypoints`), and a mirror maps that
+    ``[4u, 4u + 4)``, see `cgalib.codecs.roi_keypoints`), and a mirror maps that
     cell exactly onto cell ``W - 1 - u``: the default ``shift=0`` is exact. SimpleBaseline
     and HRNet shift by one cell because their targets put cell ``u`` at crop pixel ``4u``
     (1.5 pixels off-centre), which a mirror turns into a 0.75-cell error; ``shift=1``

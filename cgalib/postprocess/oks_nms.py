@@ -25,7 +25,7 @@ def keypoint_oks(
     Args:
         keypoints: ``(x, y, ...)`` of each pose.
         areas: each pose's area in pixels (e.g. its box's).
-        sigmas: per-keypoint sigmas (COCO's :data:`~cgalib.data.OKS_SIGMAS` for 17).
+        sigmas: per-keypoint sigmas (COCO's [`OKS_SIGMAS`][cgalib.data.OKS_SIGMAS] for 17).
 
     Returns:
         The OKS matrix, 1 on the diagonal.

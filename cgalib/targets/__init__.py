@@ -1,4 +1,4 @@
-"""Deprecated: the training targets now live in :mod:`cgalib.codecs`, beside their decoders.
+"""Deprecated: the training targets now live in [`cgalib.codecs`][cgalib.codecs], beside their decoders.
 
 ``from cgalib.targets import build_targets`` still works, with a ``DeprecationWarning``
 naming the new import.

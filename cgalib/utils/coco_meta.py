@@ -1,8 +1,8 @@
 """The COCO person-keypoint constants: names, skeleton, flip permutation, OKS sigmas.
 
-Each is a field of :meth:`KeypointSet.coco() <cgalib.utils.keypoint_set.KeypointSet.coco>`,
+Each is a field of [`KeypointSet.coco()`][cgalib.utils.keypoint_set.KeypointSet.coco],
 the set of COCO's 17 person keypoints; code that handles other keypoint sets takes a
-:class:`~cgalib.utils.keypoint_set.KeypointSet` instead.
+[`KeypointSet`][cgalib.utils.keypoint_set.KeypointSet] instead.
 
 Example:
     >>> len(KEYPOINT_NAMES), len(SKELETON), KEYPOINT_NAMES[FLIP_INDEX[1]]
@@ -32,7 +32,7 @@ NUM_KEYPOINTS: int = len(KEYPOINT_NAMES)
 """Number of keypoints per person, ``K``."""
 
 SKELETON_0: tuple[tuple[int, int], ...] = _COCO.skeleton
-"""The 19 COCO limbs as 0-based index pairs into :data:`KEYPOINT_NAMES`."""
+"""The 19 COCO limbs as 0-based index pairs into [`KEYPOINT_NAMES`][KEYPOINT_NAMES]."""
 
 SKELETON: tuple[tuple[int, int], ...] = tuple((a + 1, b + 1) for a, b in SKELETON_0)
 """The 19 COCO limbs as 1-based keypoint index pairs, as in the ``skeleton`` field of

@@ -212,8 +212,8 @@ def to_float_image(images: torch.Tensor, dtype: torch.dtype = torch.float32) -> 
     """The one uint8-to-float conversion of cgalib: ``uint8`` 0..255 becomes 0..1 floats.
 
     Data sets and letterboxing keep images ``uint8`` (4x less memory and worker traffic);
-    models take floats in 0..1 (see :class:`~cgalib.layers.ImageNormalize`). The
-    augmentation, the trainer and the :class:`~cgalib.Predictor` convert here. Float
+    models take floats in 0..1 (see [`ImageNormalize`][cgalib.layers.ImageNormalize]). The
+    augmentation, the trainer and the [`Predictor`][cgalib.Predictor] convert here. Float
     input is checked against the image-value rule (0..1, clipped within one 8-bit level)
     rather than passed on, so 0..255 floats fail here instead of saturating the model.
 

@@ -1,8 +1,8 @@
 """A keypoint set: the names, skeleton, flip map and OKS sigmas of a COCO keypoint category.
 
 COCO's person keypoints are one set among many (CrowdPose's 14 joints, animal sets,
-hands, faces). A :class:`KeypointSet` describes any of them and travels with the data
-(:class:`~cgalib.data.CocoKeypoints` reads it from the annotation file's category), the
+hands, faces). A [`KeypointSet`][KeypointSet] describes any of them and travels with the data
+([`CocoKeypoints`][cgalib.data.CocoKeypoints] reads it from the annotation file's category), the
 model (checkpoints store it) and the evaluation (its sigmas).
 
 **The flip map** is derived from the names: a name with one side word, ``left``/``right``
@@ -15,8 +15,8 @@ that lists the unpaired names and says how to pass the map (``flip_index``, or
 permutation and its own inverse, and must pair every name whose partner the names show.
 
 **The sigmas** (pycocotools' ``kpt_oks_sigmas``) are the ones given, else COCO's for
-COCO's 17 keypoints, else :data:`DEFAULT_OKS_SIGMA` for every keypoint with a
-:class:`KeypointSetWarning`: AP is then not comparable to published numbers.
+COCO's 17 keypoints, else [`DEFAULT_OKS_SIGMA`][DEFAULT_OKS_SIGMA] for every keypoint with a
+[`KeypointSetWarning`][KeypointSetWarning]: AP is then not comparable to published numbers.
 
 Example:
     >>> coco = KeypointSet.coco()
@@ -57,7 +57,7 @@ is not comparable to published numbers of that set."""
 
 SIGMA_SOURCES = ("given", "coco", "default")
 """Where a set's sigmas come from: given (by the caller or the category), COCO's (the set
-is COCO's 17 keypoints) or :data:`DEFAULT_OKS_SIGMA` for each keypoint."""
+is COCO's 17 keypoints) or [`DEFAULT_OKS_SIGMA`][DEFAULT_OKS_SIGMA] for each keypoint."""
 
 _COCO_NAMES: tuple[str, ...] = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
@@ -164,7 +164,7 @@ def flip_index_from_names(
 ) -> tuple[int, ...]:
     """The horizontal-flip permutation of a keypoint set, from its names.
 
-    Sided names (see :func:`keypoint_side`) swap with their partner; centre points stay;
+    Sided names (see [`keypoint_side()`][keypoint_side]) swap with their partner; centre points stay;
     ``pairs`` adds the mirror pairs the names do not show.
 
     Args:
@@ -314,16 +314,16 @@ def oks_sigmas(
 ) -> tuple[tuple[float, ...], str]:
     """The sigma rule: the sigmas given, else COCO's for COCO's keypoints, else the default.
 
-    No warning is given here; :func:`warn_default_sigmas` is the one said when the default
+    No warning is given here; [`warn_default_sigmas()`][warn_default_sigmas] is the one said when the default
     is used to score.
 
     Args:
         names: the ``K`` keypoint names.
-        sigmas: the sigmas given (checked by :func:`check_oks_sigmas`), or ``None``.
+        sigmas: the sigmas given (checked by [`check_oks_sigmas()`][check_oks_sigmas]), or ``None``.
         source: how messages name the set.
 
     Returns:
-        ``(sigmas, sigma_source)``, ``sigma_source`` one of :data:`SIGMA_SOURCES`.
+        ``(sigmas, sigma_source)``, ``sigma_source`` one of `SIGMA_SOURCES`.
 
     Raises:
         KeypointSetError: for given sigmas of the wrong count or value.
@@ -342,7 +342,7 @@ def oks_sigmas(
 
 
 def warn_default_sigmas(source: str, num_keypoints: int, stacklevel: int = 2) -> None:
-    """Warn that a set is scored with :data:`DEFAULT_OKS_SIGMA` for each keypoint.
+    """Warn that a set is scored with [`DEFAULT_OKS_SIGMA`][DEFAULT_OKS_SIGMA] for each keypoint.
 
     Args:
         source: the set (a file and category, or a model).
@@ -395,21 +395,21 @@ def _skeleton_from_coco(skeleton: Any, names: Sequence[str], source: str) -> tup
 class KeypointSet:
     """The keypoints of a COCO keypoint category: names, skeleton, flip map and OKS sigmas.
 
-    Every field is checked at construction (one :class:`KeypointSetError` line naming what
+    Every field is checked at construction (one [`KeypointSetError`][KeypointSetError] line naming what
     is wrong). A set is immutable, compares by value and converts to and from a JSON dict
-    (:meth:`to_dict`, :meth:`from_dict`) that checkpoints store.
+    ([`to_dict()`][to_dict], [`from_dict()`][from_dict]) that checkpoints store.
 
     Args:
         names: the ``K`` keypoint names, in annotation order (unique).
         skeleton: limbs as **0-based** index pairs (a COCO file's 1-based ``skeleton`` is
-            converted by :meth:`from_category`).
+            converted by [`from_category()`][from_category]).
         flip_index: the horizontal-flip permutation; ``None`` derives it from the names
             (see the module docstring). A given one must be a permutation and its own
             inverse, and must pair each name with the partner its name shows.
         sigmas: the OKS sigmas, one per keypoint; ``None`` takes COCO's for COCO's 17
-            keypoints, else :data:`DEFAULT_OKS_SIGMA` each, with a
-            :class:`KeypointSetWarning`.
-        sigma_source: where the sigmas come from (:data:`SIGMA_SOURCES`); ``None`` records
+            keypoints, else [`DEFAULT_OKS_SIGMA`][DEFAULT_OKS_SIGMA] each, with a
+            [`KeypointSetWarning`][KeypointSetWarning].
+        sigma_source: where the sigmas come from (`SIGMA_SOURCES`); ``None`` records
             it from the rule above.
         categories: the names of the COCO categories the set describes (``("person",)``
             for COCO); evaluation reads these categories of a ground-truth file.
@@ -525,7 +525,7 @@ class KeypointSet:
         """COCO's 17 person keypoints, with COCO's skeleton, flip map and OKS sigmas.
 
         Returns:
-            The set (one shared, immutable instance); :mod:`cgalib.utils.coco_meta`'s
+            The set (one shared, immutable instance); `cgalib.utils.coco_meta`'s
             constants are its fields.
 
         Example:
@@ -559,7 +559,7 @@ class KeypointSet:
         converted to 0-based and range-checked) and ``name``; and, when the category has
         them, the optional keys cgalib understands (pycocotools ignores them):
         ``flip_index`` or ``flip_pairs`` (``[[name, name], ...]``, the mirror pairs the
-        names do not show; see :func:`flip_index_from_names`), ``sigmas``, ``colors``, ``limb_colors``, ``upper_body`` and
+        names do not show; see `flip_index_from_names()`), ``sigmas``, ``colors``, ``limb_colors``, ``upper_body`` and
         ``lower_body`` (lists of keypoint names).
 
         Args:
@@ -569,7 +569,7 @@ class KeypointSet:
             source: how messages name it (default ``"category '<name>'"``).
 
         Returns:
-            The :class:`KeypointSet`.
+            The [`KeypointSet`][KeypointSet].
 
         Raises:
             KeypointSetError: naming ``source``: no keypoint names, a limb out of range
@@ -596,15 +596,15 @@ class KeypointSet:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "the keypoint set") -> KeypointSet:
-        """The set :meth:`to_dict` wrote (a checkpoint's ``keypoint_set``), or that a COCO
-        category describes (read as :meth:`from_category` reads it).
+        """The set [`to_dict()`][to_dict] wrote (a checkpoint's ``keypoint_set``), or that a COCO
+        category describes (read as [`from_category()`][from_category] reads it).
 
         Args:
-            data: the dict (a :class:`KeypointSet` is returned as it is).
+            data: the dict (a [`KeypointSet`][KeypointSet] is returned as it is).
             source: how messages name it.
 
         Returns:
-            The :class:`KeypointSet`.
+            The [`KeypointSet`][KeypointSet].
 
         Raises:
             KeypointSetError: for a dict that does not describe a valid set.
@@ -675,7 +675,7 @@ class KeypointSet:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The set as a JSON-serialisable dict, read back by :meth:`from_dict`.
+        """The set as a JSON-serialisable dict, read back by [`from_dict()`][from_dict].
 
         Its keys are those of a COCO category (``keypoints``, ``skeleton`` 1-based) and
         cgalib's (``flip_index``, ``sigmas``, ``sigma_source``, ``categories``, and the

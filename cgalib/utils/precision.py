@@ -22,7 +22,7 @@ def precision_dtype(precision: str) -> torch.dtype:
     """The dtype of a precision name.
 
     Args:
-        precision: one of :data:`PRECISIONS`.
+        precision: one of [`PRECISIONS`][PRECISIONS].
 
     Raises:
         ValueError: naming the unknown precision and the known ones.
@@ -44,7 +44,7 @@ def autocast(
 
     Args:
         device: the device the autocast region runs on (its type selects the backend).
-        precision: one of :data:`PRECISIONS`.
+        precision: one of [`PRECISIONS`][PRECISIONS].
         cache_enabled: autocast's weight-cast cache (off while capturing CUDA graphs).
 
     Examples:

@@ -109,13 +109,13 @@ class ProgressBar:
 def progress(
     iterable: Iterable[T], total: int | None = None, desc: str = "", **kw: Any
 ) -> Iterator[T]:
-    """Wrap an iterable with a :class:`ProgressBar`.
+    """Wrap an iterable with a [`ProgressBar`][ProgressBar].
 
     Args:
         iterable: what to iterate.
         total: its length (taken from ``len()`` when possible).
         desc: a label.
-        **kw: more :class:`ProgressBar` arguments.
+        **kw: more [`ProgressBar`][ProgressBar] arguments.
     """
     if total is None and hasattr(iterable, "__len__"):
         total = len(iterable)  # type: ignore[arg-type]

@@ -1,10 +1,10 @@
 """Video: decode and encode with PyAV, track people across frames, smooth their keypoints.
 
-The parts work on their own: :class:`PoseTracker` and :class:`PoseSmoother` take any
+The parts work on their own: [`PoseTracker`][PoseTracker] and [`PoseSmoother`][PoseSmoother] take any
 per-frame lists of COCO-style person dicts (``bbox`` xywh, flat ``keypoints``,
-``score``), with or without the :class:`~cgalib.Predictor`; :func:`predict_video` joins
-them for a video file. :func:`keypoint_jitter`, :func:`tracking_scores` and
-:func:`smoothing_lag` measure the outcome, on real clips or on :func:`synthetic_clip`.
+``score``), with or without the [`Predictor`][cgalib.Predictor]; [`predict_video()`][predict_video] joins
+them for a video file. [`keypoint_jitter()`][keypoint_jitter], [`tracking_scores()`][tracking_scores] and
+[`smoothing_lag()`][smoothing_lag] measure the outcome, on real clips or on [`synthetic_clip()`][synthetic_clip].
 
 Reading and writing video needs PyAV and tracking needs SciPy: ``pip install
 cgalib[video]``. Both are imported on first use, so this package imports without them.

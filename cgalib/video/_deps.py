@@ -1,4 +1,4 @@
-"""The optional dependencies of :mod:`cgalib.video` (the ``video`` extra), imported on use."""
+"""The optional dependencies of [`cgalib.video`][cgalib.video] (the ``video`` extra), imported on use."""
 
 from __future__ import annotations
 

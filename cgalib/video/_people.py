@@ -53,5 +53,5 @@ def people_arrays(
 
 def check_sigmas(sigmas: Sequence[float]) -> np.ndarray:
     """``sigmas`` as a positive float array `(K,)`, or a ``ValueError`` saying what is wrong
-    (the check of :func:`~cgalib.utils.keypoint_set.check_oks_sigmas`)."""
+    (the check of [`check_oks_sigmas()`][cgalib.utils.keypoint_set.check_oks_sigmas])."""
     return np.asarray(check_oks_sigmas(sigmas), dtype=float)

@@ -1,7 +1,7 @@
 """How steady and how consistent tracked poses are: jitter, identity switches, smoothing lag.
 
 All functions take per-frame lists of person dicts with a ``track_id`` (predictions from
-:class:`~cgalib.video.PoseTracker`, or ground truth whose ``track_id`` is the identity),
+[`PoseTracker`][cgalib.video.PoseTracker], or ground truth whose ``track_id`` is the identity),
 frames being consecutive processed frames.
 """
 
@@ -140,7 +140,7 @@ def tracking_scores(
         min_oks: the least OKS of a match.
 
     Returns:
-        A :class:`TrackingScores`.
+        A [`TrackingScores`][TrackingScores].
 
     Raises:
         ValueError: when the two sequences differ in length, or for a malformed person.

@@ -1,11 +1,11 @@
 """Predict, track and smooth the people of a video; write the results and an annotated video.
 
-:func:`predict_video` is the entry point behind ``cgalib predict clip.mp4``: frames are
-decoded with PyAV (:class:`~cgalib.video.VideoReader`), predicted in batches by a
-:class:`~cgalib.Predictor`, tracked (:class:`~cgalib.video.PoseTracker`), smoothed
-(:class:`~cgalib.video.PoseSmoother`), drawn (:func:`~cgalib.video.draw_tracks`) into an
+[`predict_video()`][predict_video] is the entry point behind ``cgalib predict clip.mp4``: frames are
+decoded with PyAV ([`VideoReader`][cgalib.video.VideoReader]), predicted in batches by a
+[`Predictor`][cgalib.Predictor], tracked ([`PoseTracker`][cgalib.video.PoseTracker]), smoothed
+([`PoseSmoother`][cgalib.video.PoseSmoother]), drawn ([`draw_tracks()`][cgalib.video.draw_tracks]) into an
 H.264 video next to the results, and written as one JSON per video
-(:mod:`cgalib.video.results`).
+(`cgalib.video.results`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ __all__ = ["output_paths", "predict_video"]
 
 
 def output_paths(video: str | os.PathLike, out_dir: str | os.PathLike) -> tuple[Path, Path]:
-    """Where :func:`predict_video` writes: ``out_dir/<file name>.poses.json`` and
+    """Where [`predict_video()`][predict_video] writes: ``out_dir/<file name>.poses.json`` and
     ``.poses.mp4``.
 
     The input's suffix stays in the names, so ``walk.mkv`` and ``walk.mp4`` never share
@@ -79,25 +79,25 @@ def predict_video(
     """Predict, track and smooth the people of a video; write a results JSON and a video.
 
     Args:
-        predictor: a :class:`~cgalib.Predictor` or a
-            :class:`~cgalib.inference.TopDownPredictor` (with its detector), or a
+        predictor: a [`Predictor`][cgalib.Predictor] or a
+            [`TopDownPredictor`][cgalib.inference.TopDownPredictor] (with its detector), or a
             multi-person model (wrapped in a ``Predictor`` with its defaults: ``input_size``
             512, CUDA when available).
         path: the video file (any container PyAV reads).
         out_dir: the output folder: ``<file name>.poses.json`` (see
-            :mod:`cgalib.video.results`) and, with ``render``, ``<file name>.poses.mp4``
-            (:func:`output_paths`); existing ones are replaced.
+            `cgalib.video.results`) and, with ``render``, ``<file name>.poses.mp4``
+            ([`output_paths()`][output_paths]); existing ones are replaced.
         every: process every ``every``-th frame (1: all).
         max_frames: stop after this many processed frames (``None``: the whole video).
         smooth: One-Euro smoothing of keypoints and boxes (on by default).
-        tracker: a fresh :class:`~cgalib.video.PoseTracker` (default: one with the OKS
+        tracker: a fresh [`PoseTracker`][cgalib.video.PoseTracker] (default: one with the OKS
             sigmas of the model's keypoint set, ``predictor.keypoint_set``); its
             ``min_score`` drops low-scoring people.
-        smoother: a fresh :class:`~cgalib.video.PoseSmoother` (default ``PoseSmoother()``
+        smoother: a fresh [`PoseSmoother`][cgalib.video.PoseSmoother] (default ``PoseSmoother()``
             when ``smooth``); must be ``None`` when ``smooth`` is ``False``.
         render: write the annotated video (skeleton and colours of the model's keypoint
             set).
-        codec: its encoder (default :func:`~cgalib.video.best_video_codec`: H.264).
+        codec: its encoder (default [`best_video_codec()`][cgalib.video.best_video_codec]: H.264).
         keypoint_threshold: keypoints scored lower are not drawn.
         progress: show a progress bar (frames per second, people) on stderr.
 

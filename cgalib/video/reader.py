@@ -4,7 +4,7 @@ Any container and codec the bundled FFmpeg reads works (MP4, MKV, WebM, MOV, AVI
 Each frame keeps its presentation timestamp in seconds (``pts * time_base``), so
 variable-frame-rate clips and ``every``-th-frame processing keep real times.
 
-A damaged or truncated file raises :class:`VideoReadError` naming the file and how many
+A damaged or truncated file raises [`VideoReadError`][VideoReadError] naming the file and how many
 frames were decoded before the damage: a decoding error, fewer frames than the container
 declares, or (for containers that declare no frame count) frames ending more than half a
 frame before the duration it declares all count as damage.
@@ -75,7 +75,7 @@ class VideoFrame(NamedTuple):
         index: its position in the stream, 0-based, in presentation order (frames skipped
             by ``every`` still count).
         time: its presentation timestamp in seconds (``pts * time_base``).
-        image: RGB ``uint8`` `(3, H, W)` tensor, as :func:`cgalib.utils.to_rgb_tensor`
+        image: RGB ``uint8`` `(3, H, W)` tensor, as [`cgalib.utils.to_rgb_tensor()`][cgalib.utils.to_rgb_tensor]
             returns.
     """
 
@@ -168,7 +168,7 @@ class VideoReader:
         )
 
     def expected_frames(self, every: int = 1, max_frames: int | None = None) -> int | None:
-        """How many frames :meth:`frames` will yield, if the container says; else ``None``.
+        """How many frames [`frames()`][frames] will yield, if the container says; else ``None``.
 
         Args:
             every: yield every ``every``-th frame.
@@ -192,7 +192,7 @@ class VideoReader:
             max_frames: stop after yielding this many frames (``None``: to the end).
 
         Yields:
-            :class:`VideoFrame` ``(index, time, image)``.
+            [`VideoFrame`][VideoFrame] ``(index, time, image)``.
 
         Raises:
             ValueError: for an ``every`` or ``max_frames`` that is not a positive integer.

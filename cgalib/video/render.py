@@ -1,6 +1,6 @@
 """Draw tracked people on a video frame with PIL (fast enough for every frame of a video).
 
-Limbs and keypoints take the colours of :func:`cgalib.viz.draw_people` (the keypoint set's
+Limbs and keypoints take the colours of [`cgalib.viz.draw_people()`][cgalib.viz.draw_people] (the keypoint set's
 own, or by body side: left blue, right orange, centre green); each track's box and ``#id``
 label take a colour of its own.
 """

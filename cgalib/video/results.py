@@ -76,7 +76,7 @@ def save_video_results(path: str | os.PathLike, results: dict) -> Path:
 
 
 def load_video_results(path: str | os.PathLike) -> dict:
-    """Read a results file written by :func:`~cgalib.video.predict_video`.
+    """Read a results file written by [`predict_video()`][cgalib.video.predict_video].
 
     Args:
         path: the JSON file.

@@ -35,7 +35,7 @@ def oks_matrix(
         areas: `(N,)` the scale ``s^2`` of each person of ``a`` in pixels² (COCO uses the
             segment area; a box area gives a more lenient OKS).
         sigmas: `(K,)` per-keypoint falloff constants, e.g.
-            :data:`cgalib.utils.coco_meta.OKS_SIGMAS`.
+            [`cgalib.utils.coco_meta.OKS_SIGMAS`][cgalib.utils.coco_meta.OKS_SIGMAS].
         valid_a: `(N, K)` bool, which keypoints of ``a`` count (default all).
         valid_b: `(M, K)` bool, which keypoints of ``b`` count (default all).
 

@@ -12,7 +12,7 @@ x_hat    = alpha(cutoff) x + (1 - alpha(cutoff)) x_hat_prev
 ```
 
 ``dt`` comes from the frame times, not from a fixed rate, so skipped frames and
-variable-frame-rate video are filtered correctly. :class:`PoseSmoother` runs one filter
+variable-frame-rate video are filtered correctly. [`PoseSmoother`][PoseSmoother] runs one filter
 per track over its keypoints and box, measures speed in person heights per second (so
 the same ``beta`` suits small and large people), and lets low-score keypoints pass
 through unfiltered without updating the filter: an occluded or missed keypoint does not
@@ -130,10 +130,10 @@ class OneEuroFilter:
 
 
 class PoseSmoother:
-    """One-Euro filters per track over keypoints and boxes: one :meth:`update` per frame.
+    """One-Euro filters per track over keypoints and boxes: one [`update()`][update] per frame.
 
     Args:
-        min_cutoff: cutoff (Hz) at rest; see :class:`OneEuroFilter`.
+        min_cutoff: cutoff (Hz) at rest; see [`OneEuroFilter`][OneEuroFilter].
         beta: cutoff rise in Hz per person height per second of keypoint speed.
         d_cutoff: cutoff (Hz) of the speed estimate.
         keypoint_threshold: keypoints with a lower score pass through unfiltered and leave
@@ -170,14 +170,14 @@ class PoseSmoother:
 
     @property
     def frames_seen(self) -> int:
-        """Frames given to :meth:`update` so far (0 for a fresh one)."""
+        """Frames given to [`update()`][update] so far (0 for a fresh one)."""
         return self._frame
 
     def update(self, people: Sequence[dict], time: float) -> list[dict]:
         """Smooth one frame's tracked people.
 
         Args:
-            people: person dicts with a ``track_id`` (from :class:`PoseTracker`).
+            people: person dicts with a ``track_id`` (from [`PoseTracker`][PoseTracker]).
             time: the frame's time in seconds.
 
         Returns:
@@ -234,19 +234,19 @@ class PoseSmoother:
 def smooth_poses(
     frames: Sequence[Sequence[dict]], times: Sequence[float], **kwargs: Any
 ) -> list[list[dict]]:
-    """Smooth tracked people over a whole sequence: :class:`PoseSmoother` frame by frame.
+    """Smooth tracked people over a whole sequence: [`PoseSmoother`][PoseSmoother] frame by frame.
 
     Args:
         frames: per frame, its tracked person dicts (with ``track_id``).
         times: per frame, its time in seconds (increasing).
-        **kwargs: :class:`PoseSmoother` arguments (``min_cutoff``, ``beta``, ...).
+        **kwargs: [`PoseSmoother`][PoseSmoother] arguments (``min_cutoff``, ``beta``, ...).
 
     Returns:
         Per frame, the smoothed copies.
 
     Raises:
         ValueError: when ``times`` and ``frames`` differ in length, or as
-            :meth:`PoseSmoother.update`.
+            [`PoseSmoother.update()`][PoseSmoother.update].
     """
     if len(times) != len(frames):
         raise ValueError(f"times has {len(times)} entries for {len(frames)} frames")

@@ -1,6 +1,6 @@
 """A synthetic moving-crowd clip with known identities and keypoints, generated offline.
 
-People of the synthetic crowd set (:mod:`cgalib.data.synthetic`, drawn by its own
+People of the synthetic crowd set ([`cgalib.data.synthetic`][cgalib.data.synthetic], drawn by its own
 functions) move along smooth paths over a static textured background: two walk towards
 each other and cross (the nearer one hides the other), one walks out of the picture and
 comes back ``gap_frames`` frames later, one approaches the camera (growing), and any
@@ -57,7 +57,7 @@ class SyntheticClip:
 
         Args:
             path: the output file.
-            codec: an encoder name (default :func:`~cgalib.video.best_video_codec`).
+            codec: an encoder name (default [`best_video_codec()`][cgalib.video.best_video_codec]).
 
         Returns:
             ``path``.
@@ -160,7 +160,7 @@ def synthetic_clip(
         noise: standard deviation of per-frame sensor noise, in 0..255 levels.
 
     Returns:
-        A :class:`SyntheticClip`.
+        A [`SyntheticClip`][SyntheticClip].
 
     Raises:
         ValueError: for sizes, counts or a gap the clip cannot hold.

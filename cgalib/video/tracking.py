@@ -9,7 +9,7 @@ keeps the id (it is compared both where it was last seen and where its velocity 
 take it). An unmatched person starts a new track; ids are never reused.
 
 Works on any per-frame results: lists of COCO-style person dicts with ``bbox`` (xywh),
-``keypoints`` (flat ``[x, y, s] * K``) and ``score``, as :meth:`cgalib.Predictor.predict`
+``keypoints`` (flat ``[x, y, s] * K``) and ``score``, as `cgalib.Predictor.predict()`
 returns them.
 """
 
@@ -51,7 +51,7 @@ class _Track:
 
 
 class PoseTracker:
-    """Online multi-person tracker: one :meth:`update` per frame.
+    """Online multi-person tracker: one [`update()`][update] per frame.
 
     Args:
         sigmas: `(K,)` OKS falloff constants of the keypoint set (COCO's by default); their
@@ -62,7 +62,7 @@ class PoseTracker:
             track starts a new one.
         oks_weight: the similarity is ``oks_weight * OKS + (1 - oks_weight) * IoU``.
         min_score: people with a lower ``score`` are dropped from the output (and never
-            start a track). The :class:`~cgalib.Predictor` returns its top candidates,
+            start a track). The [`Predictor`][cgalib.Predictor] returns its top candidates,
             most of them near score 0; 0.1 keeps the people and drops those.
         keypoint_threshold: keypoints with a lower score do not count in the OKS.
         momentum: weight of the old velocity when a match updates it (0: the last step only).
@@ -112,7 +112,7 @@ class PoseTracker:
 
     @property
     def frames_seen(self) -> int:
-        """Frames given to :meth:`update` so far (0 for a fresh one)."""
+        """Frames given to [`update()`][update] so far (0 for a fresh one)."""
         return self._frame
 
     @property
@@ -208,12 +208,12 @@ class PoseTracker:
 def track_poses(
     frames: Sequence[Sequence[dict]], times: Sequence[float] | None = None, **kwargs: Any
 ) -> list[list[dict]]:
-    """Track people over a whole sequence: :class:`PoseTracker` applied frame by frame.
+    """Track people over a whole sequence: [`PoseTracker`][PoseTracker] applied frame by frame.
 
     Args:
-        frames: per frame, its person dicts (as :meth:`cgalib.Predictor.predict` returns).
+        frames: per frame, its person dicts (as `cgalib.Predictor.predict()` returns).
         times: per frame, its time in seconds (``None``: frame numbers).
-        **kwargs: :class:`PoseTracker` arguments (``sigmas``, ``patience``, ...).
+        **kwargs: [`PoseTracker`][PoseTracker] arguments (``sigmas``, ``patience``, ...).
 
     Returns:
         Per frame, copies of its people with a ``track_id``.

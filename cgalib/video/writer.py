@@ -1,7 +1,7 @@
 """Encode RGB frames into a video file with PyAV, keeping each frame's timestamp.
 
 H.264 (``libx264``, bundled with PyAV's FFmpeg) is preferred; where it is missing the best
-available encoder is used (:func:`best_video_codec`). Timestamps are written as given, so a
+available encoder is used ([`best_video_codec()`][best_video_codec]). Timestamps are written as given, so a
 clip processed at every ``N``-th frame still plays at real speed.
 """
 
@@ -28,10 +28,10 @@ _MPEG4_CLOCK = Fraction(1, 30000)  # MPEG-4 part 2 allows denominators up to 655
 
 
 def best_video_codec() -> str:
-    """The first encoder of :data:`VIDEO_CODECS` that the installed FFmpeg provides.
+    """The first encoder of [`VIDEO_CODECS`][VIDEO_CODECS] that the installed FFmpeg provides.
 
     Returns:
-        An encoder name for :class:`VideoWriter` (``"libx264"`` with PyAV's wheels).
+        An encoder name for [`VideoWriter`][VideoWriter] (``"libx264"`` with PyAV's wheels).
 
     Raises:
         ImportError: without PyAV, saying ``pip install cgalib[video]``.
@@ -54,10 +54,10 @@ class VideoWriter:
         path: the output file; its suffix picks the container (``.mp4``, ``.mkv``, ...).
             Its folder is created.
         fps: the nominal frame rate (what players show); frame times given to
-            :meth:`write` take precedence.
+            [`write()`][write] take precedence.
         width: frame width in pixels.
         height: frame height in pixels.
-        codec: an FFmpeg encoder name; ``None`` picks :func:`best_video_codec`.
+        codec: an FFmpeg encoder name; ``None`` picks [`best_video_codec()`][best_video_codec].
         quality: x264's constant rate factor (0 lossless .. 51 worst; 18 looks lossless);
             other encoders get an equivalent bit rate of 2 bits per pixel per second times
             ``fps``.

@@ -26,7 +26,7 @@ def draw_masks(
     """Overlay each person's ``segmentation``: a semi-transparent fill and an outline, one
     colour per person.
 
-    Draw the image first (e.g. :func:`~cgalib.viz.draw_people`, which also draws the
+    Draw the image first (e.g. [`draw_people()`][cgalib.viz.draw_people], which also draws the
     boxes); people without ``segmentation`` or with a ``score`` below ``score_threshold``
     are skipped.
 

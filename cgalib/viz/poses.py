@@ -34,7 +34,7 @@ def limb_side(names: Sequence[str], a: int, b: int) -> str:
     """``"left"``, ``"right"`` or ``"center"`` for the limb between keypoints ``a`` and ``b``.
 
     A limb is on a side when both its keypoints are (sides read from the names by
-    :func:`~cgalib.utils.keypoint_set.keypoint_side`).
+    `keypoint_side()`).
 
     Examples:
         >>> limb_side(["left_hip", "left_knee", "right_hip"], 0, 1)
@@ -60,7 +60,7 @@ def keypoint_colors(keypoint_set: KeypointSet) -> list[str]:
 
 def limb_colors(keypoint_set: KeypointSet) -> list[str]:
     """The drawing colour of each limb: the set's ``limb_colors``, else by body side
-    (:func:`limb_side`)."""
+    ([`limb_side()`][limb_side])."""
     if keypoint_set.limb_colors is not None:
         return list(keypoint_set.limb_colors)
     return [LIMB_COLORS[limb_side(keypoint_set.names, a, b)] for a, b in keypoint_set.skeleton]
@@ -88,7 +88,7 @@ def check_people_keypoints(people: Sequence[dict], keypoint_set: KeypointSet) ->
 
 
 def _as_numpy_image(image) -> np.ndarray:
-    """`(H, W, 3)` ``uint8``, by the image-value rule of :func:`~cgalib.utils.to_rgb_tensor`."""
+    """`(H, W, 3)` ``uint8``, by the image-value rule of [`to_rgb_tensor()`][cgalib.utils.to_rgb_tensor]."""
     return (
         to_rgb_tensor(image.detach() if isinstance(image, torch.Tensor) else image)
         .cpu()
@@ -113,7 +113,7 @@ def draw_people(
     Args:
         ax: a matplotlib ``Axes``.
         image: `(3, H, W)` tensor or `(H, W, 3)` array (``uint8`` 0..255 or floats 0..1, the
-            rule of :func:`~cgalib.utils.to_rgb_tensor`), or a PIL image.
+            rule of [`to_rgb_tensor()`][cgalib.utils.to_rgb_tensor]), or a PIL image.
         people: COCO-style dicts with ``keypoints`` (flat ``3K``: x, y, score or
             visibility; optional, a segmentation model gives none), optional ``score``, and boxes under ``box_key`` (COCO xywh) and
             ``extra_box_key`` (xyxy, drawn dashed, e.g. the DEA-extended boxes).
