@@ -28,12 +28,14 @@ docs: $(STAMP)
 # (the .ipynb files stay without outputs); tests/test_docs_site.py names pages older than
 # their notebook. `make notebooks CGALIB_FAST=1` for the quick sizes.
 notebooks: $(STAMP)
-	$(BIN)/python docs/scripts/render_notebooks.py
+	$(BIN)/python docs/scripts/render_notebooks.py < /dev/null
 
+# Notebook kernels get /dev/null as stdin: a kernel started from a background job of an
+# interactive shell could otherwise stop on the terminal (seen twice while rendering).
 test: $(STAMP)
 	$(BIN)/ruff check cgalib tests benchmarks examples configs
 	$(BIN)/python -m pytest
-	CGALIB_FAST=1 $(BIN)/python -m pytest --nbmake notebooks/ -q
+	CGALIB_FAST=1 $(BIN)/python -m pytest --nbmake notebooks/ -q < /dev/null
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 # The peers' environment: torchvision 0.29.1 needs torch 2.14.1, which .venv does not hold.
