@@ -142,24 +142,24 @@ def main() -> None:
     lines = [
         f"Measured on {device_name} ({args.device}), {datetime.date.today()}, backbone "
         f"TNet-{backbone.upper()}, input {size}, {n_train} synthetic training images, "
-        f"{args.minutes:g} min per model (epochs from a measured step time, so the heads' "
-        f"costs decide their epochs), `python benchmarks/ablation.py "
+        f"{args.minutes:g} min per model (a time budget: the heads' costs decide their "
+        f"epochs), keypoint AP on a 0-1 scale, `python benchmarks/ablation.py "
         f"--device {args.device} --minutes {args.minutes:g}`.",
         "",
         "| | Component | Params | Epochs | AP |",
         "|---|---|---|---|---|",
     ]
-    lines += [f"| | {label} | {p / 1e6:.1f}M | {e} | {ap * 100:.1f} |" for label, p, e, ap in rows]
+    lines += [f"| | {label} | {p / 1e6:.1f}M | {e} | {ap:.3f} |" for label, p, e, ap in rows]
     lines += [
         "",
-        "Table 2 (ratio rows, thre columns, AP x100):",
+        "Table 2 (ratio rows, thre columns, keypoint AP):",
         "",
         "| ratio \\ thre | " + " | ".join(map(str, THRES)) + " |",
         "|---|" + "---|" * len(THRES),
     ]
     for ratio in RATIOS:
         lines.append(
-            f"| {ratio} | " + " | ".join(f"{grid[(ratio, t)] * 100:.1f}" for t in THRES) + " |"
+            f"| {ratio} | " + " | ".join(f"{grid[(ratio, t)]:.3f}" for t in THRES) + " |"
         )
     table = "\n".join(lines)
     print(table)

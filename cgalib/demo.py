@@ -8,6 +8,8 @@ drawn skeletons with the DEA-extended boxes next to the ground truth.
 
 from __future__ import annotations
 
+import datetime
+import itertools
 import json
 import os
 import shutil
@@ -17,13 +19,14 @@ from pathlib import Path
 import torch
 
 from cgalib.engine.recipes import CPU_DEMO_RECIPE, DEMO_AUGMENT
+from cgalib.utils.machine import machine_description
 
 __all__ = ["DEMO_AUGMENT", "run_demo"]
 
 
 def run_demo(
     out: str | os.PathLike = "demo",
-    minutes: float = 9.0,
+    minutes: float = 8.0,
     num_train: int = 2000,
     num_val: int = 100,
     size: int = 192,
@@ -35,6 +38,7 @@ def run_demo(
 
     Args:
         out: output folder (``data/``, ``run/``, ``results_val.json``, ``metrics.json``,
+            ``summary.json`` (metrics, steps, minutes, machine, date),
             ``predictions.png``); the data set is reused when present, and a previous
             ``run/`` is moved to ``run.previous/`` (replacing an older one).
         minutes: training time budget: the run trains until it is spent, its learning rate
@@ -54,7 +58,8 @@ def run_demo(
     from cgalib.engine import train
     from cgalib.eval import evaluate_coco, format_metrics
     from cgalib.inference import Predictor
-    from cgalib.models import load_model
+    from cgalib.models import load_checkpoint, load_model
+    from cgalib.models.checkpoint import TRAIN_STATE_FORMAT
     from cgalib.viz import save_prediction_grid
 
     torch.set_num_threads(max(1, os.cpu_count() or 1))
@@ -79,6 +84,7 @@ def run_demo(
         f"[2/4] training {model} on the CPU for {minutes:g} min (the learning rate follows "
         "the time used: a faster machine trains more steps)"
     )
+    trained = time.perf_counter()
     checkpoint = train(
         model,
         data,
@@ -91,6 +97,7 @@ def run_demo(
         **CPU_DEMO_RECIPE,
     )
 
+    trained = time.perf_counter() - trained
     print("[3/4] evaluating on the held-out validation split (pycocotools OKS AP)")
     net = load_model(checkpoint)
     images_dir, ann_file = find_split(data, "val")
@@ -101,15 +108,31 @@ def run_demo(
 
     print(f"[4/4] drawing predictions to {out / 'predictions.png'}")
     ds = CocoKeypoints(images_dir, ann_file)
-    picks = range(min(6, len(ds)))
+    with_people = (i for i in range(len(ds)) if ds.coco.getAnnIds(imgIds=ds.ids[i], iscrowd=False))
+    picks = list(itertools.islice(with_people, 6))
     images = [ds[i][0] for i in picks]
     preds, gts = [], []
     predictor = Predictor(net, device="cpu", input_size=size)
     for i, people in zip(picks, predictor.predict(images)):
         preds.append(people)
         gts.append(ds.coco.loadAnns(ds.coco.getAnnIds(imgIds=ds.ids[i], iscrowd=False)))
-    save_prediction_grid(out / "predictions.png", images, preds, gts, score_threshold=0.15)
-    print(
-        f"done in {(time.perf_counter() - started) / 60:.1f} min; keypoint AP = {metrics['AP']:.3f}"
-    )
+    save_prediction_grid(out / "predictions.png", images, preds, gts, score_threshold=0.3)
+    total = time.perf_counter() - started
+    state = load_checkpoint(run / "last.pt", TRAIN_STATE_FORMAT)
+    summary = {
+        "metrics": metrics,
+        "model": model,
+        "input_size": size,
+        "num_train": num_train,
+        "num_val": num_val,
+        "budget_minutes": minutes,
+        "training_minutes": round(trained / 60, 2),
+        "total_minutes": round(total / 60, 2),
+        "steps": int(state["step"]),
+        "epochs": round(int(state["step"]) * CPU_DEMO_RECIPE["batch_size"] / num_train, 1),
+        "date": datetime.date.today().isoformat(),
+        "machine": machine_description(),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    print(f"done in {total / 60:.1f} min; keypoint AP = {metrics['AP']:.3f}")
     return metrics

@@ -31,18 +31,7 @@ from cgalib import load_model  # noqa: E402
 from cgalib.data import find_split, make_synthetic_coco  # noqa: E402
 from cgalib.eval import evaluate_coco  # noqa: E402
 from cgalib.models.pretrained import HELD_OUT  # noqa: E402
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or platform.machine()
+from cgalib.utils.machine import cpu_name  # noqa: E402
 
 
 def main() -> None:
@@ -66,7 +55,7 @@ def main() -> None:
             rows.append((precision, metrics["AP"], metrics["AP50"], ms))
     fp32, bf16 = rows
     lines = [
-        f"Measured on {_cpu()}, {args.threads} threads, torch {torch.__version__}, "
+        f"Measured on {cpu_name()}, {args.threads} threads, torch {torch.__version__}, "
         f"{datetime.date.today().isoformat()}: `{args.checkpoint}` at {size} px on the "
         f"{HELD_OUT['num_val']} held-out synthetic images (seed {HELD_OUT['seed']}), "
         f"`python docs/scripts/bf16_accuracy.py --checkpoint {args.checkpoint}`.",

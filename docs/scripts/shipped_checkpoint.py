@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import platform
 import shutil
 import sys
 import time
@@ -42,7 +41,8 @@ from cgalib.engine.recipes import CPU_DEMO_RECIPE  # noqa: E402
 from cgalib.eval import evaluate_coco  # noqa: E402
 from cgalib.inference import Predictor  # noqa: E402
 from cgalib.models import load_model  # noqa: E402
-from cgalib.models.pretrained import HELD_OUT, PRETRAINED, pretrained_path  # noqa: E402
+from cgalib.models.pretrained import HELD_OUT, pretrained_path  # noqa: E402
+from cgalib.utils.machine import machine_description  # noqa: E402
 from cgalib.viz import save_prediction_grid  # noqa: E402
 
 NAME = "cganet_tnet_d1w16.synthetic"
@@ -52,16 +52,6 @@ DATA = {"num_train": 2000, "num_val": 100, "seed": 0, "size": SIZE, "min_height"
 """The demo's data set (``cgalib demo``'s defaults)."""
 
 
-def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {torch.get_num_threads()} threads, torch {torch.__version__}"
 
 
 def _train(work: Path, epochs: int) -> tuple[Path, float]:
@@ -116,7 +106,7 @@ def main() -> None:
         "held_out": HELD_OUT,
         "metrics": {k: round(v, 4) for k, v in metrics.items()},
         "command": command,
-        "machine": _machine(),
+        "machine": machine_description(),
         "date": date,
         "train_minutes": round(minutes, 1),
     }

@@ -62,6 +62,7 @@ from cgalib.eval.top_down import evaluate_top_down
 from cgalib.models import load_model
 from cgalib.registry import create_model
 from cgalib.utils import count_parameters
+from cgalib.utils.machine import cpu_name
 
 START = "<!-- topdown-comparison:start -->"
 END = "<!-- topdown-comparison:end -->"
@@ -149,11 +150,6 @@ def _timed(evaluate: Callable, images: int, *args, **kwargs) -> tuple[dict, floa
     return metrics, (time.perf_counter() - start) / images
 
 
-def _cpu_name() -> str:
-    info = Path("/proc/cpuinfo")
-    lines = info.read_text().splitlines() if info.is_file() else []
-    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
-    return names[0] if names else platform.processor() or "unknown model"
 
 
 def main() -> None:
@@ -271,7 +267,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(rows, indent=2))
 
-    machine = f"{os.cpu_count()}-core {platform.machine()} CPU ({_cpu_name()})"
+    machine = f"{os.cpu_count()}-core {platform.machine()} CPU ({cpu_name()})"
     lines = [
         f"Measured on a {machine}, {datetime.date.today()}, "
         f"load average {load_before[0]:.1f} before and {load_after[0]:.1f} after (other "

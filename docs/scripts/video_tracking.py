@@ -24,8 +24,6 @@ import argparse
 import datetime
 import hashlib
 import os
-import platform
-import re
 import sys
 import tempfile
 import time
@@ -37,6 +35,7 @@ from PIL import Image
 
 from cgalib.inference import Predictor
 from cgalib.models import load_model
+from cgalib.utils.machine import machine_description
 from cgalib.video import (
     VideoReader,
     keypoint_jitter,
@@ -75,15 +74,6 @@ def _noisy_truth(people: list[list[dict]], sigma: float, seed: int = 0) -> list[
     return out
 
 
-def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    if Path("/proc/cpuinfo").is_file():
-        names = re.findall(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
-        cpu = names[0].strip() if names else cpu
-    threads = torch.get_num_threads()
-    return (
-        f"{cpu}, {threads} threads, torch {torch.__version__}, Python {platform.python_version()}"
-    )
 
 
 def _checkpoint(path: str) -> str:
@@ -162,7 +152,7 @@ def main() -> None:
 
     w, h = clip.size
     table = f"""{BEGIN}
-Measured on {_machine()} ({args.device}), {datetime.date.today().isoformat()}, with
+Measured on {machine_description()} ({args.device}), {datetime.date.today().isoformat()}, with
 `python docs/scripts/video_tracking.py --checkpoint {args.checkpoint} --input-size {args.input_size}`.
 Checkpoint: {_checkpoint(args.checkpoint)}, run at {args.input_size} px.
 Clip: `synthetic_clip(seed={args.seed})`, {len(clip.frames)} frames of {w}×{h} at
