@@ -12,11 +12,14 @@ from cgalib.utils.keypoint_set import (
     KeypointSetError,
     KeypointSetWarning,
 )
+from cgalib.utils.machine import cpu_name, machine_description
 from cgalib.utils.numbers import is_integer, is_number, number_rows
 from cgalib.utils.precision import PRECISIONS, Precision, autocast, precision_dtype
 from cgalib.utils.progress import ProgressBar, progress
 
 __all__ = [
+    "cpu_name",
+    "machine_description",
     "DEFAULT_OKS_SIGMA",
     "PRECISIONS",
     "ImageInput",
