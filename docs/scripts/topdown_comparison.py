@@ -275,7 +275,7 @@ def main() -> None:
         f"{args.demo} --minutes {args.minutes:g}`. Equal training time: the demo's "
         f"{args.minutes:g} minutes ({demo_steps} steps), converted to each model's steps by "
         "step times measured alternately in the same process and capped at the same wall-clock "
-        'time; "of equal time" is the share of those steps trained.',
+        'time; "of equal time" is the share of those steps trained; keypoint AP on a 0-1 scale.',
         "",
         "| model | boxes | params | training | of equal time | AP | AP50 | AP75 | s / image |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -283,7 +283,7 @@ def main() -> None:
     lines += [
         f"| {r['model']} | {r['boxes']} | {r['params'] / 1e6:.2f}M | {r['training']} | "
         f"{r['share'] * 100:.0f}% | "
-        f"{r['AP'] * 100:.1f} | {r['AP50'] * 100:.1f} | {r['AP75'] * 100:.1f} | "
+        f"{r['AP']:.3f} | {r['AP50']:.3f} | {r['AP75']:.3f} | "
         f"{r['s_per_image']:.3f} |"
         for r in rows
     ]
