@@ -32,13 +32,10 @@ notebooks: $(STAMP)
 
 # Notebook kernels get /dev/null as stdin: a kernel started from a background job of an
 # interactive shell could otherwise stop on the terminal (seen twice while rendering).
-# --nbmake-timeout 90 (each CGALIB_FAST notebook runs in seconds): nbmake's default of 300 s
-# is how long the run waited when notebook 02's kernel sat idle while nbclient still waited
-# for a message (seen in a long-used checkout, not in fresh clones).
 test: $(STAMP)
 	$(BIN)/ruff check cgalib tests benchmarks examples configs
 	$(BIN)/python -m pytest
-	CGALIB_FAST=1 $(BIN)/python -m pytest --nbmake --nbmake-timeout=90 notebooks/ -q < /dev/null
+	CGALIB_FAST=1 $(BIN)/python -m pytest --nbmake notebooks/ -q < /dev/null
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 # The peers' environment: torchvision 0.29.1 needs torch 2.14.1, which .venv does not hold.
