@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from torch.utils.data import Dataset
 
 from cgalib.utils.coco_meta import KEYPOINT_NAMES
 
@@ -93,3 +94,23 @@ class FakeClock:
     def __call__(self) -> float:
         self.now += self.tick
         return self.now
+
+
+class RegressionPairs(Dataset):
+    """Images whose mean is a linear function of a hidden target, to fit with a tiny model."""
+
+    def __init__(self, n=16):
+        g = torch.Generator().manual_seed(0)
+        self.x = torch.rand(n, 3, 8, 8, generator=g)
+        self.y = self.x.mean((1, 2, 3)) * 3 - 1
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        return self.x[i], {"y": self.y[i : i + 1]}
+
+
+def collate_pairs(batch):
+    """Stack the images of :class:`RegressionPairs` items; keep their targets as a list."""
+    return torch.stack([b[0] for b in batch]), [b[1] for b in batch]

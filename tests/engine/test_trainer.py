@@ -5,30 +5,10 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 from torch import nn
-from torch.utils.data import Dataset
 
 from cgalib.engine import DistributedContext, NonFiniteLossError, train_model
 
-from helpers import FakeClock
-
-
-class _Pairs(Dataset):
-    """Images whose mean is a linear function of a hidden target, to fit with a tiny model."""
-
-    def __init__(self, n=16):
-        g = torch.Generator().manual_seed(0)
-        self.x = torch.rand(n, 3, 8, 8, generator=g)
-        self.y = self.x.mean((1, 2, 3)) * 3 - 1
-
-    def __len__(self):
-        return len(self.x)
-
-    def __getitem__(self, i):
-        return self.x[i], {"y": self.y[i : i + 1]}
-
-
-def _collate(batch):
-    return torch.stack([b[0] for b in batch]), [b[1] for b in batch]
+from helpers import FakeClock, RegressionPairs, collate_pairs
 
 
 class _Regressor(nn.Module):
@@ -54,8 +34,8 @@ def _fit(out, epochs, resume=False, model_kwargs=None, **kw):
     model = _Regressor(**(model_kwargs or {}))
     path = train_model(
         model,
-        _Pairs(),
-        _collate,
+        RegressionPairs(),
+        collate_pairs,
         out,
         epochs=epochs,
         batch_size=4,
@@ -133,8 +113,8 @@ def _ddp_worker(rank, world, port, out):
     model = _Regressor()
     train_model(
         model,
-        _Pairs(),
-        _collate,
+        RegressionPairs(),
+        collate_pairs,
         out,
         epochs=2,
         batch_size=2,
@@ -191,8 +171,8 @@ def test_channels_last_changes_layout_not_results(tmp_path, channels_last):
         model = _ConvRegressor()
         train_model(
             model,
-            _Pairs(),
-            _collate,
+            RegressionPairs(),
+            collate_pairs,
             out,
             epochs=2,
             batch_size=4,
@@ -230,7 +210,7 @@ def test_mid_epoch_checkpoint_resumes_exactly(tmp_path):
     assert _rows(tmp_path / "b" / "metrics.csv") == _rows(tmp_path / "a" / "metrics.csv")
 
 
-class _NoisyPairs(_Pairs):
+class _NoisyPairs(RegressionPairs):
     """Random noise added when an item is read, as a data set with its own augmentation."""
 
     def __getitem__(self, i):
@@ -242,7 +222,7 @@ def test_results_do_not_depend_on_the_number_of_workers(tmp_path):
     def fit(workers, out):
         torch.manual_seed(0)
         model = _Regressor()
-        train_model(model, _NoisyPairs(), _collate, out, epochs=2, batch_size=4, lr=0.05,
+        train_model(model, _NoisyPairs(), collate_pairs, out, epochs=2, batch_size=4, lr=0.05,
                     warmup_steps=2, num_workers=workers, context=DistributedContext())  # fmt: skip
         return model
 
@@ -262,7 +242,7 @@ def test_bad_arguments_are_refused_before_anything_is_written(tmp_path):
     for name, (value, message) in cases.items():
         kwargs = {"epochs": 1, "batch_size": 4, "num_workers": 0, name: value}
         with pytest.raises(ValueError) as err:
-            train_model(_Regressor(), _Pairs(), _collate, tmp_path / name, **kwargs)
+            train_model(_Regressor(), RegressionPairs(), collate_pairs, tmp_path / name, **kwargs)
         assert str(err.value) == message
         assert not (tmp_path / name).exists()
 

@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 import torch
 from torch import nn
-from torch.utils.data import Dataset
 
 import cgalib
 from cgalib.cli import main
@@ -34,6 +33,8 @@ from cgalib.engine import (
 )
 from cgalib.models import CheckpointError, load_checkpoint
 from cgalib.models.checkpoint import TRAIN_STATE_FORMAT
+
+from helpers import RegressionPairs, collate_pairs
 
 REPO = Path(cgalib.__file__).resolve().parent.parent
 STEPS_PER_EPOCH = 4  # 8 images, batch 2
@@ -350,23 +351,6 @@ def test_resume_from_a_model_pt_renamed_last_pt_is_one_line(sigkill_runs, tmp_pa
 
 
 # ---------------------------------------------------------------- the loop, with a tiny model
-class _Pairs(Dataset):
-    def __init__(self, n=16):
-        g = torch.Generator().manual_seed(0)
-        self.x = torch.rand(n, 3, 8, 8, generator=g)
-        self.y = self.x.mean((1, 2, 3)) * 3 - 1
-
-    def __len__(self):
-        return len(self.x)
-
-    def __getitem__(self, i):
-        return self.x[i], {"y": self.y[i : i + 1]}
-
-
-def _collate(batch):
-    return torch.stack([b[0] for b in batch]), [b[1] for b in batch]
-
-
 class _Regressor(nn.Module):
     def __init__(self, explode_after=None, stop_at_call=None):
         super().__init__()
@@ -388,7 +372,7 @@ def _fit(out, model_class=None, model_kwargs=None, **kw):
     torch.manual_seed(0)  # the same initial weights in every run
     model = (model_class or _Regressor)(**(model_kwargs or {}))
     kw = {"epochs": 4, "batch_size": 4, "lr": 0.05, "warmup_steps": 2, **kw}
-    train_model(model, _Pairs(), _collate, out, num_workers=0, context=DistributedContext(), **kw)
+    train_model(model, RegressionPairs(), collate_pairs, out, num_workers=0, context=DistributedContext(), **kw)
     return model
 
 
