@@ -28,14 +28,14 @@ docs: $(STAMP)
 # (the .ipynb files stay without outputs); tests/test_docs_site.py names pages older than
 # their notebook. `make notebooks CGALIB_FAST=1` for the quick sizes.
 notebooks: $(STAMP)
-	$(BIN)/python docs/scripts/render_notebooks.py < /dev/null
+	$(BIN)/python docs/scripts/render_notebooks.py
 
-# Notebook kernels get /dev/null as stdin: a kernel started from a background job of an
-# interactive shell could otherwise stop on the terminal (seen twice while rendering).
+# Notebooks run with docs/scripts/nbclient_wakeup.py loaded (-p): without it a kernel reply whose
+# wake-up the client missed waited out nbmake's 300 s cell timeout (issue 15, part 4).
 test: $(STAMP)
 	$(BIN)/ruff check cgalib tests benchmarks examples configs
 	$(BIN)/python -m pytest
-	CGALIB_FAST=1 $(BIN)/python -m pytest --nbmake notebooks/ -q < /dev/null
+	CGALIB_FAST=1 PYTHONPATH=docs/scripts $(BIN)/python -m pytest -p nbclient_wakeup --nbmake notebooks/ -q
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 # The peers' environment: torchvision 0.29.1 needs torch 2.14.1, which .venv does not hold.

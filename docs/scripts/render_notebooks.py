@@ -222,6 +222,7 @@ def render(path: Path) -> dict:
         RuntimeError: the notebook failed (one line naming it and the error); nothing of
             its previous page is changed.
     """
+    import nbclient_wakeup  # noqa: F401  (replies whose wake-up was missed: see the module)
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
