@@ -91,10 +91,31 @@ def _augment_generator(augment: nn.Module | None) -> torch.Generator | None:
 
 
 def _to_device(targets: Sequence[dict], device: torch.device) -> list[dict]:
-    return [
-        {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in t.items()}
-        for t in targets
-    ]
+    def move(v: Any) -> Any:
+        if isinstance(v, np.ndarray):
+            v = torch.from_numpy(v)
+        return v.to(device, non_blocking=True) if torch.is_tensor(v) else v
+
+    return [{k: move(v) for k, v in t.items()} for t in targets]
+
+
+class _TargetsAsArrays:
+    """A loader worker's ``collate_fn`` whose batches carry the targets' tensors as numpy arrays.
+
+    A tensor leaves a worker through shared memory, one file descriptor and one
+    authenticated socket connection per storage; a batch of 16 images has about 140 small
+    target tensors, and receiving them took 50 ms per step of the CPU demo (12% of its
+    time). Arrays are pickled inline; `_to_device` turns them back into tensors.
+    """
+
+    def __init__(self, collate_fn: Callable) -> None:
+        self.collate_fn = collate_fn
+
+    def __call__(self, batch: Any) -> tuple[Any, list[dict]]:
+        images, targets = self.collate_fn(batch)
+        return images, [
+            {k: v.numpy() if torch.is_tensor(v) else v for k, v in t.items()} for t in targets
+        ]
 
 
 def _check_arguments(
@@ -387,7 +408,7 @@ def train_model(
         sampler=sampler,
         drop_last=True,
         num_workers=num_workers,
-        collate_fn=collate_fn,
+        collate_fn=_TargetsAsArrays(collate_fn) if num_workers > 0 else collate_fn,
         pin_memory=device.type == "cuda",
         persistent_workers=num_workers > 0,
         generator=torch.Generator().manual_seed(seed),  # iterators leave the global RNG alone

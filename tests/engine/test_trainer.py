@@ -1,6 +1,7 @@
 import os
 import socket
 
+import numpy as np
 import pytest
 import torch
 import torch.multiprocessing as mp
@@ -314,3 +315,26 @@ def test_time_budget_arguments_are_checked_first(tmp_path, kwargs, message):
     with pytest.raises(ValueError, match=message):
         _fit(tmp_path / "run", **kwargs)
     assert not (tmp_path / "run").exists()
+
+
+def test_worker_batches_carry_target_arrays_that_come_back_as_the_same_tensors():
+    import pickle
+
+    from cgalib.engine.trainer import _TargetsAsArrays, _to_device
+
+    target = {
+        "boxes": torch.tensor([[1.0, 2.0, 3.0, 4.0]]),
+        "keypoints": torch.rand(1, 17, 3),
+        "image_id": torch.tensor(7),
+        "ignore_mask": torch.zeros(4, 4, dtype=torch.bool),
+        "name": "a.jpg",
+    }
+    images = torch.zeros(1, 3, 8, 8, dtype=torch.uint8)
+    sent = _TargetsAsArrays(lambda batch: (images, [target]))(None)
+    assert all(isinstance(v, np.ndarray) for k, v in sent[1][0].items() if k != "name")
+    received = _to_device(pickle.loads(pickle.dumps(sent))[1], torch.device("cpu"))[0]
+    assert received["name"] == "a.jpg"
+    for key in ("boxes", "keypoints", "image_id", "ignore_mask"):
+        assert received[key].dtype == target[key].dtype
+        assert received[key].shape == target[key].shape
+        assert torch.equal(received[key], target[key])
