@@ -181,13 +181,14 @@ class PoseAugmentation(nn.Module):
         out = warp_affine(x, m, (s, s), mode="bilinear", padding_mode="zeros", align_corners=True)
         out = out.clamp_(0, 1)
 
-        # all masks of the batch in one warp
+        # all masks of the batch in one warp; an empty ignore mask stays empty unwarped
         stacks, owners = [], []
+        ignores = [bool(t["ignore_mask"].any()) if "ignore_mask" in t else None for t in targets]
         for i, t in enumerate(targets):
             if "masks" in t:
                 stacks.append(t["masks"].to(device))
                 owners += [i] * t["masks"].shape[0]
-            if "ignore_mask" in t:
+            if ignores[i]:
                 stacks.append(t["ignore_mask"].to(device)[None])
                 owners.append(i)
         warped_masks = None
@@ -213,9 +214,11 @@ class PoseAugmentation(nn.Module):
             else:
                 boxes = affine_boxes(t["boxes"].to(device).float(), mi, (s, s), self.box_mode)
                 boxes = _union_keypoints(boxes, kps, s)
-            if "ignore_mask" in t:
+            if ignores[i]:
                 nt["ignore_mask"] = warped_masks[cursor]
                 cursor += 1
+            elif ignores[i] is not None:
+                nt["ignore_mask"] = torch.zeros(s, s, dtype=torch.bool, device=device)
             if "crowd_boxes" in t:
                 nt["crowd_boxes"] = affine_boxes(
                     t["crowd_boxes"].to(device).float(), mi, (s, s), "corners"

@@ -145,3 +145,24 @@ def test_uint8_input_gives_float_output_and_errors():
         aug(torch.rand(3, 16, 16), [t])
     with pytest.raises(ValueError, match="scale"):
         PoseAugmentation(scale=(1.5, 0.6))
+
+
+def test_ignore_masks_move_with_their_image_and_empty_ones_stay_empty(device):
+    size = 48
+    kps = torch.zeros(1, 17, 3)
+    boxes = torch.tensor([[4.0, 4.0, 20.0, 30.0]])
+    full = torch.zeros(size, size, dtype=torch.bool)
+    full[8:40, 10:30] = True
+    targets = [
+        {**_target(kps, boxes), "ignore_mask": full},
+        {**_target(kps, boxes), "ignore_mask": torch.zeros(size, size, dtype=torch.bool)},
+    ]
+    images = torch.zeros(2, 3, size, size)
+    images[0, :, 8:40, 10:30] = 1.0  # the image shows where its ignore mask is
+    aug = PoseAugmentation(output_size=32, seed=5)
+    out, (a, b) = aug(images.to(device), [{k: v.to(device) for k, v in t.items()} for t in targets])
+    assert a["ignore_mask"].shape == b["ignore_mask"].shape == (32, 32)
+    assert not b["ignore_mask"].any()
+    inside = out[0, 0] > 0.5
+    agree = (a["ignore_mask"] == inside).float().mean().item()
+    assert a["ignore_mask"].sum() > 50 and agree > 0.97
