@@ -12,9 +12,13 @@ and the same with ``y``, ``y1``, ``y2`` and ``h``.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
+import torch.nn.functional as F
 
 __all__ = [
+    "REFINEMENTS",
     "decode_roi_heatmaps",
     "image_to_roi_heatmap",
     "roi_heatmap_to_image",
@@ -162,21 +166,39 @@ def roi_keypoint_targets(
     return heatmaps, visible.to(dtype)
 
 
-def decode_roi_heatmaps(
-    heatmaps: torch.Tensor, boxes: torch.Tensor, logits: bool = True
-) -> torch.Tensor:
-    """Keypoints from ROI heatmaps: argmax, quarter-cell refinement, back to image pixels.
+REFINEMENTS = ("dark", "quarter")
+"""Sub-cell refinements of [`decode_roi_heatmaps()`][decode_roi_heatmaps]."""
 
-    The peak cell ``(px, py)`` is shifted by 0.25 cell towards the higher of its two
-    neighbours along each axis (no shift at the border or on a tie), the standard
-    SimpleBaseline/HRNet refinement, then mapped to image pixels with
+
+def decode_roi_heatmaps(
+    heatmaps: torch.Tensor,
+    boxes: torch.Tensor,
+    logits: bool = True,
+    refine: Literal["dark", "quarter"] = "dark",
+) -> torch.Tensor:
+    """Keypoints from ROI heatmaps: argmax, sub-cell refinement, back to image pixels.
+
+    Refinements of the peak cell ``(px, py)``:
+
+    - ``"dark"`` (default; DARK, Zhang et al. 2020, without its blur): one Newton step on
+      the log-probability ``L`` around the peak, ``offset = -H^-1 g`` with the gradient
+      ``g`` and Hessian ``H`` of ``L`` by central differences, clamped to half a cell; no
+      shift at the border or where ``H`` is not negative definite. ``L`` of a Gaussian is
+      a quadratic, so a Gaussian peak decodes to its center exactly wherever it lies
+      between cells (the targets of [`roi_keypoint_targets()`][roi_keypoint_targets],
+      centred on a cell, decode to that cell's center).
+    - ``"quarter"``: a shift of 0.25 cell towards the higher of the two neighbours along
+      each axis (no shift at the border or on a tie), the SimpleBaseline/HRNet rule.
+
+    The refined peak is mapped to image pixels with
     [`roi_heatmap_to_image()`][roi_heatmap_to_image].
 
     Args:
         heatmaps: per-ROI keypoint heatmaps (logits by default).
         boxes: xyxy ROI boxes in image pixels, one per heatmap row.
-        logits: whether ``heatmaps`` are logits; the score is then ``sigmoid(peak)``, else
-            the peak value itself.
+        logits: whether ``heatmaps`` are logits (``L = log sigmoid``, score
+            ``sigmoid(peak)``) or probabilities (``L = log``, score the peak value).
+        refine: ``"dark"`` or ``"quarter"``.
 
     Returns:
         ``(x, y, score)`` per keypoint, ``x``/``y`` in image pixels.
@@ -187,11 +209,13 @@ def decode_roi_heatmaps(
         - output: `(N, K, 3)`
 
     Examples:
-        >>> kps = torch.tensor([[[31.0, 21.0, 2.0]]])  # a cell center: decoded exactly
-        >>> box = torch.tensor([[0.0, 0.0, 96.0, 128.0]])  # 2 image pixels per cell
-        >>> heat, _ = roi_keypoint_targets(kps, box, (64, 48))
-        >>> decode_roi_heatmaps(heat, box, logits=False).tolist()
-        [[[31.0, 21.0, 1.0]]]
+        >>> u, v = torch.arange(24.0), torch.arange(16.0)[:, None]
+        >>> heat = torch.exp(-((u - 10.3) ** 2 + (v - 6.6) ** 2) / 8)[None, None]  # (1, 1, 16, 24)
+        >>> box = torch.tensor([[0.0, 0.0, 24.0, 16.0]])  # one pixel per cell: x = u + 0.5
+        >>> [round(c, 3) for c in decode_roi_heatmaps(heat, box, logits=False)[0, 0, :2].tolist()]
+        [10.8, 7.1]
+        >>> decode_roi_heatmaps(heat, box, logits=False, refine="quarter")[0, 0, :2].tolist()
+        [10.75, 7.25]
     """
     if heatmaps.dim() != 4:
         raise ValueError(
@@ -201,6 +225,8 @@ def decode_roi_heatmaps(
         raise ValueError(
             f"decode_roi_heatmaps expects boxes ({heatmaps.shape[0]}, 4), got {tuple(boxes.shape)}"
         )
+    if refine not in REFINEMENTS:
+        raise ValueError(f"refine must be one of {REFINEMENTS}, got {refine!r}")
     n, k, h, w = heatmaps.shape
     dtype = heatmaps.dtype if heatmaps.is_floating_point() else torch.float32
     if n == 0 or k == 0:
@@ -208,17 +234,49 @@ def decode_roi_heatmaps(
     flat = heatmaps.reshape(n, k, h * w).to(dtype)
     peak_val, peak_idx = flat.max(-1)
     px, py = peak_idx % w, torch.div(peak_idx, w, rounding_mode="floor")
-
-    def neighbour(dx: int, dy: int) -> torch.Tensor:
-        x = (px + dx).clamp(0, w - 1)
-        y = (py + dy).clamp(0, h - 1)
-        return flat.gather(-1, (y * w + x)[..., None])[..., 0]
-
-    inner_x = (px > 0) & (px < w - 1)
-    inner_y = (py > 0) & (py < h - 1)
-    shift_x = torch.sign(neighbour(1, 0) - neighbour(-1, 0)) * inner_x * 0.25
-    shift_y = torch.sign(neighbour(0, 1) - neighbour(0, -1)) * inner_y * 0.25
+    inner = (px > 0) & (px < w - 1) & (py > 0) & (py < h - 1)
+    if refine == "dark":
+        log_p = -F.softplus(-flat) if logits else flat.clamp_min(1e-12).log()
+        shift_x, shift_y = _newton_step(log_p, px, py, w, h, inner)
+    else:
+        shift_x = torch.sign(_at(flat, px, py, 1, 0, w, h) - _at(flat, px, py, -1, 0, w, h))
+        shift_y = torch.sign(_at(flat, px, py, 0, 1, w, h) - _at(flat, px, py, 0, -1, w, h))
+        shift_x = shift_x * ((px > 0) & (px < w - 1)) * 0.25
+        shift_y = shift_y * ((py > 0) & (py < h - 1)) * 0.25
     coords_heat = torch.stack([px.to(dtype) + shift_x, py.to(dtype) + shift_y], -1)
     coords = roi_heatmap_to_image(coords_heat, boxes.to(dtype), (h, w))
     score = peak_val.sigmoid() if logits else peak_val
     return torch.cat([coords, score[..., None]], -1)
+
+
+def _at(
+    flat: torch.Tensor, px: torch.Tensor, py: torch.Tensor, dx: int, dy: int, w: int, h: int
+) -> torch.Tensor:
+    """Values of the `(N, K, h * w)` maps at ``(px + dx, py + dy)``, clamped to the map."""
+    x = (px + dx).clamp(0, w - 1)
+    y = (py + dy).clamp(0, h - 1)
+    return flat.gather(-1, (y * w + x)[..., None])[..., 0]
+
+
+def _newton_step(
+    log_p: torch.Tensor, px: torch.Tensor, py: torch.Tensor, w: int, h: int, inner: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``-H^-1 g`` of ``log_p`` at the peaks by central differences, clamped to half a cell."""
+    c = _at(log_p, px, py, 0, 0, w, h)
+    right, left = _at(log_p, px, py, 1, 0, w, h), _at(log_p, px, py, -1, 0, w, h)
+    down, up = _at(log_p, px, py, 0, 1, w, h), _at(log_p, px, py, 0, -1, w, h)
+    gx, gy = (right - left) / 2, (down - up) / 2
+    hxx, hyy = right - 2 * c + left, down - 2 * c + up
+    hxy = (
+        _at(log_p, px, py, 1, 1, w, h)
+        - _at(log_p, px, py, 1, -1, w, h)
+        - _at(log_p, px, py, -1, 1, w, h)
+        + _at(log_p, px, py, -1, -1, w, h)
+    ) / 4
+    det = hxx * hyy - hxy**2
+    ok = inner & (hxx < 0) & (det > 1e-12)
+    safe = torch.where(ok, det, torch.ones_like(det))
+    zero = torch.zeros_like(det)
+    shift_x = torch.where(ok, (-(hyy * gx - hxy * gy) / safe).clamp(-0.5, 0.5), zero)
+    shift_y = torch.where(ok, (-(hxx * gy - hxy * gx) / safe).clamp(-0.5, 0.5), zero)
+    return shift_x, shift_y

@@ -6,7 +6,7 @@ flip test: ImageNet normalisation, backbone, dense heads, sigmoid, Ambiguity All
 (``k = model.max_detections``, fixed), box extension as configured (DEA's fixed number of
 bisection steps, the fixed ratio, or none), RoIAlign of the extended boxes (pure PyTorch:
 ``GridSample``, hence opset 16 or newer), the ROIGuider keypoint head and the keypoint
-decode (argmax, quarter-cell refinement, back to input pixels). No step depends on the data
+decode (argmax, DARK refinement, back to input pixels). No step depends on the data
 for its shapes: every image yields exactly ``k`` detections, so thresholding the scores is
 left to the caller.
 

@@ -223,7 +223,9 @@ class TopDownPose(nn.Module):
                 )
             return {"km": self.loss(images, keypoints)}
         probs = self.probabilities(images)
-        return decode_roi_heatmaps(probs, self.crop_boxes(images), logits=False)
+        # the quarter-cell rule: docs/top-down.md was measured with it; DARK (CGANet's
+        # default since 2026-11-26) is not yet measured for the top-down models
+        return decode_roi_heatmaps(probs, self.crop_boxes(images), logits=False, refine="quarter")
 
     def loss(self, images: torch.Tensor, keypoints: torch.Tensor) -> torch.Tensor:
         """Focal loss of the predicted heatmaps against the Gaussian keypoint targets.

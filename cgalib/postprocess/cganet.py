@@ -119,7 +119,8 @@ class CGANetPostprocess(nn.Module):
         return self.detect(outputs)
 
     def decode_keypoints(self, logits: torch.Tensor, rois: torch.Tensor) -> torch.Tensor:
-        """Per-box heatmap logits to keypoints in input pixels (argmax, quarter-cell shift).
+        """Per-box heatmap logits to keypoints in input pixels (argmax, DARK refinement:
+        [`decode_roi_heatmaps()`][cgalib.codecs.decode_roi_heatmaps]).
 
         Args:
             logits: `(B * k, K, h, w)` keypoint heatmap logits, boxes in ``rois`` order.

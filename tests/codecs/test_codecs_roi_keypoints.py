@@ -142,14 +142,51 @@ def test_decode_quarter_shift_towards_higher_neighbour_and_logit_score():
     heat[0, 1, 0, 1] = 1.5
     heat[0, 2, 2, 3] = 1.0  # flat neighbours -> no shift
     box = torch.tensor([[0.0, 0.0, 12.0, 5.0]])  # 2 px per cell in x, 1 in y
-    out = decode_roi_heatmaps(heat, box)
+    out = decode_roi_heatmaps(heat, box, refine="quarter")
     to_img = lambda u, v: [(u + 0.5) * 2.0, v + 0.5]  # noqa: E731
     torch.testing.assert_close(out[0, 0, :2], torch.tensor(to_img(3.25, 1.75)))
     torch.testing.assert_close(out[0, 1, :2], torch.tensor(to_img(0.0, 0.0)))
     torch.testing.assert_close(out[0, 2, :2], torch.tensor(to_img(3.0, 2.0)))
     torch.testing.assert_close(out[0, :, 2], torch.sigmoid(torch.tensor([3.0, 2.0, 1.0])))
-    raw = decode_roi_heatmaps(heat, box, logits=False)
+    raw = decode_roi_heatmaps(heat, box, logits=False, refine="quarter")
     torch.testing.assert_close(raw[0, :, 2], torch.tensor([3.0, 2.0, 1.0]))
+
+
+def _gaussian(cx, cy, h=12, w=16, sigma=1.5):
+    u, v = torch.arange(float(w)), torch.arange(float(h))[:, None]
+    return torch.exp(-((u - cx) ** 2 + (v - cy) ** 2) / (2 * sigma**2))
+
+
+@pytest.mark.parametrize("cx, cy", [(5.0, 4.0), (5.3, 4.45), (8.49, 6.9), (9.7, 3.2)])
+def test_dark_decodes_a_gaussian_peak_between_cells_exactly(cx, cy):
+    probs = _gaussian(cx, cy)[None, None]
+    box = torch.tensor([[0.0, 0.0, 32.0, 12.0]])  # 2 px per cell in x, 1 in y
+    logit = torch.logit(probs.clamp(1e-6, 1 - 1e-6))
+    for heat, logits in ((probs, False), (logit, True)):
+        out = decode_roi_heatmaps(heat, box, logits=logits)[0, 0]
+        torch.testing.assert_close(out[:2], torch.tensor([(cx + 0.5) * 2, cy + 0.5]), atol=2e-3, rtol=0)
+
+
+def test_dark_at_the_border_on_a_spike_and_between_two_equal_cells():
+    box = torch.tensor([[0.0, 0.0, 16.0, 12.0]])  # one pixel per cell
+    border = _gaussian(0.3, 4.4)[None, None]  # peak cell in column 0: no shift
+    assert decode_roi_heatmaps(border, box, logits=False)[0, 0, :2].tolist() == [0.5, 4.5]
+    spike = torch.full((1, 1, 12, 16), 0.1)
+    spike[0, 0, 5, 7] = 0.9  # symmetric neighbours: no shift
+    assert decode_roi_heatmaps(spike, box, logits=False)[0, 0, :2].tolist() == [7.5, 5.5]
+    spike[0, 0, 5, 8] = 0.9  # two equal cells: the midpoint, half a cell
+    assert decode_roi_heatmaps(spike, box, logits=False)[0, 0, :2].tolist() == [8.0, 5.5]
+
+
+def test_the_cell_centred_target_decodes_to_its_cell_with_both_refinements():
+    kps = torch.tensor([[[31.0, 21.0, 2.0]]])  # a cell center
+    box = torch.tensor([[0.0, 0.0, 96.0, 128.0]])
+    heat, _ = roi_keypoint_targets(kps, box, (64, 48))
+    for refine in ("dark", "quarter"):
+        out = decode_roi_heatmaps(heat, box, logits=False, refine=refine)
+        assert out.tolist() == [[[31.0, 21.0, 1.0]]]
+    with pytest.raises(ValueError, match="refine"):
+        decode_roi_heatmaps(heat, box, refine="taylor")
 
 
 def test_shapes_and_errors():
