@@ -436,6 +436,17 @@ def _cmd_demo(out: str, minutes: float, train_images: int, val_images: int) -> i
     return 0
 
 
+def _add_precision_and_device(p: argparse.ArgumentParser) -> None:
+    """``--precision`` and ``--device`` of the inference commands (eval, predict)."""
+    p.add_argument(
+        "--precision",
+        choices=["fp32", "bf16", "fp16"],  # cgalib.utils.precision.PRECISIONS (lazy imports)
+        default="fp32",
+        help="autocast precision (bf16: faster on CPUs with AVX-512 bf16 and on GPUs)",
+    )
+    p.add_argument("--device", type=_device_type, default=None)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``cgalib`` command."""
     parser = argparse.ArgumentParser(prog="cgalib", description="CGANet pose estimation toolkit")
@@ -546,13 +557,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="top-down models: person boxes from 'gt' (default), a COCO detections .json, "
         "or a CGANet checkpoint .pt",
     )
-    p.add_argument(
-        "--precision",
-        choices=["fp32", "bf16", "fp16"],
-        default="fp32",
-        help="autocast precision (bf16: faster on CPUs with AVX-512 bf16 and on GPUs)",
-    )
-    p.add_argument("--device", type=_device_type, default=None)
+    _add_precision_and_device(p)
     p.add_argument("--batch", type=_COUNT, default=8)
     p.add_argument(
         "--categories",
@@ -573,13 +578,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="top-down checkpoints: the CGANet checkpoint that finds the people",
     )
-    p.add_argument(
-        "--precision",
-        choices=["fp32", "bf16", "fp16"],
-        default="fp32",
-        help="autocast precision (bf16: faster on CPUs with AVX-512 bf16 and on GPUs)",
-    )
-    p.add_argument("--device", type=_device_type, default=None)
+    _add_precision_and_device(p)
     p.add_argument(
         "--threshold", type=_PROBABILITY, default=0.1, help="drawing score threshold, 0..1"
     )

@@ -18,3 +18,17 @@ def test_summary_reports_pyramid(capsys):
 def test_unknown_command_exits_with_usage():
     with pytest.raises(SystemExit):
         main(["nope"])
+
+
+def test_the_precision_choices_are_the_library_precisions():
+    import argparse
+
+    from cgalib.cli import build_parser
+    from cgalib.utils.precision import PRECISIONS
+
+    commands = next(
+        a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    for name in ("eval", "predict"):
+        (flag,) = [a for a in commands.choices[name]._actions if "--precision" in a.option_strings]
+        assert tuple(flag.choices) == PRECISIONS

@@ -25,7 +25,7 @@ import argparse
 import datetime
 import inspect
 import os
-import re
+import sys
 import time
 from pathlib import Path
 
@@ -34,17 +34,19 @@ import torch
 from pycocotools import mask as mask_utils
 
 from cgalib import create_model
-from cgalib.demo import run_demo
 from cgalib.codecs import masks_to_rle
 from cgalib.data import find_split, make_synthetic_coco
+from cgalib.demo import run_demo
 from cgalib.engine import train
 from cgalib.engine.recipes import CPU_DEMO_RECIPE
 from cgalib.eval import coco_ap, evaluate_coco, load_coco
 from cgalib.models import load_model
 from cgalib.utils.machine import machine_description
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from _docs import write_block  # noqa: E402
+
 PAGE = Path(__file__).resolve().parents[1] / "segmentation.md"
-START, END = "<!-- segmentation-table:start -->", "<!-- segmentation-table:end -->"
 PAPER_PARAMS = 20.2
 DEMO_SECONDS = 60.0 * inspect.signature(run_demo).parameters["minutes"].default
 
@@ -82,13 +84,6 @@ def ground_truth_masks(results: list[dict], coco) -> list[dict]:
 
 def params_m(name: str) -> float:
     return sum(p.numel() for p in create_model(name).parameters()) / 1e6
-
-
-def render(page: str, block: str) -> str:
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
-    if not pattern.search(page):
-        raise ValueError(f"{PAGE} has no {START} ... {END} block")
-    return pattern.sub(lambda _: f"{START}\n{block}\n{END}", page)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     block = "\n".join(lines)
     print(block)
     if not args.no_write:
-        PAGE.write_text(render(PAGE.read_text(), block))
+        write_block(PAGE, "segmentation-table", block)
         print(f"written to {PAGE}")
     return 0
 
