@@ -6,7 +6,7 @@ Data flow:
     L0..L3 --> head (PyramidHeatmapHead: per-level 1x1 conv, upsample, sum)
            --> K heatmap logits (B,K,H/4,W/4)
     train: Gaussian targets of the crop keypoints (roi_keypoint_targets) --> focal loss
-    infer: sigmoid (flip test: averaged with the mirrored crop's) --> argmax + quarter-cell
+    infer: sigmoid (flip test: averaged with the mirrored crop's) --> argmax + DARK
            refinement (decode_roi_heatmaps) --> (B,K,3) crop pixels
 
 The crop plays the role of one ROI box (its whole extent, in pixel indices
@@ -223,9 +223,7 @@ class TopDownPose(nn.Module):
                 )
             return {"km": self.loss(images, keypoints)}
         probs = self.probabilities(images)
-        # the quarter-cell rule: docs/top-down.md was measured with it; DARK (CGANet's
-        # default since 2026-11-26) is not yet measured for the top-down models
-        return decode_roi_heatmaps(probs, self.crop_boxes(images), logits=False, refine="quarter")
+        return decode_roi_heatmaps(probs, self.crop_boxes(images), logits=False)
 
     def loss(self, images: torch.Tensor, keypoints: torch.Tensor) -> torch.Tensor:
         """Focal loss of the predicted heatmaps against the Gaussian keypoint targets.

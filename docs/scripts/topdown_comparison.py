@@ -177,9 +177,12 @@ def main() -> None:
     num_val = len(json.loads(Path(val_ann).read_text())["images"])
 
     rows = []
+    reused = {}  # name -> date of a training run found in --out (only evaluated now)
     for name in args.models:
         run = out / name
         done = run / "done.json"
+        if done.is_file():
+            reused[name] = datetime.date.fromtimestamp(done.stat().st_mtime).isoformat()
         batch, crop = CONFIGS[name]["batch"], list(CONFIGS[name]["input_size"])
         torch.manual_seed(args.seed)  # what the checkpoint must record, recorded explicitly:
         model = create_model(name, input_size=crop, num_keypoints=17, flip_index=list(FLIP_INDEX))
@@ -270,12 +273,16 @@ def main() -> None:
     machine = f"{os.cpu_count()}-core {platform.machine()} CPU ({cpu_name()})"
     lines = [
         f"Measured on a {machine}, {datetime.date.today()}, "
-        f"load average {load_before[0]:.1f} before and {load_after[0]:.1f} after (other "
-        f"jobs shared the machine), `python docs/scripts/topdown_comparison.py --demo "
+        f"load average {load_before[0]:.1f} before and {load_after[0]:.1f} after, "
+        f"`python docs/scripts/topdown_comparison.py --demo "
         f"{args.demo} --minutes {args.minutes:g}`. Equal training time: the demo's "
         f"{args.minutes:g} minutes ({demo_steps} steps), converted to each model's steps by "
         "step times measured alternately in the same process and capped at the same wall-clock "
-        'time; "of equal time" is the share of those steps trained; keypoint AP on a 0-1 scale.',
+        'time; "of equal time" is the share of those steps trained; keypoint AP on a 0-1 scale.'
+        + "".join(
+            f" The {name} run trained on {day} was found in the run folder and only evaluated now."
+            for name, day in reused.items()
+        ),
         "",
         "| model | boxes | params | training | of equal time | AP | AP50 | AP75 | s / image |",
         "|---|---|---|---|---|---|---|---|---|",

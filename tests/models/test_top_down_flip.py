@@ -31,7 +31,7 @@ def test_flip_test_is_the_average_of_the_two_flipped_passes():
         torch.testing.assert_close(got, expected)
         assert not torch.allclose(got, a, atol=1e-3)  # the mirror pass did change something
         torch.testing.assert_close(
-            flipped(x), decode_roi_heatmaps(expected, flipped.crop_boxes(x), logits=False, refine="quarter")
+            flipped(x), decode_roi_heatmaps(expected, flipped.crop_boxes(x), logits=False)
         )
 
 
