@@ -79,10 +79,13 @@ def main() -> None:
     }
     trained: dict[str, Path] = {}
     epochs_of: dict[str, int] = {}
+    reused: dict[str, str] = {}  # label -> date of a finished run found in --out
     for label, switches in variants.items():
         run = out / label.split()[0].lower() / ("cascade" if "cascade" in label else "single")
         done = run / "done.json"  # model.pt alone also exists after an interrupted run
-        if not done.is_file():
+        if done.is_file():
+            reused[label] = datetime.date.fromtimestamp(done.stat().st_mtime).isoformat()
+        else:
             kwargs = {"input_size": size, **switches}
             if args.epochs or gpu:
                 length = {"epochs": args.epochs or 24, "time_limit": args.minutes * 60 * 1.5}
@@ -144,7 +147,14 @@ def main() -> None:
         f"TNet-{backbone.upper()}, input {size}, {n_train} synthetic training images, "
         f"{args.minutes:g} min per model (a time budget: the heads' costs decide their "
         f"epochs), keypoint AP on a 0-1 scale, `python benchmarks/ablation.py "
-        f"--device {args.device} --minutes {args.minutes:g}`.",
+        f"--device {args.device} --minutes {args.minutes:g}`."
+        + (
+            " Trained runs found in the run folder were only evaluated now: "
+            + ", ".join(f"{label} (trained {day})" for label, day in reused.items())
+            + "; their training followed the script of that day."
+            if reused
+            else ""
+        ),
         "",
         "| | Component | Params | Epochs | AP |",
         "|---|---|---|---|---|",
