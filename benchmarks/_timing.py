@@ -7,7 +7,6 @@ timed calls is reported.
 from __future__ import annotations
 
 import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from typing import Any
 
 import torch
 
+from cgalib.utils.machine import cpu_name
 from cgalib.utils.precision import PRECISIONS, autocast
 
 __all__ = [
@@ -51,19 +51,9 @@ def time_call(
 
 
 def cpu_model() -> str:
-    """The CPU's model name from ``/proc/cpuinfo`` and its logical core count.
-
-    Falls back to ``platform.processor()`` where there is no ``/proc/cpuinfo``.
-    """
-    name = ""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            name = next(
-                (ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), ""
-            )
-    except OSError:
-        pass
-    return f"{name or platform.processor() or 'CPU'}, {os.cpu_count()} cores"
+    """The CPU's model name (`cgalib.utils.cpu_name`) and its
+    logical core count."""
+    return f"{cpu_name()}, {os.cpu_count()} cores"
 
 
 def device_name(device: torch.device) -> str:

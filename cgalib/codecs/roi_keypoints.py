@@ -234,15 +234,15 @@ def decode_roi_heatmaps(
     flat = heatmaps.reshape(n, k, h * w).to(dtype)
     peak_val, peak_idx = flat.max(-1)
     px, py = peak_idx % w, torch.div(peak_idx, w, rounding_mode="floor")
-    inner = (px > 0) & (px < w - 1) & (py > 0) & (py < h - 1)
+    inner_x, inner_y = (px > 0) & (px < w - 1), (py > 0) & (py < h - 1)
     if refine == "dark":
         log_p = -F.softplus(-flat) if logits else flat.clamp_min(1e-12).log()
-        shift_x, shift_y = _newton_step(log_p, px, py, w, h, inner)
+        shift_x, shift_y = _newton_step(log_p, px, py, w, h, inner_x & inner_y)
     else:
-        shift_x = torch.sign(_at(flat, px, py, 1, 0, w, h) - _at(flat, px, py, -1, 0, w, h))
-        shift_y = torch.sign(_at(flat, px, py, 0, 1, w, h) - _at(flat, px, py, 0, -1, w, h))
-        shift_x = shift_x * ((px > 0) & (px < w - 1)) * 0.25
-        shift_y = shift_y * ((py > 0) & (py < h - 1)) * 0.25
+        right, left = _at(flat, px, py, 1, 0, w, h), _at(flat, px, py, -1, 0, w, h)
+        down, up = _at(flat, px, py, 0, 1, w, h), _at(flat, px, py, 0, -1, w, h)
+        shift_x = torch.sign(right - left) * inner_x * 0.25
+        shift_y = torch.sign(down - up) * inner_y * 0.25
     coords_heat = torch.stack([px.to(dtype) + shift_x, py.to(dtype) + shift_y], -1)
     coords = roi_heatmap_to_image(coords_heat, boxes.to(dtype), (h, w))
     score = peak_val.sigmoid() if logits else peak_val

@@ -182,13 +182,19 @@ class PoseAugmentation(nn.Module):
         out = out.clamp_(0, 1)
 
         # all masks of the batch in one warp; an empty ignore mask stays empty unwarped
+        # (which ignore masks hold pixels: one check for the batch, one device sync)
+        with_ignore = [i for i, t in enumerate(targets) if "ignore_mask" in t]
+        warp_ignore = set()
+        if with_ignore:
+            ignore = torch.stack([targets[i]["ignore_mask"] for i in with_ignore])
+            flags = ignore.flatten(1).any(1).tolist()
+            warp_ignore = {i for i, flag in zip(with_ignore, flags) if flag}
         stacks, owners = [], []
-        ignores = [bool(t["ignore_mask"].any()) if "ignore_mask" in t else None for t in targets]
         for i, t in enumerate(targets):
             if "masks" in t:
                 stacks.append(t["masks"].to(device))
                 owners += [i] * t["masks"].shape[0]
-            if ignores[i]:
+            if i in warp_ignore:
                 stacks.append(t["ignore_mask"].to(device)[None])
                 owners.append(i)
         warped_masks = None
@@ -214,10 +220,10 @@ class PoseAugmentation(nn.Module):
             else:
                 boxes = affine_boxes(t["boxes"].to(device).float(), mi, (s, s), self.box_mode)
                 boxes = _union_keypoints(boxes, kps, s)
-            if ignores[i]:
+            if i in warp_ignore:
                 nt["ignore_mask"] = warped_masks[cursor]
                 cursor += 1
-            elif ignores[i] is not None:
+            elif "ignore_mask" in t:
                 nt["ignore_mask"] = torch.zeros(s, s, dtype=torch.bool, device=device)
             if "crowd_boxes" in t:
                 nt["crowd_boxes"] = affine_boxes(
