@@ -16,7 +16,14 @@ from typing import Any, TypeVar
 
 from torch import nn
 
-__all__ = ["register_model", "create_model", "list_models", "get_model_builder"]
+__all__ = [
+    "build_config",
+    "build_name",
+    "create_model",
+    "get_model_builder",
+    "list_models",
+    "register_model",
+]
 
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {}
 B = TypeVar("B", bound=Callable[..., nn.Module])
@@ -94,3 +101,27 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
                 for k, v in kwargs.items()}  # fmt: skip
     model.build_config = {"name": name, "kwargs": recorded}
     return model
+
+
+def build_config(model: nn.Module) -> dict[str, Any] | None:
+    """What [`create_model()`][create_model] recorded on ``model``: ``{"name", "kwargs"}``, or
+    ``None`` for a model composed by hand (it cannot be rebuilt by name).
+
+    Examples:
+        >>> build_config(create_model("tnet_d1w64", num_blocks=0))
+        {'name': 'tnet_d1w64', 'kwargs': {'num_blocks': 0}}
+        >>> build_config(nn.Linear(2, 2)) is None
+        True
+    """
+    return vars(model).get("build_config")
+
+
+def build_name(model: nn.Module) -> str:
+    """The registered name ``model`` was built under, else its class name (for messages).
+
+    Examples:
+        >>> build_name(create_model("tnet_d1w64", num_blocks=0)), build_name(nn.Linear(2, 2))
+        ('tnet_d1w64', 'Linear')
+    """
+    config = build_config(model)
+    return config["name"] if config else type(model).__name__

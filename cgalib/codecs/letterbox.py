@@ -42,6 +42,7 @@ __all__ = [
     "letterbox_batch",
     "letterbox_boxes",
     "letterbox_keypoints",
+    "letterbox_shape",
     "letterbox_size",
     "letterbox_target",
     "unletterbox_boxes",
@@ -76,8 +77,30 @@ def letterbox_size(height: int, width: int, size: int) -> tuple[float, int, int]
     )
 
 
-def _padded(side: int, pad: int | None, size: int) -> int:
-    return size if pad is None else math.ceil(side / pad) * pad
+def letterbox_shape(
+    height: int, width: int, size: int, pad_multiple: int | None = None
+) -> tuple[int, int]:
+    """The ``(H, W)`` of an image after [`letterbox()`][letterbox]: its canvas.
+
+    Args:
+        height: image height in pixels.
+        width: image width in pixels.
+        size: target length of the longer side.
+        pad_multiple: ``None`` for the ``size x size`` square (training); an int pads each
+            resized side up to a multiple of it (inference).
+
+    Returns:
+        The padded ``(H, W)``; images of one canvas batch together exactly as they run
+        alone.
+
+    Examples:
+        >>> letterbox_shape(480, 640, 512, 32), letterbox_shape(480, 640, 512)
+        ((384, 512), (512, 512))
+    """
+    _, nh, nw = letterbox_size(height, width, size)
+    if pad_multiple is None:
+        return size, size
+    return math.ceil(nh / pad_multiple) * pad_multiple, math.ceil(nw / pad_multiple) * pad_multiple
 
 
 def letterbox(
@@ -127,7 +150,7 @@ def letterbox(
             x = x.round_().clamp_(0, 255).to(torch.uint8)
         else:
             x = x.to(image.dtype)
-    out = image.new_zeros(c, _padded(nh, pad_multiple, size), _padded(nw, pad_multiple, size))
+    out = image.new_zeros(c, *letterbox_shape(h, w, size, pad_multiple))
     out[:, :nh, :nw] = x
     return out, scale
 

@@ -23,6 +23,7 @@ from cgalib.data.coco_keypoints import (
 )
 from cgalib.data.crop_augment import HALF_BODY_PADDING, UPPER_BODY, TopDownAugmentation
 from cgalib.data.detections import ground_truth_boxes, load_detections
+from cgalib.data.images import read_annotated_image
 from cgalib.data.masks import (
     NO_SEGMENTATION,
     check_segmentations,
@@ -108,6 +109,7 @@ __all__ = [
     "load_detections",
     "load_person_coco",
     "make_synthetic_coco",
+    "read_annotated_image",
     "read_coco_json",
     "read_keypoint_set",
     "segmentation_problem",

@@ -15,6 +15,7 @@ from torch.utils.data import Dataset
 
 from cgalib.codecs.letterbox import letterbox, letterbox_target
 from cgalib.codecs.roi_masks import segmentation_to_mask
+from cgalib.data.images import read_annotated_image
 from cgalib.data.masks import check_segmentations
 from cgalib.data.validate import (
     AnnotationError,
@@ -23,7 +24,6 @@ from cgalib.data.validate import (
     read_keypoint_set,
     validate_coco,
 )
-from cgalib.utils.image import read_image
 
 __all__ = ["CocoKeypoints", "collate", "collate_letterboxed", "find_split", "load_person_coco"]
 
@@ -79,12 +79,11 @@ class CocoKeypoints(Dataset):
     zero-area box, with a box outside their image or with fewer than ``min_keypoints``
     labelled keypoints are dropped, and counted by reason in `report` (``print`` it).
 
-    Images are read upright as displayed ([`read_image()`][cgalib.utils.read_image] applies the EXIF
-    orientation tag, as detectron2 and OpenCV-based loaders do), so an annotation's
+    Images are read by [`read_annotated_image()`][cgalib.data.read_annotated_image], as evaluation
+    reads them: upright as displayed (the EXIF orientation tag applied), so an annotation's
     ``height``, ``width`` and coordinates must describe the displayed picture, as those of
     annotation tools that show it upright do; a file whose displayed size differs from its
-    annotation is a ``ValueError`` naming it (a half turn keeps the size and cannot be
-    detected).
+    annotation is a ``ValueError`` naming it.
     Images without people are kept as negatives unless ``keep_empty=False``.
 
     **Keypoint sets.** The people are those of the category named ``"person"``, or of the
@@ -236,23 +235,8 @@ class CocoKeypoints(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         image_id = self.ids[index]
         info = self.coco.imgs[image_id]
-        image = read_image(self.root / info["file_name"])
+        image = read_annotated_image(self.root, info)
         height, width = image.shape[-2:]
-        annotated = (info.get("height", height), info.get("width", width))
-        if annotated != (height, width):
-            swapped = annotated == (width, height)
-            raise ValueError(
-                f"image {self.root / info['file_name']} is {height}x{width} as displayed "
-                f"(EXIF orientation applied) but its annotation says {annotated[0]}x"
-                f"{annotated[1]}"
-                + (
-                    " (swapped: if the file has an EXIF orientation tag, the annotation was "
-                    "made on the stored pixels; annotate the picture as displayed, or save "
-                    "it upright without the tag)"
-                    if swapped
-                    else ""
-                )
-            )
         boxes, keypoints, areas, ann_ids, masks, labels = [], [], [], [], [], []
         crowd_boxes, ignore = [], np.zeros((height, width), bool)
         for ann in self._anns(image_id):

@@ -1,6 +1,7 @@
-"""Inference: the high-level [`Predictor`][Predictor] (any image in, COCO-style people out), its
-top-down counterpart [`TopDownPredictor`][TopDownPredictor] (person boxes in, a pose per box out) and
-prediction over images, folders and videos ([`predict_media()`][predict_media])."""
+"""Inference: the one [`Predictor`][Predictor] for every model kind (any image in, COCO-style
+people out; person boxes in for a model that needs them), the people it returns
+([`to_people()`][to_people]) and prediction over images, folders and animated GIFs
+([`predict_media()`][predict_media])."""
 
 from cgalib.codecs.letterbox import letterbox_batch
 from cgalib.inference.media import (
@@ -12,18 +13,20 @@ from cgalib.inference.media import (
     iter_media,
     predict_media,
 )
-from cgalib.inference.predictor import Predictor
-from cgalib.inference.top_down import TopDownPredictor
+from cgalib.inference.people import Detections, to_people
+from cgalib.inference.predictor import BoxesInput, Predictor
 
 __all__ = [
     "IMAGE_SUFFIXES",
     "VIDEO_SUFFIXES",
+    "BoxesInput",
+    "Detections",
     "MediaItem",
     "MediaReport",
     "Predictor",
-    "TopDownPredictor",
     "drawing_name",
     "iter_media",
     "letterbox_batch",
     "predict_media",
+    "to_people",
 ]

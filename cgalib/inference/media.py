@@ -31,7 +31,6 @@ from PIL import Image, ImageSequence
 from torch import nn
 
 from cgalib.inference.predictor import Predictor
-from cgalib.inference.top_down import TopDownPredictor
 from cgalib.utils.files import atomic_open
 from cgalib.utils.image import read_image, to_rgb_tensor
 from cgalib.utils.progress import ProgressBar
@@ -222,10 +221,10 @@ def iter_media(
 
 
 def predict_media(
-    predictor: nn.Module | Predictor | TopDownPredictor,
+    predictor: nn.Module | Predictor,
     inputs: Sequence[str | os.PathLike],
     out_dir: str | os.PathLike,
-    input_size: int = 512,
+    input_size: int | None = None,
     device: str | None = None,
     score_threshold: float = 0.1,
     render: bool = True,
@@ -240,16 +239,18 @@ def predict_media(
     made.
 
     Args:
-        predictor: a multi-person model (e.g. from [`cgalib.load_model()`][cgalib.load_model]), wrapped in a
-            [`Predictor`][Predictor] with ``input_size`` and ``device``; or a ready predictor, a
-            [`Predictor`][Predictor] or a [`TopDownPredictor`][cgalib.inference.TopDownPredictor] with its
-            detector (``input_size`` and ``device`` are then its own).
+        predictor: a model that finds people on its own (e.g. from
+            [`cgalib.load_model()`][cgalib.load_model]), wrapped in a [`Predictor`][Predictor] with
+            ``input_size`` and ``device``; or a ready [`Predictor`][Predictor] (with its
+            detector, for a model that needs boxes; ``input_size`` and ``device`` are then
+            its own).
         inputs: image files, folders or GIFs (see [`iter_media()`][iter_media]).
         out_dir: output folder: ``results.json`` (COCO results, each person with the
             ``file_name`` of its picture instead of an ``image_id``, and a ``frame``
             index for GIF frames) and one drawing per picture at
             [`drawing_name()`][drawing_name] (subfolders mirror the inputs').
-        input_size: letterbox size of the longer side (when ``predictor`` is a model).
+        input_size: the model's input size (when ``predictor`` is a model; default the
+            model's own).
         device: where to run (when ``predictor`` is a model).
         score_threshold: people below it are not drawn (all are written to the JSON).
         render: draw the pictures (skeleton and colours of the model's keypoint set).

@@ -1,4 +1,4 @@
-"""High-level inference: any image input in, COCO-style person dicts out."""
+"""High-level inference for every model kind: any image in, COCO-style person dicts out."""
 
 from __future__ import annotations
 
@@ -11,44 +11,96 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cgalib.codecs.letterbox import letterbox_batch, unletterbox_boxes, unletterbox_keypoints
+from cgalib.codecs.affine import crop_affine, crop_images, person_crop_boxes, uncrop_keypoints
+from cgalib.codecs.letterbox import (
+    letterbox_batch,
+    letterbox_shape,
+    unletterbox_boxes,
+    unletterbox_keypoints,
+)
 from cgalib.codecs.roi_masks import masks_to_rle, paste_roi_masks
-from cgalib.models.top_down import TopDownPose
+from cgalib.inference._cuda_graphs import GraphedPredictBatch
+from cgalib.inference.people import Detections, to_people
+from cgalib.models.contract import InputRule, check_pose_model
 from cgalib.utils.device import resolve_device
-from cgalib.utils.image import ImageInput, to_rgb_tensor
+from cgalib.utils.image import ImageInput, to_float_image, to_rgb_tensor
 from cgalib.utils.keypoint_set import KeypointSet
 from cgalib.utils.precision import Precision, autocast, precision_dtype
 
-__all__ = ["Predictor"]
+__all__ = ["BoxesInput", "Predictor"]
 
 Compile = bool | Literal["cuda_graphs"]
+BoxesInput = torch.Tensor | Sequence[Sequence[float]]
+"""Person boxes of one image: `(N, 4)` xyxy, or `(N, 5)` xyxy and score (score 1 when left
+out), in image pixels."""
 
 
 class Predictor:
-    """Run a pose model on paths, PIL images, numpy arrays or tensors.
+    """Run any pose model on paths, PIL images, numpy arrays or tensors.
 
-    Each image is converted to RGB ``uint8`` ([`to_rgb_tensor()`][cgalib.utils.to_rgb_tensor]),
-    letterboxed to float 0..1 (longer side ``input_size``, padded to a multiple of 32:
-    [`letterbox_batch()`][cgalib.codecs.letterbox_batch]), batched, run, and its results mapped back to
-    the original pixels by the letterbox codec's inverse
-    ([`unletterbox_boxes()`][cgalib.codecs.unletterbox_boxes], [`unletterbox_keypoints()`][cgalib.codecs.unletterbox_keypoints]).
+    One predictor for every kind of model; it asks the model how it finds people (the
+    [model contract][cgalib.models.contract]):
+
+    - **on its own** (``needs_boxes`` false, e.g. [`CGANet`][cgalib.CGANet]): each image is
+      letterboxed (longer side ``input_size``, each side padded up to a multiple of the
+      model's ``input_rule.multiple``: [`letterbox_batch()`][cgalib.codecs.letterbox_batch]), the
+      model finds the people, and the letterbox codec's inverse maps them back
+      ([`unletterbox_boxes()`][cgalib.codecs.unletterbox_boxes],
+      [`unletterbox_keypoints()`][cgalib.codecs.unletterbox_keypoints]). Images are batched only
+      with images of the same padded size, so a result never depends on what else was in
+      the batch.
+    - **from boxes** (``needs_boxes`` true, e.g. [`TopDownPose`][cgalib.TopDownPose]): every
+      person box, given to [`predict()`][predict] or found by the ``detector``, becomes a crop
+      region of the model's aspect ratio padded by 1.25
+      ([`person_crop_boxes()`][cgalib.codecs.person_crop_boxes]), cut to ``input_size`` by one
+      kornia warp ([`crop_images()`][cgalib.codecs.crop_images]), and the inverse affine maps the
+      keypoints back ([`uncrop_keypoints()`][cgalib.codecs.uncrop_keypoints], clipped to the
+      image).
+
+    The flip test is the model's (build it with ``flip_test=True``). Whatever found them,
+    the people are scored, sorted, filtered and written in one place,
+    [`to_people()`][cgalib.inference.to_people]: each person is a dict with ``bbox``
+    ``[x, y, w, h]`` (COCO xywh, original pixels), ``keypoints`` (flat ``[x1, y1, s1, ...,
+    xK, yK, sK]`` in the order of the model's [`keypoint_set`][keypoint_set], every keypoint
+    located, ``s`` its probability), ``score`` (the box probability times the mean keypoint
+    probability, in [0, 1]), ``box_score``, ``category_id`` 1 and, when the model reports
+    it, the ``extended_box`` (xyxy) its keypoints were read from (CGANet's Dichotomy
+    Extended Area). A segmentation model (``masks`` in its ``outputs``) gives each person a
+    ``segmentation``, COCO RLE of its mask in the original image (pasted through the
+    inverse letterbox and binarised at 0.5: [`paste_roi_masks()`][cgalib.codecs.paste_roi_masks]); a
+    model without ``keypoints`` gives none and its ``score`` is the box score. People are
+    sorted by ``score``. "Original pixels" are those of the image as displayed: files and
+    PIL images are turned upright by their EXIF orientation tag first.
 
     Args:
-        model: a model whose eval ``forward(images)`` returns per-image dicts with
-            ``boxes`` `(N, 4)`, ``scores`` `(N,)` and ``keypoints`` `(N, K, 3)` in input
-            pixels (e.g. [`CGANet`][cgalib.CGANet]).
+        model: a pose model ([`PoseModel`][cgalib.models.PoseModel], or one carrying the same
+            facts).
+        detector: for a model that needs boxes, where they come from when
+            [`predict()`][predict] gets none: a model that finds people on its own (run by a
+            ``Predictor`` on the same device and precision; its people's boxes and
+            ``box_score`` are used) or a ``Predictor``. Refused for a model that finds
+            people on its own.
         device: where to run; defaults to CUDA when available, else CPU
             ([`resolve_device()`][cgalib.utils.resolve_device]).
-        input_size: length of the longer side fed to the model, a positive multiple of 32.
+        input_size: the model's input: one side (the longer side of the letterbox for a
+            model that finds people on its own; a square crop otherwise) or ``(H, W)``
+            crops; default the model's ``input_rule`` (the size it was trained on).
         precision: ``"fp32"``, or ``"bf16"``/``"fp16"`` autocast.
-        batch_size: images per forward pass, at least 1.
+        batch_size: images per forward pass (person crops, for a model that needs boxes),
+            at least 1.
         score_threshold: people with a lower ``score`` are dropped, in ``[0, 1]``.
-        compile: the fast path. ``False``: eager. ``True``: ``torch.compile(model)``,
-            compiled lazily on the first batch (and again for each new input shape).
-            ``"cuda_graphs"`` (CUDA only): a static-shape path, every batch letterboxed
-            to ``input_size x input_size`` and padded to ``batch_size`` images, whose
-            forward pass is captured once in a CUDA graph and replayed; the model's eval
-            forward must then be free of host synchronisations (CGANet's is written so).
+        box_score_threshold: people with a lower ``box_score`` are dropped (for a model
+            that needs boxes, their boxes are not cropped), in ``[0, 1]``.
+        oks_nms_threshold: with a value in ``(0, 1]``, OKS-NMS (with the keypoint set's
+            sigmas) drops a pose whose OKS to a higher-scored one of its image exceeds it
+            (HRNet: 0.9); ``None`` keeps every pose.
+        compile: the fast path. ``False``: eager. ``True``: ``torch.compile`` of the model's
+            ``predict_batch``, compiled lazily on the first batch (and again for each new
+            input shape). ``"cuda_graphs"`` (CUDA only): a static-shape path, every batch
+            padded to ``batch_size`` inputs of the model's square side (crop size, for a
+            model that needs boxes), whose ``predict_batch`` is captured once in a CUDA
+            graph and replayed; it must then be free of host synchronisations (CGANet's
+            is written so).
 
     The fast paths compute what eager mode computes on the same input tensor: equal
     within floating-point tolerance in fp32 and within bf16 tolerance under ``"bf16"``
@@ -56,49 +108,49 @@ class Predictor:
     results equal those of an eager run at that square input, and can differ slightly
     from the default letterbox (which pads only to a multiple of 32) near the padding.
 
-    Each person is a dict: ``bbox`` ``[x, y, w, h]`` (COCO xywh, original pixels),
-    ``keypoints`` (flat ``[x1, y1, s1, ..., xK, yK, sK]`` in the order of the model's
-    [`keypoint_set`][keypoint_set], every keypoint located, ``s`` its probability), ``score`` (the center probability times the mean keypoint probability,
-    in [0, 1]), ``box_score``, ``category_id`` 1 and, when the model reports it, the
-    ``extended_box`` (xyxy, original pixels) its keypoints were read from (the Dichotomy
-    Extended Area of CGANet). A segmentation model (one whose outputs hold ``masks``, the
-    per-box mask probabilities over ``extended_boxes``) gives each person a
-    ``segmentation``, COCO RLE of its mask in the original image (pasted through the
-    inverse letterbox and binarised at 0.5: [`paste_roi_masks()`][cgalib.codecs.paste_roi_masks]); a
-    model without ``keypoints`` gives none and its ``score`` is the box score.
-    People are sorted by ``score``. "Original pixels" are those
-    of the image as displayed: files and PIL images are turned upright by their EXIF
-    orientation tag first.
-
     Raises:
-        ValueError: for a device this machine lacks, an ``input_size`` that is not a
-            positive multiple of 32, a ``batch_size`` below 1, a ``score_threshold``
-            outside ``[0, 1]``, an unknown ``precision`` or ``compile``, or a top-down
-            model (it needs boxes: [`TopDownPredictor`][cgalib.inference.TopDownPredictor]).
+        TypeError: for a model that does not carry the model contract.
+        ValueError: for a device this machine lacks, an ``input_size`` the model's
+            ``input_rule`` refuses, a ``batch_size`` below 1, a threshold out of range, an
+            unknown ``precision`` or ``compile``, or a ``detector`` that is not a model
+            finding people on its own (or given to a model that finds them itself).
+
+    Examples:
+        >>> from cgalib import create_model
+        >>> bottom_up = create_model("cganet_tnet_d1w16", input_size=128)
+        >>> image = torch.zeros(3, 120, 160, dtype=torch.uint8)
+        >>> len(Predictor(bottom_up, device="cpu").predict(image))  # max_detections
+        20
+        >>> top_down = Predictor(create_model("topdown_tnet_d1w16"), device="cpu")
+        >>> people = top_down.predict(image, boxes=torch.tensor([[10.0, 20.0, 60.0, 110.0, 0.9]]))
+        >>> len(people), len(people[0]["keypoints"]), people[0]["bbox"]
+        (1, 51, [10.0, 20.0, 50.0, 90.0])
     """
 
     def __init__(
         self,
         model: nn.Module,
+        detector: nn.Module | Predictor | None = None,
         device: str | torch.device | None = None,
-        input_size: int = 512,
+        input_size: int | Sequence[int] | None = None,
         precision: Precision = "fp32",
         batch_size: int = 8,
         score_threshold: float = 0.0,
+        box_score_threshold: float = 0.0,
+        oks_nms_threshold: float | None = None,
         compile: Compile = False,
     ) -> None:
+        check_pose_model(model, "Predictor")
         precision_dtype(precision)  # validates the name
-        if isinstance(model, TopDownPose):
-            raise ValueError(
-                "Predictor runs multi-person models; a TopDownPose needs person boxes: use "
-                "cgalib.inference.TopDownPredictor(model, detector=<a CGANet>)"
-            )
-        if not _is_int(input_size) or input_size % 32 or input_size <= 0:
-            raise ValueError(f"input_size must be a positive multiple of 32, got {input_size!r}")
+        rule = model.input_rule.resized(input_size)
         if not _is_int(batch_size) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        if isinstance(score_threshold, bool) or not 0 <= score_threshold <= 1:
-            raise ValueError(f"score_threshold must be in [0, 1], got {score_threshold!r}")
+        for name, value in (("score_threshold", score_threshold),
+                            ("box_score_threshold", box_score_threshold)):  # fmt: skip
+            if isinstance(value, bool) or not 0 <= value <= 1:
+                raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+        if oks_nms_threshold is not None and not 0 < oks_nms_threshold <= 1:
+            raise ValueError(f"oks_nms_threshold must be in (0, 1], got {oks_nms_threshold!r}")
         if not (isinstance(compile, bool) or compile == "cuda_graphs"):
             raise ValueError(f"compile must be False, True or 'cuda_graphs', got {compile!r}")
         self.device = resolve_device(device)
@@ -108,56 +160,95 @@ class Predictor:
                 f"compile=True (torch.compile) or False on the CPU"
             )
         self.model = model.to(self.device).eval()
-        self.input_size = input_size
+        self.input_rule: InputRule = rule
         self.precision = precision
         self.batch_size = batch_size
-        self.score_threshold = score_threshold
+        self.score_threshold = float(score_threshold)
+        self.box_score_threshold = float(box_score_threshold)
+        self.oks_nms_threshold = oks_nms_threshold
         self.compile = compile
-        self._compiled: nn.Module | None = None  # torch.compile(model), made on first use
-        self._graph: _GraphedForward | None = None  # the captured CUDA graph
+        self.detector = self._detector(detector)
+        self._compiled = None  # torch.compile(model.predict_batch), made on first use
+        self._graph: GraphedPredictBatch | None = None  # the captured CUDA graph
 
     @property
     def keypoint_set(self) -> KeypointSet:
         """The keypoints each person has, in order: the model's ``keypoint_set`` (names,
-        skeleton, flip map, OKS sigmas), COCO's for a model without one."""
-        return getattr(self.model, "keypoint_set", None) or KeypointSet.coco()
+        skeleton, flip map, OKS sigmas)."""
+        return self.model.keypoint_set
+
+    def _detector(self, detector: nn.Module | Predictor | None) -> Predictor | None:
+        """The detector as a ``Predictor``, checked against the model's way of finding people."""
+        if detector is None:
+            return None
+        name = type(self.model).__name__
+        if not self.model.needs_boxes:
+            raise ValueError(
+                f"{name} finds the people in whole images itself; leave out detector (a "
+                "detector gives person boxes to a model that needs them, e.g. TopDownPose)"
+            )
+        if not isinstance(detector, Predictor):
+            check_pose_model(detector, "Predictor's detector")
+            if not detector.needs_boxes:
+                batch = min(self.batch_size, 8)
+                detector = Predictor(detector, device=self.device, precision=self.precision,
+                                     batch_size=batch)  # fmt: skip
+        if detector.model.needs_boxes:
+            raise ValueError(
+                f"detector must be a model that finds people on its own (e.g. CGANet); "
+                f"{type(detector.model).__name__} needs person boxes itself"
+            )
+        return detector
 
     def _autocast(self, cache_enabled: bool = True):
         return autocast(self.device, self.precision, cache_enabled)
 
-    def _forward(self, batch: torch.Tensor):
-        """The model's eval forward on a letterboxed batch, on the configured path."""
+    def _run(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``model.predict_batch`` on a batch of inputs, on the configured path."""
         if self.compile == "cuda_graphs":
-            n = batch.shape[0]
-            s = self.input_size
-            h, w = batch.shape[-2:]
-            static = F.pad(batch, (0, s - w, 0, s - h, 0, 0, 0, self.batch_size - n))
+            n, (h, w) = batch.shape[0], batch.shape[-2:]
+            height, width = self._static_size()
+            static = F.pad(batch, (0, width - w, 0, height - h, 0, 0, 0, self.batch_size - n))
             if self._graph is None:
-                self._graph = _GraphedForward(self.model, static, self._autocast)
-            return self._graph(static)[:n]
+                self._graph = GraphedPredictBatch(self.model, static, self._autocast)
+            return {key: value[:n] for key, value in self._graph(static).items()}
         if self.compile is True:
             if self._compiled is None:
-                self._compiled = torch.compile(self.model)
-            model = self._compiled
+                self._compiled = torch.compile(self.model.predict_batch)
+            run = self._compiled
         else:
-            model = self.model
+            run = self.model.predict_batch
         with self._autocast():
-            return model(batch)
+            return run(batch)
+
+    def _static_size(self) -> tuple[int, int]:
+        """The one input size of the ``"cuda_graphs"`` path: the square side, or the crop."""
+        side = self.input_rule.side
+        return self.input_rule.size if self.model.needs_boxes else (side, side)
 
     @torch.inference_mode()
-    def predict(self, inputs: ImageInput | Sequence[ImageInput]) -> list[dict] | list[list[dict]]:
+    def predict(
+        self,
+        inputs: ImageInput | Sequence[ImageInput],
+        boxes: BoxesInput | Sequence[BoxesInput] | None = None,
+    ) -> list[dict] | list[list[dict]]:
         """Predict the people in one image or a list of images.
 
         Images are converted by [`to_rgb_tensor()`][cgalib.utils.to_rgb_tensor] and so follow its
         image-value rule (``uint8`` 0..255, floats 0..1, ...). Before the model runs on
-        anything, every in-memory image of a list is checked and converted and every path
-        is checked to exist, so a bad input fails fast instead of after the model ran on
-        the images before it; files are decoded batch by batch. To skip unreadable files
-        and keep going, use [`predict_media()`][cgalib.inference.predict_media].
+        anything, every in-memory image of a list is checked and converted, every path is
+        checked to exist and every box tensor is checked, so a bad input fails fast
+        instead of after the model ran on the images before it; files are decoded batch
+        by batch. To skip unreadable files and keep going, use
+        [`predict_media()`][cgalib.inference.predict_media].
 
         Args:
             inputs: one image (path, PIL image, HWC numpy array, CHW tensor) or a list of
                 them.
+            boxes: for a model that needs boxes, the person boxes (see
+                [`BoxesInput`][BoxesInput]): one tensor for one image, one per image for a
+                list; ``None`` runs the ``detector``. Refused for a model that finds people
+                on its own.
 
         Returns:
             For one image, the list of its people (see the class docstring); for a list of
@@ -166,12 +257,16 @@ class Predictor:
         Raises:
             FileNotFoundError: for a missing file, naming it.
             ValueError: for an unreadable file (naming it), an empty image, an unsupported
-                shape or values outside the image-value rule; in a list, the message
-                starts with the input's index.
+                shape or values outside the image-value rule (in a list, the message
+                starts with the input's index); for boxes given to a model that finds
+                people itself, no boxes and no detector for a model that needs them, a
+                number of box tensors other than of images, or a box tensor of the wrong
+                shape or with non-finite values (naming the image).
             TypeError: for an input that is not an image.
         """
         single = not isinstance(inputs, (list, tuple))
         items = [inputs] if single else list(inputs)
+        given = self._given_boxes(boxes, single, len(items))
         label = (lambda i: "") if single else (lambda i: f"input {i}: ")
         for i, x in enumerate(items):  # in-memory images converted, paths checked: fail fast
             if not isinstance(x, (str, os.PathLike)):
@@ -184,45 +279,118 @@ class Predictor:
                 _convert(x, label(start + j)).to(self.device)
                 for j, x in enumerate(items[start : start + self.batch_size])
             ]
-            batch, scales = letterbox_batch(chunk, self.input_size)
-            outputs = self._forward(batch)
-            for out, scale, img in zip(outputs, scales.tolist(), chunk):
-                results.append(self._to_coco(out, scale, img.shape[-2:]))
+            if not self.model.needs_boxes:
+                found = self._people_in_images(chunk)
+            elif given is not None:
+                found = self._people_in_boxes(chunk, given[start : start + len(chunk)])
+            else:
+                found = self._people_in_boxes(chunk, self._detect(chunk))
+            results.extend(self._to_people(f) for f in found)
         return results[0] if single else results
 
-    def _to_coco(self, out: dict, scale: float, size: tuple[int, int]) -> list[dict]:
-        boxes = unletterbox_boxes(out["boxes"].float().cpu(), scale, size)
-        extended = out.get("extended_boxes")
-        extended = (
-            unletterbox_boxes(extended.float().cpu(), scale) if extended is not None else None
+    def _to_people(self, found: Detections) -> list[dict]:
+        return to_people(
+            found,
+            self.score_threshold,
+            self.box_score_threshold,
+            self.oks_nms_threshold,
+            self.keypoint_set.sigmas,
         )
-        box_scores = out["scores"].float().cpu()
-        kps = None
-        scores = box_scores
-        if "keypoints" in out:
-            kps = unletterbox_keypoints(out["keypoints"].float().cpu(), scale, size)
-            scores = box_scores * kps[..., 2].mean(-1)
-        rles = None
-        if "masks" in out:  # pasted at the unclipped extended boxes in image pixels
-            rois = unletterbox_boxes(out["extended_boxes"].float().cpu(), scale)
-            pasted = paste_roi_masks(out["masks"].float().cpu(), rois, tuple(size))
-            rles = masks_to_rle(pasted >= 0.5)
-        people = []
-        for i in torch.argsort(scores, descending=True).tolist():
-            if scores[i] < self.score_threshold:
+
+    def _given_boxes(self, boxes, single: bool, count: int) -> list[torch.Tensor] | None:
+        """The given boxes as `(N, 5)` tensors, one per image, checked; ``None`` if none."""
+        name = type(self.model).__name__
+        if boxes is None:
+            if self.model.needs_boxes and self.detector is None:
+                raise ValueError(
+                    f"{name} needs person boxes: pass detector=... (e.g. a CGANet) when "
+                    "building the Predictor, or predict(images, boxes=...)"
+                )
+            return None
+        if not self.model.needs_boxes:
+            raise ValueError(f"{name} finds the people in whole images itself; leave out boxes")
+        given = [boxes] if single else list(boxes)
+        if len(given) != count:
+            raise ValueError(f"got {len(given)} box tensors for {count} images")
+        return [_as_detections(b, i) for i, b in enumerate(given)]
+
+    def _people_in_images(self, images: list[torch.Tensor]) -> list[Detections]:
+        """What a model finding people on its own sees in each image, image by image.
+
+        Images are batched with those of the same letterboxed canvas only (``"cuda_graphs"``
+        pads every image to its square), so each runs on exactly the input it would get
+        alone."""
+        side, multiple = self.input_rule.side, self.input_rule.multiple
+        groups: dict[tuple[int, int], list[int]] = {}
+        for i, image in enumerate(images):
+            canvas = letterbox_shape(*image.shape[-2:], side, multiple)
+            key = self._static_size() if self.compile == "cuda_graphs" else canvas
+            groups.setdefault(key, []).append(i)
+        found: list[Detections] = [None] * len(images)  # type: ignore[list-item]
+        for indices in groups.values():
+            batch, scales = letterbox_batch([images[i] for i in indices], side, multiple)
+            out = {k: v.float().cpu() for k, v in self._run(batch).items()}
+            for j, i in enumerate(indices):
+                one = {k: v[j] for k, v in out.items()}
+                found[i] = _unletterbox(one, float(scales[j]), tuple(images[i].shape[-2:]))
+        return found
+
+    def _detect(self, images: list[torch.Tensor]) -> list[torch.Tensor]:
+        """`(N, 5)` boxes and box scores of each image from the detector's people."""
+        out = []
+        for people in self.detector.predict(images):
+            rows = [
+                [p["bbox"][0], p["bbox"][1], p["bbox"][0] + p["bbox"][2],
+                 p["bbox"][1] + p["bbox"][3], p["box_score"]]
+                for p in people
+            ]  # fmt: skip
+            out.append(torch.tensor(rows, dtype=torch.float32).reshape(-1, 5))
+        return out
+
+    def _people_in_boxes(
+        self, images: list[torch.Tensor], detections: list[torch.Tensor]
+    ) -> list[Detections]:
+        """The pose of each box of each image, by a model that needs boxes."""
+        size = self.input_rule.size
+        kept = [d[d[:, 4] >= self.box_score_threshold] for d in detections]
+        crops, matrices, owners = [], [], []
+        for i, (image, det) in enumerate(zip(images, kept)):
+            if len(det) == 0:
                 continue
-            x1, y1, x2, y2 = boxes[i].tolist()
-            person = {"category_id": 1, "bbox": [x1, y1, x2 - x1, y2 - y1]}
-            if kps is not None:
-                person["keypoints"] = kps[i].flatten().tolist()
-            person["score"] = float(scores[i])
-            person["box_score"] = float(box_scores[i])
-            if rles is not None:
-                person["segmentation"] = rles[i]
-            if extended is not None:
-                person["extended_box"] = extended[i].tolist()
-            people.append(person)
-        return people
+            m = crop_affine(person_crop_boxes(det[:, :4].double(), size), size)
+            pixels = to_float_image(image)[None].expand(len(det), -1, -1, -1)
+            crops.append(crop_images(pixels, m.float(), size))
+            matrices.append(m.cpu())
+            owners += [i] * len(det)
+        keypoints = [torch.zeros(0, len(self.keypoint_set), 3)]
+        if crops:
+            batch = torch.cat(crops)
+            for start in range(0, len(batch), self.batch_size):
+                out = self._run(batch[start : start + self.batch_size])
+                keypoints.append(out["keypoints"].float().cpu())
+        points = torch.cat(keypoints)
+        frames = torch.cat(matrices) if matrices else torch.zeros(0, 2, 3, dtype=torch.float64)
+        owner = torch.tensor(owners, dtype=torch.long)
+        found = []
+        for i, (image, det) in enumerate(zip(images, kept)):
+            rows = owner == i
+            kps = uncrop_keypoints(points[rows].double(), frames[rows], tuple(image.shape[-2:]))
+            found.append(Detections(det[:, :4], det[:, 4], kps.float()))
+        return found
+
+
+def _unletterbox(out: dict[str, torch.Tensor], scale: float, size: tuple[int, int]) -> Detections:
+    """One image's batched outputs (input pixels) as its people in image pixels."""
+    extended = out.get("extended_boxes")
+    extended = unletterbox_boxes(extended, scale) if extended is not None else None
+    keypoints = out.get("keypoints")
+    if keypoints is not None:
+        keypoints = unletterbox_keypoints(keypoints, scale, size)
+    rles = None
+    if "masks" in out:  # pasted at the unclipped extended boxes in image pixels
+        rles = masks_to_rle(paste_roi_masks(out["masks"], extended, size) >= 0.5)
+    boxes = unletterbox_boxes(out["boxes"], scale, size)
+    return Detections(boxes, out["scores"], keypoints, extended, rles)
 
 
 def _is_int(value) -> bool:
@@ -240,41 +408,18 @@ def _convert(image: ImageInput, label: str) -> torch.Tensor:
         raise kind(f"{label}{err}") from err
 
 
-class _GraphedForward:
-    """A model's eval forward captured once in a CUDA graph for one static input shape.
-
-    Calling it copies the batch into the static input, replays the graph and returns the
-    static outputs, which the next call overwrites (copy them out before calling again).
-    """
-
-    def __init__(self, model: nn.Module, example: torch.Tensor, autocast, warmup: int = 3):
-        self.model = model
-        self.shape = tuple(example.shape)
-        self.input = example.clone()
-        # warm up on a side stream (lazy initialisation, cuDNN algorithm choice), then
-        # capture; autocast's weight cache must be off during capture
-        stream = torch.cuda.Stream(example.device)
-        stream.wait_stream(torch.cuda.current_stream(example.device))
-        with torch.cuda.stream(stream), autocast(cache_enabled=False):
-            for _ in range(warmup):
-                model(self.input)
-        torch.cuda.current_stream(example.device).wait_stream(stream)
-        self.graph = torch.cuda.CUDAGraph()
-        try:
-            with torch.cuda.graph(self.graph), autocast(cache_enabled=False):
-                self.output = model(self.input)
-        except RuntimeError as err:
-            raise RuntimeError(
-                "compile='cuda_graphs' could not capture the model's eval forward in a CUDA "
-                "graph; it must not synchronise with the host (.item(), .tolist(), .cpu(), "
-                "shapes that depend on values). Use compile=True or False instead."
-            ) from err
-
-    def __call__(self, batch: torch.Tensor):
-        if tuple(batch.shape) != self.shape:
-            raise ValueError(
-                f"the CUDA graph was captured for {self.shape}, got {tuple(batch.shape)}"
-            )
-        self.input.copy_(batch)
-        self.graph.replay()
-        return self.output
+def _as_detections(boxes: BoxesInput, index: int) -> torch.Tensor:
+    """Boxes of image ``index`` as a float `(N, 5)` tensor (score 1 where not given)."""
+    b = torch.as_tensor(boxes, dtype=torch.float32).cpu()
+    if b.numel() == 0:
+        return b.reshape(0, 5)
+    if b.dim() != 2 or b.shape[1] not in (4, 5):
+        raise ValueError(
+            f"boxes of image {index} must be (N, 4) xyxy or (N, 5) xyxy and score, got "
+            f"{tuple(b.shape)}"
+        )
+    if not torch.isfinite(b).all():
+        raise ValueError(f"boxes of image {index} hold non-finite values")
+    if b.shape[1] == 4:
+        b = torch.cat([b, torch.ones(len(b), 1)], 1)
+    return b

@@ -1,5 +1,6 @@
 """Reference models composed from the blocks (the single-model CGANet, the top-down
-TopDownPose), their registered builders, variants and checkpoints that know their
+TopDownPose), the model contract every caller reads ([`PoseModel`][PoseModel],
+[`InputRule`][InputRule]), their registered builders, variants and checkpoints that know their
 architecture. Importing this package registers every builder (backbones included)."""
 
 import cgalib.backbones  # noqa: F401  (registers the backbone builders)
@@ -23,6 +24,13 @@ from cgalib.models.checkpoint import (
     load_weights,
     save_model,
 )
+from cgalib.models.contract import (
+    PREDICTIONS,
+    InputRule,
+    PoseModel,
+    check_outputs,
+    check_pose_model,
+)
 from cgalib.models.top_down import (
     TopDownPose,
     topdown_tnet_d1w16,
@@ -33,8 +41,11 @@ from cgalib.models.variants import create_variant
 
 __all__ = [
     "LOSS_WEIGHTS",
+    "PREDICTIONS",
     "CGANet",
     "CheckpointError",
+    "InputRule",
+    "PoseModel",
     "TopDownPose",
     "atomic_save",
     "cganet_tnet_d1w16",
@@ -44,6 +55,8 @@ __all__ = [
     "cganet_tnet_d1w64_roipointer",
     "cganet_tnet_d1w64_seg",
     "cganet_tnet_d3w96",
+    "check_outputs",
+    "check_pose_model",
     "create_variant",
     "load_checkpoint",
     "load_model",

@@ -12,8 +12,6 @@ Data flow:
 
 from __future__ import annotations
 
-import os
-import warnings
 from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any, Literal
@@ -26,7 +24,7 @@ from cgalib.backbones.tnet import TNet
 from cgalib.heads import DenseHeads, ROIGuider, RoiHead, ROIPointer
 from cgalib.layers import ImageNormalize
 from cgalib.losses import LOSS_WEIGHTS, CGANetCriterion
-from cgalib.models._keypoints import builder_keypoints, model_keypoint_set
+from cgalib.models.contract import InputRule, PoseModel, check_outputs
 from cgalib.ops import hflip_boxes
 from cgalib.postprocess import (
     AmbiguityAlleviation,
@@ -35,6 +33,7 @@ from cgalib.postprocess import (
     DichotomyExtendArea,
     FixedExtendArea,
     NoExtension,
+    average_flipped_heatmaps,
     average_flipped_outputs,
 )
 from cgalib.registry import register_model
@@ -52,47 +51,21 @@ __all__ = [
     "cganet_tnet_d3w96",
 ]
 
-# Settings that older versions let callers overwrite after construction (bypassing the
-# constructor's checks); where each now lives. Writing any of them is an error.
-_FIXED_SETTINGS = {
-    "flip_test": "the flip_test argument",
-    "flip_index": "the flip_index argument",
-    "keypoint_set": "the keypoint_set argument",
-    "input_size": "the input_size argument",
-    "num_keypoints": "the keypoint head's num_outputs",
-    "max_detections": "model.postprocess (CGANetPostprocess(max_detections=...))",
-    "box_extension": "model.postprocess.box_extension",
-    "extend_ratio": "model.postprocess.box_extension",
-    "extend_thre": "model.postprocess.box_extension",
-    "extend_iters": "model.postprocess.box_extension",
-    "ambiguity_alleviation": "model.postprocess.ambiguity",
-    "aa_alpha": "model.postprocess.ambiguity",
-    "aa_beta": "model.postprocess.ambiguity",
-    "loss_weights": "model.criterion",
-    "jitter_scale": "model.criterion",
-    "jitter_shift": "model.criterion",
-    "max_train_rois": "model.criterion",
-    "keypoint_sigma": "model.criterion",
-}
-OUTPUTS = ("keypoints", "masks")
-"""What a CGANet can predict per person (the builders' ``outputs`` argument)."""
-# State-dict prefixes of checkpoints saved before the dense heads became one part.
-_LEGACY_PREFIXES = {"center_heads.": "dense_heads.center.", "center_line.": "dense_heads.center_line."}
-
-
-class CGANet(nn.Module):
+class CGANet(PoseModel):
     """Context-Guided Adaptive Network for single-model multi-person pose estimation.
 
     A short composition of parts, torchvision-style; the registered builders
     (``cganet_tnet_d1w64``, ...) fill in the paper's parts and defaults, and a variant
     (another box extension, Ambiguity Alleviation off, flip test on) is built, never
     patched: [`cgalib.create_variant()`][cgalib.create_variant] for a registered model, or ``CGANet(...)``
-    with other parts (sharing the trained ones). Every setting is fixed at construction;
-    assigning one later raises ``AttributeError``.
+    with other parts (sharing the trained ones). Every setting is fixed at construction
+    (the read-only facts of the [model contract][cgalib.models.contract]). It finds the
+    people in whole images on its own (``needs_boxes`` is false).
 
     Args:
         backbone: a multi-level backbone exposing ``feature_info``
-            ([`FeatureInfo`][cgalib.FeatureInfo], or timm's); level 0 must have stride 4.
+            ([`FeatureInfo`][cgalib.FeatureInfo], or timm's); level 0 must have stride 4, and
+            input sides must be multiples of its largest stride.
         dense_heads: maps level 0 to the dense outputs ``heatmap``, ``wh``, ``offset``,
             ``line_x``, ``line_y`` ([`DenseHeads`][cgalib.heads.DenseHeads]).
         keypoint_head: a [`RoiHead`][cgalib.heads.RoiHead] ([`ROIGuider`][cgalib.ROIGuider] or
@@ -103,11 +76,10 @@ class CGANet(nn.Module):
         criterion: the training objective ([`CGANetCriterion`][cgalib.losses.CGANetCriterion]);
             ``None`` makes an inference-only model.
         flip_test: at inference, also run the mirrored image and average the dense maps
-            and the keypoint heatmaps (about twice the cost).
-        flip_index: keypoint permutation of a horizontal flip (default: the
-            ``keypoint_set``'s, or COCO's for ``K = 17``); needed for the flip test.
+            and the keypoint heatmaps (the keypoint set's flip map swaps left and right;
+            about twice the cost).
         input_size: the training input side the keypoint head's ROI sizes were made for;
-            the default input size of evaluation and prediction.
+            the default input size of evaluation and prediction (``input_rule``).
         preprocess: the input normalisation (default [`ImageNormalize`][cgalib.layers.ImageNormalize],
             ImageNet statistics, float images in 0..1 only).
         mask_head: a [`RoiHead`][cgalib.heads.RoiHead] with ``num_outputs = 1`` that reads the
@@ -115,15 +87,14 @@ class CGANet(nn.Module):
             segmentation, paper Table 6); ``None``: no masks.
         keypoint_set: the keypoints the model predicts (a
             [`KeypointSet`][cgalib.utils.keypoint_set.KeypointSet], or its ``to_dict()``), with
-            ``K`` equal to the keypoint head's outputs; default COCO's for ``K = 17``
-            (without a ``flip_index`` of another set), else none; none for a
-            segmentation-only model.
+            ``K`` equal to the keypoint head's outputs; default COCO's 17. A
+            segmentation-only model keeps the set of the data it was trained on.
 
     Raises:
-        ValueError: for a backbone without a stride-4 level 0, a keypoint head without
-            ``num_outputs``, a ``keypoint_set`` of another ``K`` or with another flip map
-            than ``flip_index``, a ``flip_index`` that is not a permutation, or a flip
-            test without a flip map.
+        ValueError: for a backbone without a stride-4 level 0, no head, a keypoint head
+            without ``num_outputs``, a mask head of more than one output, a
+            ``keypoint_set`` of another ``K`` than the keypoint head, or an ``input_size``
+            that is not a multiple of the backbone's largest stride.
 
     Shape:
         - images: `(B, 3, H, W)`, RGB in 0..1, ``H`` and ``W`` multiples of 32
@@ -144,25 +115,26 @@ class CGANet(nn.Module):
         >>> out = net(torch.rand(1, 3, 128, 128))[0]
         >>> {k: tuple(v.shape) for k, v in out.items()}["keypoints"]
         (20, 17, 3)
+        >>> net.needs_boxes, net.input_rule.side, net.outputs
+        (False, 128, ('keypoints',))
     """
 
     output_stride = 4
+    needs_boxes = False
 
     def __init__(
         self,
         backbone: nn.Module,
         dense_heads: nn.Module,
-        keypoint_head: RoiHead,
+        keypoint_head: RoiHead | None,
         postprocess: CGANetPostprocess,
         criterion: CGANetCriterion | None = None,
         flip_test: bool = False,
-        flip_index: Sequence[int] | None = None,
         input_size: int = 512,
         preprocess: nn.Module | None = None,
         mask_head: RoiHead | None = None,
         keypoint_set: KeypointSet | Mapping | None = None,
     ) -> None:
-        super().__init__()
         info = FeatureInfo.of(backbone)
         if info.reduction(0) != self.output_stride:
             raise ValueError(f"CGANet needs a stride-4 level 0, got strides {info.reduction()}")
@@ -170,30 +142,26 @@ class CGANet(nn.Module):
             raise TypeError(f"postprocess must be a CGANetPostprocess, got {type(postprocess)}")
         if postprocess.output_stride != self.output_stride:
             raise ValueError(f"postprocess.output_stride must be {self.output_stride}")
-        if keypoint_head is None and mask_head is None:
+        heads = (("keypoints", keypoint_head), ("masks", mask_head))
+        outputs = tuple(name for name, head in heads if head is not None)
+        if not outputs:
             raise ValueError("CGANet needs a keypoint_head, a mask_head or both")
-        if mask_head is not None and getattr(mask_head, "num_outputs", None) != 1:
+        if mask_head is not None and _num_outputs(mask_head) != 1:
             raise ValueError(
                 "mask_head must predict one mask per box (num_outputs=1), got num_outputs="
-                f"{getattr(mask_head, 'num_outputs', None)}"
+                f"{_num_outputs(mask_head)}"
             )
-        if keypoint_head is None:  # a segmentation-only model: no keypoints, no set
-            flip_index = None
-            keypoint_set = None
-        else:
-            num_keypoints = getattr(keypoint_head, "num_outputs", None)
-            if not isinstance(num_keypoints, int) or num_keypoints < 1:
+        rule = InputRule.square_side(input_size, multiple=info.reduction()[-1])
+        super().__init__(keypoint_set, rule, outputs, flip_test)
+        if keypoint_head is not None:
+            k = _num_outputs(keypoint_head)
+            if not isinstance(k, int) or k < 1:
                 raise ValueError("keypoint_head must have num_outputs (the number of keypoints)")
-            keypoint_set = model_keypoint_set(keypoint_set, num_keypoints, flip_index)
-            if flip_index is None and keypoint_set is not None:
-                flip_index = keypoint_set.flip_index
-            if flip_index is not None and sorted(flip_index) != list(range(num_keypoints)):
+            if k != len(self.keypoint_set):
                 raise ValueError(
-                    f"flip_index must permute range({num_keypoints}), got {flip_index}"
-                )
-            if flip_test and flip_index is None:
-                raise ValueError(
-                    f"flip_test needs the flip_index of the {num_keypoints} keypoints"
+                    f"the keypoint head outputs {k} keypoints but the keypoint_set has "
+                    f"{self.keypoint_set.describe()}; build the head for the set "
+                    f"(num_outputs={len(self.keypoint_set)})"
                 )
         self.preprocess = preprocess if preprocess is not None else ImageNormalize()
         self.backbone = backbone
@@ -202,92 +170,11 @@ class CGANet(nn.Module):
         self.mask_head = mask_head
         self.postprocess = postprocess
         self.criterion = criterion
-        self._flip_test = bool(flip_test)
-        self._flip_index = None if flip_index is None else tuple(int(i) for i in flip_index)
-        self._input_size = int(input_size)
-        self._keypoint_set = keypoint_set
-        permutation = torch.tensor(self._flip_index or (), dtype=torch.long)
-        self.register_buffer("_flip_permutation", permutation, persistent=False)
-
-    # ------------------------------------------------------------------- fixed settings
-    @property
-    def flip_test(self) -> bool:
-        """Whether inference averages the image with its mirror."""
-        return self._flip_test
-
-    @property
-    def flip_index(self) -> tuple[int, ...] | None:
-        """The keypoint permutation of a horizontal flip."""
-        return self._flip_index
-
-    @property
-    def input_size(self) -> int:
-        """The training input side; the default input size of evaluation and prediction."""
-        return self._input_size
-
-    @property
-    def num_keypoints(self) -> int:
-        """``K``, the keypoints per person (0 for a segmentation-only model)."""
-        return 0 if self.keypoint_head is None else self.keypoint_head.num_outputs
-
-    @property
-    def outputs(self) -> tuple[str, ...]:
-        """What the model predicts per person: ``"keypoints"``, ``"masks"`` or both."""
-        heads = (("keypoints", self.keypoint_head), ("masks", self.mask_head))
-        return tuple(name for name, head in heads if head is not None)
-
-    @property
-    def keypoint_set(self) -> KeypointSet | None:
-        """The keypoints the model predicts (names, skeleton, flip map, OKS sigmas), or
-        ``None`` for a model composed without one."""
-        return self._keypoint_set
 
     @property
     def max_detections(self) -> int:
         """People decoded per image (``postprocess.max_detections``)."""
         return self.postprocess.max_detections
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _FIXED_SETTINGS:
-            raise AttributeError(
-                f"CGANet.{name} is fixed at construction ({_FIXED_SETTINGS[name]}); build the "
-                f"variant instead: cgalib.create_variant(model, {name}=...) for a registered "
-                "model, or CGANet(...) with other parts"
-            )
-        super().__setattr__(name, value)
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            if name in _FIXED_SETTINGS:
-                raise AttributeError(
-                    f"CGANet has no attribute {name!r}: it is set by {_FIXED_SETTINGS[name]}"
-                ) from None
-            raise
-
-    @staticmethod
-    def upgrade_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Rename the keys of checkpoints saved before ``dense_heads`` was one part."""
-        out = {}
-        for key, value in state.items():
-            for old, new in _LEGACY_PREFIXES.items():
-                if key.startswith(old):
-                    key = new + key[len(old) :]
-                    break
-            out[key] = value
-        return out
-
-    def save(self, path: str | os.PathLike, **extra: Any) -> None:
-        """Deprecated: use [`cgalib.save_model()`][cgalib.save_model] (``save_model(model, path)``)."""
-        from cgalib.models.checkpoint import save_model
-
-        warnings.warn(
-            "CGANet.save is deprecated: use cgalib.save_model(model, path)",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        save_model(self, path, **extra)
 
     # --------------------------------------------------------------------------- passes
     def forward_dense(self, images: torch.Tensor) -> tuple[list[torch.Tensor], dict]:
@@ -357,8 +244,9 @@ class CGANet(nn.Module):
         if self.keypoint_head is not None:
             logits = self.keypoint_head(features, list(rois.unbind(0)))
             if self._flip_test:
-                logits_m = self.keypoint_head(features_m, mirrored).flip(-1)
-                logits = (logits + logits_m[:, self._flip_permutation]) / 2
+                flip_index = self.keypoint_set.flip_index
+                logits_m = self.keypoint_head(features_m, mirrored)
+                logits = average_flipped_heatmaps(logits, logits_m, flip_index)
             detections["keypoints"] = self.postprocess.decode_keypoints(logits, rois)
         if self.mask_head is not None:
             masks = self.mask_head(features, list(rois.unbind(0))).float().sigmoid()
@@ -367,8 +255,11 @@ class CGANet(nn.Module):
             detections["masks"] = masks.view(*rois.shape[:2], *masks.shape[-2:])
         return detections
 
-    def extra_repr(self) -> str:
-        return f"input_size={self._input_size}, flip_test={self._flip_test}"
+
+
+def _num_outputs(head: nn.Module) -> object:
+    """A head's ``num_outputs`` (``None`` when it has none: refused by the caller)."""
+    return head.num_outputs if hasattr(head, "num_outputs") else None
 
 
 def _box_extension(kind: str, ratio: float, thre: float, iters: int) -> BoxExtension:
@@ -387,7 +278,6 @@ def _create_cganet(
     input_size: int = 512,
     keypoint_head: Literal["roi_guider", "roi_pointer"] = "roi_guider",
     cascade: int = 1,
-    num_keypoints: int | None = None,
     backbone_kwargs: dict | None = None,
     head_kwargs: dict | None = None,
     head_channels: int = 64,
@@ -405,22 +295,17 @@ def _create_cganet(
     max_train_rois: int = 32,
     keypoint_sigma: float = 2.0,
     flip_test: bool = False,
-    flip_index: Sequence[int] | None = None,
     keypoint_set: KeypointSet | Mapping | None = None,
     outputs: Sequence[str] = ("keypoints",),
     mask_dice: float = 0.0,
 ) -> CGANet:
-    outputs = (outputs,) if isinstance(outputs, str) else tuple(outputs)
-    if not outputs or len(set(outputs)) != len(outputs) or not set(outputs) <= set(OUTPUTS):
-        raise ValueError(
-            f"outputs must name 'keypoints', 'masks' or both, once each, got {outputs!r}"
-        )
-    keypoint_set, num_keypoints = builder_keypoints(keypoint_set, num_keypoints)
+    outputs = check_outputs(outputs)
+    keypoint_set = KeypointSet.from_dict(keypoint_set or KeypointSet.coco(), "keypoint_set")
     backbone = TNet(depth=depth, width=width, **(backbone_kwargs or {}))
     info = FeatureInfo.of(backbone)
 
     def roi_head(**fixed: Any) -> RoiHead:
-        kwargs = {"input_size": input_size, "num_outputs": num_keypoints, **(head_kwargs or {})}
+        kwargs = {"input_size": input_size, "num_outputs": len(keypoint_set), **(head_kwargs or {})}
         kwargs.update(fixed)
         if keypoint_head == "roi_guider":
             return ROIGuider(info.channels(), info.reduction(), cascade=cascade, **kwargs)
@@ -452,7 +337,6 @@ def _create_cganet(
         CGANetPostprocess(extension, ambiguity, max_detections),
         criterion,
         flip_test=flip_test,
-        flip_index=flip_index,
         input_size=input_size,
         mask_head=mask_head,
         keypoint_set=keypoint_set,
@@ -465,16 +349,16 @@ def cganet_tnet_d1w64(**kwargs: Any) -> CGANet:
 
     Args:
         **kwargs: ``input_size`` (training input side, sets the ROI sizes; default 512),
-            ``num_keypoints``, ``backbone_kwargs``/``head_kwargs`` (overrides for
+            ``backbone_kwargs``/``head_kwargs`` (overrides for
             [`TNet`][cgalib.TNet] and the keypoint head), ``head_channels`` (dense heads),
             the post-processing (``max_detections``, ``ambiguity_alleviation``,
             ``aa_alpha``, ``aa_beta``, ``box_extension`` = ``"dichotomy"``, ``"fixed"`` or
             ``"none"``, ``extend_ratio``, ``extend_thre``, ``extend_iters``), the training
             objective (``loss_weights``, ``jitter_scale``, ``jitter_shift``,
-            ``max_train_rois``, ``keypoint_sigma``), ``flip_test``/``flip_index`` and
-            ``keypoint_set`` (a [`KeypointSet`][cgalib.utils.keypoint_set.KeypointSet] or its
-            ``to_dict()``: ``K`` and the flip map are the set's, and checkpoints store
-            it; default COCO's 17 keypoints).
+            ``max_train_rois``, ``keypoint_sigma``), ``flip_test`` and ``keypoint_set`` (a
+            [`KeypointSet`][cgalib.utils.keypoint_set.KeypointSet] or its ``to_dict()``: ``K``
+            and the flip map are the set's, and checkpoints store it; default COCO's 17
+            keypoints).
     """
     return _create_cganet(1, 64, **kwargs)
 

@@ -22,8 +22,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from cgalib.models.contract import check_pose_model
 from cgalib.models.pretrained import PRETRAINED, pretrained_path
-from cgalib.registry import create_model, list_models
+from cgalib.registry import build_config, build_name, create_model, list_models
 from cgalib.utils.files import atomic_open
 
 __all__ = [
@@ -253,7 +254,7 @@ def save_model(model: nn.Module, path: str | os.PathLike, **extra: Any) -> None:
     Raises:
         TypeError: if the recorded builder kwargs are not JSON-serialisable.
     """
-    config = getattr(model, "build_config", None)
+    config = build_config(model)
     if config is not None:
         try:
             json.dumps(config)
@@ -295,9 +296,6 @@ def load_state(
 ) -> nn.Module:
     """Load a state dict, failing with one clear line on any mismatch.
 
-    Checkpoints of an older layout are first renamed by the model's
-    ``upgrade_state_dict`` (when it has one).
-
     Args:
         model: the model to fill.
         state: the weights.
@@ -311,9 +309,6 @@ def load_state(
         ValueError: counting missing keys, unexpected keys and shape mismatches, with the
             first five of each.
     """
-    upgrade = getattr(model, "upgrade_state_dict", None)
-    if upgrade is not None:
-        state = upgrade(state)
     own = model.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
@@ -323,7 +318,7 @@ def load_state(
         if state[k].shape != own[k].shape
     )
     if missing or unexpected or shapes:
-        built = (getattr(model, "build_config", None) or {}).get("name", type(model).__name__)
+        built = build_name(model)
 
         def head(items: list[str]) -> str:
             more = f" ... and {len(items) - 5} more" if len(items) > 5 else ""
@@ -353,7 +348,7 @@ def load_model(
     path: str | os.PathLike,
     map_location: str | torch.device = "cpu",
     *,
-    expect: type | tuple[type, ...] | None = None,
+    pose_model: bool = False,
     **overrides: Any,
 ) -> nn.Module:
     """Rebuild a model from a checkpoint written by [`save_model()`][save_model] and load its weights.
@@ -363,9 +358,10 @@ def load_model(
             (`list_pretrained()`, e.g.
             ``"cganet_tnet_d1w16.synthetic"``) when no file of that name exists.
         map_location: passed to ``torch.load`` (``"cpu"``, ``"cuda"``...).
-        expect: the class (or classes) the caller needs, e.g. ``CGANet`` for evaluation,
-            prediction and export; a checkpoint of anything else (a backbone alone) fails
-            with one line naming what it holds.
+        pose_model: the caller needs a whole pose model (one that carries the
+            [model contract][cgalib.models.contract], as evaluation, prediction and export
+            do); a checkpoint of anything else (a backbone alone) fails with one line
+            naming what it holds.
         **overrides: builder arguments that replace the recorded ones, for a variant
             with the same weights (e.g. ``flip_test=True`` or ``box_extension="fixed"``);
             an override that changes the weights' shapes fails like any mismatch.
@@ -376,13 +372,13 @@ def load_model(
     Raises:
         FileNotFoundError: if ``path`` does not exist.
         CheckpointError: if the file is not a model checkpoint, is damaged, records no
-            builder name, holds a model that is not an ``expect``, or its builder does not
-            take an override.
+            builder name, holds something else than a pose model when ``pose_model`` is
+            set, or its builder does not take an override.
         ValueError: if the weights do not fit the rebuilt architecture.
 
     Examples:
         >>> import tempfile, pathlib
-        >>> from cgalib.registry import create_model, list_models
+        >>> from cgalib.registry import build_config, build_name, create_model, list_models
         >>> with tempfile.TemporaryDirectory() as d:
         ...     save_model(create_model("tnet_d1w64", num_blocks=0), pathlib.Path(d) / "b.pt")
         ...     load_model(pathlib.Path(d) / "b.pt").strides
@@ -413,11 +409,12 @@ def load_model(
         raise CheckpointError(
             f"{path} holds a {name}, whose builder does not take {', '.join(overrides)} ({err})"
         ) from None
-    if expect is not None and not isinstance(model, expect):
-        wanted = expect if isinstance(expect, tuple) else (expect,)
-        names = " or ".join(t.__name__ for t in wanted)
-        raise CheckpointError(
-            f"{path} holds a {name} ({type(model).__name__}), not a {names}; pass the "
-            f"checkpoint of a whole {names} model (e.g. the model.pt of cgalib train)"
-        )
+    if pose_model:
+        try:
+            check_pose_model(model, "this command")
+        except TypeError:
+            raise CheckpointError(
+                f"{path} holds a {name} ({type(model).__name__}), not a pose model; pass the "
+                "checkpoint of a whole pose model (e.g. the model.pt of cgalib train)"
+            ) from None
     return _apply(model, ckpt, path).eval()

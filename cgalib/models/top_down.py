@@ -29,7 +29,7 @@ from cgalib.codecs import decode_roi_heatmaps, roi_keypoint_targets, whole_crop_
 from cgalib.heads.pyramid_heatmap import PyramidHeatmapHead
 from cgalib.layers import ImageNormalize
 from cgalib.losses import focal_loss
-from cgalib.models._keypoints import builder_keypoints, model_keypoint_set
+from cgalib.models.contract import InputRule, PoseModel
 from cgalib.postprocess.flip_heatmaps import average_flipped_heatmaps
 from cgalib.registry import register_model
 from cgalib.utils.keypoint_set import KeypointSet
@@ -37,48 +37,46 @@ from cgalib.utils.keypoint_set import KeypointSet
 __all__ = ["TopDownPose", "topdown_tnet_d1w16", "topdown_tnet_d3w64", "topdown_tnet_d3w96"]
 
 
-class TopDownPose(nn.Module):
+class TopDownPose(PoseModel):
     """Single-person pose from a person crop: backbone, stride-4 heatmaps, argmax decode.
 
     The default head, [`PyramidHeatmapHead`][cgalib.heads.PyramidHeatmapHead], reads every level of
-    the backbone (sized from its ``feature_info``): a 1x1 convolution per level to
-    ``num_keypoints`` logits, the coarser ones upsampled to level 0 and summed (bias
-    ``-2.19``, CenterNet's prior). Reading every level lets all of TNet's last stage reach
-    the output, so every parameter trains (see ``docs/architecture.md``).
+    the backbone (sized from its ``feature_info``): a 1x1 convolution per level to ``K``
+    logits, the coarser ones upsampled to level 0 and summed (bias ``-2.19``, CenterNet's
+    prior). Reading every level lets all of TNet's last stage reach the output, so every
+    parameter trains (see ``docs/architecture.md``).
 
-    Every setting is fixed at construction (read-only properties); a variant with the same
-    weights is built, e.g. ``cgalib.create_variant(model, flip_test=True)`` or
-    ``load_model(path, flip_test=True)``.
+    It estimates one pose per given person box (``needs_boxes`` is true): a
+    [`Predictor`][cgalib.Predictor] cuts the crops from boxes that a detector or a file gives,
+    and training cuts them around the annotated people. Every setting is fixed at
+    construction (read-only properties); a variant with the same weights is built, e.g.
+    ``cgalib.create_variant(model, flip_test=True)`` or ``load_model(path, flip_test=True)``.
 
     Args:
         backbone: a multi-level backbone with ``feature_info`` (channels and strides per
             level, e.g. [`TNet`][cgalib.TNet]); level 0 must have stride 4.
         head: maps the backbone's levels ``[L0, ...]`` to `(B, K, H/4, W/4)` logits;
-            default a [`PyramidHeatmapHead`][cgalib.heads.PyramidHeatmapHead] sized from the backbone.
-        num_keypoints: ``K``.
+            default a [`PyramidHeatmapHead`][cgalib.heads.PyramidHeatmapHead] sized from the
+            backbone and the keypoint set.
         keypoint_sigma: Gaussian sigma of the heatmap targets, in heatmap cells.
         input_size: ``(H, W)`` of the crops the model is trained on (the paper's 256x192),
-            or one int for square crops; the crop size that predictors cut. The
-            model itself accepts any crop whose sides are multiples of 32.
+            or one int for square crops; the crop size that predictors cut
+            (``input_rule``). The model itself accepts any crop whose sides are multiples
+            of the backbone's largest stride.
         flip_test: at inference, also run the mirrored crops and average the heatmap
-            probabilities ([`average_flipped_heatmaps()`][cgalib.postprocess.average_flipped_heatmaps]; twice the
-            cost).
-        flip_index: keypoint permutation of a horizontal flip (default: the
-            ``keypoint_set``'s, or COCO's for ``K = 17``); needed for the flip test and for
-            flip augmentation.
+            probabilities ([`average_flipped_heatmaps()`][cgalib.postprocess.average_flipped_heatmaps], with
+            the keypoint set's flip map; twice the cost).
         flip_shift: heatmap cells the mirrored pass is shifted right; 0 is exact for
             cgalib's pixel-centred heatmaps (1 is SimpleBaseline/HRNet's convention, see
             [`average_flipped_heatmaps()`][cgalib.postprocess.average_flipped_heatmaps]).
         keypoint_set: the keypoints the model predicts (a
-            [`KeypointSet`][cgalib.utils.keypoint_set.KeypointSet], or its ``to_dict()``), with
-            ``K`` equal to ``num_keypoints``; default COCO's for ``K = 17`` (without a
-            ``flip_index`` of another set), else none.
+            [`KeypointSet`][cgalib.utils.keypoint_set.KeypointSet], or its ``to_dict()``); ``K``
+            is its length. Default COCO's 17.
 
     Raises:
-        ValueError: for a backbone without a stride-4 level 0, a bad ``num_keypoints``,
-            ``keypoint_sigma``, ``input_size`` or ``flip_shift``, a ``keypoint_set`` of
-            another ``K`` or with another flip map than ``flip_index``, a ``flip_index``
-            that is not a permutation, or a flip test without a flip map.
+        ValueError: for a backbone without a stride-4 level 0, a bad ``keypoint_sigma``,
+            ``input_size`` or ``flip_shift``, or a ``keypoint_set`` that is not a valid
+            set.
 
     Shape:
         - images: `(B, 3, H, W)`, RGB in 0..1, ``H`` and ``W`` multiples of 32
@@ -94,87 +92,45 @@ class TopDownPose(nn.Module):
         torch.Size([2, 17, 64, 48])
         >>> net.eval()(torch.rand(2, 3, 256, 192)).shape
         torch.Size([2, 17, 3])
+        >>> net.needs_boxes, net.input_rule.size
+        (True, (256, 192))
     """
 
     output_stride = 4
+    needs_boxes = True
 
     def __init__(
         self,
         backbone: nn.Module,
         head: nn.Module | None = None,
-        num_keypoints: int = 17,
         keypoint_sigma: float = 2.0,
         input_size: int | Sequence[int] = (256, 192),
         flip_test: bool = False,
-        flip_index: Sequence[int] | None = None,
         flip_shift: int = 0,
         keypoint_set: KeypointSet | Mapping | None = None,
     ) -> None:
-        super().__init__()
         info = FeatureInfo.of(backbone)
         if info.reduction(0) != self.output_stride:
             raise ValueError(
                 f"TopDownPose needs a stride-4 level 0, got strides {info.reduction()}"
             )
-        if num_keypoints < 1:
-            raise ValueError(f"num_keypoints must be >= 1, got {num_keypoints}")
         if keypoint_sigma <= 0:
             raise ValueError(f"keypoint_sigma must be positive, got {keypoint_sigma}")
-        size = (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
-        if len(size) != 2 or any(int(s) <= 0 or int(s) % 32 for s in size):
-            raise ValueError(f"input_size must be (H, W), multiples of 32, got {input_size}")
-        keypoint_set = model_keypoint_set(keypoint_set, num_keypoints, flip_index)
-        if flip_index is None and keypoint_set is not None:
-            flip_index = keypoint_set.flip_index
-        if flip_index is not None and sorted(int(i) for i in flip_index) != list(
-            range(num_keypoints)
-        ):
-            raise ValueError(f"flip_index must permute range({num_keypoints}), got {flip_index}")
-        if flip_test and flip_index is None:
-            raise ValueError(f"flip_test needs the flip_index of the {num_keypoints} keypoints")
         if flip_shift < 0:
             raise ValueError(f"flip_shift must be >= 0, got {flip_shift}")
+        rule = InputRule(input_size, info.reduction()[-1])
+        super().__init__(keypoint_set, rule, ("keypoints",), flip_test)
+        k = len(self.keypoint_set)
         self.backbone = backbone
-        self.head = head if head is not None else PyramidHeatmapHead(info.channels(), num_keypoints)
+        self.head = head if head is not None else PyramidHeatmapHead(info.channels(), k)
         self.preprocess = ImageNormalize()
-        self._num_keypoints = int(num_keypoints)
         self._keypoint_sigma = float(keypoint_sigma)
-        self._input_size = (int(size[0]), int(size[1]))
-        self._flip_test = bool(flip_test)
-        self._flip_index = None if flip_index is None else tuple(int(i) for i in flip_index)
         self._flip_shift = int(flip_shift)
-        self._keypoint_set = keypoint_set
-
-    @property
-    def num_keypoints(self) -> int:
-        """``K``, the keypoints per person."""
-        return self._num_keypoints
 
     @property
     def keypoint_sigma(self) -> float:
         """Gaussian sigma of the training targets, in heatmap cells."""
         return self._keypoint_sigma
-
-    @property
-    def input_size(self) -> tuple[int, int]:
-        """``(H, W)`` of the crops the model is trained on and predictors cut."""
-        return self._input_size
-
-    @property
-    def flip_test(self) -> bool:
-        """Whether inference averages each crop with its mirror."""
-        return self._flip_test
-
-    @property
-    def flip_index(self) -> tuple[int, ...] | None:
-        """The keypoint permutation of a horizontal flip."""
-        return self._flip_index
-
-    @property
-    def keypoint_set(self) -> KeypointSet | None:
-        """The keypoints the model predicts (names, skeleton, flip map, OKS sigmas), or
-        ``None`` for a model composed without one."""
-        return self._keypoint_set
 
     @property
     def flip_shift(self) -> int:
@@ -190,7 +146,7 @@ class TopDownPose(nn.Module):
         Returns:
             `(B, K, H/4, W/4)` logits.
         """
-        _check_crops(images)
+        self.check_images(images, "person crops")
         return self.head(self.backbone(self.preprocess(images)))
 
     def probabilities(self, images: torch.Tensor) -> torch.Tensor:
@@ -206,7 +162,8 @@ class TopDownPose(nn.Module):
         if not self._flip_test:
             return probs
         mirrored = self.heatmaps(images.flip(-1)).float().sigmoid()
-        return average_flipped_heatmaps(probs, mirrored, self._flip_index, self._flip_shift)
+        flip_index = self.keypoint_set.flip_index
+        return average_flipped_heatmaps(probs, mirrored, flip_index, self._flip_shift)
 
     def crop_boxes(self, images: torch.Tensor) -> torch.Tensor:
         """Each crop as one ROI box in crop pixel indices, `(B, 4)`: ``(-0.5, -0.5, W - 0.5,
@@ -222,8 +179,19 @@ class TopDownPose(nn.Module):
                     "TopDownPose in train mode needs keypoints (call model.eval() to infer)"
                 )
             return {"km": self.loss(images, keypoints)}
+        return self.predict_batch(images)["keypoints"]
+
+    def predict_batch(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Inference as batched tensors: each crop's keypoints (the contract's call).
+
+        Args:
+            images: `(B, 3, H, W)` person crops in 0..1, sides multiples of 32.
+
+        Returns:
+            ``{"keypoints": (B, K, 3)}`` as (x, y, probability) in crop pixels.
+        """
         probs = self.probabilities(images)
-        return decode_roi_heatmaps(probs, self.crop_boxes(images), logits=False)
+        return {"keypoints": decode_roi_heatmaps(probs, self.crop_boxes(images), logits=False)}
 
     def loss(self, images: torch.Tensor, keypoints: torch.Tensor) -> torch.Tensor:
         """Focal loss of the predicted heatmaps against the Gaussian keypoint targets.
@@ -237,7 +205,7 @@ class TopDownPose(nn.Module):
         Returns:
             The scalar loss.
         """
-        _check_crops(images)
+        self.check_images(images, "person crops")
         if not isinstance(keypoints, torch.Tensor):
             raise ValueError(
                 f"TopDownPose trains on person crops and their keypoints, a ({images.shape[0]}, "
@@ -260,39 +228,12 @@ class TopDownPose(nn.Module):
         )
         return focal_loss(logits.float().sigmoid(), gt, weight=weight[..., None, None])
 
-    def extra_repr(self) -> str:
-        return (
-            f"num_keypoints={self.num_keypoints}, input_size={self.input_size}, "
-            f"flip_test={self.flip_test}"
-        )
-
-
-def _check_crops(images: torch.Tensor) -> None:
-    if not isinstance(images, torch.Tensor) or images.dim() != 4 or images.shape[1] != 3:
-        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
-        raise ValueError(f"TopDownPose expects person crops (B, 3, H, W), got {shape}")
-    if not images.is_floating_point():
-        raise ValueError(
-            f"TopDownPose expects float crops in 0..1, got {images.dtype} (divide by 255)"
-        )
-    h, w = images.shape[-2:]
-    if h % 32 or w % 32:
-        raise ValueError(
-            f"TopDownPose needs crop sides that are multiples of 32 (e.g. 256x192), got {h}x{w}"
-        )
-
 
 def _create_topdown(
-    depth: int,
-    width: int,
-    backbone_kwargs: dict | None = None,
-    num_keypoints: int | None = None,
-    keypoint_set: KeypointSet | Mapping | None = None,
-    **kwargs: Any,
+    depth: int, width: int, backbone_kwargs: dict | None = None, **kwargs: Any
 ) -> TopDownPose:
-    keypoint_set, num_keypoints = builder_keypoints(keypoint_set, num_keypoints)
     backbone = TNet(depth=depth, width=width, **(backbone_kwargs or {}))
-    return TopDownPose(backbone, num_keypoints=num_keypoints, keypoint_set=keypoint_set, **kwargs)
+    return TopDownPose(backbone, **kwargs)
 
 
 @register_model
@@ -301,9 +242,9 @@ def topdown_tnet_d3w64(**kwargs: Any) -> TopDownPose:
 
     Args:
         **kwargs: ``backbone_kwargs`` (overrides for [`TNet`][cgalib.TNet]) and any
-            [`TopDownPose`][TopDownPose] argument (``input_size``, ``num_keypoints``,
-            ``flip_test``, ``flip_index``, ``keypoint_set``: ``K`` and the flip map are the
-            set's, and checkpoints store it; default COCO's 17 keypoints, ...).
+            [`TopDownPose`][TopDownPose] argument (``input_size``, ``flip_test``,
+            ``keypoint_set``: ``K`` and the flip map are the set's, and checkpoints store
+            it; default COCO's 17 keypoints, ...).
     """
     return _create_topdown(3, 64, **kwargs)
 

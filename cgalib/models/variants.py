@@ -7,7 +7,7 @@ from typing import Any
 from torch import nn
 
 from cgalib.models.checkpoint import load_state
-from cgalib.registry import create_model
+from cgalib.registry import build_config, create_model
 
 __all__ = ["create_variant"]
 
@@ -43,7 +43,7 @@ def create_variant(model: nn.Module, **overrides: Any) -> nn.Module:
         >>> type(fixed.postprocess.box_extension).__name__, fixed is base
         ('FixedExtendArea', False)
     """
-    config = getattr(model, "build_config", None)
+    config = build_config(model)
     if not config:
         raise ValueError(
             f"create_variant rebuilds models made by create_model, and this "

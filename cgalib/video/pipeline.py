@@ -17,7 +17,6 @@ from pathlib import Path
 from torch import nn
 
 from cgalib.inference.predictor import Predictor
-from cgalib.inference.top_down import TopDownPredictor
 from cgalib.utils.progress import ProgressBar
 from cgalib.video.reader import VideoFrame, VideoReader, VideoReadError
 from cgalib.video.render import draw_tracks
@@ -63,7 +62,7 @@ def _batches(frames: Iterator[VideoFrame], size: int) -> Iterator[tuple[list, Ex
 
 
 def predict_video(
-    predictor: Predictor | TopDownPredictor | nn.Module,
+    predictor: Predictor | nn.Module,
     path: str | os.PathLike,
     out_dir: str | os.PathLike,
     every: int = 1,
@@ -79,10 +78,9 @@ def predict_video(
     """Predict, track and smooth the people of a video; write a results JSON and a video.
 
     Args:
-        predictor: a [`Predictor`][cgalib.Predictor] or a
-            [`TopDownPredictor`][cgalib.inference.TopDownPredictor] (with its detector), or a
-            multi-person model (wrapped in a ``Predictor`` with its defaults: ``input_size``
-            512, CUDA when available).
+        predictor: a [`Predictor`][cgalib.Predictor] (with its detector, for a model that
+            needs boxes), or a model that finds people on its own (wrapped in a
+            ``Predictor`` with its defaults: the model's input size, CUDA when available).
         path: the video file (any container PyAV reads).
         out_dir: the output folder: ``<file name>.poses.json`` (see
             `cgalib.video.results`) and, with ``render``, ``<file name>.poses.mp4``
@@ -120,7 +118,7 @@ def predict_video(
         raise ValueError("smooth=False with a smoother: pass one or the other")
     if isinstance(predictor, nn.Module):
         predictor = Predictor(predictor)
-    outputs = getattr(predictor.model, "outputs", ("keypoints",))
+    outputs = predictor.model.outputs
     if "keypoints" not in outputs:  # tracking and smoothing follow keypoints
         raise ValueError(
             f"predict_video tracks people by their keypoints, but the model predicts only "
@@ -155,7 +153,7 @@ def predict_video(
         "settings": {
             "every": every,
             "max_frames": max_frames,
-            "input_size": predictor.input_size,
+            "input_size": list(predictor.input_rule.size),
             "tracker": repr(tracker),
             "smoother": repr(smoother) if smoother else None,
         },

@@ -6,7 +6,7 @@
   "video": {"file": "clip.mp4", "width": 320, "height": 240, "fps": 25.0,
             "num_frames": 75, "duration": 3.0, "codec": "h264"},
   "annotated_video": "clip.mp4.poses.mp4", "annotated_codec": "libx264",
-  "settings": {"every": 1, "max_frames": null, "input_size": 192,
+  "settings": {"every": 1, "max_frames": null, "input_size": [192, 192],
                "tracker": "PoseTracker(...)", "smoother": "PoseSmoother(...)"},
   "complete": true, "error": null,
   "frames": [
@@ -18,7 +18,8 @@
 }
 ```
 
-``index`` is the frame's position in the video (frames skipped by ``every`` count),
+``settings.input_size`` is the model's input ``[H, W]`` (the letterbox side twice, or the
+crop of a model that needs boxes). ``index`` is the frame's position in the video (frames skipped by ``every`` count),
 ``time`` its timestamp in seconds, ``scores`` the keypoint scores (PoseTrack's field; the
 same numbers as the third of each ``keypoints`` triple). With smoothing on, ``keypoints``
 and ``bbox`` are smoothed and ``keypoints_raw``/``bbox_raw`` are the model's. A run that
