@@ -3,10 +3,10 @@
 Blocks (``ResidualBlock``, ``GFM``, ``ShuffleFusion``), the ``TNet`` backbone, the heads
 (``DenseHeads``, ``ROIGuider``, ``ROIPointer``), the reference model ``CGANet`` with its
 post-processing and training objective (``CGANetPostprocess``, ``CGANetCriterion``), the
-top-down model ``TopDownPose``, the model registry (``create_model``, ``list_models``,
-``create_variant``), checkpoints, the high-level ``Predictor`` and its top-down counterpart
-``TopDownPredictor``, and ``KeypointSet`` (the names, skeleton, flip map and OKS sigmas of
-any COCO-format keypoint set).
+top-down model ``TopDownPose``, the model contract they share (``PoseModel``,
+``InputRule``), the model registry (``create_model``, ``list_models``, ``create_variant``),
+checkpoints, the one high-level ``Predictor`` for every model kind, and ``KeypointSet``
+(the names, skeleton, flip map and OKS sigmas of any COCO-format keypoint set).
 Dimension letters used throughout (docs: Conventions): B batch, C channels, H/W
 height/width, N boxes or instances, K keypoints.
 """
@@ -20,11 +20,13 @@ from cgalib.heads import (
     ROIGuider,
     ROIPointer,
 )
-from cgalib.inference import Predictor, TopDownPredictor
+from cgalib.inference import Predictor
 from cgalib.layers import GFM, ConvNormAct, GuidedFusionModule, ResidualBlock, ShuffleFusion
 from cgalib.losses import CGANetCriterion
 from cgalib.models import (
     CGANet,
+    InputRule,
+    PoseModel,
     TopDownPose,
     create_variant,
     load_model,
@@ -49,7 +51,9 @@ __all__ = [
     "FeatureInfo",
     "GFM",
     "GuidedFusionModule",
+    "InputRule",
     "KeypointSet",
+    "PoseModel",
     "PredictionHead",
     "Predictor",
     "ROIGuider",
@@ -59,7 +63,6 @@ __all__ = [
     "ShuffleFusion",
     "TNet",
     "TopDownPose",
-    "TopDownPredictor",
     "TrapezoidStage",
     "create_model",
     "create_variant",

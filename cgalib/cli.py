@@ -2,11 +2,14 @@
 
 Library code never sees the parsed ``argparse.Namespace``; each sub-command's handler
 unpacks it at this entry point. Sub-commands: ``synth``, ``train``, ``eval``, ``predict``,
-``export``, ``demo``, ``models`` and ``summary``.
+``export``, ``demo``, ``models`` and ``summary``, each declared by one function
+(``_add_<command>``) and run by one handler (``_cmd_<command>``). No handler checks what
+kind of model a checkpoint holds: it asks the model (``needs_boxes``, ``input_rule``).
 
 Bad flag values stop at parsing with argparse's one line (``cgalib <command>: error:
 argument --batch: ...``, exit status 2): every number, size, device and JSON flag has an
-argparse type below. An error the library raises while a command runs (a missing file,
+argparse type below. Which input sizes a model takes is its own rule, checked once the
+checkpoint is loaded (one line, exit status 1). An error the library raises while a command runs (a missing file,
 an unreadable checkpoint) prints as one line ``cgalib: error: ...`` with exit status 1;
 ``--traceback`` (or ``CGALIB_TRACEBACK=1``) shows the full trace instead.
 """
@@ -25,8 +28,8 @@ from pathlib import Path
 __all__ = ["build_parser", "main"]
 
 
-def _int_type(minimum: int, multiple: int = 1) -> Callable[[str], int]:
-    """An argparse type: an integer ``>= minimum`` and a multiple of ``multiple``."""
+def _int_type(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer ``>= minimum``."""
 
     def parse(text: str) -> int:
         try:
@@ -35,11 +38,6 @@ def _int_type(minimum: int, multiple: int = 1) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
-        if value % multiple:
-            up = -(-value // multiple) * multiple
-            raise argparse.ArgumentTypeError(
-                f"must be a multiple of {multiple}, got {value} (e.g. {up})"
-            )
         return value
 
     return parse
@@ -94,51 +92,20 @@ def _json_object_type(text: str) -> dict:
 
 _COUNT = _int_type(1)
 _NON_NEGATIVE = _int_type(0)
-_SIDE = _int_type(32, 32)
-"""Input sides: positive multiples of 32, the backbone's stride."""
 
 
 def _input_size_type(text: str) -> int | tuple[int, int]:
-    """An argparse type: a side (``512``) or ``HxW`` (``256x192``), multiples of 32."""
+    """An argparse type: a side (``512``) or ``HxW`` (``256x192``) in pixels. Which sides a
+    model takes is the model's rule (its ``input_rule``), checked once it is loaded."""
     parts = text.lower().split("x")
     if len(parts) > 2:
         raise argparse.ArgumentTypeError(f"expected a side or HxW such as 256x192, got {text!r}")
-    sides = tuple(_SIDE(part) for part in parts)
+    sides = tuple(_COUNT(part) for part in parts)
     return sides[0] if len(sides) == 1 else sides
 
 
 _POSITIVE = _float_type(0.0, open_low=True)
 _PROBABILITY = _float_type(0.0, 1.0)
-
-
-def _cmd_models(pattern: str) -> int:
-    from cgalib.registry import list_models
-
-    for name in list_models(pattern):
-        print(name)
-    return 0
-
-
-def _cmd_summary(model: str, height: int, width: int) -> int:
-    import torch
-
-    from cgalib.registry import create_model
-    from cgalib.utils import count_macs, count_parameters
-
-    net = create_model(model).eval()
-    x = torch.rand(1, 3, height, width)
-    with torch.no_grad():
-        outputs = net(x)
-    print(
-        f"{model}: {count_parameters(net) / 1e6:.2f}M parameters, "
-        f"{count_macs(net, x) / 1e9:.2f} GFLOPs (multiply-accumulates) at {height}x{width}"
-    )
-    if isinstance(outputs, (list, tuple)) and all(torch.is_tensor(o) for o in outputs):
-        strides = getattr(net, "strides", [None] * len(outputs))
-        print("| level | stride | shape |\n|---|---|---|")
-        for i, (o, s) in enumerate(zip(outputs, strides)):
-            print(f"| L{i} | {s} | {tuple(o.shape)} |")
-    return 0
 
 
 def _categories_type(text: str) -> str | list[str]:
@@ -151,6 +118,58 @@ def _categories_type(text: str) -> str | list[str]:
             f"expected comma-separated category names (or *), got {text!r}"
         )
     return names
+
+
+def _model_input(model, input_size: int | tuple[int, int] | None) -> tuple[int, int]:
+    """The model's input size for ``--input-size`` (``None``: the model's own), checked by
+    the model's rule."""
+    return model.input_rule.resized(input_size, "--input-size").size
+
+
+def _check_box_flag(flag: str, value: str | None, checkpoint: str, needs_boxes: bool) -> None:
+    """Refuse a box flag for a model that finds people itself, and a missing detector."""
+    if value is not None and not needs_boxes:
+        raise ValueError(
+            f"{flag} is for top-down checkpoints; {checkpoint} holds a multi-person model "
+            "that finds the people itself: leave out " + flag
+        )
+    if flag == "--detector" and needs_boxes and value is None:
+        raise ValueError(
+            f"{checkpoint} holds a top-down model, which needs person boxes: give "
+            "--detector with a CGANet checkpoint (e.g. --detector cganet/model.pt)"
+        )
+
+
+# ------------------------------------------------------------------------------ handlers
+def _cmd_models(pattern: str) -> int:
+    from cgalib.registry import list_models
+
+    for name in list_models(pattern):
+        print(name)
+    return 0
+
+
+def _cmd_summary(model: str, height: int, width: int) -> int:
+    import torch
+
+    from cgalib.backbones.features import FeatureInfo
+    from cgalib.registry import create_model
+    from cgalib.utils import count_macs, count_parameters
+
+    net = create_model(model).eval()
+    x = torch.rand(1, 3, height, width)
+    with torch.no_grad():
+        outputs = net(x)
+    print(
+        f"{model}: {count_parameters(net) / 1e6:.2f}M parameters, "
+        f"{count_macs(net, x) / 1e9:.2f} GFLOPs (multiply-accumulates) at {height}x{width}"
+    )
+    if isinstance(outputs, (list, tuple)) and all(torch.is_tensor(o) for o in outputs):
+        strides = FeatureInfo.of(net).reduction()  # a backbone: its levels
+        print("| level | stride | shape |\n|---|---|---|")
+        for i, (o, s) in enumerate(zip(outputs, strides)):
+            print(f"| L{i} | {s} | {tuple(o.shape)} |")
+    return 0
 
 
 def _cmd_synth(out: str, train: int, val: int, seed: int, size: int, keypoints: str) -> int:
@@ -216,20 +235,6 @@ def _cmd_train(
     return 0
 
 
-def _check_top_down_flag(flag: str, value: str | None, checkpoint: str, top_down: bool) -> None:
-    """Refuse a top-down-only flag on a multi-person checkpoint, and a missing detector."""
-    if value is not None and not top_down:
-        raise ValueError(
-            f"{flag} is for top-down checkpoints; {checkpoint} holds a multi-person model "
-            "that finds the people itself: leave out " + flag
-        )
-    if flag == "--detector" and top_down and value is None:
-        raise ValueError(
-            f"{checkpoint} holds a top-down model, which needs person boxes: give "
-            "--detector with a CGANet checkpoint (e.g. --detector cganet/model.pt)"
-        )
-
-
 def _cmd_eval(
     checkpoint: str,
     data: str,
@@ -237,7 +242,7 @@ def _cmd_eval(
     ann: str | None,
     out: str | None,
     flip: bool,
-    input_size: int | None,
+    input_size: int | tuple[int, int] | None,
     boxes: str | None,
     precision: str,
     device: str | None,
@@ -259,42 +264,31 @@ def _cmd_eval(
         ground_truth_for,
         load_coco,
     )
-    from cgalib.eval.top_down import evaluate_top_down
-    from cgalib.models import CGANet, TopDownPose, load_model
+    from cgalib.models import load_model
     from cgalib.utils.files import atomic_open
 
-    model = load_model(checkpoint, expect=(CGANet, TopDownPose), flip_test=flip)
-    top_down = isinstance(model, TopDownPose)
-    _check_top_down_flag("--boxes", boxes, checkpoint, top_down)
+    model = load_model(checkpoint, pose_model=True, flip_test=flip)
+    _check_box_flag("--boxes", boxes, checkpoint, model.needs_boxes)
+    size = _model_input(model, input_size)
     images_dir, ann_file = find_split(data, split, None, ann)
     gt = load_coco(ann_file, categories=categories) if categories is not None else ann_file
     gt = ground_truth_for(model, gt, model_name=f"checkpoint {checkpoint}")  # K checked
-    if top_down:
-        metrics, results = evaluate_top_down(
-            model,
-            images_dir,
-            gt,
-            boxes=boxes or "gt",
-            device=device,
-            batch_size=batch,
-            precision=precision,
-            detector_input_size=input_size,
-        )
-    else:
-        size = input_size or model.input_size
-        metrics, results = evaluate_coco(
-            model,
-            images_dir,
-            gt,
-            box_ap=True,
-            input_size=size,
-            device=device,
-            batch_size=batch,
-            precision=precision,
-        )
+    if model.needs_boxes:
+        boxes = boxes or "gt"
+    metrics, results = evaluate_coco(
+        model,
+        images_dir,
+        gt,
+        boxes=boxes,
+        box_ap=True,
+        input_size=size,
+        device=device,
+        batch_size=batch,
+        precision=precision,
+    )
     with atomic_open(out_path) as f:
         json.dump(results, f)
-    source = f", boxes from {boxes or 'the ground truth'}" if top_down else ""
+    source = f", boxes from {'the ground truth' if boxes == 'gt' else boxes}" if boxes else ""
     tables = [("", KEYPOINT_METRICS, f"keypoints{source}"), (BOX_PREFIX, BOX_METRICS, "person boxes")]
     tables.append((MASK_PREFIX, BOX_METRICS, "person masks"))
     for prefix, names, title in tables:  # those the model's outputs give
@@ -308,7 +302,7 @@ def _cmd_predict(
     inputs: list[str],
     checkpoint: str,
     out: str,
-    input_size: int | None,
+    input_size: int | tuple[int, int] | None,
     detector: str | None,
     precision: str,
     device: str | None,
@@ -321,35 +315,26 @@ def _cmd_predict(
     beta: float,
     patience: int,
 ) -> int:
-    from cgalib.inference import Predictor, TopDownPredictor
+    from cgalib.inference import Predictor
     from cgalib.inference.media import VIDEO_SUFFIXES, predict_media
-    from cgalib.models import CGANet, TopDownPose, load_model
+    from cgalib.models import load_model
 
-    model = load_model(checkpoint, expect=(CGANet, TopDownPose))
-    top_down = isinstance(model, TopDownPose)
-    _check_top_down_flag("--detector", detector, checkpoint, top_down)
-    if top_down:
-        predictor = TopDownPredictor(
-            model,
-            detector=load_model(detector, expect=CGANet),
-            device=device,
-            precision=precision,
-            detector_input_size=input_size,
-        )
-    else:
-        size = input_size or model.input_size
-        predictor = Predictor(model, device=device, input_size=size, precision=precision)
+    model = load_model(checkpoint, pose_model=True)
+    _check_box_flag("--detector", detector, checkpoint, model.needs_boxes)
+    predictor = Predictor(
+        model,
+        detector=load_model(detector, pose_model=True) if detector else None,
+        device=device,
+        input_size=_model_input(model, input_size),
+        precision=precision,
+    )
     videos = [i for i in inputs if Path(i).suffix.lower() in VIDEO_SUFFIXES and Path(i).is_file()]
     pictures = [i for i in inputs if i not in videos]
     skipped = 0
     if pictures:
         try:
             report = predict_media(
-                predictor,
-                pictures,
-                out,
-                score_threshold=threshold,
-                strict=strict,
+                predictor, pictures, out, score_threshold=threshold, strict=strict
             )
         except ValueError:
             if strict or not videos:
@@ -360,29 +345,10 @@ def _cmd_predict(
             skipped += len(report.skipped)
             print(f"results: {report.results} ({report.images} pictures, {report.people} people)")
     if videos:
-        from cgalib.video import PoseSmoother, PoseTracker, predict_video
-
-        done = 0
-        for video in videos:
-            try:
-                path = predict_video(
-                    predictor,
-                    video,
-                    out,
-                    every=every,
-                    max_frames=max_frames,
-                    smooth=smooth,
-                    tracker=PoseTracker(predictor.keypoint_set.sigmas, patience=patience),
-                    smoother=PoseSmoother(min_cutoff=min_cutoff, beta=beta) if smooth else None,
-                )
-            except (ValueError, OSError) as err:
-                if strict:
-                    raise
-                warnings.warn(f"skipped {video}: {err}", stacklevel=1)
-                skipped += 1
-                continue
-            done += 1
-            print(f"video results: {path}")
+        tracking = {"every": every, "max_frames": max_frames, "smooth": smooth,
+                    "min_cutoff": min_cutoff, "beta": beta, "patience": patience}  # fmt: skip
+        done, failed = _predict_videos(predictor, videos, out, strict, **tracking)
+        skipped += failed
         if not done and not pictures:
             raise ValueError(f"no input could be read ({len(videos)} video(s) skipped)")
     if skipped:
@@ -390,30 +356,69 @@ def _cmd_predict(
     return 0
 
 
+def _predict_videos(
+    predictor,
+    videos: list[str],
+    out: str,
+    strict: bool,
+    every: int,
+    max_frames: int | None,
+    smooth: bool,
+    min_cutoff: float,
+    beta: float,
+    patience: int,
+) -> tuple[int, int]:
+    """Track and smooth each video; the counts of videos done and skipped."""
+    from cgalib.video import PoseSmoother, PoseTracker, predict_video
+
+    done = skipped = 0
+    for video in videos:
+        try:
+            path = predict_video(
+                predictor,
+                video,
+                out,
+                every=every,
+                max_frames=max_frames,
+                smooth=smooth,
+                tracker=PoseTracker(predictor.keypoint_set.sigmas, patience=patience),
+                smoother=PoseSmoother(min_cutoff=min_cutoff, beta=beta) if smooth else None,
+            )
+        except (ValueError, OSError) as err:
+            if strict:
+                raise
+            warnings.warn(f"skipped {video}: {err}", stacklevel=1)
+            skipped += 1
+            continue
+        done += 1
+        print(f"video results: {path}")
+    return done, skipped
+
+
 def _cmd_export(
     checkpoint: str,
     format: str,
-    size: int | None,
+    input_size: int | tuple[int, int] | None,
     out: str | None,
     dense_only: bool,
     batch: int,
     opset: int,
 ) -> int:
     from cgalib.export import export_onnx
-    from cgalib.models import CGANet, create_variant, load_model
+    from cgalib.models import create_variant, load_model
 
-    model = load_model(checkpoint, expect=CGANet)
+    model = load_model(checkpoint, pose_model=True)
     if model.flip_test:
         print("note: flip test is not exported; the graph runs the single pass")
         model = create_variant(model, flip_test=False)
-    size = size or getattr(model, "input_size", 512)
+    size = _model_input(model, input_size)
     ckpt = Path(checkpoint)
     out_path = Path(out or ckpt.with_name(f"{ckpt.stem}{'_dense' if dense_only else ''}.onnx"))
     path = export_onnx(
-        model, out_path, size=size, batch_size=batch, opset=opset, end_to_end=not dense_only
+        model, out_path, input_size=size, batch_size=batch, opset=opset, end_to_end=not dense_only
     )
     kind = "dense outputs" if dense_only else "end to end"
-    print(f"{format}: {path} ({kind}, input images {(batch, 3, size, size)}, opset {opset})")
+    print(f"{format}: {path} ({kind}, input images {(batch, 3, *size)}, opset {opset})")
     for name, shape in _onnx_outputs(path):
         print(f"  {name}: {shape}")
     return 0
@@ -436,6 +441,20 @@ def _cmd_demo(out: str, minutes: float, train_images: int, val_images: int) -> i
     return 0
 
 
+# ------------------------------------------------------------------------ the parser
+_Sub = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def _add_input_size(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--input-size",
+        type=_input_size_type,
+        default=None,
+        help=f"{what}: a side (512) or HxW (256x192), as the model takes them (default: the "
+        "model's own)",
+    )
+
+
 def _add_precision_and_device(p: argparse.ArgumentParser) -> None:
     """``--precision`` and ``--device`` of the inference commands (eval, predict)."""
     p.add_argument(
@@ -447,24 +466,19 @@ def _add_precision_and_device(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", type=_device_type, default=None)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``cgalib`` command."""
-    parser = argparse.ArgumentParser(prog="cgalib", description="CGANet pose estimation toolkit")
-    parser.add_argument(
-        "--traceback",
-        action="store_true",
-        help="show the full Python trace of an error (also: CGALIB_TRACEBACK=1)",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _add_models(sub: _Sub) -> None:
     p = sub.add_parser("models", help="list registered models")
     p.add_argument("pattern", nargs="?", default="*", help="shell pattern, e.g. 'cganet_*'")
 
+
+def _add_summary(sub: _Sub) -> None:
     p = sub.add_parser("summary", help="parameters, GFLOPs and output shapes of a model")
     p.add_argument("model", help="a registered model name")
-    p.add_argument("--height", type=_SIDE, default=512, help="input height, a multiple of 32")
-    p.add_argument("--width", type=_SIDE, default=512, help="input width, a multiple of 32")
+    p.add_argument("--height", type=_COUNT, default=512, help="input height, a multiple of 32")
+    p.add_argument("--width", type=_COUNT, default=512, help="input width, a multiple of 32")
 
+
+def _add_synth(sub: _Sub) -> None:
     p = sub.add_parser("synth", help="write the synthetic crowd set in COCO layout")
     p.add_argument("--out", required=True, help="data root to create")
     p.add_argument("--train", type=_NON_NEGATIVE, default=2000, help="training images")
@@ -478,6 +492,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="keypoint set: COCO's 17, or 14 body joints with neck and head top",
     )
 
+
+def _add_train(sub: _Sub) -> None:
     p = sub.add_parser("train", help="train a registered model on COCO-format keypoint data")
     p.add_argument("--model", default="cganet_tnet_d1w64")
     p.add_argument("--data", required=True, help="data root (train/, annotations/)")
@@ -491,21 +507,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--batch", type=_COUNT, default=16, help="images per step and process")
     p.add_argument("--lr", type=_POSITIVE, default=1e-2)
-    p.add_argument(
-        "--input-size",
-        type=_input_size_type,
-        default=None,
-        help="a side (512) or HxW (256x192), multiples of 32 (default: the model's)",
-    )
+    _add_input_size(p, "the training input")
     p.add_argument("--amp", choices=["bf16", "fp16"], default=None)
     p.add_argument(
         "--channels-last", action="store_true", help="channels-last memory format (faster convs)"
     )
     p.add_argument(
-        "--device",
-        type=_device_type,
-        default=None,
-        help="cuda or cpu (default: cuda if available)",
+        "--device", type=_device_type, default=None, help="cuda or cpu (default: cuda if available)"
     )
     p.add_argument("--resume", action="store_true", help="continue the run in OUT from its last.pt")
     p.add_argument("--workers", type=_NON_NEGATIVE, default=4)
@@ -521,10 +529,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(instead of --epochs; not with --time-limit)",
     )
     p.add_argument(
-        "--model-kwargs",
-        type=_json_object_type,
-        default=None,
-        help="JSON overrides for the builder",
+        "--model-kwargs", type=_json_object_type, default=None, help="JSON overrides for the builder"
     )
     p.add_argument("--log-every", type=_COUNT, default=10, help="steps between metrics.csv rows")
     p.add_argument(
@@ -543,14 +548,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="keypoint categories to train on, comma-separated, or * for all (default: person)",
     )
 
-    p = sub.add_parser("eval", help="COCO keypoint AP, person box AP and (segmentation models) mask AP of a checkpoint on a split")
+
+def _add_eval(sub: _Sub) -> None:
+    p = sub.add_parser(
+        "eval",
+        help="COCO keypoint AP, person box AP and (segmentation models) mask AP of a "
+        "checkpoint on a split",
+    )
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--data", required=True)
     p.add_argument("--split", default="val")
     p.add_argument("--ann", default=None, help="annotation file if not in the default place")
     p.add_argument("--out", default=None, help="results JSON (default next to the checkpoint)")
     p.add_argument("--flip", action="store_true", help="flip test")
-    p.add_argument("--input-size", type=_SIDE, default=None, help="a multiple of 32")
+    _add_input_size(p, "the model's input")
     p.add_argument(
         "--boxes",
         default=None,
@@ -566,13 +577,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="keypoint categories to score, comma-separated, or * (default: the checkpoint's)",
     )
 
+
+def _add_predict(sub: _Sub) -> None:
     p = sub.add_parser(
         "predict", help="predict and draw people in images and folders; track them in videos"
     )
     p.add_argument("inputs", nargs="+", help="image files, folders (images) or video files")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--input-size", type=_SIDE, default=None, help="a multiple of 32")
+    _add_input_size(p, "the model's input")
     p.add_argument(
         "--detector",
         default=None,
@@ -616,25 +629,50 @@ def build_parser() -> argparse.ArgumentParser:
         help="videos: frames a person may be missed and keep its track id",
     )
 
+
+def _add_export(sub: _Sub) -> None:
     p = sub.add_parser("export", help="export a checkpoint to ONNX (whole inference or dense)")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--format", choices=["onnx"], default="onnx")
-    p.add_argument(
-        "--size",
-        type=_SIDE,
-        default=None,
-        help="input side, a multiple of 32 (default: the model's)",
-    )
+    _add_input_size(p, "the graph's input")
     p.add_argument("--out", default=None, help="file to write (default next to the checkpoint)")
     p.add_argument("--dense-only", action="store_true", help="backbone and dense heads only")
     p.add_argument("--batch", type=_COUNT, default=1, help="images per run, fixed in the graph")
     p.add_argument("--opset", type=_COUNT, default=17)
 
+
+def _add_demo(sub: _Sub) -> None:
     p = sub.add_parser("demo", help="the main job: synthesise, train, evaluate, draw")
     p.add_argument("--out", default="demo")
     p.add_argument("--minutes", type=_POSITIVE, default=8.0, help="training time budget")
     p.add_argument("--train-images", type=_COUNT, default=2000)
     p.add_argument("--val-images", type=_COUNT, default=100)
+
+
+_COMMANDS: dict[str, tuple[Callable[[_Sub], None], Callable[..., int]]] = {
+    "models": (_add_models, _cmd_models),
+    "summary": (_add_summary, _cmd_summary),
+    "synth": (_add_synth, _cmd_synth),
+    "train": (_add_train, _cmd_train),
+    "eval": (_add_eval, _cmd_eval),
+    "predict": (_add_predict, _cmd_predict),
+    "export": (_add_export, _cmd_export),
+    "demo": (_add_demo, _cmd_demo),
+}
+"""Each sub-command: the function that declares its flags and the handler that runs it."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``cgalib`` command."""
+    parser = argparse.ArgumentParser(prog="cgalib", description="CGANet pose estimation toolkit")
+    parser.add_argument(
+        "--traceback",
+        action="store_true",
+        help="show the full Python trace of an error (also: CGALIB_TRACEBACK=1)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add, _ in _COMMANDS.values():
+        add(sub)
     return parser
 
 
@@ -667,22 +705,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = vars(build_parser().parse_args(argv))
     command = args.pop("command")
     full_trace = args.pop("traceback") or os.environ.get("CGALIB_TRACEBACK", "") not in ("", "0")
-    handlers = {
-        "models": _cmd_models,
-        "summary": _cmd_summary,
-        "synth": _cmd_synth,
-        "train": _cmd_train,
-        "eval": _cmd_eval,
-        "predict": _cmd_predict,
-        "export": _cmd_export,
-        "demo": _cmd_demo,
-    }
+    handler = _COMMANDS[command][1]
     if full_trace:
-        return handlers[command](**args)
+        return handler(**args)
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _warning_line
-            return handlers[command](**args)
+            return handler(**args)
     except (ValueError, OSError, KeyError, RuntimeError) as err:
         hint = " (run with --traceback for the full trace)" if isinstance(err, RuntimeError) else ""
         print(f"cgalib: error: {_error_text(err)}{hint}", file=sys.stderr)

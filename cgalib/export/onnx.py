@@ -1,6 +1,6 @@
-"""ONNX export of CGANet for a fixed input size, end to end or the dense network only.
+"""ONNX export of a pose model for a fixed input size, end to end or CGANet's dense network only.
 
-**What is in the end-to-end graph.** Everything [`CGANet.predict_batch()`][CGANet.predict_batch] does without
+**What is in the end-to-end graph.** Everything [`CGANet.predict_batch()`][cgalib.CGANet.predict_batch] does without
 flip test: ImageNet normalisation, backbone, dense heads, sigmoid, Ambiguity Alleviation
 (eq. 4, when enabled), the 3x3 max-pool NMS and top-``k`` center decode
 (``k = model.max_detections``, fixed), box extension as configured (DEA's fixed number of
@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from cgalib.export.adapters import CGANetDense, CGANetEndToEnd
-from cgalib.heads.roi_guider import ROIGuider
-from cgalib.models.cganet import CGANet
+from cgalib.export.adapters import DenseOutputs, EndToEnd
+from cgalib.models.contract import check_pose_model
 from cgalib.utils.files import atomic_open
 
 __all__ = ["export_onnx"]
@@ -39,15 +39,10 @@ MIN_OPSET_END_TO_END = 16
 
 
 def _check_exportable(
-    model: nn.Module, size: int, batch_size: int, opset: int, end_to_end: bool
+    model: nn.Module, batch_size: int, opset: int, end_to_end: bool
 ) -> None:
     """Fail clearly, before tracing, on anything the fixed-shape graph cannot express."""
-    if not isinstance(model, CGANet):
-        raise TypeError(f"export_onnx exports a CGANet, got {type(model).__name__}")
-    if isinstance(size, bool) or not isinstance(size, int) or size <= 0 or size % 32:
-        raise ValueError(
-            f"size must be a positive multiple of 32 (the backbone stride), got {size!r}"
-        )
+    check_pose_model(model, "export_onnx")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     if not end_to_end:
@@ -57,60 +52,41 @@ def _check_exportable(
             f"the end-to-end graph needs opset >= {MIN_OPSET_END_TO_END} (GridSample, used by "
             f"RoIAlign), got {opset}"
         )
-    if model.flip_test:
-        raise ValueError(
-            "flip test is not exported: export cgalib.create_variant(model, flip_test=False) "
-            "for the single pass (or export end_to_end=False and flip outside the graph)"
-        )
-    if model.mask_head is not None:
-        raise ValueError(
-            f"end-to-end export covers the keypoint head; this model predicts "
-            f"{', '.join(model.outputs)} (its masks are not in the graph): export "
-            "end_to_end=False for the dense outputs"
-        )
-    head = model.keypoint_head
-    if not isinstance(head, ROIGuider):
-        raise ValueError(
-            f"end-to-end export supports the ROIGuider keypoint head, got "
-            f"{type(head).__name__} (it picks a pyramid level per box from the box size, a "
-            "data-dependent grouping); export end_to_end=False for the dense outputs"
-        )
-    if head.sampling_ratio <= 0:
-        raise ValueError(
-            "end-to-end export needs a fixed RoIAlign sampling ratio (> 0); the adaptive "
-            f"grid (sampling_ratio={head.sampling_ratio}) depends on the box sizes"
-        )
+    model.check_exportable()
 
 
 def export_onnx(
-    model: CGANet,
+    model: nn.Module,
     path: str | os.PathLike,
-    size: int = 512,
+    input_size: int | Sequence[int] | None = None,
     batch_size: int = 1,
     opset: int = 17,
     end_to_end: bool = True,
 ) -> Path:
-    """Write a CGANet as an ONNX graph for a fixed `(batch_size, 3, size, size)` input.
+    """Write a pose model as an ONNX graph for a fixed `(batch_size, 3, H, W)` input.
 
     The model is traced with a dummy input, in eval mode (its training mode is restored
     afterwards) and on its own device; the file is written atomically. The graph input is
     named ``images``; the outputs are named after the adapters' ``output_names``.
 
-    With ``end_to_end=True`` the graph is [`CGANetEndToEnd`][cgalib.export.CGANetEndToEnd]: the whole
-    inference, from normalisation to keypoints in input pixels (see the module notes for
-    what is in the graph). Detections with tied scores (typically the zero scores past
-    the last heatmap peak) may come out in another order than in PyTorch, as top-k ties
-    are ordered differently by runtimes. With ``end_to_end=False`` it is
-    [`CGANetDense`][cgalib.export.CGANetDense]: backbone and dense heads, raw logits and
-    regressions, for post-processing outside the graph.
+    With ``end_to_end=True`` the graph is [`EndToEnd`][cgalib.export.EndToEnd]: the model's
+    whole ``predict_batch``, for CGANet from normalisation to keypoints in input pixels
+    (see the module notes for what is in the graph; the model refuses what the graph
+    cannot hold: ``model.check_exportable()``), for a top-down model from person crops
+    to keypoints. Detections with tied scores (typically the zero scores past the last
+    heatmap peak) may come out in another order than in PyTorch, as top-k ties are ordered
+    differently by runtimes. With ``end_to_end=False`` it is
+    [`DenseOutputs`][cgalib.export.DenseOutputs]: CGANet's backbone and dense heads, raw
+    logits and regressions, for post-processing outside the graph.
 
     Args:
-        model: a [`CGANet`][cgalib.CGANet] in float32; with ``end_to_end`` its keypoint head
-            must be a [`ROIGuider`][cgalib.ROIGuider] with a fixed sampling ratio, and
-            ``flip_test`` must be off.
+        model: a pose model in float32 (a [`CGANet`][cgalib.CGANet]: with ``end_to_end`` its
+            keypoint head must be a [`ROIGuider`][cgalib.ROIGuider] with a fixed sampling
+            ratio, and ``flip_test`` must be off; or a [`TopDownPose`][cgalib.TopDownPose]).
         path: the ``.onnx`` file to write; its folder is created if missing.
-        size: input side in pixels, a multiple of 32. The ROI sizes of the keypoint head
-            stay those of the model's ``input_size``.
+        input_size: the graph's input, one side (a square) or ``(H, W)``, checked by the
+            model's ``input_rule``; default the model's own. The ROI sizes of CGANet's
+            keypoint head stay those it was built with.
         batch_size: images per run, fixed in the graph.
         opset: ONNX opset version (16 or newer for the end-to-end graph).
         end_to_end: export the whole inference (``True``) or the dense outputs only.
@@ -119,13 +95,13 @@ def export_onnx(
         ``path`` as a `Path`.
 
     Raises:
-        TypeError: if ``model`` is not a CGANet.
-        ValueError: on a size that is not a positive multiple of 32, a bad batch size, or
-            (end to end) an opset below 16, flip test on, or a keypoint head whose grouping
-            depends on the boxes.
+        TypeError: if ``model`` is not a pose model (or, dense only, has no dense outputs).
+        ValueError: on a size the model's ``input_rule`` refuses, a bad batch size, or
+            (end to end) an opset below 16 or a setting the model cannot export (flip
+            test, masks, a keypoint head whose grouping depends on the boxes).
 
     Shape:
-        - images (graph input): `(batch_size, 3, size, size)` float RGB in 0..1
+        - images (graph input): `(batch_size, 3, H, W)` float RGB in 0..1
         - end to end: ``boxes`` and ``extended_boxes`` `(B, k, 4)`, ``scores`` `(B, k)`,
           ``keypoints`` `(B, k, K, 3)` as (x, y, score), in input pixels, with
           ``k = min(max_detections, (size/4)**2)``
@@ -137,16 +113,17 @@ def export_onnx(
         >>> from cgalib import create_model
         >>> net = create_model("cganet_tnet_d1w16", input_size=128)
         >>> with tempfile.TemporaryDirectory() as tmp:
-        ...     graph = onnx.load(export_onnx(net, f"{tmp}/net.onnx", size=128)).graph
+        ...     graph = onnx.load(export_onnx(net, f"{tmp}/net.onnx")).graph
         >>> [(o.name, [d.dim_value for d in o.type.tensor_type.shape.dim]) for o in graph.output]
         [('boxes', [1, 20, 4]), ('extended_boxes', [1, 20, 4]), ('scores', [1, 20]),
          ('keypoints', [1, 20, 17, 3])]
     """
-    _check_exportable(model, size, batch_size, opset, end_to_end)
-    adapter = CGANetEndToEnd(model) if end_to_end else CGANetDense(model)
+    _check_exportable(model, batch_size, opset, end_to_end)
+    size = model.input_rule.resized(input_size).size
+    adapter = EndToEnd(model) if end_to_end else DenseOutputs(model)
     device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(0)  # any values: the graph has fixed shapes
-    dummy = torch.rand(batch_size, 3, size, size, generator=generator).to(device)
+    dummy = torch.rand(batch_size, 3, *size, generator=generator).to(device)
 
     path = Path(path)
     was_training = model.training

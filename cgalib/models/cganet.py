@@ -210,6 +210,43 @@ class CGANet(PoseModel):
         )
         return self.criterion(outputs, targets, tuple(images.shape[-2:]), logits, masks)
 
+    def prediction_names(self) -> tuple[str, ...]:
+        """The keys of [`predict_batch()`][predict_batch], in order: ``boxes``,
+        ``extended_boxes``, ``scores``, then the ``outputs`` (``keypoints``, ``masks``)."""
+        return ("boxes", "extended_boxes", "scores", *self.outputs)
+
+    def check_exportable(self) -> None:
+        """Refuse, with one line, what the traced end-to-end graph cannot express: the flip
+        test, a mask head, and a keypoint head whose RoIAlign grouping depends on the boxes
+        (ROIPointer, or an adaptive sampling ratio).
+
+        Raises:
+            ValueError: naming the setting and what to export instead.
+        """
+        if self.flip_test:
+            raise ValueError(
+                "flip test is not exported: export cgalib.create_variant(model, flip_test=False) "
+                "for the single pass (or export end_to_end=False and flip outside the graph)"
+            )
+        if self.mask_head is not None:
+            raise ValueError(
+                f"end-to-end export covers the keypoint head; this model predicts "
+                f"{', '.join(self.outputs)} (its masks are not in the graph): export "
+                "end_to_end=False for the dense outputs"
+            )
+        head = self.keypoint_head
+        if not isinstance(head, ROIGuider):
+            raise ValueError(
+                f"end-to-end export supports the ROIGuider keypoint head, got "
+                f"{type(head).__name__} (it picks a pyramid level per box from the box size, a "
+                "data-dependent grouping); export end_to_end=False for the dense outputs"
+            )
+        if head.sampling_ratio <= 0:
+            raise ValueError(
+                "end-to-end export needs a fixed RoIAlign sampling ratio (> 0); the adaptive "
+                f"grid (sampling_ratio={head.sampling_ratio}) depends on the box sizes"
+            )
+
     def predict_batch(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """Inference as batched tensors: what ``forward`` returns in eval mode, unsplit.
 

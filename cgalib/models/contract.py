@@ -15,7 +15,8 @@ video, export) never checks a model's class: it asks the model.
   detector or a file gives, and trains on person crops).
 - ``flip_test``: whether inference averages the input with its mirror.
 - ``predict_batch(images)``: inference as batched tensors in input pixels, the one call
-  every caller makes (see [`PoseModel.predict_batch()`][PoseModel.predict_batch]).
+  every caller makes (see [`PoseModel.predict_batch()`][PoseModel.predict_batch]), with
+  ``prediction_names()`` its keys and ``check_exportable()`` its limits as a traced graph.
 
 [`PoseModel`][PoseModel] is the base class of cgalib's models: it stores and checks these facts
 once. A model of your own either derives from it or carries the same attributes;
@@ -247,6 +248,19 @@ class PoseModel(nn.Module):
         """
         raise NotImplementedError
 
+    def prediction_names(self) -> tuple[str, ...]:
+        """The keys of [`predict_batch()`][predict_batch]'s dict, in its order (the outputs of an
+        exported graph)."""
+        raise NotImplementedError
+
+    def check_exportable(self) -> None:
+        """Refuse, with one line, what a traced graph of ``predict_batch`` cannot express
+        (the base accepts everything; a model overrides this with its limits).
+
+        Raises:
+            ValueError: naming what the graph cannot hold and what to export instead.
+        """
+
     def check_images(self, images: torch.Tensor, what: str = "images") -> None:
         """Refuse what the model cannot take, with one line: not `(B, 3, H, W)`, not
         float, or sides that are not multiples of ``input_rule.multiple``.
@@ -315,7 +329,5 @@ def check_pose_model(model: object, caller: str) -> None:
             raise TypeError(f"{head} has no {name}") from None
         if not isinstance(value, kind):
             raise TypeError(f"{head} has a {name} of type {type(value).__name__}")
-    if not callable(type(model).__dict__.get("predict_batch")) and not hasattr(
-        type(model), "predict_batch"
-    ):
+    if not hasattr(type(model), "predict_batch"):
         raise TypeError(f"{head} has no predict_batch")

@@ -181,6 +181,10 @@ class TopDownPose(PoseModel):
             return {"km": self.loss(images, keypoints)}
         return self.predict_batch(images)["keypoints"]
 
+    def prediction_names(self) -> tuple[str, ...]:
+        """``("keypoints",)``: what [`predict_batch()`][predict_batch] returns."""
+        return ("keypoints",)
+
     def predict_batch(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """Inference as batched tensors: each crop's keypoints (the contract's call).
 
