@@ -17,7 +17,7 @@ ROOT = Path(cgalib.__file__).parent
 LAYERS: list[tuple[str, ...]] = [
     ("utils", "registry"),
     ("ops", "layers"),
-    ("backbones", "heads", "codecs", "targets"),
+    ("backbones", "heads", "codecs"),
     ("postprocess",),
     ("losses",),
     ("models",),

@@ -13,32 +13,37 @@ from torch import nn
 from cgalib.codecs import crop_affine, crop_keypoints, person_crop_boxes
 from cgalib.data import ground_truth_boxes
 from cgalib.eval import load_coco
+from cgalib.models import InputRule, PoseModel
 
 from helpers import write_toy_coco_keypoints
 
 
-class OracleTopDown(nn.Module):
+class OracleTopDown(PoseModel):
     """A perfect top-down model: answers each crop with the keypoints it was given, in order.
 
     ``queue`` holds the exact crop-pixel keypoints of the crops it will be shown, in the
     order a predictor cuts them; labelled keypoints come back with score 1, unlabelled
-    ones with score 0.
+    ones with score 0. It carries the model contract (COCO's keypoints, needs boxes).
     """
 
+    needs_boxes = True
+
     def __init__(self, queue: list[torch.Tensor], input_size=(256, 192)) -> None:
-        super().__init__()
-        self.input_size = tuple(input_size)
+        super().__init__(None, InputRule(tuple(input_size)))
         self.queue = list(queue)
         self.seen = 0
         self.anchor = nn.Parameter(torch.zeros(()))  # gives the module a device
 
-    def forward(self, crops: torch.Tensor) -> torch.Tensor:
+    def prediction_names(self) -> tuple[str, ...]:
+        return ("keypoints",)
+
+    def predict_batch(self, crops: torch.Tensor) -> dict[str, torch.Tensor]:
         n = len(crops)
-        assert crops.shape[-2:] == self.input_size
+        assert crops.shape[-2:] == self.input_rule.size
         kps = torch.stack(self.queue[self.seen : self.seen + n]).float().clone()
         self.seen += n
         kps[..., 2] = (kps[..., 2] > 0).float()
-        return kps
+        return {"keypoints": kps}
 
 
 def crop_queue(boxes: dict[int, torch.Tensor], keypoints: dict, crop_size) -> list[torch.Tensor]:

@@ -187,17 +187,18 @@ class Predictor:
                 f"{name} finds the people in whole images itself; leave out detector (a "
                 "detector gives person boxes to a model that needs them, e.g. TopDownPose)"
             )
+        inner = detector.model if isinstance(detector, Predictor) else detector
         if not isinstance(detector, Predictor):
             check_pose_model(detector, "Predictor's detector")
-            if not detector.needs_boxes:
-                batch = min(self.batch_size, 8)
-                detector = Predictor(detector, device=self.device, precision=self.precision,
-                                     batch_size=batch)  # fmt: skip
-        if detector.model.needs_boxes:
+        if inner.needs_boxes:
             raise ValueError(
                 f"detector must be a model that finds people on its own (e.g. CGANet); "
-                f"{type(detector.model).__name__} needs person boxes itself"
+                f"{type(inner).__name__} needs person boxes itself"
             )
+        if not isinstance(detector, Predictor):
+            batch = min(self.batch_size, 8)
+            detector = Predictor(detector, device=self.device, precision=self.precision,
+                                 batch_size=batch)  # fmt: skip
         return detector
 
     def _autocast(self, cache_enabled: bool = True):

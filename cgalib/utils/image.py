@@ -187,7 +187,10 @@ def to_rgb_tensor(image: ImageInput) -> torch.Tensor:
         if arr.dtype.kind not in "biufc":
             raise TypeError(f"{what}: numpy dtype {arr.dtype} is not an image dtype")
         arr = arr[..., :3].astype(arr.dtype.newbyteorder("="), copy=False)  # big-endian data
-        t = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)
+        arr = np.ascontiguousarray(arr)
+        if not arr.flags.writeable:  # np.asarray(pil_image): torch warns about such arrays
+            arr = arr.copy()
+        t = torch.from_numpy(arr).permute(2, 0, 1)
     elif isinstance(image, torch.Tensor):
         what = f"tensor {image.dtype} image {tuple(image.shape)}"
         t = image[None] if image.dim() == 2 else image

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from cgalib import create_model
-from cgalib.export import CGANetDense, CGANetEndToEnd
+from cgalib.export import DenseOutputs, EndToEnd
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +19,8 @@ def model():
 def test_end_to_end_equals_forward(model):
     images = torch.rand(2, 3, 128, 128)
     with torch.no_grad():
-        got = dict(zip(CGANetEndToEnd.output_names, CGANetEndToEnd(model)(images)))
+        adapter = EndToEnd(model)
+        got = dict(zip(adapter.output_names, adapter(images)))
         want = model(images)
     for b, det in enumerate(want):
         assert det.keys() == got.keys()
@@ -30,22 +31,36 @@ def test_end_to_end_equals_forward(model):
 def test_dense_equals_forward_dense(model):
     images = torch.rand(1, 3, 96, 128)
     with torch.no_grad():
-        got = CGANetDense(model)(images)
+        got = DenseOutputs(model)(images)
         _, want = model.forward_dense(images)
-    assert len(got) == len(CGANetDense.output_names) == len(want)
-    for name, value in zip(CGANetDense.output_names, got):
+    assert len(got) == len(DenseOutputs.output_names) == len(want)
+    for name, value in zip(DenseOutputs.output_names, got):
         torch.testing.assert_close(value, want[name], rtol=0, atol=0)
 
 
 def test_adapters_share_the_weights(model):
-    adapter = CGANetEndToEnd(model)
+    adapter = EndToEnd(model)
     assert adapter.model is model
     assert sum(p.numel() for p in adapter.parameters()) == sum(
         p.numel() for p in model.parameters()
     )
 
 
-@pytest.mark.parametrize("adapter", [CGANetEndToEnd, CGANetDense])
-def test_adapters_need_a_cganet(adapter):
-    with pytest.raises(TypeError, match="wraps a CGANet"):
+@pytest.mark.parametrize(
+    ("adapter", "message"),
+    [(EndToEnd, "EndToEnd needs a pose model"), (DenseOutputs, "wraps a model with dense outputs")],
+)
+def test_adapters_refuse_other_modules(adapter, message):
+    with pytest.raises(TypeError, match=message):
         adapter(nn.Conv2d(3, 3, 1))
+
+
+def test_end_to_end_of_a_top_down_model_equals_its_forward():
+    model = create_model("topdown_tnet_d1w16").eval()
+    crops = torch.rand(3, 3, 128, 96)
+    adapter = EndToEnd(model)
+    with torch.no_grad():
+        (got,) = adapter(crops)
+        want = model(crops)
+    assert adapter.output_names == ("keypoints",)
+    torch.testing.assert_close(got, want, rtol=0, atol=0)

@@ -127,6 +127,24 @@ def test_dense_only_matches_forward_dense(tmp_path):
             np.testing.assert_allclose(array, want[name].numpy(), rtol=1e-4, atol=1e-4)
 
 
+def test_top_down_model_exports_end_to_end(tmp_path):
+    """A top-down model asks nothing special of export: its predict_batch (crops to
+    keypoints, flip test included) is the graph, at the model's own crop size."""
+    torch.manual_seed(0)
+    model = create_model("topdown_tnet_d1w16", flip_test=True).eval()
+    with torch.no_grad():  # distinct peaks: the initial 0.001-std head leaves near ties
+        for conv in model.head.convs:
+            conv.weight.mul_(1000.0)
+    path = export_onnx(model, tmp_path / "topdown.onnx", batch_size=2)
+    crops = _images(0, 1)[..., :128, :96].contiguous()
+    (got,) = _run(path, crops)
+    with torch.no_grad():
+        want = model(crops).numpy()
+    assert got.shape == (2, 17, 3)
+    np.testing.assert_allclose(got[..., :2], want[..., :2], atol=1e-3)
+    np.testing.assert_allclose(got[..., 2], want[..., 2], atol=1e-5)
+
+
 def test_export_restores_train_mode_and_leaves_no_temporary_file(tmp_path):
     model = _distinct_model().train()
     path = export_onnx(model, tmp_path / "sub" / "dense.onnx", 64, end_to_end=False)
@@ -138,7 +156,7 @@ def test_export_restores_train_mode_and_leaves_no_temporary_file(tmp_path):
 def test_cli_exports_a_checkpoint(tmp_path, capsys, dense_only):
     checkpoint = tmp_path / "model.pt"
     save_model(_distinct_model(), checkpoint)
-    args = ["export", "--checkpoint", str(checkpoint), "--format", "onnx", "--size", "96"]
+    args = ["export", "--checkpoint", str(checkpoint), "--format", "onnx", "--input-size", "96"]
     assert main(args + (["--dense-only"] if dense_only else [])) == 0
     out = capsys.readouterr().out
     path = tmp_path / ("model_dense.onnx" if dense_only else "model.onnx")
@@ -165,21 +183,23 @@ def test_cli_writes_where_asked_without_flip_test(tmp_path, capsys):
 def test_clear_errors(tmp_path):
     model = _distinct_model()
     path = tmp_path / "x.onnx"
-    with pytest.raises(TypeError, match="exports a CGANet"):
+    with pytest.raises(TypeError, match="export_onnx needs a pose model"):
         export_onnx(nn.Conv2d(3, 3, 1), path)
-    for size in (100, 0, 128.0):
-        with pytest.raises(ValueError, match="multiple of 32"):
-            export_onnx(model, path, size=size)
+    for size in (100, 0, (128, 96)):
+        with pytest.raises(ValueError, match="multiple of 32|takes one side"):
+            export_onnx(model, path, input_size=size)
+    with pytest.raises(ValueError, match="one side or"):
+        export_onnx(model, path, input_size=128.0)
     with pytest.raises(ValueError, match="batch_size"):
-        export_onnx(model, path, size=SIZE, batch_size=0)
+        export_onnx(model, path, input_size=SIZE, batch_size=0)
     with pytest.raises(ValueError, match="opset >= 16"):
-        export_onnx(model, path, size=SIZE, opset=15)
+        export_onnx(model, path, input_size=SIZE, opset=15)
     with pytest.raises(ValueError, match="flip test is not exported"):
-        export_onnx(create_variant(model, flip_test=True), path, size=SIZE)
+        export_onnx(create_variant(model, flip_test=True), path, input_size=SIZE)
     pointer = create_model("cganet_tnet_d1w16", input_size=SIZE, keypoint_head="roi_pointer")
     with pytest.raises(ValueError, match="ROIGuider"):
-        export_onnx(pointer, path, size=SIZE)
+        export_onnx(pointer, path, input_size=SIZE)
     adaptive = create_model("cganet_tnet_d1w16", input_size=SIZE, head_kwargs={"sampling_ratio": 0})
     with pytest.raises(ValueError, match="sampling ratio"):
-        export_onnx(adaptive, path, size=SIZE)
+        export_onnx(adaptive, path, input_size=SIZE)
     assert not path.exists()

@@ -5,7 +5,10 @@ import pytest
 import torch
 from PIL import Image
 
-from cgalib import Predictor, create_model
+from cgalib import Predictor, create_model, load_model
+from cgalib.data import synthetic_sample
+from cgalib.codecs import letterbox_batch
+from cgalib.models import InputRule, PoseModel
 
 from helpers import requires_cuda
 
@@ -56,20 +59,23 @@ def test_every_input_kind_and_lists(predictor):
     assert results[0][0]["keypoints"] == pytest.approx(results[3][0]["keypoints"], abs=1e-3)
 
 
-class _FixedModel(torch.nn.Module):
-    """Returns one person at known input pixels, whatever the image."""
+class _FixedModel(PoseModel):
+    """Finds one person at known input pixels, whatever the image."""
 
-    def forward(self, images):
+    def __init__(self) -> None:
+        super().__init__(None, InputRule.square_side(512))
+
+    def prediction_names(self):
+        return ("boxes", "scores", "keypoints")
+
+    def predict_batch(self, images):
         self.seen = tuple(images.shape)
-        kps = torch.tensor([[[30.0, 40.0, 0.5]] * 17])
-        return [
-            {
-                "boxes": torch.tensor([[10.0, 20.0, 50.0, 60.0]]),
-                "scores": torch.tensor([0.8]),
-                "keypoints": kps,
-            }
-            for _ in range(images.shape[0])
-        ]
+        b = images.shape[0]
+        return {
+            "boxes": torch.tensor([[[10.0, 20.0, 50.0, 60.0]]]).expand(b, -1, -1),
+            "scores": torch.tensor([[0.8]]).expand(b, -1),
+            "keypoints": torch.tensor([[[[30.0, 40.0, 0.5]] * 17]]).expand(b, -1, -1, -1),
+        }
 
 
 def test_results_map_back_to_original_pixels():
@@ -81,6 +87,28 @@ def test_results_map_back_to_original_pixels():
     # keypoints are pixel indices: (30 + 0.5) / 2 - 0.5
     assert person["keypoints"][:3] == pytest.approx([14.75, 19.75, 0.5])
     assert person["score"] == pytest.approx(0.8 * 0.5) and person["box_score"] == pytest.approx(0.8)
+
+
+def test_results_do_not_depend_on_the_batch():
+    """Images of mixed sizes give the same people batched together as one by one: each runs
+    on its own letterboxed canvas, never padded to a larger neighbour's (the shipped model:
+    a trained model's peaks move when its input is padded further)."""
+    model = load_model("cganet_tnet_d1w16.synthetic")
+    scene = np.asarray(synthetic_sample(seed=3, index=0, split="val", size=192)[0].convert("RGB"))
+    images = [scene, scene[:, :120], scene[:100], scene[30:150, 10:170], scene[:64, :64]]
+    batched = Predictor(model, device="cpu", batch_size=5).predict(images)
+    alone = [Predictor(model, device="cpu", batch_size=1).predict(image) for image in images]
+    for together, single in zip(batched, alone):
+        _assert_same_people(together, single, atol=1e-4)
+    # padding an image to its largest neighbour's canvas would change its people
+    wide = torch.from_numpy(np.ascontiguousarray(images[2])).permute(2, 0, 1)  # canvas 128x192
+    padded, _ = letterbox_batch([wide, torch.from_numpy(scene).permute(2, 0, 1)], 192)
+    own, _ = letterbox_batch([wide], 192)
+    with torch.no_grad():
+        a = model.predict_batch(padded[:1])["keypoints"]
+        b = model.predict_batch(own)["keypoints"]
+    assert padded.shape[-2:] != own.shape[-2:]
+    assert (a - b).abs().max() > 0.1
 
 
 def test_errors(predictor, tmp_path):

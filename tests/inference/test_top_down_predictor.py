@@ -1,4 +1,5 @@
-"""TopDownPredictor: boxes -> crops -> the model -> keypoints back in the image."""
+"""The Predictor with a model that needs boxes: boxes -> crops -> the model -> keypoints back
+in the image."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import pytest
 import torch
 
 from cgalib import Predictor, create_model
-from cgalib.inference import TopDownPredictor
 
 from top_down_helpers import OracleTopDown, crop_queue
 
@@ -26,7 +26,7 @@ def _people(seed=0, n=3, size=(200, 300)):
 def test_keypoints_come_back_in_image_pixels_with_box_times_keypoint_scores():
     boxes, kps = _people()
     oracle = OracleTopDown(crop_queue({0: boxes}, {0: kps}, CROP))
-    people = TopDownPredictor(oracle, device="cpu").predict(
+    people = Predictor(oracle, device="cpu").predict(
         torch.zeros(3, 200, 300, dtype=torch.uint8), boxes=boxes
     )
     assert len(people) == 3
@@ -49,7 +49,7 @@ def test_boxes_at_the_border_map_back_and_clip_to_the_image():
     kps[1, :, 0], kps[1, :, 1] = torch.linspace(250, 299, 17), torch.linspace(120, 199, 17)
     queue = crop_queue({0: boxes}, {0: kps}, CROP)
     assert all((q[:, 2] > 0).all() for q in queue)  # still inside the padded crops
-    people = TopDownPredictor(OracleTopDown(queue), device="cpu").predict(
+    people = Predictor(OracleTopDown(queue), device="cpu").predict(
         torch.zeros(3, 200, 300, dtype=torch.uint8), boxes=boxes
     )
     got = {round(p["bbox"][0]): torch.tensor(p["keypoints"]).reshape(17, 3) for p in people}
@@ -58,7 +58,7 @@ def test_boxes_at_the_border_map_back_and_clip_to_the_image():
     # a keypoint predicted outside the image is clipped to its last pixel
     outside = [q.clone() for q in queue]
     outside[1][:, 0] = 191.0  # the crop's right edge lies beyond the image
-    people = TopDownPredictor(OracleTopDown(outside), device="cpu").predict(
+    people = Predictor(OracleTopDown(outside), device="cpu").predict(
         torch.zeros(3, 200, 300, dtype=torch.uint8), boxes=boxes
     )
     right = next(p for p in people if p["bbox"][0] > 200)
@@ -71,9 +71,9 @@ def test_oks_nms_drops_a_repeated_pose():
     queue = crop_queue({0: twice}, {0: kps.expand(2, -1, -1)}, CROP)
     image = torch.zeros(3, 200, 300, dtype=torch.uint8)
     assert (
-        len(TopDownPredictor(OracleTopDown(queue), device="cpu").predict(image, boxes=twice)) == 2
+        len(Predictor(OracleTopDown(queue), device="cpu").predict(image, boxes=twice)) == 2
     )
-    nms = TopDownPredictor(OracleTopDown(queue), device="cpu", oks_nms_threshold=0.9)
+    nms = Predictor(OracleTopDown(queue), device="cpu", oks_nms_threshold=0.9)
     (kept,) = nms.predict(image, boxes=twice)
     assert kept["box_score"] == pytest.approx(boxes[0, 4].item())  # the higher-scored one
 
@@ -84,7 +84,7 @@ def test_a_detector_supplies_the_boxes():
     model = create_model("topdown_tnet_d1w16", backbone_kwargs={"num_blocks": 1})
     images = [torch.randint(0, 255, (3, 96, 128), dtype=torch.uint8) for _ in range(2)]
     expected = Predictor(detector, device="cpu", input_size=128).predict(images)
-    got = TopDownPredictor(model, detector=detector, device="cpu").predict(images)
+    got = Predictor(model, detector=detector, device="cpu").predict(images)
     assert [len(p) for p in got] == [len(p) for p in expected] == [4, 4]
     for mine, theirs in zip(got, expected):
         assert sorted(p["box_score"] for p in mine) == pytest.approx(
@@ -98,7 +98,7 @@ def test_images_without_boxes_and_thresholds():
     oracle = OracleTopDown(
         crop_queue({0: boxes[boxes[:, 4] >= 0.5]}, {0: kps[boxes[:, 4] >= 0.5]}, CROP)
     )
-    predictor = TopDownPredictor(oracle, device="cpu", box_score_threshold=0.5)
+    predictor = Predictor(oracle, device="cpu", box_score_threshold=0.5)
     image = torch.zeros(3, 200, 300, dtype=torch.uint8)
     out = predictor.predict([image, image], boxes=[boxes, torch.zeros(0, 4)])
     assert len(out[0]) == int((boxes[:, 4] >= 0.5).sum()) and out[1] == []
@@ -108,15 +108,22 @@ def test_bad_inputs_are_clear():
     model = OracleTopDown([])
     image = torch.zeros(3, 50, 50, dtype=torch.uint8)
     with pytest.raises(ValueError, match="needs person boxes"):
-        TopDownPredictor(model, device="cpu").predict(image)
+        Predictor(model, device="cpu").predict(image)
     with pytest.raises(ValueError, match=r"boxes of image 1 must be \(N, 4\)"):
-        TopDownPredictor(model, device="cpu").predict([image, image], boxes=[[], [[1.0, 2.0]]])
+        Predictor(model, device="cpu").predict([image, image], boxes=[[], [[1.0, 2.0]]])
     with pytest.raises(ValueError, match="non-finite"):
-        TopDownPredictor(model, device="cpu").predict(image, boxes=[[0, 0, float("nan"), 5]])
+        Predictor(model, device="cpu").predict(image, boxes=[[0, 0, float("nan"), 5]])
     with pytest.raises(ValueError, match="2 box tensors for 1 images"):
-        TopDownPredictor(model, device="cpu").predict([image], boxes=[[], []])
+        Predictor(model, device="cpu").predict([image], boxes=[[], []])
     cganet = create_model("cganet_tnet_d1w16", input_size=128)
-    with pytest.raises(ValueError, match="input_size"):
-        TopDownPredictor(cganet, device="cpu")
-    with pytest.raises(ValueError, match="single-person"):
-        TopDownPredictor(model, detector=create_model("topdown_tnet_d1w16"), device="cpu")
+    with pytest.raises(ValueError, match="finds the people in whole images itself; leave out "
+                                         "boxes"):  # fmt: skip
+        Predictor(cganet, device="cpu").predict(image, boxes=[[0, 0, 5, 5]])
+    with pytest.raises(ValueError, match="leave out detector"):
+        Predictor(cganet, detector=cganet, device="cpu")
+    with pytest.raises(ValueError, match="TopDownPose needs person boxes itself"):
+        Predictor(model, detector=create_model("topdown_tnet_d1w16"), device="cpu")
+    with pytest.raises(TypeError, match="detector needs a pose model"):
+        Predictor(model, detector=torch.nn.Linear(2, 2), device="cpu")
+    with pytest.raises(ValueError, match=r"input_size 100x100"):
+        Predictor(model, input_size=100, device="cpu")

@@ -201,6 +201,6 @@ def test_flip_test_averages_with_the_mirrored_pass(small):
 
 def test_input_size_sets_roi_sizes_and_is_remembered():
     model = create_model("cganet_tnet_d1w16", input_size=192)
-    assert model.input_size == 192
+    assert model.input_rule.side == 192 and model.input_rule.square
     assert model.keypoint_head.roi_sizes[0] == (12, 12)
-    assert create_model("cganet_tnet_d1w64").input_size == 512
+    assert create_model("cganet_tnet_d1w64").input_rule.size == (512, 512)

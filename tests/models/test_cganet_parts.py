@@ -1,5 +1,5 @@
 """CGANet as a composition of parts: the backbone seam, fixed settings, variants, one box
-extension for inference and training, legacy checkpoints and deprecated names."""
+extension for inference and training, the names that are gone."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import pytest
 import torch
 from torch import nn
 
-import cgalib
 from cgalib import (
     CGANet,
     CGANetCriterion,
@@ -113,12 +112,10 @@ def test_feature_info_has_timms_accessors():
 
 def test_settings_cannot_be_changed_after_construction():
     model = create_model("cganet_tnet_d1w16", input_size=128)
-    for name, value in [("flip_test", True), ("box_extension", "fixed"), ("input_size", 64),
-                        ("extend_ratio", 0.2), ("loss_weights", {"km": 1.0})]:  # fmt: skip
-        with pytest.raises(AttributeError, match=rf"CGANet\.{name} is fixed.*create_variant"):
+    for name, value in [("flip_test", True), ("input_rule", None), ("keypoint_set", None),
+                        ("outputs", ("masks",)), ("max_detections", 5)]:  # fmt: skip
+        with pytest.raises(AttributeError, match="has no setter"):
             setattr(model, name, value)
-    with pytest.raises(AttributeError, match="set by model.postprocess.box_extension"):
-        model.box_extension  # noqa: B018
     with pytest.raises(AttributeError):
         model.postprocess.box_extension.ratio = 0.5
     with pytest.raises(AttributeError):
@@ -170,23 +167,14 @@ def test_create_variant_copies_the_weights_into_a_checked_new_model():
         create_variant(_compose(TinyBackbone()))
 
 
-def test_load_model_overrides_and_legacy_checkpoints(tmp_path):
+def test_load_model_overrides(tmp_path):
     torch.manual_seed(0)
     model = create_model("cganet_tnet_d1w16", input_size=128)
     save_model(model, tmp_path / "m.pt")
-    assert load_model(tmp_path / "m.pt", flip_test=True).flip_test
-    # a checkpoint written before the dense heads became one part
-    ckpt = torch.load(tmp_path / "m.pt", weights_only=True)
-    legacy = {}
-    for key, value in ckpt["state_dict"].items():
-        key = key.replace("dense_heads.center.", "center_heads.")
-        legacy[key.replace("dense_heads.center_line.", "center_line.")] = value
-    assert any(k.startswith("center_heads.") for k in legacy)
-    ckpt.pop("digest")  # written before checkpoints carried a content hash
-    torch.save({**ckpt, "state_dict": legacy}, tmp_path / "old.pt")
-    old = load_model(tmp_path / "old.pt")
+    flipped = load_model(tmp_path / "m.pt", flip_test=True)
+    assert flipped.flip_test and not model.flip_test
     for key, value in model.state_dict().items():
-        assert torch.equal(old.state_dict()[key], value), key
+        assert torch.equal(flipped.state_dict()[key], value), key
 
 
 def test_a_model_without_criterion_infers_but_does_not_train():
@@ -207,24 +195,21 @@ def test_bad_parts_are_clear():
         CGANet(backbone, model.dense_heads, model.keypoint_head, NoExtension())
     with pytest.raises(TypeError, match="BoxExtension"):
         CGANetPostprocess("dichotomy", None)
-    with pytest.raises(ValueError, match="flip_index must permute"):
+    with pytest.raises(ValueError, match="multiple of 16"):  # the backbone's largest stride
         CGANet(backbone, model.dense_heads, model.keypoint_head, model.postprocess,
-               flip_index=[0, 1])  # fmt: skip
+               input_size=100)  # fmt: skip
     with pytest.raises(ValueError, match="unknown loss weights"):
         CGANetCriterion(loss_weights={"kp": 1.0})
     with pytest.raises(ValueError, match="float images in 0..1"):
         model.eval()(torch.zeros(1, 3, 128, 128, dtype=torch.uint8))
 
 
-def test_moved_names_still_import_with_a_warning(tmp_path):
-    with pytest.warns(DeprecationWarning, match="import it from cgalib.codecs"):
-        from cgalib.targets import build_targets
-    assert build_targets is cgalib.codecs.build_targets
-    with pytest.warns(DeprecationWarning, match="import it from cgalib.utils.progress"):
-        from cgalib.engine import ProgressBar
-    assert ProgressBar is cgalib.utils.ProgressBar
-    with pytest.warns(DeprecationWarning, match="save_model"):
-        create_model("cganet_tnet_d1w16", input_size=128).save(tmp_path / "m.pt")
+def test_the_names_of_older_versions_are_gone():
+    with pytest.raises(ModuleNotFoundError):
+        import cgalib.targets  # noqa: F401
+    model = create_model("cganet_tnet_d1w16", input_size=128)
+    for name in ("save", "upgrade_state_dict", "flip_index", "input_size"):
+        assert not hasattr(model, name), name
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         from cgalib.data import FLIP_INDEX, letterbox  # re-exports, no warning

@@ -5,10 +5,18 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cgalib import TNet, TopDownPose, create_model, create_variant, load_model, save_model
+from cgalib import (
+    KeypointSet,
+    TNet,
+    TopDownPose,
+    create_model,
+    create_variant,
+    load_model,
+    save_model,
+)
 from cgalib.codecs import decode_roi_heatmaps, roi_keypoint_targets, whole_crop_boxes
 from cgalib.postprocess import average_flipped_heatmaps
-from cgalib.utils.coco_meta import FLIP_INDEX, KEYPOINT_NAMES
+from cgalib.utils.coco_meta import FLIP_INDEX
 
 
 def _tiny(**kwargs) -> TopDownPose:
@@ -69,27 +77,26 @@ def test_settings_are_fixed_and_variants_are_built():
     torch.testing.assert_close(variant.head.convs[0].weight, model.head.convs[0].weight)
 
 
-def test_flip_settings_are_checked():
-    with pytest.raises(ValueError, match="flip_test needs the flip_index of the 5 keypoints"):
-        _tiny(num_keypoints=5, flip_test=True)
-    with pytest.raises(ValueError, match="flip_index must permute"):
+def test_the_flip_map_is_the_keypoint_sets():
+    hand = KeypointSet(("wrist", "L_thumb", "R_thumb"), sigmas=(0.03,) * 3)
+    model = _tiny(keypoint_set=hand, flip_test=True)
+    assert model.keypoint_set.flip_index == (0, 2, 1) and model.flip_test
+    with pytest.raises(TypeError, match="unexpected keyword"):
         _tiny(flip_index=[0] * 17)
-    assert _tiny(num_keypoints=3, flip_index=[0, 2, 1], flip_test=True).flip_index == (0, 2, 1)
 
 
-def test_the_checkpoint_records_input_size_keypoints_and_flip_map(tmp_path):
-    flip = list(FLIP_INDEX)
+def test_the_checkpoint_records_input_size_and_keypoint_set(tmp_path):
+    hand = KeypointSet(("wrist", "L_thumb", "R_thumb"), sigmas=(0.03,) * 3)
     model = create_model(
         "topdown_tnet_d1w16",
         input_size=[160, 128],
-        num_keypoints=len(KEYPOINT_NAMES),
-        flip_index=flip,
+        keypoint_set=hand,
         backbone_kwargs={"num_blocks": 1},
     )
     save_model(model, tmp_path / "model.pt")
     loaded = load_model(tmp_path / "model.pt")
-    assert loaded.input_size == (160, 128)
-    assert loaded.num_keypoints == 17 and list(loaded.flip_index) == flip
+    assert loaded.input_rule.size == (160, 128)
+    assert loaded.num_keypoints == 3 and loaded.keypoint_set == hand
     assert load_model(tmp_path / "model.pt", flip_test=True).flip_test
     ckpt = torch.load(tmp_path / "model.pt", weights_only=True)
-    assert ckpt["build_config"]["kwargs"]["flip_index"] == flip
+    assert ckpt["build_config"]["kwargs"]["keypoint_set"] == hand.to_dict()

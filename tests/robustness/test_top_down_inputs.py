@@ -8,10 +8,9 @@ import json
 import pytest
 import torch
 
-from cgalib import TNet, TopDownPose, create_model, save_model
+from cgalib import Predictor, TNet, TopDownPose, create_model, save_model
 from cgalib.data import CocoKeypoints, PersonCrops, load_detections, make_synthetic_coco
-from cgalib.eval.top_down import evaluate_top_down
-from cgalib.inference import TopDownPredictor
+from cgalib.eval import evaluate_coco
 
 from top_down_helpers import OracleTopDown, crop_queue, write_toy_set
 
@@ -110,7 +109,7 @@ def test_boxes_of_the_wrong_shape():
     """predict() gets person boxes of shape (3, 2) for the second image.
 
     It fails with one line naming image 1 and the accepted shapes (N, 4) and (N, 5)."""
-    predictor = TopDownPredictor(OracleTopDown([]), device="cpu")
+    predictor = Predictor(OracleTopDown([]), device="cpu")
     with pytest.raises(ValueError) as err:
         predictor.predict([IMAGE, IMAGE], boxes=[torch.zeros(0, 4), torch.zeros(3, 2)])
     assert "boxes of image 1 must be (N, 4) xyxy or (N, 5)" in _one_line(err)
@@ -120,7 +119,7 @@ def test_boxes_with_nan():
     """predict() gets a person box with a NaN coordinate.
 
     It fails with one line naming the image instead of cropping an undefined region."""
-    predictor = TopDownPredictor(OracleTopDown([]), device="cpu")
+    predictor = Predictor(OracleTopDown([]), device="cpu")
     with pytest.raises(ValueError) as err:
         predictor.predict(IMAGE, boxes=torch.tensor([[0.0, 0.0, float("nan"), 9.0]]))
     assert "boxes of image 0 hold non-finite values" in _one_line(err)
@@ -131,7 +130,7 @@ def test_no_boxes_and_no_detector():
 
     It fails with one line saying to pass detector=... or boxes=..."""
     with pytest.raises(ValueError) as err:
-        TopDownPredictor(OracleTopDown([]), device="cpu").predict(IMAGE)
+        Predictor(OracleTopDown([]), device="cpu").predict(IMAGE)
     assert "detector=" in _one_line(err) and "boxes=" in str(err.value)
 
 
@@ -149,7 +148,7 @@ def test_person_box_touching_the_image_corner():
     )
     queue = crop_queue({0: box}, {0: kps}, (256, 192))
     queue[0][0, :2] = torch.tensor([0.0, 0.0])  # the nose predicted in the crop's corner
-    (person,) = TopDownPredictor(OracleTopDown(queue), device="cpu").predict(IMAGE, boxes=box)
+    (person,) = Predictor(OracleTopDown(queue), device="cpu").predict(IMAGE, boxes=box)
     got = torch.tensor(person["keypoints"]).reshape(17, 3)
     torch.testing.assert_close(got[1:, :2], kps[0, 1:, :2], atol=1e-3, rtol=0)
     assert got[0, :2].tolist() == [0.0, 0.0]  # outside the image: clipped, not lost
@@ -160,7 +159,7 @@ def test_zero_size_detection_box():
 
     The box is cropped as a region of at least one pixel; the person gets a pose and a
     score like any other, and nothing fails."""
-    predictor = TopDownPredictor(_tiny_topdown(), device="cpu")
+    predictor = Predictor(_tiny_topdown(), device="cpu")
     (person,) = predictor.predict(IMAGE, boxes=torch.tensor([[50.0, 40.0, 50.0, 40.0, 0.3]]))
     assert len(person["keypoints"]) == 51 and 0 <= person["score"] <= 0.3
 
@@ -169,33 +168,35 @@ def test_top_down_checkpoint_given_as_the_detector(tmp_path):
     """A top-down checkpoint is passed where the detector checkpoint belongs (boxes=topdown.pt).
 
     Evaluation stops before predicting with one line saying the detector must be a
-    multi-person model such as CGANet."""
+    model that finds people on its own, such as CGANet."""
     images, ann_file, _ = write_toy_set(tmp_path)
     save_model(_tiny_topdown(), tmp_path / "topdown.pt")
     with pytest.raises(ValueError) as err:
-        evaluate_top_down(_tiny_topdown(), images, ann_file, boxes=tmp_path / "topdown.pt",
-                          device="cpu", progress=False)  # fmt: skip
-    assert "multi-person model (e.g. CGANet)" in _one_line(err)
+        evaluate_coco(_tiny_topdown(), images, ann_file, boxes=tmp_path / "topdown.pt",
+                      device="cpu", progress=False)  # fmt: skip
+    assert "finds people on its own (e.g. CGANet); TopDownPose needs" in _one_line(err)
 
 
-def test_cganet_given_as_the_top_down_model():
-    """A CGANet (a whole-image model) is given to the TopDownPredictor as the top-down model.
+def test_cganet_given_person_boxes():
+    """A CGANet (a model that finds people in whole images) is given person boxes to predict from.
 
-    Building the predictor fails with one line saying it needs a top-down model with a
-    crop input_size (H, W)."""
+    Prediction fails with one line saying the model finds the people itself and to leave
+    out the boxes."""
     with pytest.raises(ValueError) as err:
-        TopDownPredictor(create_model("cganet_tnet_d1w16", input_size=128), device="cpu")
-    assert "needs a top-down model with input_size (H, W)" in _one_line(err)
+        Predictor(create_model("cganet_tnet_d1w16", input_size=128), device="cpu").predict(
+            IMAGE, boxes=[[10.0, 10.0, 50.0, 90.0]]
+        )
+    assert "CGANet finds the people in whole images itself; leave out boxes" in _one_line(err)
 
 
 def test_missing_boxes_file(tmp_path):
-    """evaluate_top_down gets boxes="dets.json", a file that does not exist.
+    """evaluate_coco gets boxes="dets.json" for a top-down model, a file that does not exist.
 
     It fails with FileNotFoundError naming the path and the accepted box sources ('gt', a
     detections .json, a detector checkpoint)."""
     images, ann_file, _ = write_toy_set(tmp_path)
     with pytest.raises(FileNotFoundError) as err:
-        evaluate_top_down(OracleTopDown([]), images, ann_file, boxes="dets.json", progress=False)
+        evaluate_coco(OracleTopDown([]), images, ann_file, boxes="dets.json", progress=False)
     assert "'dets.json': no such file; use 'gt'" in _one_line(err)
 
 
@@ -227,14 +228,16 @@ def test_letterboxed_set_given_for_crops(tmp_path):
     assert "without input_size" in _one_line(err)
 
 
-def test_flip_test_without_a_flip_map():
-    """A 5-keypoint top-down model is built with flip_test=True but no flip_index.
+def test_keypoint_set_with_a_left_point_but_no_right_one():
+    """A top-down model is built for a keypoint set whose names have a left point without its right partner.
 
-    Construction fails with one line saying the flip test needs the flip_index of the 5
-    keypoints."""
+    Construction fails with one line naming the unpaired keypoint and how to give the flip
+    map, instead of training a flip that maps it to itself."""
+    names = {"names": ["nose", "left_eye", "right_eye", "left_ear"]}
     with pytest.raises(ValueError) as err:
-        TopDownPose(TNet(depth=1, width=16, num_blocks=1), num_keypoints=5, flip_test=True)
-    assert "flip_test needs the flip_index of the 5 keypoints" in _one_line(err)
+        TopDownPose(TNet(depth=1, width=16, num_blocks=1), keypoint_set=names)
+    message = _one_line(err)
+    assert "left_ear" in message and "flip_index" in message
 
 
 def test_image_without_any_box(tmp_path):
@@ -250,8 +253,8 @@ def test_image_without_any_box(tmp_path):
     x, y, w, h = first["bbox"]
     box = torch.tensor([[x, y, x + w, y + h, 1.0]])
     oracle = OracleTopDown(crop_queue({0: box}, {0: kps}, (256, 192)))
-    metrics, results = evaluate_top_down(oracle, images, ann_file, boxes=path, device="cpu",
-                                         progress=False)  # fmt: skip
+    metrics, results = evaluate_coco(oracle, images, ann_file, boxes=path, device="cpu",
+                                     progress=False)  # fmt: skip
     assert len(results) == 1 and 0 < metrics["AR"] < 0.5  # one person of many found
 
 

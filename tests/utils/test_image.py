@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -123,3 +125,13 @@ def test_bad_dtypes_and_empty_images():
         to_rgb_tensor(torch.zeros(3, 0, 0))
     with pytest.raises(ValueError, match="uint8 .0..255. or floats in 0..1, got torch.int32"):
         to_float_image(torch.zeros(3, 2, 2, dtype=torch.int32))
+
+
+def test_read_only_arrays_convert_without_a_torch_warning():
+    """``np.asarray(pil_image)`` is read-only; torch warns on such arrays, so they are copied."""
+    frozen = np.asarray(Image.new("RGB", (4, 3), (10, 20, 30)))
+    assert not frozen.flags.writeable
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = to_rgb_tensor(frozen)
+    assert out.shape == (3, 3, 4) and out[:, 0, 0].tolist() == [10, 20, 30]
