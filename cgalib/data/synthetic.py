@@ -32,6 +32,7 @@ import numpy as np
 from PIL import Image, ImageChops, ImageDraw
 from pycocotools import mask as mask_utils
 
+from cgalib.data.validate import read_coco_json
 from cgalib.utils.coco_meta import KEYPOINT_NAMES, OKS_SIGMAS, PERSON_CATEGORY
 
 __all__ = [
@@ -764,6 +765,11 @@ def synthetic_summary(ann_file: str | os.PathLike, iou: float = 0.3) -> dict[str
         ``keypoints_per_person`` (mean ``num_keypoints``) and the box height percentiles
         ``height_p05``, ``height_p50``, ``height_p95`` (pixels).
 
+    Raises:
+        FileNotFoundError: if the file does not exist.
+        AnnotationError: (a ``ValueError``) if it is not JSON or not a JSON object (the file
+            is read by [`read_coco_json()`][cgalib.data.read_coco_json]).
+
     Examples:
         >>> import tempfile
         >>> with tempfile.TemporaryDirectory() as d:
@@ -772,7 +778,7 @@ def synthetic_summary(ann_file: str | os.PathLike, iou: float = 0.3) -> dict[str
         >>> stats["images"], stats["people"] > 0
         (4, True)
     """
-    data = json.loads(Path(ann_file).read_text())
+    data = read_coco_json(ann_file)
     sizes = {img["id"]: (img["width"], img["height"]) for img in data["images"]}
     by_image: dict[int, list[dict]] = {i: [] for i in sizes}
     for a in data["annotations"]:

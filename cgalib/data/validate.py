@@ -7,6 +7,12 @@ annotation id and what to do. [`CocoKeypoints`][cgalib.data.CocoKeypoints] and e
 [`cgalib.eval`][cgalib.eval] go through it, so a file is accepted, and a person dropped, the same way
 in both.
 
+Annotation files are read in one place, [`read_coco_json()`][read_coco_json] (a one-line error for a
+missing file, a file that is not JSON and one that is not a JSON object).
+[`coco_dataset()`][coco_dataset] gives the dataset of a file (read by it), a parsed dict or a
+``COCO`` object, with the name messages use, to [`validate_coco()`][validate_coco] and
+[`cgalib.eval.load_coco()`][cgalib.eval.load_coco] alike.
+
 The people are the annotations of the *keypoint categories*: the category named
 ``"person"`` by default (COCO), or the categories chosen with ``categories`` (any
 keypoint category, e.g. an animal set's species, which must share one ``keypoints``
@@ -42,6 +48,7 @@ __all__ = [
     "check_coco",
     "Categories",
     "check_image_files",
+    "coco_dataset",
     "read_coco_json",
     "read_keypoint_set",
     "validate_coco",
@@ -210,6 +217,11 @@ class AnnotationReport:
 def read_coco_json(path: str | os.PathLike) -> dict:
     """Read a COCO annotation file into its dict.
 
+    The one reader of annotation files: [`coco_dataset()`][coco_dataset] (and so
+    [`validate_coco()`][validate_coco] and [`cgalib.eval.load_coco()`][cgalib.eval.load_coco]) and
+    [`synthetic_summary()`][cgalib.data.synthetic_summary] read through it. Nothing is checked
+    beyond the JSON object (see [`check_coco()`][check_coco]).
+
     Args:
         path: the JSON file.
 
@@ -234,6 +246,38 @@ def read_coco_json(path: str | os.PathLike) -> dict:
             f"and 'categories', got a {type(data).__name__}"
         )
     return data
+
+
+def coco_dataset(
+    source: str | os.PathLike | Mapping[str, Any] | COCO,
+) -> tuple[Mapping[str, Any], str]:
+    """The parsed annotation set of a file, a dict or a ``COCO`` object, and its name for
+    messages.
+
+    A file is read by [`read_coco_json()`][read_coco_json], the one reader of annotation files; a
+    dict is taken as it is, a ``COCO`` object gives its ``dataset``. Nothing is checked
+    (see [`check_coco()`][check_coco]).
+
+    Args:
+        source: a ``person_keypoints_*.json`` file, its parsed dict or a ``COCO`` object.
+
+    Returns:
+        ``(data, name)``: the dataset, and the file's path, ``"the dataset dict"`` or
+        ``"the COCO object's dataset"``.
+
+    Raises:
+        FileNotFoundError: if the file does not exist.
+        AnnotationError: if it is not JSON or not a JSON object.
+
+    Example:
+        >>> coco_dataset({"images": []})
+        ({'images': []}, 'the dataset dict')
+    """
+    if isinstance(source, COCO):
+        return source.dataset, "the COCO object's dataset"
+    if isinstance(source, Mapping):
+        return source, "the dataset dict"
+    return read_coco_json(source), str(source)
 
 
 def check_coco(
@@ -678,16 +722,12 @@ def validate_coco(
         >>> report.images, report.num_keypoints, report.people == len(coco.anns)
         (2, 17, True)
     """
-    if isinstance(source, COCO):
-        data, name, coco = source.dataset, "the COCO object's dataset", source
-    elif isinstance(source, Mapping):
-        data, name, coco = source, "the dataset dict", None
-    else:
-        data, name, coco = read_coco_json(source), str(source), None
+    data, name = coco_dataset(source)
     report = check_coco(data, name, min_keypoints, require_annotations, categories)
-    if coco is None:
-        coco = COCO()
-        coco.dataset = data
-        with contextlib.redirect_stdout(io.StringIO()):
-            coco.createIndex()
+    if isinstance(source, COCO):
+        return source, report
+    coco = COCO()  # an index over the data as it is
+    coco.dataset = data
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco.createIndex()
     return coco, report
