@@ -19,7 +19,6 @@ from cgalib.data.coco_keypoints import (
     collate,
     collate_letterboxed,
     find_split,
-    load_person_coco,
 )
 from cgalib.data.crop_augment import HALF_BODY_PADDING, UPPER_BODY, TopDownAugmentation
 from cgalib.data.detections import ground_truth_boxes, load_detections
@@ -50,6 +49,7 @@ from cgalib.data.validate import (
     Categories,
     check_coco,
     check_image_files,
+    coco_dataset,
     read_coco_json,
     read_keypoint_set,
     validate_coco,
@@ -99,6 +99,7 @@ __all__ = [
     "check_coco",
     "check_image_files",
     "check_segmentations",
+    "coco_dataset",
     "collate",
     "collate_letterboxed",
     "collate_person_crops",
@@ -107,7 +108,6 @@ __all__ = [
     "letterbox",
     "letterbox_target",
     "load_detections",
-    "load_person_coco",
     "make_synthetic_coco",
     "read_annotated_image",
     "read_coco_json",

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from pycocotools.coco import COCO
 from torch.utils.data import Dataset
 
 from cgalib.codecs.letterbox import letterbox, letterbox_target
@@ -25,27 +24,7 @@ from cgalib.data.validate import (
     validate_coco,
 )
 
-__all__ = ["CocoKeypoints", "collate", "collate_letterboxed", "find_split", "load_person_coco"]
-
-
-def load_person_coco(ann_file: str | os.PathLike) -> tuple[COCO, int]:
-    """Read and check a COCO person-keypoint annotation file.
-
-    The checks are [`validate_coco()`][cgalib.data.validate_coco]'s; use it directly for the report.
-
-    Args:
-        ann_file: a ``person_keypoints_*.json`` file.
-
-    Returns:
-        The pycocotools ``COCO`` index and the person category id.
-
-    Raises:
-        FileNotFoundError: if the file does not exist.
-        AnnotationError: (a ``ValueError``) for a malformed file, naming the file and the
-            annotation id (see [`check_coco()`][cgalib.data.check_coco]).
-    """
-    coco, report = validate_coco(ann_file)
-    return coco, report.category_id
+__all__ = ["CocoKeypoints", "collate", "collate_letterboxed", "find_split"]
 
 
 class CocoKeypoints(Dataset):

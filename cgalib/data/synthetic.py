@@ -26,12 +26,15 @@ import math
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw
 from pycocotools import mask as mask_utils
 
+from cgalib.data.validate import read_coco_json
 from cgalib.utils.coco_meta import KEYPOINT_NAMES, OKS_SIGMAS, PERSON_CATEGORY
 
 __all__ = [
@@ -190,6 +193,49 @@ def _pose_angles(rng: np.random.Generator, pose: str, side: int) -> tuple[dict[s
     return {k: math.radians(v + j) for (k, v), j in zip(a.items(), jitter)}, heading
 
 
+@dataclass
+class _Body:
+    """The geometry of one person in local coordinates (pelvis at the origin, image axes)."""
+
+    height: float
+    side: int  # the image-x direction of the person's left (+1 facing the camera)
+    front: bool  # facing the camera
+    heading: float  # the image-x direction of the toes (0 for frontal poses)
+    angles: dict[str, float]  # absolute limb angles, see _pose_angles
+    keypoints: np.ndarray  # (17, 2), in COCO's order
+    up: np.ndarray  # the torso's axis, pelvis to neck
+    across: np.ndarray  # perpendicular to it, towards image +x for an upright person
+    neck_base: np.ndarray
+    head: np.ndarray  # the centre of the head
+    head_angle: float
+    r_head: float
+    rx: float  # the head's half width
+    ry: float  # the head's half height
+    t_arm: float  # limb thicknesses
+    t_leg: float
+
+    def on_head(self, x: float, y: float) -> np.ndarray:
+        """A point given in the head's frame (x right, y down), in local coordinates."""
+        return self.head + _rot(np.array([x, y]), self.head_angle)
+
+
+class _Look(NamedTuple):
+    """The colours of one person."""
+
+    skin: tuple[int, int, int]
+    hair: tuple[int, int, int]
+    shirt: tuple[int, int, int]
+    pants: tuple[int, int, int]
+    shoes: tuple[int, int, int]
+    pattern: str  # of the shirt: "plain", "stripes" or "dots"
+    pattern_color: tuple[int, int, int]
+    short_sleeves: bool
+
+
+_SIDE_SHADE = {"left": 0.62, "right": 1.4}
+"""How the limbs of each side are shaded: the left darker, the right lighter."""
+
+
 def _person(rng: np.random.Generator, height: float) -> dict:
     """A person in local coordinates (pelvis at the origin), as primitives and keypoints.
 
@@ -201,7 +247,38 @@ def _person(rng: np.random.Generator, height: float) -> dict:
     front = rng.random() < 0.6
     side = 1 if front else -1
     pose = str(rng.choice(POSES, p=_POSE_WEIGHTS))
-    a, heading = _pose_angles(rng, pose, side)
+    angles, heading = _pose_angles(rng, pose, side)
+    body = _body(rng, height, pose, angles, side, front, heading)
+    _place_face(rng, body)
+    labelled = np.ones(17, bool)
+    if not front:
+        labelled[[_K["nose"], _K["left_eye"], _K["right_eye"]]] = False
+    look = _look(rng)
+    # drawn back to front; the arms last, in front of the torso
+    prims = [*_legs(body, look), *_torso(rng, body, look), *_head(body, look), *_arms(body, look)]
+    # the neck and the head top: no random draw, so the COCO output is unchanged
+    extra = np.stack([body.neck_base, body.on_head(0.0, -body.ry)])
+    return {
+        "keypoints": body.keypoints,
+        "labelled": labelled,
+        "extra": extra,
+        "prims": prims,
+        "extent": _extent(body.keypoints, prims),
+    }
+
+
+def _body(
+    rng: np.random.Generator,
+    height: float,
+    pose: str,
+    angles: dict[str, float],
+    side: int,
+    front: bool,
+    heading: float,
+) -> _Body:
+    """The body's proportions (drawn at random), its 12 body keypoints and its head; the
+    face keypoints are placed by `_place_face()`."""
+    a = angles
     prop = height * rng.uniform(0.92, 1.08, 12)
     r_head, neck, torso = 0.072 * prop[0], 0.035 * prop[1], 0.30 * prop[2]
     upper, fore, thigh, shin = 0.165 * prop[3], 0.15 * prop[4], 0.235 * prop[5], 0.235 * prop[6]
@@ -226,22 +303,40 @@ def _person(rng: np.random.Generator, height: float) -> dict:
         kp[_K[f"{s}_ankle"]] = kp[_K[f"{s}_knee"]] + shin * _down(a[f"{k}_shin"])
     head_angle = a["torso"] + a["head"]
     head = neck_base + (neck + r_head) * _rot(np.array([0.0, -1.0]), head_angle)
-    rx, ry = 0.82 * r_head, r_head
+    return _Body(
+        height=height,
+        side=side,
+        front=front,
+        heading=heading,
+        angles=a,
+        keypoints=kp,
+        up=up,
+        across=across,
+        neck_base=neck_base,
+        head=head,
+        head_angle=head_angle,
+        r_head=r_head,
+        rx=0.82 * r_head,
+        ry=r_head,
+        t_arm=t_arm,
+        t_leg=t_leg,
+    )
+
+
+def _place_face(rng: np.random.Generator, body: _Body) -> None:
+    """Place the nose, eyes and ears on the head (in ``body.keypoints``), turned by a random
+    yaw."""
+    kp, side, rx, ry = body.keypoints, body.side, body.rx, body.ry
     yaw = rng.uniform(-0.25, 0.25) * rx
+    kp[_K["nose"]] = body.on_head(1.2 * yaw, 0.25 * ry)
+    kp[_K["left_eye"]] = body.on_head(side * 0.4 * rx + yaw, -0.08 * ry)
+    kp[_K["right_eye"]] = body.on_head(-side * 0.4 * rx + yaw, -0.08 * ry)
+    kp[_K["left_ear"]] = body.on_head(side * 0.95 * rx, 0.05 * ry)
+    kp[_K["right_ear"]] = body.on_head(-side * 0.95 * rx, 0.05 * ry)
 
-    def on_head(x: float, y: float) -> np.ndarray:
-        return head + _rot(np.array([x, y]), head_angle)
 
-    kp[_K["nose"]] = on_head(1.2 * yaw, 0.25 * ry)
-    kp[_K["left_eye"]] = on_head(side * 0.4 * rx + yaw, -0.08 * ry)
-    kp[_K["right_eye"]] = on_head(-side * 0.4 * rx + yaw, -0.08 * ry)
-    kp[_K["left_ear"]] = on_head(side * 0.95 * rx, 0.05 * ry)
-    kp[_K["right_ear"]] = on_head(-side * 0.95 * rx, 0.05 * ry)
-    labelled = np.ones(17, bool)
-    if not front:
-        labelled[[_K["nose"], _K["left_eye"], _K["right_eye"]]] = False
-
-    # colours
+def _look(rng: np.random.Generator) -> _Look:
+    """Random colours of skin, hair and clothes, and the shirt's pattern."""
     skin = tuple(int(c) for c in _SKIN[rng.integers(len(_SKIN))])
     hair = tuple(int(c) for c in _HAIR[rng.integers(len(_HAIR))])
     shirt = tuple(int(c) for c in rng.integers(20, 236, 3))
@@ -249,92 +344,113 @@ def _person(rng: np.random.Generator, height: float) -> dict:
     shoes = tuple(int(c) for c in rng.integers(0, 90, 3))
     pattern = str(rng.choice(["plain", "stripes", "dots"], p=[0.5, 0.3, 0.2]))
     pattern_color = tuple(int(c) for c in rng.integers(0, 256, 3))
-    short_sleeves = rng.random() < 0.35
-    shade = {"left": 0.62, "right": 1.4}
+    short_sleeves = bool(rng.random() < 0.35)
+    return _Look(skin, hair, shirt, pants, shoes, pattern, pattern_color, short_sleeves)
 
-    prims: list[tuple] = []  # (kind, geometry..., colour, part of the silhouette)
 
-    def add(shapes: list[tuple], color, silhouette: bool = True) -> None:
-        prims.extend((*s, color, silhouette) for s in shapes)
+def _paint(shapes: list[tuple], color, silhouette: bool = True) -> list[tuple]:
+    """Drawing primitives: the shapes in ``color``, part of the silhouette (the person's
+    mask and visible area) or not (details drawn over it)."""
+    return [(*s, color, silhouette) for s in shapes]
 
-    # legs and feet
+
+def _legs(body: _Body, look: _Look) -> list[tuple]:
+    """Thighs, shins and feet, left then right."""
+    kp, t_leg, heading = body.keypoints, body.t_leg, body.heading
+    prims: list[tuple] = []
     for s in ("left", "right"):
         hip, knee, ankle = (kp[_K[f"{s}_{j}"]] for j in ("hip", "knee", "ankle"))
-        col = _shade(pants, shade[s])
-        add(_capsule(hip, knee, t_leg * 1.1, t_leg * 0.9), col)
-        add(_capsule(knee, ankle, t_leg * 0.9, t_leg * 0.7), col)
-        outward = side if s == "left" else -side
+        col = _shade(look.pants, _SIDE_SHADE[s])
+        prims += _paint(_capsule(hip, knee, t_leg * 1.1, t_leg * 0.9), col)
+        prims += _paint(_capsule(knee, ankle, t_leg * 0.9, t_leg * 0.7), col)
+        outward = body.side if s == "left" else -body.side
         toe = np.array([heading if heading else 0.7 * outward, 0.45 if heading else 0.7])
-        foot = ankle + 0.055 * height * (_down(a[f"{s[0]}_shin"]) * 0.3 + toe)
-        add(_capsule(ankle, foot, t_leg * 0.75, t_leg * 0.6), _shade(shoes, shade[s]))
-    # torso
-    n = across * 0.5 * t_arm
+        foot = ankle + 0.055 * body.height * (_down(body.angles[f"{s[0]}_shin"]) * 0.3 + toe)
+        shoe = _shade(look.shoes, _SIDE_SHADE[s])
+        prims += _paint(_capsule(ankle, foot, t_leg * 0.75, t_leg * 0.6), shoe)
+    return prims
+
+
+def _torso(rng: np.random.Generator, body: _Body, look: _Look) -> list[tuple]:
+    """The shirt, the waist of the pants and the shirt's pattern (stripes and dots drawn at
+    random)."""
+    kp, side = body.keypoints, body.side
+    n = body.across * 0.5 * body.t_arm
     quad = [
         kp[_K["left_shoulder"]] + side * n,
         kp[_K["right_shoulder"]] - side * n,
         kp[_K["right_hip"]] - side * n * 0.8,
         kp[_K["left_hip"]] + side * n * 0.8,
     ]
-    add([("poly", quad)], shirt)
-    add([("poly", [kp[_K["left_hip"]] + side * n, kp[_K["right_hip"]] - side * n,
-                   kp[_K["right_hip"]] - side * n + up * t_leg * 0.6,
-                   kp[_K["left_hip"]] + side * n + up * t_leg * 0.6])], pants)  # fmt: skip
-    if pattern == "stripes":
+    prims = _paint([("poly", quad)], look.shirt)
+    left, right = kp[_K["left_hip"]] + side * n, kp[_K["right_hip"]] - side * n
+    waist = body.up * body.t_leg * 0.6
+    prims += _paint([("poly", [left, right, right + waist, left + waist])], look.pants)
+    if look.pattern == "stripes":
         for f in np.linspace(0.12, 0.88, int(rng.integers(3, 7))):
             p = quad[0] + (quad[3] - quad[0]) * f
             q = quad[1] + (quad[2] - quad[1]) * f
-            prims.append(("line", p, q, max(1.0, 0.012 * height), pattern_color, False))
-    elif pattern == "dots":
+            prims.append(("line", p, q, max(1.0, 0.012 * body.height), look.pattern_color, False))
+    elif look.pattern == "dots":
         for f, g in rng.uniform(0.15, 0.85, (int(rng.integers(3, 9)), 2)):
             p = (quad[0] + (quad[3] - quad[0]) * f) * (1 - g) + (
                 quad[1] + (quad[2] - quad[1]) * f
             ) * g
-            prims.append(("disc", p, max(0.6, 0.012 * height), pattern_color, False))
-    # neck and head
-    add(_capsule(neck_base, head, r_head * 0.6, r_head * 0.6), skin)
-    head_poly = _ellipse_poly(head, rx, ry, head_angle)
+            prims.append(("disc", p, max(0.6, 0.012 * body.height), look.pattern_color, False))
+    return prims
+
+
+def _head(body: _Body, look: _Look) -> list[tuple]:
+    """The neck, the ears, the head (a face or the back of the hair) and the earring."""
+    kp, r_head, ry = body.keypoints, body.r_head, body.ry
+    prims = _paint(_capsule(body.neck_base, body.head, r_head * 0.6, r_head * 0.6), look.skin)
+    head_poly = _ellipse_poly(body.head, body.rx, ry, body.head_angle)
     ear_r = 0.24 * r_head
     for s in ("left", "right"):
         ear = kp[_K[f"{s}_ear"]]
-        add([("disc", ear, ear_r)], _shade(skin, 0.8 if s == "left" else 1.0))
-    if front:
-        add([("poly", head_poly)], skin)
-        cap = _ellipse_poly(on_head(0, -0.55 * ry), rx * 0.95, ry * 0.5, head_angle)
-        add([("poly", cap)], hair)
+        prims += _paint([("disc", ear, ear_r)], _shade(look.skin, 0.8 if s == "left" else 1.0))
+    if body.front:
+        prims += _paint([("poly", head_poly)], look.skin)
+        cap = _ellipse_poly(body.on_head(0, -0.55 * ry), body.rx * 0.95, ry * 0.5, body.head_angle)
+        prims += _paint([("poly", cap)], look.hair)
         eye_r = max(0.7, 0.15 * r_head)
         prims.append(("disc", kp[_K["left_eye"]], eye_r, _LEFT_EYE, False))
         prims.append(("disc", kp[_K["right_eye"]], eye_r, _RIGHT_EYE, False))
         prims.append(("disc", kp[_K["nose"]], max(0.6, 0.1 * r_head), _NOSE, False))
     else:
-        add([("poly", head_poly)], hair)
-    prims.append(("disc", kp[_K["left_ear"]] + _rot(np.array([0, ear_r * 0.7]), head_angle),
+        prims += _paint([("poly", head_poly)], look.hair)
+    prims.append(("disc", kp[_K["left_ear"]] + _rot(np.array([0, ear_r * 0.7]), body.head_angle),
                   max(0.6, 0.1 * r_head), _EARRING, False))  # fmt: skip
-    # arms (drawn last: in front of the torso)
+    return prims
+
+
+def _arms(body: _Body, look: _Look) -> list[tuple]:
+    """Upper arms, forearms (bare with short sleeves) and hands, left then right."""
+    kp, t_arm = body.keypoints, body.t_arm
+    prims: list[tuple] = []
     for s in ("left", "right"):
         sh, el, wr = (kp[_K[f"{s}_{j}"]] for j in ("shoulder", "elbow", "wrist"))
-        col = _shade(shirt, shade[s])
-        add(_capsule(sh, el, t_arm * 1.1, t_arm * 0.9), col)
-        add(_capsule(el, wr, t_arm * 0.9, t_arm * 0.75), _shade(skin, shade[s] ** 0.3)
-            if short_sleeves else col)  # fmt: skip
-        hand = wr + 0.035 * height * _down(a[f"{s[0]}_fore"])
-        add(_capsule(wr, hand, t_arm * 0.8, t_arm * 0.9), _shade(skin, shade[s] ** 0.3))
+        col = _shade(look.shirt, _SIDE_SHADE[s])
+        bare = _shade(look.skin, _SIDE_SHADE[s] ** 0.3)
+        prims += _paint(_capsule(sh, el, t_arm * 1.1, t_arm * 0.9), col)
+        prims += _paint(
+            _capsule(el, wr, t_arm * 0.9, t_arm * 0.75), bare if look.short_sleeves else col
+        )
+        hand = wr + 0.035 * body.height * _down(body.angles[f"{s[0]}_fore"])
+        prims += _paint(_capsule(wr, hand, t_arm * 0.8, t_arm * 0.9), bare)
+    return prims
 
-    pts = [kp]
+
+def _extent(keypoints: np.ndarray, prims: Sequence[tuple]) -> tuple[float, float, float, float]:
+    """``(x0, y0, x1, y1)`` around the keypoints and every polygon and disc."""
+    pts = [keypoints]
     for p in prims:
         if p[0] == "poly":
             pts.append(np.asarray(p[1]))
         elif p[0] == "disc":
             pts.append(np.asarray(p[1])[None] + np.array([[-p[2], -p[2]], [p[2], p[2]]]))
     allp = np.concatenate(pts)
-    extent = (*allp.min(0), *allp.max(0))
-    extra = np.stack([neck_base, on_head(0.0, -ry)])  # no random draw: COCO output unchanged
-    return {
-        "keypoints": kp,
-        "labelled": labelled,
-        "extra": extra,
-        "prims": prims,
-        "extent": extent,
-    }
+    return (*allp.min(0), *allp.max(0))
 
 
 def _translate(person: dict, offset: np.ndarray, scale: float = 1.0) -> dict:
@@ -764,6 +880,11 @@ def synthetic_summary(ann_file: str | os.PathLike, iou: float = 0.3) -> dict[str
         ``keypoints_per_person`` (mean ``num_keypoints``) and the box height percentiles
         ``height_p05``, ``height_p50``, ``height_p95`` (pixels).
 
+    Raises:
+        FileNotFoundError: if the file does not exist.
+        AnnotationError: (a ``ValueError``) if it is not JSON or not a JSON object (the file
+            is read by [`read_coco_json()`][cgalib.data.read_coco_json]).
+
     Examples:
         >>> import tempfile
         >>> with tempfile.TemporaryDirectory() as d:
@@ -772,7 +893,7 @@ def synthetic_summary(ann_file: str | os.PathLike, iou: float = 0.3) -> dict[str
         >>> stats["images"], stats["people"] > 0
         (4, True)
     """
-    data = json.loads(Path(ann_file).read_text())
+    data = read_coco_json(ann_file)
     sizes = {img["id"]: (img["width"], img["height"]) for img in data["images"]}
     by_image: dict[int, list[dict]] = {i: [] for i in sizes}
     for a in data["annotations"]:

@@ -7,6 +7,12 @@ annotation id and what to do. [`CocoKeypoints`][cgalib.data.CocoKeypoints] and e
 [`cgalib.eval`][cgalib.eval] go through it, so a file is accepted, and a person dropped, the same way
 in both.
 
+Annotation files are read in one place, [`read_coco_json()`][read_coco_json] (a one-line error for a
+missing file, a file that is not JSON and one that is not a JSON object).
+[`coco_dataset()`][coco_dataset] gives the dataset of a file (read by it), a parsed dict or a
+``COCO`` object, with the name messages use, to [`validate_coco()`][validate_coco] and
+[`cgalib.eval.load_coco()`][cgalib.eval.load_coco] alike.
+
 The people are the annotations of the *keypoint categories*: the category named
 ``"person"`` by default (COCO), or the categories chosen with ``categories`` (any
 keypoint category, e.g. an animal set's species, which must share one ``keypoints``
@@ -23,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from pycocotools.coco import COCO
@@ -42,6 +48,7 @@ __all__ = [
     "check_coco",
     "Categories",
     "check_image_files",
+    "coco_dataset",
     "read_coco_json",
     "read_keypoint_set",
     "validate_coco",
@@ -210,6 +217,11 @@ class AnnotationReport:
 def read_coco_json(path: str | os.PathLike) -> dict:
     """Read a COCO annotation file into its dict.
 
+    The one reader of annotation files: [`coco_dataset()`][coco_dataset] (and so
+    [`validate_coco()`][validate_coco] and [`cgalib.eval.load_coco()`][cgalib.eval.load_coco]) and
+    [`synthetic_summary()`][cgalib.data.synthetic_summary] read through it. Nothing is checked
+    beyond the JSON object (see [`check_coco()`][check_coco]).
+
     Args:
         path: the JSON file.
 
@@ -234,6 +246,38 @@ def read_coco_json(path: str | os.PathLike) -> dict:
             f"and 'categories', got a {type(data).__name__}"
         )
     return data
+
+
+def coco_dataset(
+    source: str | os.PathLike | Mapping[str, Any] | COCO,
+) -> tuple[Mapping[str, Any], str]:
+    """The parsed annotation set of a file, a dict or a ``COCO`` object, and its name for
+    messages.
+
+    A file is read by [`read_coco_json()`][read_coco_json], the one reader of annotation files; a
+    dict is taken as it is, a ``COCO`` object gives its ``dataset``. Nothing is checked
+    (see [`check_coco()`][check_coco]).
+
+    Args:
+        source: a ``person_keypoints_*.json`` file, its parsed dict or a ``COCO`` object.
+
+    Returns:
+        ``(data, name)``: the dataset, and the file's path, ``"the dataset dict"`` or
+        ``"the COCO object's dataset"``.
+
+    Raises:
+        FileNotFoundError: if the file does not exist.
+        AnnotationError: if it is not JSON or not a JSON object.
+
+    Example:
+        >>> coco_dataset({"images": []})
+        ({'images': []}, 'the dataset dict')
+    """
+    if isinstance(source, COCO):
+        return source.dataset, "the COCO object's dataset"
+    if isinstance(source, Mapping):
+        return source, "the dataset dict"
+    return read_coco_json(source), str(source)
 
 
 def check_coco(
@@ -297,6 +341,57 @@ def check_coco(
         ...
         cgalib.data.validate.AnnotationError: a.json: annotation 0 has 2 keypoint values, expected 3 ...
     """
+    _check_lists(data, source, require_annotations)
+    sizes = _check_images(data["images"], source)
+    category_ids, chosen = _check_categories(data["categories"], source, categories)
+    kind = {c["id"]: c.get("name") for c in chosen}  # the keypoint categories' names
+    k = len(chosen[0].get("keypoints") or [])
+    people, other = _read_people(data.get("annotations", []), source, sizes, category_ids, kind)
+    has_box, box_of, kp_of = _check_lengths(people, source, kind, k)
+    boxes, labelled = _check_numbers(people, source, box_of, kp_of, k)
+    crowd = np.asarray(people.crowd, dtype=bool).reshape(len(people.ids))
+    reason = _drop_reasons(people, sizes, has_box, box_of, boxes, labelled < min_keypoints)
+    reason[crowd] = -1  # crowd regions are never dropped
+    kept = (reason < 0) & ~crowd
+    return AnnotationReport(
+        source=source,
+        category_id=int(chosen[0]["id"]),
+        num_keypoints=k,
+        images=len(sizes),
+        images_with_people=len({people.image_ids[i] for i in np.flatnonzero(kept)}),
+        people=int((~crowd).sum()),
+        labelled=int((kept & (labelled > 0)).sum()),
+        crowd=int(crowd.sum()),
+        other=other,
+        dropped=_dropped_by_reason(people.ids, reason),
+        min_keypoints=min_keypoints,
+        category_ids=tuple(int(i) for i in kind),
+        category_names=tuple(str(n) for n in kind.values()),
+    )
+
+
+class _People(NamedTuple):
+    """The person annotations of a set (crowd regions included), one list per field, in the
+    order of the file; the fields are as read, unchecked."""
+
+    ids: list[Any]
+    image_ids: list[Any]
+    crowd: list[Any]
+    boxes: list[Any]
+    keypoints: list[Any]
+    areas: list[Any]
+    categories: list[Any]
+
+
+def _annotation_error(
+    source: str, ann_id: Any, problem: str, fix: str = "fix or remove the annotation"
+) -> AnnotationError:
+    """The one-line error for a problem of one annotation."""
+    return AnnotationError(f"{source}: annotation {ann_id} {problem}; {fix}")
+
+
+def _check_lists(data: Mapping[str, Any], source: str, require_annotations: bool) -> None:
+    """Errors for a missing or non-list ``images``, ``annotations`` or ``categories``."""
     required = ("images", "annotations", "categories")
     lists = required if require_annotations else ("images", "categories")
     for key in required:
@@ -305,27 +400,38 @@ def check_coco(
                 f"{source} has no {key!r} list (keys: {sorted(data)}); a COCO keypoint file "
                 "has 'images', 'annotations' and 'categories' lists"
             )
-    annotations = data.get("annotations", [])
-    sizes = _check_images(data["images"], source)
-    category_ids, chosen = _check_categories(data["categories"], source, categories)
-    kind = {c["id"]: c.get("name") for c in chosen}  # the keypoint categories' names
-    names = chosen[0].get("keypoints") or []
-    k = len(names)
 
-    def fail(ann_id: Any, problem: str, fix: str = "fix or remove the annotation") -> None:
-        raise AnnotationError(f"{source}: annotation {ann_id} {problem}; {fix}")
 
+def _read_people(
+    annotations: list,
+    source: str,
+    sizes: Mapping[Any, tuple[float, float]],
+    category_ids: set,
+    kind: Mapping[Any, Any],
+) -> tuple[_People, int]:
+    """The people of the keypoint categories ``kind``, and the count of other annotations.
+
+    One lean pass over every annotation: errors for an entry that is not an object, an id
+    that is not an integer or repeats, an ``image_id`` not in ``sizes``, a ``category_id``
+    not in ``category_ids``, and a person's ``iscrowd`` other than 0/1. The other fields
+    are checked by `_check_lengths()` and `_check_numbers()`.
+    """
     seen: dict[Any, int] = {}
     other = 0
-    people: list[tuple] = []  # (id, image_id, iscrowd, bbox, keypoints, area) of each person
-    for j, ann in enumerate(annotations):  # one lean pass; the fields are checked below
+    people: list[tuple] = []  # (id, image_id, iscrowd, bbox, keypoints, area, category)
+    for j, ann in enumerate(annotations):
         if type(ann) is not dict and not isinstance(ann, dict):
-            fail(f"at index {j}", f"is a {type(ann).__name__}, not an object")
+            raise _annotation_error(
+                source, f"at index {j}", f"is a {type(ann).__name__}, not an object"
+            )
         ann_id = ann.get("id")
         if not is_integer(ann_id):
-            fail(f"at index {j}", f"has id {ann_id!r}", "give every annotation an integer id")
+            raise _annotation_error(
+                source, f"at index {j}", f"has id {ann_id!r}", "give every annotation an integer id"
+            )
         if ann_id in seen:
-            fail(
+            raise _annotation_error(
+                source,
                 ann_id,
                 f"is listed twice (at index {seen[ann_id]} and {j})",
                 "give every annotation its own id",
@@ -333,11 +439,14 @@ def check_coco(
         seen[ann_id] = j
         image_id = ann.get("image_id")
         if not is_integer(image_id) or image_id not in sizes:
-            fail(ann_id, f"has image_id {image_id!r}, which is not in 'images'")
+            raise _annotation_error(
+                source, ann_id, f"has image_id {image_id!r}, which is not in 'images'"
+            )
         category = ann.get("category_id")
         if category not in kind:
             if not is_integer(category) or category not in category_ids:
-                fail(
+                raise _annotation_error(
+                    source,
                     ann_id,
                     f"has category_id {category!r}, which is not in 'categories' "
                     f"(ids {sorted(category_ids)})",
@@ -346,7 +455,9 @@ def check_coco(
             continue
         crowd = ann.get("iscrowd", 0)
         if crowd != 0 and (crowd != 1 or not (is_integer(crowd) or crowd is True)):
-            fail(ann_id, f"has iscrowd {crowd!r}", "use 0 for a person, 1 for a crowd region")
+            raise _annotation_error(
+                source, ann_id, f"has iscrowd {crowd!r}", "use 0 for a person, 1 for a crowd region"
+            )
         people.append(
             (
                 ann_id,
@@ -358,49 +469,83 @@ def check_coco(
                 category,
             )  # fmt: skip
         )
-    columns = [list(c) for c in zip(*people)] if people else [[] for _ in range(7)]
-    p_ids, p_img, p_crowd, p_box, p_points, p_area, p_category = columns
+    columns = [list(c) for c in zip(*people)] if people else [[] for _ in _People._fields]
+    return _People(*columns), other
 
-    has_box = [b is not None and not (type(b) is list and not b) for b in p_box]
-    i = next((i for i, crowd in enumerate(p_crowd) if crowd and not has_box[i]), None)
+
+def _check_lengths(
+    people: _People, source: str, kind: Mapping[Any, Any], k: int
+) -> tuple[list[bool], list[int], list[int]]:
+    """Errors for a crowd region without a box, a box that is not 4 values and a keypoint
+    list that is not `3K` values (in this order: the first problem of the file wins).
+
+    Returns:
+        ``(has_box, box_of, kp_of)``: whether each person has a box, and the indices of the
+        people with a box and of those with keypoints.
+    """
+    has_box = [b is not None and not (type(b) is list and not b) for b in people.boxes]
+    i = next((i for i, crowd in enumerate(people.crowd) if crowd and not has_box[i]), None)
     if i is not None:
-        fail(p_ids[i], "is a crowd region without a bbox", "add its [x, y, width, height]")
+        raise _annotation_error(
+            source,
+            people.ids[i],
+            "is a crowd region without a bbox",
+            "add its [x, y, width, height]",
+        )
     box_of = [i for i, has in enumerate(has_box) if has]
-    i = next((i for i in box_of if _length(p_box[i]) != 4), None)
+    i = next((i for i in box_of if _length(people.boxes[i]) != 4), None)
     if i is not None:
-        fail(p_ids[i], f"has bbox {_short(p_box[i])}", "COCO boxes are [x, y, width, height]")
-    box_rows = [p_box[i] for i in box_of]
-    kp_of = [i for i, v in enumerate(p_points) if v is not None and not (type(v) is list and not v)]
-    i = next((i for i in kp_of if _length(p_points[i]) != 3 * k), None)
+        raise _annotation_error(
+            source,
+            people.ids[i],
+            f"has bbox {_short(people.boxes[i])}",
+            "COCO boxes are [x, y, width, height]",
+        )
+    kp_of = [
+        i
+        for i, v in enumerate(people.keypoints)
+        if v is not None and not (type(v) is list and not v)
+    ]
+    i = next((i for i in kp_of if _length(people.keypoints[i]) != 3 * k), None)
     if i is not None:
+        name = kind[people.categories[i]]
         if k == 0:
-            fail(
-                p_ids[i],
-                f"has keypoints, but category {kind[p_category[i]]!r} has no 'keypoints' name list",
+            raise _annotation_error(
+                source,
+                people.ids[i],
+                f"has keypoints, but category {name!r} has no 'keypoints' name list",
                 "add the keypoint names to the category",
             )
-        count = _length(p_points[i])
-        fail(
-            p_ids[i],
-            f"has {_short(p_points[i]) if count is None else count} keypoint values, expected "
-            f"{3 * k} (x, y, v for each of the {k} keypoints of category "
-            f"{kind[p_category[i]]!r})",
+        count = _length(people.keypoints[i])
+        raise _annotation_error(
+            source,
+            people.ids[i],
+            f"has {_short(people.keypoints[i]) if count is None else count} keypoint values, "
+            f"expected {3 * k} (x, y, v for each of the {k} keypoints of category {name!r})",
         )
-    kp_rows = [p_points[i] for i in kp_of]
-    area_of = [i for i, area in enumerate(p_area) if area is not None]
-    area_rows = [[p_area[i]] for i in area_of]
+    return has_box, box_of, kp_of
 
-    n = len(p_ids)
-    ids = np.asarray(p_ids, dtype=object)
-    crowd_mask = np.asarray(p_crowd, dtype=bool).reshape(n)
-    area_values, bad = number_rows(area_rows, 1)
+
+def _check_numbers(
+    people: _People, source: str, box_of: list[int], kp_of: list[int], k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Errors for an area, a keypoint or a box value that is not a finite number, a negative
+    area and a box of negative width or height (each counting the annotations it hits).
+
+    Returns:
+        ``(boxes, labelled)``: the boxes of the people ``box_of`` `(len(box_of), 4)` and each
+        person's count of labelled keypoints (``v > 0``) `(N,)`.
+    """
+    ids = np.asarray(people.ids, dtype=object)
+    area_of = [i for i, area in enumerate(people.areas) if area is not None]
+    area_values, bad = number_rows([[people.areas[i]] for i in area_of], 1)
     bad |= area_values[:, 0] < 0
     _fail_rows(source, ids[area_of], bad, "has an area that is not a finite number >= 0")
-    points, bad = number_rows(kp_rows, 3 * k)
+    points, bad = number_rows([people.keypoints[i] for i in kp_of], 3 * k)
     _fail_rows(source, ids[kp_of], bad, "has a keypoint that is not a finite number")
-    labelled = np.zeros(n, dtype=np.int64)
+    labelled = np.zeros(len(ids), dtype=np.int64)
     labelled[kp_of] = (points[:, 2::3] > 0).sum(axis=1)
-    boxes, bad = number_rows(box_rows, 4)
+    boxes, bad = number_rows([people.boxes[i] for i in box_of], 4)
     _fail_rows(source, ids[box_of], bad, "has a bbox value that is not a finite number")
     _fail_rows(
         source,
@@ -409,42 +554,43 @@ def check_coco(
         "has a bbox of negative width or height",
         "COCO boxes are [x, y, width, height]",
     )
-    # the drop reasons, first one wins; crowd regions are never dropped
-    reason = np.full(n, -1, dtype=np.int64)
+    return boxes, labelled
+
+
+def _drop_reasons(
+    people: _People,
+    sizes: Mapping[Any, tuple[float, float]],
+    has_box: list[bool],
+    box_of: list[int],
+    boxes: np.ndarray,
+    few: np.ndarray,
+) -> np.ndarray:
+    """Each person's drop reason, an index into [`DROP_REASONS`][DROP_REASONS] (the first one that
+    applies), -1 when kept; ``few`` flags the people with too few labelled keypoints."""
+    n = len(people.ids)
     zero = np.zeros(n, dtype=bool)
     zero[box_of] = (boxes[:, 2] == 0) | (boxes[:, 3] == 0)
-    size = np.array([sizes[p_img[i]] for i in box_of], dtype=np.float64).reshape(-1, 2)
+    size = np.array([sizes[people.image_ids[i]] for i in box_of], dtype=np.float64).reshape(-1, 2)
     outside = np.zeros(n, dtype=bool)
     # the loader's clipping: [max(x, 0), max(y, 0), min(x + w, W), min(y + h, H)] is empty
     low = np.fmax(boxes[:, :2], 0)
     high = np.fmin(boxes[:, :2] + boxes[:, 2:], size)  # fmin: an unknown size clips nothing
     outside[box_of] = (high <= low).any(axis=1)
-    few = labelled < min_keypoints
     no_box = ~np.asarray(has_box, dtype=bool).reshape(n)
+    reason = np.full(n, -1, dtype=np.int64)
     for code, hit in reversed(list(enumerate([no_box, zero, outside, few]))):
         reason[hit] = code
-    reason[crowd_mask] = -1
-    dropped = {
+    return reason
+
+
+def _dropped_by_reason(ids: list[Any], reason: np.ndarray) -> dict[str, tuple[int, ...]]:
+    """``{reason: ids of the dropped annotations}`` for each reason that applies."""
+    ids = np.asarray(ids, dtype=object)
+    return {
         DROP_REASONS[code]: tuple(int(i) for i in ids[reason == code])
         for code in range(len(DROP_REASONS))
         if (reason == code).any()
     }
-    kept = (reason < 0) & ~crowd_mask
-    return AnnotationReport(
-        source=source,
-        category_id=int(chosen[0]["id"]),
-        num_keypoints=k,
-        images=len(sizes),
-        images_with_people=len({p_img[i] for i in np.flatnonzero(kept)}),
-        people=int((~crowd_mask).sum()),
-        labelled=int((kept & (labelled > 0)).sum()),
-        crowd=int(crowd_mask.sum()),
-        other=other,
-        dropped=dropped,
-        min_keypoints=min_keypoints,
-        category_ids=tuple(int(i) for i in kind),
-        category_names=tuple(str(n) for n in kind.values()),
-    )
 
 
 def _short(value: Any, limit: int = 40) -> str:
@@ -678,16 +824,12 @@ def validate_coco(
         >>> report.images, report.num_keypoints, report.people == len(coco.anns)
         (2, 17, True)
     """
-    if isinstance(source, COCO):
-        data, name, coco = source.dataset, "the COCO object's dataset", source
-    elif isinstance(source, Mapping):
-        data, name, coco = source, "the dataset dict", None
-    else:
-        data, name, coco = read_coco_json(source), str(source), None
+    data, name = coco_dataset(source)
     report = check_coco(data, name, min_keypoints, require_annotations, categories)
-    if coco is None:
-        coco = COCO()
-        coco.dataset = data
-        with contextlib.redirect_stdout(io.StringIO()):
-            coco.createIndex()
+    if isinstance(source, COCO):
+        return source, report
+    coco = COCO()  # an index over the data as it is
+    coco.dataset = data
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco.createIndex()
     return coco, report

@@ -24,7 +24,7 @@ from cgalib.data.validate import (
     AnnotationReport,
     Categories,
     check_coco,
-    read_coco_json,
+    coco_dataset,
 )
 from cgalib.utils.keypoint_set import KeypointSetError, check_oks_sigmas, oks_sigmas
 from cgalib.utils.numbers import is_integer
@@ -142,9 +142,11 @@ def load_coco(
 
     Raises:
         FileNotFoundError: if the file does not exist.
-        AnnotationError: (a ``ValueError``) for a set training refuses, naming the file and
-            the annotation id (see [`cgalib.data.check_coco()`][cgalib.data.check_coco]), or sigmas (given or in
-            the category) of the wrong count or value.
+        AnnotationError: (a ``ValueError``) for a file that is not a JSON object (read by
+            [`cgalib.data.read_coco_json()`][cgalib.data.read_coco_json]), for a set training
+            refuses, naming the file and the annotation id (see
+            [`cgalib.data.check_coco()`][cgalib.data.check_coco]), or sigmas (given or in the
+            category) of the wrong count or value.
 
     Warns:
         UserWarning: when people are left out, with the count of each reason.
@@ -163,12 +165,7 @@ def load_coco(
     """
     if isinstance(coco_gt, CocoGroundTruth):
         return coco_gt if sigmas is None else coco_gt.with_sigmas(sigmas)
-    if isinstance(coco_gt, COCO):
-        data, source = coco_gt.dataset, "the COCO object's dataset"
-    elif isinstance(coco_gt, Mapping):
-        data, source = coco_gt, "the dataset dict"
-    else:
-        data, source = read_coco_json(coco_gt), str(coco_gt)
+    data, source = coco_dataset(coco_gt)
     report = check_coco(
         data, source, require_annotations=require_annotations, categories=categories
     )

@@ -21,7 +21,9 @@ from cgalib.data import (
     AnnotationReport,
     check_coco,
     check_image_files,
+    coco_dataset,
     read_coco_json,
+    synthetic_summary,
     validate_coco,
 )
 
@@ -310,6 +312,28 @@ def test_reading_files(tmp_path):
     coco, report = validate_coco(good)
     assert report.source == str(good) and len(coco.anns) == 4
     assert validate_coco(coco)[0] is coco and validate_coco(data)[1].kept == 4
+
+
+def test_every_reader_goes_through_read_coco_json(tmp_path):
+    missing, listed, empty = tmp_path / "nope.json", tmp_path / "list.json", tmp_path / "e.json"
+    listed.write_text("[1, 2]")
+    empty.write_text("")
+    for read in (read_coco_json, coco_dataset, validate_coco, synthetic_summary):
+        with pytest.raises(FileNotFoundError, match=r"^annotation file not found: .*nope.json$"):
+            read(missing)
+        with pytest.raises(
+            AnnotationError, match=r"list.json must hold a JSON object .* got a list"
+        ):
+            read(listed)
+        with pytest.raises(AnnotationError, match=r"e.json is not valid JSON: .*line 1 column 1"):
+            read(empty)
+    data = _valid_set(np.random.default_rng(3), 2)
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(data))
+    assert coco_dataset(good) == (data, str(good))
+    assert coco_dataset(data) == (data, "the dataset dict")
+    coco = validate_coco(data)[0]
+    assert coco_dataset(coco) == (data, "the COCO object's dataset")
 
 
 def test_image_files_are_checked_up_front(tmp_path):

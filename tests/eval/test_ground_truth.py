@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import io
 import json
 
@@ -144,6 +145,20 @@ def test_what_a_ground_truth_cannot_score(toy):
     gt["annotations"] = []
     with pytest.raises(AnnotationError, match="no person to score against .* bbox AP would be -1"):
         coco_ap(gt, toy[1], "bbox")
+
+
+def test_files_are_read_by_the_one_reader(toy, tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"^annotation file not found: .*nope.json$"):
+        load_coco(tmp_path / "nope.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"images": [\n  {"id": 1,}\n]}')
+    with pytest.raises(AnnotationError, match=r"bad.json is not valid JSON: .*line 2 column"):
+        load_coco(bad)
+    path = tmp_path / "gt.json"
+    path.write_text(json.dumps(toy[0]))
+    from_file, from_dict = load_coco(path).report, load_coco(toy[0]).report
+    assert from_file.source == str(path) and from_dict.source == "the dataset dict"
+    assert dataclasses.replace(from_dict, source=str(path)) == from_file
 
 
 def test_image_info_files_load_for_prediction_only(toy):
