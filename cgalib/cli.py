@@ -321,9 +321,15 @@ def _cmd_predict(
 
     model = load_model(checkpoint, pose_model=True)
     _check_box_flag("--detector", detector, checkpoint, model.needs_boxes)
+    finder = load_model(detector, pose_model=True) if detector else None
+    if finder is not None and finder.needs_boxes:
+        raise ValueError(
+            f"--detector {detector} holds a top-down model, which needs person boxes itself; "
+            "give the checkpoint of a model that finds people on its own (e.g. a CGANet)"
+        )
     predictor = Predictor(
         model,
-        detector=load_model(detector, pose_model=True) if detector else None,
+        detector=finder,
         device=device,
         input_size=_model_input(model, input_size),
         precision=precision,

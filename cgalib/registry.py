@@ -11,12 +11,14 @@ module, since Python imports the package first) registers every builder.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from torch import nn
 
 __all__ = [
+    "BuilderArgumentError",
     "build_config",
     "build_name",
     "create_model",
@@ -26,6 +28,12 @@ __all__ = [
 ]
 
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {}
+
+
+class BuilderArgumentError(ValueError):
+    """A keyword argument that a model's builder does not take (the message names it)."""
+
+
 B = TypeVar("B", bound=Callable[..., nn.Module])
 
 
@@ -85,6 +93,11 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
         name: a name from [`list_models()`][list_models].
         **kwargs: passed to the builder, overriding its defaults.
 
+    Raises:
+        KeyError: for an unknown name.
+        BuilderArgumentError: (a ``ValueError``) for a keyword argument the builder does
+            not take, naming it.
+
     Returns:
         The model, in training mode, randomly initialised. Its ``build_config``
         attribute records ``{"name": name, "kwargs": kwargs}`` so that a checkpoint can
@@ -96,7 +109,16 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
         >>> create_model("tnet_d1w64").strides
         (4, 8, 16, 32)
     """
-    model = get_model_builder(name)(**kwargs)
+    try:
+        model = get_model_builder(name)(**kwargs)
+    except TypeError as err:  # a keyword the builder does not take: one line, not a trace
+        unknown = re.search(r"unexpected keyword argument '(\w+)'", str(err))
+        if unknown is None:
+            raise
+        raise BuilderArgumentError(
+            f"{name} takes no argument {unknown.group(1)!r}; see its builder's docstring, "
+            f"help(cgalib.registry.get_model_builder({name!r}))"
+        ) from None
     recorded = {k: v.to_dict() if callable(getattr(v, "to_dict", None)) else v
                 for k, v in kwargs.items()}  # fmt: skip
     model.build_config = {"name": name, "kwargs": recorded}

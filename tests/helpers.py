@@ -10,9 +10,33 @@ import pytest
 import torch
 from torch.utils.data import Dataset
 
+from cgalib.models import InputRule, PoseModel
 from cgalib.utils.coco_meta import KEYPOINT_NAMES
 
 requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+class StandInModel(PoseModel):
+    """A stand-in bottom-up pose model (COCO's keypoints, letterbox side ``side``): one
+    person per image, the one ``person(image)`` gives in input pixels."""
+
+    def __init__(self, side: int = 512) -> None:
+        super().__init__(None, InputRule.square_side(side))
+
+    def prediction_names(self) -> tuple[str, ...]:
+        return ("boxes", "scores", "keypoints")
+
+    def person(self, image: torch.Tensor) -> tuple[list[float], float, torch.Tensor]:
+        """``(box xyxy, score, keypoints (17, 3))`` of the one person of ``image``."""
+        raise NotImplementedError
+
+    def predict_batch(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        boxes, scores, keypoints = zip(*(self.person(image) for image in images))
+        return {
+            "boxes": torch.tensor(boxes, dtype=torch.float32)[:, None],
+            "scores": torch.tensor(scores, dtype=torch.float32)[:, None],
+            "keypoints": torch.stack([k.float() for k in keypoints])[:, None],
+        }
+
 
 TOY_IMAGE_IDS = (3, 5, 8, 13, 21, 34)
 """Non-consecutive ids; image 34 has nobody in it."""

@@ -337,6 +337,7 @@ def _create_cganet(
     mask_dice: float = 0.0,
 ) -> CGANet:
     outputs = check_outputs(outputs)
+    input_size = InputRule.square_side(input_size).side  # checked before the heads use it
     keypoint_set = KeypointSet.from_dict(keypoint_set or KeypointSet.coco(), "keypoint_set")
     backbone = TNet(depth=depth, width=width, **(backbone_kwargs or {}))
     info = FeatureInfo.of(backbone)

@@ -24,7 +24,13 @@ from torch import nn
 
 from cgalib.models.contract import check_pose_model
 from cgalib.models.pretrained import PRETRAINED, pretrained_path
-from cgalib.registry import build_config, build_name, create_model, list_models
+from cgalib.registry import (
+    BuilderArgumentError,
+    build_config,
+    build_name,
+    create_model,
+    list_models,
+)
 from cgalib.utils.files import atomic_open
 
 __all__ = [
@@ -378,7 +384,13 @@ def load_model(
 
     Examples:
         >>> import tempfile, pathlib
-        >>> from cgalib.registry import build_config, build_name, create_model, list_models
+        >>> from cgalib.registry import (
+    BuilderArgumentError,
+    build_config,
+    build_name,
+    create_model,
+    list_models,
+)
         >>> with tempfile.TemporaryDirectory() as d:
         ...     save_model(create_model("tnet_d1w64", num_blocks=0), pathlib.Path(d) / "b.pt")
         ...     load_model(pathlib.Path(d) / "b.pt").strides
@@ -403,7 +415,7 @@ def load_model(
         )
     try:
         model = create_model(name, **{**config["kwargs"], **overrides})
-    except TypeError as err:
+    except BuilderArgumentError as err:
         if not overrides:
             raise
         raise CheckpointError(

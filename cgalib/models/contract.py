@@ -70,6 +70,10 @@ class InputRule:
         Traceback (most recent call last):
         ...
         ValueError: input size 500x500: every side must be a positive multiple of 32 (e.g. 512x512)
+        >>> InputRule.square_side((256, 192))
+        Traceback (most recent call last):
+        ...
+        ValueError: input_size 256x192: this model takes one side (its images are letterboxed to a square), e.g. 256
     """
 
     size: tuple[int, int]
@@ -86,9 +90,20 @@ class InputRule:
             raise ValueError(f"a square input rule needs equal sides, got {size[0]}x{size[1]}")
 
     @classmethod
-    def square_side(cls, side: int, multiple: int = 32) -> InputRule:
-        """The rule of a model sized by one side, ``side x side``."""
-        return cls((side, side), multiple, square=True)
+    def square_side(cls, side: int | Sequence[int], multiple: int = 32) -> InputRule:
+        """The rule of a model sized by one side, ``side x side``.
+
+        Raises:
+            ValueError: for an ``(H, W)`` that is not a square, or a side that is not a
+                positive multiple of ``multiple``.
+        """
+        pair = _pair(side, "input_size")
+        if pair[0] != pair[1]:
+            raise ValueError(
+                f"input_size {pair[0]}x{pair[1]}: this model takes one side (its images are "
+                f"letterboxed to a square), e.g. {max(pair)}"
+            )
+        return cls(pair, multiple, square=True)
 
     @property
     def side(self) -> int:

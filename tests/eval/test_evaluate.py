@@ -7,7 +7,6 @@ import json
 
 import pytest
 import torch
-
 from PIL import Image
 
 from cgalib import Predictor, create_model, save_model

@@ -6,11 +6,10 @@ import torch
 from PIL import Image
 
 from cgalib import Predictor, create_model, load_model
-from cgalib.data import synthetic_sample
 from cgalib.codecs import letterbox_batch
-from cgalib.models import InputRule, PoseModel
+from cgalib.data import synthetic_sample
 
-from helpers import requires_cuda
+from helpers import StandInModel, requires_cuda
 
 
 @pytest.fixture(scope="module")
@@ -59,23 +58,15 @@ def test_every_input_kind_and_lists(predictor):
     assert results[0][0]["keypoints"] == pytest.approx(results[3][0]["keypoints"], abs=1e-3)
 
 
-class _FixedModel(PoseModel):
+class _FixedModel(StandInModel):
     """Finds one person at known input pixels, whatever the image."""
-
-    def __init__(self) -> None:
-        super().__init__(None, InputRule.square_side(512))
-
-    def prediction_names(self):
-        return ("boxes", "scores", "keypoints")
 
     def predict_batch(self, images):
         self.seen = tuple(images.shape)
-        b = images.shape[0]
-        return {
-            "boxes": torch.tensor([[[10.0, 20.0, 50.0, 60.0]]]).expand(b, -1, -1),
-            "scores": torch.tensor([[0.8]]).expand(b, -1),
-            "keypoints": torch.tensor([[[[30.0, 40.0, 0.5]] * 17]]).expand(b, -1, -1, -1),
-        }
+        return super().predict_batch(images)
+
+    def person(self, image):
+        return [10.0, 20.0, 50.0, 60.0], 0.8, torch.tensor([[30.0, 40.0, 0.5]] * 17)
 
 
 def test_results_map_back_to_original_pixels():

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from cgalib import CGANet, KeypointSet, create_model, create_variant, load_model, save_model
-from cgalib.registry import build_config
 from cgalib.data import BODY14_CATEGORY
+from cgalib.registry import build_config
 
 BODY14 = KeypointSet.from_category(BODY14_CATEGORY)
 

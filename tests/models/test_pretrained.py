@@ -8,8 +8,8 @@ import pytest
 from cgalib import load_model
 from cgalib.data import find_split, make_synthetic_coco
 from cgalib.eval import evaluate_coco
-from cgalib.registry import build_name
 from cgalib.models.pretrained import HELD_OUT, list_pretrained, pretrained_info, pretrained_path
+from cgalib.registry import build_name
 
 NAME = "cganet_tnet_d1w16.synthetic"
 REPO = Path(__file__).resolve().parents[2]

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from torch import nn
+
+from helpers import StandInModel
 
 EXIF_ORIENTATION = 0x0112
 
@@ -54,7 +55,7 @@ def write_gif(path: Path, frames: int = 3, cut: int = 0) -> Path:
     return path
 
 
-class BrightestPixel(nn.Module):
+class BrightestPixel(StandInModel):
     """A stand-in pose model: one person, every keypoint on the brightest input pixel.
 
     It counts the images it has seen, so tests can tell whether it ran.
@@ -64,18 +65,8 @@ class BrightestPixel(nn.Module):
         super().__init__()
         self.seen = 0
 
-    def forward(self, images: torch.Tensor) -> list[dict]:
-        people = []
-        for image in images:
-            self.seen += 1
-            flat = int(image.sum(0).flatten().argmax())
-            y, x = divmod(flat, image.shape[-1])
-            kps = torch.tensor([[float(x), float(y), 1.0]] * 17)
-            people.append(
-                {
-                    "boxes": torch.tensor([[x, y, x + 1.0, y + 1.0]]),
-                    "scores": torch.tensor([1.0]),
-                    "keypoints": kps[None],
-                }
-            )
-        return people
+    def person(self, image: torch.Tensor) -> tuple[list[float], float, torch.Tensor]:
+        self.seen += 1
+        flat = int(image.sum(0).flatten().argmax())
+        y, x = divmod(flat, image.shape[-1])
+        return [x, y, x + 1.0, y + 1.0], 1.0, torch.tensor([[float(x), float(y), 1.0]] * 17)

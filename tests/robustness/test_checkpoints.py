@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from cgalib.models import CGANet, CheckpointError, atomic_save, load_model, save_model
+from cgalib.models import CheckpointError, atomic_save, load_model, save_model
 from cgalib.models.checkpoint import (
     TRAIN_STATE_FORMAT,
     load_checkpoint,
@@ -126,15 +126,16 @@ def test_flipped_bit_in_the_weights_is_detected(tmp_path):
         load_weights(_backbone(), path)
 
 
-def test_backbone_checkpoint_where_a_cganet_is_needed(tmp_path):
-    """A backbone-only checkpoint (`tnet_d1w64`) given to eval, predict or export, which need a CGANet.
+def test_backbone_checkpoint_where_a_pose_model_is_needed(tmp_path):
+    """A backbone-only checkpoint (`tnet_d1w64`) given to eval, predict or export, which need a whole pose model.
 
-    With `expect=CGANet` one line names what the file holds (`tnet_d1w64 (TNet)`) and asks for a whole CGANet checkpoint, instead of an attribute error later."""
+    With `pose_model=True` one line names what the file holds (`tnet_d1w64 (TNet)`) and asks for a whole pose model's checkpoint, instead of an attribute error later."""
     path = tmp_path / "backbone.pt"
     save_model(_backbone(), path)
-    message = _one_line_error(path, expect=CGANet)
+    message = _one_line_error(path, pose_model=True)
     assert (
-        "holds a tnet_d1w64 (TNet), not a CGANet; pass the checkpoint of a whole CGANet" in message
+        "holds a tnet_d1w64 (TNet), not a pose model; pass the checkpoint of a whole pose model"
+        in message
     )
 
 

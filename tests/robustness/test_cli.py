@@ -64,38 +64,54 @@ def test_predict_input_size_zero(capsys, value):
     """`cgalib predict --input-size 0` (formerly ignored silently, falling back to the
     model's size).
 
-    argparse stops with one line naming --input-size and its minimum, 32."""
+    argparse stops with one line naming --input-size and its minimum, 1."""
     line = _usage_error(
         capsys, ["predict", "x.jpg", "--checkpoint", "m.pt", "--out", "o", "--input-size", value]
     )
-    assert line == f"cgalib predict: error: argument --input-size: must be at least 32, got {value}"
+    assert line == f"cgalib predict: error: argument --input-size: must be at least 1, got {value}"
 
 
-def test_input_size_not_a_multiple_of_32(capsys):
-    """`cgalib eval --input-size 500`.
+def test_input_size_not_a_multiple_of_32(capsys, checkpoint, tmp_path):
+    """`cgalib eval --input-size 500` for a model whose input sides are multiples of 32.
 
-    argparse stops with one line saying it must be a multiple of 32 and suggesting 512."""
-    line = _usage_error(capsys, ["eval", "--checkpoint", "m", "--data", "d", "--input-size", "500"])
-    assert line.endswith("argument --input-size: must be a multiple of 32, got 500 (e.g. 512)")
+    The model's input rule refuses it before anything runs: one line naming --input-size
+    and suggesting 512x512; exit status 1, nothing written."""
+    argv = ["eval", "--checkpoint", checkpoint, "--data", tmp_path, "--input-size", "500",
+            "--out", tmp_path / "r.json"]  # fmt: skip
+    code, _, err = _run(capsys, argv)
+    assert code == 1 and err == [
+        "cgalib: error: --input-size 500x500: every side must be a positive multiple of 32 "
+        "(e.g. 512x512)"
+    ]
+    assert not (tmp_path / "r.json").exists()
 
 
 def test_summary_height_zero(capsys):
     """`cgalib summary tnet_d1w64 --height 0`.
 
-    argparse stops with one line naming --height and its minimum, 32."""
+    argparse stops with one line naming --height and its minimum, 1."""
     line = _usage_error(capsys, ["summary", "tnet_d1w64", "--height", "0"])
-    assert line == "cgalib summary: error: argument --height: must be at least 32, got 0"
+    assert line == "cgalib summary: error: argument --height: must be at least 1, got 0"
 
 
-def test_export_size_and_batch(capsys):
-    """`cgalib export --size 100` or `--batch 0`.
+def test_export_size_and_batch(capsys, checkpoint):
+    """`cgalib export --input-size 100`, `--input-size 256x192` or `--batch 0`.
 
-    argparse stops with one line naming the flag (multiple of 32; at least 1)."""
-    base = ["export", "--checkpoint", "m.pt"]
-    assert "argument --size: must be a multiple of 32" in _usage_error(
-        capsys, base + ["--size", "100"]
+    The model's input rule refuses a side that is not a multiple of 32, and a non-square
+    size for a model sized by one side (one line, exit status 1); argparse refuses batch 0."""
+    base = ["export", "--checkpoint", checkpoint]
+    code, _, err = _run(capsys, base + ["--input-size", "100"])
+    assert code == 1 and err == [
+        "cgalib: error: --input-size 100x100: every side must be a positive multiple of 32 "
+        "(e.g. 128x128)"
+    ]
+    code, _, err = _run(capsys, base + ["--input-size", "256x192"])
+    assert code == 1 and err[0].startswith(
+        "cgalib: error: --input-size 256x192: this model takes one side"
     )
-    assert "argument --batch: must be at least 1" in _usage_error(capsys, base + ["--batch", "0"])
+    assert "argument --batch: must be at least 1" in _usage_error(
+        capsys, ["export", "--checkpoint", "m.pt", "--batch", "0"]
+    )
 
 
 @pytest.mark.parametrize("value", ["50", "-0.1", "nan"])
@@ -357,12 +373,22 @@ def test_train_input_size_with_three_sides(capsys):
     assert line.endswith("expected a side or HxW such as 256x192, got '256x192x3'")
 
 
-def test_train_input_size_not_a_multiple_of_32(capsys):
-    """`cgalib train --input-size 256x190`.
+def test_train_input_size_not_a_multiple_of_32(capsys, tmp_path):
+    """`cgalib train --model topdown_tnet_d1w16 --input-size 256x190`.
 
-    argparse stops with one line naming the flag and the nearest valid side (192)."""
-    line = _usage_error(capsys, ["train", "--data", "d", "--out", "o", "--input-size", "256x190"])
-    assert "argument --input-size: must be a multiple of 32, got 190 (e.g. 192)" in line
+    The model's input rule refuses it when the model is built, before the first step: one
+    line naming the size and the nearest valid one (256x192); exit status 1, no run written."""
+    from cgalib.data import make_synthetic_coco
+
+    paths = make_synthetic_coco(tmp_path / "data", num_train=1, num_val=0, size=64)
+    argv = ["train", "--model", "topdown_tnet_d1w16", "--data", paths["root"], "--out",
+            tmp_path / "run", "--input-size", "256x190", "--device", "cpu"]  # fmt: skip
+    code, _, err = _run(capsys, argv)
+    assert code == 1 and err[-1] == (
+        "cgalib: error: input size 256x190: every side must be a positive multiple of 32 "
+        "(e.g. 256x192)"
+    )
+    assert not (tmp_path / "run" / "model.pt").exists()
 
 
 def test_boxes_for_a_multi_person_checkpoint(capsys, checkpoint, tmp_path):
@@ -408,10 +434,13 @@ def test_top_down_predict_without_a_detector(capsys, top_down_checkpoint, tmp_pa
 def test_top_down_detector_that_is_not_a_cganet(capsys, top_down_checkpoint, tmp_path):
     """`cgalib predict --checkpoint topdown.pt --detector topdown.pt` (a top-down model as the detector).
 
-    One line naming the detector checkpoint and saying it does not hold the needed CGANet;
-    exit status 1."""
+    One line naming the detector checkpoint and saying it needs a model that finds people
+    on its own (a CGANet); exit status 1."""
     argv = ["predict", tmp_path, "--checkpoint", top_down_checkpoint,
             "--detector", top_down_checkpoint, "--out", tmp_path / "o"]  # fmt: skip
     code, _, err = _run(capsys, argv)
-    assert code == 1 and len(err) == 1
-    assert str(top_down_checkpoint) in err[0] and "CGANet" in err[0]
+    assert code == 1 and err == [
+        f"cgalib: error: --detector {top_down_checkpoint} holds a top-down model, which needs "
+        "person boxes itself; give the checkpoint of a model that finds people on its own "
+        "(e.g. a CGANet)"
+    ]

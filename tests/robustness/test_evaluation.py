@@ -14,20 +14,19 @@ import pytest
 import torch
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
-from torch import nn
 
 from cgalib.data import AnnotationError
 from cgalib.eval import CocoKeypointAP, coco_ap, coco_keypoint_ap, evaluate_coco, load_coco
 
-from helpers import noisy_coco_results, write_toy_coco_keypoints
+from helpers import StandInModel, noisy_coco_results, write_toy_coco_keypoints
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 
-class _MustNotRun(nn.Module):
+class _MustNotRun(StandInModel):
     """A model that fails the test if anything is predicted with it."""
 
-    def forward(self, *args, **kwargs):
+    def predict_batch(self, *args, **kwargs):
         raise AssertionError("a prediction ran before the input was checked")
 
 

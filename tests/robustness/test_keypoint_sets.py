@@ -160,13 +160,14 @@ def test_checkpoint_of_another_keypoint_set(capsys, tmp_path):
 
 def test_model_arguments_for_another_keypoint_set(body14, tmp_path):
     """Training on the 14-joint set with model arguments that build a 17-keypoint model
-    (num_keypoints=17).
+    (num_keypoints=17, an argument of older versions, or keypoint_set=None).
 
-    Training stops before the first step with one line naming the model, its 17 keypoints,
-    the file and its 14 keypoints, and saying to leave num_keypoints and keypoint_set out."""
+    Training stops before the first step with one line: the builder takes no
+    num_keypoints (the keypoint set carries K); for keypoint_set=None, naming the model,
+    its 17 keypoints, the file and its 14 keypoints, and saying to leave keypoint_set out."""
     root, ann, _ = body14
     message = _refused(root, tmp_path, ValueError, model_kwargs={"num_keypoints": 17})
-    assert "num_keypoints=17 but the keypoint_set has 14 keypoints" in message
+    assert message.startswith("cganet_tnet_d1w16 takes no argument 'num_keypoints'")
     message = _refused(root, tmp_path, ValueError, model_kwargs={"keypoint_set": None})
     assert message.startswith("cganet_tnet_d1w16 is built for 17 keypoints of 'person' (nose")
     assert f"but {ann} has 14 keypoints of 'person' (left_shoulder" in message

@@ -197,5 +197,5 @@ def test_end_to_end_onnx_export_of_a_segmentation_model(tmp_path):
 
     model = create_model("cganet_tnet_d1w16_seg", input_size=64)
     with pytest.raises(ValueError, match="end_to_end=False"):
-        export_onnx(model, tmp_path / "m.onnx", size=64)
+        export_onnx(model, tmp_path / "m.onnx", input_size=64)
     assert not (tmp_path / "m.onnx").exists()

@@ -120,10 +120,10 @@ def test_strict_stops_at_the_first_bad_input(tmp_path):
 
 
 class _FailsOnThird(BrightestPixel):
-    def forward(self, images):
+    def person(self, image):
         if self.seen == 2:
             raise KeyboardInterrupt
-        return super().forward(images)
+        return super().person(image)
 
 
 def test_interrupted_run_keeps_what_was_predicted(tmp_path):
@@ -240,25 +240,26 @@ def test_missing_file_at_the_end_of_a_long_list(tmp_path):
     [
         ({"batch_size": 0}, "batch_size must be a positive integer, got 0"),
         ({"score_threshold": 50}, r"score_threshold must be in \[0, 1\], got 50"),
-        ({"input_size": 500.0}, "input_size must be a positive multiple of 32, got 500.0"),
+        ({"input_size": 500.0}, r"input_size must be one side or \(H, W\) in pixels, got 500.0"),
+        ({"input_size": 500}, r"input_size 500x500: every side must be a positive multiple of 32"),
     ],
 )
 def test_predictor_settings_out_of_range(kwargs, message):
-    """A Predictor built with batch_size=0, score_threshold=50 (a percentage) or a float
-    input_size.
+    """A Predictor built with batch_size=0, score_threshold=50 (a percentage), a float
+    input_size or one that is not a multiple of 32.
 
     Construction raises one ValueError naming the argument, its value and the range."""
     with pytest.raises(ValueError, match=message):
         Predictor(BrightestPixel(), device="cpu", **kwargs)
 
 
-def test_predictor_given_a_top_down_model():
-    """`Predictor(create_model("topdown_tnet_d1w16"))`: a top-down model, which needs person boxes.
+def test_predictor_given_a_top_down_model_without_boxes():
+    """`Predictor(create_model("topdown_tnet_d1w16")).predict(image)`: a top-down model, which needs person boxes, given neither boxes nor a detector.
 
-    One line: `Predictor` runs multi-person models, use `TopDownPredictor(model, detector=...)`."""
+    One line: the model needs person boxes; pass `detector=` (e.g. a CGANet) or `boxes=`."""
     from cgalib import create_model
 
-    with pytest.raises(
-        ValueError, match=r"^Predictor runs multi-person models; .*TopDownPredictor"
-    ):
-        Predictor(create_model("topdown_tnet_d1w16"))
+    predictor = Predictor(create_model("topdown_tnet_d1w16"), device="cpu")
+    with pytest.raises(ValueError, match=r"^TopDownPose needs person boxes: pass detector=.*"
+                                         r"predict\(images, boxes=\.\.\.\)$"):  # fmt: skip
+        predictor.predict(np.zeros((32, 32, 3), np.uint8))

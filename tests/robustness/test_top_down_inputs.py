@@ -233,7 +233,7 @@ def test_keypoint_set_with_a_left_point_but_no_right_one():
 
     Construction fails with one line naming the unpaired keypoint and how to give the flip
     map, instead of training a flip that maps it to itself."""
-    names = {"names": ["nose", "left_eye", "right_eye", "left_ear"]}
+    names = {"keypoints": ["nose", "left_eye", "right_eye", "left_ear"]}
     with pytest.raises(ValueError) as err:
         TopDownPose(TNet(depth=1, width=16, num_blocks=1), keypoint_set=names)
     message = _one_line(err)

@@ -10,7 +10,6 @@ import sys
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from cgalib.inference import Predictor
 from cgalib.video import (
@@ -24,24 +23,27 @@ from cgalib.video import (
     track_poses,
 )
 
+from helpers import StandInModel
+
 av = pytest.importorskip("av", reason="video tests need PyAV: pip install cgalib[video]")
 pytest.importorskip("scipy", reason="video tests need SciPy: pip install cgalib[video]")
 
 
-class _Model(nn.Module):
+class _Model(StandInModel):
     """A stand-in pose model: one person per image; raises on call ``fail_on`` (1-based)."""
 
     def __init__(self, fail_on: int | None = None):
         super().__init__()
         self.calls, self.fail_on = 0, fail_on
 
-    def forward(self, images):
+    def predict_batch(self, images):
         self.calls += 1
         if self.calls == self.fail_on:
             raise RuntimeError("CUDA out of memory (simulated)")
-        kps = torch.tensor([[15.0, 20.0, 0.9]]).repeat(17, 1)[None]
-        return [{"boxes": torch.tensor([[10.0, 10.0, 30.0, 40.0]]), "scores": torch.tensor([0.9]),
-                 "keypoints": kps} for _ in images]  # fmt: skip
+        return super().predict_batch(images)
+
+    def person(self, image):
+        return [10.0, 10.0, 30.0, 40.0], 0.9, torch.tensor([[15.0, 20.0, 0.9]]).repeat(17, 1)
 
 
 def _predictor(fail_on=None):

@@ -6,7 +6,6 @@ import json
 
 import pytest
 import torch
-from torch import nn
 
 from cgalib.inference import Predictor
 from cgalib.video import (
@@ -18,11 +17,13 @@ from cgalib.video import (
     synthetic_clip,
 )
 
+from helpers import StandInModel
+
 pytest.importorskip("av", reason="reading and writing video needs PyAV: pip install cgalib[video]")
 pytest.importorskip("scipy", reason="tracking needs SciPy: pip install cgalib[video]")
 
 
-class _OnePersonModel(nn.Module):
+class _OnePersonModel(StandInModel):
     """A stand-in pose model: one person per image at a fixed place (input pixels), scored
     0.9, drifting right by a pixel per call so that smoothing has something to do."""
 
@@ -30,15 +31,10 @@ class _OnePersonModel(nn.Module):
         super().__init__()
         self.calls = 0
 
-    def forward(self, images):
-        out = []
-        for _ in images:
-            x = 10.0 + self.calls
-            self.calls += 1
-            kps = torch.tensor([[x + 5, 20.0, 0.9]]).repeat(17, 1)
-            out.append({"boxes": torch.tensor([[x, 10.0, x + 20, 40.0]]),
-                        "scores": torch.tensor([0.9]), "keypoints": kps[None]})  # fmt: skip
-        return out
+    def person(self, image):
+        x = 10.0 + self.calls
+        self.calls += 1
+        return [x, 10.0, x + 20, 40.0], 0.9, torch.tensor([[x + 5, 20.0, 0.9]]).repeat(17, 1)
 
 
 @pytest.fixture(scope="module")
@@ -92,4 +88,4 @@ def test_smoothing_off_and_a_tracker_of_ones_own(video, tmp_path):
 def test_a_model_is_wrapped_in_a_predictor(video, tmp_path):
     path = predict_video(_OnePersonModel(), video, tmp_path, render=False, progress=False)
     data = load_video_results(path)
-    assert data["settings"]["input_size"] == 512 and len(data["frames"]) == 7
+    assert data["settings"]["input_size"] == [512, 512] and len(data["frames"]) == 7
