@@ -17,8 +17,7 @@ import argparse
 
 TRAIN = {
     "model": "cganet_tnet_d1w64",
-    "model_kwargs": {"input_size": 512},
-    "input_size": 512,
+    "input_size": 512,  # the training input; it also sets the ROI sizes of the keypoint head
     "epochs": 95,
     "batch_size": 16,
     "lr": 1e-2,

@@ -19,8 +19,7 @@ from cgalib.engine.recipes import SYNTHETIC_GPU_RECIPE
 DATA = {"num_train": 6000, "num_val": 300, "size": 384, "seed": 0}
 TRAIN = {
     "model": "cganet_tnet_d1w64",
-    "model_kwargs": {"input_size": 384},
-    "input_size": 384,
+    "input_size": 384,  # the training input; it also sets the ROI sizes of the keypoint head
     "epochs": 24,
     "device": "cuda",
     "time_limit": 9 * 60,
@@ -53,9 +52,7 @@ def main() -> None:
     kwargs = dict(TRAIN)
     checkpoint = train(kwargs.pop("model"), data, out / "run", **kwargs)
     images, ann = find_split(data, "val")
-    metrics, _ = evaluate_coco(
-        load_model(checkpoint), images, ann, input_size=TRAIN["input_size"], device="cuda"
-    )
+    metrics, _ = evaluate_coco(load_model(checkpoint), images, ann, device="cuda")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     print(format_metrics(metrics, "synthetic val keypoints"))
 

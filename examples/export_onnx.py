@@ -4,7 +4,7 @@ Run:  python examples/export_onnx.py --checkpoint runs/a/model.pt --image photo.
 
 Without ``--checkpoint`` an untrained registry model (``--model``) is exported; without
 ``--image`` a synthetic crowd image is used. The graph takes one letterboxed
-``(1, 3, size, size)`` image in 0..1 and returns ``boxes``, ``extended_boxes``, ``scores``
+``(1, 3, size, size)`` image (``size`` the model's, or ``--input-size``) in 0..1 and returns ``boxes``, ``extended_boxes``, ``scores``
 and ``keypoints`` for the model's ``max_detections`` best centers, in input pixels; the
 script maps the people above ``--threshold`` back to image pixels. Needs ``onnxruntime``
 (``pip install onnxruntime``, or the ``dev`` extra).
@@ -35,7 +35,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--checkpoint", default=None, help="model.pt (default: untrained --model)")
     parser.add_argument("--model", default="cganet_tnet_d1w16", help="registry name")
     parser.add_argument("--image", type=Path, default=None, help="default: a synthetic image")
-    parser.add_argument("--size", type=int, default=None, help="input side (default: model's)")
+    parser.add_argument(
+        "--input-size", type=int, default=None, help="input side (default: the model's)"
+    )
     parser.add_argument("--out", type=Path, default=Path("cganet.onnx"), help="file to write")
     parser.add_argument("--threshold", type=float, default=0.1, help="drop people scoring less")
     args = parser.parse_args(argv)
@@ -43,17 +45,18 @@ def main(argv: list[str] | None = None) -> None:
         import onnxruntime
     except ImportError:
         parser.error("this example needs onnxruntime: pip install onnxruntime")
-    if args.size is not None and (args.size <= 0 or args.size % 32):
-        parser.error(f"--size must be a positive multiple of 32, got {args.size}")
 
     if args.checkpoint:
         model = load_model(args.checkpoint)
     else:
         torch.manual_seed(0)
-        model = create_model(args.model, **({"input_size": args.size} if args.size else {}))
+        model = create_model(args.model)
     model.eval()
-    size = args.size or model.input_size
-    path = export_onnx(model, args.out, size=size)
+    try:  # the model says which sizes it takes
+        size = model.input_rule.resized(args.input_size, "--input-size").side
+    except ValueError as err:
+        parser.error(str(err))
+    path = export_onnx(model, args.out, input_size=size)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, input 1x3x{size}x{size})")
 
     if args.image:

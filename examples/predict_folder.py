@@ -3,7 +3,7 @@
 Run:  python examples/predict_folder.py photos/ --checkpoint runs/a/model.pt --out people.json
 
 The checkpoint is any ``model.pt`` written by ``cgalib train``, :func:`cgalib.engine.train`
-or ``model.save(path)``. The JSON lists every image with its size and its people as the
+or ``cgalib.save_model(model, path)``. The JSON lists every image with its size and its people as the
 :class:`cgalib.Predictor` returns them: ``bbox`` (COCO ``[x, y, w, h]``), ``keypoints``
 (flat ``[x1, y1, s1, ..., x17, y17, s17]``), ``score`` and the DEA-extended box
 ``extended_box`` (``[x1, y1, x2, y2]``), all in original image pixels.
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
         "--input-size",
         type=int,
         default=None,
-        help="letterbox side, a multiple of 32 (default: the model's training input size)",
+        help="letterbox side, as the model takes it (default: the model's training input size)",
     )
     parser.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
     parser.add_argument("--threshold", type=float, default=0.1, help="drop people scoring less")
@@ -44,11 +44,10 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {args.folder}")
 
     model = load_model(args.checkpoint)
-    size = args.input_size or model.build_config["kwargs"].get("input_size", 512)
     predictor = Predictor(
         model,
         device=args.device,
-        input_size=size,
+        input_size=args.input_size,
         batch_size=args.batch,
         score_threshold=args.threshold,
     )
@@ -62,6 +61,7 @@ def main(argv: list[str] | None = None) -> None:
             )
             print(f"{path.name}: {len(people)} people")
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    size = list(predictor.input_rule.size)
     args.out.write_text(json.dumps({"input_size": size, "images": images}))
     print(f"wrote {args.out} ({len(images)} images, device {predictor.device})")
 

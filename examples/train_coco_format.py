@@ -46,13 +46,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--model-kwargs",
         default=None,
-        help="JSON overrides for the builder, e.g. '{\"input_size\": 384}' "
-        "(input_size defaults to --input-size)",
+        help="JSON overrides for the builder, e.g. '{\"max_detections\": 30}' (the input "
+        "size is --input-size)",
     )
     args = parser.parse_args(argv)
     if (args.val_images is None) != (args.val_ann is None):
         parser.error("--val-images and --val-ann go together")
-    model_kwargs = {"input_size": args.input_size, **json.loads(args.model_kwargs or "{}")}
+    model_kwargs = json.loads(args.model_kwargs or "{}")
 
     checkpoint = train(
         args.model,
@@ -80,7 +80,6 @@ def main(argv: list[str] | None = None) -> None:
             load_model(checkpoint),
             args.val_images,
             args.val_ann,
-            input_size=args.input_size,
             device=args.device,
             progress=False,
         )

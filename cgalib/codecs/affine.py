@@ -40,6 +40,7 @@ import torch
 from kornia.geometry.transform import warp_affine
 
 from cgalib.utils.image import to_float_image
+from cgalib.utils.keypoint_set import check_permutation
 
 __all__ = [
     "CROP_PADDING",
@@ -301,10 +302,8 @@ def _flip_rows(
     """Swap left and right keypoints (``flip_index``) in the rows whose affine mirrors."""
     if flip_index is None:
         return keypoints
-    k = keypoints.shape[1]
-    index = torch.as_tensor(flip_index, dtype=torch.long, device=keypoints.device)
-    if index.shape != (k,) or sorted(index.tolist()) != list(range(k)):
-        raise ValueError(f"flip_index must permute range({k}), got {list(flip_index)}")
+    permutation = check_permutation(flip_index, keypoints.shape[1])
+    index = torch.as_tensor(permutation, dtype=torch.long, device=keypoints.device)
     flipped = is_flipped(matrices).to(keypoints.device)
     if flipped.dim() == 0:
         flipped = flipped.expand(keypoints.shape[0])

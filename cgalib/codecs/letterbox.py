@@ -9,7 +9,10 @@ One resize rule and one pixel convention for every image that enters a model:
 - **Pad.** Zeros go right and bottom only, so the content keeps the top-left origin and
   the inverse is the single factor ``1 / scale``. Training pads every image to a
   ``size x size`` square (one tensor per batch); inference pads each side up to a
-  multiple of 32 (the backbone's stride) and batches by padding to the largest image.
+  multiple of the model's stride (32 for TNet), the image's canvas
+  ([`letterbox_shape()`][letterbox_shape]). [`letterbox_batch()`][letterbox_batch] pads a batch to its
+  largest canvas, so the [`Predictor`][cgalib.Predictor] batches images of one canvas only
+  (padding changes a network's output near it).
 - **Pixel convention.** Boxes are continuous xyxy, pixel ``i`` spanning ``[i, i + 1)``
   (COCO's ``bbox``), so they map by ``b -> b * scale``. Keypoints are COCO pixel
   *indices*, pixel centres at integers, so they map by ``x -> (x + 0.5) * scale - 0.5``.

@@ -395,7 +395,7 @@ def load_model(
         ...     save_model(create_model("tnet_d1w64", num_blocks=0), pathlib.Path(d) / "b.pt")
         ...     load_model(pathlib.Path(d) / "b.pt").strides
         (4, 8, 16, 32)
-        >>> load_model("cganet_tnet_d1w16.synthetic").input_size  # shipped with cgalib
+        >>> load_model("cganet_tnet_d1w16.synthetic").input_rule.side  # shipped with cgalib
         192
     """
     if isinstance(path, str) and path in PRETRAINED and not Path(path).exists():

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import torch
 
+from cgalib.utils.keypoint_set import check_permutation
+
 __all__ = ["average_flipped_heatmaps"]
 
 
@@ -53,12 +55,10 @@ def average_flipped_heatmaps(
             "average_flipped_heatmaps expects two (N, K, h, w) heatmaps of one shape, got "
             f"{tuple(heatmaps.shape)} and {tuple(mirrored.shape)}"
         )
-    k = heatmaps.shape[1]
-    if len(flip_index) != k or sorted(int(i) for i in flip_index) != list(range(k)):
-        raise ValueError(f"flip_index must permute range({k}), got {list(flip_index)}")
+    permutation = check_permutation(flip_index, heatmaps.shape[1])
     if shift < 0 or shift >= heatmaps.shape[-1]:
         raise ValueError(f"shift must be in [0, {heatmaps.shape[-1]}), got {shift}")
-    index = torch.as_tensor(list(flip_index), dtype=torch.long, device=mirrored.device)
+    index = torch.as_tensor(permutation, dtype=torch.long, device=mirrored.device)
     back = mirrored.flip(-1)[:, index]
     if shift:
         back = torch.cat([back[..., :shift], back[..., :-shift]], -1)

@@ -44,6 +44,7 @@ __all__ = [
     "KeypointSetError",
     "KeypointSetWarning",
     "check_oks_sigmas",
+    "check_permutation",
     "flip_index_from_names",
     "keypoint_side",
     "oks_sigmas",
@@ -233,24 +234,57 @@ def _pair_indices(names: Sequence[str], pairs: Any, source: str) -> list[tuple[i
     return out
 
 
+def check_permutation(
+    flip_index: Any, num_keypoints: int | None = None, source: str = "flip_index"
+) -> tuple[int, ...]:
+    """A keypoint permutation (a flip map), checked: ``K`` integers, each of ``0..K-1`` once.
+
+    The one check every flip map passes, wherever it enters (a keypoint set, an
+    augmentation, a codec, the flip test).
+
+    Args:
+        flip_index: the permutation (a sequence of ints, or a 1-D integer tensor).
+        num_keypoints: ``K``; ``None`` takes the length of ``flip_index``.
+        source: how the message names it.
+
+    Returns:
+        The permutation as a tuple of ints.
+
+    Raises:
+        KeypointSetError: (a ``ValueError``) one line naming ``source``, for anything else.
+
+    Examples:
+        >>> check_permutation([0, 2, 1])
+        (0, 2, 1)
+        >>> check_permutation([0, 0, 1])
+        Traceback (most recent call last):
+        ...
+        cgalib.utils.keypoint_set.KeypointSetError: flip_index is not a permutation of 0..2 (look at [0]); every keypoint is the mirror of exactly one keypoint
+    """
+    if hasattr(flip_index, "tolist"):  # a tensor or an array
+        flip_index = flip_index.tolist()
+    values = list(flip_index) if isinstance(flip_index, (list, tuple)) else None
+    k = num_keypoints if num_keypoints is not None else len(values or ())
+    if values is None or len(values) != k or not all(_is_int(v) for v in values):
+        raise KeypointSetError(
+            f"{source} must be a list of {k} integers (each keypoint's mirror index), got "
+            f"{_short(flip_index)}"
+        )
+    if sorted(values) != list(range(k)):
+        repeated = sorted({v for v in values if values.count(v) > 1 or not 0 <= v < k})
+        raise KeypointSetError(
+            f"{source} is not a permutation of 0..{k - 1} (look at {repeated}); every "
+            "keypoint is the mirror of exactly one keypoint"
+        )
+    return tuple(int(v) for v in values)
+
+
 def _check_flip_index(
     names: Sequence[str], flip_index: Sequence[Any], source: str
 ) -> tuple[int, ...]:
     """A given flip map, checked: a permutation, its own inverse, and pairing every name
     whose partner the names show."""
-    k = len(names)
-    values = list(flip_index) if isinstance(flip_index, (list, tuple)) else None
-    if values is None or len(values) != k or not all(_is_int(v) for v in values):
-        raise KeypointSetError(
-            f"{source}: flip_index must be a list of {k} integers (each keypoint's mirror "
-            f"index), got {_short(flip_index)}"
-        )
-    if sorted(values) != list(range(k)):
-        repeated = sorted({v for v in values if values.count(v) > 1 or not 0 <= v < k})
-        raise KeypointSetError(
-            f"{source}: flip_index is not a permutation of 0..{k - 1} (look at {repeated}); "
-            "every keypoint is the mirror of exactly one keypoint"
-        )
+    values = list(check_permutation(flip_index, len(names), f"{source}: flip_index"))
     for i, j in enumerate(values):
         if values[j] != i:
             raise KeypointSetError(

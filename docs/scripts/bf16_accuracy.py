@@ -42,7 +42,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = load_model(args.checkpoint)
-    size = model.input_size
+    size = model.input_rule.side
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         make_synthetic_coco(tmp, **HELD_OUT)

@@ -187,5 +187,5 @@ def test_bad_inputs_are_clear():
         invert_affine(torch.eye(3))
     with pytest.raises(ValueError, match="same N"):
         crop_images(torch.zeros(2, 3, 8, 8), m, CROP)
-    with pytest.raises(ValueError, match="permute range"):
+    with pytest.raises(ValueError, match="flip_index is not a permutation of 0..16"):
         crop_keypoints(torch.zeros(1, 17, 3), m, CROP, flip_index=[0] * 17)

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from cgalib import create_model, load_model
+from cgalib import create_model, load_model, save_model
 from cgalib.data import make_synthetic_coco
 from cgalib.data.synthetic import synthetic_sample
 
@@ -29,13 +29,13 @@ def test_predict_folder(tmp_path, monkeypatch, capsys):
     (images / "notes.txt").write_text("not an image")
     checkpoint = tmp_path / "model.pt"
     torch.manual_seed(0)
-    create_model("cganet_tnet_d1w16").save(checkpoint)
+    save_model(create_model("cganet_tnet_d1w16"), checkpoint)
     out = tmp_path / "people.json"
     argv = [str(images), "--checkpoint", str(checkpoint), "--out", str(out)]
     run_example("predict_folder.py", [*argv, "--input-size", "64", "--device", "cpu",
                                       "--threshold", "0"], monkeypatch)  # fmt: skip
     result = json.loads(out.read_text())
-    assert result["input_size"] == 64
+    assert result["input_size"] == [64, 64]
     assert [(i["file_name"], i["height"], i["width"]) for i in result["images"]] == [
         ("a.png", 40, 48),
         ("b.jpg", 56, 32),
@@ -100,7 +100,7 @@ def test_export_onnx(tmp_path, monkeypatch, capsys):
     image.crop((0, 32, 160, 128)).save(tmp_path / "wide.png")
     checkpoint = tmp_path / "model.pt"
     torch.manual_seed(0)
-    create_model("cganet_tnet_d1w16", input_size=128).save(checkpoint)
+    save_model(create_model("cganet_tnet_d1w16", input_size=128), checkpoint)
     out = tmp_path / "model.onnx"
     argv = ["--checkpoint", str(checkpoint), "--image", str(tmp_path / "wide.png"),
             "--out", str(out), "--threshold", "0"]  # fmt: skip
@@ -120,7 +120,7 @@ def test_export_onnx(tmp_path, monkeypatch, capsys):
     assert "20 people scoring >= 0.0:" in printed
 
 
-@pytest.mark.parametrize("bad", [["--size", "100"], ["--checkpoint"]])
+@pytest.mark.parametrize("bad", [["--input-size", "100"], ["--checkpoint"]])
 def test_export_onnx_rejects_bad_arguments(bad, monkeypatch):
     with pytest.raises(SystemExit):
         run_example("export_onnx.py", bad, monkeypatch)
