@@ -1,7 +1,8 @@
 """Data: keypoint sets and COCO's metadata, the synthetic crowd set, the COCO dataset and
 the check of its annotation files, letterboxing and the paper's GPU augmentation; for
 top-down models, the people of a set ([`PersonCrops`][PersonCrops]), their crop augmentation
-([`TopDownAugmentation`][TopDownAugmentation]) and person boxes from a detections file or the ground truth.
+([`TopDownAugmentation`][TopDownAugmentation]) and person boxes from a detections file or the ground truth;
+the pipeline a model trains on, chosen by its contract ([`training_pipeline()`][training_pipeline]).
 
 Annotation files are checked once, up front ([`validate_coco()`][validate_coco]: one clear error, or
 a report of the people kept and dropped); training and evaluation share that check.
@@ -29,6 +30,7 @@ from cgalib.data.masks import (
     segmentation_problem,
 )
 from cgalib.data.person_crops import PersonCrops, collate_person_crops
+from cgalib.data.pipelines import TrainingPipeline, training_pipeline
 from cgalib.data.synthetic import (
     BODY14_CATEGORY,
     POSES,
@@ -94,6 +96,7 @@ __all__ = [
     "PersonCrops",
     "PoseAugmentation",
     "TopDownAugmentation",
+    "TrainingPipeline",
     "affine_boxes",
     "affine_keypoints",
     "check_coco",
@@ -115,5 +118,6 @@ __all__ = [
     "segmentation_problem",
     "synthetic_sample",
     "synthetic_summary",
+    "training_pipeline",
     "validate_coco",
 ]

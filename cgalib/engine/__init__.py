@@ -1,5 +1,11 @@
 """Training: the paper's schedule, the loop with atomic checkpoints and exact resume, loss
-guards, a resumable data order, the metrics log, torchrun."""
+guards, a resumable data order, the metrics log, torchrun.
+
+The loop ([`train_model()`][train_model]) is short and asks its parts: the training state
+([`TrainState`][TrainState], with its [`TrainSettings`][TrainSettings]; saved and loaded by itself),
+the step ([`train_step()`][train_step]) and the policies ([`CheckpointPolicy`][CheckpointPolicy],
+[`StopPolicy`][StopPolicy], [`LogPolicy`][LogPolicy], [`DivergenceGuard`][DivergenceGuard]).
+"""
 
 from cgalib.engine.distributed import DistributedContext, cleanup_distributed, init_distributed
 from cgalib.engine.guards import (
@@ -10,6 +16,7 @@ from cgalib.engine.guards import (
     NonFiniteLossError,
 )
 from cgalib.engine.metrics_log import MetricsLog
+from cgalib.engine.policies import CheckpointPolicy, LogPolicy, StopPolicy
 from cgalib.engine.sampler import ResumableSampler, SeededDataset, sample_seeds
 from cgalib.engine.schedule import (
     PAPER_MILESTONES,
@@ -18,20 +25,29 @@ from cgalib.engine.schedule import (
     paper_lr_factor,
     paper_lr_scheduler,
 )
+from cgalib.engine.settings import FIXED_SETTINGS, TrainSettings
+from cgalib.engine.state import TrainState
+from cgalib.engine.step import train_step
 from cgalib.engine.trainer import train, train_model
 
 __all__ = [
     "DIVERGENCE_GUARD",
+    "FIXED_SETTINGS",
     "PAPER_MILESTONES",
+    "CheckpointPolicy",
     "DistributedContext",
     "DivergenceError",
     "DivergenceGuard",
     "DivergenceMonitor",
+    "LogPolicy",
     "MetricsLog",
     "NonFiniteLossError",
     "ResumableSampler",
     "SeededDataset",
+    "StopPolicy",
     "TimeBudget",
+    "TrainSettings",
+    "TrainState",
     "budget_lr_factor",
     "cleanup_distributed",
     "init_distributed",
@@ -40,6 +56,7 @@ __all__ = [
     "sample_seeds",
     "train",
     "train_model",
+    "train_step",
 ]
 
 from cgalib.utils.deprecation import moved_names

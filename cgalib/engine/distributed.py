@@ -1,14 +1,23 @@
-"""Helpers for ``torchrun``: process-group set-up from the environment, rank checks."""
+"""Helpers for ``torchrun``: process-group set-up from the environment, rank checks, and the
+collective calls that keep every process's decisions alike."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
 
-__all__ = ["DistributedContext", "init_distributed", "cleanup_distributed"]
+__all__ = [
+    "DistributedContext",
+    "agree",
+    "cleanup_distributed",
+    "gather",
+    "init_distributed",
+    "rank0_value",
+]
 
 
 @dataclass(frozen=True)
@@ -70,3 +79,71 @@ def cleanup_distributed() -> None:
     """Leave the process group if one was joined."""
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def gather(ctx: DistributedContext, obj: Any) -> list[Any]:
+    """``obj`` of every rank, in rank order (a collective call under ``torchrun``).
+
+    Args:
+        ctx: this process's place in the run.
+        obj: any picklable value of this rank.
+
+    Returns:
+        One value per rank; ``[obj]`` in a single-process run.
+
+    Example:
+        >>> gather(DistributedContext(), {"step": 3})
+        [{'step': 3}]
+    """
+    if not ctx.is_distributed:
+        return [obj]
+    objs: list[Any] = [None] * ctx.world_size
+    dist.all_gather_object(objs, obj)
+    return objs
+
+
+def rank0_value(ctx: DistributedContext, value: float) -> float:
+    """Rank 0's ``value`` (e.g. its clock), broadcast so that every rank uses the same number.
+
+    A collective call under ``torchrun``: every rank makes it at the same point.
+
+    Args:
+        ctx: this process's place in the run.
+        value: this rank's number.
+
+    Returns:
+        Rank 0's number; ``value`` itself in a single-process run.
+
+    Example:
+        >>> rank0_value(DistributedContext(), 2.5)
+        2.5
+    """
+    if not ctx.is_distributed:
+        return value
+    t = torch.tensor([value], dtype=torch.float64, device=ctx.device)
+    dist.broadcast(t, src=0)
+    return float(t.item())
+
+
+def agree(ctx: DistributedContext, flags: list[bool]) -> list[bool]:
+    """Rank 0's decisions (its clock, its loss guard), broadcast so that every rank acts alike.
+
+    A collective call under ``torchrun``: every rank makes it at the same point, with as
+    many flags.
+
+    Args:
+        ctx: this process's place in the run.
+        flags: this rank's decisions.
+
+    Returns:
+        Rank 0's decisions; ``flags`` itself in a single-process run.
+
+    Example:
+        >>> agree(DistributedContext(), [True, False])
+        [True, False]
+    """
+    if not ctx.is_distributed:
+        return flags
+    t = torch.tensor([float(f) for f in flags], device=ctx.device)
+    dist.broadcast(t, src=0)
+    return [bool(v) for v in t.tolist()]

@@ -2,12 +2,14 @@
 exact resume, loss guards, torchrun DDP.
 
 The entry point is [`train()`][train]; the ``cgalib train`` command turns its arguments into
-keyword arguments of this function.
+keyword arguments of this function. The loop, [`train_model()`][train_model], is short: it asks
+a [`TrainState`][cgalib.engine.state.TrainState] (the run's parts, saved and loaded by itself),
+[`train_step()`][cgalib.engine.step.train_step] (one optimizer step) and the policies of
+[`cgalib.engine.policies`][cgalib.engine.policies] (when to checkpoint, stop and log).
 """
 
 from __future__ import annotations
 
-import math
 import os
 import random
 import sys
@@ -20,10 +22,16 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset
 
-from cgalib.engine.distributed import DistributedContext, cleanup_distributed, init_distributed
+from cgalib.data import CocoKeypoints, find_split, training_pipeline
+from cgalib.engine.distributed import (
+    DistributedContext,
+    agree,
+    cleanup_distributed,
+    init_distributed,
+    rank0_value,
+)
 from cgalib.engine.guards import (
     DIVERGENCE_GUARD,
     DivergenceError,
@@ -31,29 +39,18 @@ from cgalib.engine.guards import (
     NonFiniteLossError,
 )
 from cgalib.engine.metrics_log import MetricsLog
+from cgalib.engine.policies import CheckpointPolicy, LogPolicy, StopPolicy
 from cgalib.engine.sampler import ResumableSampler, SeededDataset
-from cgalib.engine.schedule import TimeBudget, budget_lr_factor, paper_lr_scheduler
-from cgalib.models.checkpoint import (
-    TRAIN_STATE_FORMAT,
-    load_checkpoint,
-    load_state,
-    save_checkpoint,
-    save_model,
-)
+from cgalib.engine.schedule import TimeBudget
+from cgalib.engine.settings import TrainSettings
+from cgalib.engine.state import METRICS, MODEL, TrainState, prepare_run_folder
+from cgalib.engine.step import train_step
+from cgalib.models.checkpoint import save_model
+from cgalib.models.contract import check_pose_model
 from cgalib.registry import create_model
-from cgalib.utils.image import to_float_image
 from cgalib.utils.keypoint_set import KeypointSet
-from cgalib.utils.precision import autocast as precision_autocast
-from cgalib.utils.progress import ProgressBar
 
 __all__ = ["DivergenceError", "NonFiniteLossError", "train", "train_model"]
-
-LAST = "last.pt"
-MODEL = "model.pt"
-METRICS = "metrics.csv"
-
-FIXED_SETTINGS = ("model", "batch_size", "world_size", "dataset_size", "optimizer")
-"""Settings a resumed run must share with its checkpoint (they define what a step is)."""
 
 
 def _seed_everything(seed: int) -> None:
@@ -62,50 +59,14 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _rng_state() -> dict[str, Any]:
-    """The global RNG states as tensors and plain values (``weights_only``-loadable)."""
-    kind, keys, pos, has_gauss, gauss = np.random.get_state()
-    state: dict[str, Any] = {
-        "python": random.getstate(),
-        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: Mapping[str, Any]) -> None:
-    random.setstate(state["python"])
-    kind, keys, pos, has_gauss, gauss = state["numpy"]
-    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def _augment_generator(augment: nn.Module | None) -> torch.Generator | None:
-    """The private generator of an augmentation (``PoseAugmentation(seed=...)``), if any."""
-    generator = getattr(augment, "generator", None)
-    return generator if isinstance(generator, torch.Generator) else None
-
-
-def _to_device(targets: Sequence[dict], device: torch.device) -> list[dict]:
-    def move(v: Any) -> Any:
-        if isinstance(v, np.ndarray):
-            v = torch.from_numpy(v)
-        return v.to(device, non_blocking=True) if torch.is_tensor(v) else v
-
-    return [{k: move(v) for k, v in t.items()} for t in targets]
-
-
 class _TargetsAsArrays:
     """A loader worker's ``collate_fn`` whose batches carry the targets' tensors as numpy arrays.
 
     A tensor leaves a worker through shared memory, one file descriptor and one
     authenticated socket connection per storage; a batch of 16 images has about 140 small
     target tensors, and receiving them took 50 ms per step of the CPU demo (12% of its
-    time). Arrays are pickled inline; `_to_device` turns them back into tensors.
+    time). Arrays are pickled inline; the step (`cgalib.engine.step`) turns them back into
+    tensors.
     """
 
     def __init__(self, collate_fn: Callable) -> None:
@@ -118,128 +79,34 @@ class _TargetsAsArrays:
         ]
 
 
-def _check_arguments(
-    epochs: int | None,
-    batch_size: int,
-    lr: float,
-    optimizer: str,
-    warmup_steps: int,
-    amp: str | None,
-    num_workers: int,
-    time_limit: float | None,
-    log_every: int,
-    checkpoint_every: int | None,
-    checkpoint_seconds: float | None,
-    time_budget: float | TimeBudget | None,
-) -> None:
-    """Refuse bad arguments before anything is built or written, one line each."""
-    if epochs is None and time_budget is None:
-        raise ValueError("give epochs (--epochs) or a time budget (--time-budget)")
-    if time_budget is not None and time_limit is not None:
-        raise ValueError(
-            "give time_budget or time_limit, not both: a time budget already stops the run "
-            "when it is spent (--time-budget), a time limit cuts a step-scheduled run short "
-            "(--time-limit)"
-        )
-    if time_budget is not None and not isinstance(time_budget, TimeBudget):
-        TimeBudget(time_budget)  # checks the value
-    at_least_one = {"epochs": epochs or 1, "batch_size": batch_size, "log_every": log_every}
-    if checkpoint_every is not None:
-        at_least_one["checkpoint_every"] = checkpoint_every
-    for name, value in at_least_one.items():
-        if value < 1:
-            why = " (a run of no epochs trains nothing and writes no model.pt)" * (name == "epochs")
-            raise ValueError(f"{name} must be at least 1, got {value}{why}")
-    if not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a positive number, got {lr}")
-    if optimizer not in ("sgd", "adamw"):
-        raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {optimizer!r}")
-    if amp not in (None, "bf16", "fp16"):
-        raise ValueError(f"amp must be None, 'bf16' or 'fp16', got {amp!r}")
-    for name, value in {"warmup_steps": warmup_steps, "num_workers": num_workers}.items():
-        if value < 0:
-            raise ValueError(f"{name} must be 0 or more, got {value}")
-    for name, value in {"time_limit": time_limit, "checkpoint_seconds": checkpoint_seconds}.items():
-        if value is not None and not value >= 0:
-            raise ValueError(f"{name} must be None or 0 or more seconds, got {value}")
+def _loader(
+    dataset: Dataset, collate_fn: Callable, settings: TrainSettings, ctx: DistributedContext
+) -> DataLoader:
+    """The run's loader: a resumable data order, each sample seeded by ``(seed, epoch, index)``.
 
-
-def _refuse_previous_run(out: Path, is_main: bool) -> None:
-    """A folder that holds a run is continued (resume) or left alone, never mixed into.
-
-    A ``metrics.csv`` alone (a run stopped before its first checkpoint) cannot be resumed;
-    it is renamed ``metrics.<n>.csv`` and a new log begins.
+    Raises:
+        ValueError: for a data set smaller than one batch (per process).
     """
-    found = [name for name in (LAST, MODEL) if (out / name).exists()]
-    if found:
-        raise FileExistsError(
-            f"{out} already holds a training run ({', '.join(found)}); pass resume=True "
-            "(--resume) to continue it, or train into another folder (or delete those files "
-            "to start over)"
-        )
-    log = out / METRICS
-    if is_main and log.exists():
-        n = 1
-        while (kept := out / f"metrics.{n}.csv").exists():
-            n += 1
-        log.rename(kept)
-        print(
-            f"note: {log} of an earlier run that wrote no checkpoint was renamed {kept.name}; "
-            "this run starts a new log"
-        )
-
-
-def _describe_model(model: nn.Module) -> str:
-    config = getattr(model, "build_config", None)
-    if not config:
-        return type(model).__name__
-    kwargs = ", ".join(f"{k}={v!r}" for k, v in sorted(config["kwargs"].items()))
-    return f"{config['name']}({kwargs})"
-
-
-def _check_resume(path: Path, saved: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
-    """Refuse a resume whose fixed settings differ; list the changed tunable ones."""
-    differ = [
-        f"{k}={now[k]} (the run used {saved[k]})" for k in FIXED_SETTINGS if saved.get(k) != now[k]
-    ]
-    if differ:
+    seed, workers = settings.seed, settings.num_workers
+    sampler = ResumableSampler(dataset, ctx.world_size, ctx.rank, seed=seed, drop_last=True)
+    loader = DataLoader(
+        SeededDataset(dataset),
+        batch_size=settings.batch_size,
+        sampler=sampler,
+        drop_last=True,
+        num_workers=workers,
+        collate_fn=_TargetsAsArrays(collate_fn) if workers > 0 else collate_fn,
+        pin_memory=ctx.device.type == "cuda",
+        persistent_workers=workers > 0,
+        generator=torch.Generator().manual_seed(seed),  # iterators leave the global RNG alone
+    )
+    if len(loader) == 0:
+        per = f" per process ({ctx.world_size} processes)" if ctx.is_distributed else ""
         raise ValueError(
-            f"cannot resume {path} with other settings: {', '.join(differ)}; resume with the "
-            "run's own model, batch size, processes and data, or start a new run in another "
-            "folder"
+            f"the data set has {sampler.num_samples} images{per}, fewer than one batch of "
+            f"{settings.batch_size}; lower batch_size (--batch) or add images"
         )
-    return [
-        f"{k} {saved[k]!r} -> {now[k]!r}"
-        for k in now
-        if k not in FIXED_SETTINGS and k in saved and saved[k] != now[k]
-    ]
-
-
-def _gather(ctx: DistributedContext, obj: Any) -> list[Any]:
-    """``obj`` of every rank, in rank order (a collective call under torchrun)."""
-    if not ctx.is_distributed:
-        return [obj]
-    objs: list[Any] = [None] * ctx.world_size
-    torch.distributed.all_gather_object(objs, obj)
-    return objs
-
-
-def _rank0_value(ctx: DistributedContext, device: torch.device, value: float) -> float:
-    """Rank 0's ``value`` (its clock), broadcast so that every rank uses the same number."""
-    if not ctx.is_distributed:
-        return value
-    t = torch.tensor([value], dtype=torch.float64, device=device)
-    torch.distributed.broadcast(t, src=0)
-    return float(t.item())
-
-
-def _agree(ctx: DistributedContext, device: torch.device, flags: list[bool]) -> list[bool]:
-    """Rank 0's decisions (clock, loss guard), broadcast so that every rank acts alike."""
-    if not ctx.is_distributed:
-        return flags
-    t = torch.tensor([float(f) for f in flags], device=device)
-    torch.distributed.broadcast(t, src=0)
-    return [bool(v) for v in t.tolist()]
+    return loader
 
 
 def train_model(
@@ -373,359 +240,152 @@ def train_model(
         NonFiniteLossError: when a loss term becomes NaN/inf (naming the step and term).
         DivergenceError: when the loss diverges (naming the steps and the kept checkpoint).
     """
-    _check_arguments(
-        epochs,
-        batch_size,
-        lr,
-        optimizer,
-        warmup_steps,
-        amp,
-        num_workers,
-        time_limit,
-        log_every,
-        checkpoint_every,
-        checkpoint_seconds,
-        time_budget,
-    )
-    budget = TimeBudget(time_budget) if isinstance(time_budget, (int, float)) else time_budget
+    settings = TrainSettings(
+        epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, momentum=momentum,
+        weight_decay=weight_decay, warmup_steps=warmup_steps, clip_grad_norm=clip_grad_norm,
+        amp=amp, channels_last=channels_last, num_workers=num_workers, seed=seed,
+        time_limit=time_limit, log_every=log_every, checkpoint_every=checkpoint_every,
+        checkpoint_seconds=checkpoint_seconds, time_budget=time_budget,
+    )  # fmt: skip
     ctx = context or init_distributed()
-    device = ctx.device
     out = Path(out_dir)
-    last_path = out / LAST
-    if resume:
-        if not last_path.is_file():
-            raise FileNotFoundError(
-                f"cannot resume: no checkpoint {last_path} (the run wrote none yet); train "
-                "without resume to start it"
-            )
-    else:
-        _refuse_previous_run(out, ctx.is_main)
+    prepare_run_folder(out, resume, ctx.is_main)
     _seed_everything(seed + ctx.rank)
-    sampler = ResumableSampler(dataset, ctx.world_size, ctx.rank, seed=seed, drop_last=True)
-    loader = DataLoader(
-        SeededDataset(dataset),
-        batch_size=batch_size,
-        sampler=sampler,
-        drop_last=True,
-        num_workers=num_workers,
-        collate_fn=_TargetsAsArrays(collate_fn) if num_workers > 0 else collate_fn,
-        pin_memory=device.type == "cuda",
-        persistent_workers=num_workers > 0,
-        generator=torch.Generator().manual_seed(seed),  # iterators leave the global RNG alone
-    )
-    steps_per_epoch = len(loader)
-    if steps_per_epoch == 0:
-        per = f" per process ({ctx.world_size} processes)" if ctx.is_distributed else ""
-        raise ValueError(
-            f"the data set has {sampler.num_samples} images{per}, fewer than one batch of "
-            f"{batch_size}; lower batch_size (--batch) or add images"
-        )
-    total_steps = epochs * steps_per_epoch if epochs is not None else None
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
-    model = model.to(device, memory_format=memory_format).train()
-    build_config = getattr(model, "build_config", None)
-    net: nn.Module = DistributedDataParallel(model) if ctx.is_distributed else model
-    params = [p for p in model.parameters() if p.requires_grad]
-    if optimizer == "sgd":
-        optim = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
-    else:
-        optim = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    used = [0.0]  # the share of the time budget used, read by the budget schedule
-    if budget is None:
-        scheduler = paper_lr_scheduler(optim, total_steps, min(warmup_steps, total_steps // 10))
-    else:
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optim, lambda s: budget_lr_factor(s, used[0], warmup_steps)
-        )
-    scaler = torch.amp.GradScaler(device.type, enabled=amp == "fp16")
-    generator = _augment_generator(augment)
-    monitor = divergence_guard.monitor() if divergence_guard is not None else None
+    loader = _loader(dataset, collate_fn, settings, ctx)
+    state = TrainState(
+        model, settings, out, ctx, steps_per_epoch=len(loader), dataset_size=len(dataset),
+        augment=augment, divergence_guard=divergence_guard,
+    )  # fmt: skip
     metrics = MetricsLog(out / METRICS)
-    settings: dict[str, Any] = {
-        "model": _describe_model(model),
-        "batch_size": batch_size,
-        "world_size": ctx.world_size,
-        "dataset_size": len(dataset),
-        "optimizer": optimizer,
-        "lr": lr,
-        "momentum": momentum,
-        "weight_decay": weight_decay,
-        "warmup_steps": warmup_steps,
-        "epochs": epochs,
-        "time_budget": budget.seconds if budget is not None else None,
-        "clip_grad_norm": clip_grad_norm,
-        "amp": amp,
-        "seed": seed,
-        "channels_last": channels_last,
-    }
-    input_size: list[int] | str | None = None  # (H, W) of the run's batches, or "mixed"
-    check_size = False  # the first batch of a resumed run must have the run's size
-
-    step = 0
-    saved_step: int | None = None  # the step of the last.pt on disk
     if resume:
-        state = load_checkpoint(last_path, TRAIN_STATE_FORMAT, map_location=device)
-        changed = _check_resume(last_path, state["settings"], settings)
-        step = int(state["step"])
-        if total_steps is not None and step > total_steps:
-            done = -(-step // steps_per_epoch)
-            raise ValueError(
-                f"{last_path} is at step {step}, past the {epochs} epochs asked for "
-                f"({total_steps} steps); resume with epochs={done} (--epochs {done}) or more"
-            )
-        saved = (state.get("build_config") or {}).get("name")
-        load_state(model, state["model"], f"training state {last_path}", saved)
-        optim.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        if state["scaler"] and scaler.is_enabled():  # fp16 both times; else nothing to carry
-            scaler.load_state_dict(state["scaler"])
-        if changed:
-            for group in optim.param_groups:  # the saved groups carry the old values
-                group.update(initial_lr=lr, weight_decay=weight_decay)
-                if "momentum" in group:
-                    group["momentum"] = momentum
-            scheduler.base_lrs = [lr] * len(optim.param_groups)
-            for group, fn in zip(optim.param_groups, scheduler.lr_lambdas):
-                group["lr"] = lr * fn(scheduler.last_epoch)
-        own = state["rng"][ctx.rank]
-        _set_rng_state(own["global"])
-        if generator is not None and own["augment"] is not None:
-            generator.set_state(own["augment"])
-        if divergence_guard is not None:
-            monitor = divergence_guard.monitor(state.get("guard"))
-        if budget is not None:
-            budget.resume(state.get("spent") or 0.0)
-            used[0] = budget.fraction()
-        input_size = state["settings"].get("input_size")
-        check_size = isinstance(input_size, list)
-        saved_step = step
-        if ctx.is_main:
-            metrics.truncate(step)
-            if changed:
-                print(
-                    f"note: resuming {last_path} at step {step} with changed settings: "
-                    f"{', '.join(changed)}; they apply from here on, so the run is no longer "
-                    "identical to an uninterrupted one"
-                )
+        state.resume(metrics)
     elif ctx.is_main:
         out.mkdir(parents=True, exist_ok=True)
-
-    def kept() -> str:
-        if saved_step is None:
-            return "no checkpoint was written yet"
-        return f"the last checkpoint, {last_path} at step {saved_step}, is kept"
-
-    def again() -> str:
-        return "start again" if saved_step is None else "resume from it"
-
-    def save(write_model: bool) -> None:
-        nonlocal saved_step, last_save, save_s
-        began = time.perf_counter()
-        own = {"global": _rng_state(), "augment": generator.get_state() if generator else None}
-        rngs = _gather(ctx, own)
-        if ctx.is_main:
-            save_checkpoint(
-                {
-                    "model": model.state_dict(),
-                    "optimizer": optim.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "scaler": scaler.state_dict(),
-                    "epoch": step // steps_per_epoch,
-                    "step": step,
-                    "settings": {**settings, "input_size": input_size},
-                    "rng": rngs,
-                    "guard": monitor.state_dict() if monitor is not None else None,
-                    "build_config": build_config,
-                    "spent": budget.spent() if budget is not None else None,
-                },
-                last_path,
-                TRAIN_STATE_FORMAT,
-            )
-            if write_model:
-                save_model(model, out / MODEL, epoch=step // steps_per_epoch, step=step)
-        saved_step, last_save = step, time.perf_counter()
-        save_s = last_save - began
-
-    started = last_save = time.perf_counter()
-    save_s = step_s = 0.0  # the last checkpoint's and a step's duration (the time budget)
-    first_epoch, offset = divmod(step, steps_per_epoch)
-    last_epoch = epochs if epochs is not None else sys.maxsize
-    if step == total_steps or (budget is not None and budget.exhausted(budget.spent(), 0, 0)):
-        if ctx.is_main:
-            of = f" of {total_steps}" if step == total_steps else ", its time budget spent"
-            print(f"{out} is already complete (step {step}{of}); nothing to train")
-            if not (out / MODEL).is_file():
-                save_model(model, out / MODEL, epoch=first_epoch, step=step)
-        last_epoch = first_epoch
-    if budget is not None:
-        budget.start()
-    for epoch in range(first_epoch, last_epoch):
-        start = offset if epoch == first_epoch else 0
-        sampler.set_epoch(epoch, start * batch_size)
-        bar = ProgressBar(
-            steps_per_epoch - start,
-            f"epoch {epoch + 1}/{epochs}" if epochs is not None else f"epoch {epoch + 1}",
-            unit="step",
-            enabled=ctx.is_main,
-        )
-        tick, seen = time.perf_counter(), 0
-        tick_step = tick
-        out_of_time = False
-        for images, targets in loader:
-            size = list(images.shape[-2:])
-            if check_size and size != input_size:
-                raise ValueError(
-                    f"cannot resume {last_path}: the run trained on {input_size[0]}x"
-                    f"{input_size[1]} images, these batches are {size[0]}x{size[1]}; resume "
-                    "with the run's input size (--input-size) or start a new run in another "
-                    "folder"
-                )
-            check_size = False
-            if input_size is None:
-                input_size = size
-            elif input_size != size:
-                input_size = "mixed"  # multi-scale batches: nothing to check on resume
-            images = images.to(device, non_blocking=True)
-            targets = _to_device(targets, device)
-            if augment is not None:
-                with torch.no_grad():
-                    images, targets = augment(images, targets)
-            else:
-                images = to_float_image(images)
-            images = images.contiguous(memory_format=memory_format)
-            with precision_autocast(device, amp or "fp32"):
-                losses = net(images, targets)
-            row = dict(
-                zip(losses, torch.stack([v.detach().float() for v in losses.values()]).tolist())
-            )
-            bad = {k: v for k, v in row.items() if not math.isfinite(v)}
-            if bad:
-                raise NonFiniteLossError(
-                    f"non-finite loss at step {step + 1}: "
-                    f"{', '.join(f'{k}={v}' for k, v in bad.items())}; {kept()}; lower the "
-                    "learning rate, enable gradient clipping or check the data of this batch, "
-                    f"and {again()}"
-                )
-            loss = sum(losses.values())
-            optim.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if clip_grad_norm:
-                scaler.unscale_(optim)
-                torch.nn.utils.clip_grad_norm_(params, clip_grad_norm)
-            scaler.step(optim)
-            scaler.update()
-            now = time.perf_counter()
-            step_s = now - tick_step if step_s == 0 else 0.8 * step_s + 0.2 * (now - tick_step)
-            tick_step = now
-            if budget is not None:
-                spent = _rank0_value(ctx, device, budget.spent())
-                used[0] = budget.fraction(spent)
-            scheduler.step()
-            step += 1
-            seen += images.shape[0] * ctx.world_size
-            total = sum(row.values())
-            diverged = monitor.update(total) if monitor is not None and ctx.is_main else False
-            out_of_time, time_due, diverged, suspicious = _agree(
-                ctx,
-                device,
-                [
-                    (time_limit is not None and now - started > time_limit)
-                    or (budget is not None and budget.exhausted(spent, step_s, save_s)),
-                    checkpoint_seconds is not None and now - last_save > checkpoint_seconds,
-                    diverged,
-                    monitor is not None and ctx.is_main and monitor.streak > 0,
-                ],
-            )
-            end_of_epoch = step % steps_per_epoch == 0
-            if ctx.is_main:
-                rate = seen / max(now - tick, 1e-9)
-                lr_now = optim.param_groups[0]["lr"]
-                bar.update(1, loss=total, lr=lr_now, **{"img/s": round(rate, 1)})
-                if step % log_every == 0 or end_of_epoch or out_of_time:
-                    metrics.append(
-                        {
-                            "epoch": epoch + 1,
-                            "step": step,
-                            "lr": lr_now,
-                            "loss": total,
-                            **row,
-                            "images_per_s": rate,
-                        }
-                    )
-            if diverged:
-                guard = divergence_guard
-                raise DivergenceError(
-                    f"training diverged at step {step}: the loss ({total:.3g}) stayed above "
-                    f"{guard.factor:g}x its running median ({monitor.median:.3g}) for "
-                    f"{guard.patience} steps since step {step - guard.patience + 1}; {kept()}; "
-                    f"lower the learning rate (--lr) and {again()}"
-                )
-            finished = step == total_steps
-            periodic = (
-                end_of_epoch or time_due or bool(checkpoint_every and step % checkpoint_every == 0)
-            )
-            if finished or out_of_time or (periodic and not suspicious):
-                save(write_model=end_of_epoch or finished or out_of_time)
-                if suspicious and ctx.is_main:
-                    print(
-                        f"warning: checkpoint at step {step} written while the loss "
-                        f"({total:.3g}) is above {divergence_guard.factor:g}x its running "
-                        f"median for the last {monitor.streak} steps"
-                    )
-            if out_of_time:
-                break
-        bar.close()
-        if out_of_time:
-            if ctx.is_main:
-                what = (
-                    f"time budget of {budget.seconds:.0f}s spent"
-                    if budget is not None
-                    else f"time limit of {time_limit:.0f}s reached"
-                )
-                print(f"{what} after step {step}; checkpoint saved")
-            break
+    stop = StopPolicy(epochs, len(loader), time_limit, settings.budget)
+    checkpoints = CheckpointPolicy(checkpoint_every, checkpoint_seconds)
+    checkpoints.start(started := time.perf_counter())
+    stop.start(started)
+    if stop.complete(state.step):
+        _report_complete(state, stop)
+    else:
+        log = LogPolicy(metrics, log_every, epochs, enabled=ctx.is_main)
+        _run_epochs(state, loader, stop, checkpoints, log)
     if ctx.is_distributed:  # leave together: rank 0 may still be writing the checkpoint
         torch.distributed.barrier()
     return out / MODEL
+
+
+def _report_complete(state: TrainState, stop: StopPolicy) -> None:
+    """A resumed run with nothing left to train says so (and writes a missing ``model.pt``)."""
+    if state.context.is_main:
+        of = f" of {stop.total_steps}" if stop.finished(state.step) else ", its time budget spent"
+        print(f"{state.folder} is already complete (step {state.step}{of}); nothing to train")
+        if not (state.folder / MODEL).is_file():
+            save_model(state.model, state.folder / MODEL, epoch=state.epoch, step=state.step)
+
+
+def _run_epochs(
+    state: TrainState,
+    loader: DataLoader,
+    stop: StopPolicy,
+    checkpoints: CheckpointPolicy,
+    log: LogPolicy,
+) -> None:
+    """Train from the state's step (also mid-epoch) until the stop policy ends the run."""
+    ctx, per_epoch, budget = state.context, state.steps_per_epoch, state.settings.budget
+    if budget is not None:
+        budget.start()  # only training time counts
+    first_epoch, offset = divmod(state.step, per_epoch)
+    for epoch in range(first_epoch, stop.last_epoch):
+        start = offset if epoch == first_epoch else 0
+        loader.sampler.set_epoch(epoch, start * loader.batch_size)
+        now = time.perf_counter()
+        log.begin_epoch(epoch, per_epoch - start, now)
+        stop.begin_epoch(now)
+        out_of_time = False
+        for images, targets in loader:
+            state.see_batch(images)
+            row = train_step(state, images, targets)
+            now = time.perf_counter()
+            stop.step_done(now)
+            spent = rank0_value(ctx, budget.spent()) if budget is not None else None
+            state.advance(spent)
+            loss = sum(row.values())
+            out_of_time, time_due, diverged, suspicious = _decide(
+                state, stop, checkpoints, loss, now, spent
+            )
+            end_of_epoch = state.step % per_epoch == 0
+            lr = state.optimizer.param_groups[0]["lr"]
+            seen = images.shape[0] * ctx.world_size
+            log.after_step(state.step, lr, row, seen, now, end_of_epoch, stopping=out_of_time)
+            if diverged:
+                raise DivergenceError(_diverged(state, loss))
+            forced = stop.finished(state.step) or out_of_time
+            if checkpoints.due(
+                state.step, end_of_epoch=end_of_epoch, time_due=time_due,
+                suspicious=suspicious, forced=forced,
+            ):  # fmt: skip
+                write_model = checkpoints.writes_model(end_of_epoch=end_of_epoch, forced=forced)
+                checkpoints.save(state, write_model)
+                if suspicious and ctx.is_main:
+                    print(_written_while_suspicious(state, loss))
+            if out_of_time:
+                break
+        log.end_epoch()
+        if out_of_time:
+            if ctx.is_main:
+                print(f"{stop.reason()} after step {state.step}; checkpoint saved")
+            break
+
+
+def _decide(
+    state: TrainState,
+    stop: StopPolicy,
+    checkpoints: CheckpointPolicy,
+    loss: float,
+    now: float,
+    spent: float | None,
+) -> list[bool]:
+    """Out of time, a checkpoint due by time, diverged, suspicious: rank 0's verdicts after
+    a step (its clock, its loss guard), the same on every rank."""
+    ctx, monitor = state.context, state.monitor
+    diverged = monitor.update(loss) if monitor is not None and ctx.is_main else False
+    suspicious = monitor is not None and ctx.is_main and monitor.streak > 0
+    out_of_time = stop.out_of_time(now, spent, checkpoints.save_seconds)
+    return agree(ctx, [out_of_time, checkpoints.time_due(now), diverged, suspicious])
+
+
+def _diverged(state: TrainState, loss: float) -> str:
+    guard, monitor, step = state.guard, state.monitor, state.step
+    return (
+        f"training diverged at step {step}: the loss ({loss:.3g}) stayed above "
+        f"{guard.factor:g}x its running median ({monitor.median:.3g}) for "
+        f"{guard.patience} steps since step {step - guard.patience + 1}; {state.kept}; "
+        f"lower the learning rate (--lr) and {state.again}"
+    )
+
+
+def _written_while_suspicious(state: TrainState, loss: float) -> str:
+    return (
+        f"warning: checkpoint at step {state.step} written while the loss ({loss:.3g}) is "
+        f"above {state.guard.factor:g}x its running median for the last "
+        f"{state.monitor.streak} steps"
+    )
 
 
 def _check_model_keypoints(
     net: nn.Module, name: str, keypoints: KeypointSet, ann_file: Path
 ) -> None:
     """Refuse a model built for other keypoints than the data's (``model_kwargs`` that set
-    ``num_keypoints`` or ``keypoint_set``)."""
-    k = getattr(net, "num_keypoints", None)
-    own = getattr(net, "keypoint_set", None)
-    if k == 0:  # a segmentation-only model predicts no keypoints
+    ``keypoint_set``)."""
+    if "keypoints" not in net.outputs:  # a segmentation-only model predicts no keypoints
         return
-    if (k is not None and k != len(keypoints)) or (
-        own is not None and own.names != keypoints.names
-    ):
-        what = own.describe() if own is not None else f"{k} keypoints"
+    if net.keypoint_set.names != keypoints.names:
         raise ValueError(
-            f"{name} is built for {what} but {ann_file} has {keypoints.describe()}; leave "
-            "num_keypoints and keypoint_set out of the model arguments (the data set's are used)"
+            f"{name} is built for {net.keypoint_set.describe()} but {ann_file} has "
+            f"{keypoints.describe()}; leave keypoint_set out of the model arguments (the data "
+            "set's is used)"
         )
-
-
-def _upper_body(
-    keypoints: KeypointSet, augment_kwargs: Mapping[str, Any], ann_file: Path
-) -> dict[str, tuple[int, ...]]:
-    """The ``upper_body`` of half-body crops: the keypoint set's; COCO's default for COCO;
-    refused when half-body crops are asked for a set that has none."""
-    if keypoints.upper_body is not None:
-        return {"upper_body": keypoints.upper_body}
-    if (
-        augment_kwargs.get("half_body_prob", 0)
-        and "upper_body" not in augment_kwargs
-        and not keypoints.is_coco()
-    ):
-        raise ValueError(
-            f"half-body crops need the upper-body keypoints of {ann_file}'s "
-            f"{keypoints.describe()}: add an \"upper_body\" list of names to its category, or "
-            "pass upper_body=[...] in the augmentation arguments"
-        )
-    return {}
 
 
 def train(
@@ -746,11 +406,14 @@ def train(
 ) -> Path:
     """Train a registered model on a COCO-format keypoint data set (``cgalib train``).
 
-    The kind of model picks the data pipeline: a multi-person model ([`CGANet`][cgalib.CGANet])
-    trains on letterboxed whole images ([`CocoKeypoints`][cgalib.data.CocoKeypoints] with
-    ``input_size``, [`PoseAugmentation`][cgalib.data.PoseAugmentation]); a top-down model
-    ([`TopDownPose`][cgalib.TopDownPose]) on person crops ([`PersonCrops`][cgalib.data.PersonCrops],
-    [`TopDownAugmentation`][cgalib.data.TopDownAugmentation] with the model's crop size and flip map).
+    The model's contract picks the data pipeline
+    ([`training_pipeline()`][cgalib.data.training_pipeline]): a model that finds people in whole
+    images (``needs_boxes`` false, [`CGANet`][cgalib.CGANet]) trains on letterboxed whole images
+    ([`CocoKeypoints`][cgalib.data.CocoKeypoints] at ``input_rule.side``,
+    [`PoseAugmentation`][cgalib.data.PoseAugmentation]); a top-down model (``needs_boxes`` true,
+    [`TopDownPose`][cgalib.TopDownPose]) on person crops ([`PersonCrops`][cgalib.data.PersonCrops],
+    [`TopDownAugmentation`][cgalib.data.TopDownAugmentation] with the model's crop size); both flip
+    with the model's keypoint set.
 
     Before the first step the annotation file is checked
     ([`CocoKeypoints`][cgalib.data.CocoKeypoints]) and its report printed: images, people kept and
@@ -801,21 +464,9 @@ def train(
         ValueError: if ``model_kwargs`` build a model for another keypoint set than the
             data's (naming both).
     """
-    from cgalib.data import (
-        CocoKeypoints,
-        PersonCrops,
-        PoseAugmentation,
-        TopDownAugmentation,
-        collate_letterboxed,
-        collate_person_crops,
-        find_split,
-    )
-    from cgalib.models import TopDownPose
-
     ctx = init_distributed(device)
     try:
         images_dir, ann_file = find_split(data, "train", images_train, ann_train)
-        size = {} if input_size is None else {"input_size": input_size}
         given = (model_kwargs or {}).get("input_size", input_size)
         if input_size is not None and given != input_size:
             raise ValueError(
@@ -832,29 +483,28 @@ def train(
         )
         people = read()  # the keypoint set, checked before the model is built for it
         keypoints = people.keypoint_set
-        own_set = {} if keypoints == KeypointSet.coco() else {"keypoint_set": keypoints.to_dict()}
+        size = {} if input_size is None else {"input_size": input_size}
+        own_set = {} if keypoints == KeypointSet.coco() else {"keypoint_set": keypoints}
         torch.manual_seed(train_kwargs.get("seed", 0))  # the same seed, the same initial weights
         net = create_model(model, **{**size, **own_set, **(model_kwargs or {})})
+        check_pose_model(net, "train")
         _check_model_keypoints(net, model, keypoints, ann_file)
-        if "masks" in getattr(net, "outputs", ()):  # a segmentation model: people with masks
+        if "masks" in net.outputs:  # a segmentation model: people with masks
             people = read(with_masks=True)
         if ctx.is_main:
             print(people.report)
         warning = people.report.check_for_training()  # no labelled person: stop here
         if warning and ctx.is_main:
             print(f"warning: {warning}", file=sys.stderr)
-        if isinstance(net, TopDownPose):
-            dataset, collate = PersonCrops(people), collate_person_crops
-            halves = _upper_body(keypoints, augment_kwargs or {}, ann_file)
-            make_augment = partial(
-                TopDownAugmentation, net.input_size, flip_index=net.flip_index, **halves
-            )
-        else:
-            dataset, collate = people.letterboxed(net.input_size), collate_letterboxed
-            make_augment = partial(
-                PoseAugmentation, output_size=net.input_size, flip_index=keypoints.flip_index
-            )
-        aug = make_augment(**(augment_kwargs or {})).to(ctx.device) if augment else None
-        return train_model(net, dataset, collate, out, augment=aug, context=ctx, **train_kwargs)
+        pipeline = training_pipeline(net, people, augment, augment_kwargs, ctx.device)
+        return train_model(
+            net,
+            pipeline.dataset,
+            pipeline.collate_fn,
+            out,
+            augment=pipeline.augment,
+            context=ctx,
+            **train_kwargs,
+        )
     finally:
         cleanup_distributed()

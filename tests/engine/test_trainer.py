@@ -320,7 +320,8 @@ def test_time_budget_arguments_are_checked_first(tmp_path, kwargs, message):
 def test_worker_batches_carry_target_arrays_that_come_back_as_the_same_tensors():
     import pickle
 
-    from cgalib.engine.trainer import _TargetsAsArrays, _to_device
+    from cgalib.engine.step import _to_device
+    from cgalib.engine.trainer import _TargetsAsArrays
 
     target = {
         "boxes": torch.tensor([[1.0, 2.0, 3.0, 4.0]]),
