@@ -280,7 +280,7 @@ def _cmd_eval(
         images_dir,
         gt,
         boxes=boxes,
-        box_ap=True,
+        box_ap=not model.needs_boxes,  # given boxes are not the model's to score
         input_size=size,
         device=device,
         batch_size=batch,

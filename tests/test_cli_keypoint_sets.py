@@ -64,7 +64,7 @@ def test_it_evaluates_predicts_and_draws_without_flags(body14_run, capsys, tmp_p
 def test_it_exports_14_keypoints_without_flags(body14_run, capsys):
     pytest.importorskip("onnxruntime")
     ckpt = body14_run / "run" / "model.pt"
-    assert main(["export", "--checkpoint", str(ckpt), "--size", "64"]) == 0
+    assert main(["export", "--checkpoint", str(ckpt), "--input-size", "64"]) == 0
     out = capsys.readouterr().out
     assert f"onnx: {body14_run / 'run' / 'model.onnx'}" in out
     assert "keypoints: (1, 20, 14, 3)" in out

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from cgalib import TopDownPose, load_model
+from cgalib import load_model
 from cgalib.cli import main
 from cgalib.eval import KEYPOINT_METRICS
 
@@ -22,15 +22,13 @@ def runs(tmp_path_factory):
     data = root / "data"
     assert main(["synth", "--out", str(data), "--train", "6", "--val", "3", "--size", "128"]) == 0
     top_down = _train(data, root / "td", "topdown_tnet_d1w16", "96x64")
-    detector = _train(
-        data, root / "det", "cganet_tnet_d1w16", "128", "--model-kwargs", '{"input_size": 128}'
-    )
+    detector = _train(data, root / "det", "cganet_tnet_d1w16", "128")
     return {"root": root, "data": data, "top_down": top_down, "detector": detector}
 
 
 def test_train_builds_the_top_down_model_at_the_given_crop_size(runs):
     model = load_model(runs["top_down"])
-    assert isinstance(model, TopDownPose) and model.input_size == (96, 64)
+    assert model.needs_boxes and model.input_rule.size == (96, 64)
     rows = (runs["top_down"].parent / "metrics.csv").read_text().splitlines()
     assert rows[0].startswith("epoch,step,lr,loss") and len(rows) > 1
 

@@ -384,13 +384,7 @@ def load_model(
 
     Examples:
         >>> import tempfile, pathlib
-        >>> from cgalib.registry import (
-    BuilderArgumentError,
-    build_config,
-    build_name,
-    create_model,
-    list_models,
-)
+        >>> from cgalib.registry import create_model
         >>> with tempfile.TemporaryDirectory() as d:
         ...     save_model(create_model("tnet_d1w64", num_blocks=0), pathlib.Path(d) / "b.pt")
         ...     load_model(pathlib.Path(d) / "b.pt").strides

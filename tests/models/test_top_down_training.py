@@ -26,11 +26,11 @@ def test_train_model_runs_a_few_top_down_steps_and_saves_a_loadable_model(tmp_pa
     model = create_model(
         "topdown_tnet_d1w16",
         input_size=[64, 64],
-        num_keypoints=17,
-        flip_index=list(FLIP_INDEX),
         backbone_kwargs={"num_blocks": 1, "stem_blocks": 1},
     )
-    augment = TopDownAugmentation(crop_size=model.input_size, flip_prob=0.5, seed=0)
+    augment = TopDownAugmentation(
+        crop_size=model.input_rule.size, flip_index=FLIP_INDEX, flip_prob=0.5, seed=0
+    )
     out = train_model(
         model, people, collate_person_crops, tmp_path / "run", epochs=2, batch_size=4,
         augment=augment, optimizer="adamw", lr=1e-3, warmup_steps=0, num_workers=0,
@@ -38,6 +38,6 @@ def test_train_model_runs_a_few_top_down_steps_and_saves_a_loadable_model(tmp_pa
     rows = list(csv.DictReader((tmp_path / "run" / "metrics.csv").open()))
     assert int(rows[-1]["step"]) == 2 * (len(people) // 4) and float(rows[-1]["km"]) > 0
     loaded = load_model(out)
-    assert loaded.input_size == (64, 64) and loaded.flip_index == FLIP_INDEX
+    assert loaded.input_rule.size == (64, 64) and loaded.keypoint_set.flip_index == FLIP_INDEX
     with torch.no_grad():
         assert loaded(torch.rand(2, 3, 64, 64)).shape == (2, 17, 3)
