@@ -91,7 +91,7 @@ def training_pipeline(
     set's ``upper_body``). Both flip with ``model.keypoint_set.flip_index``.
 
     Args:
-        model: a pose model (see [`cgalib.models.contract`][cgalib.models.contract]), built for
+        model: a pose model (see [`cgalib.models.contract`][cgalib.models.PoseModel]), built for
             ``people``'s keypoints.
         people: the keypoint data set, read without ``input_size`` (original pixels).
         augment: build the augmentation (``False``: ``augment`` is ``None``; images are

@@ -65,7 +65,7 @@ class DenseOutputs(nn.Module):
     """The network part of a CGANet only: backbone and dense heads, raw outputs.
 
     No sigmoid and no post-processing: ``heatmap``, ``line_x`` and ``line_y`` are logits,
-    ``wh`` and ``offset`` regressions in heatmap cells (see [`CGANet.forward_dense()`][cgalib.CGANet.forward_dense]).
+    ``wh`` and ``offset`` regressions in heatmap cells (see [`CGANet.forward_dense()`][cgalib.models.CGANet.forward_dense]).
     The keypoint head needs the backbone pyramid and the boxes, so it is not part of the
     dense outputs.
 

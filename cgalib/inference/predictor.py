@@ -39,7 +39,7 @@ class Predictor:
     """Run any pose model on paths, PIL images, numpy arrays or tensors.
 
     One predictor for every kind of model; it asks the model how it finds people (the
-    [model contract][cgalib.models.contract]):
+    [model contract][cgalib.models.PoseModel]):
 
     - **on its own** (``needs_boxes`` false, e.g. [`CGANet`][cgalib.CGANet]): each image is
       letterboxed (longer side ``input_size``, each side padded up to a multiple of the

@@ -59,7 +59,7 @@ class CGANet(PoseModel):
     (another box extension, Ambiguity Alleviation off, flip test on) is built, never
     patched: [`cgalib.create_variant()`][cgalib.create_variant] for a registered model, or ``CGANet(...)``
     with other parts (sharing the trained ones). Every setting is fixed at construction
-    (the read-only facts of the [model contract][cgalib.models.contract]). It finds the
+    (the read-only facts of the [model contract][cgalib.models.PoseModel]). It finds the
     people in whole images on its own (``needs_boxes`` is false).
 
     Args:

@@ -365,7 +365,7 @@ def load_model(
             ``"cganet_tnet_d1w16.synthetic"``) when no file of that name exists.
         map_location: passed to ``torch.load`` (``"cpu"``, ``"cuda"``...).
         pose_model: the caller needs a whole pose model (one that carries the
-            [model contract][cgalib.models.contract], as evaluation, prediction and export
+            [model contract][cgalib.models.PoseModel], as evaluation, prediction and export
             do); a checkpoint of anything else (a backbone alone) fails with one line
             naming what it holds.
         **overrides: builder arguments that replace the recorded ones, for a variant
