@@ -31,7 +31,7 @@ notebooks: $(STAMP)
 	$(BIN)/python docs/scripts/render_notebooks.py
 
 # Notebooks run with docs/scripts/nbclient_wakeup.py loaded (-p): without it a kernel reply whose
-# wake-up the client missed waited out nbmake's 300 s cell timeout (issue 15, part 4).
+# wake-up the client missed waited out nbmake's 300 s cell timeout.
 test: $(STAMP)
 	$(BIN)/ruff check cgalib tests benchmarks examples configs
 	$(BIN)/python -m pytest

@@ -21,6 +21,7 @@ from torch import nn
 from cgalib.codecs.affine import affine_boxes, affine_keypoints, is_flipped
 from cgalib.utils.coco_meta import FLIP_INDEX
 from cgalib.utils.image import to_float_image
+from cgalib.utils.keypoint_set import check_permutation
 
 __all__ = ["PoseAugmentation", "affine_keypoints", "affine_boxes"]
 
@@ -121,9 +122,7 @@ class PoseAugmentation(nn.Module):
         self.box_mode = box_mode
         self.min_box_size = float(min_box_size)
         self.generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        flip = tuple(FLIP_INDEX if flip_index is None else flip_index)
-        if sorted(flip) != list(range(len(flip))):
-            raise ValueError(f"flip_index must permute range({len(flip)}), got {list(flip)}")
+        flip = check_permutation(FLIP_INDEX if flip_index is None else flip_index)
         self.register_buffer("flip_index", torch.tensor(flip, dtype=torch.long), persistent=False)
 
     def extra_repr(self) -> str:

@@ -21,10 +21,11 @@ from cgalib.codecs.affine import (
     person_crop_boxes,
 )
 from cgalib.utils.coco_meta import FLIP_INDEX
+from cgalib.utils.keypoint_set import KeypointSet, check_permutation
 
 __all__ = ["HALF_BODY_PADDING", "UPPER_BODY", "TopDownAugmentation"]
 
-UPPER_BODY: tuple[int, ...] = tuple(range(11))
+UPPER_BODY: tuple[int, ...] = KeypointSet.coco().upper_body
 """The COCO keypoints of the upper body (nose to wrists); the hips, knees and ankles are
 the lower body. Used by the half-body crops."""
 
@@ -125,7 +126,7 @@ class TopDownAugmentation(nn.Module):
         self.rotation = float(rotation)
         self.rotation_prob = float(rotation_prob)
         self.flip_prob = float(flip_prob)
-        self.flip_index = None if flip_index is None else tuple(int(i) for i in flip_index)
+        self.flip_index = None if flip_index is None else check_permutation(flip_index)
         self.half_body_prob = float(half_body_prob)
         self.half_body_min_keypoints = int(half_body_min_keypoints)
         self.upper_body = tuple(int(i) for i in upper_body)

@@ -58,9 +58,3 @@ __all__ = [
     "train_model",
     "train_step",
 ]
-
-from cgalib.utils.deprecation import moved_names
-
-__getattr__ = moved_names(
-    "cgalib.engine", {"ProgressBar": "cgalib.utils.progress", "progress": "cgalib.utils.progress"}
-)

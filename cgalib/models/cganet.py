@@ -338,7 +338,7 @@ def _create_cganet(
 ) -> CGANet:
     outputs = check_outputs(outputs)
     input_size = InputRule.square_side(input_size).side  # checked before the heads use it
-    keypoint_set = KeypointSet.from_dict(keypoint_set or KeypointSet.coco(), "keypoint_set")
+    keypoint_set = KeypointSet.of(keypoint_set)
     backbone = TNet(depth=depth, width=width, **(backbone_kwargs or {}))
     info = FeatureInfo.of(backbone)
 

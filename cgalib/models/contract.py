@@ -216,9 +216,7 @@ class PoseModel(nn.Module):
         outputs = check_outputs(outputs)
         if not isinstance(input_rule, InputRule):
             raise ValueError(f"input_rule must be an InputRule, got {type(input_rule).__name__}")
-        if keypoint_set is None:
-            keypoint_set = KeypointSet.coco()
-        self._keypoint_set = KeypointSet.from_dict(keypoint_set, "keypoint_set")
+        self._keypoint_set = KeypointSet.of(keypoint_set)
         self._input_rule = input_rule
         self._outputs = outputs
         self._flip_test = bool(flip_test)

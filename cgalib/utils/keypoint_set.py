@@ -629,6 +629,27 @@ class KeypointSet:
         )
 
     @classmethod
+    def of(cls, value: KeypointSet | Mapping[str, Any] | None, source: str = "keypoint_set") -> KeypointSet:
+        """The set a caller means: ``None`` is COCO's 17 person keypoints (cgalib's one
+        default set), a dict is read by [`from_dict()`][from_dict], a set is returned as it is.
+
+        Args:
+            value: a set, its ``to_dict()`` (or a COCO category), or ``None``.
+            source: how messages name it.
+
+        Returns:
+            The [`KeypointSet`][KeypointSet].
+
+        Raises:
+            KeypointSetError: for a dict that does not describe a valid set.
+
+        Example:
+            >>> KeypointSet.of(None) is KeypointSet.coco()
+            True
+        """
+        return cls.coco() if value is None else cls.from_dict(value, source)
+
+    @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "the keypoint set") -> KeypointSet:
         """The set [`to_dict()`][to_dict] wrote (a checkpoint's ``keypoint_set``), or that a COCO
         category describes (read as [`from_category()`][from_category] reads it).

@@ -14,7 +14,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from cgalib.utils.keypoint_set import KeypointSet
-from cgalib.viz.poses import check_people_keypoints, keypoint_colors, limb_colors
+from cgalib.viz.poses import pose_style
 
 __all__ = ["TRACK_COLORS", "draw_tracks"]
 
@@ -62,10 +62,7 @@ def draw_tracks(
     width = max(1, round(min(canvas.size) / 160))
     radius = width + 1
     font = ImageFont.load_default(size=max(10, 5 * width + 5))
-    keypoint_set = keypoint_set or KeypointSet.coco()
-    check_people_keypoints(people, keypoint_set)
-    point_colors = keypoint_colors(keypoint_set)
-    skeleton = list(zip(keypoint_set.skeleton, limb_colors(keypoint_set)))
+    keypoint_set, point_colors, skeleton = pose_style(people, keypoint_set)
     for person in people:
         kps = np.asarray(person["keypoints"], dtype=float).reshape(-1, 3)
         ok = kps[:, 2] >= keypoint_threshold

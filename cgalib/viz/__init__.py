@@ -4,20 +4,24 @@ from cgalib.viz.figures import save_prediction_grid
 from cgalib.viz.masks import draw_masks
 from cgalib.viz.poses import (
     LIMB_COLORS,
+    PoseStyle,
     check_people_keypoints,
     draw_people,
     keypoint_colors,
     limb_colors,
     limb_side,
+    pose_style,
 )
 
 __all__ = [
     "LIMB_COLORS",
+    "PoseStyle",
     "check_people_keypoints",
     "draw_masks",
     "draw_people",
     "keypoint_colors",
     "limb_colors",
     "limb_side",
+    "pose_style",
     "save_prediction_grid",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import torch
@@ -17,11 +17,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LIMB_COLORS",
+    "PoseStyle",
     "check_people_keypoints",
     "draw_people",
     "keypoint_colors",
     "limb_colors",
     "limb_side",
+    "pose_style",
 ]
 
 LIMB_COLORS = {"left": "#1f77ff", "right": "#ff7f0e", "center": "#2ca02c"}
@@ -87,6 +89,45 @@ def check_people_keypoints(people: Sequence[dict], keypoint_set: KeypointSet) ->
             )
 
 
+class PoseStyle(NamedTuple):
+    """How the people of one keypoint set are drawn (see [`pose_style()`][pose_style]).
+
+    Attributes:
+        keypoint_set: the set.
+        point_colors: the colour of each keypoint.
+        skeleton: ``((a, b), colour)`` of each limb.
+    """
+
+    keypoint_set: KeypointSet
+    point_colors: list[str]
+    skeleton: list[tuple[tuple[int, int], str]]
+
+
+def pose_style(people: Sequence[dict], keypoint_set: KeypointSet | None = None) -> PoseStyle:
+    """The set people are drawn with (COCO's when ``None``), checked against them, and its
+    colours: what every drawing of poses (pictures, video frames) starts with.
+
+    Args:
+        people: COCO-style dicts with flat ``keypoints``.
+        keypoint_set: the set they were predicted with.
+
+    Returns:
+        The [`PoseStyle`][PoseStyle].
+
+    Raises:
+        ValueError: for a person whose keypoint count is not the set's.
+
+    Examples:
+        >>> style = pose_style([])
+        >>> len(style.point_colors), style.skeleton[0][0]
+        (17, (15, 13))
+    """
+    keypoint_set = KeypointSet.of(keypoint_set)
+    check_people_keypoints(people, keypoint_set)
+    skeleton = list(zip(keypoint_set.skeleton, limb_colors(keypoint_set)))
+    return PoseStyle(keypoint_set, keypoint_colors(keypoint_set), skeleton)
+
+
 def _as_numpy_image(image) -> np.ndarray:
     """`(H, W, 3)` ``uint8``, by the image-value rule of [`to_rgb_tensor()`][cgalib.utils.to_rgb_tensor]."""
     return (
@@ -134,10 +175,7 @@ def draw_people(
     """
     from matplotlib.patches import Rectangle
 
-    keypoint_set = keypoint_set or KeypointSet.coco()
-    check_people_keypoints(people, keypoint_set)
-    point_colors = keypoint_colors(keypoint_set)
-    skeleton = list(zip(keypoint_set.skeleton, limb_colors(keypoint_set)))
+    keypoint_set, point_colors, skeleton = pose_style(people, keypoint_set)
     ax.imshow(_as_numpy_image(image))
     ax.set_axis_off()
     if title:

@@ -10,7 +10,7 @@ edge for an arriving message is consumed without waking the waiting poll; it the
 when its timeout fires (pyzmq checks the socket once more at that point and finds the message).
 For the ``execute_reply`` of a cell, nbclient's timeout is the cell timeout, so the client sat
 idle for nbmake's whole 300 s on a reply that had arrived in milliseconds, and the notebook
-still passed: the ``make test`` notebook step that took 325 s (issue 15, part 4). It showed up
+still passed: the ``make test`` notebook step that took 325 s. It showed up
 in notebook 02, whose widget cell sends dozens of ``comm`` messages, in about one run in four
 (pyzmq 27.3, jupyter_client 8.10, nbclient 0.11, ipykernel 7.4).
 
