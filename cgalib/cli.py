@@ -351,9 +351,16 @@ def _cmd_predict(
             skipped += len(report.skipped)
             print(f"results: {report.results} ({report.images} pictures, {report.people} people)")
     if videos:
-        tracking = {"every": every, "max_frames": max_frames, "smooth": smooth,
-                    "min_cutoff": min_cutoff, "beta": beta, "patience": patience}  # fmt: skip
-        done, failed = _predict_videos(predictor, videos, out, strict, **tracking)
+        from cgalib.video import PoseSmoother, PoseTracker
+
+        def tracking() -> dict:  # a fresh tracker and smoother for each video
+            return {
+                "tracker": PoseTracker(predictor.keypoint_set.sigmas, patience=patience),
+                "smoother": PoseSmoother(min_cutoff=min_cutoff, beta=beta) if smooth else None,
+            }
+
+        frames = {"every": every, "max_frames": max_frames, "smooth": smooth}
+        done, failed = _predict_videos(predictor, videos, out, strict, tracking, frames)
         skipped += failed
         if not done and not pictures:
             raise ValueError(f"no input could be read ({len(videos)} video(s) skipped)")
@@ -367,29 +374,17 @@ def _predict_videos(
     videos: list[str],
     out: str,
     strict: bool,
-    every: int,
-    max_frames: int | None,
-    smooth: bool,
-    min_cutoff: float,
-    beta: float,
-    patience: int,
+    tracking: Callable[[], dict],
+    frames: dict,
 ) -> tuple[int, int]:
-    """Track and smooth each video; the counts of videos done and skipped."""
-    from cgalib.video import PoseSmoother, PoseTracker, predict_video
+    """Track and smooth each video (``tracking()``: its fresh tracker and smoother;
+    ``frames``: ``predict_video``'s frame choice); the counts of videos done and skipped."""
+    from cgalib.video import predict_video
 
     done = skipped = 0
     for video in videos:
         try:
-            path = predict_video(
-                predictor,
-                video,
-                out,
-                every=every,
-                max_frames=max_frames,
-                smooth=smooth,
-                tracker=PoseTracker(predictor.keypoint_set.sigmas, patience=patience),
-                smoother=PoseSmoother(min_cutoff=min_cutoff, beta=beta) if smooth else None,
-            )
+            path = predict_video(predictor, video, out, **frames, **tracking())
         except (ValueError, OSError) as err:
             if strict:
                 raise

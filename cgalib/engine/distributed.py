@@ -120,9 +120,7 @@ def rank0_value(ctx: DistributedContext, value: float) -> float:
     """
     if not ctx.is_distributed:
         return value
-    t = torch.tensor([value], dtype=torch.float64, device=ctx.device)
-    dist.broadcast(t, src=0)
-    return float(t.item())
+    return _from_rank0(ctx, [value])[0]
 
 
 def agree(ctx: DistributedContext, flags: list[bool]) -> list[bool]:
@@ -144,6 +142,11 @@ def agree(ctx: DistributedContext, flags: list[bool]) -> list[bool]:
     """
     if not ctx.is_distributed:
         return flags
-    t = torch.tensor([float(f) for f in flags], device=ctx.device)
+    return [bool(v) for v in _from_rank0(ctx, [float(f) for f in flags])]
+
+
+def _from_rank0(ctx: DistributedContext, values: list[float]) -> list[float]:
+    """Rank 0's ``values``, broadcast to every rank (a collective call)."""
+    t = torch.tensor(values, dtype=torch.float64, device=ctx.device)
     dist.broadcast(t, src=0)
-    return [bool(v) for v in t.tolist()]
+    return t.tolist()
