@@ -52,7 +52,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import torch
-from _docs import check_block, write_block
 from _memory import PeakRSS
 from _peer_models import (
     KEYPOINT_RCNN,
@@ -71,7 +70,7 @@ import cgalib
 from cgalib import Predictor, create_model, list_models
 from cgalib.codecs import roi_keypoint_targets
 from cgalib.inference import letterbox_batch
-from cgalib.utils import count_macs, count_parameters
+from cgalib.utils import check_block, count_macs, count_parameters, write_block
 
 ROW_PREFIX = "peers-row: "
 """The line a training subprocess prints its result on (JSON after the prefix)."""
