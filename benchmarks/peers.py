@@ -18,7 +18,9 @@ also ``compile=True`` and ``compile="cuda_graphs"``) against torchvision's
 ``box_detections_per_img=20`` so that its keypoint head always runs on 20 boxes, like
 CGANet's maxDets=20). Reports fps, the ratio to Keypoint R-CNN at the same precision,
 parameters, multiply-accumulates (``cgalib.utils.count_macs``, one forward) and the share
-of time in post-processing (AA, decode, DEA, keypoint decode; ``benchmarks/_timing.py``).
+of time in post-processing (AA, decode, DEA, keypoint decode: the ``detect`` and
+``decode_keypoints`` stages of a profiled forward, :func:`cgalib.utils.stage_seconds`;
+``benchmarks/_timing.py``).
 
 Part 2, top-down training throughput at 256x192 (batch 8 on the CPU, 64 on CUDA):
 ``topdown_tnet_d3w64``/``d3w96`` (their own focal loss) against SimpleBaseline-R50

@@ -1,7 +1,7 @@
 """Shared helpers of every layer: image input, devices, atomic files, progress bars,
 precisions, keypoint sets and the COCO constants, model size, checks of numbers read from
-JSON, the blocks that scripts write into pages. Nothing here imports another cgalib
-package."""
+JSON, the blocks that scripts write into pages, stage timings. Nothing here imports another
+cgalib package."""
 
 from cgalib.utils.complexity import count_macs, count_parameters
 from cgalib.utils.device import resolve_device
@@ -23,6 +23,7 @@ from cgalib.utils.keypoint_set import (
 from cgalib.utils.machine import cpu_name, machine_description
 from cgalib.utils.numbers import is_integer, is_number, number_rows
 from cgalib.utils.precision import PRECISIONS, Precision, autocast, precision_dtype
+from cgalib.utils.profiling import StageTimes, stage, stage_seconds
 from cgalib.utils.progress import ProgressBar, progress
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "KeypointSetWarning",
     "Precision",
     "ProgressBar",
+    "StageTimes",
     "atomic_open",
     "autocast",
     "block_content",
@@ -51,6 +53,8 @@ __all__ = [
     "read_image",
     "replace_block",
     "resolve_device",
+    "stage",
+    "stage_seconds",
     "to_float_image",
     "to_rgb_tensor",
     "write_block",
