@@ -8,7 +8,8 @@ the inference-time variants (box extension none / fixed / DEA, Ambiguity Allevia
 off / on, and the DEA ``ratio`` x ``thre`` grid of Table 2) are built from the trained
 ROIGuider model with ``cgalib.create_variant`` (the same weights, other builder
 arguments); no model attribute is changed after construction. AP is pycocotools' OKS AP on the
-held-out synthetic val split. Prints markdown tables and optionally writes them to a page.
+held-out synthetic val split. Prints markdown tables and, with ``--write-docs``, writes them
+into the page's ``ablation`` block (:func:`cgalib.utils.write_block`).
 """
 
 from __future__ import annotations
@@ -28,12 +29,13 @@ from cgalib.engine.recipes import CPU_DEMO_RECIPE, SYNTHETIC_GPU_RECIPE
 from cgalib.eval import evaluate_coco
 from cgalib.models import create_variant, load_checkpoint, load_model
 from cgalib.models.checkpoint import TRAIN_STATE_FORMAT
-from cgalib.utils import count_parameters
+from cgalib.utils import check_block, count_parameters, write_block
 
 RATIOS = (0.05, 0.07, 0.08, 0.09, 0.1, 0.15)
 THRES = (0.05, 0.06, 0.07, 0.08, 0.09, 0.1, 0.15)
-RESULTS_MARKER = "<!-- results: written by benchmarks/ablation.py -->"
-"""``--write-docs`` keeps the page up to this line and replaces what follows."""
+BLOCK = "ablation"
+"""``--write-docs`` replaces the page's block between ``<!-- ablation:start -->`` and
+``<!-- ablation:end -->``."""
 
 
 def _ap(model, data: Path, size: int, device: str) -> float:
@@ -58,6 +60,11 @@ def main() -> None:
     parser.add_argument("--train-images", type=int, default=None)
     parser.add_argument("--write-docs", default=None, help="markdown page to write")
     args = parser.parse_args()
+    if args.write_docs:  # a page without the block fails now, not after hours of training
+        try:
+            check_block(Path(args.write_docs).read_text(encoding="utf-8"), BLOCK, args.write_docs)
+        except (OSError, ValueError) as err:
+            raise SystemExit(str(err)) from None
 
     gpu = args.device.startswith("cuda")
     backbone = args.backbone or ("d1w64" if gpu else "d1w16")
@@ -176,10 +183,8 @@ def main() -> None:
     (out / "ablation.json").write_text(
         json.dumps({"rows": rows, "grid": {f"{r},{t}": v for (r, t), v in grid.items()}})
     )
-    if args.write_docs:  # keep the page's introduction, replace what follows the marker
-        page = Path(args.write_docs)
-        intro = page.read_text().split(RESULTS_MARKER)[0] if page.is_file() else "# Ablation\n\n"
-        page.write_text(intro + RESULTS_MARKER + "\n\n" + table + "\n")
+    if args.write_docs:
+        write_block(args.write_docs, BLOCK, table, blank_lines=True)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,9 @@ also ``compile=True`` and ``compile="cuda_graphs"``) against torchvision's
 ``box_detections_per_img=20`` so that its keypoint head always runs on 20 boxes, like
 CGANet's maxDets=20). Reports fps, the ratio to Keypoint R-CNN at the same precision,
 parameters, multiply-accumulates (``cgalib.utils.count_macs``, one forward) and the share
-of time in post-processing (AA, decode, DEA, keypoint decode; ``benchmarks/_timing.py``).
+of time in post-processing (AA, decode, DEA, keypoint decode: the ``detect`` and
+``decode_keypoints`` stages of a profiled forward, :func:`cgalib.utils.stage_seconds`;
+``benchmarks/_timing.py``).
 
 Part 2, top-down training throughput at 256x192 (batch 8 on the CPU, 64 on CUDA):
 ``topdown_tnet_d3w64``/``d3w96`` (their own focal loss) against SimpleBaseline-R50
@@ -52,7 +54,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import torch
-from _docs import check_block, write_block
 from _memory import PeakRSS
 from _peer_models import (
     KEYPOINT_RCNN,
@@ -71,7 +72,7 @@ import cgalib
 from cgalib import Predictor, create_model, list_models
 from cgalib.codecs import roi_keypoint_targets
 from cgalib.inference import letterbox_batch
-from cgalib.utils import count_macs, count_parameters
+from cgalib.utils import check_block, count_macs, count_parameters, write_block
 
 ROW_PREFIX = "peers-row: "
 """The line a training subprocess prints its result on (JSON after the prefix)."""

@@ -24,11 +24,10 @@ import datetime
 from pathlib import Path
 
 import torch
-from _docs import write_block
 from _timing import device_name, time_call
 
 from cgalib import Predictor, create_model
-from cgalib.utils import count_macs
+from cgalib.utils import count_macs, write_block
 
 SETTINGS: dict[str, dict] = {
     "default (128, 256, 512)": {},

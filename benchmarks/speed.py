@@ -7,7 +7,8 @@ Times ``model(images)`` from an image tensor to keypoints (normalisation, networ
 decode, DEA, ROI head, keypoint decode) at batch 1 on a square input, warm-up excluded,
 synchronised on CUDA; reports frames per second, parameters, the share of time spent
 after the dense heads (post-processing + ROI head) and that of the post-processing alone
-(AA, decode, DEA, keypoint decode). Prints a markdown table.
+(AA, decode, DEA, keypoint decode), read from the stages the model labels in a profiled
+forward (:func:`cgalib.utils.stage_seconds`). Prints a markdown table.
 """
 
 from __future__ import annotations

@@ -31,7 +31,11 @@ from cgalib.codecs.affine import (
     whole_crop_boxes,
 )
 from cgalib.codecs.center import center_targets, decode_centers, heatmap_nms
-from cgalib.codecs.center_line import center_line_heatmaps, dichotomy_extend_area
+from cgalib.codecs.center_line import (
+    center_line_heatmaps,
+    dichotomy_extend_area,
+    dichotomy_extend_path,
+)
 from cgalib.codecs.dense import build_targets
 from cgalib.codecs.gaussian import center_radius, draw_gaussian
 from cgalib.codecs.letterbox import (
@@ -74,6 +78,7 @@ __all__ = [
     "decode_roi_heatmaps",
     "decode_roi_masks",
     "dichotomy_extend_area",
+    "dichotomy_extend_path",
     "draw_gaussian",
     "heatmap_nms",
     "image_to_roi_heatmap",

@@ -15,7 +15,7 @@ import torch
 from cgalib.codecs.gaussian import center_radius
 from cgalib.ops.boxes import OUTWARD, box_side_sizes, side_vector
 
-__all__ = ["center_line_heatmaps", "dichotomy_extend_area"]
+__all__ = ["center_line_heatmaps", "dichotomy_extend_area", "dichotomy_extend_path"]
 
 
 def _line_profiles(
@@ -177,6 +177,67 @@ def dichotomy_extend_area(
         >>> out.shape, [round(v, 1) for v in out[0].tolist()]  # to the line's pixel edges
         (torch.Size([1, 4]), [20.0, 9.5, 40.0, 50.5])
     """
+    return _extend_area(boxes, center_line_x, center_line_y, ratio, thre, max_iters, False)
+
+
+def dichotomy_extend_path(
+    boxes: torch.Tensor,
+    center_line_x: torch.Tensor,
+    center_line_y: torch.Tensor,
+    ratio: float = 0.09,
+    thre: float = 0.08,
+    max_iters: int = 10,
+) -> torch.Tensor:
+    """Where each box side stands after every bisection step of
+    [`dichotomy_extend_area()`][dichotomy_extend_area] (to draw or inspect the search).
+
+    The same search, in the same code: step 0 is each side's start, ``ratio * size / 2``
+    outside the box, and step ``i`` its position after the ``i``-th move. The last step
+    is the search's result before the final clamp:
+    ``dichotomy_extend_area(...)`` is ``boxes + outward * clamp((path[-1] - boxes) *
+    outward, 0, ratio * size)`` with ``outward = (-1, -1, 1, 1)``.
+
+    Args:
+        boxes: xyxy boxes in heatmap coordinates.
+        center_line_x: horizontal center-line probabilities ``M_x`` (after sigmoid).
+        center_line_y: vertical center-line probabilities ``M_y`` (after sigmoid).
+        ratio: maximum extension per side, relative to the box size.
+        thre: center-line score above which a side is on the line.
+        max_iters: bisection steps.
+
+    Returns:
+        The side positions, in ``boxes``' dtype.
+
+    Raises:
+        ValueError: as [`dichotomy_extend_area()`][dichotomy_extend_area].
+
+    Shape:
+        - boxes: `(..., N, 4)`
+        - center_line_x, center_line_y: `(..., H, W)`
+        - output: `(max_iters + 1, ..., N, 4)`
+
+    Examples:
+        >>> m_y = torch.zeros(64, 64)
+        >>> m_y[10:51, 30] = 1.0  # a vertical line from y=10 to y=50
+        >>> box = torch.tensor([[20.0, 13.0, 40.0, 50.0]])  # height 37: reach 0.2 * 37 / 2
+        >>> path = dichotomy_extend_path(box, torch.zeros(64, 64), m_y, ratio=0.2, max_iters=2)
+        >>> path.shape, [round(v, 2) for v in path[:, 0, 1].tolist()]  # the top side
+        (torch.Size([3, 1, 4]), [9.3, 11.15, 10.22])
+    """
+    return _extend_area(boxes, center_line_x, center_line_y, ratio, thre, max_iters, True)
+
+
+def _extend_area(
+    boxes: torch.Tensor,
+    center_line_x: torch.Tensor,
+    center_line_y: torch.Tensor,
+    ratio: float,
+    thre: float,
+    max_iters: int,
+    path: bool,
+) -> torch.Tensor:
+    """The bisection of the Dichotomy Extended Area: the clamped extended boxes, or with
+    ``path`` every step's side positions (unclamped)."""
     if boxes.dim() < 2 or boxes.shape[-1] != 4:
         raise ValueError(
             f"dichotomy_extend_area expects boxes (..., N, 4), got {tuple(boxes.shape)}"
@@ -195,7 +256,7 @@ def dichotomy_extend_area(
     if ratio < 0 or max_iters < 0:
         raise ValueError(f"ratio and max_iters must be >= 0, got {ratio} and {max_iters}")
     if boxes.numel() == 0:
-        return boxes.clone()
+        return boxes.expand(max_iters + 1, *boxes.shape).clone() if path else boxes.clone()
 
     height, width = center_line_x.shape[-2:]
     n = boxes.shape[-2]
@@ -236,9 +297,14 @@ def dichotomy_extend_area(
     # profile index = floor(pos + 1 + 0.5) within the side's own profile.
     shift = start + 1.5
     t = search + signed_reach + shift
+    steps = [t] if path else []
     for i in range(1, max_iters + 1):
         index = torch.clamp(t, start, start + (length - 1)).long()
         t = t.addcmul(step_sign.gather(-1, index), signed_reach, value=2.0**-i)
+        if path:
+            steps.append(t)
+    if path:
+        return (torch.stack(steps) - shift).reshape(max_iters + 1, *boxes.shape).to(boxes.dtype)
     pos = t - shift
     extension = torch.minimum(((pos - search) * outward).clamp(min=0), ratio * size)
     out = orig + outward * extension

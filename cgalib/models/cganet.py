@@ -38,6 +38,7 @@ from cgalib.postprocess import (
 )
 from cgalib.registry import register_model
 from cgalib.utils.keypoint_set import KeypointSet
+from cgalib.utils.profiling import stage
 
 __all__ = [
     "CGANet",
@@ -269,29 +270,45 @@ class CGANet(PoseModel):
             - scores: `(B, k)`
             - keypoints: `(B, k, K, 3)`
             - masks: `(B, k, h, w)`, ``(h, w)`` the mask head's ``output_size``
+
+        The work is labelled in stages for a profile
+        ([`stage_seconds()`][cgalib.utils.profiling.stage_seconds]): ``dense`` (preprocessing,
+        backbone, dense heads), ``detect`` (sigmoid, Ambiguity Alleviation, top-k, box
+        extension), ``keypoint_head`` (the ROI head on the extended boxes),
+        ``decode_keypoints``, ``mask_head`` (with the sigmoid) and, with the flip test,
+        ``flip`` (the mirrored passes and the averaging).
         """
-        features, outputs = self.forward_dense(images)
+        with stage("dense"):
+            features, outputs = self.forward_dense(images)
         if self._flip_test:
-            features_m, outputs_m = self.forward_dense(images.flip(-1))
-            outputs = average_flipped_outputs(outputs, outputs_m)
-        detections = self.postprocess.detect(outputs)
+            with stage("flip"):
+                features_m, outputs_m = self.forward_dense(images.flip(-1))
+                outputs = average_flipped_outputs(outputs, outputs_m)
+        with stage("detect"):
+            detections = self.postprocess.detect(outputs)
         rois = detections["extended_boxes"]
         if self._flip_test:
-            mirrored = list(hflip_boxes(rois, images.shape[-1]).unbind(0))
+            with stage("flip"):
+                mirrored = list(hflip_boxes(rois, images.shape[-1]).unbind(0))
         if self.keypoint_head is not None:
-            logits = self.keypoint_head(features, list(rois.unbind(0)))
+            with stage("keypoint_head"):
+                logits = self.keypoint_head(features, list(rois.unbind(0)))
             if self._flip_test:
-                flip_index = self.keypoint_set.flip_index
-                logits_m = self.keypoint_head(features_m, mirrored)
-                logits = average_flipped_heatmaps(logits, logits_m, flip_index)
-            detections["keypoints"] = self.postprocess.decode_keypoints(logits, rois)
+                with stage("flip"):
+                    logits_m = self.keypoint_head(features_m, mirrored)
+                    flip_index = self.keypoint_set.flip_index
+                    logits = average_flipped_heatmaps(logits, logits_m, flip_index)
+            with stage("decode_keypoints"):
+                detections["keypoints"] = self.postprocess.decode_keypoints(logits, rois)
         if self.mask_head is not None:
-            masks = self.mask_head(features, list(rois.unbind(0))).float().sigmoid()
+            with stage("mask_head"):
+                masks = self.mask_head(features, list(rois.unbind(0))).float().sigmoid()
             if self._flip_test:
-                masks = (masks + self.mask_head(features_m, mirrored).float().sigmoid().flip(-1)) / 2
+                with stage("flip"):
+                    masks_m = self.mask_head(features_m, mirrored).float().sigmoid().flip(-1)
+                    masks = (masks + masks_m) / 2
             detections["masks"] = masks.view(*rois.shape[:2], *masks.shape[-2:])
         return detections
-
 
 
 def _num_outputs(head: nn.Module) -> object:

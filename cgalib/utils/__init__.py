@@ -1,9 +1,17 @@
 """Shared helpers of every layer: image input, devices, atomic files, progress bars,
 precisions, keypoint sets and the COCO constants, model size, checks of numbers read from
-JSON. Nothing here imports another cgalib package."""
+JSON, the blocks that scripts write into pages, stage timings. Nothing here imports another
+cgalib package."""
 
 from cgalib.utils.complexity import count_macs, count_parameters
 from cgalib.utils.device import resolve_device
+from cgalib.utils.doc_blocks import (
+    block_content,
+    block_markers,
+    check_block,
+    replace_block,
+    write_block,
+)
 from cgalib.utils.files import atomic_open
 from cgalib.utils.image import ImageInput, read_image, to_float_image, to_rgb_tensor
 from cgalib.utils.keypoint_set import (
@@ -15,6 +23,7 @@ from cgalib.utils.keypoint_set import (
 from cgalib.utils.machine import cpu_name, machine_description
 from cgalib.utils.numbers import is_integer, is_number, number_rows
 from cgalib.utils.precision import PRECISIONS, Precision, autocast, precision_dtype
+from cgalib.utils.profiling import StageTimes, stage, stage_seconds
 from cgalib.utils.progress import ProgressBar, progress
 
 __all__ = [
@@ -28,8 +37,12 @@ __all__ = [
     "KeypointSetWarning",
     "Precision",
     "ProgressBar",
+    "StageTimes",
     "atomic_open",
     "autocast",
+    "block_content",
+    "block_markers",
+    "check_block",
     "count_macs",
     "count_parameters",
     "is_integer",
@@ -38,7 +51,11 @@ __all__ = [
     "precision_dtype",
     "progress",
     "read_image",
+    "replace_block",
     "resolve_device",
+    "stage",
+    "stage_seconds",
     "to_float_image",
     "to_rgb_tensor",
+    "write_block",
 ]

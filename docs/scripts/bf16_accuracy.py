@@ -15,23 +15,20 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
+from cgalib import load_model
+from cgalib.data import find_split, make_synthetic_coco
+from cgalib.eval import evaluate_coco
+from cgalib.models.pretrained import HELD_OUT
+from cgalib.utils import write_block
+from cgalib.utils.machine import cpu_name
+
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "benchmarks"))
-
-from _docs import write_block  # noqa: E402
-
-from cgalib import load_model  # noqa: E402
-from cgalib.data import find_split, make_synthetic_coco  # noqa: E402
-from cgalib.eval import evaluate_coco  # noqa: E402
-from cgalib.models.pretrained import HELD_OUT  # noqa: E402
-from cgalib.utils.machine import cpu_name  # noqa: E402
 
 
 def main() -> None:

@@ -8,7 +8,8 @@ Writes, from synthetic images of the seed-0 training split at 256 px:
   (:func:`cgalib.codecs.center_targets`, :func:`cgalib.codecs.center_line_heatmaps`);
 - ``concept_dea.png``: Dichotomy Extended Area on a jittered box, with the center-line
   profile and the bisection path of the top and bottom sides
-  (:func:`cgalib.postprocess.dichotomy_extend_area`, :func:`~cgalib.postprocess.fixed_extend_area`);
+  (:func:`cgalib.postprocess.dichotomy_extend_area`, the path from
+  :func:`cgalib.codecs.dichotomy_extend_path`, :func:`~cgalib.postprocess.fixed_extend_area`);
 - ``concept_ambiguity.png``: Ambiguity Alleviation removing a duplicate center peak
   (:func:`cgalib.postprocess.alleviate_ambiguity`, :func:`~cgalib.postprocess.decode_centers`);
 - ``concept_tnet_pyramid.png``: the four TNet levels of an image (:class:`cgalib.TNet`);
@@ -39,6 +40,7 @@ from cgalib.codecs import (  # noqa: E402
     center_line_heatmaps,
     center_radius,
     center_targets,
+    dichotomy_extend_path,
     draw_gaussian,
 )
 from cgalib.data import synthetic_sample  # noqa: E402
@@ -124,22 +126,6 @@ def center_lines_figure(out: Path) -> None:
     save(fig, out / "concept_center_lines.png")
 
 
-def dea_path(box, profile, k, ratio=0.09, thre=0.08, max_iters=10):
-    """Bisection path of side ``k`` (1: top, 3: bottom) along ``profile`` and its end."""
-    out = -1.0 if k < 2 else 1.0
-    size = float(box[3] - box[1])
-    reach = ratio * size / 2
-    start = float(box[k])
-    pos = start + out * reach
-    path = [pos]
-    for i in range(1, max_iters + 1):
-        j = math.floor(pos + 0.5)
-        score = profile[j] if 0 <= j < len(profile) else 0.0
-        pos += out * (1.0 if score > thre else -1.0) * reach * 2.0**-i
-        path.append(pos)
-    return path, start + out * min(max((pos - start) * out, 0.0), ratio * size)
-
-
 def dea_figure(out: Path) -> None:
     index, image, anns = pick_single()
     gt = boxes_of(anns)[0] / STRIDE
@@ -148,10 +134,9 @@ def dea_figure(out: Path) -> None:
     box = gt + torch.tensor([0.03, 0.04, -0.03, -0.07]) * size  # a defective detection
     dea = dichotomy_extend_area(box[None], m_x, m_y)[0]
     fixed = fixed_extend_area(box[None], 0.09)[0]
-    profile = m_y[:, math.floor(float(box[0] + box[2]) / 2 + 0.5)].numpy()
-    paths = {k: dea_path(box, profile, k) for k in (1, 3)}
-    for k, (_, end) in paths.items():
-        assert abs(end - float(dea[k])) < 1e-3, "the traced path must end where the library ends"
+    profile = m_y[:, math.floor(float(box[0] + box[2]) / 2)].numpy()  # the column DEA reads
+    steps = dichotomy_extend_path(box[None], m_x, m_y)[:, 0]  # (11, 4): every side, every step
+    paths = {k: (steps[:, k].tolist(), float(dea[k])) for k in (1, 3)}
 
     fig = plt.figure(figsize=(11, 4.6))
     grid = fig.add_gridspec(2, 2, width_ratios=[1, 1.5], height_ratios=[1, 1.2])

@@ -14,13 +14,11 @@ import argparse
 import json
 import shutil
 import statistics
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "benchmarks"))
+from cgalib.utils import write_block
 
-from _docs import write_block  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
 
 
 def main() -> None:

@@ -4,8 +4,9 @@ Run:  python docs/scripts/reliability_catalogue.py [--check]
 
 Every test in ``tests/robustness/test_*.py`` has a docstring of two paragraphs: the bad
 input or fault as a user would describe it, then what cgalib does. This script turns them
-into one table per file between the markers of docs/reliability.md; ``--check`` exits
-non-zero when the page is out of date (``tests/test_docs_reliability.py`` runs it).
+into one table per file, written into the ``catalogue`` block of docs/reliability.md
+(:func:`cgalib.utils.write_block`); ``--check`` exits non-zero when the page is out of date
+(``tests/test_docs_reliability.py`` runs it).
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import ast
 import sys
 from pathlib import Path
 
+from cgalib.utils import block_markers, replace_block
+
 ROOT = Path(__file__).resolve().parents[2]
 TESTS = ROOT / "tests" / "robustness"
 PAGE = ROOT / "docs" / "reliability.md"
-START = "<!-- catalogue:start (written by docs/scripts/reliability_catalogue.py) -->"
-END = "<!-- catalogue:end -->"
+BLOCK = "catalogue"
+START, END = block_markers(BLOCK)
 
 AREAS = {
     "test_annotations.py": "Annotation files and training data",
@@ -59,7 +62,7 @@ def cases(path: Path) -> list[tuple[str, str, str]]:
 
 
 def catalogue() -> str:
-    """The markdown between the markers."""
+    """The markdown of the block (between blank lines after and before the markers)."""
     files = sorted(p.name for p in TESTS.glob("test_*.py"))
     missing = [f for f in files if f not in AREAS]
     if missing:
@@ -74,30 +77,26 @@ def catalogue() -> str:
         lines += [f"| {case} | {behaviour} |" for _, case, behaviour in rows]
         lines.append("")
     head = f"{total} cases, each checked by the test of the same row."
-    return "\n".join([START, "", head, "", *lines, END])
+    return "\n".join([head, "", *lines])
 
 
 def render(page: str) -> str:
-    """``page`` with the block between the markers replaced."""
-    if START not in page or END not in page:
-        raise ValueError(f"{PAGE} lacks the catalogue markers")
-    before, rest = page.split(START, 1)
-    after = rest.split(END, 1)[1]
-    return before + catalogue() + after
+    """``page`` with its catalogue block written again."""
+    return replace_block(page, BLOCK, catalogue(), str(PAGE), blank_lines=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if the page is out of date")
     args = parser.parse_args(argv)
-    page = PAGE.read_text()
+    page = PAGE.read_bytes().decode("utf-8")
     new = render(page)
     if args.check:
         if new != page:
             print(f"{PAGE} is out of date: run python {Path(__file__).relative_to(ROOT)}")
             return 1
         return 0
-    PAGE.write_text(new)
+    PAGE.write_bytes(new.encode("utf-8"))
     print(f"wrote {PAGE}")
     return 0
 

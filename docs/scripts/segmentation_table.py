@@ -25,7 +25,6 @@ import argparse
 import datetime
 import inspect
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -41,10 +40,8 @@ from cgalib.engine import train
 from cgalib.engine.recipes import CPU_DEMO_RECIPE
 from cgalib.eval import coco_ap, evaluate_coco, load_coco
 from cgalib.models import load_model
+from cgalib.utils import write_block
 from cgalib.utils.machine import machine_description
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from _docs import write_block  # noqa: E402
 
 PAGE = Path(__file__).resolve().parents[1] / "segmentation.md"
 PAPER_PARAMS = 20.2

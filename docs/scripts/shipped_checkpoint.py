@@ -24,25 +24,22 @@ import argparse
 import datetime
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import torch
 
+from cgalib.data import CocoKeypoints, find_split, make_synthetic_coco
+from cgalib.engine import train
+from cgalib.engine.recipes import CPU_DEMO_RECIPE
+from cgalib.eval import evaluate_coco
+from cgalib.inference import Predictor
+from cgalib.models import load_model
+from cgalib.models.pretrained import HELD_OUT, pretrained_path
+from cgalib.utils import write_block
+from cgalib.utils.machine import machine_description
+from cgalib.viz import save_prediction_grid
+
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "benchmarks"))
-
-from _docs import write_block  # noqa: E402
-
-from cgalib.data import CocoKeypoints, find_split, make_synthetic_coco  # noqa: E402
-from cgalib.engine import train  # noqa: E402
-from cgalib.engine.recipes import CPU_DEMO_RECIPE  # noqa: E402
-from cgalib.eval import evaluate_coco  # noqa: E402
-from cgalib.inference import Predictor  # noqa: E402
-from cgalib.models import load_model  # noqa: E402
-from cgalib.models.pretrained import HELD_OUT, pretrained_path  # noqa: E402
-from cgalib.utils.machine import machine_description  # noqa: E402
-from cgalib.viz import save_prediction_grid  # noqa: E402
 
 NAME = "cganet_tnet_d1w16.synthetic"
 MODEL = "cganet_tnet_d1w16"

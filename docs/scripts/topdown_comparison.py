@@ -15,17 +15,22 @@ and ``topdown_tnet_d3w64`` at 256x192):
    time: on a machine loaded by other jobs the cap bites, and the table's "of equal time"
    column says which share of the equal-time run was done. The steps are whole epochs over
    the training people or, below one epoch, one epoch over a random subset (so the
-   learning-rate schedule always runs to its end).
-2. **Training** with :func:`cgalib.engine.train_model`, the data set
-   :class:`cgalib.data.PersonCrops`, :func:`cgalib.data.collate_person_crops` and a
-   :class:`cgalib.data.TopDownAugmentation` as mild as the demo's (no flips: the synthetic
-   people are colour-coded left/right), the demo's optimiser (AdamW, lr 3e-3).
-3. **Evaluation** on the held-out split with :func:`cgalib.eval.top_down.evaluate_top_down`,
-   on ground-truth boxes and on the boxes of the demo CGANet (box score >= 0.05), and the
-   demo model itself with :func:`cgalib.eval.evaluate_coco`; pycocotools' OKS AP for all,
-   and the wall time per image of each evaluation (image reading included).
+   learning-rate schedule always runs to its end). A step is timed as the loop runs it:
+   :func:`cgalib.engine.train_step` on a :class:`cgalib.engine.TrainState` with the
+   recipe's settings, on a batch of the model's own data pipeline, on a fresh copy of the
+   model (rebuilt from :func:`cgalib.registry.build_config`).
+2. **Training** with :func:`cgalib.engine.train_model` on the data pipeline the model asks
+   for (:func:`cgalib.data.training_pipeline`: person crops of ``model.input_rule.size``
+   and a :class:`cgalib.data.TopDownAugmentation` as mild as the demo's, no flips: the
+   synthetic people are colour-coded left/right), the demo's optimiser (AdamW, lr 3e-3).
+3. **Evaluation** on the held-out split with the one evaluation loop,
+   :func:`cgalib.eval.evaluate_coco`: each top-down model on ground-truth boxes
+   (``boxes="gt"``) and on the boxes of the demo CGANet (``boxes=`` the demo model, box
+   score >= 0.05), and the demo model itself; pycocotools' OKS AP for all, and the wall
+   time per image of each evaluation (image reading included).
 
-The table is printed and, with ``--write-docs``, written between the markers of the page.
+The table is printed and, with ``--write-docs``, written into the page's
+``topdown-comparison`` block (:func:`cgalib.utils.write_block`).
 """
 
 from __future__ import annotations
@@ -38,35 +43,27 @@ import os
 import platform
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
+from torch import nn
 from torch.utils.data import Subset
 
-from cgalib.data import (
-    FLIP_INDEX,
-    CocoKeypoints,
-    PersonCrops,
-    PoseAugmentation,
-    TopDownAugmentation,
-    collate_letterboxed,
-    collate_person_crops,
-    find_split,
-)
+from cgalib.data import CocoKeypoints, find_split, training_pipeline
 from cgalib.demo import run_demo
-from cgalib.engine import train_model
-from cgalib.engine.recipes import CPU_DEMO_RECIPE, DEMO_AUGMENT
+from cgalib.engine import TrainSettings, TrainState, train_model, train_step
+from cgalib.engine.recipes import CPU_DEMO_RECIPE
 from cgalib.eval import evaluate_coco
-from cgalib.eval.top_down import evaluate_top_down
 from cgalib.models import load_model
-from cgalib.registry import create_model
-from cgalib.utils import count_parameters
+from cgalib.registry import build_config, build_name, create_model
+from cgalib.utils import KeypointSet, check_block, count_parameters, write_block
 from cgalib.utils.machine import cpu_name
 
-START = "<!-- topdown-comparison:start -->"
-END = "<!-- topdown-comparison:end -->"
-"""``--write-docs`` replaces what lies between these two lines of the page."""
+BLOCK = "topdown-comparison"
+"""``--write-docs`` replaces the page's block between ``<!-- topdown-comparison:start -->``
+and ``<!-- topdown-comparison:end -->``."""
 
 TOPDOWN_DEMO_AUGMENT = {"scale": 0.25, "rotation": 15.0, "rotation_prob": 1.0, "flip_prob": 0.0}
 """As mild as the demo's :data:`~cgalib.engine.recipes.DEMO_AUGMENT` (zoom 0.8-1.25, +-15
@@ -93,39 +90,25 @@ def _train_recipe() -> dict:
     return {k: v for k, v in CPU_DEMO_RECIPE.items() if k not in ("augment_kwargs", "batch_size")}
 
 
-def _demo_step(data: Path, size: int) -> Callable[[], None]:
-    """One training step of the demo model on a real batch (augmentation, loss, AdamW)."""
-    images_dir, ann = find_split(data, "train")
-    ds = CocoKeypoints(images_dir, ann, input_size=size)
-    images, targets = collate_letterboxed([ds[i] for i in range(CPU_DEMO_RECIPE["batch_size"])])
-    model = create_model("cganet_tnet_d1w16", input_size=size).train()
-    model = model.to(memory_format=torch.channels_last)
-    aug = PoseAugmentation(output_size=size, **DEMO_AUGMENT)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+def _step(
+    model: nn.Module,
+    people: CocoKeypoints,
+    augment_kwargs: Mapping[str, Any],
+    batch: int,
+    folder: Path,
+) -> Callable[[], None]:
+    """One training step of a fresh copy of ``model``, as the loop runs it: its own data
+    pipeline's first ``batch`` items, :func:`train_step` on a :class:`TrainState` with the
+    recipe's settings. The state is never saved (nothing is written to ``folder``)."""
+    config = build_config(model)
+    probe = create_model(config["name"], **config["kwargs"])
+    pipeline = training_pipeline(probe, people, augment_kwargs=augment_kwargs)
+    images, targets = pipeline.collate_fn([pipeline.dataset[i] for i in range(batch)])
+    settings = TrainSettings(epochs=1, batch_size=batch, **_train_recipe())
+    state = TrainState(probe, settings, folder, augment=pipeline.augment)
 
     def step() -> None:
-        x, t = aug(images, targets)
-        loss = sum(model(x.contiguous(memory_format=torch.channels_last), t).values())
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-
-    return step
-
-
-def _topdown_step(model: torch.nn.Module, people: PersonCrops, batch: int) -> Callable[[], None]:
-    images, targets = collate_person_crops([people[i] for i in range(batch)])
-    aug = TopDownAugmentation(model.input_size, **TOPDOWN_DEMO_AUGMENT)
-    probe = create_model(model.build_config["name"], **model.build_config["kwargs"]).train()
-    probe = probe.to(memory_format=torch.channels_last)
-    opt = torch.optim.AdamW(probe.parameters(), lr=1e-4)
-
-    def step() -> None:
-        x, k = aug(images, targets)
-        loss = probe(x.contiguous(memory_format=torch.channels_last), k)["km"]
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        train_step(state, images, targets)
 
     return step
 
@@ -150,8 +133,6 @@ def _timed(evaluate: Callable, images: int, *args, **kwargs) -> tuple[dict, floa
     return metrics, (time.perf_counter() - start) / images
 
 
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--demo", default="demo", help="the demo's folder (data/, run/)")
@@ -161,6 +142,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--write-docs", default=None, help="page with the markers to fill")
     args = parser.parse_args()
+    if args.write_docs:  # a page without the block fails now, not after the training
+        try:
+            check_block(Path(args.write_docs).read_text(encoding="utf-8"), BLOCK, args.write_docs)
+        except (OSError, ValueError) as err:
+            raise SystemExit(str(err)) from None
 
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     load_before = os.getloadavg()
@@ -169,11 +155,15 @@ def main() -> None:
     if not single_ckpt.is_file():
         run_demo(demo, minutes=args.minutes, seed=args.seed)
     data = demo / "data"
-    size = load_model(single_ckpt).input_size
+    single = load_model(single_ckpt)
+    size = single.input_rule.side
     demo_steps = int(list(csv.DictReader((demo / "run" / "metrics.csv").open()))[-1]["step"])
     train_dir, train_ann = find_split(data, "train")
     val_dir, val_ann = find_split(data, "val")
-    people = PersonCrops(CocoKeypoints(train_dir, train_ann))
+    people = CocoKeypoints(train_dir, train_ann)
+    # a keypoint set other than COCO's is given to the builders, as cgalib.engine.train does
+    keypoints = people.keypoint_set
+    own_set = {} if keypoints == KeypointSet.coco() else {"keypoint_set": keypoints}
     num_val = len(json.loads(Path(val_ann).read_text())["images"])
 
     rows = []
@@ -184,33 +174,39 @@ def main() -> None:
         if done.is_file():
             reused[name] = datetime.date.fromtimestamp(done.stat().st_mtime).isoformat()
         batch, crop = CONFIGS[name]["batch"], list(CONFIGS[name]["input_size"])
-        torch.manual_seed(args.seed)  # what the checkpoint must record, recorded explicitly:
-        model = create_model(name, input_size=crop, num_keypoints=17, flip_index=list(FLIP_INDEX))
+        torch.manual_seed(args.seed)  # the same seed, the same initial weights
+        model = create_model(name, input_size=crop, **own_set)
         if not done.is_file():
+            demo_augment, demo_batch = CPU_DEMO_RECIPE["augment_kwargs"], CPU_DEMO_RECIPE["batch_size"]
             seconds = _interleaved_seconds(
-                {"demo": _demo_step(data, size), name: _topdown_step(model, people, batch)}
+                {
+                    "demo": _step(single, people, demo_augment, demo_batch, run / "timing"),
+                    name: _step(model, people, TOPDOWN_DEMO_AUGMENT, batch, run / "timing"),
+                }
             )
+            pipeline = training_pipeline(model, people, augment_kwargs=TOPDOWN_DEMO_AUGMENT)
+            crops = pipeline.dataset  # one item per person
             # equal time: the demo's steps in top-down steps, at the same machine load ...
             fair = max(1, int(demo_steps * seconds["demo"] / seconds[name]))
             # ... capped at what fits in the budget's wall-clock time now (a loaded
             # machine trains less; the table says how much of the fair run was done)
             steps = max(1, min(fair, int(args.minutes * 60 / (seconds[name] * OVERHEAD))))
-            per_epoch = len(people) // batch
+            per_epoch = len(crops) // batch
             if steps >= per_epoch:
-                dataset, epochs = people, steps // per_epoch
+                dataset, epochs = crops, steps // per_epoch
             else:  # less than an epoch: one epoch over a random subset
                 g = torch.Generator().manual_seed(args.seed)
-                dataset = Subset(people, torch.randperm(len(people), generator=g)[: steps * batch])
+                dataset = Subset(crops, torch.randperm(len(crops), generator=g)[: steps * batch])
                 epochs = 1
             started = time.perf_counter()
             train_model(
                 model,
                 dataset,
-                collate_person_crops,
+                pipeline.collate_fn,
                 run,
                 epochs=epochs,
                 batch_size=batch,
-                augment=TopDownAugmentation(model.input_size, **TOPDOWN_DEMO_AUGMENT),
+                augment=pipeline.augment,
                 seed=args.seed,
                 time_limit=args.minutes * 60 * 1.5,  # a safety net: the steps set the length
                 **_train_recipe(),
@@ -231,16 +227,15 @@ def main() -> None:
             )
         info = json.loads(done.read_text())
         model = load_model(run / "model.pt")
-        for boxes, label in (("gt", "ground-truth boxes"), ("cganet", "CGANet-demo boxes")):
-            source = "gt" if boxes == "gt" else load_model(single_ckpt)
+        crop_h, crop_w = model.input_rule.size
+        for boxes, label in (("gt", "ground-truth boxes"), (single, "CGANet-demo boxes")):
             metrics, per_image = _timed(
-                evaluate_top_down, num_val, model, val_dir, val_ann, boxes=source,
-                device="cpu", batch_size=16, detector_input_size=size,
-                box_score_threshold=DETECTOR_BOX_SCORE, progress=False,
+                evaluate_coco, num_val, model, val_dir, val_ann, boxes=boxes, device="cpu",
+                batch_size=16, box_score_threshold=DETECTOR_BOX_SCORE, progress=False,
             )  # fmt: skip
             rows.append(
                 {
-                    "model": f"{name} {model.input_size[0]}x{model.input_size[1]}",
+                    "model": f"{name} {crop_h}x{crop_w}",
                     "boxes": label,
                     "params": count_parameters(model),
                     "training": f"{info['steps']} steps x {batch} crops",
@@ -249,7 +244,6 @@ def main() -> None:
                     "s_per_image": per_image,
                 }
             )
-    single = load_model(single_ckpt)
     metrics, per_image = _timed(
         evaluate_coco, num_val, single, val_dir, val_ann, input_size=size, device="cpu",
         progress=False,
@@ -257,7 +251,7 @@ def main() -> None:
     rows.insert(
         0,
         {
-            "model": f"cganet_tnet_d1w16 {size}x{size} (the demo)",
+            "model": f"{build_name(single)} {size}x{size} (the demo)",
             "boxes": "its own (single model)",
             "params": count_parameters(single),
             "training": f"{demo_steps} steps x {CPU_DEMO_RECIPE['batch_size']} images",
@@ -297,12 +291,7 @@ def main() -> None:
     table = "\n".join(lines)
     print(table)
     if args.write_docs:
-        page = Path(args.write_docs)
-        text = page.read_text()
-        if START not in text or END not in text:
-            raise SystemExit(f"{page} has no {START} ... {END} lines to write the table between")
-        head, rest = text.split(START, 1)
-        page.write_text(head + START + "\n\n" + table + "\n\n" + END + rest.split(END, 1)[1])
+        write_block(args.write_docs, BLOCK, table, blank_lines=True)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,9 @@ smoothing at their defaults), and measures against the clip's ground truth:
   controlled version of the experiment that does not depend on the model;
 - both again for a few other smoothing settings, re-smoothing the same raw predictions.
 
-Writes the table between the ``video-tracking`` markers of docs/video.md (with the machine,
-the date and this command) and an animated GIF of the annotated video to docs/images/.
+Writes the table into the ``video-tracking`` block of docs/video.md
+(:func:`cgalib.utils.write_block`; with the machine, the date and this command) and an
+animated GIF of the annotated video to docs/images/.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import argparse
 import datetime
 import hashlib
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,6 +35,7 @@ from PIL import Image
 
 from cgalib.inference import Predictor
 from cgalib.models import load_model
+from cgalib.utils import check_block, write_block
 from cgalib.utils.machine import machine_description
 from cgalib.video import (
     VideoReader,
@@ -47,7 +48,8 @@ from cgalib.video import (
     tracking_scores,
 )
 
-BEGIN, END = "<!-- video-tracking: begin -->", "<!-- video-tracking: end -->"
+BLOCK = "video-tracking"
+"""The block of the page the table is written into (``<!-- video-tracking:start -->``)."""
 KEYPOINT_THRESHOLD = 0.2  # the smoother's default: keypoints below it are not filtered
 SWEEP = ((0.5, 0.3), (1.0, 0.3), (1.0, 1.0), (1.0, 3.0), (2.0, 1.0))  # (min_cutoff, beta)
 
@@ -106,6 +108,11 @@ def main() -> None:
     parser.add_argument("--doc", default="docs/video.md")
     parser.add_argument("--gif", default="docs/images/video_tracking.gif")
     args = parser.parse_args()
+    doc = Path(args.doc)
+    try:  # a page without the block fails now, not after the run
+        check_block(doc.read_text(encoding="utf-8"), BLOCK, str(doc))
+    except (OSError, ValueError) as err:
+        raise SystemExit(str(err)) from None
 
     work = Path(args.work or tempfile.mkdtemp(prefix="cgalib-video-"))
     clip = synthetic_clip(seed=args.seed)
@@ -151,8 +158,7 @@ def main() -> None:
     sweep_rows = "\n".join(sweep)
 
     w, h = clip.size
-    table = f"""{BEGIN}
-Measured on {machine_description()} ({args.device}), {datetime.date.today().isoformat()}, with
+    table = f"""Measured on {machine_description()} ({args.device}), {datetime.date.today().isoformat()}, with
 `python docs/scripts/video_tracking.py --checkpoint {args.checkpoint} --input-size {args.input_size}`.
 Checkpoint: {_checkpoint(args.checkpoint)}, run at {args.input_size} px.
 Clip: `synthetic_clip(seed={args.seed})`, {len(clip.frames)} frames of {w}×{h} at
@@ -178,13 +184,8 @@ prediction, tracking, smoothing, drawing, encoding) took {seconds:.1f} s,
 
 | `min_cutoff` (Hz) | `beta` | jitter, model | lag, model | jitter, truth + noise | lag, truth + noise |
 |---|---|---|---|---|---|
-{sweep_rows}
-{END}"""
-    doc = Path(args.doc)
-    text = doc.read_text()
-    if BEGIN not in text or END not in text:
-        sys.exit(f"{doc} has no {BEGIN} ... {END} markers")
-    doc.write_text(text[: text.index(BEGIN)] + table + text[text.index(END) + len(END) :])
+{sweep_rows}"""
+    write_block(doc, BLOCK, table)
     _gif(work / results["annotated_video"], Path(args.gif), start=20, stop=60, step=2, width=256)
     print(table)
     print(f"wrote {doc} and {args.gif} ({os.path.getsize(args.gif) / 1e3:.0f} kB); work: {work}")

@@ -35,12 +35,6 @@ def peers(monkeypatch):
 
 
 @pytest.fixture
-def docs(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    return _load("_docs")
-
-
-@pytest.fixture
 def memory(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     return _load("_memory")
@@ -299,36 +293,6 @@ PAGE = (
     "<!-- peers:cuda:start -->\nold gpu tables\n<!-- peers:cuda:end -->\n"
     "tail without a final newline"
 )
-
-
-def test_write_block_replaces_only_the_marked_block(docs, tmp_path):
-    page = tmp_path / "benchmarks.md"
-    page.write_bytes(PAGE.encode("utf-8"))
-    docs.write_block(page, "peers:cpu", "\n| new | table |\n")
-    after = page.read_bytes()
-    before = PAGE.encode("utf-8")
-    start = b"<!-- peers:cpu:start -->"
-    end = b"<!-- peers:cpu:end -->"
-    head = before[: before.index(start) + len(start)]
-    rest = before[before.index(end) :]
-    assert after == head + b"\n| new | table |\n" + rest
-    docs.write_block(page, "peers:cpu", "| new | table |")  # idempotent
-    assert page.read_bytes() == after
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("no markers at all\n", "has no '<!-- peers:cpu:start -->'"),
-        (PAGE.replace("<!-- peers:cpu:end -->", ""), "has no '<!-- peers:cpu:end -->'"),
-        (PAGE + "\n<!-- peers:cpu:start -->\n", "has 2 lines '<!-- peers:cpu:start -->'"),
-        ("<!-- peers:cpu:end -->\n<!-- peers:cpu:start -->\n", "comes before"),
-    ],
-)
-def test_check_block_refuses_a_bad_page(docs, text, message):
-    with pytest.raises(ValueError, match="^page.md") as info:
-        docs.check_block(text, "peers:cpu", "page.md")
-    assert message in str(info.value) and "\n" not in str(info.value)
 
 
 def test_main_writes_its_block_and_keeps_the_page(peers, monkeypatch, tmp_path, capsys):

@@ -12,7 +12,7 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 @pytest.fixture
 def widths(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))  # as when run as a script: finds _docs
+    monkeypatch.syspath_prepend(str(BENCHMARKS))  # as when run as a script: finds _timing
     spec = importlib.util.spec_from_file_location("roi_widths", BENCHMARKS / "roi_widths.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

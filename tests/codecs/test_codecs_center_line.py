@@ -5,7 +5,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cgalib.codecs import center_line_heatmaps, center_radius, dichotomy_extend_area
+from cgalib.codecs import (
+    center_line_heatmaps,
+    center_radius,
+    dichotomy_extend_area,
+    dichotomy_extend_path,
+)
 
 from helpers import requires_cuda
 
@@ -219,3 +224,49 @@ def test_dea_reads_the_line_in_the_center_cell_it_is_drawn_in():
     torch.testing.assert_close(out, torch.tensor([[9.5, 9.5, 15.5, 22.5]]), atol=2e-3, rtol=0)
     out = dichotomy_extend_area(shrunk, m_x, m_y, ratio=1.0, thre=0.08, max_iters=14)
     torch.testing.assert_close(out, torch.tensor([[6.5, 6.5, 18.5, 25.5]]), atol=2e-3, rtol=0)
+
+
+def test_the_dea_path_by_hand_over_two_steps():
+    # A 12x12 box centred at (14, 16); M_y's line in column 14 covers rows 6..25, M_x's in
+    # row 16 columns 4..21. ratio 0.5: each side starts 3 px outside, then moves 1.5 and
+    # 0.75 px, outward where the pixel nearest to it is on the line (score 1 > thre),
+    # inward where it is off (0).
+    m_x, m_y = torch.zeros(32, 32), torch.zeros(32, 32)
+    m_y[6:26, 14] = 1.0
+    m_x[16, 4:22] = 1.0
+    box = torch.tensor([[8.0, 10.0, 20.0, 22.0]])
+    path = dichotomy_extend_path(box, m_x, m_y, ratio=0.5, max_iters=2)
+    expected = torch.tensor(
+        [
+            [5.0, 7.0, 23.0, 25.0],  # start: 3 px outside every side
+            [3.5, 5.5, 21.5, 26.5],  # x1 on (5), y1 on (7), x2 off (23), y2 on (25)
+            [2.75, 4.75, 20.75, 25.75],  # x1 on (4), y1 on (6), x2 off (22), y2 off (27)
+        ]
+    )
+    torch.testing.assert_close(path[:, 0], expected, atol=0, rtol=0)
+    out = dichotomy_extend_area(box, m_x, m_y, ratio=0.5, max_iters=2)
+    torch.testing.assert_close(out, path[-1], atol=0, rtol=0)  # within the clamp's bounds
+
+
+@pytest.mark.parametrize("max_iters", [0, 1, 10])
+def test_the_last_step_of_the_dea_path_is_its_result_before_the_clamp(max_iters):
+    g = torch.Generator().manual_seed(0)
+    xy = torch.rand(2, 5, 2, generator=g) * 40
+    boxes = torch.cat([xy, xy + 4 + torch.rand(2, 5, 2, generator=g) * 20], -1)  # (2, 5, 4)
+    m_x, m_y = torch.rand(2, 2, 48, 64, generator=g).unbind(1)
+    ratio = 0.3
+    path = dichotomy_extend_path(boxes, m_x, m_y, ratio, 0.5, max_iters)
+    assert path.shape == (max_iters + 1, 2, 5, 4) and path.dtype == boxes.dtype
+    outward = torch.tensor([-1.0, -1.0, 1.0, 1.0])
+    size = (boxes[..., 2:] - boxes[..., :2]).repeat(1, 1, 2)
+    torch.testing.assert_close(path[0], boxes + outward * ratio * size / 2)
+    extension = ((path[-1] - boxes) * outward).clamp(min=0)
+    clamped = boxes + outward * torch.minimum(extension, ratio * size)
+    torch.testing.assert_close(dichotomy_extend_area(boxes, m_x, m_y, ratio, 0.5, max_iters), clamped)
+
+
+def test_the_dea_path_of_no_boxes_and_bad_inputs():
+    m = torch.zeros(16, 16)
+    assert dichotomy_extend_path(torch.zeros(0, 4), m, m, max_iters=3).shape == (4, 0, 4)
+    with pytest.raises(ValueError, match="boxes"):
+        dichotomy_extend_path(torch.zeros(4), m, m)
