@@ -14,6 +14,7 @@ from cgalib.codecs import (
     masks_to_rle,
     paste_roi_masks,
     roi_mask_targets,
+    segmentation_to_mask,
     unletterbox_boxes,
 )
 
@@ -100,3 +101,11 @@ def test_zero_boxes_and_bad_shapes():
         paste_roi_masks(torch.zeros(1, 8, 8), torch.zeros(2, 4), (5, 6))
     with pytest.raises(ValueError, match=r"\(N, H, W\)"):
         masks_to_rle(torch.zeros(4, 4))
+
+
+@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+def test_segmentation_forms_agree():
+    poly = [[20, 10, 40, 10, 40, 30, 20, 30]]
+    m = segmentation_to_mask(poly, 40, 60)
+    rle = masks_to_rle(m[None])[0]
+    assert np.array_equal(segmentation_to_mask(rle, 40, 60), m)

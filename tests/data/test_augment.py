@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cgalib.data import FLIP_INDEX, KEYPOINT_NAMES, PoseAugmentation, affine_boxes
+from cgalib.data import KEYPOINT_NAMES, PoseAugmentation, affine_boxes
+
+from helpers import BODY14
 
 
 def _target(kps: torch.Tensor, boxes: torch.Tensor) -> dict:
@@ -29,14 +31,6 @@ def test_flip_swaps_sides_and_mirrors_pixels(device):
     assert k[KEYPOINT_NAMES.index("nose")].tolist() == [29.0, 5.0, 1.0]
     # boxes are continuous: [x0, x1) -> [W - x1, W - x0)
     assert targets[0]["boxes"][0].tolist() == pytest.approx([28.0, 4.0, 38.0, 30.0])
-
-
-def test_flip_index_is_a_left_right_involution():
-    for k, j in enumerate(FLIP_INDEX):
-        assert FLIP_INDEX[j] == k
-        assert KEYPOINT_NAMES[j] == KEYPOINT_NAMES[k].replace("left", "L").replace(
-            "right", "left"
-        ).replace("L", "right")
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5])
@@ -166,3 +160,31 @@ def test_ignore_masks_move_with_their_image_and_empty_ones_stay_empty(device):
     inside = out[0, 0] > 0.5
     agree = (a["ignore_mask"] == inside).float().mean().item()
     assert a["ignore_mask"].sum() > 50 and agree > 0.97
+
+
+def test_flip_augmentation_swaps_the_sets_left_and_right_joints():
+    """A flip without rotation, scaling or shift: keypoint ``k`` of the output is the mirror
+    of keypoint ``flip_index[k]`` of the input, so every left joint lands on its right
+    partner's slot; the neck and the head top stay in theirs."""
+    size = 64
+    xy = torch.stack([torch.arange(14.0) * 3 + 5, torch.arange(14.0) + 20], 1)
+    keypoints = torch.cat([xy, torch.full((14, 1), 2.0)], 1)[None]
+    target = {"boxes": torch.tensor([[4.0, 18.0, 50.0, 36.0]]), "keypoints": keypoints}
+    aug = PoseAugmentation(size, scale=(1.0, 1.0), rotation=0.0, translation=0.0,
+                           flip_prob=1.0, flip_index=BODY14.flip_index, seed=0)  # fmt: skip
+    _, (out,) = aug(torch.zeros(1, 3, size, size, dtype=torch.uint8), [target])
+    got = out["keypoints"][0]
+    index = {n: i for i, n in enumerate(BODY14.names)}
+    for name, i in index.items():
+        partner = name.replace("left", "@").replace("right", "left").replace("@", "right")
+        src = keypoints[0, index[partner]]
+        assert got[i].tolist() == [size - 1 - src[0].item(), src[1].item(), 2.0], name
+    assert index["neck"] == BODY14.flip_index[index["neck"]]
+
+
+def test_augmentation_refuses_keypoints_of_another_set():
+    target = {"boxes": torch.tensor([[4.0, 4.0, 20.0, 20.0]]), "keypoints": torch.zeros(1, 14, 3)}
+    with pytest.raises(ValueError, match="flips 17 keypoints; pass the data set's flip map"):
+        PoseAugmentation(32)(torch.zeros(1, 3, 32, 32), [target])
+    with pytest.raises(ValueError, match="flip_index must permute range"):
+        PoseAugmentation(32, flip_index=(0, 0))

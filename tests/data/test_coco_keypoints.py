@@ -1,4 +1,5 @@
-"""CocoKeypoints over a tiny hand-written COCO file; collate, find_split and clear errors."""
+"""CocoKeypoints over a tiny hand-written COCO file; collate, find_split and clear errors;
+masks, the keypoint set of the file, categories read together or apart."""
 
 from __future__ import annotations
 
@@ -9,7 +10,17 @@ import pytest
 import torch
 from PIL import Image
 
-from cgalib.data import PERSON_CATEGORY, CocoKeypoints, collate, collate_letterboxed, find_split
+from cgalib.data import (
+    PERSON_CATEGORY,
+    AnnotationError,
+    CocoKeypoints,
+    collate,
+    collate_letterboxed,
+    find_split,
+    make_synthetic_coco,
+)
+
+from helpers import BODY14
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
@@ -197,3 +208,78 @@ def test_missing_files_raise(tiny_coco, tmp_path):
     (root / "train" / "gray.png").unlink()
     with pytest.raises(FileNotFoundError, match=r"1 of 3 images .* are missing .*gray.png"):
         CocoKeypoints(root / "train", ann)  # up front, not in the middle of an epoch
+
+
+def test_loader_masks_are_the_annotations(tmp_path):
+    paths = make_synthetic_coco(tmp_path, num_train=2, num_val=0, size=64, min_height=16)
+    ds = CocoKeypoints(paths["train_images"], paths["train_ann"], with_masks=True)
+    boxed = CocoKeypoints(paths["train_images"], paths["train_ann"], with_masks=True, input_size=32)
+    for i in range(len(ds)):
+        _, t = ds[i]
+        for ann_id, m in zip(t["ann_ids"].tolist(), t["masks"]):
+            expected = ds.coco.annToMask(ds.coco.anns[ann_id]).astype(bool)
+            assert torch.equal(m, torch.from_numpy(expected))
+        _, small = boxed[i]
+        assert small["masks"].shape[1:] == (32, 32) and small["masks"].dtype == torch.bool
+
+
+@pytest.fixture(scope="module")
+def body14_split(tmp_path_factory):
+    root = tmp_path_factory.mktemp("body14")
+    return make_synthetic_coco(root, 3, 0, seed=1, size=64, min_height=16, keypoints="body14")
+
+
+def test_coco_keypoints_reads_the_set_of_the_file(body14_split):
+    ds = CocoKeypoints(body14_split["train_images"], body14_split["train_ann"])
+    assert ds.keypoint_set == BODY14 and ds.num_keypoints == 14
+    _, target = ds[0]
+    assert target["keypoints"].shape[1:] == (14, 3) and "labels" not in target
+    info = json.loads(body14_split["train_ann"].read_text())["info"]
+    assert info["keypoints"] == "body14"
+
+
+def _animals(tmp_path, dog_keypoints=("nose", "left_paw", "right_paw")):
+    """Two images, a cat and two dogs sharing one keypoint list (``(root, ann_file)``)."""
+    from PIL import Image
+
+    for i in (1, 2):
+        Image.new("RGB", (40, 30)).save(tmp_path / f"{i}.jpg")
+    names = ["nose", "left_paw", "right_paw"]
+    anns = [
+        {"id": i, "image_id": image, "category_id": cat, "bbox": [2, 2, 20, 20],
+         "keypoints": [5, 5, 2, 8, 9, 2, 12, 9, 1]}
+        for i, (image, cat) in enumerate([(1, 7), (1, 9), (2, 9)], 1)
+    ]  # fmt: skip
+    data = {
+        "images": [{"id": i, "file_name": f"{i}.jpg", "width": 40, "height": 30} for i in (1, 2)],
+        "annotations": anns,
+        "categories": [
+            {"id": 7, "name": "cat", "keypoints": names, "sigmas": [0.05] * 3},
+            {"id": 9, "name": "dog", "keypoints": list(dog_keypoints), "sigmas": [0.05] * 3},
+        ],
+    }
+    (tmp_path / "ann.json").write_text(json.dumps(data))
+    return tmp_path, tmp_path / "ann.json"
+
+
+def test_categories_sharing_a_keypoint_list_load_as_one_class_or_apart(tmp_path):
+    root, ann = _animals(tmp_path)
+    with pytest.raises(AnnotationError, match="no categories named 'person' .*categories="):
+        CocoKeypoints(root, ann)
+    together = CocoKeypoints(root, ann, categories=["cat", "dog"])
+    assert together.category_ids == (7, 9) and together.keypoint_set.categories == ("cat", "dog")
+    assert [len(together[i][1]["boxes"]) for i in range(2)] == [2, 1]
+    assert str(together.report).endswith("3 people: 3 kept (3 with labelled keypoints)")
+    apart = CocoKeypoints(root, ann, categories="*", separate_categories=True)
+    assert apart[0][1]["labels"].tolist() == [0, 1] and apart[1][1]["labels"].tolist() == [1]
+    dogs = CocoKeypoints(root, ann, categories=[9])
+    assert [len(dogs[i][1]["boxes"]) for i in range(2)] == [1, 1]
+    assert "1 annotations of other categories than 'dog' (id 9)" in str(dogs.report)
+
+
+def test_categories_with_different_keypoints_are_refused_together(tmp_path):
+    root, ann = _animals(tmp_path, dog_keypoints=("nose", "tail", "left_paw"))
+    with pytest.raises(AnnotationError, match="categories 'cat' and 'dog' name different"):
+        CocoKeypoints(root, ann, categories="*")
+    with pytest.raises(AnnotationError, match="has no category name 'cow'"):
+        CocoKeypoints(root, ann, categories=["cow"])

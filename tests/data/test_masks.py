@@ -1,14 +1,14 @@
-"""The mask loader: segmentations rasterised as pycocotools does, checked, letterboxed."""
+"""COCO ``segmentation`` fields: checked, then rasterised as pycocotools does (the loader's
+masks are tested with CocoKeypoints)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from pycocotools import mask as mask_utils
 
 from cgalib.codecs import segmentation_to_mask
-from cgalib.data import CocoKeypoints, make_synthetic_coco, segmentation_problem
+from cgalib.data import segmentation_problem
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
@@ -30,16 +30,3 @@ def test_polygon_rle_and_uncompressed_rle_agree():
     assert segmentation_problem(uncompressed, 12, 15) is None
     assert np.array_equal(segmentation_to_mask(compressed, 12, 15), from_poly)
     assert np.array_equal(segmentation_to_mask(uncompressed, 12, 15), from_poly)
-
-
-def test_loader_masks_are_the_annotations(tmp_path):
-    paths = make_synthetic_coco(tmp_path, num_train=2, num_val=0, size=64, min_height=16)
-    ds = CocoKeypoints(paths["train_images"], paths["train_ann"], with_masks=True)
-    boxed = CocoKeypoints(paths["train_images"], paths["train_ann"], with_masks=True, input_size=32)
-    for i in range(len(ds)):
-        _, t = ds[i]
-        for ann_id, m in zip(t["ann_ids"].tolist(), t["masks"]):
-            expected = ds.coco.annToMask(ds.coco.anns[ann_id]).astype(bool)
-            assert torch.equal(m, torch.from_numpy(expected))
-        _, small = boxed[i]
-        assert small["masks"].shape[1:] == (32, 32) and small["masks"].dtype == torch.bool

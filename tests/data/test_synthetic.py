@@ -1,4 +1,5 @@
-"""The synthetic crowd set: COCO-loadable, deterministic, internally consistent, crowded."""
+"""The synthetic crowd set: COCO-loadable, deterministic, internally consistent, crowded;
+its 14-joint variant; person masks that match the painted silhouettes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ import pytest
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
-from cgalib.data import make_synthetic_coco, synthetic_sample, synthetic_summary
+from cgalib.data import (
+    KEYPOINT_NAMES,
+    make_synthetic_coco,
+    synthetic,
+    synthetic_sample,
+    synthetic_summary,
+)
+
+from helpers import BODY14
 
 SIZE = 192
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -89,3 +98,70 @@ def test_sample_matches_files_and_errors(synth, tmp_path):
         synthetic_sample(split="test")
     with pytest.raises(ValueError, match="size"):
         make_synthetic_coco(tmp_path, 1, 1, size=8)
+
+
+def test_body14_annotates_the_same_people_with_other_joints():
+    image17, anns17 = synthetic_sample(seed=2, index=5, size=128)
+    image14, anns14 = synthetic_sample(seed=2, index=5, size=128, keypoints="body14")
+    assert np.array_equal(np.asarray(image17), np.asarray(image14)) and len(anns14) == len(anns17)
+    for a17, a14 in zip(anns17, anns14):
+        assert {k: v for k, v in a17.items() if "keypoints" not in k} == {
+            k: v for k, v in a14.items() if "keypoints" not in k
+        }
+        k17 = np.reshape(a17["keypoints"], (17, 3))
+        k14 = np.reshape(a14["keypoints"], (14, 3))
+        for i, name in enumerate(BODY14.names[:12]):  # the body joints are COCO's
+            assert k14[i].tolist() == k17[KEYPOINT_NAMES.index(name)].tolist()
+        neck, shoulders = k14[BODY14.names.index("neck")], k17[[5, 6]]
+        if neck[2] and shoulders[:, 2].all():  # the neck lies between the shoulders
+            assert np.allclose(neck[:2], shoulders[:, :2].mean(0), atol=0.02)
+    with pytest.raises(ValueError, match="keypoints must be one of \\['body14', 'coco17'\\]"):
+        synthetic_sample(keypoints="coco18")
+
+
+# The person masks against the pixels each person really paints. Each image is rendered
+# again without one person (same random stream, the person's drawing left out): the
+# pixels that change are that person's visible silhouette in the picture, found
+# independently of the generator's owner map. Its RLE must match them (IoU > 0.9),
+# occluded people included.
+
+
+def _render(monkeypatch, index: int, hidden: int | None = None):
+    layout = synthetic._layout
+
+    def hide(*args, **kwargs):
+        people = layout(*args, **kwargs)
+        if hidden is not None and hidden < len(people):
+            people[hidden] = {**people[hidden], "prims": []}
+        return people
+
+    with monkeypatch.context() as m:
+        m.setattr(synthetic, "_layout", hide)
+        image, anns = synthetic.synthetic_sample(3, index, size=128, min_height=32)
+    return np.asarray(image).astype(int), anns
+
+
+def painted_silhouette_ious(monkeypatch, images: int = 6) -> list[tuple[float, bool]]:
+    """``(IoU, occluded)`` of every annotated person of the first ``images`` images."""
+    out = []
+    for index in range(images):
+        pixels, anns = _render(monkeypatch, index)
+        masks = [mask_utils.decode(a["segmentation"]).astype(bool) for a in anns]
+        for hidden in range(8):
+            other, _ = _render(monkeypatch, index, hidden)
+            changed = np.abs(pixels - other).sum(-1) > 0
+            overlaps = [int((mk & changed).sum()) for mk in masks]
+            if not changed.any() or not masks or max(overlaps) == 0:
+                assert changed.sum() < 64  # only people below min_area have no annotation
+                continue
+            best = int(np.argmax(overlaps))
+            iou = float((masks[best] & changed).sum() / (masks[best] | changed).sum())
+            out.append((iou, 1 in anns[best]["keypoints"][2::3]))
+    return out
+
+
+def test_masks_match_the_painted_silhouettes(monkeypatch):
+    ious = painted_silhouette_ious(monkeypatch)
+    occluded = [iou for iou, hidden in ious if hidden]
+    assert len(ious) >= 10 and occluded, "the images must hold occluded people"
+    assert min(iou for iou, _ in ious) > 0.9

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from cgalib.codecs import masks_to_rle, segmentation_to_mask  # noqa: E402
+from cgalib.codecs import masks_to_rle  # noqa: E402
 from cgalib.viz import draw_masks, draw_people  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -35,10 +35,3 @@ def test_masks_tint_their_pixels_only():
     assert (pixels[15:25, 25:35] < 250).any(-1).all()  # tinted inside
     assert (pixels[:5, :10] == 255).all() and (pixels[35:, 50:] == 255).all()  # white outside
     assert (_render([{**people[0], "score": 0.1}]) == 255).all()  # below the threshold
-
-
-def test_segmentation_forms_agree():
-    poly = [[20, 10, 40, 10, 40, 30, 20, 30]]
-    m = segmentation_to_mask(poly, 40, 60)
-    rle = masks_to_rle(m[None])[0]
-    assert np.array_equal(segmentation_to_mask(rle, 40, 60), m)
