@@ -1,6 +1,20 @@
+"""The command line: every sub-command (models, summary, synth, train, eval, predict, export)
+on tiny synthetic sets, for bottom-up and top-down models and a custom keypoint set."""
+
+import json
+
+import matplotlib
 import pytest
 
+from cgalib import create_model, load_model, save_model
 from cgalib.cli import main
+from cgalib.data import CocoKeypoints, make_synthetic_coco
+from cgalib.eval import KEYPOINT_METRICS
+from cgalib.viz import save_prediction_grid
+
+from helpers import BODY14, distinct_cganet, run_onnx, synthetic_images
+
+matplotlib.use("Agg")
 
 
 def test_models_lists_registered_builders(capsys):
@@ -32,3 +46,247 @@ def test_the_precision_choices_are_the_library_precisions():
     for name in ("eval", "predict"):
         (flag,) = [a for a in commands.choices[name]._actions if "--precision" in a.option_strings]
         assert tuple(flag.choices) == PRECISIONS
+
+
+# ------------------- synth, train, eval, predict on a tiny set (the `tiny` fixture of conftest.py)
+def test_synth_and_train_write_their_files(tiny):
+    ann = json.loads((tiny / "data" / "annotations" / "person_keypoints_val.json").read_text())
+    assert len(ann["images"]) == 3
+    assert (tiny / "run" / "model.pt").is_file()
+    assert (tiny / "run" / "metrics.csv").read_text().startswith("epoch,step,lr,loss")
+
+
+def test_eval_prints_a_pycocotools_table(tiny, capsys):
+    assert (
+        main(
+            [
+                "eval",
+                "--checkpoint",
+                str(tiny / "run" / "model.pt"),
+                "--data",
+                str(tiny / "data"),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "| val keypoints | AP | AP50 |" in out
+    assert "| val person boxes | AP | AP50 | AP75 | APs |" in out
+    results = json.loads((tiny / "run" / "results_val.json").read_text())
+    assert {r["image_id"] for r in results} <= {1, 2, 3}
+
+
+def test_predict_renders_a_folder(tiny, capsys):
+    out = tiny / "pred"
+    assert (
+        main(
+            [
+                "predict",
+                str(tiny / "data" / "val"),
+                "--checkpoint",
+                str(tiny / "run" / "model.pt"),
+                "--out",
+                str(out),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
+    assert len(list(out.glob("*.png"))) == 3
+    assert json.loads((out / "results.json").read_text())
+
+
+# -------------------------------------------- a top-down model: eval on three box sources, predict
+def _train(data, run, model, size, *extra):
+    args = ["train", "--model", model, "--data", str(data), "--out", str(run), "--epochs", "1",
+            "--batch", "4", "--input-size", size, "--device", "cpu", "--workers", "0", *extra]  # fmt: skip
+    assert main(args) == 0
+    return run / "model.pt"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli_top_down")
+    data = root / "data"
+    assert main(["synth", "--out", str(data), "--train", "6", "--val", "3", "--size", "128"]) == 0
+    top_down = _train(data, root / "td", "topdown_tnet_d1w16", "96x64")
+    detector = _train(data, root / "det", "cganet_tnet_d1w16", "128")
+    return {"root": root, "data": data, "top_down": top_down, "detector": detector}
+
+
+def test_train_builds_the_top_down_model_at_the_given_crop_size(runs):
+    model = load_model(runs["top_down"])
+    assert model.needs_boxes and model.input_rule.size == (96, 64)
+    rows = (runs["top_down"].parent / "metrics.csv").read_text().splitlines()
+    assert rows[0].startswith("epoch,step,lr,loss") and len(rows) > 1
+
+
+def _eval(runs, capsys, *extra) -> tuple[str, list[dict]]:
+    out = runs["root"] / f"results_{len(extra)}.json"
+    args = ["eval", "--checkpoint", str(runs["top_down"]), "--data", str(runs["data"]),
+            "--device", "cpu", "--out", str(out), *extra]  # fmt: skip
+    assert main(args) == 0
+    return capsys.readouterr().out, json.loads(out.read_text())
+
+
+def test_eval_on_ground_truth_boxes_by_default(runs, capsys):
+    printed, results = _eval(runs, capsys)
+    assert "val keypoints, boxes from the ground truth" in printed
+    assert "person boxes" not in printed  # the boxes are given, not predicted
+    assert all(name in printed for name in KEYPOINT_METRICS)
+    gt = json.loads((runs["data"] / "annotations" / "person_keypoints_val.json").read_text())
+    people = [a for a in gt["annotations"] if a["num_keypoints"] > 0]
+    assert len(results) == len(people)  # one pose per labelled person's box
+    assert all(0.0 <= r["score"] <= 1.0 and len(r["keypoints"]) == 51 for r in results)
+
+
+def test_eval_on_a_detections_file_and_on_a_detector_checkpoint(runs, capsys):
+    gt = json.loads((runs["data"] / "annotations" / "person_keypoints_val.json").read_text())
+    detections = [
+        {"image_id": a["image_id"], "category_id": 1, "bbox": a["bbox"], "score": 0.5}
+        for a in gt["annotations"][:2]
+    ]
+    path = runs["root"] / "detections.json"
+    path.write_text(json.dumps(detections))
+    printed, results = _eval(runs, capsys, "--boxes", str(path))
+    assert f"boxes from {path}" in printed
+    assert len(results) == 2 and all(r["score"] <= 0.5 for r in results)  # box score x kpt score
+    printed, results = _eval(runs, capsys, "--boxes", str(runs["detector"]), "--batch", "2")
+    assert f"boxes from {runs['detector']}" in printed
+
+
+def test_predict_with_a_detector_draws_and_writes_results(runs, capsys):
+    image = next((runs["data"] / "val").iterdir())
+    out = runs["root"] / "pred"
+    args = ["predict", str(image), "--checkpoint", str(runs["top_down"]), "--detector",
+            str(runs["detector"]), "--out", str(out), "--device", "cpu"]  # fmt: skip
+    assert main(args) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results and all(
+        r["file_name"] == image.name and len(r["keypoints"]) == 51 for r in results
+    )
+    assert len(list(out.glob("*.png"))) == 1
+
+
+# -------------------------------- a custom keypoint set end to end: the checkpoint carries the set
+@pytest.fixture(scope="module")
+def body14_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("body14_cli")
+    data = root / "data"
+    synth = ["synth", "--out", str(data), "--train", "4", "--val", "2", "--size", "64"]
+    assert main([*synth, "--keypoints", "body14"]) == 0
+    train = ["train", "--model", "cganet_tnet_d1w16", "--data", str(data), "--out",
+             str(root / "run"), "--epochs", "1", "--batch", "2", "--input-size", "64",
+             "--device", "cpu", "--workers", "0", "--model-kwargs", '{"input_size": 64}']  # fmt: skip
+    assert main(train) == 0
+    return root
+
+
+def test_a_14_joint_set_trains_and_its_checkpoint_keeps_the_set(body14_run):
+    model = load_model(body14_run / "run" / "model.pt")
+    assert model.keypoint_set == BODY14 and model.num_keypoints == 14
+    rows = (body14_run / "run" / "metrics.csv").read_text().splitlines()
+    assert rows[0].startswith("epoch,step") and rows[-1].split(",")[1] == "2"  # two steps
+
+
+def test_it_evaluates_predicts_and_draws_without_flags(body14_run, capsys, tmp_path):
+    ckpt = str(body14_run / "run" / "model.pt")
+    data = str(body14_run / "data")
+    assert main(["eval", "--checkpoint", ckpt, "--data", data, "--device", "cpu"]) == 0
+    assert "| val keypoints | AP |" in capsys.readouterr().out
+    results = json.loads((body14_run / "run" / "results_val.json").read_text())
+    assert results and all(len(r["keypoints"]) == 3 * 14 for r in results)
+    out = tmp_path / "pred"
+    inputs = [str(body14_run / "data" / "val")]
+    assert main(["predict", *inputs, "--checkpoint", ckpt, "--out", str(out), "--device", "cpu"]) == 0
+    assert len(list(out.glob("*.png"))) == 2
+    ds = CocoKeypoints(body14_run / "data" / "val", body14_run / "data" / "annotations" /
+                       "person_keypoints_val.json")  # fmt: skip
+    gt = [ds.coco.loadAnns(ds.coco.getAnnIds(imgIds=i)) for i in ds.ids]
+    predicted = json.loads((out / "results.json").read_text())
+    grid = tmp_path / "grid.png"
+    save_prediction_grid(grid, [ds[i][0] for i in range(2)], [predicted[:3], []], gt,
+                         keypoint_set=ds.keypoint_set)  # fmt: skip
+    assert grid.stat().st_size > 0
+    with pytest.raises(ValueError, match="14 keypoints, but 17 names"):
+        save_prediction_grid(tmp_path / "coco.png", [ds[0][0]], [predicted[:1]])
+
+
+def test_it_exports_14_keypoints_without_flags(body14_run, capsys):
+    pytest.importorskip("onnxruntime")
+    ckpt = body14_run / "run" / "model.pt"
+    assert main(["export", "--checkpoint", str(ckpt), "--input-size", "64"]) == 0
+    out = capsys.readouterr().out
+    assert f"onnx: {body14_run / 'run' / 'model.onnx'}" in out
+    assert "keypoints: (1, 20, 14, 3)" in out
+
+
+@pytest.fixture(scope="module")
+def body14_top_down(tmp_path_factory):
+    root = tmp_path_factory.mktemp("body14_top_down")
+    paths = make_synthetic_coco(root / "data", 4, 2, size=96, min_height=40, keypoints="body14")
+    args = ["train", "--model", "topdown_tnet_d1w16", "--data", str(paths["root"]), "--out",
+            str(root / "run"), "--epochs", "1", "--batch", "4", "--input-size", "64x32",
+            "--device", "cpu", "--workers", "0"]  # fmt: skip
+    assert main(args) == 0
+    return root, paths
+
+
+def test_a_14_joint_top_down_model_trains_and_evaluates_without_flags(body14_top_down, capsys):
+    root, paths = body14_top_down
+    model = load_model(root / "run" / "model.pt")
+    assert model.needs_boxes and model.keypoint_set == BODY14
+    out = root / "results.json"
+    args = ["eval", "--checkpoint", str(root / "run" / "model.pt"), "--data",
+            str(paths["root"]), "--device", "cpu", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    assert "val keypoints, boxes from the ground truth" in capsys.readouterr().out
+    results = json.loads(out.read_text())
+    assert results and all(len(r["keypoints"]) == 3 * 14 for r in results)
+
+
+def test_a_coco_top_down_checkpoint_on_body14_data_is_refused(body14_top_down, capsys):
+    root, paths = body14_top_down
+    ckpt = root / "coco.pt"
+    save_model(create_model("topdown_tnet_d1w16", input_size=(64, 32)), ckpt)
+    args = ["eval", "--checkpoint", str(ckpt), "--data", str(paths["root"]), "--device", "cpu",
+            "--out", str(root / "coco.json")]  # fmt: skip
+    assert main(args) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"cgalib: error: checkpoint {ckpt} predicts 17 keypoints of 'person'")
+    assert f"but {paths['val_ann']} has 14 keypoints (left_shoulder" in line
+    assert not (root / "coco.json").exists()
+
+
+# ------------------------------------------------------------------------------------------ export
+@pytest.mark.parametrize("dense_only", [False, True])
+def test_cli_exports_a_checkpoint(tmp_path, capsys, dense_only):
+    pytest.importorskip("onnxruntime")
+    checkpoint = tmp_path / "model.pt"
+    save_model(distinct_cganet(), checkpoint)
+    args = ["export", "--checkpoint", str(checkpoint), "--format", "onnx", "--input-size", "96"]
+    assert main(args + (["--dense-only"] if dense_only else [])) == 0
+    out = capsys.readouterr().out
+    path = tmp_path / ("model_dense.onnx" if dense_only else "model.onnx")
+    assert f"onnx: {path}" in out
+    if dense_only:
+        assert "heatmap: (1, 1, 24, 24)" in out and "line_y: (1, 1, 24, 24)" in out
+    else:
+        assert "boxes: (1, 5, 4)" in out and "keypoints: (1, 5, 17, 3)" in out
+    images = synthetic_images(4)[..., :96, :96].contiguous()
+    got = run_onnx(path, images)
+    assert got[0].shape == ((1, 1, 24, 24) if dense_only else (1, 5, 4))
+
+
+def test_cli_writes_where_asked_without_flip_test(tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    checkpoint = tmp_path / "model.pt"
+    save_model(distinct_cganet(flip_test=True), checkpoint)
+    out = tmp_path / "exported" / "net.onnx"
+    assert main(["export", "--checkpoint", str(checkpoint), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "note: flip test is not exported" in printed
+    assert out.is_file() and f"onnx: {out} (end to end, input images (1, 3, 128, 128)" in printed

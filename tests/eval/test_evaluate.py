@@ -1,17 +1,29 @@
 """One evaluation loop for every model kind: a top-down model's boxes from the GT, a file or
-a detector; the images checked as training checks them."""
+a detector; the images checked as training checks them; a model's keypoint set decides
+what a split is read as (ground_truth_for)."""
 
 from __future__ import annotations
 
+import copy
 import json
+import warnings
 
 import pytest
 import torch
 from PIL import Image
 
-from cgalib import Predictor, create_model, save_model
-from cgalib.eval import evaluate_coco
+from cgalib import Predictor, create_model, load_model, save_model
+from cgalib.data import BODY14_CATEGORY
+from cgalib.eval import (
+    KEYPOINT_METRICS,
+    coco_ap,
+    coco_keypoint_ap,
+    evaluate_coco,
+    ground_truth_for,
+    predict_coco,
+)
 
+from helpers import keypoint_set_ground_truth, keypoint_set_results
 from top_down_helpers import OracleTopDown, ground_truth_queue, write_toy_set
 
 
@@ -101,3 +113,36 @@ def test_an_image_resized_after_annotation_is_an_error_not_a_zero(tmp_path):
     with pytest.raises(ValueError, match=rf"image {name} is 160x160 as displayed .* annotation "
                                          "says 320x320"):  # fmt: skip
         evaluate_coco(cganet, images, ann_file, device="cpu", progress=False)
+
+
+def test_a_model_reads_a_split_as_its_own_set():
+    body = {k: v for k, v in BODY14_CATEGORY.items() if k != "sigmas"}
+    data = keypoint_set_ground_truth(body)
+    model = create_model("cganet_tnet_d1w16", input_size=64, keypoint_set=BODY14_CATEGORY)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the model's sigmas: no default-sigma warning
+        gt = ground_truth_for(model, data)
+        coco_keypoint_ap(gt, keypoint_set_results(data))
+    assert gt.sigmas == tuple(BODY14_CATEGORY["sigmas"]) and gt.sigma_source == "given"
+    coco_model = create_model("cganet_tnet_d1w16", input_size=64)
+    with pytest.raises(ValueError, match=r"the model predicts 17 keypoints of 'person' \(nose"):
+        ground_truth_for(coco_model, data)
+    renamed = copy.deepcopy(data)
+    renamed["categories"][0]["keypoints"][0] = "shoulder_l"
+    with pytest.warns(UserWarning, match="keypoint 0: 'left_shoulder' vs 'shoulder_l'"):
+        ground_truth_for(model, renamed)
+
+
+def test_evaluate_coco_scores_its_results_as_pycocotools_does(tiny):
+    ann = tiny / "data" / "annotations" / "person_keypoints_val.json"
+    model = load_model(tiny / "run" / "model.pt")
+    kwargs = {"input_size": 128, "device": "cpu", "batch_size": 2, "progress": False}
+    metrics, results = evaluate_coco(model, tiny / "data" / "val", ann, box_ap=True, **kwargs)
+    assert results == predict_coco(model, tiny / "data" / "val", ann, **kwargs)
+    boxes = {f"box_{k}": v for k, v in coco_ap(ann, results, "bbox").items()}
+    assert metrics == {**coco_keypoint_ap(ann, results), **boxes}
+    assert list(evaluate_coco(model, tiny / "data" / "val", ann, **kwargs)[0]) == list(
+        KEYPOINT_METRICS
+    )
+    with pytest.raises(TypeError, match="batch"):
+        evaluate_coco(model, tiny / "data" / "val", ann, batch=2)

@@ -1,4 +1,5 @@
-"""The evaluation copy of a ground truth: renumbered ids, dropped people, filled fields."""
+"""The evaluation copy of a ground truth: renumbered ids, dropped people, filled fields,
+categories read together as one class."""
 
 from __future__ import annotations
 
@@ -15,10 +16,16 @@ from hypothesis import strategies as st
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from cgalib.data import AnnotationError
+from cgalib.data import BODY14_CATEGORY, AnnotationError
 from cgalib.eval import CocoGroundTruth, coco_ap, coco_keypoint_ap, load_coco
 
-from helpers import noisy_coco_results, write_toy_coco_keypoints
+from helpers import (
+    cocoeval_keypoint_stats,
+    keypoint_set_ground_truth,
+    keypoint_set_results,
+    noisy_coco_results,
+    write_toy_coco_keypoints,
+)
 
 
 def _raw_pycocotools(data, results, iou_type="keypoints"):
@@ -169,3 +176,24 @@ def test_image_info_files_load_for_prediction_only(toy):
     assert gt.category_id == 1 and len(gt.imgs) == len(info["images"]) and not gt.anns
     with pytest.raises(AnnotationError, match="no person with a labelled keypoint"):
         coco_keypoint_ap(gt, [])
+
+
+def test_categories_read_together_are_scored_as_one_class():
+    cat = {**BODY14_CATEGORY, "id": 3, "name": "cat"}
+    dog = {**BODY14_CATEGORY, "id": 4, "name": "dog"}
+    data = keypoint_set_ground_truth(cat)
+    for a in data["annotations"][::2]:
+        a["category_id"] = 4
+    data["categories"].append(dog)
+    results = [{**r, "category_id": 3} for r in keypoint_set_results(data)]
+    gt = load_coco(data, categories=["cat", "dog"])
+    assert "categories 'cat', 'dog' (ids 3, 4) scored as one class (category_id 3)" in (
+        gt.report.notes
+    )
+    merged = copy.deepcopy(data)
+    for a in merged["annotations"]:
+        a["category_id"] = 3
+    merged["categories"] = [cat]
+    assert list(coco_keypoint_ap(gt, results).values()) == cocoeval_keypoint_stats(
+        merged, results, cat["sigmas"]
+    )

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from cgalib.heads.prediction_head import HEATMAP_PRIOR_BIAS
-from cgalib.heads.roi_guider import ROIGuider, ROIGuiderStage, roi_sizes_for_input
+from cgalib.heads.roi_guider import ROIGuider, ROIGuiderStage
 from cgalib.layers import GuidedFusionModule
 from cgalib.ops import boxes_to_rois
 
@@ -46,12 +46,6 @@ def test_roi_size_overrides_input_size():
     guider = _small(input_size=512, roi_size=(16, 12), num_outputs=1)
     assert guider.roi_sizes == ((16, 12), (8, 6), (4, 3))
     assert guider(_features(128), _boxes(128)).shape == (3, 1, 32, 24)
-
-
-def test_roi_sizes_for_input():
-    assert roi_sizes_for_input((640, 384)) == ((40, 24), (20, 12), (10, 6))
-    with pytest.raises(ValueError, match="multiples of 64"):
-        roi_sizes_for_input(500)
 
 
 def test_rois_tensor_equals_box_list():

@@ -50,3 +50,13 @@ def test_unserialisable_kwargs_are_refused(tmp_path):
     with pytest.raises(TypeError, match="JSON"):
         save_model(model, tmp_path / "m.pt")
     assert not list(tmp_path.iterdir())  # nothing half-written
+
+
+def test_load_model_overrides(tmp_path):
+    torch.manual_seed(0)
+    model = create_model("cganet_tnet_d1w16", input_size=128)
+    save_model(model, tmp_path / "m.pt")
+    flipped = load_model(tmp_path / "m.pt", flip_test=True)
+    assert flipped.flip_test and not model.flip_test
+    for key, value in model.state_dict().items():
+        assert torch.equal(flipped.state_dict()[key], value), key

@@ -1,12 +1,36 @@
+"""TopDownPose: builders, sizes, shapes, gradients, decoding, errors; the flip test, fixed
+settings, a keypoint set and what the checkpoint records; training with the library's loop."""
+
+import csv
+
 import pytest
 import torch
 from torch import nn
 
-from cgalib import KeypointSet, TNet, TopDownPose, create_model, list_models
-from cgalib.codecs import roi_keypoint_targets
+from cgalib import (
+    KeypointSet,
+    TNet,
+    TopDownPose,
+    create_model,
+    create_variant,
+    list_models,
+    load_model,
+    save_model,
+)
+from cgalib.codecs import decode_roi_heatmaps, roi_keypoint_targets
+from cgalib.data import (
+    CocoKeypoints,
+    PersonCrops,
+    TopDownAugmentation,
+    collate_person_crops,
+    make_synthetic_coco,
+)
+from cgalib.engine import train_model
+from cgalib.registry import build_config
 from cgalib.utils import count_macs, count_parameters
+from cgalib.utils.coco_meta import FLIP_INDEX
 
-from helpers import requires_cuda
+from helpers import BODY14, requires_cuda
 
 
 def _centre_points(k: int) -> KeypointSet:
@@ -164,3 +188,98 @@ def test_cpu_cuda_parity():
         cpu = model.heatmaps(x)
         gpu = model.cuda().heatmaps(x.cuda()).cpu()
     torch.testing.assert_close(cpu, gpu, atol=1e-3, rtol=1e-3)
+
+
+# -------------------- the flip test, fixed settings, the keypoint set, what the checkpoint records
+def test_flip_test_is_the_average_of_the_two_flipped_passes():
+    torch.manual_seed(0)
+    plain = _tiny().eval()
+    with torch.no_grad():  # a head that is not left/right symmetric
+        for conv in plain.head.convs:
+            conv.weight.normal_(0, 0.5)
+    flipped = TopDownPose(plain.backbone, plain.head, flip_test=True).eval()
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        a = plain.heatmaps(x).sigmoid()
+        b = plain.heatmaps(x.flip(-1)).sigmoid().flip(-1)[:, list(FLIP_INDEX)]
+        expected = (a + b) / 2
+        got = flipped.probabilities(x)
+        torch.testing.assert_close(got, expected)
+        assert not torch.allclose(got, a, atol=1e-3)  # the mirror pass did change something
+        torch.testing.assert_close(
+            flipped(x), decode_roi_heatmaps(expected, flipped.crop_boxes(x), logits=False)
+        )
+
+
+def test_settings_are_fixed_and_variants_are_built():
+    model = create_model("topdown_tnet_d1w16", backbone_kwargs={"num_blocks": 1})
+    with pytest.raises(AttributeError):
+        model.flip_test = True
+    variant = create_variant(model, flip_test=True)
+    assert variant.flip_test and not model.flip_test
+    torch.testing.assert_close(variant.head.convs[0].weight, model.head.convs[0].weight)
+
+
+def test_the_flip_map_is_the_keypoint_sets():
+    hand = KeypointSet(("wrist", "L_thumb", "R_thumb"), sigmas=(0.03,) * 3)
+    model = _tiny(keypoint_set=hand, flip_test=True).eval()
+    assert model.keypoint_set.flip_index == (0, 2, 1) and model.flip_test
+    with pytest.raises(TypeError, match="unexpected keyword argument 'flip_index'"):
+        _tiny(flip_index=[0] * 17)  # the class itself; builders say it in one line
+
+
+def test_the_checkpoint_records_input_size_and_keypoint_set(tmp_path):
+    hand = KeypointSet(("wrist", "L_thumb", "R_thumb"), sigmas=(0.03,) * 3)
+    model = create_model(
+        "topdown_tnet_d1w16",
+        input_size=[160, 128],
+        keypoint_set=hand,
+        backbone_kwargs={"num_blocks": 1},
+    )
+    save_model(model, tmp_path / "model.pt")
+    loaded = load_model(tmp_path / "model.pt")
+    assert loaded.input_rule.size == (160, 128)
+    assert loaded.num_keypoints == 3 and loaded.keypoint_set == hand
+    assert load_model(tmp_path / "model.pt", flip_test=True).flip_test
+    ckpt = torch.load(tmp_path / "model.pt", weights_only=True)
+    assert ckpt["build_config"]["kwargs"]["keypoint_set"] == hand.to_dict()
+
+
+def test_the_builder_takes_k_and_the_flip_map_from_the_set(tmp_path):
+    net = create_model("topdown_tnet_d1w16", input_size=(64, 32), keypoint_set=BODY14)
+    assert net.keypoint_set == BODY14 and net.num_keypoints == 14
+    assert {c.out_channels for c in net.head.convs} == {14}
+    assert build_config(net)["kwargs"]["keypoint_set"] == BODY14.to_dict()
+    assert create_model("topdown_tnet_d1w16").keypoint_set == KeypointSet.coco()
+    save_model(net, tmp_path / "model.pt")
+    loaded = load_model(tmp_path / "model.pt", flip_test=True).eval()
+    assert loaded.keypoint_set == BODY14 and loaded.flip_test
+    assert loaded(torch.rand(2, 3, 64, 32)).shape == (2, 14, 3)
+    assert create_variant(net, flip_shift=1).keypoint_set == BODY14
+    with pytest.raises(ValueError, match="takes no argument 'num_keypoints'"):
+        create_model("topdown_tnet_d1w16", keypoint_set=BODY14, num_keypoints=17)
+
+
+# ------- training with the library's loop (PersonCrops, collate_person_crops, TopDownAugmentation)
+def test_train_model_runs_a_few_top_down_steps_and_saves_a_loadable_model(tmp_path):
+    paths = make_synthetic_coco(tmp_path / "data", num_train=6, num_val=0, size=96, min_height=40)
+    people = PersonCrops(CocoKeypoints(paths["train_images"], paths["train_ann"]))
+    torch.manual_seed(0)
+    model = create_model(
+        "topdown_tnet_d1w16",
+        input_size=[64, 64],
+        backbone_kwargs={"num_blocks": 1, "stem_blocks": 1},
+    )
+    augment = TopDownAugmentation(
+        crop_size=model.input_rule.size, flip_index=FLIP_INDEX, flip_prob=0.5, seed=0
+    )
+    out = train_model(
+        model, people, collate_person_crops, tmp_path / "run", epochs=2, batch_size=4,
+        augment=augment, optimizer="adamw", lr=1e-3, warmup_steps=0, num_workers=0,
+    )  # fmt: skip
+    rows = list(csv.DictReader((tmp_path / "run" / "metrics.csv").open()))
+    assert int(rows[-1]["step"]) == 2 * (len(people) // 4) and float(rows[-1]["km"]) > 0
+    loaded = load_model(out)
+    assert loaded.input_rule.size == (64, 64) and loaded.keypoint_set.flip_index == FLIP_INDEX
+    with torch.no_grad():
+        assert loaded(torch.rand(2, 3, 64, 64)).shape == (2, 17, 3)

@@ -9,6 +9,7 @@ import pytest
 
 from cgalib.data import BODY14_CATEGORY
 from cgalib.utils import coco_meta
+from cgalib.utils.coco_meta import FLIP_INDEX, KEYPOINT_NAMES
 from cgalib.utils.keypoint_set import (
     DEFAULT_OKS_SIGMA,
     KeypointSet,
@@ -169,3 +170,11 @@ def test_bad_names_and_body_halves():
         KeypointSet(("a", "b"), sigmas=(0.1, 0.1), upper_body=(0, 1), lower_body=(1,))
     with pytest.raises(KeypointSetError, match="must list 2 colour names"):
         KeypointSet(("a", "b"), sigmas=(0.1, 0.1), colors=("red",))
+
+
+def test_flip_index_is_a_left_right_involution():
+    for k, j in enumerate(FLIP_INDEX):
+        assert FLIP_INDEX[j] == k
+        assert KEYPOINT_NAMES[j] == KEYPOINT_NAMES[k].replace("left", "L").replace(
+            "right", "left"
+        ).replace("L", "right")

@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 
+from cgalib import create_model
 from cgalib.inference import Predictor
 from cgalib.video import (
     PoseTracker,
@@ -17,7 +18,7 @@ from cgalib.video import (
     synthetic_clip,
 )
 
-from helpers import StandInModel
+from helpers import BODY14, StandInModel
 
 pytest.importorskip("av", reason="reading and writing video needs PyAV: pip install cgalib[video]")
 pytest.importorskip("scipy", reason="tracking needs SciPy: pip install cgalib[video]")
@@ -89,3 +90,26 @@ def test_a_model_is_wrapped_in_a_predictor(video, tmp_path):
     path = predict_video(_OnePersonModel(), video, tmp_path, render=False, progress=False)
     data = load_video_results(path)
     assert data["settings"]["input_size"] == [512, 512] and len(data["frames"]) == 7
+
+
+def test_a_14_joint_top_down_predictor_tracks_and_draws_a_video(tmp_path):
+    """predict_video with a Predictor of a 14-joint top-down model: the tracker scores with the
+    set's 14 sigmas (COCO's 17 would be refused) and the drawings use its skeleton."""
+    pytest.importorskip("av")
+    from cgalib.video import load_video_results, predict_video, synthetic_clip
+
+    video = synthetic_clip(num_frames=3, width=64, height=48, num_people=1).write(
+        tmp_path / "clip.mp4"
+    )
+    detector = create_model("cganet_tnet_d1w16", input_size=64, max_detections=2)
+    net = create_model("topdown_tnet_d1w16", input_size=(64, 32), keypoint_set=BODY14)
+    with torch.no_grad():  # confident untrained models, so the tracker keeps their people
+        detector.dense_heads.center.heatmap[-1].bias.fill_(5.0)
+        net.head.convs[0].bias.fill_(5.0)
+    predictor = Predictor(net, detector=detector, device="cpu")
+    path = predict_video(predictor, video, tmp_path / "out", render=True, progress=False)
+    results = load_video_results(path)
+    assert results["settings"]["input_size"] == [64, 32] and results["complete"]
+    people = [p for f in results["frames"] for p in f["people"]]
+    assert people and all(len(p["keypoints"]) == 3 * 14 for p in people)
+    assert results["annotated_video"] is not None
