@@ -79,7 +79,7 @@ class TrainSettings:
     def __post_init__(self) -> None:
         self._check_run_length()
         at_least_one = {
-            "epochs": self.epochs or 1,
+            "epochs": 1 if self.epochs is None else self.epochs,  # None: a time budget
             "batch_size": self.batch_size,
             "log_every": self.log_every,
         }

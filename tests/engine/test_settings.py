@@ -12,6 +12,9 @@ from cgalib.engine import FIXED_SETTINGS, TimeBudget, TrainSettings
     ("kwargs", "message"),
     [
         ({"batch_size": 0}, "batch_size must be at least 1, got 0"),
+        ({"epochs": 0},
+         "epochs must be at least 1, got 0 (a run of no epochs trains nothing and writes no "
+         "model.pt)"),
         ({"log_every": 0}, "log_every must be at least 1, got 0"),
         ({"optimizer": "lbfgs"}, "optimizer must be 'sgd' or 'adamw', got 'lbfgs'"),
         ({"warmup_steps": -1}, "warmup_steps must be 0 or more, got -1"),
