@@ -1,6 +1,7 @@
 """Shared helpers of every layer: image input, devices, atomic files, progress bars,
 precisions, keypoint sets and the COCO constants, model size, checks of numbers read from
-JSON, the blocks that scripts write into pages, stage timings. Nothing here imports another
+JSON, the blocks that scripts write into pages, stage timings, output folders and stop
+signals. Nothing here imports another
 cgalib package."""
 
 from cgalib.utils.complexity import count_macs, count_parameters
@@ -22,9 +23,11 @@ from cgalib.utils.keypoint_set import (
 )
 from cgalib.utils.machine import cpu_name, machine_description
 from cgalib.utils.numbers import is_integer, is_number, number_rows
+from cgalib.utils.outputs import OutputError, RunLock, check_writable, is_inside
 from cgalib.utils.precision import PRECISIONS, Precision, autocast, precision_dtype
 from cgalib.utils.profiling import StageTimes, stage, stage_seconds
 from cgalib.utils.progress import ProgressBar, progress
+from cgalib.utils.signals import Interrupted, StopRequest, stop_requests
 
 __all__ = [
     "cpu_name",
@@ -32,19 +35,25 @@ __all__ = [
     "DEFAULT_OKS_SIGMA",
     "PRECISIONS",
     "ImageInput",
+    "Interrupted",
     "KeypointSet",
     "KeypointSetError",
     "KeypointSetWarning",
+    "OutputError",
     "Precision",
     "ProgressBar",
+    "RunLock",
     "StageTimes",
+    "StopRequest",
     "atomic_open",
     "autocast",
     "block_content",
     "block_markers",
     "check_block",
+    "check_writable",
     "count_macs",
     "count_parameters",
+    "is_inside",
     "is_integer",
     "is_number",
     "number_rows",
@@ -55,6 +64,7 @@ __all__ = [
     "resolve_device",
     "stage",
     "stage_seconds",
+    "stop_requests",
     "to_float_image",
     "to_rgb_tensor",
     "write_block",

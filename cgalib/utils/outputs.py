@@ -1,0 +1,154 @@
+"""The output contract: where results go is checked before the work, claimed by one run at
+a time, and never read back as an input.
+
+- [`check_writable()`][check_writable]: an output folder (or the folder of an output file) is
+  created if missing and must accept a file, checked by writing one, before any work
+  starts; a read-only or full place is one line naming it, not an error after an hour
+  of training or a whole split predicted.
+- [`RunLock`][RunLock]: one process at a time writes a run folder; a second one is refused
+  with the first one's process id, instead of interleaving ``metrics.csv`` rows and
+  saving over its checkpoints. The lock is the kernel's (``flock``), so a killed run
+  leaves no stale claim.
+- [`is_inside()`][is_inside]: whether a path lies in an output folder, so that a folder of
+  inputs does not list what an earlier run wrote into it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+from pathlib import Path
+from types import TracebackType
+
+__all__ = ["LOCK_NAME", "OutputError", "RunLock", "check_writable", "describe_os_error", "is_inside"]
+
+LOCK_NAME = ".cgalib.lock"
+"""The file in a run folder that [`RunLock`][RunLock] holds."""
+
+
+class OutputError(OSError):
+    """An output place that cannot be written, or that another run holds (one line)."""
+
+
+def describe_os_error(err: OSError) -> str:
+    """A short reason for an ``OSError`` of writing: ``no space left on the device``,
+    ``permission denied``, ``read-only file system``, ... (else its own text).
+
+    Examples:
+        >>> describe_os_error(OSError(errno.ENOSPC, "No space left on device"))
+        'no space left on the device'
+    """
+    reasons = {
+        errno.ENOSPC: "no space left on the device",
+        errno.EDQUOT: "the disk quota is exceeded",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.EROFS: "read-only file system",
+    }
+    return reasons.get(err.errno, err.strerror or str(err))
+
+
+def check_writable(folder: str | os.PathLike, what: str = "output folder") -> Path:
+    """Create ``folder`` if missing and check that a file can be written in it.
+
+    Args:
+        folder: the folder that will receive outputs.
+        what: how the message names it (e.g. ``"--out"``).
+
+    Returns:
+        The folder as a ``Path``.
+
+    Raises:
+        OutputError: (an ``OSError``) one line naming the folder and the reason: it is a
+            file, it cannot be created, or a file cannot be written in it.
+
+    Examples:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     check_writable(Path(d) / "new" / "run").is_dir()
+        True
+    """
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"{what} {path} is a file; give a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".cgalib-write-check-{os.getpid()}"
+        with open(probe, "wb") as f:
+            f.write(b"\0")
+        probe.unlink()
+    except OSError as err:
+        raise OutputError(
+            f"cannot write to {what} {path}: {describe_os_error(err)}; choose another folder "
+            "(nothing was computed yet)"
+        ) from None
+    return path
+
+
+def is_inside(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
+    """Whether ``path`` is ``folder`` or lies below it (both resolved).
+
+    Examples:
+        >>> is_inside("out/a/b.png", "out"), is_inside("photos/x.jpg", "out")
+        (True, False)
+    """
+    path, folder = Path(path).resolve(), Path(folder).resolve()
+    return path == folder or folder in path.parents
+
+
+class RunLock(contextlib.AbstractContextManager):
+    """Hold a run folder for this process: ``with RunLock(folder): ...``.
+
+    A second process (or a second lock in this one) asking for the same folder while it is
+    held is refused at once. The claim is an ``flock`` on ``folder/.cgalib.lock`` (which
+    keeps the holder's process id for the message); the kernel drops it when the process
+    ends, however it ends, so no stale lock ever blocks a later run. Where ``flock`` is
+    unavailable (not POSIX) the lock holds nothing.
+
+    Args:
+        folder: the run folder (created if missing).
+        what: how the message names the work (e.g. ``"a training run"``).
+
+    Raises:
+        OutputError: when another process holds the folder, naming its process id.
+    """
+
+    def __init__(self, folder: str | os.PathLike, what: str = "a cgalib run") -> None:
+        self.folder = Path(folder)
+        self.what = what
+        self._file = None
+
+    def __enter__(self) -> RunLock:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock
+            return self
+        self.folder.mkdir(parents=True, exist_ok=True)
+        f = open(self.folder / LOCK_NAME, "a+")  # noqa: SIM115 (held until __exit__)
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            f.close()
+            raise OutputError(
+                f"{self.folder} is being written by {self.what} (process {holder}); wait for it "
+                "to end or write into another folder"
+            ) from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        self._file = f
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._file is not None:
+            self._file.close()  # closing the file releases the flock
+            self._file = None
