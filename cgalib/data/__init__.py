@@ -22,7 +22,14 @@ from cgalib.data.coco_keypoints import (
     find_split,
 )
 from cgalib.data.crop_augment import HALF_BODY_PADDING, UPPER_BODY, TopDownAugmentation
-from cgalib.data.detections import ground_truth_boxes, load_detections
+from cgalib.data.detections import (
+    Detections,
+    DetectionsError,
+    DetectionsReport,
+    DetectionsWarning,
+    ground_truth_boxes,
+    load_detections,
+)
 from cgalib.data.images import read_annotated_image
 from cgalib.data.masks import (
     NO_SEGMENTATION,
@@ -91,6 +98,10 @@ __all__ = [
     "AnnotationReport",
     "Categories",
     "CocoKeypoints",
+    "Detections",
+    "DetectionsError",
+    "DetectionsReport",
+    "DetectionsWarning",
     "KeypointSet",
     "KeypointSetError",
     "PersonCrops",

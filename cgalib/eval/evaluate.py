@@ -114,7 +114,13 @@ def _box_source(
     boxes: BoxSource | None, coco: CocoGroundTruth
 ) -> tuple[nn.Module | Predictor | None, dict[int, torch.Tensor] | None]:
     """Either a detector (a model, a ``Predictor``, a checkpoint) or per-image boxes (the
-    ground truth, a detections file); ``(None, None)`` for no boxes."""
+    ground truth, a detections file); ``(None, None)`` for no boxes.
+
+    A detections file is read by the detections contract,
+    [`load_detections()`][cgalib.data.load_detections], before the first prediction: it is
+    refused in one line, or read with its report, issued as one ``DetectionsWarning`` line
+    (``cgalib: warning: ...`` on the command line) when entries were converted or dropped.
+    """
     if boxes is None or isinstance(boxes, (nn.Module, Predictor)):
         return boxes, None
     if isinstance(boxes, str) and boxes == "gt":

@@ -34,6 +34,7 @@ AREAS = {
     "test_prediction.py": "Prediction",
     "test_cli.py": "Command line",
     "test_video.py": "Video",
+    "test_detections.py": "Detections files",
     "test_top_down_inputs.py": "Top-down model",
     "test_benchmarks.py": "Benchmarks",
     "test_masks.py": "Segmentation masks",

@@ -1,5 +1,5 @@
-"""Robustness of the top-down pipeline: person boxes, detection files, crops at the border,
-annotations read for crops, and the models given to the predictor."""
+"""Robustness of the top-down pipeline: person boxes, crops at the border, annotations read
+for crops, and the models given to the predictor (detections files: test_detections.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from cgalib import Predictor, TNet, TopDownPose, create_model, save_model
-from cgalib.data import CocoKeypoints, PersonCrops, load_detections, make_synthetic_coco
+from cgalib.data import CocoKeypoints, PersonCrops, make_synthetic_coco
 from cgalib.eval import evaluate_coco
 
 from top_down_helpers import OracleTopDown, crop_queue, write_toy_set
@@ -23,86 +23,8 @@ def _one_line(err: pytest.ExceptionInfo) -> str:
     return message
 
 
-def _detections(tmp_path, entries):
-    path = tmp_path / "detections.json"
-    path.write_text(json.dumps(entries))
-    return path
-
-
 def _tiny_topdown(**kwargs):
     return create_model("topdown_tnet_d1w16", backbone_kwargs={"num_blocks": 1}, **kwargs)
-
-
-def test_detection_of_an_unknown_image(tmp_path):
-    """A detections file has an entry for image 999, which the annotation file does not have.
-
-    Loading fails with one line naming the file, the entry number and image 999, and
-    suggesting detections of another split."""
-    path = _detections(tmp_path, [{"image_id": 999, "category_id": 1, "bbox": [0, 0, 5, 5],
-                                   "score": 0.5}])  # fmt: skip
-    with pytest.raises(ValueError) as err:
-        load_detections(path, [1, 2])
-    message = _one_line(err)
-    assert str(path) in message and "entry 0" in message and "image 999" in message
-
-
-def test_detection_without_a_score(tmp_path):
-    """A detections file has an entry without a "score".
-
-    Loading fails with one line naming the file, the entry number and the missing field,
-    and listing the fields every entry needs."""
-    path = _detections(tmp_path, [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5]}])
-    with pytest.raises(ValueError) as err:
-        load_detections(path, [1])
-    message = _one_line(err)
-    assert "entry 0 has no 'score'" in message and "bbox [x, y, width, height]" in message
-
-
-def test_detection_with_a_three_number_bbox(tmp_path):
-    """A detections file has an entry whose bbox is [10, 20, 30] instead of four numbers.
-
-    Loading fails with one line naming the file, the entry, its image and the bad bbox,
-    and saying a bbox is [x, y, width, height]."""
-    path = _detections(tmp_path, [{"image_id": 1, "category_id": 1, "bbox": [10, 20, 30],
-                                   "score": 0.5}])  # fmt: skip
-    with pytest.raises(ValueError) as err:
-        load_detections(path, [1])
-    message = _one_line(err)
-    assert "entry 0 (image 1) has bbox [10, 20, 30]" in message
-
-
-def test_detection_with_a_nan_score(tmp_path):
-    """A detections file has an entry whose score is NaN.
-
-    Loading fails with one line naming the file, the entry, its image and the score,
-    instead of ranking the person with an undefined score."""
-    path = tmp_path / "detections.json"
-    path.write_text('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": NaN}]')
-    with pytest.raises(ValueError) as err:
-        load_detections(path, [1])
-    assert "entry 0 (image 1) has score nan" in _one_line(err)
-
-
-def test_detections_file_is_not_json(tmp_path):
-    """The detections file is truncated and no longer valid JSON.
-
-    Loading fails with one line naming the file and the JSON error."""
-    path = tmp_path / "detections.json"
-    path.write_text('[{"image_id": 1, "category')
-    with pytest.raises(ValueError) as err:
-        load_detections(path, [1])
-    assert f"detections file {path} is not valid JSON" in _one_line(err)
-
-
-def test_detections_file_is_an_annotation_file(tmp_path):
-    """An annotation file (a JSON object with images and annotations) is given as the detections file.
-
-    Loading fails with one line naming the file and saying it must hold a JSON list of
-    detections with the fields they need."""
-    path = _detections(tmp_path, {"images": [], "annotations": []})
-    with pytest.raises(ValueError) as err:
-        load_detections(path, [1])
-    assert "must hold a JSON list of detections" in _one_line(err)
 
 
 def test_boxes_of_the_wrong_shape():
@@ -189,17 +111,6 @@ def test_cganet_given_person_boxes():
     assert "CGANet finds the people in whole images itself; leave out boxes" in _one_line(err)
 
 
-def test_missing_boxes_file(tmp_path):
-    """evaluate_coco gets boxes="dets.json" for a top-down model, a file that does not exist.
-
-    It fails with FileNotFoundError naming the path and the accepted box sources ('gt', a
-    detections .json, a detector checkpoint)."""
-    images, ann_file, _ = write_toy_set(tmp_path)
-    with pytest.raises(FileNotFoundError) as err:
-        evaluate_coco(OracleTopDown([]), images, ann_file, boxes="dets.json", progress=False)
-    assert "'dets.json': no such file; use 'gt'" in _one_line(err)
-
-
 def test_annotation_with_50_keypoint_numbers(tmp_path):
     """An annotation of the training set has a keypoint list of 50 numbers for a 17-keypoint category.
 
@@ -238,24 +149,6 @@ def test_keypoint_set_with_a_left_point_but_no_right_one():
         TopDownPose(TNet(depth=1, width=16, num_blocks=1), keypoint_set=names)
     message = _one_line(err)
     assert "left_ear" in message and "flip_index" in message
-
-
-def test_image_without_any_box(tmp_path):
-    """The detections file has no box for some images of the split.
-
-    Those images get no people, still count in the evaluation (their ground-truth
-    people are misses), and the others are scored as usual."""
-    images, ann_file, anns = write_toy_set(tmp_path)
-    first = anns[0]
-    path = _detections(tmp_path, [{"image_id": first["image_id"], "category_id": 1,
-                                   "bbox": first["bbox"], "score": 1.0}])  # fmt: skip
-    kps = torch.tensor(first["keypoints"], dtype=torch.float64).reshape(1, 17, 3)
-    x, y, w, h = first["bbox"]
-    box = torch.tensor([[x, y, x + w, y + h, 1.0]])
-    oracle = OracleTopDown(crop_queue({0: box}, {0: kps}, (256, 192)))
-    metrics, results = evaluate_coco(oracle, images, ann_file, boxes=path, device="cpu",
-                                     progress=False)  # fmt: skip
-    assert len(results) == 1 and 0 < metrics["AR"] < 0.5  # one person of many found
 
 
 def test_whole_image_targets_given_to_the_top_down_model():
