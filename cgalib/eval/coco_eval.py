@@ -7,6 +7,7 @@ import contextlib
 import copy
 import io
 import json
+import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,7 +19,7 @@ from pycocotools.cocoeval import COCOeval
 
 from cgalib.eval.ground_truth import CocoGroundTruth, load_coco, require_ground_truth
 from cgalib.utils.keypoint_set import warn_default_sigmas
-from cgalib.utils.numbers import is_integer, number_rows
+from cgalib.utils.numbers import is_integer, is_number, number_rows
 
 __all__ = [
     "BOX_METRICS",
@@ -63,6 +64,13 @@ def check_results(
     pycocotools fails deep inside (``IndexError``, ``KeyError``) or scores silently wrong
     on such results; here each problem is one line naming the result.
 
+    Results are what is scored, so nothing in them is converted (unlike a detections file,
+    see [`load_detections()`][cgalib.data.load_detections]): a ``category_id`` written as text
+    (``"1"``) is refused with the integer to write, and a ``category_id`` 0 (ids counted
+    from 0) with the category to give. Scores are not required to lie in
+    [0, 1]: COCO AP depends on their order alone, so logits or percentages score exactly as
+    the probabilities they stand for.
+
     Args:
         results: COCO results.
         gt: the ground truth from [`load_coco()`][cgalib.eval.load_coco].
@@ -91,11 +99,7 @@ def check_results(
                 f"{' and '.join(iou_types)} AP"
             )
         if r["category_id"] != gt.category_id:
-            kind = "person" if gt.report.category_names == ("person",) else "keypoint"
-            raise ValueError(
-                f"{where} has category_id {r['category_id']!r}, but the ground truth's {kind} "
-                f"category is {gt.category_id}; give every result category_id {gt.category_id}"
-            )
+            raise ValueError(_category_problem(where, r["category_id"], gt))
         if not is_integer(r["image_id"]):
             raise ValueError(f"{where}: image_id must be an integer")
         rows["score"].append([r["score"]])
@@ -120,16 +124,32 @@ def check_results(
     for key, width_of_key in (("score", 1), ("keypoints", width), ("bbox", 4)):
         _, bad = number_rows(rows[key], width_of_key)
         if bad.any():
-            i = owners[key][int(np.flatnonzero(bad)[0])]
+            row = int(np.flatnonzero(bad)[0])
+            i = owners[key][row]
+            value = next(v for v in rows[key][row] if not (is_number(v) and math.isfinite(v)))
             raise ValueError(
                 f"result {i} (image {results[i]['image_id']}) has a {key} value that is not a "
-                f"finite number ({int(bad.sum())} such results); check the model's outputs"
+                f"finite number ({int(bad.sum())} such results, e.g. {value!r}); check the "
+                "model's outputs"
             )
     unknown = {r["image_id"] for r in results} - set(gt.imgs)
     if unknown:
         raise ValueError(
             f"results name images missing from the ground truth: {sorted(unknown)[:5]}"
         )
+
+
+def _category_problem(where: str, category_id: Any, gt: CocoGroundTruth) -> str:
+    """The one line for a result whose ``category_id`` is not the ground truth's."""
+    ours = gt.category_id
+    kind = "person" if gt.report.category_names == ("person",) else "keypoint"
+    if isinstance(category_id, str) and category_id.strip() == str(ours):
+        return f"{where} has category_id {category_id!r}, a string; write the integer {ours}"
+    counted = " (ids counted from 0?)" if category_id == 0 and is_integer(category_id) else ""
+    return (
+        f"{where} has category_id {category_id!r}, but the ground truth's {kind} category is "
+        f"{ours}{counted}; give every result category_id {ours}"
+    )
 
 
 def _length(values: Any) -> int | None:

@@ -245,3 +245,42 @@ def test_a_set_without_sigmas_scores_with_the_default_and_warns():
     assert ours == cocoeval_keypoint_stats(data, results, [DEFAULT_OKS_SIGMA] * K)
     with pytest.raises(ValueError, match="13 values for 14 keypoints"):
         coco_keypoint_ap(gt, results, sigmas=[0.1] * 13)
+
+
+@pytest.mark.parametrize(
+    "category_id, message",
+    [
+        ("1", "result 0 \\(image \\d+\\) has category_id '1', a string; write the integer 1"),
+        (0, "category_id 0, but the ground truth's person category is 1 \\(ids counted from 0\\?\\)"),
+    ],
+)
+def test_category_ids_as_text_or_counted_from_zero_are_refused(coco_gt, category_id, message):
+    path, anns = coco_gt
+    results = noisy_coco_results(anns, np.random.default_rng(0), sigma=1.0)
+    results[0]["category_id"] = category_id
+    with pytest.raises(ValueError, match=message):
+        coco_ap(path, results, "keypoints")
+
+
+def test_a_score_written_as_text_is_named(coco_gt):
+    path, anns = coco_gt
+    results = noisy_coco_results(anns, np.random.default_rng(0), sigma=1.0)
+    results[2]["score"] = "0.9"
+    with pytest.raises(ValueError, match=r"result 2 .* not a finite number \(1 such results, "
+                       r"e.g. '0.9'\)"):  # fmt: skip
+        coco_ap(path, results, "keypoints")
+
+
+@pytest.mark.parametrize("iou_type", ["keypoints", "bbox"])
+def test_scores_outside_0_1_score_as_the_probabilities_they_stand_for(coco_gt, iou_type):
+    """AP depends on the order of the scores alone: logits and percentages are accepted."""
+    path, anns = coco_gt
+    results = noisy_coco_results(anns, np.random.default_rng(3), sigma=3.0, false_positives=3)
+    probabilities = np.random.default_rng(4).uniform(0.05, 0.95, len(results))
+    for r, p in zip(results, probabilities):
+        r["score"] = float(p)
+    ap = coco_ap(path, results, iou_type)
+    logits = [{**r, "score": float(np.log(r["score"] / (1 - r["score"])))} for r in results]
+    percentages = [{**r, "score": 100 * r["score"]} for r in results]
+    assert min(r["score"] for r in logits) < 0 and max(r["score"] for r in percentages) > 1
+    assert coco_ap(path, logits, iou_type) == ap == coco_ap(path, percentages, iou_type)
