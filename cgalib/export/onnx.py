@@ -96,9 +96,12 @@ def export_onnx(
 
     Raises:
         TypeError: if ``model`` is not a pose model (or, dense only, has no dense outputs).
-        ValueError: on a size the model's ``input_rule`` refuses, a bad batch size, or
-            (end to end) an opset below 16 or a setting the model cannot export (flip
-            test, masks, a keypoint head whose grouping depends on the boxes).
+        ValueError: if ``path`` is a folder (before any tracing), on a size the model's
+            ``input_rule`` refuses, a bad batch size, or (end to end) an opset below 16 or
+            a setting the model cannot export (flip test, masks, a keypoint head whose
+            grouping depends on the boxes).
+        OutputError: (an ``OSError``) if the file cannot be written (see
+            [`atomic_open()`][cgalib.utils.atomic_open]).
 
     Shape:
         - images (graph input): `(batch_size, 3, H, W)` float RGB in 0..1
@@ -118,6 +121,11 @@ def export_onnx(
         [('boxes', [1, 20, 4]), ('extended_boxes', [1, 20, 4]), ('scores', [1, 20]),
          ('keypoints', [1, 20, 17, 3])]
     """
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(
+            f"{path} is a folder; give the .onnx file to write, e.g. {path / 'model.onnx'}"
+        )
     _check_exportable(model, batch_size, opset, end_to_end)
     size = model.input_rule.resized(input_size).size
     adapter = EndToEnd(model) if end_to_end else DenseOutputs(model)
@@ -125,7 +133,6 @@ def export_onnx(
     generator = torch.Generator().manual_seed(0)  # any values: the graph has fixed shapes
     dummy = torch.rand(batch_size, 3, *size, generator=generator).to(device)
 
-    path = Path(path)
     was_training = model.training
     adapter.eval()
     try:

@@ -6,15 +6,27 @@ Two kinds of file share the machinery: a *model checkpoint* (``model.pt``,
 (``last.pt``, `TRAIN_STATE_FORMAT`, written by [`cgalib.engine.train_model()`][cgalib.engine.train_model] for
 ``--resume``). Both are plain dicts of tensors and Python values, so they load with
 ``torch.load(weights_only=True)``: no pickled code runs when a file is read.
+
+**The checkpoint contract.** Every file records the cgalib version that wrote it
+(``cgalib_version``; files written before it was recorded load as before). Reading checks,
+each failure one [`CheckpointError`][CheckpointError] line naming the file: what the file is
+when it is not the checkpoint asked for (empty, text, truncated, pickled code, a plain state
+dict, the other kind), its content hash, and the files of a newer cgalib: a newer
+``format`` tag, a builder option the builder here does not take, or options or weights that
+do not fit, all say *written by a newer cgalib (...); upgrade cgalib*. Writing is atomic
+([`atomic_open()`][cgalib.utils.atomic_open]): a full disk or any other failed write is one
+line saying that the previous file is intact.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
 import re
 import string
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -38,6 +50,7 @@ __all__ = [
     "TRAIN_STATE_FORMAT",
     "CheckpointError",
     "atomic_save",
+    "cgalib_version",
     "load_checkpoint",
     "load_model",
     "load_state",
@@ -62,6 +75,9 @@ _IS = {
     "not a model checkpoint; pass the model.pt next to it",
 }
 _DIGEST = "digest"
+_VERSION = "cgalib_version"
+_TAG = re.compile(r"cgalib-(?P<kind>[a-z][a-z-]*)-v(?P<number>\d+)")
+_UPGRADE = "upgrade cgalib"
 
 
 class CheckpointError(ValueError):
@@ -69,6 +85,52 @@ class CheckpointError(ValueError):
 
     The message is one line: the file, what it is, what was expected and what to do.
     """
+
+
+def cgalib_version() -> str:
+    """The version of the running cgalib (what [`save_checkpoint()`][save_checkpoint] records).
+
+    Examples:
+        >>> cgalib_version()[0].isdigit()
+        True
+    """
+    version = getattr(sys.modules.get("cgalib"), "__version__", None)  # the package's own
+    if isinstance(version, str):
+        return version
+    try:
+        return importlib.metadata.version("cgalib")
+    except importlib.metadata.PackageNotFoundError:
+        return "0"
+
+
+def _release(version: Any) -> tuple[int, ...] | None:
+    """``"0.2.1"`` as ``(0, 2, 1)``; ``None`` for anything that does not start with a number."""
+    found = re.match(r"\d+(\.\d+)*", version) if isinstance(version, str) else None
+    return tuple(int(n) for n in found.group().split(".")) if found else None
+
+
+def _compare(ckpt: dict) -> int:
+    """1 if ``ckpt`` records a newer cgalib than the running one, -1 an older, else 0 (the
+    same version, or none recorded)."""
+    theirs, ours = _release(ckpt.get(_VERSION)), _release(cgalib_version())
+    if theirs is None or ours is None or theirs == ours:
+        return 0
+    return 1 if theirs > ours else -1
+
+
+def _newer(ckpt: dict) -> str | None:
+    """The version recorded in ``ckpt`` when it is newer than the running cgalib."""
+    return str(ckpt[_VERSION]) if _compare(ckpt) > 0 else None
+
+
+def _written_by_newer(ckpt: dict, what: str) -> str:
+    """``written by a newer cgalib (cgalib X, <what>; this is cgalib Y); upgrade cgalib``."""
+    newer = _newer(ckpt)
+    recorded = f"cgalib {newer}, " if newer else ""
+    return (
+        f"was written by a newer cgalib ({recorded}{what}; this is cgalib {cgalib_version()}); "
+        f"{_UPGRADE}"
+    )
 
 
 def atomic_save(obj: Any, path: str | os.PathLike) -> None:
@@ -80,6 +142,12 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> None:
     Args:
         obj: anything ``torch.save`` accepts.
         path: destination file; its folder is created if missing.
+
+    Raises:
+        OutputError: (an ``OSError``) one line when the file cannot be written: no space
+            left on the device (torch's own ``[enforce fail at inline_container.cc:672]
+            . unexpected pos`` is not shown), a read-only file system, ``path`` a folder;
+            the previous file is intact.
 
     Examples:
         >>> import tempfile, pathlib
@@ -136,15 +204,21 @@ def state_digest(obj: Any) -> str:
 
 
 def save_checkpoint(content: dict[str, Any], path: str | os.PathLike, format: str) -> None:
-    """Write ``content`` with its ``format`` tag and `state_digest()`, atomically.
+    """Write ``content`` with its ``format`` tag, the cgalib version and `state_digest()`,
+    atomically.
 
     Args:
         content: a dict of tensors and plain Python values (what ``torch.load`` reads back
             with ``weights_only=True``).
         path: the file to write.
         format: `FORMAT` or `TRAIN_STATE_FORMAT`.
+
+    Raises:
+        OutputError: (an ``OSError``) one line when the file cannot be written, e.g. no
+            space left on the device; the previous file is intact (see
+            [`atomic_save()`][atomic_save]).
     """
-    body = {"format": format, **content}
+    body = {"format": format, **content, _VERSION: cgalib_version()}
     atomic_save({**body, _DIGEST: state_digest(body)}, path)
 
 
@@ -174,11 +248,21 @@ def _what_it_is(path: Path, err: BaseException) -> str:
     return f"is not a PyTorch file (it starts with the bytes {head[:8].hex(' ')})"
 
 
-def _what_it_holds(ckpt: Any) -> tuple[str, str]:
-    """Describe a loaded object that is not the checkpoint expected, and what to do."""
+def _what_it_holds(ckpt: Any, expected: str) -> tuple[str, str]:
+    """Describe a loaded object that is not the checkpoint of format ``expected``, and what
+    to do."""
     if isinstance(ckpt, dict):
         if ckpt.get("format") in _IS:
             return _IS[ckpt["format"]], ""
+        tag = _TAG.fullmatch(str(ckpt.get("format")))
+        if tag is not None:
+            kinds = {_TAG.fullmatch(f)["kind"]: f for f in _IS}
+            ours = kinds.get(tag["kind"])
+            if ours is not None and ours != expected:  # a newer version of the other kind
+                return f"{_IS[ours]} (format {tag.group()})", ""
+            if ours is not None and int(tag["number"]) < int(_TAG.fullmatch(ours)["number"]):
+                return f"has the format tag {tag.group()}, which no cgalib reads any more", ""
+            return _written_by_newer(ckpt, f"format {tag.group()}"), ""
         if ckpt and all(torch.is_tensor(v) for v in ckpt.values()):
             return (
                 f"is a plain state dict ({len(ckpt)} tensors, e.g. {next(iter(ckpt))!r}) "
@@ -200,9 +284,10 @@ def load_checkpoint(
     """Read a cgalib checkpoint of the given ``format`` and verify its content hash.
 
     Whatever else the file is (empty, text, truncated, a pickled module, a plain state
-    dict, the other kind of cgalib checkpoint), the error is one line that says what the
-    file is and what was expected. Files saved before the hash was introduced load without
-    the check.
+    dict, the other kind of cgalib checkpoint, one of a newer cgalib with a format tag
+    unknown here), the error is one line that says what the file is and what was expected
+    (for a newer format: to upgrade cgalib). Files saved before the hash was introduced
+    load without the check.
 
     Args:
         path: the file.
@@ -232,7 +317,9 @@ def load_checkpoint(
     for w in caught:  # the warnings of a file that did load are the caller's to see
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if not isinstance(ckpt, dict) or ckpt.get("format") != format:
-        what, todo = _what_it_holds(ckpt)
+        what, todo = _what_it_holds(ckpt, format)
+        if what.endswith(_UPGRADE):  # a newer cgalib's file: what was expected is no news
+            raise CheckpointError(f"{path} {what}")
         raise CheckpointError(f"{path} {what}; expected {expected}" + (f"; {todo}" if todo else ""))
     stored = ckpt.get(_DIGEST)
     if stored is not None:
@@ -347,7 +434,16 @@ def load_state(
 
 def _apply(model: nn.Module, ckpt: dict, path) -> nn.Module:
     saved = (ckpt.get("build_config") or {}).get("name")
-    return load_state(model, ckpt["state_dict"], f"checkpoint {path}", saved)
+    try:
+        return load_state(model, ckpt["state_dict"], f"checkpoint {path}", saved)
+    except ValueError as err:
+        newer = _newer(ckpt)
+        if newer is None:
+            raise
+        raise ValueError(
+            f"{err}; the file was written by a newer cgalib (cgalib {newer}; this is cgalib "
+            f"{cgalib_version()}): {_UPGRADE}"
+        ) from None
 
 
 def load_model(
@@ -379,8 +475,11 @@ def load_model(
         FileNotFoundError: if ``path`` does not exist.
         CheckpointError: if the file is not a model checkpoint, is damaged, records no
             builder name, holds something else than a pose model when ``pose_model`` is
-            set, or its builder does not take an override.
-        ValueError: if the weights do not fit the rebuilt architecture.
+            set, or its builder does not take an override; and, saying to upgrade
+            cgalib, if it was written by a newer cgalib (a newer format tag, a builder
+            option unknown here, or recorded options that do not build here).
+        ValueError: if the weights do not fit the rebuilt architecture (saying to upgrade
+            cgalib when the file records a newer version).
 
     Examples:
         >>> import tempfile, pathlib
@@ -410,10 +509,27 @@ def load_model(
     try:
         model = create_model(name, **{**config["kwargs"], **overrides})
     except BuilderArgumentError as err:
-        if not overrides:
-            raise
+        unknown = re.search(r"takes no argument '(\w+)'", str(err))
+        option = unknown.group(1) if unknown else None
+        if overrides and (option is None or option in overrides):
+            raise CheckpointError(
+                f"{path} holds a {name}, whose builder does not take {', '.join(overrides)} ({err})"
+            ) from None
+        if _compare(ckpt) < 0:  # an option that this (newer) cgalib dropped
+            raise CheckpointError(
+                f"{path} was written by cgalib {ckpt[_VERSION]}, older than this cgalib "
+                f"{cgalib_version()}, whose {name} no longer takes the option {option!r}; load "
+                f"it with cgalib {ckpt[_VERSION]}"
+            ) from None
         raise CheckpointError(
-            f"{path} holds a {name}, whose builder does not take {', '.join(overrides)} ({err})"
+            f"{path} {_written_by_newer(ckpt, f'builder option {option!r} of {name}')}"
+        ) from None
+    except (TypeError, ValueError, KeyError) as err:
+        if _newer(ckpt) is None:
+            raise
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(
+            f"{path} {_written_by_newer(ckpt, f'its {name} options do not build here: {first}')}"
         ) from None
     if pose_model:
         try:

@@ -29,7 +29,7 @@ AREAS = {
     "test_keypoint_sets.py": "Keypoint sets",
     "test_evaluation.py": "Evaluation",
     "test_training.py": "Training, resume and divergence",
-    "test_checkpoints.py": "Checkpoints",
+    "test_checkpoints.py": "Checkpoints and saved files",
     "test_images.py": "Images entering the library",
     "test_prediction.py": "Prediction",
     "test_cli.py": "Command line",

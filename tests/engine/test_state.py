@@ -28,9 +28,10 @@ from helpers import FakeClock
 
 CHECKPOINT_KEYS = [
     "format", "model", "optimizer", "scheduler", "scaler", "epoch", "step", "settings", "rng",
-    "guard", "build_config", "spent", "digest",
+    "guard", "build_config", "spent", "cgalib_version", "digest",
 ]  # fmt: skip
-"""The keys of last.pt, in the order earlier runs wrote them (their resume depends on it)."""
+"""The keys of last.pt, in the order earlier runs wrote them (their resume depends on it);
+the version that wrote the file comes last, before the hash."""
 
 
 class _Fit(nn.Module):

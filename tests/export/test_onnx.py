@@ -139,3 +139,11 @@ def test_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="sampling ratio"):
         export_onnx(adaptive, path, input_size=SIZE)
     assert not path.exists()
+
+
+def test_a_folder_given_as_the_file_is_refused_before_tracing(tmp_path):
+    model = create_model("cganet_tnet_d1w16", input_size=64)
+    with pytest.raises(ValueError, match="is a folder; give the .onnx file to write, e.g. ") as err:
+        export_onnx(model, tmp_path, opset=11)  # the opset is checked after the path
+    assert str(err.value).startswith(str(tmp_path)) and ".tmp" not in str(err.value)
+    assert list(tmp_path.iterdir()) == []

@@ -1,15 +1,22 @@
-"""Files passed where a checkpoint is expected: the wrong kind, damaged, not PyTorch at all.
+"""The checkpoint contract: files passed where a checkpoint is expected (the wrong kind,
+damaged, not PyTorch at all, written by a newer cgalib), and checkpoints and exports written
+(a full disk, a killed save, a folder given as the file).
 
 ``load_model`` and ``load_weights`` are what ``cgalib eval``, ``predict`` and ``export``
 call with ``--checkpoint``; every case is one ``CheckpointError`` line that names the file,
-says what it is and what was expected.
+says what it is and what was expected. Saving goes through ``atomic_open``: a failed write
+is one line, and the previous file is intact.
 """
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import stat
 import struct
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -22,8 +29,10 @@ from cgalib.models.checkpoint import (
     load_checkpoint,
     load_weights,
     save_checkpoint,
+    state_digest,
 )
 from cgalib.registry import create_model
+from cgalib.utils import files
 
 EXPECTED = "expected a cgalib model checkpoint"
 
@@ -223,3 +232,181 @@ def test_interrupted_save_keeps_the_previous_file(tmp_path):
         atomic_save({"w": torch.zeros(1000), "boom": _Boom()}, path)
     assert path.read_bytes() == before and load_checkpoint(path)["format"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]
+
+
+# ------------------------------------------------------------ files of a newer cgalib
+
+
+def _as_if_newer(path: Path, **changes) -> Path:
+    """Rewrite the checkpoint ``path`` with ``changes`` to its dict (a ``build_config`` key
+    ``kwargs`` merged), its content hash recomputed, as a newer cgalib would have written it."""
+    ckpt = load_checkpoint(path, torch.load(path, weights_only=True)["format"])
+    ckpt.pop("digest", None)
+    kwargs = changes.pop("kwargs", None)
+    if kwargs:
+        ckpt["build_config"] = {**ckpt["build_config"],
+                                "kwargs": {**ckpt["build_config"]["kwargs"], **kwargs}}  # fmt: skip
+    ckpt.update(changes)
+    torch.save({**ckpt, "digest": state_digest(ckpt)}, path)
+    return path
+
+
+def test_checkpoint_with_a_builder_option_of_a_newer_cgalib(tmp_path):
+    """A `model.pt` written by a newer cgalib whose builder took an option this one does not know (`attention_heads=4`).
+
+    One line: the file was written by a newer cgalib, naming the builder option and the
+    version that wrote it; upgrade cgalib. No TypeError traceback, no advice to read the
+    builder's docstring."""
+    path = tmp_path / "model.pt"
+    save_model(_backbone(), path)
+    _as_if_newer(path, kwargs={"attention_heads": 4}, cgalib_version="99.1.0")
+    message = _one_line_error(path)
+    assert "was written by a newer cgalib (cgalib 99.1.0" in message
+    assert "builder option 'attention_heads' of tnet_d1w64" in message
+    assert message.endswith("upgrade cgalib")
+
+
+def test_checkpoint_with_a_newer_format_tag(tmp_path):
+    """A `model.pt` whose format tag is `cgalib-model-v2`, from a newer cgalib that changed the file's layout.
+
+    One line: the file was written by a newer cgalib (format cgalib-model-v2); upgrade
+    cgalib. Not "holds a dict with the keys ..."."""
+    path = tmp_path / "model.pt"
+    save_model(_backbone(), path)
+    _as_if_newer(path, format="cgalib-model-v2")
+    message = _one_line_error(path)
+    assert "was written by a newer cgalib (format cgalib-model-v2" in message
+    assert "upgrade cgalib" in message and "holds a dict" not in message
+
+
+def test_training_state_of_a_newer_cgalib(tmp_path):
+    """`cgalib train --resume` of a `last.pt` written by a newer cgalib (format `cgalib-train-state-v2`).
+
+    One line: the file was written by a newer cgalib, naming the format; upgrade cgalib."""
+    path = tmp_path / "last.pt"
+    save_checkpoint({"model": _backbone().state_dict(), "step": 3}, path, TRAIN_STATE_FORMAT)
+    _as_if_newer(path, format="cgalib-train-state-v2", cgalib_version="99.0")
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint(path, TRAIN_STATE_FORMAT)
+    message = str(err.value)
+    assert "\n" not in message and message.startswith(str(path))
+    assert "written by a newer cgalib (cgalib 99.0, format cgalib-train-state-v2" in message
+
+
+def test_newer_checkpoint_with_weights_of_a_new_layer(tmp_path):
+    """A `model.pt` of a newer cgalib whose model gained a layer: its weights have keys this cgalib's model lacks.
+
+    The one line that counts the unexpected keys also says that the file was written by a
+    newer cgalib, and to upgrade it."""
+    path = tmp_path / "model.pt"
+    model = _backbone()
+    save_model(model, path)
+    ckpt = load_checkpoint(path)
+    state = {**ckpt["state_dict"], "refine.weight": torch.zeros(3)}
+    _as_if_newer(path, state_dict=state, cgalib_version="99.0.0")
+    with pytest.raises(ValueError) as err:
+        load_model(path)
+    message = str(err.value)
+    assert "\n" not in message and "1 unexpected keys (refine.weight)" in message
+    assert "written by a newer cgalib (cgalib 99.0.0" in message and "upgrade cgalib" in message
+
+
+# ------------------------------------------------------------------- writing checkpoints
+
+
+class _FullDisk(io.FileIO):
+    """A file on a disk with ``room`` bytes left: writes past them fail with ENOSPC."""
+
+    room = 2000
+
+    def write(self, data):
+        if self.tell() + len(data) > self.room:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return super().write(data)
+
+
+def _full_disk_open(file, mode="r", buffering=-1, **kwargs):
+    raw = _FullDisk(file, mode.replace("b", ""))
+    return io.BufferedWriter(raw) if "b" in mode else io.TextIOWrapper(io.BufferedWriter(raw),
+                                                                        **kwargs)  # fmt: skip
+
+
+def test_disk_full_while_saving_a_checkpoint(tmp_path, monkeypatch):
+    """The disk fills up while training saves its checkpoint (torch's own message: `[enforce fail at inline_container.cc:672] . unexpected pos`).
+
+    One line: no space left on the device, the file, and that the previous checkpoint is
+    intact (nothing lost); it still loads, and no temporary file is left."""
+    path = tmp_path / "model.pt"
+    save_model(_backbone(), path)
+    before = path.read_bytes()
+    monkeypatch.setattr(files, "open", _full_disk_open, raising=False)
+    with pytest.raises(OSError) as err:
+        save_model(_backbone(), path)
+    message = str(err.value)
+    assert "\n" not in message and "enforce fail" not in message
+    assert message.startswith(f"cannot write {path}: no space left on the device")
+    assert "intact" in message and "nothing lost" in message
+    assert path.read_bytes() == before and load_checkpoint(path)["format"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]
+
+
+_SLOW_WRITER = """
+import sys, time
+from cgalib.utils.files import atomic_open
+with atomic_open(sys.argv[1], "wb") as f:
+    f.write(b"PK")
+    f.flush()
+    print("writing", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_killed_save_leaves_no_temporary_file(tmp_path):
+    """A save killed with `kill -9` (or by the out-of-memory killer) in the middle of writing.
+
+    The previous file is intact; the temporary file the killed process left (named after the
+    file, `.model.pt.cgalib-partial...tmp`, with its process id) is removed by the next save
+    of that folder, as its process is gone: no 0-byte leftovers pile up."""
+    path = tmp_path / "model.pt"
+    env = {**os.environ, "PYTHONPATH": str(Path(files.__file__).parents[2])}
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_WRITER, str(path)], env=env,
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert proc.stdout.readline().strip() == "writing"
+        (temp,) = [p.name for p in tmp_path.iterdir()]
+        assert temp.startswith(".model.pt.") and str(proc.pid) in temp
+    finally:
+        proc.kill()
+        proc.wait()
+    assert not path.exists()
+    save_model(_backbone(), path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]
+
+
+def test_save_to_a_path_that_is_a_folder(tmp_path):
+    """`save_model(model, "runs/exp1")` where `runs/exp1` is an existing folder (the file name left out).
+
+    One line: the path is a folder; give the file to write. The message names the path
+    given, never an internal temporary file, and nothing is written."""
+    folder = tmp_path / "exp1"
+    folder.mkdir()
+    with pytest.raises(OSError) as err:
+        save_model(_backbone(), folder)
+    message = str(err.value)
+    assert "\n" not in message and message.startswith(f"{folder} is a folder; give the file")
+    assert ".tmp" not in message and list(folder.iterdir()) == []
+
+
+def test_export_to_a_folder(tmp_path):
+    """`cgalib export --out exports/` (a folder) instead of the .onnx file to write.
+
+    One line: the path is a folder; give the .onnx file to write (with an example name),
+    before any tracing. The message never names an internal temporary file."""
+    from cgalib.export import export_onnx
+
+    model = create_model("cganet_tnet_d1w16", input_size=64)
+    with pytest.raises(ValueError) as err:
+        export_onnx(model, tmp_path)
+    message = str(err.value)
+    assert "\n" not in message and ".tmp" not in message
+    assert message.startswith(f"{tmp_path} is a folder; give the .onnx file to write")
