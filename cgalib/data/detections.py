@@ -222,6 +222,8 @@ def _integer(value: Any) -> tuple[int | None, bool]:
 
 def _real(value: Any) -> tuple[float | None, bool]:
     """A finite number: ``(value, converted)``; ``"0.5"`` is converted, ``None`` if not one."""
+    if type(value) is float:  # the common case first: called five times per entry
+        return (value, False) if math.isfinite(value) else (None, False)
     converted = False
     if isinstance(value, str):
         try:
