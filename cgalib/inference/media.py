@@ -264,7 +264,9 @@ def _sources(
 
 
 def _pictures(sources: list[tuple[Path, str]], report: OnError) -> Iterator[MediaItem]:
-    """The pictures of the files: one per still image, one per frame of an animation."""
+    """The pictures of the files: one per still image, one per frame of an animation. Any
+    error of one file (out of memory on a huge one, a decoder's odd exception on a
+    damaged one) is that file's: reported, and the next file is read."""
     for path, name in sources:
         try:
             if path.suffix.lower() in ANIMATION_SUFFIXES or frame_count(path) > 1:
@@ -274,6 +276,11 @@ def _pictures(sources: list[tuple[Path, str]], report: OnError) -> Iterator[Medi
                 yield MediaItem(name, None, read_image(path))
         except (ValueError, OSError) as err:
             report(name, err)
+        except MemoryError:
+            report(name, ValueError(f"out of memory while reading {path}; free memory, or "
+                                    "downscale the picture"))  # fmt: skip
+        except Exception as err:  # a decoder's own failure on a crafted or damaged file
+            report(name, ValueError(f"cannot read image {path}: {type(err).__name__}: {err}"))
 
 
 def iter_media(
@@ -462,6 +469,15 @@ def predict_media(
         warnings.warn(f"skipped {source}: {reason}", UserWarning, stacklevel=3)
         skipped.append((source, reason))
 
+    def on_draw_failure(item: MediaItem, drawing: Path, err: Exception) -> None:
+        """The picture is predicted (its people are in the results) but not drawn."""
+        source = item.name if item.frame is None else f"{item.name} frame {item.frame}"
+        reason = f"not drawn ({drawing}): {type(err).__name__}: {err}; its people are in {path}"
+        if strict:
+            raise err
+        warnings.warn(f"{source}: {reason}", UserWarning, stacklevel=3)
+        skipped.append((source, reason))
+
     def save() -> None:
         if images:
             with atomic_open(path) as f:
@@ -495,7 +511,9 @@ def predict_media(
                                 f"cannot write {drawing}: {describe_os_error(err)}; the "
                                 f"{images} picture(s) predicted are in {path}"
                             ) from err
-                        raise
+                        on_draw_failure(item, drawing, err)
+                    except Exception as err:  # out of memory, a matplotlib error, ...
+                        on_draw_failure(item, drawing, err)
                 bar.update(1)
                 if stop.requested:
                     break
@@ -513,6 +531,8 @@ def predict_media(
             stop.stop(
                 f"the {images} picture(s) predicted before it are saved in {path}"
                 + (f" ({len(skipped)} skipped)" if skipped else "")
+                if images
+                else "no picture was predicted yet; nothing was written"
             )
     if not images:
         raise ValueError(

@@ -70,6 +70,10 @@ _DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, EOFError, IndexE
                   struct.error, Image.DecompressionBombError)  # fmt: skip
 """What PIL's decoders raise on damaged data (found by truncating files byte by byte)."""
 _GIF_TRAILER = b";"
+_FRAME_FORMATS = ("GIF", "PNG", "WEBP", "TIFF")
+"""PIL formats whose several pictures are frames (or pages) to read one by one. An MPO (a
+multi-picture JPEG, as phones and 3D cameras write: the photo, then a preview or a depth
+image) is one picture, its first."""
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
 
@@ -169,7 +173,8 @@ def read_image(path: str | os.PathLike) -> torch.Tensor:
 
 def frame_count(path: str | os.PathLike) -> int:
     """How many pictures an image file holds: the frames of an animated GIF, PNG (APNG) or
-    WebP, the pages of a TIFF; 1 for a still image.
+    WebP, the pages of a TIFF; 1 for a still image, and for a multi-picture JPEG (MPO: a
+    phone's photo with its preview or depth image beside it: the photo).
 
     Args:
         path: the image file.
@@ -192,7 +197,7 @@ def frame_count(path: str | os.PathLike) -> int:
     path = check_image_path(path)
     try:
         with Image.open(path) as img:
-            return int(getattr(img, "n_frames", 1))
+            return int(getattr(img, "n_frames", 1)) if img.format in _FRAME_FORMATS else 1
     except _DECODE_ERRORS as err:
         raise _cannot_read(path, err) from err
 
@@ -234,8 +239,9 @@ def read_frames(path: str | os.PathLike) -> Iterator[torch.Tensor]:
         raise _cannot_read(path, err) from err
     count = 0
     with img:
+        frames = ImageSequence.Iterator(img) if img.format in _FRAME_FORMATS else [img]
         try:
-            for frame in ImageSequence.Iterator(img):
+            for frame in frames:
                 frame.load()
                 image = _pil_to_tensor(frame, f"{path} frame {count}")
                 count += 1

@@ -583,3 +583,40 @@ def test_random_defects_in_a_folder_run(tmp_path_factory, defects):
             return
     assert report.images == readable + 2 * gif and len(report.skipped) == bad
     assert len([w for w in caught if str(w.message).startswith("skipped ")]) == bad
+
+
+def test_phone_jpeg_holding_a_preview_image(tmp_path):
+    """A phone or 3D-camera JPEG stored as MPO (multi-picture): the photo, then a small
+    preview (or depth) image in the same file.
+
+    It is one picture, the photo: predicted once, without a frame index, its drawing
+    named as a still photo's; the preview is not a second frame."""
+    photo = Image.fromarray(np.full((30, 40, 3), 200, np.uint8))
+    preview = Image.fromarray(np.full((15, 20, 3), 10, np.uint8))
+    photo.save(tmp_path / "IMG_0002.jpg", format="MPO", save_all=True, append_images=[preview])
+    report = predict_media(BrightestPixel(), [tmp_path], tmp_path / "out")
+    assert report.images == 1 and "frame" not in _results(report)[0]
+    assert (tmp_path / "out" / "IMG_0002.jpg.png").is_file()
+
+
+def test_a_decoder_fails_oddly_on_one_file(tmp_path, monkeypatch):
+    """A folder where reading one crafted file makes the decoder fail with an unexpected
+    exception (here a ZeroDivisionError) or run out of memory.
+
+    That file is skipped with one warning naming it and the error; the other files are
+    predicted."""
+    import cgalib.inference.media as media
+
+    for i in range(3):
+        write_image(tmp_path / f"{i}.png", seed=i)
+    real = media.read_image
+
+    def read_image(path):
+        if path.name == "1.png":
+            raise ZeroDivisionError("division by zero")
+        return real(path)
+
+    monkeypatch.setattr(media, "read_image", read_image)
+    with pytest.warns(UserWarning, match=r"skipped 1\.png: cannot read image .*ZeroDivisionError"):
+        report = predict_media(BrightestPixel(), [tmp_path], tmp_path / "out", render=False)
+    assert report.images == 2
