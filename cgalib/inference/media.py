@@ -462,10 +462,13 @@ def predict_media(
             if len(failures) >= _FAILURES_BEFORE_GIVING_UP and all(
                 type(f) is type(err) for f in failures
             ):
-                raise type(err)(
-                    f"the model failed on each of the first {len(failures)} pictures with "
-                    f"{type(err).__name__} (the last: {source}: {err}); stopping"
-                ) from err
+                message = (f"the model failed on each of the first {len(failures)} pictures "
+                           f"with {type(err).__name__} (the last: {source}: {err}); stopping")  # fmt: skip
+                try:
+                    again = type(err)(message)
+                except Exception:  # an exception class that takes other arguments
+                    raise err from None
+                raise again from err
         warnings.warn(f"skipped {source}: {reason}", UserWarning, stacklevel=3)
         skipped.append((source, reason))
 

@@ -32,7 +32,8 @@ def test_iter_media_reads_files_folders_and_gif_frames(tmp_path):
     (folder / "notes.txt").write_text("skip me")
     _gif(tmp_path / "clip.gif")
     _img(tmp_path / "single.png")
-    items = list(iter_media([folder, tmp_path / "clip.gif", tmp_path / "single.png"]))
+    with pytest.warns(UserWarning, match=r"imgs: 1 entry not predicted: 1 file not read .*notes"):
+        items = list(iter_media([folder, tmp_path / "clip.gif", tmp_path / "single.png"]))
     assert all(isinstance(i, MediaItem) for i in items)
     assert [(i.name, i.frame) for i in items] == [
         ("imgs/a.jpg", None),
