@@ -1,11 +1,14 @@
 """Inference: the one [`Predictor`][Predictor] for every model kind (any image in, COCO-style
 people out; person boxes in for a model that needs them), the people it returns
-([`to_people()`][to_people]) and prediction over images, folders and animated GIFs
+([`to_people()`][to_people]) and prediction over images, folders and animated pictures
 ([`predict_media()`][predict_media])."""
 
 from cgalib.codecs.letterbox import letterbox_batch
 from cgalib.inference.media import (
+    ANIMATION_SUFFIXES,
     IMAGE_SUFFIXES,
+    MAX_DRAWING_SIDE,
+    RESULTS_NAME,
     VIDEO_SUFFIXES,
     MediaItem,
     MediaReport,
@@ -14,10 +17,14 @@ from cgalib.inference.media import (
     predict_media,
 )
 from cgalib.inference.people import Detections, to_people
-from cgalib.inference.predictor import BoxesInput, Predictor
+from cgalib.inference.predictor import LARGE_IMAGE_PIXELS, BoxesInput, Predictor
 
 __all__ = [
+    "ANIMATION_SUFFIXES",
     "IMAGE_SUFFIXES",
+    "LARGE_IMAGE_PIXELS",
+    "MAX_DRAWING_SIDE",
+    "RESULTS_NAME",
     "VIDEO_SUFFIXES",
     "BoxesInput",
     "Detections",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Iterator, Sequence
 from typing import Literal
 
 import torch
@@ -15,6 +16,7 @@ from cgalib.codecs.affine import crop_affine, crop_images, person_crop_boxes, un
 from cgalib.codecs.letterbox import (
     letterbox_batch,
     letterbox_shape,
+    letterbox_size,
     unletterbox_boxes,
     unletterbox_keypoints,
 )
@@ -23,13 +25,25 @@ from cgalib.inference._cuda_graphs import GraphedPredictBatch
 from cgalib.inference.people import Detections, to_people
 from cgalib.models.contract import InputRule, check_pose_model
 from cgalib.utils.device import resolve_device
-from cgalib.utils.image import ImageInput, to_float_image, to_rgb_tensor
+from cgalib.utils.image import (
+    ImageInput,
+    check_image_path,
+    resize_image,
+    to_float_image,
+    to_rgb_tensor,
+)
 from cgalib.utils.keypoint_set import KeypointSet
 from cgalib.utils.precision import Precision, autocast, precision_dtype
 
 __all__ = ["BoxesInput", "Predictor"]
 
 Compile = bool | Literal["cuda_graphs"]
+LARGE_IMAGE_PIXELS = 16_000_000
+"""Pictures with more pixels (a 48-megapixel photo) are shrunk to the model's input in
+``uint8`` arithmetic ([`resize_image()`][cgalib.utils.resize_image]) before the
+float conversion, so their full-resolution float copy (576 MB for 48 megapixels) is never
+made; smaller ones take the float path of [`letterbox_batch()`][cgalib.codecs.letterbox_batch].
+The two differ by at most one 8-bit level per input pixel."""
 BoxesInput = torch.Tensor | Sequence[Sequence[float]]
 """Person boxes of one image: `(N, 4)` xyxy, or `(N, 5)` xyxy and score (score 1 when left
 out), in image pixels."""
@@ -70,7 +84,17 @@ class Predictor:
     inverse letterbox and binarised at 0.5: [`paste_roi_masks()`][cgalib.codecs.paste_roi_masks]); a
     model without ``keypoints`` gives none and its ``score`` is the box score. People are
     sorted by ``score``. "Original pixels" are those of the image as displayed: files and
-    PIL images are turned upright by their EXIF orientation tag first.
+    PIL images are turned upright by their EXIF orientation tag first. Pictures larger
+    than [`LARGE_IMAGE_PIXELS`][LARGE_IMAGE_PIXELS] are shrunk to the model's input without a
+    full-resolution float copy.
+
+    **The caller's model.** The Predictor moves the model to its ``device`` (in place, as
+    ``model.to(device)`` does) and leaves it there: build it on the device the model
+    trains on to keep training there. It puts the model in eval mode only while it
+    predicts: after each [`predict()`][predict] every submodule is back in the mode it was
+    in (a model in the middle of training stays in training mode). The weights must be
+    float32: a ``model.half()`` model is refused with one line (half-precision arithmetic
+    is ``precision="fp16"`` or ``"bf16"`` on float32 weights).
 
     Args:
         model: a pose model ([`PoseModel`][cgalib.models.PoseModel], or one carrying the same
@@ -110,7 +134,8 @@ class Predictor:
 
     Raises:
         TypeError: for a model that does not carry the model contract.
-        ValueError: for a device this machine lacks, an ``input_size`` the model's
+        ValueError: for a model whose weights are not float32 (``model.half()``), a
+            device this machine lacks, an ``input_size`` the model's
             ``input_rule`` refuses, a ``batch_size`` below 1, a threshold out of range, an
             unknown ``precision`` or ``compile``, or a ``detector`` that is not a model
             finding people on its own (or given to a model that finds them itself).
@@ -141,6 +166,7 @@ class Predictor:
         compile: Compile = False,
     ) -> None:
         check_pose_model(model, "Predictor")
+        _check_float32(model)
         precision_dtype(precision)  # validates the name
         rule = model.input_rule.resized(input_size)
         if not _is_int(batch_size) or batch_size < 1:
@@ -159,7 +185,7 @@ class Predictor:
                 f"compile='cuda_graphs' needs a CUDA device, got {self.device}; use "
                 f"compile=True (torch.compile) or False on the CPU"
             )
-        self.model = model.to(self.device).eval()
+        self.model = model.to(self.device)
         self.input_rule: InputRule = rule
         self.precision = precision
         self.batch_size = batch_size
@@ -227,7 +253,6 @@ class Predictor:
         side = self.input_rule.side
         return self.input_rule.size if self.model.needs_boxes else (side, side)
 
-    @torch.inference_mode()
     def predict(
         self,
         inputs: ImageInput | Sequence[ImageInput],
@@ -257,7 +282,11 @@ class Predictor:
 
         Raises:
             FileNotFoundError: for a missing file, naming it.
-            ValueError: for an unreadable file (naming it), an empty image, an unsupported
+            IsADirectoryError: for a folder (predict its pictures with
+                [`predict_media()`][cgalib.inference.predict_media]).
+            ValueError: for a model whose weights are no longer float32 (``model.half()``
+                after the Predictor was built), a URL, a video file, an unreadable file
+                (naming it), an empty image, an unsupported
                 shape or values outside the image-value rule (in a list, the message
                 starts with the input's index); for boxes given to a model that finds
                 people itself, no boxes and no detector for a model that needs them, a
@@ -269,24 +298,28 @@ class Predictor:
         items = [inputs] if single else list(inputs)
         given = self._given_boxes(boxes, single, len(items))
         label = (lambda i: "") if single else (lambda i: f"input {i}: ")
+        _check_float32(self.model)
         for i, x in enumerate(items):  # in-memory images converted, paths checked: fail fast
             if not isinstance(x, (str, os.PathLike)):
                 items[i] = _convert(x, label(i))
-            elif not Path(x).is_file():
-                raise FileNotFoundError(f"{label(i)}image not found: {x}")
-        results: list[list[dict]] = []
-        for start in range(0, len(items), self.batch_size):
-            chunk = [
-                _convert(x, label(start + j)).to(self.device)
-                for j, x in enumerate(items[start : start + self.batch_size])
-            ]
-            if not self.model.needs_boxes:
-                found = self._people_in_images(chunk)
-            elif given is not None:
-                found = self._people_in_boxes(chunk, given[start : start + len(chunk)])
             else:
-                found = self._people_in_boxes(chunk, self._detect(chunk))
-            results.extend(self._to_people(f) for f in found)
+                _labelled(check_image_path, x, label(i))
+        results: list[list[dict]] = []
+        with torch.inference_mode(), _eval_mode(self.model):
+            for start in range(0, len(items), self.batch_size):
+                chunk = [
+                    _convert(x, label(start + j))
+                    for j, x in enumerate(items[start : start + self.batch_size])
+                ]
+                if not self.model.needs_boxes:
+                    found = self._people_in_images(chunk)
+                else:
+                    chunk = [image.to(self.device) for image in chunk]
+                    if given is not None:
+                        found = self._people_in_boxes(chunk, given[start : start + len(chunk)])
+                    else:
+                        found = self._people_in_boxes(chunk, self._detect(chunk))
+                results.extend(self._to_people(f) for f in found)
         return results[0] if single else results
 
     def _to_people(self, found: Detections) -> list[dict]:
@@ -323,17 +356,24 @@ class Predictor:
         alone."""
         side, multiple = self.input_rule.side, self.input_rule.multiple
         groups: dict[tuple[int, int], list[int]] = {}
+        inputs, scales = [], []
         for i, image in enumerate(images):
-            canvas = letterbox_shape(*image.shape[-2:], side, multiple)
+            h, w = image.shape[-2:]
+            canvas = letterbox_shape(h, w, side, multiple)
             key = self._static_size() if self.compile == "cuda_graphs" else canvas
             groups.setdefault(key, []).append(i)
+            scale, nh, nw = letterbox_size(h, w, side)
+            if h * w > LARGE_IMAGE_PIXELS and scale < 1 and image.dtype == torch.uint8:
+                image = resize_image(image.cpu(), (nh, nw))  # no full-size float copy
+            inputs.append(image.to(self.device))
+            scales.append(scale)
         found: list[Detections] = [None] * len(images)  # type: ignore[list-item]
         for indices in groups.values():
-            batch, scales = letterbox_batch([images[i] for i in indices], side, multiple)
+            batch, _ = letterbox_batch([inputs[i] for i in indices], side, multiple)
             out = {k: v.float().cpu() for k, v in self._run(batch).items()}
             for j, i in enumerate(indices):
                 one = {k: v[j] for k, v in out.items()}
-                found[i] = _unletterbox(one, float(scales[j]), tuple(images[i].shape[-2:]))
+                found[i] = _unletterbox(one, scales[i], tuple(images[i].shape[-2:]))
         return found
 
     def _detect(self, images: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -400,13 +440,44 @@ def _is_int(value) -> bool:
 
 def _convert(image: ImageInput, label: str) -> torch.Tensor:
     """``to_rgb_tensor(image)``, its errors prefixed with ``label`` (the input's index)."""
+    return _labelled(to_rgb_tensor, image, label)
+
+
+def _labelled(fn, image, label: str):
+    """``fn(image)``, its errors prefixed with ``label`` (the input's index, in a list)."""
     try:
-        return to_rgb_tensor(image)
-    except (FileNotFoundError, ValueError, TypeError) as err:
+        return fn(image)
+    except (FileNotFoundError, IsADirectoryError, ValueError, TypeError) as err:
         if not label:
             raise
-        kind = next(k for k in (FileNotFoundError, ValueError, TypeError) if isinstance(err, k))
+        kinds = (FileNotFoundError, IsADirectoryError, ValueError, TypeError)
+        kind = next(k for k in kinds if isinstance(err, k))
         raise kind(f"{label}{err}") from err
+
+
+@contextlib.contextmanager
+def _eval_mode(model: nn.Module) -> Iterator[None]:
+    """Eval mode for the block; then every submodule back in the mode it was in."""
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield
+    finally:
+        for m, training in modes:
+            m.training = training
+
+
+def _check_float32(model: nn.Module) -> None:
+    """Refuse weights that are not float32 (``model.half()``) with one line."""
+    tensors = itertools.chain(model.parameters(), model.buffers())
+    found = {t.dtype for t in tensors if t.is_floating_point()} - {torch.float32}
+    if found:
+        names = ", ".join(sorted(str(d) for d in found))
+        raise ValueError(
+            f"the weights of {type(model).__name__} are {names} (model.half()?), but the "
+            "Predictor runs float32 weights: pass model.float(), and precision='fp16' (or "
+            "'bf16') for half-precision arithmetic"
+        )
 
 
 def _as_detections(boxes: BoxesInput, index: int) -> torch.Tensor:

@@ -14,7 +14,16 @@ from cgalib.utils.doc_blocks import (
     write_block,
 )
 from cgalib.utils.files import atomic_open
-from cgalib.utils.image import ImageInput, read_image, to_float_image, to_rgb_tensor
+from cgalib.utils.image import (
+    ImageInput,
+    check_image_path,
+    frame_count,
+    read_frames,
+    read_image,
+    resize_image,
+    to_float_image,
+    to_rgb_tensor,
+)
 from cgalib.utils.keypoint_set import (
     DEFAULT_OKS_SIGMA,
     KeypointSet,
@@ -50,17 +59,21 @@ __all__ = [
     "block_content",
     "block_markers",
     "check_block",
+    "check_image_path",
     "check_writable",
     "count_macs",
     "count_parameters",
+    "frame_count",
     "is_inside",
     "is_integer",
     "is_number",
     "number_rows",
     "precision_dtype",
     "progress",
+    "read_frames",
     "read_image",
     "replace_block",
+    "resize_image",
     "resolve_device",
     "stage",
     "stage_seconds",

@@ -13,27 +13,120 @@ docs/conventions.md, "Images"):
 **Orientation.** Files and PIL images are turned upright by their EXIF orientation tag
 (``PIL.ImageOps.exif_transpose``), so every result is in the pixels of the image *as
 displayed*; arrays and tensors carry no tag and are taken as they are.
+
+**Files.** A path must be an image file: a folder, a URL or a video is refused with one
+line that says what it is and what reads it. Animated files (GIF, APNG, animated WebP)
+and multi-page TIFFs hold several pictures: [`read_image()`][read_image] reads the first,
+[`read_frames()`][read_frames] every one ([`frame_count()`][frame_count] says how many).
 """
 
 from __future__ import annotations
 
 import os
+import re
+import struct
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-__all__ = ["ImageInput", "read_image", "to_float_image", "to_rgb_tensor"]
+__all__ = [
+    "ANIMATION_SUFFIXES",
+    "IMAGE_SUFFIXES",
+    "VIDEO_SUFFIXES",
+    "ImageInput",
+    "check_image_path",
+    "frame_count",
+    "read_frames",
+    "read_image",
+    "resize_image",
+    "to_float_image",
+    "to_rgb_tensor",
+]
 
 ImageInput = str | os.PathLike | Image.Image | np.ndarray | torch.Tensor
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+"""File suffixes read as pictures (any case); an APNG, an animated WebP or a multi-page
+TIFF among them holds several ([`frame_count()`][frame_count])."""
+
+ANIMATION_SUFFIXES = {".gif"}
+"""File suffixes always read frame by frame (GIFs, even of one frame)."""
+
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".avi", ".mov", ".mkv", ".webm", ".mpg", ".mpeg", ".ts"}
+"""Video files: read by [`cgalib.video.VideoReader`][cgalib.video.VideoReader] (PyAV), not as
+images."""
 
 _FLOAT_SLACK = 1 / 255
 """Float values this far outside 0..1 are clipped (one 8-bit level); further is an error."""
 
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N")
 _EXIF_ORIENTATION = 0x0112
+_DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, EOFError, IndexError,
+                  struct.error, Image.DecompressionBombError)  # fmt: skip
+"""What PIL's decoders raise on damaged data (found by truncating files byte by byte)."""
+_GIF_TRAILER = b";"
+_FRAME_FORMATS = ("GIF", "PNG", "WEBP", "TIFF")
+"""PIL formats whose several pictures are frames (or pages) to read one by one. An MPO (a
+multi-picture JPEG, as phones and 3D cameras write: the photo, then a preview or a depth
+image) is one picture, its first."""
+_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+
+
+def check_image_path(path: str | os.PathLike) -> Path:
+    """Check that ``path`` names an image file that exists, before it is read.
+
+    Args:
+        path: the image file.
+
+    Returns:
+        ``path`` as a ``Path``.
+
+    Raises:
+        ValueError: for a URL (``https://...``: cgalib reads files, it downloads nothing).
+        IsADirectoryError: for a folder (its pictures are predicted by
+            [`predict_media()`][cgalib.inference.predict_media], ``cgalib predict <folder>``).
+        FileNotFoundError: for a path that does not exist.
+
+    Examples:
+        >>> check_image_path("https://example.com/a.jpg")
+        Traceback (most recent call last):
+        ...
+        ValueError: https://example.com/a.jpg: a URL, not a file; cgalib reads image files and downloads nothing: download the image first and pass its path
+    """
+    if isinstance(path, str) and _URL.match(path):
+        raise ValueError(
+            f"{path}: a URL, not a file; cgalib reads image files and downloads nothing: "
+            "download the image first and pass its path"
+        )
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"{path} is a folder, not an image file; to predict the pictures of a folder use "
+            f"cgalib.inference.predict_media (the command line: cgalib predict {path})"
+        )
+    if not path.is_file():
+        raise FileNotFoundError(f"image not found: {path}")
+    return path
+
+
+def _cannot_read(path: Path, err: BaseException) -> ValueError:
+    """The one-line error of a file PIL cannot decode (a video named as such)."""
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        return ValueError(
+            f"{path} is a video, not an image: predict it with cgalib.video.predict_video "
+            "(cgalib predict does), or read its frames with cgalib.video.VideoReader"
+        )
+    if isinstance(err, Image.DecompressionBombError):
+        return ValueError(
+            f"cannot read image {path}: {err} If the file is trusted, raise "
+            f"PIL.Image.MAX_IMAGE_PIXELS (now {Image.MAX_IMAGE_PIXELS}) or downscale it."
+        )
+    return ValueError(f"cannot read image {path}: {err or type(err).__name__}")
 
 
 def read_image(path: str | os.PathLike) -> torch.Tensor:
@@ -64,29 +157,124 @@ def read_image(path: str | os.PathLike) -> torch.Tensor:
         ...     read_image(f"{d}/gray.png").shape
         torch.Size([3, 4, 5])
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"image not found: {path}")
+    path = check_image_path(path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             with Image.open(path) as img:
                 img.load()
                 image = _pil_to_tensor(img, str(path))
-        except Image.DecompressionBombError as err:
-            raise ValueError(
-                f"cannot read image {path}: {err} If the file is trusted, raise "
-                f"PIL.Image.MAX_IMAGE_PIXELS (now {Image.MAX_IMAGE_PIXELS}) or downscale it."
-            ) from err
-        except (UnidentifiedImageError, OSError, SyntaxError, EOFError) as err:
-            raise ValueError(f"cannot read image {path}: {err}") from err
+        except _DECODE_ERRORS as err:
+            raise _cannot_read(path, err) from err
     for w in caught:
         warnings.warn(f"{path}: {w.message}", w.category, stacklevel=2)
     return image
 
 
+def frame_count(path: str | os.PathLike) -> int:
+    """How many pictures an image file holds: the frames of an animated GIF, PNG (APNG) or
+    WebP, the pages of a TIFF; 1 for a still image, and for a multi-picture JPEG (MPO: a
+    phone's photo with its preview or depth image beside it: the photo).
+
+    Args:
+        path: the image file.
+
+    Returns:
+        The number of frames PIL reports (GIFs count their frames as they are read, so a
+        damaged GIF may hold fewer).
+
+    Raises:
+        FileNotFoundError, IsADirectoryError, ValueError: as [`read_image()`][read_image].
+
+    Examples:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     frames = [Image.new("L", (4, 4), v) for v in (0, 255)]
+        ...     frames[0].save(f"{d}/a.png", save_all=True, append_images=frames[1:])
+        ...     frame_count(f"{d}/a.png")
+        2
+    """
+    path = check_image_path(path)
+    try:
+        with Image.open(path) as img:
+            return int(getattr(img, "n_frames", 1)) if img.format in _FRAME_FORMATS else 1
+    except _DECODE_ERRORS as err:
+        raise _cannot_read(path, err) from err
+
+
+def read_frames(path: str | os.PathLike) -> Iterator[torch.Tensor]:
+    """Read every picture of an image file, one at a time, as RGB ``uint8`` `(3, H, W)`.
+
+    The frames of an animated GIF, PNG (APNG) or WebP (each as displayed, composed over
+    the frames before it as PIL composes them), the pages of a multi-page TIFF, or the one
+    picture of a still image; each follows the image-value rule and its EXIF orientation,
+    as [`read_image()`][read_image]. A damaged file yields its good frames and then raises.
+
+    Args:
+        path: the image file.
+
+    Yields:
+        One `(3, H, W)` ``uint8`` tensor per frame.
+
+    Raises:
+        FileNotFoundError, IsADirectoryError: as [`read_image()`][read_image].
+        ValueError: naming the file, when it cannot be opened, when a frame cannot be
+            decoded (naming the frame and how many were read before it), or for a GIF that
+            ends without its trailer (truncated: later frames may be missing).
+
+    Examples:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     frames = [Image.new("L", (4, 3), v) for v in (0, 255)]
+        ...     frames[0].save(f"{d}/a.gif", save_all=True, append_images=frames[1:])
+        ...     [int(f[0, 0, 0]) for f in read_frames(f"{d}/a.gif")]
+        [0, 255]
+    """
+    from PIL import ImageSequence
+
+    path = check_image_path(path)
+    try:
+        img = Image.open(path)
+    except _DECODE_ERRORS as err:
+        raise _cannot_read(path, err) from err
+    count = 0
+    with img:
+        frames = ImageSequence.Iterator(img) if img.format in _FRAME_FORMATS else [img]
+        try:
+            for frame in frames:
+                frame.load()
+                image = _pil_to_tensor(frame, f"{path} frame {count}")
+                count += 1
+                yield image
+        except (*_DECODE_ERRORS, ValueError) as err:
+            if count == 0 and not isinstance(err, ValueError):
+                raise _cannot_read(path, err) from err
+            raise ValueError(
+                f"cannot read frame {count} of {path} ({err or type(err).__name__}); "
+                f"{count} frame(s) read before it"
+            ) from err
+        gif = img.format == "GIF"
+    if gif:
+        with open(path, "rb") as f:
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != _GIF_TRAILER:
+                raise ValueError(
+                    f"{path} is truncated (no GIF trailer): {count} frame(s) read, later "
+                    f"frames may be missing"
+                )
+
+
+_STRIP_BYTES = 8 << 20
+"""Pixels are copied out of PIL in strips of about this size: PIL's ``tobytes`` of a whole
+picture holds it twice (its chunks and their join), 288 MB for a 48-megapixel photo."""
+
+
 def _pil_to_tensor(img: Image.Image, what: str) -> torch.Tensor:
-    """A PIL image (any mode, EXIF-oriented) as RGB ``uint8`` `(3, H, W)`."""
+    """A PIL image (any mode, EXIF-oriented) as RGB ``uint8`` `(3, H, W)`.
+
+    The pixels are copied strip by strip into the tensor, so converting needs PIL's
+    pixels and the tensor's only (a 48-megapixel photo: 192 + 144 MB), no whole-picture
+    intermediate copy."""
     if img.getexif().get(_EXIF_ORIENTATION, 1) != 1:  # exif_transpose copies even if upright
         img = ImageOps.exif_transpose(img)
     if img.mode in _SIXTEEN_BIT_MODES or img.mode in ("I", "F"):
@@ -99,7 +287,30 @@ def _pil_to_tensor(img: Image.Image, what: str) -> torch.Tensor:
             img = img.convert("RGB")
         except ValueError as err:
             raise ValueError(f"{what}: cannot convert PIL mode {img.mode!r} to RGB") from err
-    return torch.from_numpy(np.array(img, dtype=np.uint8)).permute(2, 0, 1).contiguous()
+    width, height = img.size
+    out = torch.empty((3, height, width), dtype=torch.uint8)
+    target = out.numpy()
+    rows = max(1, _STRIP_BYTES // (3 * width))
+    for top in range(0, height, rows):
+        bottom = min(height, top + rows)
+        strip = np.frombuffer(img.crop((0, top, width, bottom)).tobytes(), np.uint8)
+        target[:, top:bottom] = strip.reshape(bottom - top, width, 3).transpose(2, 0, 1)
+    return out
+
+
+def _check_open(img: Image.Image) -> None:
+    """Load a PIL image's pixels, or say in one line that its file was closed."""
+    try:
+        img.load()
+    except (AssertionError, ValueError) as err:  # PIL: "assert self.fp", "Operation on closed"
+        if isinstance(err, AssertionError) or "closed" in str(err):
+            name = getattr(img, "filename", "") or ""
+            raise ValueError(
+                f"PIL image{f' {name}' if name else ''} was closed before it was read (used "
+                "after its `with Image.open(...)` block?); convert it inside the `with` block, "
+                "or pass the file's path"
+            ) from None
+        raise
 
 
 def _check_unit_range(images: torch.Tensor, what: str) -> None:
@@ -175,6 +386,7 @@ def to_rgb_tensor(image: ImageInput) -> torch.Tensor:
     if isinstance(image, (str, os.PathLike)):
         return read_image(image)
     if isinstance(image, Image.Image):
+        _check_open(image)
         return _pil_to_tensor(image, "PIL image")
     if isinstance(image, np.ndarray):
         what = f"numpy {image.dtype} image {image.shape}"
@@ -247,3 +459,31 @@ def to_float_image(images: torch.Tensor, dtype: torch.dtype = torch.float32) -> 
         )
     _check_unit_range(images, f"{images.dtype} images {tuple(images.shape)}")
     return images.to(dtype).clamp(0, 1)
+
+
+def resize_image(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Resize a ``uint8`` image in ``uint8`` arithmetic: antialiased bilinear, as PIL does.
+
+    No float copy of the input is made (a 48-megapixel photo would take 576 MB as
+    floats), so large pictures shrink to a model's input or a drawing's size in bounded
+    memory. Values differ from a float resize rounded to ``uint8`` by at most one level.
+
+    Args:
+        image: `(3, H, W)` ``uint8`` on the CPU.
+        size: the ``(height, width)`` wanted, each at least 1.
+
+    Returns:
+        The resized `(3, height, width)` ``uint8`` image (``image`` itself at its own size).
+
+    Examples:
+        >>> resize_image(torch.full((3, 40, 60), 7, dtype=torch.uint8), (4, 6)).unique().tolist()
+        [7]
+    """
+    if tuple(size) == tuple(image.shape[-2:]):
+        return image
+    x = image[None]
+    flip = size[1] == 1  # torch's antialiased kernel mishandles an output width of 1
+    if flip:
+        x, size = x.transpose(-1, -2), (size[1], size[0])
+    x = F.interpolate(x, size=tuple(size), mode="bilinear", antialias=True, align_corners=False)
+    return (x.transpose(-1, -2) if flip else x)[0].contiguous()

@@ -6,18 +6,31 @@ decoded with PyAV ([`VideoReader`][cgalib.video.VideoReader]), predicted in batc
 ([`PoseSmoother`][cgalib.video.PoseSmoother]), drawn ([`draw_tracks()`][cgalib.video.draw_tracks]) into an
 H.264 video next to the results, and written as one JSON per video
 (`cgalib.video.results`).
+
+Frames are read as displayed (a phone's portrait video comes upright:
+[`VideoReader`][cgalib.video.VideoReader]), so results are in displayed pixels and the annotated
+video plays upright; the results record the turn (``video.rotation``). A stream whose
+frame size changes midway is predicted frame by frame at each frame's own size (such a
+frame's record carries its ``width`` and ``height``), its drawing scaled to the first
+size for the annotated video, and one warning counts those frames.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+import torch
 from torch import nn
 
 from cgalib.inference.predictor import Predictor
+from cgalib.utils.image import resize_image
 from cgalib.utils.progress import ProgressBar
+from cgalib.utils.signals import stop_requests
 from cgalib.video.reader import VideoFrame, VideoReader, VideoReadError
 from cgalib.video.render import draw_tracks
 from cgalib.video.results import RESULTS_FORMAT, frame_record, save_video_results
@@ -110,6 +123,10 @@ def predict_video(
         VideoReadError: for a file that is not a video, or that is damaged or truncated.
             Frames processed before the damage are saved first (``"complete": false``),
             and the message says how many and where.
+        Interrupted: after a SIGTERM or SIGINT (``timeout``, ``kill``, Docker, Slurm,
+            Ctrl-C): the batch in progress is finished, the annotated video closed and the
+            results saved (``"complete": false``, the signal in ``error``) first; its
+            ``exit_status`` is ``128 + signal``.
     """
     for name, part in (("tracker", tracker), ("smoother", smoother)):
         if part is not None and part.frames_seen:
@@ -147,6 +164,8 @@ def predict_video(
             "num_frames": info.num_frames,
             "duration": info.duration,
             "codec": info.codec,
+            "rotation": info.rotation,
+            "mirrored": info.mirrored,
         },
         "annotated_video": None,
         "annotated_codec": None,
@@ -162,44 +181,93 @@ def predict_video(
         "frames": [],
     }
     writer = None
+    size = (info.height, info.width)
+    other_sizes: Counter[tuple[int, int]] = Counter()  # frames of another size than the first
     bar = ProgressBar(total, Path(path).name, unit="frame", enabled=progress)
-    try:
-        if render:
-            fps = (info.fps or 25.0) / every
-            writer = VideoWriter(video_path, fps, info.width, info.height, codec=codec)
-            results["annotated_video"], results["annotated_codec"] = video_path.name, writer.codec
-        read_error: VideoReadError | None = None
-        for chunk, error in _batches(frames, predictor.batch_size):
-            read_error = error or read_error
-            predictions = predictor.predict([f.image for f in chunk]) if chunk else []
-            for frame, people in zip(chunk, predictions):
-                people = tracker.update(people, frame.time)
-                if smoother is not None:
-                    people = smoother.update(people, frame.time)
-                results["frames"].append(frame_record(frame.index, frame.time, people))
-                if writer is not None:
-                    drawing = draw_tracks(frame.image, people, keypoint_threshold, keypoint_set)
-                    writer.write(drawing, frame.time)
-                bar.update(1, people=len(people))
-        if read_error is not None:
-            n = len(results["frames"])
-            results["error"] = f"VideoReadError: {read_error}"
-            raise VideoReadError(
-                f"{read_error}; the {n} frames processed before it are saved in {json_path}"
-                + (f" and {video_path}" if writer is not None else ""),
-                read_error.path,
-                read_error.frames_read,
-            )
-        results["complete"] = True
-    except BaseException as err:
-        results["error"] = results["error"] or f"{type(err).__name__}: {err}"
-        raise
-    finally:
-        bar.close()
-        reader.close()
+    with stop_requests() as stop:
         try:
-            if writer is not None:
-                writer.close()
-        finally:  # the results are saved even if finishing the video fails
-            save_video_results(json_path, results)
+            if render:
+                fps = (info.fps or 25.0) / every
+                writer = VideoWriter(video_path, fps, info.width, info.height, codec=codec)
+                results["annotated_video"] = video_path.name
+                results["annotated_codec"] = writer.codec
+            read_error: VideoReadError | None = None
+            for chunk, error in _batches(frames, predictor.batch_size):
+                read_error = error or read_error
+                predictions = predictor.predict([f.image for f in chunk]) if chunk else []
+                for frame, people in zip(chunk, predictions):
+                    people = tracker.update(people, frame.time)
+                    if smoother is not None:
+                        people = smoother.update(people, frame.time)
+                    record = frame_record(frame.index, frame.time, people)
+                    frame_size = tuple(frame.image.shape[-2:])
+                    if frame_size != size:
+                        other_sizes[frame_size] += 1
+                        record = {**record, "width": frame_size[1], "height": frame_size[0]}
+                    results["frames"].append(record)
+                    if writer is not None:
+                        drawing = draw_tracks(frame.image, people, keypoint_threshold,
+                                              keypoint_set)  # fmt: skip
+                        writer.write(_fit(drawing, size), frame.time)
+                    bar.update(1, people=len(people))
+                if stop.requested:
+                    break
+            if stop.requested:
+                results["error"] = (
+                    f"Interrupted: stopped by {stop.signal_name} after "
+                    f"{len(results['frames'])} frames"
+                )
+            elif read_error is not None:
+                n = len(results["frames"])
+                results["error"] = f"VideoReadError: {read_error}"
+                raise VideoReadError(
+                    f"{read_error}; the {n} frames processed before it are saved in {json_path}"
+                    + (f" and {video_path}" if writer is not None else ""),
+                    read_error.path,
+                    read_error.frames_read,
+                )
+            else:
+                results["complete"] = True
+        except BaseException as err:
+            results["error"] = results["error"] or f"{type(err).__name__}: {err}"
+            raise
+        finally:
+            bar.close()
+            reader.close()
+            _warn_other_sizes(path, other_sizes, len(results["frames"]), size, writer)
+            try:
+                if writer is not None:
+                    writer.close()
+            finally:  # the results are saved even if finishing the video fails
+                save_video_results(json_path, results)
+        stop.stop(
+            f"the {len(results['frames'])} frames processed before it are saved in {json_path}"
+            + (f" and {video_path}" if writer is not None else "")
+        )
     return json_path
+
+
+def _fit(drawing: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A drawn `(H, W, 3)` frame scaled to the annotated video's ``size`` (H, W) if need be."""
+    if drawing.shape[:2] == size:
+        return drawing
+    image = torch.from_numpy(np.array(drawing)).permute(2, 0, 1)  # a writable copy
+    return resize_image(image, size).permute(1, 2, 0).numpy()
+
+
+def _warn_other_sizes(
+    path, other: Counter, frames: int, size: tuple[int, int], writer: VideoWriter | None
+) -> None:
+    """One warning for the frames of a size other than the first's (a stream whose
+    resolution changes midway)."""
+    if not other:
+        return
+    sizes = ", ".join(f"{w}x{h}" for h, w in sorted(other))
+    scaled = f"; the annotated video shows them scaled to {size[1]}x{size[0]}" if writer else ""
+    warnings.warn(
+        f"{path}: {sum(other.values())} of {frames} frames are {sizes}, not {size[1]}x{size[0]} "
+        f"(the frame size changes midway): each frame's results are in its own pixels (its "
+        f"'width' and 'height' in the results){scaled}",
+        UserWarning,
+        stacklevel=3,
+    )

@@ -4,6 +4,13 @@ Any container and codec the bundled FFmpeg reads works (MP4, MKV, WebM, MOV, AVI
 Each frame keeps its presentation timestamp in seconds (``pts * time_base``), so
 variable-frame-rate clips and ``every``-th-frame processing keep real times.
 
+**As displayed.** Phones store portrait (or upside-down) video sideways and tell players
+to turn it: a display matrix (MP4, MOV) or the older ``rotate`` metadata tag. Frames are
+turned (and mirrored, for a mirrored matrix) to the picture players show, as photos are
+by their EXIF orientation ([`cgalib.utils.read_image()`][cgalib.utils.read_image]), so every
+result is in displayed pixels; [`VideoInfo`][VideoInfo] gives the displayed size and the
+turn.
+
 A damaged or truncated file raises [`VideoReadError`][VideoReadError] naming the file and how many
 frames were decoded before the damage: a decoding error, fewer frames than the container
 declares, or (for containers that declare no frame count) frames ending more than half a
@@ -12,8 +19,10 @@ frame before the duration it declares all count as damage.
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,14 +57,19 @@ class VideoInfo:
 
     Attributes:
         path: the file.
-        width: frame width in pixels.
-        height: frame height in pixels.
+        width: frame width in pixels, as displayed (the stored height for a quarter turn).
+        height: frame height in pixels, as displayed.
         fps: the average frame rate (frames per second), ``None`` if the file gives none.
         num_frames: the frame count the container declares, ``None`` if it declares none
             (MKV and WebM usually do not).
         duration: the stream's duration in seconds, ``None`` if unknown.
         start_time: the timestamp of the first frame in seconds (often 0).
         codec: the codec name (``"h264"``, ``"vp9"``, ...).
+        rotation: degrees (0, 90, 180 or 270) the stored frames are turned clockwise to be
+            displayed, by the display matrix or the ``rotate`` tag (a portrait phone video:
+            90); frames come turned.
+        mirrored: whether the display matrix mirrors the stored frames left to right
+            (before the turn); frames come mirrored.
     """
 
     path: Path
@@ -66,6 +80,8 @@ class VideoInfo:
     duration: float | None
     start_time: float
     codec: str
+    rotation: int = 0
+    mirrored: bool = False
 
 
 class VideoFrame(NamedTuple):
@@ -102,8 +118,63 @@ def _tag_seconds(value: str | None) -> float | None:
     return int(h) * 3600 + int(m) * 60 + float(s)
 
 
+def _matrix_orientation(matrix: np.ndarray) -> tuple[float, bool]:
+    """``(clockwise degrees, mirrored)`` of an FFmpeg display matrix (nine int32, 16.16).
+
+    The matrix maps a stored pixel ``(x, y)`` (y down) to ``(a x + c y, b x + d y)``; a
+    mirror (negative determinant) is taken as a left-right flip before the turn.
+    """
+    a, b, c, d = (float(v) / 65536 for v in (matrix[0], matrix[1], matrix[3], matrix[4]))
+    mirrored = a * d - b * c < 0
+    if mirrored:
+        a, b = -a, -b
+    return math.degrees(math.atan2(b, a)) % 360, mirrored
+
+
+def _orientation(av, path: Path, stream) -> tuple[int, bool]:
+    """The turn and mirror of a video stream: the display matrix of its first frame (where
+    FFmpeg puts the container's), else the ``rotate`` tag; ``(0, False)`` without either."""
+    degrees, mirrored = None, False
+    try:
+        with av.open(str(path)) as probe:
+            for frame in probe.decode(probe.streams.video[0]):  # the stream VideoReader reads
+                for data in frame.side_data:
+                    if getattr(data.type, "name", str(data.type)).endswith("DISPLAYMATRIX"):
+                        degrees, mirrored = _matrix_orientation(
+                            np.frombuffer(memoryview(data), np.int32)
+                        )
+                break
+    except (av.error.FFmpegError, ValueError, IndexError):
+        pass  # a damaged file: frames() says so
+    if degrees is None:
+        tags = {k.lower(): v for k, v in stream.metadata.items()}
+        try:
+            degrees = float(tags.get("rotate", 0)) % 360
+        except ValueError:
+            degrees = 0.0
+    quarter = round(degrees / 90) % 4
+    if abs(degrees - 90 * round(degrees / 90)) > 1:
+        warnings.warn(
+            f"{path}: its display turns the picture by {degrees:.1f} degrees, not a multiple "
+            "of 90; frames are read as stored",
+            UserWarning,
+            stacklevel=3,
+        )
+        return 0, mirrored
+    return 90 * quarter, mirrored
+
+
+def _display(image: np.ndarray, rotation: int, mirrored: bool) -> np.ndarray:
+    """A stored `(H, W, 3)` frame as displayed: mirrored left to right, then turned."""
+    if mirrored:
+        image = image[:, ::-1]
+    if rotation:
+        image = np.rot90(image, k=-(rotation // 90))  # rot90 turns counter-clockwise
+    return image
+
+
 class VideoReader:
-    """Open a video file and iterate over its frames.
+    """Open a video file and iterate over its frames, upright as displayed.
 
     Args:
         path: the video file.
@@ -156,15 +227,21 @@ class VideoReader:
         if duration is None and len(streams) == 1 and self._container.duration:
             duration = self._container.duration / 1e6  # microseconds, of the only stream
         start = s.start_time * tb if s.start_time is not None and tb else 0.0
+        rotation, mirrored = _orientation(av, self.path, s)
+        width, height = s.codec_context.width, s.codec_context.height
+        if rotation in (90, 270):
+            width, height = height, width
         self.info = VideoInfo(
             path=self.path,
-            width=s.codec_context.width,
-            height=s.codec_context.height,
+            width=width,
+            height=height,
             fps=float(rate) if rate else None,
             num_frames=s.frames or None,
             duration=duration,
             start_time=start,
             codec=s.codec_context.name,
+            rotation=rotation,
+            mirrored=mirrored,
         )
 
     def expected_frames(self, every: int = 1, max_frames: int | None = None) -> int | None:
@@ -192,7 +269,9 @@ class VideoReader:
             max_frames: stop after yielding this many frames (``None``: to the end).
 
         Yields:
-            [`VideoFrame`][VideoFrame] ``(index, time, image)``.
+            [`VideoFrame`][VideoFrame] ``(index, time, image)``, the image upright as
+            displayed (turned and mirrored as ``info`` says). A stream whose frame size
+            changes midway yields each frame at its own size.
 
         Raises:
             ValueError: for an ``every`` or ``max_frames`` that is not a positive integer.
@@ -208,7 +287,8 @@ class VideoReader:
             )
         self._started = True
         av = require("av", "reading video")
-        fps = self.info.fps
+        info = self.info
+        fps = info.fps
         decoded, kept, last_time, last_end = 0, 0, None, None
         try:
             for frame in self._container.decode(self._stream):
@@ -232,7 +312,8 @@ class VideoReader:
                 decoded += 1
                 if index % every:
                     continue
-                rgb = np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
+                rgb = frame.to_ndarray(format="rgb24")
+                rgb = np.ascontiguousarray(_display(rgb, info.rotation, info.mirrored))
                 yield VideoFrame(index, float(time), torch.from_numpy(rgb).permute(2, 0, 1))
                 kept += 1
                 if max_frames is not None and kept >= max_frames:
@@ -294,7 +375,9 @@ class VideoReader:
 
     def __repr__(self) -> str:
         i = self.info
+        turn = f", rotation={i.rotation}" if i.rotation else ""
+        turn += ", mirrored" if i.mirrored else ""
         return (
-            f"VideoReader({str(i.path)!r}, {i.width}x{i.height}, fps={i.fps}, "
+            f"VideoReader({str(i.path)!r}, {i.width}x{i.height}{turn}, fps={i.fps}, "
             f"frames={i.num_frames}, codec={i.codec!r})"
         )

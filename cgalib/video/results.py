@@ -4,7 +4,8 @@
 {
   "format": "cgalib-video-v1",
   "video": {"file": "clip.mp4", "width": 320, "height": 240, "fps": 25.0,
-            "num_frames": 75, "duration": 3.0, "codec": "h264"},
+            "num_frames": 75, "duration": 3.0, "codec": "h264",
+            "rotation": 0, "mirrored": false},
   "annotated_video": "clip.mp4.poses.mp4", "annotated_codec": "libx264",
   "settings": {"every": 1, "max_frames": null, "input_size": [192, 192],
                "tracker": "PoseTracker(...)", "smoother": "PoseSmoother(...)"},
@@ -18,6 +19,11 @@
 }
 ```
 
+``video.width`` and ``video.height`` are the displayed size: ``rotation`` (degrees
+clockwise) and ``mirrored`` say how the stored frames were turned to be displayed (a
+portrait phone video: 90), and every coordinate is in displayed pixels. A frame whose
+size differs from the first's (a stream whose resolution changes midway) carries its own
+``width`` and ``height``, its coordinates in its own pixels.
 ``settings.input_size`` is the model's input ``[H, W]`` (the letterbox side twice, or the
 crop of a model that needs boxes). ``index`` is the frame's position in the video (frames skipped by ``every`` count),
 ``time`` its timestamp in seconds, ``scores`` the keypoint scores (PoseTrack's field; the

@@ -148,6 +148,7 @@ def draw_people(
     extra_box_key: str | None = None,
     title: str | None = None,
     keypoint_set: KeypointSet | None = None,
+    image_size: tuple[int, int] | None = None,
 ) -> Axes:
     """Draw an image and its people on a matplotlib axis.
 
@@ -165,6 +166,9 @@ def draw_people(
         extra_box_key: key of an ``[x1, y1, x2, y2]`` box to draw dashed; ``None`` for none.
         title: the axis title.
         keypoint_set: the people's keypoints (skeleton and colours); default COCO's.
+        image_size: ``(H, W)`` of the picture the people's coordinates are in, when
+            ``image`` is a smaller copy of it (a large photo drawn at a bounded size): the
+            copy is stretched over those coordinates. ``None``: the image's own size.
 
     Returns:
         ``ax``.
@@ -176,7 +180,11 @@ def draw_people(
     from matplotlib.patches import Rectangle
 
     keypoint_set, point_colors, skeleton = pose_style(people, keypoint_set)
-    ax.imshow(_as_numpy_image(image))
+    if image_size is None:
+        ax.imshow(_as_numpy_image(image))
+    else:  # pixel i spans [i - 0.5, i + 0.5) of the picture's coordinates, as imshow's own
+        h, w = image_size
+        ax.imshow(_as_numpy_image(image), extent=(-0.5, w - 0.5, h - 0.5, -0.5))
     ax.set_axis_off()
     if title:
         ax.set_title(title, fontsize=9)

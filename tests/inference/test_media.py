@@ -32,7 +32,8 @@ def test_iter_media_reads_files_folders_and_gif_frames(tmp_path):
     (folder / "notes.txt").write_text("skip me")
     _gif(tmp_path / "clip.gif")
     _img(tmp_path / "single.png")
-    items = list(iter_media([folder, tmp_path / "clip.gif", tmp_path / "single.png"]))
+    with pytest.warns(UserWarning, match=r"imgs: 1 entry not predicted: 1 file not read .*notes"):
+        items = list(iter_media([folder, tmp_path / "clip.gif", tmp_path / "single.png"]))
     assert all(isinstance(i, MediaItem) for i in items)
     assert [(i.name, i.frame) for i in items] == [
         ("imgs/a.jpg", None),
@@ -111,3 +112,69 @@ def test_predict_media_tags_video_frames(model, tmp_path):
 def test_predict_media_needs_inputs(model, tmp_path):
     with pytest.raises(ValueError, match="at least one input"):
         predict_media(model, [], tmp_path / "out")
+
+
+def test_folder_entries_that_are_not_pictures_are_counted_in_one_warning(tmp_path):
+    _img(tmp_path / "a.png")
+    _gif(tmp_path / "b.gif")
+    for name in ("c.mp4", "d.heic", ".hidden.png", "e.jpg.png"):
+        (tmp_path / name).write_bytes(b"\0")
+    (tmp_path / "sub").mkdir()
+    with pytest.warns(UserWarning, match=r": 5 entries not predicted: 1 video .*1 file not read"
+                                         r".*1 subfolder .*1 hidden file .*1 output of an "
+                                         r"earlier run \(e\.jpg\.png"):  # fmt: skip
+        names = [(i.name, i.frame) for i in iter_media([tmp_path], out_dir=tmp_path)]
+    assert names == [("a.png", None), ("b.gif", 0), ("b.gif", 1), ("b.gif", 2)]
+    # the run's own output folder inside the input folder is not a subfolder to mention
+    (tmp_path / "e.jpg.png").unlink()
+    with pytest.warns(UserWarning) as caught:
+        list(iter_media([tmp_path], out_dir=tmp_path / "sub"))
+    assert "subfolder" not in str(caught[0].message)
+
+
+def test_animated_png_frames_are_named_like_gif_frames(tmp_path):
+    frames = [Image.fromarray(np.full((8, 8, 3), v, np.uint8)) for v in (0, 255)]
+    frames[0].save(tmp_path / "a.png", save_all=True, append_images=frames[1:])
+    _img(tmp_path / "still.png")
+    assert [(i.name, i.frame) for i in iter_media([tmp_path])] == [
+        ("a.png", 0), ("a.png", 1), ("still.png", None)]  # fmt: skip
+
+
+def test_a_model_that_fails_on_the_first_three_pictures_stops_the_run(tmp_path):
+    from helpers import StandInModel
+
+    class Broken(StandInModel):
+        def predict_batch(self, images):
+            raise RuntimeError("shapes do not match")
+
+    for i in range(5):
+        _img(tmp_path / f"{i}.png", seed=i)
+    with pytest.warns(UserWarning) as caught, pytest.raises(
+        RuntimeError, match=r"failed on each of the first 3 pictures .*\(the last: 2\.png"
+    ):
+        predict_media(Broken(), [tmp_path], tmp_path / "out", render=False)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 2 and all(
+        m.startswith(f"skipped {i}.png: RuntimeError while predicting it")
+        for i, m in enumerate(messages)
+    )
+
+
+def test_drawings_are_bounded_and_written_whole(tmp_path, monkeypatch):
+    import cgalib.inference.media as media
+
+    monkeypatch.setattr(media, "MAX_DRAWING_SIDE", 32)
+    _img(tmp_path / "x.png", size=(40, 56))
+    predict_media(BrightestPixelModel(), [tmp_path / "x.png"], tmp_path / "out")
+    with Image.open(tmp_path / "out" / "x.png.png") as drawing:
+        assert drawing.size == (32, 23)
+    assert [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")] == []
+
+
+class BrightestPixelModel:
+    """Built lazily: the stand-in of the robustness tests."""
+
+    def __new__(cls):
+        from robustness.io_helpers import BrightestPixel
+
+        return BrightestPixel()

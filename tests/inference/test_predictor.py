@@ -357,3 +357,53 @@ def test_oks_nms_uses_the_sets_sigmas():
     people = predictor.predict(torch.zeros(3, 64, 48, dtype=torch.uint8), boxes=box)
     assert len(people) == 1 and len(people[0]["keypoints"]) == 3 * 14
     assert people[0]["box_score"] == pytest.approx(0.9)
+
+
+# ------------------------------------------------------------------- the caller's model
+def test_every_submodule_gets_its_mode_back_even_after_an_error():
+    model = create_model("cganet_tnet_d1w16", input_size=64).train()
+    frozen = next(m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)).eval()
+    predictor = Predictor(model, device="cpu")
+    assert model.training  # building the Predictor changes nothing
+    predictor.predict(np.zeros((16, 16, 3), np.uint8))
+    assert model.training and not frozen.training
+    with pytest.raises(ValueError):
+        predictor.predict(np.zeros((0, 0, 3), np.uint8))
+    assert model.training and not frozen.training
+    model.eval()
+    predictor.predict(np.zeros((16, 16, 3), np.uint8))
+    assert not model.training
+
+
+def test_weights_other_than_float32_are_refused_in_one_line():
+    model = create_model("cganet_tnet_d1w16", input_size=64)
+    with pytest.raises(ValueError, match=r"are torch\.float64 .*pass model\.float\(\)"):
+        Predictor(model.double(), device="cpu")
+    predictor = Predictor(model.float(), device="cpu")
+    model.half()  # after the Predictor was built: refused at predict
+    with pytest.raises(ValueError, match=r"are torch\.float16 \(model\.half\(\)\?\)"):
+        predictor.predict(np.zeros((16, 16, 3), np.uint8))
+
+
+def test_a_large_picture_shrinks_in_uint8_and_maps_back_with_its_own_scale(monkeypatch):
+    import cgalib.inference.predictor as predictor_module
+
+    image = np.random.default_rng(0).integers(0, 255, (64, 128, 3), np.uint8)
+    model = _FixedModel()
+    float_path = Predictor(model, device="cpu", input_size=32).predict(image)
+    monkeypatch.setattr(predictor_module, "LARGE_IMAGE_PIXELS", 100)
+    uint8_path = Predictor(model, device="cpu", input_size=32).predict(image)
+    assert model.seen == (1, 3, 32, 32)  # the same letterboxed input size
+    assert uint8_path[0]["bbox"] == pytest.approx(float_path[0]["bbox"])
+    assert uint8_path[0]["keypoints"] == pytest.approx(float_path[0]["keypoints"])
+    # the content lands where it should: a bright block found at its own place
+    image[:] = 20
+    image[40:48, 96:104] = 255
+    (person,) = Predictor(_Brightest(), device="cpu", input_size=32).predict(image)
+    assert 96 <= person["keypoints"][0] < 104 and 40 <= person["keypoints"][1] < 48
+
+
+class _Brightest(StandInModel):
+    def person(self, image):
+        y, x = divmod(int(image.sum(0).flatten().argmax()), image.shape[-1])
+        return [x, y, x + 1.0, y + 1.0], 1.0, torch.tensor([[float(x), float(y), 1.0]] * 17)

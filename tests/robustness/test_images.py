@@ -2,10 +2,13 @@
 
 import json
 
+import hypothesis.extra.numpy as hnp
+import hypothesis.strategies as st
 import matplotlib
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
 from PIL import Image
 
 from cgalib.data import CocoKeypoints
@@ -248,3 +251,169 @@ def test_coco_annotation_of_the_displayed_photo(tmp_path):
     It loads, the image upright as displayed, `(3, 100, 40)`."""
     image, target = _coco_for(tmp_path, width=40, height=100)[0]
     assert image.shape == (3, 100, 40) and target["orig_size"].tolist() == [100, 40]
+
+
+def test_pil_image_used_after_its_with_block(tmp_path):
+    """A PIL image opened in a `with Image.open(path) as img:` block and passed to
+    to_rgb_tensor (or the Predictor) after the block has closed it.
+
+    One ValueError says the PIL image was closed and to convert it inside the `with` block
+    or pass the path, instead of PIL's bare AssertionError (or "Operation on closed
+    image")."""
+    path = write_image(tmp_path / "photo.png")
+    with Image.open(path) as lazy:
+        pass
+    loaded = Image.open(path)
+    loaded.load()
+    loaded.close()
+    for img in (lazy, loaded):
+        with pytest.raises(ValueError, match=r"^PIL image .*was closed .*inside the `with` block"):
+            to_rgb_tensor(img)
+
+
+def test_folder_given_as_an_image(tmp_path):
+    """`read_image(Path("val/"))` or `Predictor.predict(Path("val/"))` on a folder that
+    exists.
+
+    One IsADirectoryError says the path is a folder, not an image, and points to
+    predict_media (`cgalib predict <folder>`), instead of "image not found"."""
+    from cgalib import Predictor
+    from robustness.io_helpers import BrightestPixel
+
+    folder = tmp_path / "val"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError, match=r"val is a folder, not an image.*predict_media"):
+        read_image(folder)
+    predictor = Predictor(BrightestPixel(), device="cpu", input_size=64)
+    with pytest.raises(IsADirectoryError, match=r"is a folder, not an image.*cgalib predict"):
+        predictor.predict(folder)
+
+
+def test_video_file_given_as_an_image(tmp_path):
+    """A video file (clip.mp4) given to read_image or Predictor.predict, which read pictures.
+
+    One ValueError names the file, says it is a video, and points to
+    cgalib.video.predict_video (or VideoReader for its frames), instead of PIL's "cannot
+    identify image file"."""
+    av = pytest.importorskip("av")
+    path = tmp_path / "clip.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        frame = av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8), format="rgb24")
+        for packet in [*stream.encode(frame), *stream.encode()]:
+            out.mux(packet)
+    with pytest.raises(ValueError, match=r"clip\.mp4 is a video, not an image.*predict_video"):
+        read_image(path)
+
+
+def test_url_given_as_an_image():
+    """An image URL (https://example.com/person.jpg) given where a file is expected.
+
+    One ValueError says URLs are not downloaded and to download the image first, instead
+    of "image not found" with the URL."""
+    with pytest.raises(ValueError, match=r"https://example\.com/person\.jpg: a URL.*download"):
+        read_image("https://example.com/person.jpg")
+
+
+# ---------------------------------------------------------------- the image-value rule, at random
+_DTYPES = [np.uint8, np.int8, np.uint16, np.int16, np.int32, np.int64, np.float16, np.float32,
+           np.float64, np.bool_, np.complex64]  # fmt: skip
+
+
+def _expected(arr: np.ndarray):
+    """The documented conversion of a numpy image, written out again: the uint8 picture
+    `(3, H, W)`, or the start of the error message."""
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3, 4)):
+        return "numpy images must be"
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        return "numpy"  # "... is empty"
+    a = (arr[..., None] if arr.ndim == 2 else arr)[..., :3]
+    if arr.dtype.kind in "bc":
+        return "numpy"  # "...: torch.bool is not an image dtype"
+    if arr.dtype == np.uint16:
+        out = (a.astype(np.int64) + 128) // 257
+    elif arr.dtype.kind in "iu":
+        if a.min() < 0 or a.max() > 255:
+            return "numpy"
+        out = a
+    else:
+        f = a.astype(np.float64)
+        if not np.isfinite(f).all() or f.min() < -1 / 255 or f.max() > 1 + 1 / 255:
+            return "numpy"
+        out = np.round(np.clip(a.astype(np.float32), 0, 1) * 255)
+    out = torch.from_numpy(np.ascontiguousarray(out.astype(np.uint8))).permute(2, 0, 1)
+    return out.expand(3, -1, -1) if out.shape[0] == 1 else out
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    dtype=st.sampled_from(_DTYPES),
+    shape=st.lists(st.integers(0, 5), min_size=1, max_size=4).map(tuple),
+    data=st.data(),
+)
+def test_random_arrays_convert_by_the_rule_or_fail_in_one_line(dtype, shape, data):
+    """Numpy images of random dtypes (integers, floats, booleans, complex), shapes (1 to 4
+    dimensions, 0 to 5 channels, empty) and values (in and outside each dtype's range,
+    NaN, infinity).
+
+    Each gives the picture the image-value rule documents (uint8 as is, uint16 scaled by
+    1/257, other integers in 0..255, floats in 0..1 rounded) or a one-line ValueError
+    naming the input; never a silently different picture."""
+    if dtype == np.bool_:
+        elements = st.booleans()
+    elif np.dtype(dtype).kind == "c":
+        elements = st.complex_numbers(max_magnitude=10, allow_nan=False, width=64)
+    elif np.dtype(dtype).kind == "f":
+        elements = st.floats(-2, 300, width=16 if dtype == np.float16 else 32) | st.sampled_from(
+            [0.0, 1.0, 0.5, 1.003, -0.003, np.nan, np.inf]
+        )
+    else:
+        info = np.iinfo(dtype)
+        elements = st.integers(max(info.min, -300), min(info.max, 70000)) | st.integers(
+            0, min(info.max, 255)
+        )
+    arr = data.draw(hnp.arrays(dtype, shape, elements=elements))
+    expected = _expected(arr)
+    if isinstance(expected, str):
+        with pytest.raises(ValueError) as err:
+            to_rgb_tensor(arr)
+        assert str(err.value).startswith(expected) and "\n" not in str(err.value)
+    else:
+        assert torch.equal(to_rgb_tensor(arr), expected)
+
+
+def _saved(fmt: str, seed: int) -> tuple[bytes, torch.Tensor]:
+    """A small picture saved as ``fmt`` and the picture its complete file reads as."""
+    import io
+
+    image = Image.fromarray(np.random.default_rng(seed).integers(0, 255, (24, 32, 3), np.uint8))
+    buf = io.BytesIO()
+    image.save(buf, format=fmt)
+    with Image.open(io.BytesIO(buf.getvalue())) as full:
+        full.load()
+        return buf.getvalue(), to_rgb_tensor(full)
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    fmt=st.sampled_from(["PNG", "JPEG", "BMP", "TIFF", "WEBP", "GIF"]),
+    keep=st.floats(0, 0.999),
+    seed=st.integers(0, 3),
+)
+def test_truncated_files_fail_in_one_line_or_read_whole(tmp_path_factory, fmt, keep, seed):
+    """Image files of every format cgalib reads, cut at a random byte (an interrupted copy
+    or download).
+
+    read_image either raises one ValueError naming the file, or returns exactly the
+    picture of the complete file (when only trailing bytes that hold no pixels were cut);
+    never a partly grey or shifted picture."""
+    data, full = _saved(fmt, seed)
+    path = tmp_path_factory.mktemp("cut") / f"photo.{fmt.lower()}"
+    path.write_bytes(data[: int(len(data) * keep)])
+    try:
+        image = read_image(path)
+    except ValueError as err:
+        assert str(path) in str(err) and "\n" not in str(err)
+    else:
+        assert torch.equal(image, full)

@@ -1,10 +1,14 @@
 """Prediction output: bad inputs among good ones, name collisions, interrupted runs."""
 
 import json
+import warnings
+from pathlib import Path
 
+import hypothesis.strategies as st
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
 from PIL import Image
 
 from cgalib import Predictor
@@ -263,3 +267,356 @@ def test_predictor_given_a_top_down_model_without_boxes():
     with pytest.raises(ValueError, match=r"^TopDownPose needs person boxes: pass detector=.*"
                                          r"predict\(images, boxes=\.\.\.\)$"):  # fmt: skip
         predictor.predict(np.zeros((32, 32, 3), np.uint8))
+
+
+def _frames(values=(0, 128, 255), size=(16, 24)) -> list[Image.Image]:
+    return [Image.fromarray(np.full((*size, 3), v, np.uint8)) for v in values]
+
+
+@pytest.mark.parametrize("suffix", [".webp", ".png"])
+def test_animated_webp_and_apng(tmp_path, suffix):
+    """An animated WebP or an animated PNG (APNG) of three frames, given by name or in a
+    folder.
+
+    Every frame is predicted, as for a GIF: results carry the file name and the frame
+    index, drawings are named <file>_<frame>.png; not the first frame alone."""
+    frames = _frames()
+    frames[0].save(tmp_path / f"clip{suffix}", save_all=True, append_images=frames[1:],
+                   lossless=True)  # fmt: skip
+    report = predict_media(BrightestPixel(), [tmp_path], tmp_path / "out")
+    assert report.images == 3
+    assert [(r["file_name"], r["frame"]) for r in _results(report)] == [
+        (f"clip{suffix}", i) for i in range(3)
+    ]
+    assert (tmp_path / "out" / f"clip{suffix}_000002.png").is_file()
+
+
+def test_multi_page_tiff(tmp_path):
+    """A multi-page TIFF (a scanner's or a microscope's stack of three pages).
+
+    Every page is predicted as a frame of the file (results with a frame index, like a
+    GIF's), not the first page alone."""
+    frames = _frames()
+    frames[0].save(tmp_path / "scan.tif", save_all=True, append_images=frames[1:])
+    report = predict_media(BrightestPixel(), [tmp_path / "scan.tif"], tmp_path / "out",
+                           render=False)  # fmt: skip
+    assert [r["frame"] for r in _results(report)] == [0, 1, 2]
+
+
+def test_folder_with_files_it_does_not_predict(tmp_path):
+    """A phone's photo folder: a JPEG, an iPhone HEIC photo, an MP4 video, an animated GIF
+    and a subfolder of older photos.
+
+    The JPEG and every frame of the GIF are predicted; one warning lists the rest with
+    counts (1 video: predict it by name; 1 file not read as a picture, .heic; 1
+    subfolder, not searched), and the report counts them; nothing is skipped without a
+    word."""
+    write_image(tmp_path / "a.jpg")
+    write_gif(tmp_path / "b.gif")
+    (tmp_path / "c.heic").write_bytes(b"\0\0\0\x18ftypheic")
+    (tmp_path / "d.mp4").write_bytes(b"\0\0\0\x18ftypisom")
+    (tmp_path / "older").mkdir()
+    with pytest.warns(UserWarning) as caught:
+        report = predict_media(BrightestPixel(), [tmp_path], tmp_path.parent / "out",
+                               render=False)  # fmt: skip
+    assert report.images == 1 + 3
+    (message,) = [str(w.message) for w in caught]
+    assert message.startswith(f"{tmp_path}: 3 entries not predicted: ")
+    assert "1 video (d.mp4; predict videos by name" in message
+    assert "1 file not read as a picture (c.heic; convert HEIC photos to JPEG" in message
+    assert "1 subfolder (older; folders are not searched" in message
+    assert len(report.ignored) == 3
+
+
+def test_folder_copied_from_a_mac(tmp_path):
+    """A folder copied from a Mac to a USB stick: beside IMG_0001.jpg lie the AppleDouble
+    file ._IMG_0001.jpg (4 KB of metadata with a .jpg suffix) and .DS_Store.
+
+    Hidden files (names starting with a dot) are not read as pictures: one warning counts
+    them (2 hidden files) instead of a "cannot read image" warning each; the photo is
+    predicted."""
+    write_image(tmp_path / "IMG_0001.jpg")
+    (tmp_path / "._IMG_0001.jpg").write_bytes(b"\x00\x05\x16\x07" + b"\0" * 4000)
+    (tmp_path / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    with pytest.warns(UserWarning) as caught:
+        report = predict_media(BrightestPixel(), [tmp_path], tmp_path.parent / "out",
+                               render=False)  # fmt: skip
+    assert report.images == 1 and report.skipped == ()
+    (message,) = [str(w.message) for w in caught]
+    assert "2 hidden files (.DS_Store, ._IMG_0001.jpg)" in message
+
+
+def test_output_folder_is_the_input_folder_run_twice(tmp_path):
+    """`cgalib predict photos/ --out photos/` run twice.
+
+    The second run does not predict the first run's drawings (photos/a.jpg.png) nor read
+    results.json: files in the output folder named as cgalib's outputs are left out with
+    one counted warning; the photo is predicted again, once."""
+    write_image(tmp_path / "a.jpg")
+    predict_media(BrightestPixel(), [tmp_path], tmp_path)
+    assert (tmp_path / "a.jpg.png").is_file()
+    model = BrightestPixel()
+    with pytest.warns(UserWarning, match=r"2 outputs of an earlier run \(a\.jpg\.png, results"):
+        report = predict_media(model, [tmp_path], tmp_path)
+    assert model.seen == 1 and report.images == 1
+    assert [r["file_name"] for r in _results(report)] == ["a.jpg"]
+
+
+def test_predictor_leaves_the_model_in_training_mode():
+    """A model in the middle of training (model.train()) given to Predictor for a quick
+    look at its predictions.
+
+    After predict the model is in training mode again, each submodule as it was (a frozen
+    batch-norm layer left in eval mode stays so): predicting never changes how the
+    caller's training goes on."""
+    model = BrightestPixel()
+    model.train()
+    frozen = torch.nn.BatchNorm2d(3).eval()
+    model.frozen = frozen
+    predictor = Predictor(model, device="cpu", input_size=64)
+    predictor.predict(np.zeros((8, 8, 3), np.uint8))
+    assert model.training and not frozen.training
+
+
+def test_half_precision_model():
+    """A model converted with model.half() given to the Predictor.
+
+    One ValueError says the weights are float16, to pass a float32 model (model.float())
+    and precision="fp16" for half-precision arithmetic; not a dtype error from inside a
+    convolution."""
+    from cgalib import create_model
+
+    model = create_model("cganet_tnet_d1w16", input_size=64).half()
+    with pytest.raises(ValueError, match=r"of CGANet are torch\.float16.*model\.float\(\).*fp16"):
+        Predictor(model, device="cpu")
+
+
+class _Signals(BrightestPixel):
+    """Sends its own process ``signum`` while predicting image ``at`` (1-based)."""
+
+    def __init__(self, signum, at=2):
+        super().__init__()
+        self.signum, self.at = signum, at
+
+    def person(self, image):
+        out = super().person(image)
+        if self.seen == self.at:
+            import os
+
+            os.kill(os.getpid(), self.signum)
+        return out
+
+
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGINT"])
+def test_signal_during_a_folder_run(tmp_path, name):
+    """SIGTERM (timeout, kill, Docker, Slurm) or SIGINT (Ctrl-C) while the second of four
+    photos is predicted.
+
+    The picture in progress is finished and drawn, results.json is written with the two
+    pictures, then cgalib.utils.Interrupted is raised with the shell's exit status
+    (128 + the signal: 143, 130), its message saying what was kept."""
+    import signal
+
+    from cgalib.utils import Interrupted
+
+    for i in range(4):
+        write_image(tmp_path / f"{i}.png", seed=i)
+    signum = getattr(signal, name)
+    model = _Signals(signum)
+    with pytest.raises(Interrupted, match=rf"stopped by {name}; .*2 picture") as err:
+        predict_media(model, [tmp_path], tmp_path / "out")
+    assert err.value.exit_status == 128 + signum and model.seen == 2
+    assert {r["file_name"] for r in json.loads((tmp_path / "out" / "results.json").read_text())} \
+        == {"0.png", "1.png"}  # fmt: skip
+    assert (tmp_path / "out" / "1.png.png").is_file()
+    assert signal.getsignal(signum) is not None  # the caller's handler is back
+
+
+class _FailsOn(BrightestPixel):
+    def __init__(self, error, at=2):
+        super().__init__()
+        self.error, self.at = error, at
+
+    def person(self, image):
+        if self.seen + 1 == self.at:
+            self.seen += 1
+            raise self.error
+        return super().person(image)
+
+
+def test_one_picture_runs_out_of_memory(tmp_path):
+    """A folder of three photos where the second exhausts the memory (a 48-megapixel
+    photo under a container's limit: MemoryError).
+
+    That photo is skipped with one warning naming it and the error, counted in the
+    report; the third is still predicted and results.json holds the other two."""
+    for i in range(3):
+        write_image(tmp_path / f"{i}.jpg", seed=i)
+    with pytest.warns(UserWarning, match=r"^skipped 1\.jpg: out of memory"):
+        report = predict_media(_FailsOn(MemoryError()), [tmp_path], tmp_path / "out")
+    assert report.images == 2 and [s for s, _ in report.skipped] == ["1.jpg"]
+    assert [r["file_name"] for r in _results(report)] == ["0.jpg", "2.jpg"]
+
+
+def test_large_photo_is_drawn_at_a_bounded_size(tmp_path, monkeypatch):
+    """A photo larger than the drawing limit (a 48-megapixel photo; here 300 x 200 with
+    the limit lowered to 150).
+
+    The drawing's longer side is the limit (150 x 100) and the people are drawn at their
+    scaled places; results.json keeps the photo's own pixels."""
+    import cgalib.inference.media as media
+
+    monkeypatch.setattr(media, "MAX_DRAWING_SIDE", 150)
+    photo = np.zeros((200, 300, 3), np.uint8)
+    photo[150:160, 240:250] = 255  # the brightest spot, where the stand-in puts everyone
+    Image.fromarray(photo).save(tmp_path / "big.png")
+    report = predict_media(BrightestPixel(), [tmp_path / "big.png"], tmp_path / "out")
+    (person,) = _results(report)
+    assert 240 <= person["keypoints"][0] < 250 and 150 <= person["keypoints"][1] < 160
+    with Image.open(tmp_path / "out" / "big.png.png") as drawing:
+        assert drawing.size == (150, 100)
+
+
+def test_output_folder_cannot_be_written(tmp_path):
+    """--out points below a file (a typo: out.json/preds), so the folder cannot be made.
+
+    predict_media stops before predicting anything with one OSError naming the folder
+    and the reason, instead of failing after the first picture."""
+    from cgalib.utils.outputs import OutputError
+
+    write_image(tmp_path / "a.jpg")
+    (tmp_path / "out.json").write_text("{}")
+    model = BrightestPixel()
+    with pytest.raises(OutputError, match=r"cannot write to output folder .*out\.json/preds"):
+        predict_media(model, [tmp_path / "a.jpg"], tmp_path / "out.json" / "preds")
+    assert model.seen == 0
+
+
+def test_disk_full_while_drawing(tmp_path, monkeypatch):
+    """The disk fills up while the drawing of the second photo is saved.
+
+    No 0-byte or partial drawing is left; one OSError names the drawing and says no space
+    is left on the device; results.json (written when space allows) holds what was
+    predicted."""
+    import errno
+
+    import matplotlib.figure
+
+    for i in range(3):
+        write_image(tmp_path / f"{i}.jpg", seed=i)
+    real = matplotlib.figure.Figure.savefig
+    calls = []
+
+    def savefig(self, fname, *args, **kwargs):
+        calls.append(fname)
+        if len(calls) == 2:  # what had fitted before the disk filled, then the error
+            if hasattr(fname, "write"):
+                fname.write(b"\x89PNG partial")
+            else:
+                Path(fname).write_bytes(b"")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, fname, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", savefig)
+    out = tmp_path / "out"
+    with pytest.raises(OSError, match=r"cannot write .*1\.jpg\.png: no space left on the device"):
+        predict_media(BrightestPixel(), [tmp_path], out)
+    assert sorted(p.name for p in out.iterdir()) == ["0.jpg.png", "results.json"]
+
+
+def test_thin_panorama_strip(tmp_path):
+    """A panorama strip 4000 pixels wide and 3 high (a stitched scan line).
+
+    It is predicted and drawn (a drawing of the limit's width and at least one pixel
+    high), not a matplotlib error about a zero-size figure."""
+    write_image(tmp_path / "strip.png", size=(3, 4000))
+    report = predict_media(BrightestPixel(), [tmp_path / "strip.png"], tmp_path / "out")
+    assert report.images == 1
+    with Image.open(tmp_path / "out" / "strip.png.png") as drawing:
+        assert drawing.size[0] == 2048 and drawing.size[1] >= 1
+
+
+_DEFECTS = ["good", "truncated", "empty", "text", "wrong_suffix", "gif_cut", "gone"]
+
+
+def _write_defect(path, defect, seed):
+    if defect == "good":
+        write_image(path.with_suffix(".png"), seed=seed)
+    elif defect == "truncated":
+        write_truncated_jpeg(path.with_suffix(".jpg"))
+    elif defect == "empty":
+        path.with_suffix(".png").write_bytes(b"")
+    elif defect == "text":
+        path.with_suffix(".jpg").write_text("<html>404 Not Found</html>")
+    elif defect == "wrong_suffix":  # a PNG named .jpg reads by its content
+        write_image(path.with_suffix(".jpg"), seed=seed, format="PNG")
+    elif defect == "gif_cut":
+        write_gif(path.with_suffix(".gif"), cut=400)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(defects=st.lists(st.sampled_from(_DEFECTS), min_size=1, max_size=5))
+def test_random_defects_in_a_folder_run(tmp_path_factory, defects):
+    """Folders of up to five files with random defects (good, truncated, empty, an HTML
+    error page saved as .jpg, a PNG named .jpg, a GIF cut inside a frame) and missing
+    paths among the inputs.
+
+    Every input is accounted for: predicted (a PNG named .jpg reads by its content), or
+    skipped with one warning naming it and counted in the report; the run never stops
+    on one file and never drops one without a word."""
+    folder = tmp_path_factory.mktemp("defects")
+    inputs = [folder]
+    for i, defect in enumerate(defects):
+        if defect == "gone":
+            inputs.append(folder / f"gone{i}.jpg")
+        else:
+            _write_defect(folder / f"{i}", defect, i)
+    readable = sum(d in ("good", "wrong_suffix") for d in defects)
+    gif = defects.count("gif_cut")
+    bad = sum(d in ("truncated", "empty", "text", "gone", "gif_cut") for d in defects)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            report = predict_media(BrightestPixel(), inputs, folder / "out", render=False)
+        except ValueError as err:
+            assert readable == 0 and gif == 0 and "none of the inputs could be read" in str(err)
+            return
+    assert report.images == readable + 2 * gif and len(report.skipped) == bad
+    assert len([w for w in caught if str(w.message).startswith("skipped ")]) == bad
+
+
+def test_phone_jpeg_holding_a_preview_image(tmp_path):
+    """A phone or 3D-camera JPEG stored as MPO (multi-picture): the photo, then a small
+    preview (or depth) image in the same file.
+
+    It is one picture, the photo: predicted once, without a frame index, its drawing
+    named as a still photo's; the preview is not a second frame."""
+    photo = Image.fromarray(np.full((30, 40, 3), 200, np.uint8))
+    preview = Image.fromarray(np.full((15, 20, 3), 10, np.uint8))
+    photo.save(tmp_path / "IMG_0002.jpg", format="MPO", save_all=True, append_images=[preview])
+    report = predict_media(BrightestPixel(), [tmp_path], tmp_path / "out")
+    assert report.images == 1 and "frame" not in _results(report)[0]
+    assert (tmp_path / "out" / "IMG_0002.jpg.png").is_file()
+
+
+def test_a_decoder_fails_oddly_on_one_file(tmp_path, monkeypatch):
+    """A folder where reading one crafted file makes the decoder fail with an unexpected
+    exception (here a ZeroDivisionError) or run out of memory.
+
+    That file is skipped with one warning naming it and the error; the other files are
+    predicted."""
+    import cgalib.inference.media as media
+
+    for i in range(3):
+        write_image(tmp_path / f"{i}.png", seed=i)
+    real = media.read_image
+
+    def read_image(path):
+        if path.name == "1.png":
+            raise ZeroDivisionError("division by zero")
+        return real(path)
+
+    monkeypatch.setattr(media, "read_image", read_image)
+    with pytest.warns(UserWarning, match=r"skipped 1\.png: cannot read image .*ZeroDivisionError"):
+        report = predict_media(BrightestPixel(), [tmp_path], tmp_path / "out", render=False)
+    assert report.images == 2

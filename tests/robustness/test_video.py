@@ -329,3 +329,161 @@ def test_loading_a_file_that_is_not_video_results(tmp_path):
     with pytest.raises(ValueError, match=r"results.json is not a video results file \(format "
                                          r"'list', expected 'cgalib-video-v1'\)"):  # fmt: skip
         load_video_results(path)
+
+
+def _phone_clip(path, rotate: int, n=4, mirrored=False, tag=False):
+    """A clip stored 64 x 32 (W x H) with a white 8 x 8 block at its stored top left, whose
+    display turns it ``rotate`` degrees clockwise: by the display matrix phones write, or
+    (``tag``) by the older ``rotate`` metadata tag (Matroska keeps it)."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 32, "yuv420p"
+        if tag:
+            stream.metadata["rotate"] = str(rotate)
+        else:
+            stream.set_display_rotation(-rotate, hflip=mirrored)  # PyAV: counter-clockwise
+        for i in range(n):
+            image = np.zeros((32, 64, 3), np.uint8)
+            image[:8, :8] = 255
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+class _Brightest(StandInModel):
+    """One person, every keypoint at the brightest pixel of the input."""
+
+    def person(self, image):
+        y, x = divmod(int(image.sum(0).flatten().argmax()), image.shape[-1])
+        return [x, y, x + 1.0, y + 1.0], 0.9, torch.tensor([[float(x), float(y), 0.9]] * 17)
+
+
+@pytest.mark.parametrize(("rotate", "corner"), [(90, "top right"), (270, "bottom left"),
+                                                (180, "bottom right")])  # fmt: skip
+def test_phone_video_with_rotation_metadata(tmp_path, rotate, corner):
+    """A phone video recorded upright (portrait) or upside down: its pixels are stored
+    sideways (64 x 32) and a display matrix tells players to turn them 90, 270 or 180
+    degrees.
+
+    Frames come upright as displayed (32 x 64 for a quarter turn), so results are in the
+    displayed pixels (the stored top-left block is found at the displayed top right, bottom
+    left or bottom right); the annotated video is written upright with no turn of its own;
+    the results JSON records the turn (video.rotation)."""
+    clip = _phone_clip(tmp_path / "phone.mp4", rotate)
+    with VideoReader(clip) as video:
+        size = (video.info.width, video.info.height)
+        image = next(iter(video)).image
+    quarter = rotate in (90, 270)
+    assert size == ((32, 64) if quarter else (64, 32)) and image.shape[1:] == size[::-1]
+    predictor = Predictor(_Brightest(), device="cpu", input_size=64)
+    results = load_video_results(predict_video(predictor, clip, tmp_path / "out", progress=False))
+    assert results["video"]["rotation"] == rotate and results["video"]["width"] == size[0]
+    x, y = results["frames"][0]["people"][0]["keypoints"][:2]
+    w, h = size
+    expected = {"top right": (w - 8, 0), "bottom left": (0, h - 8), "bottom right": (w - 8, h - 8)}
+    x0, y0 = expected[corner]
+    assert x0 <= x < x0 + 8 and y0 <= y < y0 + 8
+    with VideoReader(tmp_path / "out" / "phone.mp4.poses.mp4") as drawn:
+        assert (drawn.info.width, drawn.info.height, drawn.info.rotation) == (*size, 0)
+
+
+def test_video_with_the_older_rotate_tag(tmp_path):
+    """A clip whose turn is given by the older `rotate` metadata tag (rotate=90) rather than
+    a display matrix, as some converters and Matroska files carry it.
+
+    The tag is obeyed like the matrix: frames upright, 32 x 64, rotation 90 in the info."""
+    clip = _phone_clip(tmp_path / "phone.mkv", 90, tag=True)
+    with VideoReader(clip) as video:
+        assert (video.info.width, video.info.height, video.info.rotation) == (32, 64, 90)
+        image = next(iter(video)).image
+    assert image.shape == (3, 64, 32) and image[:, :8, -8:].float().mean() > 200
+
+
+def test_mirrored_selfie_video(tmp_path):
+    """A front-camera clip whose display matrix mirrors it left to right (no turn).
+
+    Frames come mirrored as displayed: the stored top-left block is at the displayed top
+    right, and the info says mirrored=True."""
+    clip = _phone_clip(tmp_path / "selfie.mp4", 0, mirrored=True)
+    with VideoReader(clip) as video:
+        assert video.info.mirrored and video.info.rotation == 0
+        image = next(iter(video)).image
+    assert image[:, :8, -8:].float().mean() > 200 and image[:, :8, :8].float().mean() < 50
+
+
+class _SignalsVideo(_Model):
+    def __init__(self, signum):
+        super().__init__()
+        self.signum = signum
+
+    def predict_batch(self, images):
+        out = super().predict_batch(images)
+        if self.calls == 2:
+            import os
+
+            os.kill(os.getpid(), self.signum)
+        return out
+
+
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGINT"])
+def test_signal_while_a_video_is_predicted(tmp_path, name):
+    """SIGTERM (timeout, kill, Docker, Slurm) or SIGINT (Ctrl-C) while the second batch of
+    a 12-frame video is predicted.
+
+    The batch in progress is finished, the annotated video is closed (playable, those 4
+    frames) and the results JSON saved ("complete": false, the error naming the signal);
+    then cgalib.utils.Interrupted is raised with exit status 128 + the signal."""
+    import signal
+
+    from cgalib.utils import Interrupted
+
+    signum = getattr(signal, name)
+    clip = _video(tmp_path / "clip.mp4", n=12)
+    predictor = Predictor(_SignalsVideo(signum), device="cpu", input_size=64, batch_size=2)
+    with pytest.raises(Interrupted, match=rf"stopped by {name}; .*4 frames") as err:
+        predict_video(predictor, clip, tmp_path / "out", progress=False)
+    assert err.value.exit_status == 128 + signum
+    saved = load_video_results(tmp_path / "out" / "clip.mp4.poses.json")
+    assert len(saved["frames"]) == 4 and not saved["complete"] and name in saved["error"]
+    with VideoReader(tmp_path / "out" / "clip.mp4.poses.mp4") as video:
+        assert video.info.num_frames == 4
+
+
+def _resolution_change(path, first=(64, 48), then=(96, 64), n=(5, 4)):
+    """An MPEG-TS clip whose resolution changes after ``n[0]`` frames (two recordings joined
+    byte by byte, as `cat a.ts b.ts` or a stream switching quality does)."""
+    parts = []
+    for k, ((w, h), count, start) in enumerate(zip((first, then), n, (0, n[0]))):
+        part = path.with_name(f"part{k}.ts")
+        with VideoWriter(part, 25, w, h, codec="mpeg4") as out:
+            for i in range(count):
+                frame = np.full((h, w, 3), 30, np.uint8)
+                frame[h // 2 :, w // 2 :] = 230  # the bright quarter at the bottom right
+                out.write(frame, time=(start + i) / 25)
+        parts.append(part.read_bytes())
+    path.write_bytes(b"".join(parts))
+    return path
+
+
+def test_video_whose_resolution_changes_midway(tmp_path):
+    """A video whose frame size changes from 64 x 48 to 96 x 64 after 5 frames (joined
+    recordings, a stream that switched quality).
+
+    All 9 frames are predicted, each in its own pixels (a frame of another size carries
+    its width and height in the results); the annotated video shows the later frames
+    scaled to the first size; one warning counts the frames of another size. The output
+    file is not blamed and no frame is lost."""
+    clip = _resolution_change(tmp_path / "joined.ts")
+    predictor = Predictor(_Brightest(), device="cpu", input_size=64, batch_size=2)
+    with pytest.warns(UserWarning, match=r"joined\.ts: 4 of 9 frames are 96x64, not 64x48"):
+        path = predict_video(predictor, clip, tmp_path / "out", progress=False)
+    frames = load_video_results(path)["frames"]
+    assert len(frames) == 9 and "width" not in frames[0] and frames[5]["width"] == 96
+    x, y = frames[5]["people"][0]["keypoints"][:2]
+    assert x >= 48 and y >= 32  # in the 96 x 64 frame's own pixels
+    with VideoReader(tmp_path / "out" / "joined.ts.poses.mp4") as video:
+        assert (video.info.width, video.info.height, video.info.num_frames) == (64, 48, 9)

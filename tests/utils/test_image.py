@@ -135,3 +135,82 @@ def test_read_only_arrays_convert_without_a_torch_warning():
         warnings.simplefilter("error")
         out = to_rgb_tensor(frozen)
     assert out.shape == (3, 3, 4) and out[:, 0, 0].tolist() == [10, 20, 30]
+
+
+# ------------------------------------------------------------------ files: paths and frames
+def test_check_image_path_names_what_a_path_is(tmp_path):
+    from cgalib.utils.image import check_image_path
+
+    Image.new("RGB", (2, 2)).save(tmp_path / "a.png")
+    assert check_image_path(str(tmp_path / "a.png")) == tmp_path / "a.png"
+    with pytest.raises(IsADirectoryError, match="is a folder, not an image file"):
+        check_image_path(tmp_path)
+    with pytest.raises(FileNotFoundError, match="image not found"):
+        check_image_path(tmp_path / "b.png")
+    with pytest.raises(ValueError, match="a URL, not a file"):
+        check_image_path("s3://bucket/a.png")
+
+
+def _animation(path, values=(0, 128, 255), **save):
+    frames = [Image.fromarray(np.full((6, 8, 3), v, np.uint8)) for v in values]
+    frames[0].save(path, save_all=True, append_images=frames[1:], **save)
+    return path
+
+
+@pytest.mark.parametrize(("name", "save"), [("a.png", {}), ("a.webp", {"lossless": True}),
+                                            ("a.gif", {}), ("a.tif", {})])  # fmt: skip
+def test_read_frames_reads_every_frame_of_animations_and_pages(tmp_path, name, save):
+    from cgalib.utils.image import frame_count, read_frames
+
+    path = _animation(tmp_path / name, **save)
+    assert frame_count(path) == 3
+    frames = list(read_frames(path))
+    assert [tuple(f.shape) for f in frames] == [(3, 6, 8)] * 3
+    assert [int(f[0, 0, 0]) for f in frames] == [0, 128, 255]
+    assert torch.equal(read_image(path), frames[0])  # read_image: the first
+
+
+def test_a_still_image_is_one_frame(tmp_path):
+    from cgalib.utils.image import frame_count, read_frames
+
+    Image.new("RGB", (3, 2), (1, 2, 3)).save(tmp_path / "still.jpg", quality=100)
+    assert frame_count(tmp_path / "still.jpg") == 1
+    (frame,) = read_frames(tmp_path / "still.jpg")
+    assert torch.equal(frame, read_image(tmp_path / "still.jpg"))
+
+
+def test_a_damaged_animation_yields_its_good_frames_then_raises(tmp_path):
+    from cgalib.utils.image import read_frames
+
+    data = _animation(tmp_path / "a.gif", values=range(0, 250, 50)).read_bytes()
+    (tmp_path / "cut.gif").write_bytes(data[:-1])  # the trailer only
+    got = []
+    with pytest.raises(ValueError, match=r"cut\.gif is truncated \(no GIF trailer\): 5 frame"):
+        for frame in read_frames(tmp_path / "cut.gif"):
+            got.append(frame)
+    assert len(got) == 5
+
+
+def test_pixels_are_copied_out_of_pil_in_strips(monkeypatch):
+    import cgalib.utils.image as image_module
+
+    rgb = np.random.default_rng(0).integers(0, 255, (37, 11, 3), np.uint8)
+    whole = to_rgb_tensor(Image.fromarray(rgb))
+    monkeypatch.setattr(image_module, "_STRIP_BYTES", 100)  # three rows a strip
+    assert torch.equal(to_rgb_tensor(Image.fromarray(rgb)), whole)
+    assert torch.equal(whole, torch.from_numpy(rgb).permute(2, 0, 1))
+
+
+def test_resize_image_stays_within_a_level_of_the_float_path():
+    import torch.nn.functional as F
+
+    from cgalib.utils.image import resize_image
+
+    image = torch.from_numpy(np.random.default_rng(0).integers(0, 255, (3, 90, 120), np.uint8))
+    assert resize_image(image, (90, 120)) is image
+    small = resize_image(image, (30, 40))
+    exact = F.interpolate(image[None].float(), size=(30, 40), mode="bilinear", antialias=True,
+                          align_corners=False)[0].round().clamp(0, 255)  # fmt: skip
+    assert small.dtype == torch.uint8 and (small.float() - exact).abs().max() <= 1
+    column = resize_image(torch.full((3, 50, 20), 200, dtype=torch.uint8), (10, 1))
+    assert column.shape == (3, 10, 1) and column.unique().tolist() == [200]
