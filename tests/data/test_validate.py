@@ -10,12 +10,18 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from cgalib.data import (
     DROP_REASONS,
+    FAR_FROM_KEYPOINTS,
     FEW_KEYPOINTS,
     NO_BOX,
     OFF_IMAGE,
+    ORIGIN_POINTS,
+    PAST_EDGE,
+    REPEATED,
+    SUSPECT_REASONS,
     ZERO_AREA,
     AnnotationError,
     AnnotationReport,
@@ -26,6 +32,7 @@ from cgalib.data import (
     synthetic_summary,
     validate_coco,
 )
+from cgalib.data.images import ImageFileError
 
 PERSON = {"id": 1, "name": "person", "keypoints": ["a", "b", "c"]}  # K = 3
 DOG = {"id": 2, "name": "dog"}
@@ -41,7 +48,8 @@ def _coco_sets(draw):
 
     Boxes are drawn on a coarse grid (so zero widths and boxes past the image border are
     frequent), and may be missing; keypoints are missing, all unlabelled or partly
-    labelled; some annotations are crowd regions or dogs. Images may lack their size.
+    labelled, sometimes at (0, 0) or all moved off their box; some annotations are crowd
+    regions, dogs or repeats of an earlier person. Images may lack their size.
     """
     n_images = draw(st.integers(1, 4))
     images = []
@@ -52,7 +60,11 @@ def _coco_sets(draw):
         images.append(image)
     ids = draw(st.lists(st.integers(-3, 10**6), max_size=12, unique=True))
     anns = []
+    shift = draw(st.sampled_from([0, 0, 100]))  # 100: keypoints far from every box
     for ann_id in ids:
+        if anns and draw(st.integers(0, 5)) == 0:  # a repeat of an earlier annotation
+            anns.append({**draw(st.sampled_from(anns)), "id": ann_id})
+            continue
         ann = {
             "id": ann_id,
             "image_id": draw(st.sampled_from(images))["id"],
@@ -73,8 +85,8 @@ def _coco_sets(draw):
                 v
                 for _ in range(3)
                 for v in (
-                    draw(st.floats(-50, 50)),
-                    draw(st.floats(-50, 50)),
+                    draw(st.one_of(st.just(0.0), st.floats(-50, 50))) + shift,
+                    draw(st.one_of(st.just(0.0), st.floats(-50, 50))),  # (0, 0): unlabelled
                     draw(st.sampled_from([0, 1, 2])),
                 )
             ]
@@ -85,16 +97,36 @@ def _coco_sets(draw):
 
 
 def _reference(data, min_keypoints):
-    """The drop reason of each person, one annotation at a time, in plain Python."""
+    """The drop reason of each person, one annotation at a time, in plain Python; the
+    suspect box of each kept person (``("suspect", id)``), the people with keypoints at
+    (0, 0) marked labelled (``("origin", id)``: their count), and ``"refused"`` when most
+    kept boxes are suspect."""
     sizes = {i["id"]: (i.get("width"), i.get("height")) for i in data["images"]}
     reasons = {}
+    seen = set()
     for a in data["annotations"]:
         if a["category_id"] != 1 or a.get("iscrowd"):
             continue
-        labelled = sum(1 for v in (a.get("keypoints") or [])[2::3] if v > 0)
+        points = a.get("keypoints") or []
+        triples = [tuple(points[j : j + 3]) for j in range(0, len(points), 3)]
+        labelled = [(x, y) for x, y, v in triples if v > 0 and not (x == 0 and y == 0)]
+        visible = [(x, y) for x, y, v in triples if v == 2 and not (x == 0 and y == 0)]
+        judged = visible or labelled  # what a box is judged against
+        origin = sum(1 for x, y, v in triples if v > 0 and x == 0 and y == 0)
+        if origin:
+            reasons[("origin", a["id"])] = origin
+        effective = tuple(
+            value if v > 0 and not (x == 0 and y == 0) else 0.0
+            for x, y, v in triples
+            for value in (x, y, v)
+        )
         box = a.get("bbox")
         width, height = sizes[a["image_id"]]
         width, height = width or math.inf, height or math.inf  # unknown: only x, y >= 0 clip
+        if box:
+            person = (a["image_id"], tuple(box), effective if any(effective) else ())
+            repeat = person in seen
+            seen.add(person)
         if not box:
             reasons[a["id"]] = NO_BOX
         elif box[2] == 0 or box[3] == 0:
@@ -103,19 +135,50 @@ def _reference(data, min_keypoints):
             box[1], 0
         ):
             reasons[a["id"]] = OFF_IMAGE
-        elif labelled < min_keypoints:
+        elif repeat:
+            reasons[a["id"]] = REPEATED
+        elif len(labelled) < min_keypoints:
             reasons[a["id"]] = FEW_KEYPOINTS
         else:
             reasons[a["id"]] = None  # kept
-            reasons[("labelled", a["id"])] = labelled > 0
+            reasons[("labelled", a["id"])] = len(labelled) > 0
+            reasons[("suspect", a["id"])] = _reference_suspect(box, width, height, judged)
+    kept = [k for k in reasons if isinstance(k, tuple) and k[0] == "suspect"]
+    suspect = [k for k in kept if reasons[k] is not None]
+    if len(suspect) >= 3 and 2 * len(suspect) > len(kept):
+        reasons["refused"] = True
     return reasons
 
 
-@settings(max_examples=80, deadline=None)
+def _reference_suspect(box, width, height, labelled):
+    """The suspect-box reason of one kept person, or None."""
+    x, y, w, h = box
+    tol_x = 1 + 0.01 * (0 if width == math.inf else width)
+    tol_y = 1 + 0.01 * (0 if height == math.inf else height)
+    if x < -tol_x or y < -tol_y or x + w > width + tol_x or y + h > height + tol_y:
+        return PAST_EDGE
+    mx, my = 0.25 * w + 2, 0.25 * h + 2
+    outside = sum(
+        1 for px, py in labelled if px < x - mx or px > x + w + mx or py < y - my or py > y + h + my
+    )
+    if len(labelled) >= 2 and 2 * outside > len(labelled):
+        return FAR_FROM_KEYPOINTS
+    if len(labelled) >= 8:
+        right, below = max(px for px, _ in labelled), max(py for _, py in labelled)
+        if x + w - right > 0.5 * w and y + h - below > 0.5 * h:
+            return FAR_FROM_KEYPOINTS
+    return None
+
+
+@settings(max_examples=120, deadline=None)
 @given(data=_coco_sets(), min_keypoints=st.integers(0, 3))
 def test_report_matches_a_per_annotation_reference(data, min_keypoints):
-    report = check_coco(data, "set.json", min_keypoints=min_keypoints)
     reference = _reference(data, min_keypoints)
+    if reference.get("refused"):
+        with pytest.raises(AnnotationError, match=r"^set.json: \d+ of the \d+ kept people have"):
+            check_coco(data, "set.json", min_keypoints=min_keypoints)
+        return
+    report = check_coco(data, "set.json", min_keypoints=min_keypoints)
     people = [k for k in reference if not isinstance(k, tuple)]
     expected = {
         reason: tuple(i for i in people if reference[i] == reason)
@@ -134,6 +197,16 @@ def test_report_matches_a_per_annotation_reference(data, min_keypoints):
     with_people = {a["image_id"] for a in data["annotations"] if a["id"] in kept}
     assert report.images_with_people == len(with_people)
     assert report.images == len(data["images"]) and report.num_keypoints == 3
+    suspect = {
+        reason: tuple(i for i in kept if reference[("suspect", i)] == reason)
+        for reason in SUSPECT_REASONS
+        if any(reference[("suspect", i)] == reason for i in kept)
+    }
+    assert report.suspect == suspect
+    origin = {k[1]: n for k, n in reference.items() if isinstance(k, tuple) and k[0] == "origin"}
+    assert report.converted == ({ORIGIN_POINTS: tuple(origin)} if origin else {})
+    assert report.converted_points == sum(origin.values())
+    assert len(report.warnings()) == bool(origin) + len(suspect)
 
 
 _CORRUPTIONS = {
@@ -160,14 +233,14 @@ _CORRUPTIONS = {
 def _valid_set(rng, n):
     images = [{"id": i, "width": 50, "height": 50} for i in range(3)]
     anns = [
-        {
+        {  # people apart (one person twice is dropped as a repeat)
             "id": int(i),
             "image_id": int(rng.integers(3)),
             "category_id": 1,
-            "bbox": [5.0, 5.0, 20.0, 30.0],
-            "keypoints": [10.0, 10.0, 2] * 3,
+            "bbox": [5.0 + j, 5.0, 20.0, 30.0],
+            "keypoints": [10.0 + j, 10.0, 2] * 3,
         }
-        for i in rng.permutation(1000)[:n]
+        for j, i in enumerate(rng.permutation(1000)[:n])
     ]
     return {"images": images, "annotations": anns, "categories": [_person()]}
 
@@ -337,8 +410,12 @@ def test_every_reader_goes_through_read_coco_json(tmp_path):
 
 
 def test_image_files_are_checked_up_front(tmp_path):
-    (tmp_path / "a.jpg").write_bytes(b"")
-    check_image_files(tmp_path, [{"id": 1, "file_name": "a.jpg"}], "s.json")
+    Image.new("RGB", (4, 3)).save(tmp_path / "a.jpg")
+    report = check_image_files(tmp_path, [{"id": 1, "file_name": "a.jpg"}], "s.json")
+    assert report.images == 1 and report.repeated == ()
+    (tmp_path / "e.jpg").write_bytes(b"")  # an empty file is not an image: refused up front
+    with pytest.raises(ImageFileError, match=r"1 of 1 images .*/e.jpg is not an image .*\(id 5\)"):
+        check_image_files(tmp_path, [{"id": 5, "file_name": "e.jpg"}], "s.json")
     images = [
         {"id": 1, "file_name": "a.jpg"},
         {"id": 2, "file_name": "b.jpg"},
