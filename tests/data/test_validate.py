@@ -25,12 +25,15 @@ from cgalib.data import (
     ZERO_AREA,
     AnnotationError,
     AnnotationReport,
+    AnnotationWarning,
     check_coco,
     check_image_files,
     coco_dataset,
+    labelled_mask,
     read_coco_json,
     synthetic_summary,
     validate_coco,
+    warn_report,
 )
 from cgalib.data.images import ImageFileError
 
@@ -427,3 +430,158 @@ def test_image_files_are_checked_up_front(tmp_path):
         check_image_files(tmp_path, images, "s.json")
     with pytest.raises(AnnotationError, match="image 4 has no file_name"):
         check_image_files(tmp_path, [{"id": 4}], "s.json")
+
+
+def _people_set(boxes, points=None, size=(100, 100)):
+    """One image of ``size`` (W, H) and a person per box (K = 3 keypoints each, by default
+    at the box's centre, upper third and lower third)."""
+    anns = []
+    for i, (x, y, w, h) in enumerate(boxes, 1):
+        kps = points[i - 1] if points is not None else [
+            x + w / 2, y + h / 2, 2, x + w / 2, y + h / 3, 2, x + w / 3, y + 2 * h / 3, 2
+        ]  # fmt: skip
+        anns.append(
+            {"id": i, "image_id": 1, "category_id": 1, "bbox": [x, y, w, h], "keypoints": kps}
+        )
+    image = {"id": 1, "file_name": "a.jpg", "width": size[0], "height": size[1]}
+    return {"images": [image], "annotations": anns, "categories": [_person()]}
+
+
+@pytest.mark.parametrize(
+    ("boxes", "points", "cause"),
+    [
+        (  # corners written as width and height: the boxes reach past the edge
+            [[40, 50, 60, 90], [60, 20, 80, 60], [55, 55, 75, 95]],
+            [
+                [45, 60, 2, 55, 70, 2, 50, 85, 2],
+                [65, 30, 2, 75, 40, 2, 70, 55, 2],
+                [60, 60, 2, 70, 80, 2, 65, 90, 2],
+            ],
+            "bbox looks like [x1, y1, x2, y2]; COCO's bbox is [x, y, width, height]",
+        ),
+        (  # centres given as the top-left corner
+            [[50, 50, 20, 40], [20, 30, 10, 20], [80, 70, 20, 30]],
+            [
+                [41, 31, 2, 44, 36, 2, 55, 65, 2],
+                [16, 21, 2, 17, 22, 2, 22, 35, 2],
+                [71, 56, 2, 72, 58, 2, 85, 80, 2],
+            ],
+            "bbox looks like [center x, center y, width, height]",
+        ),
+        (  # fractions of the image
+            [[0.1, 0.2, 0.3, 0.4], [0.5, 0.5, 0.2, 0.2], [0.6, 0.1, 0.1, 0.3]],
+            [
+                [15, 30, 2, 20, 40, 2, 30, 50, 2],
+                [55, 55, 2, 60, 60, 2, 65, 65, 2],
+                [62, 15, 2, 65, 20, 2, 66, 30, 2],
+            ],
+            "bbox looks normalised to 0..1",
+        ),
+        (  # keypoints as fractions of the image, boxes in pixels
+            [[10, 20, 30, 40], [50, 50, 20, 20], [60, 10, 10, 30]],
+            [
+                [0.15, 0.3, 2, 0.2, 0.4, 2, 0.3, 0.5, 2],
+                [0.55, 0.55, 2, 0.6, 0.6, 2, 0.65, 0.6, 2],
+                [0.62, 0.15, 2, 0.65, 0.2, 2, 0.66, 0.3, 2],
+            ],
+            "keypoints look normalised to 0..1",
+        ),
+        (  # boxes of other people: no reading fits
+            [[10, 10, 10, 10], [70, 70, 10, 10], [10, 70, 10, 10]],
+            [
+                [75, 75, 2, 78, 72, 2, 72, 78, 2],
+                [15, 75, 2, 12, 72, 2, 18, 78, 2],
+                [15, 15, 2, 12, 12, 2, 18, 18, 2],
+            ],
+            "check that bbox is [x, y, width, height] and the keypoints x, y, in pixels",
+        ),
+    ],
+)
+def test_a_file_where_most_boxes_are_suspect_names_the_likely_cause(boxes, points, cause):
+    with pytest.raises(AnnotationError) as err:
+        check_coco(_people_set(boxes, points), "set.json")
+    message = str(err.value)
+    assert message.startswith("set.json: 3 of the 3 kept people have a suspect box (")
+    assert "e.g. annotation 1 bbox [" in message and "on image 1 (100x100)" in message
+    assert cause in message and "\n" not in message
+
+
+def test_a_few_suspect_boxes_are_kept_and_counted():
+    boxes = [[10, 10, 30, 40], [50, 10, 30, 40], [10, 50, 30, 40], [60, 60, 50, 30]]
+    data = _people_set(boxes)
+    data["annotations"][2]["keypoints"] = [90, 90, 2, 95, 95, 2, 20, 60, 1]  # 2 visible, out
+    report = check_coco(data, "set.json")
+    assert report.suspect == {PAST_EDGE: (4,), FAR_FROM_KEYPOINTS: (3,)} and report.kept == 4
+    assert report.describe_suspect() == (
+        "box past the image edge: 1, e.g. annotation 4; box far from its keypoints: 1, e.g. "
+        "annotation 3"
+    )
+    assert str(report).endswith(f"; suspect boxes kept ({report.describe_suspect()})")
+    assert [line.split(";")[0] for line in report.warnings()] == [
+        "set.json: 1 of 4 kept people have a box past the image edge, e.g. annotation 4",
+        "set.json: 1 of 4 kept people have a box far from their keypoints (most labelled "
+        "keypoints outside it), e.g. annotation 3",
+    ]
+    with pytest.warns(AnnotationWarning) as caught:
+        warn_report(report)
+    assert [str(w.message) for w in caught] == list(report.warnings())
+    data["annotations"][3]["bbox"] = [60, 60, 40.5, 30]  # past the edge by less than 1 px + 1%
+    assert check_coco(data).suspect == {FAR_FROM_KEYPOINTS: (3,)}
+
+
+def test_occluded_keypoints_may_lie_outside_the_box():
+    """A box covers the visible person: with visible keypoints inside, occluded ones
+    outside do not make it suspect; a person whose tool writes v=1 for all is judged on
+    all."""
+    data = _people_set([[10, 10, 20, 20]], [[15, 15, 2, 80, 80, 1, 85, 85, 1]])
+    assert check_coco(data).suspect == {}
+    data["annotations"][0]["keypoints"] = [15, 15, 1, 80, 80, 1, 85, 85, 1]
+    assert check_coco(data).suspect == {FAR_FROM_KEYPOINTS: (1,)}
+
+
+def test_points_at_the_origin_are_unlabelled_and_counted():
+    data = _people_set([[10, 10, 30, 40], [50, 10, 30, 40]])
+    data["annotations"][0]["keypoints"][3:6] = [0, 0, 2]
+    data["annotations"][1]["keypoints"] = [0, 0, 1, 0, 0, 2, 0.0, 0.0, 2]
+    data["annotations"].append({**data["annotations"][1], "id": 9, "iscrowd": 1})  # not read
+    report = check_coco(data, "set.json", min_keypoints=1)
+    assert report.converted == {ORIGIN_POINTS: (1, 2)} and report.converted_points == 4
+    assert report.dropped == {FEW_KEYPOINTS: (2,)} and report.labelled == 1
+    assert report.notes == (
+        "4 keypoints at (0, 0) marked labelled (v > 0), in 2 annotations (e.g. annotation 1), "
+        "are read as unlabelled (v=0)",
+    )
+    assert report.warnings()[0].startswith(f"set.json: {report.notes[0]}, as CVAT and Label")
+    assert labelled_mask(np.array([[0, 0, 2], [0, 5, 2], [4, 0, 1], [0, 0, 0]])).tolist() == [
+        False, True, True, False
+    ]  # fmt: skip
+
+
+def test_a_person_repeated_under_another_id_is_dropped():
+    data = _people_set([[10, 10, 30, 40], [50, 10, 30, 40]])
+    anns = data["annotations"]
+    anns.append({**anns[0], "id": 7})  # the same person
+    anns.append({**anns[1], "id": 8, "keypoints": [*anns[1]["keypoints"][:8], 1]})  # v differs
+    anns.append({**anns[0], "id": 9, "category_id": 2})  # another category: not a repeat
+    data["categories"].append(dict(DOG))
+    data["images"].append({"id": 2, "file_name": "b.jpg"})
+    anns.append({**anns[0], "id": 10, "image_id": 2})  # another image: not a repeat
+    report = check_coco(data, "set.json")
+    assert report.dropped == {REPEATED: (7,)} and report.kept == 4
+    assert "repeats another annotation: 1, e.g. annotation 7" in str(report)
+
+
+def test_two_images_with_one_file_name_are_refused():
+    data = _valid_set(np.random.default_rng(0), 2)
+    for image, name in zip(data["images"], ["a.jpg", "./a.jpg", "b/../b.jpg"]):
+        image["file_name"] = name
+    check_coco({**data, "images": data["images"][::2], "annotations": []})  # a.jpg, b.jpg
+    with pytest.raises(
+        AnnotationError,
+        match=r"^s.json: images 0 and 1 both have file_name './a.jpg'; the same picture under "
+        r"two ids trains each copy's people as the other's background",
+    ):
+        check_coco(data, "s.json")
+    data["images"][2]["file_name"] = "a.jpg"
+    with pytest.raises(AnnotationError, match=r"\(and 1 more repeated file names\)"):
+        check_coco(data, "s.json")

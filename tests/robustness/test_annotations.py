@@ -789,16 +789,15 @@ def _defective_set(folder, n_images, defects, rng):
         for a in anns:
             x, y, w, h = a["bbox"]
             a["bbox"] = [x, y, x + w, y + h]
+    files = [images_dir / image["file_name"] for image in images]  # as written
     if "repeated file name" in defects:
         images[1]["file_name"] = images[0]["file_name"]
     if "size differs" in defects:
-        Image.open(images_dir / images[0]["file_name"]).resize((48, 48)).save(
-            images_dir / images[0]["file_name"]
-        )
+        Image.open(files[0]).resize((48, 48)).save(files[0])
     if "truncated file" in defects:
-        _cut(images_dir / images[-1]["file_name"])
-    if "same bytes twice" in defects:  # images[1]: not the truncated file
-        shutil.copy(images_dir / images[0]["file_name"], images_dir / images[1]["file_name"])
+        _cut(files[-1])
+    if "same bytes twice" in defects:  # files[1]: not the truncated file
+        shutil.copy(files[0], files[1])
     for a in anns:
         a["keypoints"] = a["keypoints"].flatten().tolist()
     categories = [{"id": 1, "name": "person", "keypoints": list(KEYPOINT_NAMES)}]
