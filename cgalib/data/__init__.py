@@ -5,7 +5,9 @@ top-down models, the people of a set ([`PersonCrops`][PersonCrops]), their crop 
 the pipeline a model trains on, chosen by its contract ([`training_pipeline()`][training_pipeline]).
 
 Annotation files are checked once, up front ([`validate_coco()`][validate_coco]: one clear error, or
-a report of the people kept and dropped); training and evaluation share that check.
+a report of the people kept, converted and dropped), and so is every image file they list
+([`check_image_files()`][check_image_files]); training, top-down training and evaluation
+share those checks.
 Workers decode and letterbox ([`CocoKeypoints`][CocoKeypoints] with ``input_size``,
 [`collate_letterboxed()`][collate_letterboxed]); the device runs [`PoseAugmentation`][PoseAugmentation]. Targets are a
 list of per-image dicts of tensors. Keypoints are COCO pixel indices (pixel centres at
@@ -30,7 +32,14 @@ from cgalib.data.detections import (
     ground_truth_boxes,
     load_detections,
 )
-from cgalib.data.images import read_annotated_image
+from cgalib.data.images import (
+    ImageFileError,
+    ImageFilesReport,
+    ImageWarning,
+    check_annotated_images,
+    image_file_problem,
+    read_annotated_image,
+)
 from cgalib.data.masks import (
     NO_SEGMENTATION,
     check_segmentations,
@@ -49,19 +58,27 @@ from cgalib.data.synthetic import (
 )
 from cgalib.data.validate import (
     DROP_REASONS,
+    FAR_FROM_KEYPOINTS,
     FEW_KEYPOINTS,
     NO_BOX,
     OFF_IMAGE,
+    ORIGIN_POINTS,
+    PAST_EDGE,
+    REPEATED,
+    SUSPECT_REASONS,
     ZERO_AREA,
     AnnotationError,
     AnnotationReport,
+    AnnotationWarning,
     Categories,
     check_coco,
     check_image_files,
     coco_dataset,
+    labelled_mask,
     read_coco_json,
     read_keypoint_set,
     validate_coco,
+    warn_report,
 )
 from cgalib.utils.coco_meta import (
     FLIP_INDEX,
@@ -77,6 +94,7 @@ from cgalib.utils.keypoint_set import KeypointSet, KeypointSetError
 __all__ = [
     "BODY14_CATEGORY",
     "DROP_REASONS",
+    "FAR_FROM_KEYPOINTS",
     "FEW_KEYPOINTS",
     "FLIP_INDEX",
     "HALF_BODY_PADDING",
@@ -86,22 +104,30 @@ __all__ = [
     "NUM_KEYPOINTS",
     "OFF_IMAGE",
     "OKS_SIGMAS",
+    "ORIGIN_POINTS",
+    "PAST_EDGE",
     "PERSON_CATEGORY",
     "POSES",
+    "REPEATED",
     "SKELETON",
     "SKELETON_0",
+    "SUSPECT_REASONS",
     "SYNTHETIC_AUGMENT",
     "SYNTHETIC_KEYPOINTS",
     "UPPER_BODY",
     "ZERO_AREA",
     "AnnotationError",
     "AnnotationReport",
+    "AnnotationWarning",
     "Categories",
     "CocoKeypoints",
     "Detections",
     "DetectionsError",
     "DetectionsReport",
     "DetectionsWarning",
+    "ImageFileError",
+    "ImageFilesReport",
+    "ImageWarning",
     "KeypointSet",
     "KeypointSetError",
     "PersonCrops",
@@ -110,6 +136,7 @@ __all__ = [
     "TrainingPipeline",
     "affine_boxes",
     "affine_keypoints",
+    "check_annotated_images",
     "check_coco",
     "check_image_files",
     "check_segmentations",
@@ -118,7 +145,9 @@ __all__ = [
     "collate_letterboxed",
     "collate_person_crops",
     "find_split",
+    "labelled_mask",
     "ground_truth_boxes",
+    "image_file_problem",
     "letterbox",
     "letterbox_target",
     "load_detections",
@@ -131,4 +160,5 @@ __all__ = [
     "synthetic_summary",
     "training_pipeline",
     "validate_coco",
+    "warn_report",
 ]

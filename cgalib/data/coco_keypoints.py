@@ -20,8 +20,10 @@ from cgalib.data.validate import (
     AnnotationError,
     Categories,
     check_image_files,
+    labelled_mask,
     read_keypoint_set,
     validate_coco,
+    warn_report,
 )
 
 __all__ = ["CocoKeypoints", "collate", "collate_letterboxed", "find_split"]
@@ -36,8 +38,10 @@ class CocoKeypoints(Dataset):
     [`PoseAugmentation`][cgalib.data.PoseAugmentation]) and a dict of tensors:
 
     - ``boxes`` `(N, 4)` float32 xyxy pixels (COCO ``bbox`` converted, clipped to the image)
-    - ``keypoints`` `(N, K, 3)` float32 ``(x, y, v)``, pixel indices; ``v=0`` entries are
-      zero (`K` is the length of the category's ``keypoints`` names, 17 for COCO)
+    - ``keypoints`` `(N, K, 3)` float32 ``(x, y, v)``, pixel indices; unlabelled entries
+      are zero: ``v=0``, and points at ``(0, 0)`` marked labelled (how CVAT and Label
+      Studio write unlabelled points; see [`labelled_mask()`][cgalib.data.labelled_mask]) (`K`
+      is the length of the category's ``keypoints`` names, 17 for COCO)
     - ``areas`` `(N,)` float32 and ``ann_ids`` `(N,)` int64
     - ``crowd_boxes`` `(M, 4)` float32 xyxy and ``ignore_mask`` `(H, W)` bool: the
       ``iscrowd=1`` regions (their segmentation), where no negatives should be taken
@@ -52,17 +56,24 @@ class CocoKeypoints(Dataset):
       [`letterbox_target()`][cgalib.data.letterbox_target]
 
     The annotation file is checked once, up front, by [`validate_coco()`][cgalib.data.validate_coco]
-    (a malformed file raises one error naming the annotation id), and every listed image
-    must exist. People without a labelled keypoint but with a box are kept (they are
+    (a malformed file raises one error naming the annotation id), as evaluation checks it.
+    People without a labelled keypoint but with a box are kept (they are
     detection targets; their keypoints are all ``v=0``); people without a box, with a
-    zero-area box, with a box outside their image or with fewer than ``min_keypoints``
-    labelled keypoints are dropped, and counted by reason in `report` (``print`` it).
+    zero-area box, with a box outside their image, repeating an earlier person or with
+    fewer than ``min_keypoints`` labelled keypoints are dropped, and counted by reason in
+    `report` (``print`` it). What was converted (keypoints at ``(0, 0)``) and the suspect
+    boxes kept (past the image edge, far from their keypoints) are warned once, as
+    [`AnnotationWarning`][cgalib.data.AnnotationWarning]s ([`warn_report()`][cgalib.data.warn_report]).
 
-    Images are read by [`read_annotated_image()`][cgalib.data.read_annotated_image], as evaluation
-    reads them: upright as displayed (the EXIF orientation tag applied), so an annotation's
-    ``height``, ``width`` and coordinates must describe the displayed picture, as those of
-    annotation tools that show it upright do; a file whose displayed size differs from its
-    annotation is a ``ValueError`` naming it.
+    Every listed image file is checked up front too, before the first item
+    ([`check_image_files()`][cgalib.data.check_image_files]): a missing, unreadable, truncated or
+    damaged file, or one whose size as displayed differs from its annotation, refuses the
+    set with one line naming it (never a DataLoader-worker traceback mid-epoch); files
+    with the same bytes are warned. Images are read by
+    [`read_annotated_image()`][cgalib.data.read_annotated_image], as evaluation reads them: upright
+    as displayed (the EXIF orientation tag applied), so an annotation's ``height``,
+    ``width`` and coordinates must describe the displayed picture, as those of annotation
+    tools that show it upright do.
     Images without people are kept as negatives unless ``keep_empty=False``.
 
     **Keypoint sets.** The people are those of the category named ``"person"``, or of the
@@ -91,7 +102,9 @@ class CocoKeypoints(Dataset):
 
     Attributes:
         report: the [`AnnotationReport`][cgalib.data.AnnotationReport] of the annotation file (images,
-            people kept and dropped by reason, crowd regions).
+            people kept and dropped by reason, crowd regions, conversions, suspect boxes).
+        image_report: the [`ImageFilesReport`][cgalib.data.ImageFilesReport] of the image
+            files (files with the same bytes).
         category_id: the (first) keypoint category's id.
         category_ids: the ids of the keypoint categories.
         keypoint_set: the [`KeypointSet`][cgalib.utils.keypoint_set.KeypointSet] of the file.
@@ -100,11 +113,19 @@ class CocoKeypoints(Dataset):
     Raises:
         FileNotFoundError: for a missing annotation file or image folder, or images the
             file lists that are not in the folder (the count and the first one).
+        ImageFileError: (a ``ValueError``) for image files that are not images,
+            truncated, damaged or of another size than their annotation (the count by
+            problem and the first one).
         AnnotationError: (a ``ValueError``) for a malformed annotation file, naming the
             file and the annotation id (see [`check_coco()`][cgalib.data.check_coco]), a keypoint
             category without keypoint names, or a keypoint set that cannot be used (names
             that cannot be paired for the flip, a skeleton out of range, sigmas of the
             wrong count; see `read_keypoint_set()`).
+
+    Warns:
+        AnnotationWarning: for keypoints at ``(0, 0)`` read as unlabelled and for suspect
+            boxes (counts and an example annotation id).
+        ImageWarning: for image files with the same bytes.
 
     Examples:
         >>> import tempfile
@@ -139,6 +160,7 @@ class CocoKeypoints(Dataset):
         )
         if with_masks:
             self.report = check_segmentations(self.coco, self.report)
+        warn_report(self.report)
         self.category_id = self.report.category_id
         self.category_ids = self.report.category_ids
         self.num_keypoints = self.report.num_keypoints
@@ -150,7 +172,9 @@ class CocoKeypoints(Dataset):
             )
         self.keypoint_set = read_keypoint_set(self.coco.dataset, self.report, flip_index, sigmas)
         self.separate_categories = separate_categories
-        check_image_files(self.root, self.coco.dataset["images"], str(self.ann_file))
+        self.image_report = check_image_files(
+            self.root, self.coco.dataset["images"], str(self.ann_file)
+        )
         self.keep_empty = keep_empty
         self.with_masks = with_masks
         self.input_size = input_size
@@ -232,7 +256,7 @@ class CocoKeypoints(Dataset):
             kps = np.zeros((self.num_keypoints, 3), np.float32)
             if ann.get("keypoints"):
                 kps = np.asarray(ann["keypoints"], np.float32).reshape(self.num_keypoints, 3)
-                kps[kps[:, 2] <= 0] = 0.0
+                kps[~labelled_mask(kps)] = 0.0
             boxes.append(box)
             keypoints.append(kps)
             areas.append(float(ann.get("area", w * h)))

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from pycocotools.coco import COCO
 
-from cgalib.data.validate import AnnotationError, AnnotationReport
+from cgalib.data.validate import AnnotationError, AnnotationReport, labelled_mask
 from cgalib.utils.numbers import is_integer, is_number
 
 __all__ = [
@@ -141,10 +141,18 @@ def check_segmentations(coco: COCO, report: AnnotationReport) -> AnnotationRepor
         if a.get("category_id") == report.category_id and not a.get("iscrowd", 0)
     ]
     kept = [a for a in people if a["id"] not in gone]
-    labelled = sum(any(v > 0 for v in (a.get("keypoints") or [])[2::3]) for a in kept)
+    labelled = sum(
+        bool(labelled_mask(np.asarray(a.get("keypoints") or [], np.float64).reshape(-1, 3)).any())
+        for a in kept
+    )
     return dataclasses.replace(
         report,
         dropped={**report.dropped, NO_SEGMENTATION: tuple(missing)},
         labelled=int(labelled),
         images_with_people=len({a["image_id"] for a in kept}),
+        suspect={
+            reason: still
+            for reason, ids in report.suspect.items()
+            if (still := tuple(i for i in ids if i not in gone))
+        },
     )

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from cgalib.data.coco_keypoints import CocoKeypoints
+from cgalib.data.validate import labelled_mask
 
 __all__ = ["PersonCrops", "collate_person_crops"]
 
@@ -22,11 +24,14 @@ __all__ = ["PersonCrops", "collate_person_crops"]
 class PersonCrops(Dataset):
     """The people of a [`CocoKeypoints`][cgalib.data.CocoKeypoints] set, one item each.
 
-    People are listed from the annotation index without reading images: non-crowd
-    annotations of the data set's keypoint categories (``dataset.category_ids``) with at
-    least ``min_keypoints`` labelled keypoints of its ``K`` and a box of positive size
-    inside the image. People without a labelled keypoint teach a top-down model nothing
-    and are skipped.
+    People are listed from the annotation index without reading images: the people the
+    data set's report keeps (non-crowd annotations of its keypoint categories, none of
+    [`DROP_REASONS`][cgalib.data.DROP_REASONS]) with at least ``min_keypoints`` labelled keypoints
+    of its ``K`` (the one rule, [`labelled_mask()`][cgalib.data.labelled_mask]: a point at
+    ``(0, 0)`` is unlabelled) and a box of positive size inside the image. People without
+    a labelled keypoint teach a top-down model nothing and are skipped. The data set has
+    checked the annotation file and every image file up front, as for whole-image
+    training.
 
     Each item is ``(image, target)``: the person's image as ``uint8`` `(3, H, W)` (what
     ``CocoKeypoints`` returns) and a dict with ``boxes`` `(1, 4)` xyxy, ``keypoints``
@@ -66,10 +71,13 @@ class PersonCrops(Dataset):
         self.people: list[tuple[int, int]] = []  # (index into dataset, annotation id)
         coco = dataset.coco
         num_keypoints = dataset.num_keypoints  # K of the data set's keypoint set
+        dropped = dataset.report.dropped_ids
         for index, image_id in enumerate(dataset.ids):
             info = coco.imgs[image_id]
             for ann in coco.imgToAnns.get(image_id, []):
                 if ann.get("category_id") not in dataset.category_ids or ann.get("iscrowd", 0):
+                    continue
+                if ann["id"] in dropped:
                     continue
                 if _labelled(ann, num_keypoints, dataset) < self.min_keypoints:
                     continue
@@ -110,7 +118,7 @@ def _labelled(ann: dict, num_keypoints: int, dataset: CocoKeypoints) -> int:
             f"expected {3 * num_keypoints} (x, y, v for each of {num_keypoints} keypoints)"
         )
     try:
-        return sum(float(v) > 0 for v in kps[2::3])
+        return int(labelled_mask(np.asarray(kps, np.float64).reshape(-1, 3)).sum())
     except (TypeError, ValueError):
         raise ValueError(
             f"annotation {ann.get('id')} in {dataset.ann_file} has non-numeric keypoint values"

@@ -17,6 +17,25 @@ The people are the annotations of the *keypoint categories*: the category named
 ``"person"`` by default (COCO), or the categories chosen with ``categories`` (any
 keypoint category, e.g. an animal set's species, which must share one ``keypoints``
 list and are read as one class). The category's ``keypoints`` list gives `K`.
+
+What the check does with what it finds, the same for training and evaluation:
+
+- **refused** (one [`AnnotationError`][AnnotationError] line): a malformed file, two images with
+  one ``file_name``, and a file where most boxes are past the image edge or far from their
+  keypoints (with the likely cause: ``[x1, y1, x2, y2]`` boxes, centre boxes, boxes or
+  keypoints normalised to 0..1);
+- **converted**, counted and warned: a keypoint at ``(0, 0)`` marked labelled (``v > 0``) is
+  read as unlabelled ([`ORIGIN_POINTS`][ORIGIN_POINTS]; CVAT and Label Studio write
+  unlabelled points so), see [`labelled_mask()`][labelled_mask];
+- **dropped**, counted by reason: see [`DROP_REASONS`][DROP_REASONS];
+- **kept**, counted and warned: boxes past the image edge or far from their keypoints
+  ([`SUSPECT_REASONS`][SUSPECT_REASONS]).
+
+[`AnnotationReport.warnings()`][AnnotationReport.warnings] gives the warnings;
+[`warn_report()`][warn_report] emits them, once per file read, as
+[`AnnotationWarning`][AnnotationWarning]s.
+[`check_image_files()`][check_image_files] checks the image files the set lists (see
+``cgalib.data.images``).
 """
 
 from __future__ import annotations
@@ -25,6 +44,7 @@ import contextlib
 import io
 import json
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -34,24 +54,33 @@ from typing import Any, NamedTuple
 import numpy as np
 from pycocotools.coco import COCO
 
+from cgalib.data.images import ImageFilesReport, check_annotated_images
 from cgalib.utils.keypoint_set import KeypointSet, KeypointSetError
 from cgalib.utils.numbers import is_integer, is_number, number_rows
 
 __all__ = [
     "DROP_REASONS",
+    "FAR_FROM_KEYPOINTS",
     "FEW_KEYPOINTS",
     "NO_BOX",
     "OFF_IMAGE",
+    "ORIGIN_POINTS",
+    "PAST_EDGE",
+    "REPEATED",
+    "SUSPECT_REASONS",
     "ZERO_AREA",
     "AnnotationError",
     "AnnotationReport",
+    "AnnotationWarning",
     "check_coco",
     "Categories",
     "check_image_files",
     "coco_dataset",
+    "labelled_mask",
     "read_coco_json",
     "read_keypoint_set",
     "validate_coco",
+    "warn_report",
 ]
 
 NO_BOX = "no box"
@@ -60,10 +89,43 @@ ZERO_AREA = "zero-area box"
 """Drop reason: a person box of zero width or height."""
 OFF_IMAGE = "box outside the image"
 """Drop reason: a person box that lies entirely outside its image (``width``/``height``)."""
+REPEATED = "repeats another annotation"
+"""Drop reason: a person identical to an earlier one of the same image (the same category,
+box and keypoints under another annotation id: a file merged with itself, a shape exported
+twice). The first is kept; evaluation would otherwise count the copy as a person never
+found."""
 FEW_KEYPOINTS = "too few labelled keypoints"
-"""Drop reason: fewer labelled keypoints (``v > 0``) than the loader's ``min_keypoints``."""
-DROP_REASONS: tuple[str, ...] = (NO_BOX, ZERO_AREA, OFF_IMAGE, FEW_KEYPOINTS)
+"""Drop reason: fewer labelled keypoints (see [`labelled_mask()`][labelled_mask]) than the
+loader's ``min_keypoints``."""
+DROP_REASONS: tuple[str, ...] = (NO_BOX, ZERO_AREA, OFF_IMAGE, REPEATED, FEW_KEYPOINTS)
 """Why a person is dropped, in the order they are tested (a person gets the first that applies)."""
+
+ORIGIN_POINTS = "keypoints at (0, 0) marked labelled"
+"""Conversion: a keypoint at ``(0, 0)`` with ``v > 0`` is read as unlabelled (``v = 0``). CVAT
+and Label Studio export unlabelled points as ``(0, 0, 2)``; trained as labelled they pull
+the model to the image corner, scored they lower the AP of correct predictions."""
+
+PAST_EDGE = "box past the image edge"
+"""Suspect box (kept, warned): it reaches past its image (``width``/``height``) by more than
+1 pixel plus 1% of the image side."""
+FAR_FROM_KEYPOINTS = "box far from its keypoints"
+"""Suspect box (kept, warned): most of the person's keypoints (at least 2) lie outside the
+box by more than a quarter of the box's width or height (plus 2 pixels), or the box
+reaches both more than half its width right of the keypoints (at least 8) and more than
+half its height below them. The keypoints judged are the visible ones (``v = 2``) when
+the person has any, else every labelled one: a box covers the visible part of a
+person, and an occluded keypoint (``v = 1``) may lie outside it (what an ``[x1, y1, x2, y2]`` box read as
+``[x, y, width, height]`` does, unless the person is near the image's top-left corner,
+where the two readings differ little)."""
+SUSPECT_REASONS: tuple[str, ...] = (PAST_EDGE, FAR_FROM_KEYPOINTS)
+"""Why a kept person's box is suspect, in the order they are tested. A file where at
+least 3 and more than half of the kept people's boxes are suspect is refused, with the
+likely cause."""
+
+_EDGE_PIXELS, _EDGE_SHARE = 1.0, 0.01  # PAST_EDGE: 1 px + 1% of the image side
+_FAR_SHARE, _FAR_PIXELS = 0.25, 2.0  # FAR_FROM_KEYPOINTS: a quarter of the box + 2 px
+_LOOSE_SHARE, _LOOSE_POINTS = 0.5, 8  # ... or half the box right of and below 8+ keypoints
+_MOST_SUSPECT = 3  # at least this many suspect boxes (and more than half) refuse a file
 
 _PERSON = "person"
 _ALL = "*"
@@ -77,6 +139,33 @@ share one ``keypoints`` list)."""
 class AnnotationError(ValueError):
     """A COCO annotation set that cannot be used; the one-line message names the file, the
     annotation (or image) id and what to do."""
+
+
+class AnnotationWarning(UserWarning):
+    """Something in a COCO annotation set that was converted or looks wrong but is kept; the
+    one-line message names the file, the count, an example annotation id and what was done."""
+
+
+def labelled_mask(keypoints: np.ndarray) -> np.ndarray:
+    """Which keypoints are labelled: ``v > 0`` and not at ``(0, 0)``.
+
+    The one rule of every reader (the validator's counts, the training targets, the
+    top-down people, the evaluation ground truth): a point at ``(0, 0)`` marked labelled is
+    how CVAT and Label Studio export an unlabelled point ([`ORIGIN_POINTS`][ORIGIN_POINTS]).
+
+    Args:
+        keypoints: ``(x, y, v)`` rows, `(..., K, 3)`.
+
+    Returns:
+        `(..., K)` bool.
+
+    Example:
+        >>> labelled_mask(np.array([[3.0, 4.0, 2], [0, 0, 2], [5, 0, 1], [7, 7, 0]])).tolist()
+        [True, False, True, False]
+    """
+    keypoints = np.asarray(keypoints)
+    x, y, v = keypoints[..., 0], keypoints[..., 1], keypoints[..., 2]
+    return (v > 0) & ~((x == 0) & (y == 0))
 
 
 @dataclass(frozen=True)
@@ -101,9 +190,15 @@ class AnnotationReport:
         other: annotations of other categories (not read).
         dropped: ``{reason: ids of the dropped annotations}`` for each reason that applies.
         min_keypoints: the loader's ``min_keypoints`` the report was made with.
-        notes: conversions made by the reader (e.g. renumbered ids in evaluation).
+        notes: conversions made by the reader: keypoints at ``(0, 0)`` read as unlabelled,
+            and in evaluation e.g. renumbered ids.
         category_ids: the ids of every keypoint category (default ``(category_id,)``).
         category_names: their names (default ``("person",)``).
+        converted: ``{conversion: ids of the annotations it changed}``
+            ([`ORIGIN_POINTS`][ORIGIN_POINTS]).
+        converted_points: the keypoints converted (a person may have several).
+        suspect: ``{reason: ids of the kept people}`` whose box is suspect (see
+            [`SUSPECT_REASONS`][SUSPECT_REASONS]); they are kept, and warned about.
 
     Example:
         >>> report = AnnotationReport("a.json", 1, 17, images=2, images_with_people=1,
@@ -129,6 +224,9 @@ class AnnotationReport:
     notes: tuple[str, ...] = ()
     category_ids: tuple[int, ...] = ()
     category_names: tuple[str, ...] = (_PERSON,)
+    converted: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    converted_points: int = 0
+    suspect: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.category_ids:
@@ -168,6 +266,53 @@ class AnnotationReport:
             parts.append(f"{name}: {len(ids)}, e.g. annotation {ids[0]}")
         return "; ".join(parts)
 
+    def describe_suspect(self) -> str:
+        """The suspect boxes with counts and an example id, e.g. ``"box past the image
+        edge: 2, e.g. annotation 5"``; empty when there are none."""
+        return "; ".join(
+            f"{reason}: {len(ids)}, e.g. annotation {ids[0]}"
+            for reason, ids in self.suspect.items()
+        )
+
+    def warnings(self) -> tuple[str, ...]:
+        """One line for each conversion and each kind of suspect box, naming the file, the
+        count, an example annotation id and what was done; ``()`` for a clean set.
+
+        [`warn_report()`][warn_report] emits them (training and evaluation alike).
+
+        Example:
+            >>> report = AnnotationReport("a.json", 1, 17, 2, 2, 3, 3, 0, 0,
+            ...                           converted={ORIGIN_POINTS: (4,)}, converted_points=2)
+            >>> print(report.warnings()[0])
+            a.json: 2 keypoints at (0, 0) marked labelled (v > 0), in 1 annotations (e.g. annotation 4), are read as unlabelled (v=0), as CVAT and Label Studio mean them; the file is unchanged
+        """
+        lines = []
+        ids = self.converted.get(ORIGIN_POINTS, ())
+        if ids:
+            lines.append(
+                f"{self.source}: {_origin_note(self.converted_points, ids)}, as CVAT and Label "
+                "Studio mean them; the file is unchanged"
+            )
+        people = self.kept
+        what = {
+            PAST_EDGE: (
+                "a box past the image edge",
+                "kept (training clips the box to the image); check that bbox is [x, y, width, "
+                "height] in pixels of the picture as displayed",
+            ),
+            FAR_FROM_KEYPOINTS: (
+                "a box far from their keypoints (most labelled keypoints outside it)",
+                "kept as annotated; check that each box belongs to its keypoints",
+            ),
+        }
+        for reason, ids in self.suspect.items():
+            problem, done = what[reason]
+            lines.append(
+                f"{self.source}: {len(ids)} of {people} kept people have {problem}, e.g. "
+                f"annotation {ids[0]}; {done}"
+            )
+        return tuple(lines)
+
     def __str__(self) -> str:
         text = (
             f"{self.source}: {self.images} images ({self.images_with_people} with people), "
@@ -175,6 +320,8 @@ class AnnotationReport:
         )
         if self.num_dropped:
             text += f", {self.num_dropped} dropped ({self.describe_dropped()})"
+        if self.suspect:
+            text += f"; suspect boxes kept ({self.describe_suspect()})"
         if self.crowd:
             text += f"; {self.crowd} crowd regions"
         if self.other:
@@ -212,6 +359,29 @@ class AnnotationReport:
                 "training goes on with the others"
             )
         return None
+
+
+def warn_report(report: AnnotationReport, stacklevel: int = 2) -> None:
+    """Emit each of ``report.warnings()`` as an [`AnnotationWarning`][AnnotationWarning].
+
+    Called once per file read by [`CocoKeypoints`][cgalib.data.CocoKeypoints] (training,
+    top-down included) and [`cgalib.eval.load_coco()`][cgalib.eval.load_coco] (evaluation), so
+    the two warn alike.
+
+    Args:
+        report: the report of a checked set.
+        stacklevel: as for ``warnings.warn``, counted from the caller of this function.
+    """
+    for line in report.warnings():
+        warnings.warn(line, AnnotationWarning, stacklevel=stacklevel + 1)
+
+
+def _origin_note(points: int, ids: Sequence[int]) -> str:
+    """The note of [`ORIGIN_POINTS`][ORIGIN_POINTS]: counts and an example id."""
+    return (
+        f"{points} keypoints at (0, 0) marked labelled (v > 0), in {len(ids)} annotations "
+        f"(e.g. annotation {ids[0]}), are read as unlabelled (v=0)"
+    )
 
 
 def read_coco_json(path: str | os.PathLike) -> dict:
@@ -292,7 +462,9 @@ def check_coco(
     **Errors** ([`AnnotationError`][AnnotationError], naming ``source`` and the annotation or image id):
     a missing or non-list ``images``, ``annotations`` (unless ``require_annotations`` is
     false) or ``categories``; no images; an image without an integer ``id``, a repeated
-    image id, a non-positive ``width``/``height``, a ``file_name`` that is not a string;
+    image id, a non-positive ``width``/``height``, a ``file_name`` that is not a string, a
+    ``file_name`` listed by two images (the same picture under two ids would train each
+    copy's people as the other's background: merge their annotations under one id);
     category ids that are not integers or repeat, no category named ``"person"`` or more
     than one (without ``categories``), a chosen category that is not in the file, chosen
     categories with different ``keypoints`` lists; an annotation without an integer ``id``, a repeated annotation id (ids of 0 or
@@ -301,16 +473,28 @@ def check_coco(
     ``iscrowd`` other than 0/1, a ``bbox`` that is not 4 finite numbers or has a negative
     width or height, a crowd region without a box, a ``keypoints`` list whose length is
     not `3K` (`K` the keypoint category's keypoint names) or that holds a non-number, NaN or
-    infinity, an ``area`` that is not a finite number >= 0.
+    infinity, an ``area`` that is not a finite number >= 0; at least 3 and more than half
+    of the kept people's boxes suspect (see below), with the likely cause (``[x1, y1, x2,
+    y2]`` boxes, ``[center x, center y, width, height]`` boxes, boxes or keypoints
+    normalised to 0..1).
+
+    **Converted with a count** (``converted``, a note, a warning): keypoints at ``(0, 0)``
+    marked labelled are unlabelled ([`ORIGIN_POINTS`][ORIGIN_POINTS],
+    [`labelled_mask()`][labelled_mask]); every count of labelled keypoints below uses the rule.
 
     **Dropped with a count** (people only, the first reason that applies, see
     [`DROP_REASONS`][DROP_REASONS]): no box; a zero-area box; a box entirely outside its image (left
     of or above it always; right of or below it when the image has ``width`` and
-    ``height``, as COCO's images do); fewer than ``min_keypoints`` labelled keypoints
-    (``v > 0``). Training does not use these people and evaluation leaves them
+    ``height``, as COCO's images do); a repeat of an earlier person of the same image (same
+    category, box and keypoints); fewer than ``min_keypoints`` labelled keypoints.
+    Training does not use these people and evaluation leaves them
     out of the ground truth. People without keypoints but with a box are kept (detection
     targets; keypoint AP ignores them, as pycocotools does). Crowd regions and annotations
     of other categories are counted, never dropped.
+
+    **Kept with a count** (``suspect``, a warning): people whose box reaches past the
+    image edge, or lies far from their labelled keypoints (see
+    [`SUSPECT_REASONS`][SUSPECT_REASONS]).
 
     Args:
         data: the parsed JSON (``images``, ``annotations``, ``categories``).
@@ -348,11 +532,25 @@ def check_coco(
     k = len(chosen[0].get("keypoints") or [])
     people, other = _read_people(data.get("annotations", []), source, sizes, category_ids, kind)
     has_box, box_of, kp_of = _check_lengths(people, source, kind, k)
-    boxes, labelled = _check_numbers(people, source, box_of, kp_of, k)
-    crowd = np.asarray(people.crowd, dtype=bool).reshape(len(people.ids))
-    reason = _drop_reasons(people, sizes, has_box, box_of, boxes, labelled < min_keypoints)
+    boxes, points = _check_numbers(people, source, box_of, kp_of, k)
+    n = len(people.ids)
+    crowd = np.asarray(people.crowd, dtype=bool).reshape(n)
+    mask = labelled_mask(points.reshape(len(kp_of), k, 3))
+    labelled = np.zeros(n, dtype=np.int64)
+    labelled[kp_of] = mask.sum(axis=1)
+    origin = (points[:, 2::3] > 0) & ~mask  # at (0, 0), marked labelled
+    origin[crowd[kp_of]] = False  # crowd regions' points are never read
+    effective = np.where(np.repeat(mask, 3, axis=1), points, 0.0) + 0.0  # + 0.0: no -0.0
+    repeated = _repeated(people, sizes, kind, box_of, boxes, kp_of, effective)
+    reason = _drop_reasons(
+        people, sizes, has_box, box_of, boxes, repeated, labelled < min_keypoints
+    )
     reason[crowd] = -1  # crowd regions are never dropped
     kept = (reason < 0) & ~crowd
+    suspect = _suspect_boxes(people, sizes, box_of, boxes, kp_of, points, mask, kept)
+    _refuse_most_suspect(source, people, sizes, box_of, boxes, kp_of, points, mask, kept, suspect)
+    converted_ids = tuple(int(people.ids[kp_of[i]]) for i in np.flatnonzero(origin.any(axis=1)))
+    converted_points = int(origin.sum())
     return AnnotationReport(
         source=source,
         category_id=int(chosen[0]["id"]),
@@ -363,10 +561,14 @@ def check_coco(
         labelled=int((kept & (labelled > 0)).sum()),
         crowd=int(crowd.sum()),
         other=other,
-        dropped=_dropped_by_reason(people.ids, reason),
+        dropped=_dropped_by_reason(people.ids, reason, DROP_REASONS),
         min_keypoints=min_keypoints,
+        notes=(_origin_note(converted_points, converted_ids),) if converted_ids else (),
         category_ids=tuple(int(i) for i in kind),
         category_names=tuple(str(n) for n in kind.values()),
+        converted={ORIGIN_POINTS: converted_ids} if converted_ids else {},
+        converted_points=converted_points,
+        suspect=_dropped_by_reason(people.ids, suspect, SUSPECT_REASONS),
     )
 
 
@@ -533,8 +735,8 @@ def _check_numbers(
     area and a box of negative width or height (each counting the annotations it hits).
 
     Returns:
-        ``(boxes, labelled)``: the boxes of the people ``box_of`` `(len(box_of), 4)` and each
-        person's count of labelled keypoints (``v > 0``) `(N,)`.
+        ``(boxes, points)``: the boxes of the people ``box_of`` `(len(box_of), 4)` and the
+        keypoints of the people ``kp_of`` `(len(kp_of), 3K)`.
     """
     ids = np.asarray(people.ids, dtype=object)
     area_of = [i for i, area in enumerate(people.areas) if area is not None]
@@ -543,8 +745,6 @@ def _check_numbers(
     _fail_rows(source, ids[area_of], bad, "has an area that is not a finite number >= 0")
     points, bad = number_rows([people.keypoints[i] for i in kp_of], 3 * k)
     _fail_rows(source, ids[kp_of], bad, "has a keypoint that is not a finite number")
-    labelled = np.zeros(len(ids), dtype=np.int64)
-    labelled[kp_of] = (points[:, 2::3] > 0).sum(axis=1)
     boxes, bad = number_rows([people.boxes[i] for i in box_of], 4)
     _fail_rows(source, ids[box_of], bad, "has a bbox value that is not a finite number")
     _fail_rows(
@@ -554,7 +754,7 @@ def _check_numbers(
         "has a bbox of negative width or height",
         "COCO boxes are [x, y, width, height]",
     )
-    return boxes, labelled
+    return boxes, points.reshape(len(kp_of), 3 * k)
 
 
 def _drop_reasons(
@@ -563,10 +763,12 @@ def _drop_reasons(
     has_box: list[bool],
     box_of: list[int],
     boxes: np.ndarray,
+    repeated: np.ndarray,
     few: np.ndarray,
 ) -> np.ndarray:
     """Each person's drop reason, an index into [`DROP_REASONS`][DROP_REASONS] (the first one that
-    applies), -1 when kept; ``few`` flags the people with too few labelled keypoints."""
+    applies), -1 when kept; ``repeated`` flags the repeats of an earlier person, ``few`` the
+    people with too few labelled keypoints."""
     n = len(people.ids)
     zero = np.zeros(n, dtype=bool)
     zero[box_of] = (boxes[:, 2] == 0) | (boxes[:, 3] == 0)
@@ -578,19 +780,241 @@ def _drop_reasons(
     outside[box_of] = (high <= low).any(axis=1)
     no_box = ~np.asarray(has_box, dtype=bool).reshape(n)
     reason = np.full(n, -1, dtype=np.int64)
-    for code, hit in reversed(list(enumerate([no_box, zero, outside, few]))):
+    for code, hit in reversed(list(enumerate([no_box, zero, outside, repeated, few]))):
         reason[hit] = code
     return reason
 
 
-def _dropped_by_reason(ids: list[Any], reason: np.ndarray) -> dict[str, tuple[int, ...]]:
-    """``{reason: ids of the dropped annotations}`` for each reason that applies."""
+def _dropped_by_reason(
+    ids: list[Any], reason: np.ndarray, names: Sequence[str]
+) -> dict[str, tuple[int, ...]]:
+    """``{name: ids of the annotations}`` for each reason (an index into ``names``) that
+    applies."""
     ids = np.asarray(ids, dtype=object)
     return {
-        DROP_REASONS[code]: tuple(int(i) for i in ids[reason == code])
-        for code in range(len(DROP_REASONS))
+        names[code]: tuple(int(i) for i in ids[reason == code])
+        for code in range(len(names))
         if (reason == code).any()
     }
+
+
+def _rows(n: int, of: list[int]) -> np.ndarray:
+    """For each of ``n`` people, its row in an array over the people ``of`` (-1 if none)."""
+    rows = np.full(n, -1, dtype=np.int64)
+    rows[of] = np.arange(len(of))
+    return rows
+
+
+def _repeated(
+    people: _People,
+    sizes: Mapping[Any, Any],
+    kind: Mapping[Any, Any],
+    box_of: list[int],
+    boxes: np.ndarray,
+    kp_of: list[int],
+    points: np.ndarray,
+) -> np.ndarray:
+    """Flags `(N,)` the non-crowd people identical to an earlier one (same image, category,
+    box and labelled keypoints; ``points`` holds zeros where unlabelled).
+
+    Boxes are compared first, vectorised; keypoints only within groups of equal boxes.
+    """
+    n = len(people.ids)
+    repeated = np.zeros(n, dtype=bool)
+    which = [i for i in box_of if not people.crowd[i]]
+    if len(which) < 2:
+        return repeated
+    image_code = {image_id: j for j, image_id in enumerate(sizes)}
+    kind_code = {c: j for j, c in enumerate(kind)}
+    box_row = _rows(n, box_of)
+    key = np.column_stack(
+        [
+            [image_code[people.image_ids[i]] for i in which],
+            [kind_code[people.categories[i]] for i in which],
+            boxes[box_row[which]],
+        ]
+    )
+    _, group, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+    group = group.reshape(-1)
+    kp_row = _rows(n, kp_of)
+    seen: set = set()
+    for j in np.flatnonzero(counts[group] > 1):  # file order
+        i = which[j]
+        row = kp_row[i]
+        person = (int(group[j]), b"" if row < 0 or not points[row].any() else points[row].tobytes())
+        if person in seen:
+            repeated[i] = True
+        seen.add(person)
+    return repeated
+
+
+def _edge_tolerance(side: np.ndarray) -> np.ndarray:
+    """How far a box may reach past an image side (NaN side: unknown, 1 pixel)."""
+    return _EDGE_PIXELS + _EDGE_SHARE * np.nan_to_num(side, nan=0.0)
+
+
+def _outside_share(
+    box: np.ndarray, xs: np.ndarray, ys: np.ndarray, mask: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For boxes `(M, 4)` xywh and their keypoints `(M, K)`: how many labelled keypoints lie
+    outside the box by more than the [`FAR_FROM_KEYPOINTS`][FAR_FROM_KEYPOINTS] margin, and
+    how many are labelled."""
+    x, y, w, h = (box[:, j : j + 1] for j in range(4))
+    mx, my = _FAR_SHARE * w + _FAR_PIXELS, _FAR_SHARE * h + _FAR_PIXELS
+    out = (xs < x - mx) | (xs > x + w + mx) | (ys < y - my) | (ys > y + h + my)
+    return (out & mask).sum(axis=1), mask.sum(axis=1)
+
+
+def _seen(points: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The keypoints `(M, K)` a box is judged against: the visible ones (``v = 2``) of the
+    people with any, every labelled one of the others."""
+    visible = mask & (points[:, 2::3] == 2)
+    return np.where(visible.any(axis=1)[:, None], visible, mask)
+
+
+def _far(box: np.ndarray, xs: np.ndarray, ys: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Which boxes `(M, 4)` are [`FAR_FROM_KEYPOINTS`][FAR_FROM_KEYPOINTS] of their keypoints
+    `(M, K)`."""
+    outside, count = _outside_share(box, xs, ys, mask)
+    x, y, w, h = box.T
+    right = np.where(mask, xs, -np.inf).max(axis=1, initial=-np.inf)
+    below = np.where(mask, ys, -np.inf).max(axis=1, initial=-np.inf)
+    loose = (x + w - right > _LOOSE_SHARE * w) & (y + h - below > _LOOSE_SHARE * h)
+    return ((count >= 2) & (2 * outside > count)) | ((count >= _LOOSE_POINTS) & loose)
+
+
+def _suspect_boxes(
+    people: _People,
+    sizes: Mapping[Any, tuple[float, float]],
+    box_of: list[int],
+    boxes: np.ndarray,
+    kp_of: list[int],
+    points: np.ndarray,
+    mask: np.ndarray,
+    kept: np.ndarray,
+) -> np.ndarray:
+    """Each person's suspect-box reason, an index into [`SUSPECT_REASONS`][SUSPECT_REASONS],
+    -1 when not suspect (only kept people with a box are judged)."""
+    n = len(people.ids)
+    reason = np.full(n, -1, dtype=np.int64)
+    box_row, kp_row = _rows(n, box_of), _rows(n, kp_of)
+    judged = np.flatnonzero(kept & (box_row >= 0))
+    if not judged.size:
+        return reason
+    box = boxes[box_row[judged]]
+    size = np.array([sizes[people.image_ids[i]] for i in judged], dtype=np.float64).reshape(-1, 2)
+    tol = _edge_tolerance(size)
+    past = ((box[:, :2] < -tol) | (box[:, :2] + box[:, 2:] > size + tol)).any(axis=1)
+    far = np.zeros(len(judged), dtype=bool)
+    with_points = np.flatnonzero(kp_row[judged] >= 0)
+    if with_points.size:
+        rows = kp_row[judged[with_points]]
+        seen = _seen(points[rows], mask[rows])
+        far[with_points] = _far(box[with_points], points[rows, 0::3], points[rows, 1::3], seen)
+    reason[judged[far]] = 1
+    reason[judged[past]] = 0
+    return reason
+
+
+def _refuse_most_suspect(
+    source: str,
+    people: _People,
+    sizes: Mapping[Any, tuple[float, float]],
+    box_of: list[int],
+    boxes: np.ndarray,
+    kp_of: list[int],
+    points: np.ndarray,
+    mask: np.ndarray,
+    kept: np.ndarray,
+    suspect: np.ndarray,
+) -> None:
+    """Refuse a set where at least ``_MOST_SUSPECT`` and more than half of the kept people's
+    boxes are suspect, naming the likely cause."""
+    n = len(people.ids)
+    box_row, kp_row = _rows(n, box_of), _rows(n, kp_of)
+    judged = int((kept & (box_row >= 0)).sum())
+    hit = np.flatnonzero(suspect >= 0)
+    if hit.size < _MOST_SUSPECT or 2 * hit.size <= judged:
+        return
+    box = boxes[box_row[hit]]
+    size = np.array([sizes[people.image_ids[i]] for i in hit], dtype=np.float64).reshape(-1, 2)
+    rows = kp_row[hit]
+    k = mask.shape[1]
+    xs, ys, labelled = (
+        np.zeros((len(hit), k)),
+        np.zeros((len(hit), k)),
+        np.zeros((len(hit), k), bool),
+    )
+    has = rows >= 0
+    xs[has], ys[has] = points[rows[has], 0::3], points[rows[has], 1::3]
+    labelled[has] = _seen(points[rows[has]], mask[rows[has]])
+    cause = _likely_cause(box, size, xs, ys, labelled)
+    first = hit[0]
+    image = people.image_ids[first]
+    width, height = sizes[image]
+    on = f"image {image}" + ("" if np.isnan(width) else f" ({width:g}x{height:g})")
+    counts = ", ".join(
+        f"{name}: {int((suspect == code).sum())}"
+        for code, name in enumerate(SUSPECT_REASONS)
+        if (suspect == code).any()
+    )
+    raise AnnotationError(
+        f"{source}: {hit.size} of the {judged} kept people have a suspect box ({counts}), "
+        f"e.g. annotation {people.ids[first]} bbox {_short(list(people.boxes[first]), 60)} on "
+        f"{on}; {cause}"
+    )
+
+
+def _likely_cause(
+    box: np.ndarray, size: np.ndarray, xs: np.ndarray, ys: np.ndarray, labelled: np.ndarray
+) -> str:
+    """Why most boxes of a set are suspect: the first reading of the boxes (or keypoints)
+    that fits more than half of them."""
+    count = labelled.sum(axis=1)
+    tol = _edge_tolerance(size)
+
+    def inside(b: np.ndarray) -> np.ndarray:  # within the image (unknown sides: any)
+        return ((b[:, :2] >= -tol) & ~(b[:, :2] + b[:, 2:] > size + tol)).all(axis=1)
+
+    def holds(b: np.ndarray) -> np.ndarray:  # holds most of its keypoints (or has none)
+        outside, _ = _outside_share(b, xs, ys, labelled)
+        return (count == 0) | (2 * outside <= count)
+
+    x, y, w, h = box.T
+    big = np.where(labelled, np.maximum(np.abs(xs), np.abs(ys)), 0).max(axis=1, initial=0)
+    readings = [
+        (
+            (count >= 2) & (big <= 1) & ((w > 2) | (h > 2)),
+            "keypoints look normalised to 0..1; COCO keypoints are x, y in pixels (multiply "
+            "by the image width and height)",
+        ),
+        (
+            (box >= 0).all(axis=1) & (box <= 1).all(axis=1),
+            "bbox looks normalised to 0..1; COCO's bbox is [x, y, width, height] in pixels "
+            "(multiply by the image width and height)",
+        ),
+        (
+            (w > x)
+            & (h > y)
+            & inside(np.column_stack([x, y, w - x, h - y]))
+            & holds(np.column_stack([x, y, w - x, h - y])),
+            "bbox looks like [x1, y1, x2, y2]; COCO's bbox is [x, y, width, height] "
+            "(width = x2 - x1, height = y2 - y1)",
+        ),
+        (
+            inside(np.column_stack([x - w / 2, y - h / 2, w, h]))
+            & holds(np.column_stack([x - w / 2, y - h / 2, w, h])),
+            "bbox looks like [center x, center y, width, height]; COCO's bbox is [x, y, "
+            "width, height] with x, y its top-left corner",
+        ),
+    ]
+    for fits, cause in readings:
+        if 2 * int(fits.sum()) > len(box):
+            return cause
+    return (
+        "check that bbox is [x, y, width, height] and the keypoints x, y, in pixels of the "
+        "picture as displayed, and the images' width and height"
+    )
 
 
 def _short(value: Any, limit: int = 40) -> str:
@@ -618,6 +1042,8 @@ def _check_images(images: list, source: str) -> dict[Any, tuple[float, float]]:
     if not images:
         raise AnnotationError(f"{source} has an empty 'images' list; there is nothing to use")
     sizes: dict[Any, tuple[float, float]] = {}
+    names: dict[str, Any] = {}  # file name (normalised) -> the first image id listing it
+    repeats: list[tuple[Any, Any, str]] = []
     for j, image in enumerate(images):
         if type(image) is not dict and not isinstance(image, dict):
             raise AnnotationError(
@@ -641,7 +1067,22 @@ def _check_images(images: list, source: str) -> dict[Any, tuple[float, float]]:
                 f"{source}: image {image_id} has file_name {name!r}; give the image file's "
                 "path relative to the image folder"
             )
+        if name is not None:
+            key = os.path.normpath(name)
+            if key in names:
+                repeats.append((names[key], image_id, name))
+            else:
+                names[key] = image_id
         sizes[image_id] = size
+    if repeats:
+        first, second, name = repeats[0]
+        more = f" (and {len(repeats) - 1} more repeated file names)" if len(repeats) > 1 else ""
+        raise AnnotationError(
+            f"{source}: images {first} and {second} both have file_name {name!r}{more}; the "
+            "same picture under two ids trains each copy's people as the other's background "
+            "and scores them twice: merge their annotations under one image id and remove "
+            "the other image"
+        )
     return sizes
 
 
@@ -756,36 +1197,42 @@ def read_keypoint_set(
         raise AnnotationError(str(err)) from None
 
 
-def check_image_files(root: str | os.PathLike, images: Sequence[Mapping], source: str) -> None:
-    """Check up front that every listed image has a file under ``root``.
+def check_image_files(
+    root: str | os.PathLike, images: Sequence[Mapping], source: str
+) -> ImageFilesReport:
+    """Check up front that every listed image has a usable file under ``root``.
+
+    Every image of the set, before the first training step (training, top-down training)
+    or the first prediction (evaluation): the file exists, opens, is complete and has its
+    annotated size as displayed; a set with a file that fails is refused (see
+    [`check_annotated_images()`][cgalib.data.check_annotated_images], which does the work).
 
     Args:
         root: the image folder.
         images: the ``images`` entries (each with ``id`` and ``file_name``).
         source: the annotation file, for the message.
 
+    Returns:
+        The [`ImageFilesReport`][cgalib.data.ImageFilesReport].
+
     Raises:
         AnnotationError: if an image has no ``file_name``.
         FileNotFoundError: if files are missing (the count, the first one and its image id).
+        ImageFileError: (a ``ValueError``) for files that are not images, truncated,
+            damaged, or of another size than their annotation (the count by problem, the
+            first one and its image id).
+
+    Warns:
+        ImageWarning: for files with the same bytes under two names.
     """
     root = Path(root)
-    missing = []
     for image in images:
-        name = image.get("file_name")
-        if not name:
+        if not image.get("file_name"):
             raise AnnotationError(
                 f"{source}: image {image.get('id')} has no file_name; give the image file's "
                 f"path relative to {root}"
             )
-        if not (root / name).is_file():
-            missing.append(image)
-    if missing:
-        first = missing[0]
-        raise FileNotFoundError(
-            f"{len(missing)} of {len(images)} images listed in {source} are missing from "
-            f"{root}, e.g. {root / first['file_name']} (image {first['id']}); check the image "
-            "folder"
-        )
+    return check_annotated_images(root, images, source)
 
 
 def validate_coco(

@@ -17,14 +17,18 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 from pycocotools.coco import COCO
 
 from cgalib.data.validate import (
     AnnotationError,
     AnnotationReport,
+    AnnotationWarning,
     Categories,
     check_coco,
     coco_dataset,
+    labelled_mask,
+    warn_report,
 )
 from cgalib.utils.keypoint_set import KeypointSetError, check_oks_sigmas, oks_sigmas
 from cgalib.utils.numbers import is_integer
@@ -44,8 +48,13 @@ class CocoGroundTruth(COCO):
     - only the keypoint category (the person category by default) and its annotations are
       kept; several keypoint categories are scored as one class, the first one's (the
       model predicts one class);
-    - the people training drops (no box, zero-area box, box outside the image; see
-      [`check_coco()`][cgalib.data.check_coco]) are left out, with a warning;
+    - the people training drops (no box, zero-area box, box outside the image, a repeat
+      of an earlier person; see [`check_coco()`][cgalib.data.check_coco]) are left out, with
+      a warning;
+    - keypoints at ``(0, 0)`` marked labelled are unlabelled (``0, 0, 0``), as training
+      reads them ([`labelled_mask()`][cgalib.data.labelled_mask]; CVAT and Label Studio write
+      unlabelled points so), with a warning: the same predictions score the same as on the
+      file with those points written ``(0, 0, 0)``;
     - annotation ids are renumbered ``1..N`` when any is not a positive integer:
       pycocotools records a match by the ground truth's id and takes an id of 0 for "no
       match", so a file with an annotation id 0 scores perfect predictions below 1.0;
@@ -149,7 +158,10 @@ def load_coco(
             category) of the wrong count or value.
 
     Warns:
-        UserWarning: when people are left out, with the count of each reason.
+        AnnotationWarning: (a ``UserWarning``) when people are left out, with the count of
+            each reason, and, as training warns them
+            ([`cgalib.data.warn_report()`][cgalib.data.warn_report]), for keypoints at ``(0, 0)``
+            read as unlabelled and for suspect boxes.
 
     Examples:
         >>> gt = load_coco({
@@ -180,10 +192,12 @@ def load_coco(
             found_sigmas, sigma_source = oks_sigmas(names, given, where)
         except KeypointSetError as err:
             raise AnnotationError(str(err)) from None
+    warn_report(report)
     if report.num_dropped:
         warnings.warn(
             f"{source}: {report.num_dropped} of {report.people} people are left out of the "
             f"evaluation, as training leaves them out ({report.describe_dropped()})",
+            AnnotationWarning,
             stacklevel=2,
         )
     report = dataclasses.replace(report, notes=report.notes + notes)
@@ -205,8 +219,11 @@ def _evaluation_dataset(
         ann = dict(source_ann)  # pycocotools writes 'ignore' into its ground-truth dicts
         ann["category_id"] = person  # several keypoint categories: one class
         points = ann.get("keypoints") or [0] * (3 * k)
+        labelled = labelled_mask(np.asarray(points, np.float64).reshape(-1, 3))
+        if (np.asarray(points[2::3]) > 0).sum() != labelled.sum():  # at (0, 0): unlabelled
+            points = [0 if not labelled[j // 3] else value for j, value in enumerate(points)]
         ann["keypoints"] = points
-        count = sum(1 for v in points[2::3] if v > 0)
+        count = int(labelled.sum())
         recounted += ann.get("num_keypoints", count) != count
         ann["num_keypoints"] = count
         ann["iscrowd"] = int(ann.get("iscrowd", 0))

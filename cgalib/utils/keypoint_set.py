@@ -397,7 +397,9 @@ def warn_default_sigmas(source: str, num_keypoints: int, stacklevel: int = 2) ->
 
 
 def _skeleton_from_coco(skeleton: Any, names: Sequence[str], source: str) -> tuple:
-    """A COCO ``skeleton`` (1-based index pairs) as 0-based pairs, range-checked."""
+    """A COCO ``skeleton`` (1-based index pairs) as 0-based pairs, checked in the file's own
+    numbers: every message quotes the limb as the file writes it (1-based indices) and
+    counts limbs from 1 ("limb 3 of 19"), naming its keypoints where it can."""
     k = len(names)
     if skeleton is None:
         return ()
@@ -407,19 +409,25 @@ def _skeleton_from_coco(skeleton: Any, names: Sequence[str], source: str) -> tup
             f"{_short(skeleton)}"
         )
     out = []
-    for n, limb in enumerate(skeleton):
+    for n, limb in enumerate(skeleton, 1):
+        where = f"{source}: skeleton limb {n} of {len(skeleton)}"
         if not (isinstance(limb, (list, tuple)) and len(limb) == 2 and all(map(_is_int, limb))):
             raise KeypointSetError(
-                f"{source}: skeleton limb {n} is {_short(limb)}; each limb is a pair of "
-                f"1-based keypoint indices [a, b] in 1..{k}"
+                f"{where} is {_short(limb)}; each limb is a pair of 1-based keypoint indices "
+                f"[a, b] in 1..{k}"
             )
         if not all(1 <= v <= k for v in limb):
             zero_based = (
                 " (COCO skeletons are 1-based: this one looks 0-based, add 1 to every index)"
             )
             raise KeypointSetError(
-                f"{source}: skeleton limb {n} {list(limb)} is out of range 1..{k} for the {k} "
-                "keypoints" + (zero_based if 0 in limb else "; fix or remove the limb")
+                f"{where}, {list(limb)}, is out of range 1..{k} for the {k} keypoints"
+                + (zero_based if 0 in limb else "; fix or remove the limb")
+            )
+        if limb[0] == limb[1]:
+            raise KeypointSetError(
+                f"{where}, {list(limb)}, joins keypoint {limb[0]} ({names[limb[0] - 1]!r}) to "
+                "itself; a limb joins two keypoints (1-based indices): fix or remove it"
             )
         out.append((int(limb[0]) - 1, int(limb[1]) - 1))
     return tuple(out)

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from cgalib.data import (
+    AnnotationWarning,
     CocoKeypoints,
     PersonCrops,
     collate_person_crops,
@@ -52,3 +53,23 @@ def test_collate_pads_right_and_bottom_without_moving_pixels():
     assert images.shape == (2, 3, 40, 30) and [t["k"] for t in targets] == [1, 2]
     assert torch.equal(images[0, :, :20, :30], a) and images[0, :, 20:].sum() == 0
     assert torch.equal(images[1, :, :40, :10], b) and images[1, :, :, 10:].sum() == 0
+
+
+def test_people_follow_the_report_and_the_labelled_rule(synthetic, tmp_path):
+    """A person repeated under another id is listed once; points at (0, 0) marked labelled
+    do not count as labelled (a person with only those is not a top-down person)."""
+    data = json.loads(synthetic["train_ann"].read_text())
+    anns = data["annotations"]
+    twin = {**anns[0], "id": 10_000}
+    only_origin = next(a for a in anns[1:] if a["image_id"] != anns[0]["image_id"])
+    only_origin["keypoints"] = [0, 0, 2] * 17
+    data["annotations"].append(twin)
+    ann = tmp_path / "ann.json"
+    ann.write_text(json.dumps(data))
+    with pytest.warns(AnnotationWarning, match="17 keypoints at \\(0, 0\\)"):
+        people = PersonCrops(CocoKeypoints(synthetic["train_images"], ann))
+    ids = [ann_id for _, ann_id in people.people]
+    assert 10_000 not in ids and anns[0]["id"] in ids and only_origin["id"] not in ids
+    assert len(ids) == len(set(ids))
+    for index in range(len(people)):  # every listed person is one CocoKeypoints returns
+        assert people[index][1]["ann_ids"].numel() == 1

@@ -10,22 +10,32 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from cgalib.data import (
     DROP_REASONS,
+    FAR_FROM_KEYPOINTS,
     FEW_KEYPOINTS,
     NO_BOX,
     OFF_IMAGE,
+    ORIGIN_POINTS,
+    PAST_EDGE,
+    REPEATED,
+    SUSPECT_REASONS,
     ZERO_AREA,
     AnnotationError,
     AnnotationReport,
+    AnnotationWarning,
     check_coco,
     check_image_files,
     coco_dataset,
+    labelled_mask,
     read_coco_json,
     synthetic_summary,
     validate_coco,
+    warn_report,
 )
+from cgalib.data.images import ImageFileError
 
 PERSON = {"id": 1, "name": "person", "keypoints": ["a", "b", "c"]}  # K = 3
 DOG = {"id": 2, "name": "dog"}
@@ -41,7 +51,8 @@ def _coco_sets(draw):
 
     Boxes are drawn on a coarse grid (so zero widths and boxes past the image border are
     frequent), and may be missing; keypoints are missing, all unlabelled or partly
-    labelled; some annotations are crowd regions or dogs. Images may lack their size.
+    labelled, sometimes at (0, 0) or all moved off their box; some annotations are crowd
+    regions, dogs or repeats of an earlier person. Images may lack their size.
     """
     n_images = draw(st.integers(1, 4))
     images = []
@@ -52,7 +63,11 @@ def _coco_sets(draw):
         images.append(image)
     ids = draw(st.lists(st.integers(-3, 10**6), max_size=12, unique=True))
     anns = []
+    shift = draw(st.sampled_from([0, 0, 100]))  # 100: keypoints far from every box
     for ann_id in ids:
+        if anns and draw(st.integers(0, 5)) == 0:  # a repeat of an earlier annotation
+            anns.append({**draw(st.sampled_from(anns)), "id": ann_id})
+            continue
         ann = {
             "id": ann_id,
             "image_id": draw(st.sampled_from(images))["id"],
@@ -73,8 +88,8 @@ def _coco_sets(draw):
                 v
                 for _ in range(3)
                 for v in (
-                    draw(st.floats(-50, 50)),
-                    draw(st.floats(-50, 50)),
+                    draw(st.one_of(st.just(0.0), st.floats(-50, 50))) + shift,
+                    draw(st.one_of(st.just(0.0), st.floats(-50, 50))),  # (0, 0): unlabelled
                     draw(st.sampled_from([0, 1, 2])),
                 )
             ]
@@ -85,16 +100,36 @@ def _coco_sets(draw):
 
 
 def _reference(data, min_keypoints):
-    """The drop reason of each person, one annotation at a time, in plain Python."""
+    """The drop reason of each person, one annotation at a time, in plain Python; the
+    suspect box of each kept person (``("suspect", id)``), the people with keypoints at
+    (0, 0) marked labelled (``("origin", id)``: their count), and ``"refused"`` when most
+    kept boxes are suspect."""
     sizes = {i["id"]: (i.get("width"), i.get("height")) for i in data["images"]}
     reasons = {}
+    seen = set()
     for a in data["annotations"]:
         if a["category_id"] != 1 or a.get("iscrowd"):
             continue
-        labelled = sum(1 for v in (a.get("keypoints") or [])[2::3] if v > 0)
+        points = a.get("keypoints") or []
+        triples = [tuple(points[j : j + 3]) for j in range(0, len(points), 3)]
+        labelled = [(x, y) for x, y, v in triples if v > 0 and not (x == 0 and y == 0)]
+        visible = [(x, y) for x, y, v in triples if v == 2 and not (x == 0 and y == 0)]
+        judged = visible or labelled  # what a box is judged against
+        origin = sum(1 for x, y, v in triples if v > 0 and x == 0 and y == 0)
+        if origin:
+            reasons[("origin", a["id"])] = origin
+        effective = tuple(
+            value if v > 0 and not (x == 0 and y == 0) else 0.0
+            for x, y, v in triples
+            for value in (x, y, v)
+        )
         box = a.get("bbox")
         width, height = sizes[a["image_id"]]
         width, height = width or math.inf, height or math.inf  # unknown: only x, y >= 0 clip
+        if box:
+            person = (a["image_id"], tuple(box), effective if any(effective) else ())
+            repeat = person in seen
+            seen.add(person)
         if not box:
             reasons[a["id"]] = NO_BOX
         elif box[2] == 0 or box[3] == 0:
@@ -103,19 +138,50 @@ def _reference(data, min_keypoints):
             box[1], 0
         ):
             reasons[a["id"]] = OFF_IMAGE
-        elif labelled < min_keypoints:
+        elif repeat:
+            reasons[a["id"]] = REPEATED
+        elif len(labelled) < min_keypoints:
             reasons[a["id"]] = FEW_KEYPOINTS
         else:
             reasons[a["id"]] = None  # kept
-            reasons[("labelled", a["id"])] = labelled > 0
+            reasons[("labelled", a["id"])] = len(labelled) > 0
+            reasons[("suspect", a["id"])] = _reference_suspect(box, width, height, judged)
+    kept = [k for k in reasons if isinstance(k, tuple) and k[0] == "suspect"]
+    suspect = [k for k in kept if reasons[k] is not None]
+    if len(suspect) >= 3 and 2 * len(suspect) > len(kept):
+        reasons["refused"] = True
     return reasons
 
 
-@settings(max_examples=80, deadline=None)
+def _reference_suspect(box, width, height, labelled):
+    """The suspect-box reason of one kept person, or None."""
+    x, y, w, h = box
+    tol_x = 1 + 0.01 * (0 if width == math.inf else width)
+    tol_y = 1 + 0.01 * (0 if height == math.inf else height)
+    if x < -tol_x or y < -tol_y or x + w > width + tol_x or y + h > height + tol_y:
+        return PAST_EDGE
+    mx, my = 0.25 * w + 2, 0.25 * h + 2
+    outside = sum(
+        1 for px, py in labelled if px < x - mx or px > x + w + mx or py < y - my or py > y + h + my
+    )
+    if len(labelled) >= 2 and 2 * outside > len(labelled):
+        return FAR_FROM_KEYPOINTS
+    if len(labelled) >= 8:
+        right, below = max(px for px, _ in labelled), max(py for _, py in labelled)
+        if x + w - right > 0.5 * w and y + h - below > 0.5 * h:
+            return FAR_FROM_KEYPOINTS
+    return None
+
+
+@settings(max_examples=120, deadline=None)
 @given(data=_coco_sets(), min_keypoints=st.integers(0, 3))
 def test_report_matches_a_per_annotation_reference(data, min_keypoints):
-    report = check_coco(data, "set.json", min_keypoints=min_keypoints)
     reference = _reference(data, min_keypoints)
+    if reference.get("refused"):
+        with pytest.raises(AnnotationError, match=r"^set.json: \d+ of the \d+ kept people have"):
+            check_coco(data, "set.json", min_keypoints=min_keypoints)
+        return
+    report = check_coco(data, "set.json", min_keypoints=min_keypoints)
     people = [k for k in reference if not isinstance(k, tuple)]
     expected = {
         reason: tuple(i for i in people if reference[i] == reason)
@@ -134,6 +200,16 @@ def test_report_matches_a_per_annotation_reference(data, min_keypoints):
     with_people = {a["image_id"] for a in data["annotations"] if a["id"] in kept}
     assert report.images_with_people == len(with_people)
     assert report.images == len(data["images"]) and report.num_keypoints == 3
+    suspect = {
+        reason: tuple(i for i in kept if reference[("suspect", i)] == reason)
+        for reason in SUSPECT_REASONS
+        if any(reference[("suspect", i)] == reason for i in kept)
+    }
+    assert report.suspect == suspect
+    origin = {k[1]: n for k, n in reference.items() if isinstance(k, tuple) and k[0] == "origin"}
+    assert report.converted == ({ORIGIN_POINTS: tuple(origin)} if origin else {})
+    assert report.converted_points == sum(origin.values())
+    assert len(report.warnings()) == bool(origin) + len(suspect)
 
 
 _CORRUPTIONS = {
@@ -160,14 +236,14 @@ _CORRUPTIONS = {
 def _valid_set(rng, n):
     images = [{"id": i, "width": 50, "height": 50} for i in range(3)]
     anns = [
-        {
+        {  # people apart (one person twice is dropped as a repeat)
             "id": int(i),
             "image_id": int(rng.integers(3)),
             "category_id": 1,
-            "bbox": [5.0, 5.0, 20.0, 30.0],
-            "keypoints": [10.0, 10.0, 2] * 3,
+            "bbox": [5.0 + j, 5.0, 20.0, 30.0],
+            "keypoints": [10.0 + j, 10.0, 2] * 3,
         }
-        for i in rng.permutation(1000)[:n]
+        for j, i in enumerate(rng.permutation(1000)[:n])
     ]
     return {"images": images, "annotations": anns, "categories": [_person()]}
 
@@ -337,8 +413,12 @@ def test_every_reader_goes_through_read_coco_json(tmp_path):
 
 
 def test_image_files_are_checked_up_front(tmp_path):
-    (tmp_path / "a.jpg").write_bytes(b"")
-    check_image_files(tmp_path, [{"id": 1, "file_name": "a.jpg"}], "s.json")
+    Image.new("RGB", (4, 3)).save(tmp_path / "a.jpg")
+    report = check_image_files(tmp_path, [{"id": 1, "file_name": "a.jpg"}], "s.json")
+    assert report.images == 1 and report.repeated == ()
+    (tmp_path / "e.jpg").write_bytes(b"")  # an empty file is not an image: refused up front
+    with pytest.raises(ImageFileError, match=r"1 of 1 images .*/e.jpg is not an image .*\(id 5\)"):
+        check_image_files(tmp_path, [{"id": 5, "file_name": "e.jpg"}], "s.json")
     images = [
         {"id": 1, "file_name": "a.jpg"},
         {"id": 2, "file_name": "b.jpg"},
@@ -350,3 +430,158 @@ def test_image_files_are_checked_up_front(tmp_path):
         check_image_files(tmp_path, images, "s.json")
     with pytest.raises(AnnotationError, match="image 4 has no file_name"):
         check_image_files(tmp_path, [{"id": 4}], "s.json")
+
+
+def _people_set(boxes, points=None, size=(100, 100)):
+    """One image of ``size`` (W, H) and a person per box (K = 3 keypoints each, by default
+    at the box's centre, upper third and lower third)."""
+    anns = []
+    for i, (x, y, w, h) in enumerate(boxes, 1):
+        kps = points[i - 1] if points is not None else [
+            x + w / 2, y + h / 2, 2, x + w / 2, y + h / 3, 2, x + w / 3, y + 2 * h / 3, 2
+        ]  # fmt: skip
+        anns.append(
+            {"id": i, "image_id": 1, "category_id": 1, "bbox": [x, y, w, h], "keypoints": kps}
+        )
+    image = {"id": 1, "file_name": "a.jpg", "width": size[0], "height": size[1]}
+    return {"images": [image], "annotations": anns, "categories": [_person()]}
+
+
+@pytest.mark.parametrize(
+    ("boxes", "points", "cause"),
+    [
+        (  # corners written as width and height: the boxes reach past the edge
+            [[40, 50, 60, 90], [60, 20, 80, 60], [55, 55, 75, 95]],
+            [
+                [45, 60, 2, 55, 70, 2, 50, 85, 2],
+                [65, 30, 2, 75, 40, 2, 70, 55, 2],
+                [60, 60, 2, 70, 80, 2, 65, 90, 2],
+            ],
+            "bbox looks like [x1, y1, x2, y2]; COCO's bbox is [x, y, width, height]",
+        ),
+        (  # centres given as the top-left corner
+            [[50, 50, 20, 40], [20, 30, 10, 20], [80, 70, 20, 30]],
+            [
+                [41, 31, 2, 44, 36, 2, 55, 65, 2],
+                [16, 21, 2, 17, 22, 2, 22, 35, 2],
+                [71, 56, 2, 72, 58, 2, 85, 80, 2],
+            ],
+            "bbox looks like [center x, center y, width, height]",
+        ),
+        (  # fractions of the image
+            [[0.1, 0.2, 0.3, 0.4], [0.5, 0.5, 0.2, 0.2], [0.6, 0.1, 0.1, 0.3]],
+            [
+                [15, 30, 2, 20, 40, 2, 30, 50, 2],
+                [55, 55, 2, 60, 60, 2, 65, 65, 2],
+                [62, 15, 2, 65, 20, 2, 66, 30, 2],
+            ],
+            "bbox looks normalised to 0..1",
+        ),
+        (  # keypoints as fractions of the image, boxes in pixels
+            [[10, 20, 30, 40], [50, 50, 20, 20], [60, 10, 10, 30]],
+            [
+                [0.15, 0.3, 2, 0.2, 0.4, 2, 0.3, 0.5, 2],
+                [0.55, 0.55, 2, 0.6, 0.6, 2, 0.65, 0.6, 2],
+                [0.62, 0.15, 2, 0.65, 0.2, 2, 0.66, 0.3, 2],
+            ],
+            "keypoints look normalised to 0..1",
+        ),
+        (  # boxes of other people: no reading fits
+            [[10, 10, 10, 10], [70, 70, 10, 10], [10, 70, 10, 10]],
+            [
+                [75, 75, 2, 78, 72, 2, 72, 78, 2],
+                [15, 75, 2, 12, 72, 2, 18, 78, 2],
+                [15, 15, 2, 12, 12, 2, 18, 18, 2],
+            ],
+            "check that bbox is [x, y, width, height] and the keypoints x, y, in pixels",
+        ),
+    ],
+)
+def test_a_file_where_most_boxes_are_suspect_names_the_likely_cause(boxes, points, cause):
+    with pytest.raises(AnnotationError) as err:
+        check_coco(_people_set(boxes, points), "set.json")
+    message = str(err.value)
+    assert message.startswith("set.json: 3 of the 3 kept people have a suspect box (")
+    assert "e.g. annotation 1 bbox [" in message and "on image 1 (100x100)" in message
+    assert cause in message and "\n" not in message
+
+
+def test_a_few_suspect_boxes_are_kept_and_counted():
+    boxes = [[10, 10, 30, 40], [50, 10, 30, 40], [10, 50, 30, 40], [60, 60, 50, 30]]
+    data = _people_set(boxes)
+    data["annotations"][2]["keypoints"] = [90, 90, 2, 95, 95, 2, 20, 60, 1]  # 2 visible, out
+    report = check_coco(data, "set.json")
+    assert report.suspect == {PAST_EDGE: (4,), FAR_FROM_KEYPOINTS: (3,)} and report.kept == 4
+    assert report.describe_suspect() == (
+        "box past the image edge: 1, e.g. annotation 4; box far from its keypoints: 1, e.g. "
+        "annotation 3"
+    )
+    assert str(report).endswith(f"; suspect boxes kept ({report.describe_suspect()})")
+    assert [line.split(";")[0] for line in report.warnings()] == [
+        "set.json: 1 of 4 kept people have a box past the image edge, e.g. annotation 4",
+        "set.json: 1 of 4 kept people have a box far from their keypoints (most labelled "
+        "keypoints outside it), e.g. annotation 3",
+    ]
+    with pytest.warns(AnnotationWarning) as caught:
+        warn_report(report)
+    assert [str(w.message) for w in caught] == list(report.warnings())
+    data["annotations"][3]["bbox"] = [60, 60, 40.5, 30]  # past the edge by less than 1 px + 1%
+    assert check_coco(data).suspect == {FAR_FROM_KEYPOINTS: (3,)}
+
+
+def test_occluded_keypoints_may_lie_outside_the_box():
+    """A box covers the visible person: with visible keypoints inside, occluded ones
+    outside do not make it suspect; a person whose tool writes v=1 for all is judged on
+    all."""
+    data = _people_set([[10, 10, 20, 20]], [[15, 15, 2, 80, 80, 1, 85, 85, 1]])
+    assert check_coco(data).suspect == {}
+    data["annotations"][0]["keypoints"] = [15, 15, 1, 80, 80, 1, 85, 85, 1]
+    assert check_coco(data).suspect == {FAR_FROM_KEYPOINTS: (1,)}
+
+
+def test_points_at_the_origin_are_unlabelled_and_counted():
+    data = _people_set([[10, 10, 30, 40], [50, 10, 30, 40]])
+    data["annotations"][0]["keypoints"][3:6] = [0, 0, 2]
+    data["annotations"][1]["keypoints"] = [0, 0, 1, 0, 0, 2, 0.0, 0.0, 2]
+    data["annotations"].append({**data["annotations"][1], "id": 9, "iscrowd": 1})  # not read
+    report = check_coco(data, "set.json", min_keypoints=1)
+    assert report.converted == {ORIGIN_POINTS: (1, 2)} and report.converted_points == 4
+    assert report.dropped == {FEW_KEYPOINTS: (2,)} and report.labelled == 1
+    assert report.notes == (
+        "4 keypoints at (0, 0) marked labelled (v > 0), in 2 annotations (e.g. annotation 1), "
+        "are read as unlabelled (v=0)",
+    )
+    assert report.warnings()[0].startswith(f"set.json: {report.notes[0]}, as CVAT and Label")
+    assert labelled_mask(np.array([[0, 0, 2], [0, 5, 2], [4, 0, 1], [0, 0, 0]])).tolist() == [
+        False, True, True, False
+    ]  # fmt: skip
+
+
+def test_a_person_repeated_under_another_id_is_dropped():
+    data = _people_set([[10, 10, 30, 40], [50, 10, 30, 40]])
+    anns = data["annotations"]
+    anns.append({**anns[0], "id": 7})  # the same person
+    anns.append({**anns[1], "id": 8, "keypoints": [*anns[1]["keypoints"][:8], 1]})  # v differs
+    anns.append({**anns[0], "id": 9, "category_id": 2})  # another category: not a repeat
+    data["categories"].append(dict(DOG))
+    data["images"].append({"id": 2, "file_name": "b.jpg"})
+    anns.append({**anns[0], "id": 10, "image_id": 2})  # another image: not a repeat
+    report = check_coco(data, "set.json")
+    assert report.dropped == {REPEATED: (7,)} and report.kept == 4
+    assert "repeats another annotation: 1, e.g. annotation 7" in str(report)
+
+
+def test_two_images_with_one_file_name_are_refused():
+    data = _valid_set(np.random.default_rng(0), 2)
+    for image, name in zip(data["images"], ["a.jpg", "./a.jpg", "b/../b.jpg"]):
+        image["file_name"] = name
+    check_coco({**data, "images": data["images"][::2], "annotations": []})  # a.jpg, b.jpg
+    with pytest.raises(
+        AnnotationError,
+        match=r"^s.json: images 0 and 1 both have file_name './a.jpg'; the same picture under "
+        r"two ids trains each copy's people as the other's background",
+    ):
+        check_coco(data, "s.json")
+    data["images"][2]["file_name"] = "a.jpg"
+    with pytest.raises(AnnotationError, match=r"\(and 1 more repeated file names\)"):
+        check_coco(data, "s.json")

@@ -1,5 +1,6 @@
 """The evaluation copy of a ground truth: renumbered ids, dropped people, filled fields,
-categories read together as one class."""
+points at (0, 0) unlabelled, categories read together as one class, the training
+warnings."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from cgalib.data import BODY14_CATEGORY, AnnotationError
+from cgalib.data import BODY14_CATEGORY, ORIGIN_POINTS, AnnotationError, AnnotationWarning
 from cgalib.eval import CocoGroundTruth, coco_ap, coco_keypoint_ap, load_coco
 
 from helpers import (
@@ -196,4 +197,48 @@ def test_categories_read_together_are_scored_as_one_class():
     merged["categories"] = [cat]
     assert list(coco_keypoint_ap(gt, results).values()) == cocoeval_keypoint_stats(
         merged, results, cat["sigmas"]
+    )
+
+
+def test_points_at_the_origin_are_unlabelled_in_the_copy(toy):
+    """CVAT's and Label Studio's unlabelled points, (0, 0, 2), are read as training reads
+    them: (0, 0, 0) in the copy, num_keypoints counted without them, a note and a warning;
+    the same predictions score exactly as on the clean file."""
+    clean, perfect = toy
+    dirty = copy.deepcopy(clean)
+    converted = []
+    for ann in dirty["annotations"]:
+        k = ann["keypoints"]
+        for j in range(0, len(k), 3):
+            if k[j + 2] == 0:
+                k[j : j + 3] = [0, 0, 2]
+                converted.append(ann["id"])
+    before = copy.deepcopy(dirty)
+    with pytest.warns(
+        AnnotationWarning, match=rf"^the dataset dict: {len(converted)} keypoints at"
+    ):
+        gt = load_coco(dirty)
+    assert dirty == before
+    assert gt.report.converted == {ORIGIN_POINTS: tuple(sorted(set(converted)))}
+    assert gt.report.notes[0].startswith(f"{len(converted)} keypoints at (0, 0) marked labelled")
+    reference = load_coco(clean)
+    for ann, ref in zip(gt.dataset["annotations"], reference.dataset["annotations"]):
+        assert ann["keypoints"] == ref["keypoints"]
+        assert ann["num_keypoints"] == ref["num_keypoints"]
+    results = noisy_coco_results(clean["annotations"], np.random.default_rng(1), sigma=4.0)
+    assert coco_keypoint_ap(gt, results) == coco_keypoint_ap(reference, results)
+    assert coco_keypoint_ap(clean, perfect)["AP"] == 1.0
+
+
+def test_training_warnings_are_given_by_evaluation_too(toy):
+    """A suspect box is the same AnnotationWarning line from load_coco as from training."""
+    data = copy.deepcopy(toy[0])
+    data["annotations"][0]["bbox"][2] += 400  # past the 320-pixel edge
+    with pytest.warns(AnnotationWarning) as caught:
+        gt = load_coco(data)
+    assert [str(w.message) for w in caught] == list(gt.report.warnings())
+    n = len(data["annotations"])
+    assert (
+        f"1 of {n} kept people have a box past the image edge, e.g. annotation 1"
+        in (gt.report.warnings()[0])
     )

@@ -235,13 +235,13 @@ def test_coco_annotation_made_on_the_stored_pixels(tmp_path):
     """A COCO annotation that gives a sideways-stored phone photo its stored size (100 wide,
     40 high) instead of the displayed one.
 
-    Loading it raises a ValueError naming the file, both sizes, and saying the annotation
-    was made on the stored pixels if the file has an EXIF orientation tag."""
-    ds = _coco_for(tmp_path, width=100, height=40)
+    Loading the set raises a ValueError up front (before any item is read) naming the file,
+    both sizes, and saying the annotation was made on the stored pixels if the file has an
+    EXIF orientation tag."""
     with pytest.raises(
         ValueError, match=r"portrait\.jpg is 100x40 as displayed .* says 40x100 \(swapped"
     ):
-        ds[0]
+        _coco_for(tmp_path, width=100, height=40)
 
 
 def test_coco_annotation_of_the_displayed_photo(tmp_path):

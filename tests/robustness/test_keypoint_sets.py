@@ -109,10 +109,10 @@ def test_skeleton_out_of_range(body14, tmp_path):
     end).
 
     Training stops before the first step with one line naming the file, the category, the
-    limb's position and values and the range 1..14."""
+    limb's position and values in the file's own 1-based numbers and the range 1..14."""
     root, ann, data = body14
     _rewrite(ann, data, skeleton=[*BODY14_CATEGORY["skeleton"], [14, 15]])
-    assert "skeleton limb 14 [14, 15] is out of range 1..14 for the 14 keypoints" in (
+    assert "skeleton limb 15 of 15, [14, 15], is out of range 1..14 for the 14 keypoints" in (
         _refused(root, tmp_path)
     )
 

@@ -124,7 +124,7 @@ def test_a_one_based_skeleton_is_converted_and_range_checked():
                 "skeleton": [[1, 2], [2, 3]]}  # fmt: skip
     assert KeypointSet.from_category(category).skeleton == ((0, 1), (1, 2))
     category["skeleton"] = [[1, 2], [3, 4]]
-    with pytest.raises(KeypointSetError, match=r"limb 1 \[3, 4\] is out of range 1..3"):
+    with pytest.raises(KeypointSetError, match=r"limb 2 of 2, \[3, 4\], is out of range 1..3"):
         KeypointSet.from_category(category, source="a.json")
     category["skeleton"] = [[0, 1]]
     with pytest.raises(KeypointSetError, match="this one looks 0-based, add 1 to every index"):
