@@ -87,7 +87,8 @@ def claim_run_folder(
     takes its [`RunLock`][cgalib.utils.outputs.RunLock], held until the block ends; then
     [`prepare_run_folder()`][prepare_run_folder]. A claim inside a claim of the same folder by
     the same thread (``train()`` claims before reading the data, ``train_model()`` again)
-    holds nothing more.
+    holds nothing more. A folder the claim created is removed at the end if it is still
+    empty (a run refused before its first file leaves nothing behind).
 
     Args:
         folder: the run folder.
@@ -112,7 +113,7 @@ def claim_run_folder(
         return
     if resume:
         _check_resumable(out)
-    lock, refused = None, None
+    lock, refused, created = None, None, not out.exists()
     if ctx.is_main:
         try:
             check_writable(out, "run folder")
@@ -131,3 +132,6 @@ def claim_run_folder(
         del _claimed[key]
         if lock is not None:
             lock.__exit__(None, None, None)
+        if created and ctx.is_main:  # a run refused before it wrote anything leaves no folder
+            with contextlib.suppress(OSError):
+                out.rmdir()  # only if empty

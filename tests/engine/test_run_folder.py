@@ -44,7 +44,7 @@ def test_the_folder_is_held_for_the_block_and_released(tmp_path):
         with claim_run_folder(run, resume=False):  # train() then train_model(): held once
             pass
         assert (run / LOCK_NAME).exists()
-    assert list(run.iterdir()) == []  # the lock file goes with the lock
+    assert not run.exists()  # the lock file goes with the lock, the empty folder with the claim
 
 
 def test_another_process_holding_the_folder_is_named(tmp_path):
@@ -81,3 +81,14 @@ def test_an_unwritable_folder_is_refused_before_the_lock(tmp_path, monkeypatch):
     with pytest.raises(OutputError, match=r"cannot write to run folder .*: read-only file system"):
         with claim_run_folder(tmp_path / "run", resume=False):
             pass
+
+
+def test_a_run_refused_before_its_first_file_leaves_no_folder(tmp_path):
+    with pytest.raises(ValueError, match="bad data"):
+        with claim_run_folder(tmp_path / "run", resume=False):
+            raise ValueError("bad data")
+    assert not (tmp_path / "run").exists()
+    (tmp_path / "kept").mkdir()
+    with claim_run_folder(tmp_path / "kept", resume=False):
+        pass
+    assert (tmp_path / "kept").is_dir()  # a folder that was there stays
