@@ -21,9 +21,13 @@ import json
 import math
 import os
 import sys
+import traceback
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+
+from cgalib.utils.outputs import check_writable
+from cgalib.utils.signals import Interrupted, interrupt_on_signals
 
 __all__ = ["build_parser", "main"]
 
@@ -252,6 +256,7 @@ def _cmd_eval(
     out_path = Path(out or Path(checkpoint).parent / f"results_{split}.json")
     if out_path.is_dir():
         raise ValueError(f"--out {out_path} is a folder; give the results file to write")
+    check_writable(out_path.parent, "--out folder")  # before the whole split is predicted
 
     from cgalib.data import find_split
     from cgalib.eval import (
@@ -405,6 +410,12 @@ def _cmd_export(
     batch: int,
     opset: int,
 ) -> int:
+    ckpt = Path(checkpoint)
+    out_path = Path(out or ckpt.with_name(f"{ckpt.stem}{'_dense' if dense_only else ''}.onnx"))
+    if out_path.is_dir():
+        raise ValueError(f"--out {out_path} is a folder; give the .onnx file to write")
+    check_writable(out_path.parent, "--out folder")
+
     from cgalib.export import export_onnx
     from cgalib.models import create_variant, load_model
 
@@ -413,8 +424,6 @@ def _cmd_export(
         print("note: flip test is not exported; the graph runs the single pass")
         model = create_variant(model, flip_test=False)
     size = _model_input(model, input_size)
-    ckpt = Path(checkpoint)
-    out_path = Path(out or ckpt.with_name(f"{ckpt.stem}{'_dense' if dense_only else ''}.onnx"))
     path = export_onnx(
         model, out_path, input_size=size, batch_size=batch, opset=opset, end_to_end=not dense_only
     )
@@ -650,6 +659,10 @@ def _add_demo(sub: _Sub) -> None:
     p.add_argument("--val-images", type=_COUNT, default=100)
 
 
+_KEPT_ON_SIGNAL = {"eval": "nothing was written", "export": "nothing was written"}
+"""What a command that has no safe point to stop at leaves when a signal stops it at once
+(its results are written in one atomic step at the end)."""
+
 _COMMANDS: dict[str, tuple[Callable[[_Sub], None], Callable[..., int]]] = {
     "models": (_add_models, _cmd_models),
     "summary": (_add_summary, _cmd_summary),
@@ -697,6 +710,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print as ``cgalib: warning: <message>``. With ``--traceback`` (or the environment
     variable ``CGALIB_TRACEBACK=1``) errors and warnings keep Python's full format.
 
+    **Signals.** SIGTERM, SIGINT and SIGUSR1 end a command with the signal's exit status
+    (``128 + signal``: 143, 130, 138) and one line, ``cgalib: <what was kept>``. Work that
+    can stop at a safe point (training: the step, then ``last.pt``) does so and says what
+    it saved; other work ([`interrupt_on_signals()`][cgalib.utils.signals.interrupt_on_signals])
+    stops at once, its results written atomically or not at all (``cgalib: eval stopped by
+    SIGTERM; nothing was written``).
+
     Args:
         argv: arguments without the program name; ``None`` reads ``sys.argv``.
 
@@ -707,12 +727,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.pop("command")
     full_trace = args.pop("traceback") or os.environ.get("CGALIB_TRACEBACK", "") not in ("", "0")
     handler = _COMMANDS[command][1]
+    stops = interrupt_on_signals(command, _KEPT_ON_SIGNAL.get(command))
     if full_trace:
-        return handler(**args)
+        try:
+            with stops:
+                return handler(**args)
+        except Interrupted as stopped:
+            traceback.print_exc()
+            return stopped.exit_status
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), stops:
             warnings.showwarning = _warning_line
             return handler(**args)
+    except Interrupted as stopped:
+        print(f"cgalib: {stopped}", file=sys.stderr)
+        return stopped.exit_status
     except (ValueError, OSError, KeyError, RuntimeError) as err:
         hint = " (run with --traceback for the full trace)" if isinstance(err, RuntimeError) else ""
         print(f"cgalib: error: {_error_text(err)}{hint}", file=sys.stderr)
@@ -720,7 +749,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cgalib: interrupted", file=sys.stderr)
         return 130
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -290,3 +290,48 @@ def test_cli_writes_where_asked_without_flip_test(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "note: flip test is not exported" in printed
     assert out.is_file() and f"onnx: {out} (end to end, input images (1, 3, 128, 128)" in printed
+
+
+# ------------------------------------------------------------------ signals and interruptions
+def _raising(monkeypatch, error):
+    """Make ``cgalib models`` raise ``error``."""
+    from cgalib import cli
+
+    def handler(pattern):
+        raise error
+
+    monkeypatch.setitem(cli._COMMANDS, "models", (cli._add_models, handler))
+
+
+def test_a_stop_by_a_signal_ends_with_its_status_and_one_line(monkeypatch, capsys):
+    from cgalib.utils.signals import Interrupted
+
+    _raising(monkeypatch, Interrupted(15, "stopped by SIGTERM after step 3: last.pt saved"))
+    assert main(["models"]) == 143
+    assert capsys.readouterr().err == "cgalib: stopped by SIGTERM after step 3: last.pt saved\n"
+    monkeypatch.setenv("CGALIB_TRACEBACK", "1")
+    assert main(["models"]) == 143  # with the trace, the same status
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_a_plain_keyboard_interrupt_is_130(monkeypatch, capsys):
+    _raising(monkeypatch, KeyboardInterrupt())
+    assert main(["models"]) == 130
+    assert capsys.readouterr().err == "cgalib: interrupted\n"
+
+
+def test_a_signal_during_a_command_without_safe_points_stops_it_at_once(monkeypatch, capsys):
+    import os
+    import signal
+
+    from cgalib import cli
+
+    def handler(**kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise AssertionError("not reached: the signal raises at once")
+
+    monkeypatch.setitem(cli._COMMANDS, "export", (cli._add_export, handler))
+    before = signal.getsignal(signal.SIGTERM)
+    assert main(["export", "--checkpoint", "m.pt"]) == 143
+    assert capsys.readouterr().err == "cgalib: export stopped by SIGTERM; nothing was written\n"
+    assert signal.getsignal(signal.SIGTERM) is before

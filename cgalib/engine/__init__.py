@@ -1,13 +1,16 @@
 """Training: the paper's schedule, the loop with atomic checkpoints and exact resume, loss
 guards, a resumable data order, the metrics log, torchrun.
 
-The loop ([`train_model()`][train_model]) is short and asks its parts: the training state
-([`TrainState`][TrainState], with its [`TrainSettings`][TrainSettings]; saved and loaded by itself),
-the step ([`train_step()`][train_step]) and the policies ([`CheckpointPolicy`][CheckpointPolicy],
+The loop ([`train_model()`][train_model]) is short and asks its parts: the run folder
+([`claim_run_folder()`][claim_run_folder]: writable, held by one run), the training state
+([`TrainState`][TrainState], with its [`TrainSettings`][TrainSettings] and the
+[`DataFingerprint`][DataFingerprint] of its data; saved and loaded by itself), the step
+([`train_step()`][train_step]) and the policies ([`CheckpointPolicy`][CheckpointPolicy],
 [`StopPolicy`][StopPolicy], [`LogPolicy`][LogPolicy], [`DivergenceGuard`][DivergenceGuard]).
 """
 
 from cgalib.engine.distributed import DistributedContext, cleanup_distributed, init_distributed
+from cgalib.engine.fingerprint import DataFingerprint
 from cgalib.engine.guards import (
     DIVERGENCE_GUARD,
     DivergenceError,
@@ -17,6 +20,7 @@ from cgalib.engine.guards import (
 )
 from cgalib.engine.metrics_log import MetricsLog
 from cgalib.engine.policies import CheckpointPolicy, LogPolicy, StopPolicy
+from cgalib.engine.run_folder import claim_run_folder, prepare_run_folder
 from cgalib.engine.sampler import ResumableSampler, SeededDataset, sample_seeds
 from cgalib.engine.schedule import (
     PAPER_MILESTONES,
@@ -35,6 +39,7 @@ __all__ = [
     "FIXED_SETTINGS",
     "PAPER_MILESTONES",
     "CheckpointPolicy",
+    "DataFingerprint",
     "DistributedContext",
     "DivergenceError",
     "DivergenceGuard",
@@ -49,10 +54,12 @@ __all__ = [
     "TrainSettings",
     "TrainState",
     "budget_lr_factor",
+    "claim_run_folder",
     "cleanup_distributed",
     "init_distributed",
     "paper_lr_factor",
     "paper_lr_scheduler",
+    "prepare_run_folder",
     "sample_seeds",
     "train",
     "train_model",

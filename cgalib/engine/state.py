@@ -12,6 +12,7 @@ reporting changed ones.
 
 from __future__ import annotations
 
+import errno
 import os
 import random
 from collections.abc import Mapping
@@ -23,7 +24,8 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from cgalib.engine.distributed import DistributedContext, gather
+from cgalib.engine.distributed import DistributedContext, agree, gather
+from cgalib.engine.fingerprint import DataFingerprint
 from cgalib.engine.guards import DIVERGENCE_GUARD, DivergenceGuard
 from cgalib.engine.metrics_log import MetricsLog
 from cgalib.engine.schedule import budget_lr_factor, paper_lr_scheduler
@@ -36,8 +38,9 @@ from cgalib.models.checkpoint import (
     save_model,
 )
 from cgalib.registry import build_config
+from cgalib.utils.outputs import OutputError, describe_os_error
 
-__all__ = ["LAST", "METRICS", "MODEL", "TrainState", "prepare_run_folder"]
+__all__ = ["LAST", "METRICS", "MODEL", "TrainState"]
 
 LAST = "last.pt"
 """The training state of a run (``--resume`` continues from it)."""
@@ -45,50 +48,6 @@ MODEL = "model.pt"
 """The weights of a run, loadable by [`cgalib.load_model()`][cgalib.load_model]."""
 METRICS = "metrics.csv"
 """The log of a run (see [`MetricsLog`][cgalib.engine.MetricsLog])."""
-
-
-def prepare_run_folder(folder: str | os.PathLike, resume: bool, is_main: bool = True) -> None:
-    """Check a run folder before anything is built: a run is continued (resume) or left
-    alone, never mixed into.
-
-    A ``metrics.csv`` alone (a run stopped before its first checkpoint) cannot be resumed;
-    without ``resume`` it is renamed ``metrics.<n>.csv`` (by rank 0) and a new log begins.
-
-    Args:
-        folder: the run folder.
-        resume: whether the run continues from its ``last.pt``.
-        is_main: whether this process is rank 0 (the one that renames).
-
-    Raises:
-        FileNotFoundError: with ``resume``, when the folder holds no ``last.pt``.
-        FileExistsError: without ``resume``, when the folder holds a ``last.pt`` or
-            ``model.pt``.
-    """
-    out = Path(folder)
-    if resume:
-        if not (out / LAST).is_file():
-            raise FileNotFoundError(
-                f"cannot resume: no checkpoint {out / LAST} (the run wrote none yet); train "
-                "without resume to start it"
-            )
-        return
-    found = [name for name in (LAST, MODEL) if (out / name).exists()]
-    if found:
-        raise FileExistsError(
-            f"{out} already holds a training run ({', '.join(found)}); pass resume=True "
-            "(--resume) to continue it, or train into another folder (or delete those files "
-            "to start over)"
-        )
-    log = out / METRICS
-    if is_main and log.exists():
-        n = 1
-        while (kept := out / f"metrics.{n}.csv").exists():
-            n += 1
-        log.rename(kept)
-        print(
-            f"note: {log} of an earlier run that wrote no checkpoint was renamed {kept.name}; "
-            "this run starts a new log"
-        )
 
 
 def _rng_state() -> dict[str, Any]:
@@ -126,6 +85,26 @@ def _describe_model(model: nn.Module) -> str:
         return type(model).__name__
     kwargs = ", ".join(f"{k}={v!r}" for k, v in sorted(config["kwargs"].items()))
     return f"{config['name']}({kwargs})"
+
+
+def _check_data(path: Path, saved: Mapping[str, Any], data: DataFingerprint | None) -> str | None:
+    """Refuse a resume on other data than the run's; a note when it cannot be checked."""
+    if data is None:  # the caller gave no fingerprint: nothing to compare
+        return None
+    if saved.get("data") is None:
+        why = "written by an earlier cgalib" if "data" not in saved else "the run began without one"
+        return (
+            f"note: {path} holds no fingerprint of its training data ({why}); whether the data "
+            "changed since could not be checked"
+        )
+    changes = data.changes(saved["data"])
+    if changes:
+        raise ValueError(
+            f"cannot resume {path}: its training data changed since the run started: "
+            f"{', '.join(changes)}; resume with the run's data or start a new run in another "
+            "folder"
+        )
+    return None
 
 
 def _check_resume(path: Path, saved: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
@@ -166,6 +145,9 @@ class TrainState:
         augment: the device augmentation; its ``generator``, when it has one, is saved.
         divergence_guard: the guard whose running state ([`DivergenceMonitor`][cgalib.engine.DivergenceMonitor])
             is saved; ``None``: none.
+        data_fingerprint: the training data's
+            [`DataFingerprint`][cgalib.engine.fingerprint.DataFingerprint], kept in ``last.pt``; a
+            resume on other data is refused (``None``: not checked).
 
     Attributes:
         step: optimizer steps done.
@@ -199,6 +181,7 @@ class TrainState:
         dataset_size: int = 0,
         augment: nn.Module | None = None,
         divergence_guard: DivergenceGuard | None = DIVERGENCE_GUARD,
+        data_fingerprint: DataFingerprint | None = None,
     ) -> None:
         ctx = context or DistributedContext()
         self.context, self.settings, self.folder = ctx, settings, Path(folder)
@@ -214,6 +197,7 @@ class TrainState:
         self.guard = divergence_guard
         self.monitor = divergence_guard.monitor() if divergence_guard is not None else None
         self.record = settings.record(_describe_model(model), ctx.world_size, dataset_size)
+        self.data = data_fingerprint
         self.step = 0
         self.saved_step: int | None = None
         self.input_size: list[int] | str | None = None
@@ -317,25 +301,61 @@ class TrainState:
             "guard": self.monitor.state_dict() if self.monitor is not None else None,
             "build_config": build_config(self.model),
             "spent": budget.spent() if budget is not None else None,
+            "data": self.data.state_dict() if self.data is not None else None,
         }
 
     def save(self, write_model: bool) -> None:
         """Write ``last.pt`` (and ``model.pt`` when ``write_model``), atomically, from rank 0.
 
         Every rank calls it at the same step: the RNG states of every rank are gathered
-        (a collective call under ``torchrun``).
+        and the outcome of rank 0's writing is shared (collective calls under
+        ``torchrun``), so a failed save stops every rank.
 
         Args:
             write_model: also write ``model.pt`` (at epoch ends and at the end of a run).
+
+        Raises:
+            OutputError: (an ``OSError``) when a file cannot be written (a full disk): one
+                line naming the step, the file, the reason and the checkpoint kept.
         """
         own = {"global": _rng_state()}
         own["augment"] = self.generator.get_state() if self.generator is not None else None
         rngs = gather(self.context, own)
+        failed: OutputError | None = None
         if self.context.is_main:
-            save_checkpoint(self.state_dict(rngs), self.last_path, TRAIN_STATE_FORMAT)
-            if write_model:
-                save_model(self.model, self.folder / MODEL, epoch=self.epoch, step=self.step)
+            path = self.last_path
+            try:
+                save_checkpoint(self.state_dict(rngs), path, TRAIN_STATE_FORMAT)
+                self.saved_step = self.step
+                if write_model:
+                    path = self.folder / MODEL
+                    save_model(self.model, path, epoch=self.epoch, step=self.step)
+            except OSError as err:
+                failed = OutputError(self.cannot_write(path, err))
+        if agree(self.context, [failed is not None])[0]:
+            raise failed or OutputError(
+                f"training stopped at step {self.step}: rank 0 could not save; see its message"
+            )
         self.saved_step = self.step
+
+    def cannot_write(self, path: Path, err: OSError) -> str:
+        """The one line of a run that stops because ``path`` cannot be written.
+
+        Args:
+            path: the file (``last.pt``, ``model.pt``, ``metrics.csv``).
+            err: the error of writing it.
+
+        Returns:
+            The step, the file, the reason, the checkpoint kept and what to do.
+        """
+        reason = describe_os_error(err) if err.errno is not None else str(err)
+        full = err.errno in (errno.ENOSPC, errno.EDQUOT)
+        todo = "free space and " if full else "make it writable and "
+        again = f"{self.again} (--resume)" if self.saved_step is not None else self.again
+        return (
+            f"training stopped at step {self.step}: cannot write {path}: {reason}; {self.kept}; "
+            f"{todo}{again}"
+        )
 
     def resume(self, metrics: MetricsLog | None = None) -> None:
         """Continue from ``last.pt``: check the settings, then restore every part.
@@ -349,13 +369,15 @@ class TrainState:
             metrics: the run's log, cut back to the checkpoint's step.
 
         Raises:
-            ValueError: for other fixed settings (one line naming each), or a checkpoint
-                past the ``epochs`` asked for.
+            ValueError: for other fixed settings (one line naming each), other training
+                data than the run's (naming what changed, when both fingerprints are
+                known), or a checkpoint past the ``epochs`` asked for.
             CheckpointError: for a ``last.pt`` that is not a training state or is damaged.
         """
         path = self.last_path
         saved = load_checkpoint(path, TRAIN_STATE_FORMAT, map_location=self.context.device)
         changed = _check_resume(path, saved["settings"], self.record)
+        note = _check_data(path, saved, self.data)
         step = int(saved["step"])
         total_steps = self.settings.total_steps(self.steps_per_epoch)
         if total_steps is not None and step > total_steps:
@@ -371,6 +393,8 @@ class TrainState:
         if self.context.is_main:
             if metrics is not None:
                 metrics.truncate(step)
+            if note:
+                print(note)
             if changed:
                 print(
                     f"note: resuming {path} at step {step} with changed settings: "

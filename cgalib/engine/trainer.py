@@ -10,8 +10,10 @@ a [`TrainState`][cgalib.engine.state.TrainState] (the run's parts, saved and loa
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
+import signal
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -32,6 +34,7 @@ from cgalib.engine.distributed import (
     init_distributed,
     rank0_value,
 )
+from cgalib.engine.fingerprint import DataFingerprint
 from cgalib.engine.guards import (
     DIVERGENCE_GUARD,
     DivergenceError,
@@ -40,15 +43,18 @@ from cgalib.engine.guards import (
 )
 from cgalib.engine.metrics_log import MetricsLog
 from cgalib.engine.policies import CheckpointPolicy, LogPolicy, StopPolicy
+from cgalib.engine.run_folder import claim_run_folder
 from cgalib.engine.sampler import ResumableSampler, SeededDataset
 from cgalib.engine.schedule import TimeBudget
 from cgalib.engine.settings import TrainSettings
-from cgalib.engine.state import METRICS, MODEL, TrainState, prepare_run_folder
+from cgalib.engine.state import LAST, METRICS, MODEL, TrainState
 from cgalib.engine.step import train_step
 from cgalib.models.checkpoint import save_model
 from cgalib.models.contract import check_pose_model
 from cgalib.registry import create_model
 from cgalib.utils.keypoint_set import KeypointSet
+from cgalib.utils.outputs import OutputError
+from cgalib.utils.signals import Interrupted, StopRequest, die_with_parent, stop_requests
 
 __all__ = ["DivergenceError", "NonFiniteLossError", "train", "train_model"]
 
@@ -79,6 +85,11 @@ class _TargetsAsArrays:
         ]
 
 
+def _worker_init(worker_id: int, parent_pid: int) -> None:
+    """A loader worker ends with the process that started it, even after its ``kill -9``."""
+    die_with_parent(parent_pid)
+
+
 def _loader(
     dataset: Dataset, collate_fn: Callable, settings: TrainSettings, ctx: DistributedContext
 ) -> DataLoader:
@@ -98,6 +109,7 @@ def _loader(
         collate_fn=_TargetsAsArrays(collate_fn) if workers > 0 else collate_fn,
         pin_memory=ctx.device.type == "cuda",
         persistent_workers=workers > 0,
+        worker_init_fn=partial(_worker_init, parent_pid=os.getpid()) if workers > 0 else None,
         generator=torch.Generator().manual_seed(seed),  # iterators leave the global RNG alone
     )
     if len(loader) == 0:
@@ -135,6 +147,7 @@ def train_model(
     checkpoint_seconds: float | None = 600.0,
     divergence_guard: DivergenceGuard | None = DIVERGENCE_GUARD,
     time_budget: float | TimeBudget | None = None,
+    data_fingerprint: DataFingerprint | None = None,
 ) -> Path:
     """Train a model whose train-mode ``forward(images, targets)`` returns a dict of losses.
 
@@ -145,9 +158,29 @@ def train_model(
     written at the end of every epoch, every ``checkpoint_every`` steps and every
     ``checkpoint_seconds``; ``model.pt`` at the end of every epoch and of the run. Both are
     written atomically (an interrupted save leaves the previous file) with a content hash
-    checked on load. A folder that already holds a run (``last.pt`` or ``model.pt``) is
-    refused unless ``resume=True``; a ``metrics.csv`` alone (a run stopped before its first
-    checkpoint) is renamed ``metrics.<n>.csv`` and a new log begins.
+    checked on load.
+
+    **The run folder** is checked before anything is built
+    ([`claim_run_folder()`][cgalib.engine.run_folder.claim_run_folder]): it must accept a file
+    (a read-only or full place is one line, not an error at the first log row), and one
+    run at a time writes it: a second run into it, a resume included, is refused at once
+    with the process id of the run that holds it, and nothing of that run's files is
+    touched. A folder that already holds a run (``last.pt`` or ``model.pt``) is refused
+    unless ``resume=True``; a ``metrics.csv`` alone (a run stopped before its first
+    checkpoint) is renamed ``metrics.<n>.csv`` and a new log begins. A file that cannot be
+    written during the run (a full disk) stops it with one line naming the step, the file,
+    the reason and the checkpoint kept (an ``OutputError``, an ``OSError``).
+
+    **Signals.** SIGTERM (``timeout``, ``kill``, Docker, Slurm), SIGINT (Ctrl-C) and
+    SIGUSR1 (Slurm's warning before a time limit) ask the run to stop
+    ([`stop_requests()`][cgalib.utils.signals.stop_requests]): the step under way finishes,
+    ``last.pt`` and ``model.pt`` are written at that step, and
+    [`Interrupted`][cgalib.utils.signals.Interrupted] (a ``KeyboardInterrupt``) is raised with
+    one line saying what was saved and how to resume, and the exit status of the signal
+    (``exit_status``, 143 for SIGTERM); the ``cgalib`` command ends with it. A second signal
+    stops at once (the last checkpoint stays as it was). Under ``torchrun`` rank 0's request
+    is every rank's, so every rank stops at the same step. Loader workers end with their
+    process, also after a ``kill -9`` of it.
 
     **Resume.** With ``resume=True`` training continues from ``last.pt`` at its step, also
     in the middle of an epoch: the rows of ``metrics.csv`` past that step are removed, the
@@ -170,7 +203,10 @@ def train_model(
     ``momentum``, ``weight_decay``, ``warmup_steps``, ``epochs`` (the schedule is
     recomputed for the new length), ``clip_grad_norm``, ``amp``, ``seed`` (the order of
     the remaining epochs) or ``channels_last``; they apply from the resumed step on, so the
-    run is then no longer identical to any uninterrupted one.
+    run is then no longer identical to any uninterrupted one. With a ``data_fingerprint``
+    (``train()`` takes it from the annotation file), a resume on other data (an edited
+    annotation file with as many images) is refused too, naming what changed; a ``last.pt``
+    written without one resumes after a note.
 
     **Time budget.** With ``time_budget`` the run is measured in time instead of epochs:
     the learning rate drops at 70/95 and 85/95 of the budget
@@ -226,6 +262,9 @@ def train_model(
         time_budget: train for this many seconds (or a
             [`TimeBudget`][cgalib.engine.schedule.TimeBudget]) with the schedule following the
             time used, instead of a number of epochs; not with ``time_limit``.
+        data_fingerprint: the training data's
+            [`DataFingerprint`][cgalib.engine.fingerprint.DataFingerprint], kept in ``last.pt`` to
+            refuse a resume on other data (``None``: not checked).
 
     Returns:
         The path of ``model.pt``.
@@ -235,6 +274,10 @@ def train_model(
             with other fixed settings (one line each).
         FileExistsError: without ``resume``, if ``out_dir`` already holds a run.
         FileNotFoundError: with ``resume=True`` and no ``last.pt``.
+        OutputError: (an ``OSError``) when ``out_dir`` cannot be written, another process
+            writes it, or a checkpoint or log row cannot be written during the run.
+        Interrupted: (a ``KeyboardInterrupt``) when a signal stopped the run, after
+            ``last.pt`` and ``model.pt`` were saved (its ``exit_status`` is the signal's).
         CheckpointError: with ``resume=True`` and a ``last.pt`` that is not a training
             state or is damaged.
         NonFiniteLossError: when a loss term becomes NaN/inf (naming the step and term).
@@ -248,31 +291,43 @@ def train_model(
         checkpoint_seconds=checkpoint_seconds, time_budget=time_budget,
     )  # fmt: skip
     ctx = context or init_distributed()
-    out = Path(out_dir)
-    prepare_run_folder(out, resume, ctx.is_main)
-    _seed_everything(seed + ctx.rank)
-    loader = _loader(dataset, collate_fn, settings, ctx)
-    state = TrainState(
-        model, settings, out, ctx, steps_per_epoch=len(loader), dataset_size=len(dataset),
-        augment=augment, divergence_guard=divergence_guard,
-    )  # fmt: skip
-    metrics = MetricsLog(out / METRICS)
-    if resume:
-        state.resume(metrics)
-    elif ctx.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-    stop = StopPolicy(epochs, len(loader), time_limit, settings.budget)
-    checkpoints = CheckpointPolicy(checkpoint_every, checkpoint_seconds)
-    checkpoints.start(started := time.perf_counter())
-    stop.start(started)
-    if stop.complete(state.step):
-        _report_complete(state, stop)
-    else:
-        log = LogPolicy(metrics, log_every, epochs, enabled=ctx.is_main)
-        _run_epochs(state, loader, stop, checkpoints, log)
-    if ctx.is_distributed:  # leave together: rank 0 may still be writing the checkpoint
-        torch.distributed.barrier()
+    with claim_run_folder(out_dir, resume, ctx) as out:
+        _seed_everything(seed + ctx.rank)
+        loader = _loader(dataset, collate_fn, settings, ctx)
+        state = TrainState(
+            model, settings, out, ctx, steps_per_epoch=len(loader), dataset_size=len(dataset),
+            augment=augment, divergence_guard=divergence_guard, data_fingerprint=data_fingerprint,
+        )  # fmt: skip
+        metrics = MetricsLog(out / METRICS)
+        if resume:
+            state.resume(metrics)
+        stop = StopPolicy(epochs, len(loader), time_limit, settings.budget)
+        checkpoints = CheckpointPolicy(checkpoint_every, checkpoint_seconds)
+        checkpoints.start(started := time.perf_counter())
+        stop.start(started)
+        signum = None
+        if stop.complete(state.step):
+            _report_complete(state, stop)
+        else:
+            log = LogPolicy(metrics, log_every, epochs, enabled=ctx.is_main)
+            with stop_requests() as request:
+                try:
+                    signum = _run_epochs(state, loader, stop, checkpoints, log, request)
+                except Interrupted as err:  # a second signal: at once, mid-step
+                    raise Interrupted(err.signum, f"{err}; {state.kept}") from None
+        if ctx.is_distributed:  # leave together: rank 0 may still be writing the checkpoint
+            torch.distributed.barrier()
+        if signum is not None:
+            raise Interrupted(signum, _stopped(state, signum))
     return out / MODEL
+
+
+def _stopped(state: TrainState, signum: int) -> str:
+    """The line of a run stopped by a signal: what was saved, and how to continue."""
+    return (
+        f"stopped by {signal.Signals(signum).name} after step {state.step}: "
+        f"{state.folder / LAST} and {MODEL} saved; resume=True (--resume) continues the run"
+    )
 
 
 def _report_complete(state: TrainState, stop: StopPolicy) -> None:
@@ -290,8 +345,10 @@ def _run_epochs(
     stop: StopPolicy,
     checkpoints: CheckpointPolicy,
     log: LogPolicy,
-) -> None:
-    """Train from the state's step (also mid-epoch) until the stop policy ends the run."""
+    request: StopRequest,
+) -> int | None:
+    """Train from the state's step (also mid-epoch) until the stop policy ends the run, or a
+    stop ``request`` (a signal) does: then the signal's number, after the checkpoint."""
     ctx, per_epoch, budget = state.context, state.steps_per_epoch, state.settings.budget
     if budget is not None:
         budget.start()  # only training time counts
@@ -302,40 +359,67 @@ def _run_epochs(
         now = time.perf_counter()
         log.begin_epoch(epoch, per_epoch - start, now)
         stop.begin_epoch(now)
-        out_of_time = False
-        for images, targets in loader:
-            state.see_batch(images)
-            row = train_step(state, images, targets)
-            now = time.perf_counter()
-            stop.step_done(now)
-            spent = rank0_value(ctx, budget.spent()) if budget is not None else None
-            state.advance(spent)
-            loss = sum(row.values())
-            out_of_time, time_due, diverged, suspicious = _decide(
-                state, stop, checkpoints, loss, now, spent
-            )
-            end_of_epoch = state.step % per_epoch == 0
-            lr = state.optimizer.param_groups[0]["lr"]
-            seen = images.shape[0] * ctx.world_size
-            log.after_step(state.step, lr, row, seen, now, end_of_epoch, stopping=out_of_time)
-            if diverged:
-                raise DivergenceError(_diverged(state, loss))
-            forced = stop.finished(state.step) or out_of_time
-            if checkpoints.due(
-                state.step, end_of_epoch=end_of_epoch, time_due=time_due,
-                suspicious=suspicious, forced=forced,
-            ):  # fmt: skip
-                write_model = checkpoints.writes_model(end_of_epoch=end_of_epoch, forced=forced)
-                checkpoints.save(state, write_model)
-                if suspicious and ctx.is_main:
-                    print(_written_while_suspicious(state, loss))
-            if out_of_time:
-                break
-        log.end_epoch()
+        out_of_time, signum = False, None
+        try:
+            for images, targets in loader:
+                out_of_time, signum = _step(state, images, targets, stop, checkpoints, log, request)
+                if out_of_time or signum is not None:
+                    break
+        finally:
+            log.end_epoch()  # the bar closes also when an error or a second signal ends the run
+        if signum is not None:
+            return signum
         if out_of_time:
             if ctx.is_main:
                 print(f"{stop.reason()} after step {state.step}; checkpoint saved")
             break
+    return None
+
+
+def _step(
+    state: TrainState,
+    images: torch.Tensor,
+    targets: Sequence[dict],
+    stop: StopPolicy,
+    checkpoints: CheckpointPolicy,
+    log: LogPolicy,
+    request: StopRequest,
+) -> tuple[bool, int | None]:
+    """One step, its decisions, its log row and its checkpoint: whether the run is out of
+    time, and the signal that stops it (``None``: none)."""
+    ctx, budget = state.context, state.settings.budget
+    state.see_batch(images)
+    row = train_step(state, images, targets)
+    now = time.perf_counter()
+    stop.step_done(now)
+    spent = rank0_value(ctx, budget.spent()) if budget is not None else None
+    state.advance(spent)
+    loss = sum(row.values())
+    out_of_time, time_due, diverged, suspicious, signalled = _decide(
+        state, stop, checkpoints, loss, now, spent, request
+    )
+    signum = None
+    if signalled and not stop.finished(state.step):  # a signal at the last step: just end
+        signum = int(rank0_value(ctx, float(request.signum or 0)))
+    end_of_epoch = state.step % state.steps_per_epoch == 0
+    lr = state.optimizer.param_groups[0]["lr"]
+    stopping = out_of_time or signum is not None
+    try:
+        log.after_step(state.step, lr, row, images.shape[0] * ctx.world_size, now, end_of_epoch,
+                       stopping=stopping)  # fmt: skip
+    except OSError as err:  # a full disk: one line, with the checkpoint kept
+        raise OutputError(state.cannot_write(log.metrics.path, err)) from err
+    if diverged:
+        raise DivergenceError(_diverged(state, loss))
+    forced = stop.finished(state.step) or stopping
+    if checkpoints.due(
+        state.step, end_of_epoch=end_of_epoch, time_due=time_due, suspicious=suspicious,
+        forced=forced,
+    ):  # fmt: skip
+        checkpoints.save(state, checkpoints.writes_model(end_of_epoch=end_of_epoch, forced=forced))
+        if suspicious and ctx.is_main:
+            print(_written_while_suspicious(state, loss))
+    return out_of_time, signum
 
 
 def _decide(
@@ -345,14 +429,17 @@ def _decide(
     loss: float,
     now: float,
     spent: float | None,
+    request: StopRequest,
 ) -> list[bool]:
-    """Out of time, a checkpoint due by time, diverged, suspicious: rank 0's verdicts after
-    a step (its clock, its loss guard), the same on every rank."""
+    """Out of time, a checkpoint due by time, diverged, suspicious, a stop signal: rank 0's
+    verdicts after a step (its clock, its loss guard, its signals), the same on every
+    rank."""
     ctx, monitor = state.context, state.monitor
     diverged = monitor.update(loss) if monitor is not None and ctx.is_main else False
     suspicious = monitor is not None and ctx.is_main and monitor.streak > 0
     out_of_time = stop.out_of_time(now, spent, checkpoints.save_seconds)
-    return agree(ctx, [out_of_time, checkpoints.time_due(now), diverged, suspicious])
+    flags = [out_of_time, checkpoints.time_due(now), diverged, suspicious, request.requested]
+    return agree(ctx, flags)
 
 
 def _diverged(state: TrainState, loss: float) -> str:
@@ -464,47 +551,51 @@ def train(
         ValueError: if ``model_kwargs`` build a model for another keypoint set than the
             data's (naming both).
     """
+    names = {f.name for f in dataclasses.fields(TrainSettings)}
+    TrainSettings(**{k: v for k, v in train_kwargs.items() if k in names})  # checked first
+    given = (model_kwargs or {}).get("input_size", input_size)
+    if input_size is not None and given != input_size:
+        raise ValueError(
+            f"input_size={input_size} disagrees with model_kwargs' input_size={given}; "
+            "give the training size once"
+        )
     ctx = init_distributed(device)
     try:
-        images_dir, ann_file = find_split(data, "train", images_train, ann_train)
-        given = (model_kwargs or {}).get("input_size", input_size)
-        if input_size is not None and given != input_size:
-            raise ValueError(
-                f"input_size={input_size} disagrees with model_kwargs' input_size={given}; "
-                "give the training size once"
+        with claim_run_folder(out, train_kwargs.get("resume", False), ctx):  # before the data
+            images_dir, ann_file = find_split(data, "train", images_train, ann_train)
+            read = partial(
+                CocoKeypoints,
+                images_dir,
+                ann_file,
+                categories=categories,
+                flip_index=flip_index,
+                sigmas=sigmas,
             )
-        read = partial(
-            CocoKeypoints,
-            images_dir,
-            ann_file,
-            categories=categories,
-            flip_index=flip_index,
-            sigmas=sigmas,
-        )
-        people = read()  # the keypoint set, checked before the model is built for it
-        keypoints = people.keypoint_set
-        size = {} if input_size is None else {"input_size": input_size}
-        own_set = {} if keypoints == KeypointSet.coco() else {"keypoint_set": keypoints}
-        torch.manual_seed(train_kwargs.get("seed", 0))  # the same seed, the same initial weights
-        net = create_model(model, **{**size, **own_set, **(model_kwargs or {})})
-        check_pose_model(net, "train")
-        _check_model_keypoints(net, model, keypoints, ann_file)
-        if "masks" in net.outputs:  # a segmentation model: people with masks
-            people = read(with_masks=True)
-        if ctx.is_main:
-            print(people.report)
-        warning = people.report.check_for_training()  # no labelled person: stop here
-        if warning and ctx.is_main:
-            print(f"warning: {warning}", file=sys.stderr)
-        pipeline = training_pipeline(net, people, augment, augment_kwargs, ctx.device)
-        return train_model(
-            net,
-            pipeline.dataset,
-            pipeline.collate_fn,
-            out,
-            augment=pipeline.augment,
-            context=ctx,
-            **train_kwargs,
-        )
+            people = read()  # the keypoint set, checked before the model is built for it
+            keypoints = people.keypoint_set
+            size = {} if input_size is None else {"input_size": input_size}
+            own_set = {} if keypoints == KeypointSet.coco() else {"keypoint_set": keypoints}
+            torch.manual_seed(train_kwargs.get("seed", 0))  # the same seed, the same weights
+            net = create_model(model, **{**size, **own_set, **(model_kwargs or {})})
+            check_pose_model(net, "train")
+            _check_model_keypoints(net, model, keypoints, ann_file)
+            if "masks" in net.outputs:  # a segmentation model: people with masks
+                people = read(with_masks=True)
+            if ctx.is_main:
+                print(people.report)
+            warning = people.report.check_for_training()  # no labelled person: stop here
+            if warning and ctx.is_main:
+                print(f"warning: {warning}", file=sys.stderr)
+            pipeline = training_pipeline(net, people, augment, augment_kwargs, ctx.device)
+            return train_model(
+                net,
+                pipeline.dataset,
+                pipeline.collate_fn,
+                out,
+                augment=pipeline.augment,
+                context=ctx,
+                data_fingerprint=DataFingerprint.of_coco(people.coco.dataset, people.category_ids),
+                **train_kwargs,
+            )
     finally:
         cleanup_distributed()

@@ -36,13 +36,21 @@ from cgalib.utils.outputs import OutputError, RunLock, check_writable, is_inside
 from cgalib.utils.precision import PRECISIONS, Precision, autocast, precision_dtype
 from cgalib.utils.profiling import StageTimes, stage, stage_seconds
 from cgalib.utils.progress import ProgressBar, progress
-from cgalib.utils.signals import Interrupted, StopRequest, stop_requests
+from cgalib.utils.signals import (
+    STOP_SIGNALS,
+    Interrupted,
+    StopRequest,
+    die_with_parent,
+    interrupt_on_signals,
+    stop_requests,
+)
 
 __all__ = [
     "cpu_name",
     "machine_description",
     "DEFAULT_OKS_SIGMA",
     "PRECISIONS",
+    "STOP_SIGNALS",
     "ImageInput",
     "Interrupted",
     "KeypointSet",
@@ -63,7 +71,9 @@ __all__ = [
     "check_writable",
     "count_macs",
     "count_parameters",
+    "die_with_parent",
     "frame_count",
+    "interrupt_on_signals",
     "is_inside",
     "is_integer",
     "is_number",

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
+import warnings
 from pathlib import Path
 from types import TracebackType
 
@@ -101,17 +103,29 @@ class RunLock(contextlib.AbstractContextManager):
     """Hold a run folder for this process: ``with RunLock(folder): ...``.
 
     A second process (or a second lock in this one) asking for the same folder while it is
-    held is refused at once. The claim is an ``flock`` on ``folder/.cgalib.lock`` (which
-    keeps the holder's process id for the message); the kernel drops it when the process
-    ends, however it ends, so no stale lock ever blocks a later run. Where ``flock`` is
-    unavailable (not POSIX) the lock holds nothing.
+    held is refused at once. The claim is an ``flock`` on ``folder/.cgalib.lock``, which
+    keeps the holder's process id for the message and is removed when the lock is
+    released. The kernel drops the claim when the process ends, however it ends, so the
+    file a killed run leaves (or one copied with a run folder from another machine) never
+    blocks a later run. Where ``flock`` is unavailable (not POSIX) the lock holds nothing;
+    where the file system refuses locks (some network mounts) a warning says that nothing
+    stops a second run.
 
     Args:
         folder: the run folder (created if missing).
         what: how the message names the work (e.g. ``"a training run"``).
 
     Raises:
-        OutputError: when another process holds the folder, naming its process id.
+        OutputError: when another process holds the folder, naming its process id, or
+            when the lock file cannot be written.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     with RunLock(d, "a training run"):
+        ...         held = sorted(p.name for p in Path(d).iterdir())
+        ...     held, sorted(p.name for p in Path(d).iterdir())
+        (['.cgalib.lock'], [])
     """
 
     def __init__(self, folder: str | os.PathLike, what: str = "a cgalib run") -> None:
@@ -119,29 +133,61 @@ class RunLock(contextlib.AbstractContextManager):
         self.what = what
         self._file = None
 
+    @property
+    def path(self) -> Path:
+        """The lock file, ``folder/.cgalib.lock``."""
+        return self.folder / LOCK_NAME
+
     def __enter__(self) -> RunLock:
         try:
             import fcntl
         except ImportError:  # not POSIX: no lock
             return self
-        self.folder.mkdir(parents=True, exist_ok=True)
-        f = open(self.folder / LOCK_NAME, "a+")  # noqa: SIM115 (held until __exit__)
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            f.seek(0)
-            holder = f.read().strip() or "another process"
+        for _ in range(100):  # a holder that releases removes the file: lock the new one
+            f = self._open()
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as err:
+                f.seek(0)
+                holder = f.read().strip() or "another process"
+                f.close()
+                if err.errno not in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
+                    warnings.warn(
+                        f"cannot lock {self.folder} ({describe_os_error(err)}: the file system "
+                        "does not support locks); nothing stops a second run from writing "
+                        "into it",
+                        stacklevel=2,
+                    )
+                    return self
+                raise OutputError(
+                    f"{self.folder} is being written by {self.what} (process {holder}); wait "
+                    "for it to end or write into another folder"
+                ) from None
+            if self._same_file(f):
+                break
             f.close()
-            raise OutputError(
-                f"{self.folder} is being written by {self.what} (process {holder}); wait for it "
-                "to end or write into another folder"
-            ) from None
         f.seek(0)
         f.truncate()
         f.write(str(os.getpid()))
         f.flush()
         self._file = f
         return self
+
+    def _open(self) -> io.TextIOWrapper:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            return open(self.path, "a+")  # noqa: SIM115 (held until __exit__)
+        except OSError as err:
+            raise OutputError(
+                f"cannot write to {self.folder}: {describe_os_error(err)}; choose another folder"
+            ) from None
+
+    def _same_file(self, f: io.TextIOWrapper) -> bool:
+        """Whether the locked file is still the one at ``path`` (not removed meanwhile)."""
+        try:
+            return os.stat(self.path).st_ino == os.fstat(f.fileno()).st_ino
+        except FileNotFoundError:
+            return False
 
     def __exit__(
         self,
@@ -150,5 +196,7 @@ class RunLock(contextlib.AbstractContextManager):
         tb: TracebackType | None,
     ) -> None:
         if self._file is not None:
+            with contextlib.suppress(OSError):
+                self.path.unlink()  # still held: no other process has this file locked
             self._file.close()  # closing the file releases the flock
             self._file = None

@@ -33,6 +33,8 @@ AREAS = {
     "test_images.py": "Images entering the library",
     "test_prediction.py": "Prediction",
     "test_cli.py": "Command line",
+    "test_outputs.py": "Output folders",
+    "test_signals.py": "Signals and processes",
     "test_video.py": "Video",
     "test_detections.py": "Detections files",
     "test_top_down_inputs.py": "Top-down model",

@@ -19,7 +19,6 @@ from cgalib.engine import (
     TrainState,
     train_step,
 )
-from cgalib.engine.state import prepare_run_folder
 from cgalib.models import load_checkpoint
 from cgalib.models.checkpoint import TRAIN_STATE_FORMAT
 from cgalib.registry import create_model
@@ -28,10 +27,11 @@ from helpers import FakeClock
 
 CHECKPOINT_KEYS = [
     "format", "model", "optimizer", "scheduler", "scaler", "epoch", "step", "settings", "rng",
-    "guard", "build_config", "spent", "cgalib_version", "digest",
+    "guard", "build_config", "spent", "data", "cgalib_version", "digest",
 ]  # fmt: skip
 """The keys of last.pt, in the order earlier runs wrote them (their resume depends on it);
-the version that wrote the file comes last, before the hash."""
+``data`` (the data fingerprint) is new, and a last.pt without it still resumes; the version
+that wrote the file comes last, before the hash."""
 
 
 class _Fit(nn.Module):
@@ -198,16 +198,69 @@ def test_a_resumed_run_checks_its_first_batch_size(tmp_path):
     assert resumed.input_size == "mixed"
 
 
-def test_a_run_folder_is_continued_or_left_alone(tmp_path, capsys):
-    with pytest.raises(FileNotFoundError, match=r"no checkpoint .*last.pt .*without resume"):
-        prepare_run_folder(tmp_path, resume=True)
-    (tmp_path / "metrics.csv").write_text("step\n1\n")
-    (tmp_path / "metrics.1.csv").write_text("kept")
-    prepare_run_folder(tmp_path, resume=False)
-    assert (tmp_path / "metrics.2.csv").read_text() == "step\n1\n"
-    assert "was renamed metrics.2.csv" in capsys.readouterr().out
-    (tmp_path / "model.pt").write_bytes(b"")
-    with pytest.raises(FileExistsError, match=r"already holds a training run \(model.pt\)"):
-        prepare_run_folder(tmp_path, resume=False)
-    (tmp_path / "last.pt").write_bytes(b"")
-    prepare_run_folder(tmp_path, resume=True)
+def _fingerprint(keypoint_x=1):
+    from cgalib.engine.fingerprint import DataFingerprint
+
+    coco = {
+        "images": [{"id": 3, "file_name": "c.jpg", "height": 4, "width": 4}],
+        "annotations": [{"id": 1, "image_id": 3, "category_id": 1, "bbox": [0, 0, 2, 2],
+                         "keypoints": [keypoint_x, 1, 2]}],
+    }  # fmt: skip
+    return DataFingerprint.of_coco(coco, [1])
+
+
+def test_a_resume_on_other_data_is_refused_naming_the_change(tmp_path, capsys):
+    state = TrainState(_Fit(), TrainSettings(epochs=1, batch_size=2), tmp_path,
+                       data_fingerprint=_fingerprint())  # fmt: skip
+    state.save(write_model=False)
+    same = TrainState(_Fit(), TrainSettings(epochs=1, batch_size=2), tmp_path,
+                      data_fingerprint=_fingerprint())  # fmt: skip
+    same.resume()
+    other = TrainState(_Fit(), TrainSettings(epochs=1, batch_size=2), tmp_path,
+                       data_fingerprint=_fingerprint(keypoint_x=2))  # fmt: skip
+    with pytest.raises(ValueError, match=r"training data changed since the run started: the "
+                       r"people \(ids, boxes or keypoints\) of 1 image \(first: id 3, c.jpg\); "
+                       r"resume with the run's data"):  # fmt: skip
+        other.resume()
+    unchecked = TrainState(_Fit(), TrainSettings(epochs=1, batch_size=2), tmp_path)
+    unchecked.resume()  # no fingerprint now: nothing to compare, nothing said
+    assert "note" not in capsys.readouterr().out
+
+
+def test_a_run_begun_without_a_fingerprint_resumes_with_a_note(tmp_path, capsys):
+    TrainState(_Fit(), TrainSettings(epochs=1, batch_size=2), tmp_path).save(write_model=False)
+    state = TrainState(_Fit(), TrainSettings(epochs=1, batch_size=2), tmp_path,
+                       data_fingerprint=_fingerprint())  # fmt: skip
+    state.resume()
+    assert "holds no fingerprint of its training data (the run began without one)" in (
+        capsys.readouterr().out
+    )
+
+
+def test_a_save_that_cannot_write_is_one_line_naming_what_is_kept(tmp_path, monkeypatch):
+    import errno
+
+    from cgalib.engine import state as state_module
+    from cgalib.utils.outputs import OutputError
+
+    state = _state(tmp_path)
+    _train(state, 2)
+    state.save(write_model=False)
+    _train(state, 1)
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(state_module, "save_model", full)
+    with pytest.raises(OutputError) as err:
+        state.save(write_model=True)
+    assert str(err.value) == (
+        f"training stopped at step 3: cannot write {tmp_path / 'model.pt'}: no space left on "
+        f"the device; the last checkpoint, {tmp_path / 'last.pt'} at step 3, is kept; free "
+        "space and resume from it (--resume)"
+    )
+    monkeypatch.setattr(state_module, "save_checkpoint", full)
+    fresh = _state(tmp_path / "fresh")
+    with pytest.raises(OutputError, match=r"at step 0: cannot write .*last.pt: no space left on "
+                       r"the device; no checkpoint was written yet; free space and start again$"):
+        fresh.save(write_model=False)  # fmt: skip

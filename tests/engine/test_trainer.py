@@ -3,7 +3,9 @@ budgets, two gloo processes, workers), and train(), the whole pipeline from a da
 
 import json
 import os
+import signal
 import socket
+import time
 
 import numpy as np
 import pytest
@@ -19,20 +21,25 @@ from cgalib.engine.trainer import train
 from cgalib.eval import evaluate_coco
 from cgalib.inference import Predictor, predict_media
 from cgalib.models import load_model
+from cgalib.utils.signals import Interrupted
 
 from helpers import FakeClock, RegressionPairs, collate_pairs
 
 
 class _Regressor(nn.Module):
-    def __init__(self, nan_at_call=None, interrupt_at_call=None):
+    def __init__(self, nan_at_call=None, interrupt_at_call=None, signal_at_call=None):
         super().__init__()
         self.net = nn.Sequential(nn.Flatten(), nn.Linear(192, 8), nn.ReLU(), nn.Linear(8, 1))
         self.nan_at_call, self.interrupt_at_call, self.calls = nan_at_call, interrupt_at_call, 0
+        self.signal_at_call = signal_at_call  # {call: signal(s)} sent to this process mid-step
 
     def forward(self, images, targets):
         self.calls += 1
         if self.calls == self.interrupt_at_call:
             raise KeyboardInterrupt
+        sent = (self.signal_at_call or {}).get(self.calls, ())
+        for signum in sent if isinstance(sent, tuple) else (sent,):
+            os.kill(os.getpid(), signum)
         y = torch.cat([t["y"] for t in targets])
         err = (self.net(images)[:, 0] - y).square().mean()
         noise = torch.rand(()) * 1e-3  # consumes the RNG, so resume must restore it
@@ -107,6 +114,42 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def test_a_signal_finishes_the_step_saves_and_resumes_exactly(tmp_path):
+    straight, _ = _fit(tmp_path / "a", epochs=4)
+    with pytest.raises(Interrupted) as err:  # SIGTERM in the middle of step 6 (epoch 2)
+        _fit(tmp_path / "b", epochs=4, model_kwargs={"signal_at_call": {6: signal.SIGTERM}})
+    assert err.value.exit_status == 143
+    run = tmp_path / "b"
+    assert str(err.value) == (
+        f"stopped by SIGTERM after step 6: {run / 'last.pt'} and model.pt saved; resume=True "
+        "(--resume) continues the run"
+    )
+    assert torch.load(run / "last.pt", weights_only=False)["step"] == 6
+    assert torch.load(run / "model.pt", weights_only=False)["extra"]["step"] == 6
+    assert len((run / "metrics.csv").read_text().splitlines()) == 1 + 6
+    resumed, _ = _fit(run, epochs=4, resume=True)
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_a_second_signal_stops_at_once_and_names_the_kept_checkpoint(tmp_path):
+    twice = {6: (signal.SIGINT, signal.SIGINT)}  # both in the middle of step 6
+    with pytest.raises(Interrupted) as err:
+        _fit(tmp_path, epochs=4, model_kwargs={"signal_at_call": twice})
+    assert err.value.exit_status == 130
+    assert str(err.value) == (
+        f"stopped at once by a second SIGINT; the last checkpoint, {tmp_path / 'last.pt'} at "
+        "step 4, is kept"
+    )  # step 6 never finished; the checkpoint of epoch 1 is as it was
+    assert torch.load(tmp_path / "last.pt", weights_only=False)["step"] == 4
+
+
+def test_the_loop_leaves_the_signal_handlers_as_it_found_them(tmp_path):
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    _fit(tmp_path, epochs=1)
+    assert {s: signal.getsignal(s) for s in before} == before
+
+
 def _ddp_worker(rank, world, port, out):
     os.environ.update(
         MASTER_ADDR="127.0.0.1",
@@ -150,6 +193,47 @@ def test_two_gloo_processes_end_with_identical_weights(tmp_path):
     rows = (tmp_path / "metrics.csv").read_text().splitlines()
     # 16 images / (2 ranks x 2) = 4 steps per epoch; rank 0 logs each epoch's last step
     assert len(rows) == 3 and rows[1].startswith("1,4,") and rows[2].startswith("2,8,")
+
+
+def _ddp_signal_worker(rank, world, port, out):
+    """As `_ddp_worker`, but rank 0 alone receives SIGTERM in the middle of step 3."""
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
+                      WORLD_SIZE=str(world), LOCAL_RANK=str(rank))  # fmt: skip
+    import torch.distributed as dist
+
+    from cgalib.engine import init_distributed
+
+    torch.set_num_threads(1)
+    ctx = init_distributed("cpu")
+    signals = {3: signal.SIGTERM} if rank == 0 else None
+    try:
+        train_model(_Regressor(signal_at_call=signals), RegressionPairs(), collate_pairs, out,
+                    epochs=2, batch_size=2, lr=0.05, warmup_steps=1, num_workers=0, context=ctx)  # fmt: skip
+        result = {"status": 0}
+    except Interrupted as err:
+        result = {"status": err.exit_status, "message": str(err)}
+    with open(os.path.join(out, f"rank{rank}.json"), "w") as f:
+        json.dump(result, f)
+    dist.barrier()
+    dist.destroy_process_group()
+
+
+def test_under_torchrun_every_rank_stops_with_rank_0_s_signal(tmp_path):
+    """Rank 0's stop request is every rank's: both stop after step 3 with status 143, and
+    neither waits for the other in a collective call."""
+    procs = mp.start_processes(_ddp_signal_worker, args=(2, _free_port(), str(tmp_path)),
+                               nprocs=2, join=False, start_method="spawn")  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not procs.join(timeout=1):
+        if time.monotonic() > deadline:
+            for p in procs.processes:
+                p.kill()
+            pytest.fail("a rank hung after rank 0's signal")
+    results = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert [r["status"] for r in results] == [143, 143]
+    assert results[0]["message"] == results[1]["message"]
+    assert results[0]["message"].startswith("stopped by SIGTERM after step 3: ")
+    assert torch.load(tmp_path / "last.pt", weights_only=False)["step"] == 3
 
 
 def test_adamw_option_and_bad_optimizer(tmp_path):

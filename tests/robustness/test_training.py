@@ -440,3 +440,87 @@ def test_a_log_without_checkpoint_is_kept_aside(tmp_path, capsys):
     assert "was renamed metrics.1.csv" in capsys.readouterr().out
     assert (tmp_path / "metrics.1.csv").read_text() == old
     assert _logged_steps(tmp_path / "metrics.csv") == 1  # the new run's one epoch-end row
+
+
+def _changed_data(sigkill_runs, tmp_path, edit) -> Path:
+    """A copy of the run's data whose annotation file ``edit(annotations)`` changed."""
+    data = tmp_path / "data"
+    shutil.copytree(sigkill_runs["data"], data)
+    ann_file = data / "annotations" / "person_keypoints_train.json"
+    annotations = json.loads(ann_file.read_text())
+    edit(annotations)
+    ann_file.write_text(json.dumps(annotations))
+    return data
+
+
+def test_resume_after_the_data_changed(sigkill_runs, tmp_path):
+    """`--resume` after the annotation file was edited (a keypoint moved), with the same number of images, so the data set size check saw nothing.
+
+    Training stops before any step with one line naming what changed (the people of 1 image, the first by id and file name) and saying to resume with the run's data or start a new run."""
+    run = _copy_run(sigkill_runs, tmp_path)
+
+    def move_a_keypoint(annotations):
+        annotations["annotations"][0]["keypoints"][0] += 5
+
+    data = _changed_data(sigkill_runs, tmp_path, move_a_keypoint)
+    image = json.loads((data / "annotations" / "person_keypoints_train.json").read_text())
+    first = image["annotations"][0]["image_id"]
+    name = next(i["file_name"] for i in image["images"] if i["id"] == first)
+    args = _train_args(data, run, "--resume", "--epochs", "3")
+    with pytest.raises(ValueError) as err:
+        main(args)
+    assert str(err.value) == (
+        f"cannot resume {run / 'last.pt'}: its training data changed since the run started: "
+        f"the people (ids, boxes or keypoints) of 1 image (first: id {first}, {name}); resume "
+        "with the run's data or start a new run in another folder"
+    )
+    assert load_checkpoint(run / "last.pt", TRAIN_STATE_FORMAT)["step"] == 2 * STEPS_PER_EPOCH
+
+
+def test_resume_after_an_image_was_swapped(sigkill_runs, tmp_path):
+    """`--resume` after two images' file names were swapped in the annotation file (a relabelled or re-exported set), same count.
+
+    Training stops before any step with one line naming the 2 images whose file name or size changed."""
+    run = _copy_run(sigkill_runs, tmp_path)
+
+    def swap(annotations):
+        a, b = annotations["images"][:2]
+        a["file_name"], b["file_name"] = b["file_name"], a["file_name"]
+
+    data = _changed_data(sigkill_runs, tmp_path, swap)
+    with pytest.raises(ValueError, match=r"data changed .*: the file name or size of 2 images "):
+        main(_train_args(data, run, "--resume", "--epochs", "3"))
+
+
+def test_resume_after_the_file_was_only_reformatted(sigkill_runs, tmp_path, capsys):
+    """`--resume` after the annotation file was rewritten without a change to its data (indented, its annotations in another order).
+
+    The data is the same, so the run continues."""
+    run = _copy_run(sigkill_runs, tmp_path)
+
+    def reorder(annotations):
+        annotations["annotations"].reverse()
+        annotations["images"].reverse()
+
+    data = _changed_data(sigkill_runs, tmp_path, reorder)
+    assert main([*_train_args(data, run, "--resume", "--epochs", "3"), "--workers", "0"]) == 0
+    assert load_checkpoint(run / "last.pt", TRAIN_STATE_FORMAT)["step"] == 3 * STEPS_PER_EPOCH
+
+
+def test_resume_of_a_last_pt_without_a_data_fingerprint(sigkill_runs, tmp_path, capsys):
+    """`--resume` of a `last.pt` written by an earlier cgalib, which kept no fingerprint of its data.
+
+    The run continues, after a note saying that whether the data changed could not be checked."""
+    from cgalib.models.checkpoint import save_checkpoint
+
+    run = _copy_run(sigkill_runs, tmp_path)
+    state = load_checkpoint(run / "last.pt", TRAIN_STATE_FORMAT)
+    del state["data"]
+    content = {k: v for k, v in state.items() if k not in ("format", "digest")}
+    save_checkpoint(content, run / "last.pt", TRAIN_STATE_FORMAT)
+    args = [*_train_args(sigkill_runs["data"], run, "--resume", "--epochs", "3"), "--workers", "0"]
+    assert main(args) == 0
+    assert (
+        f"note: {run / 'last.pt'} holds no fingerprint of its training data (written by an "
+        "earlier cgalib); whether the data changed since could not be checked"
+    ) in capsys.readouterr().out

@@ -73,3 +73,60 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
     subprocess.run([sys.executable, "-c", code], check=False)
     with RunLock(tmp_path):
         pass
+
+
+def test_the_lock_file_goes_with_the_lock(tmp_path):
+    with RunLock(tmp_path):
+        assert (tmp_path / LOCK_NAME).is_file()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_lock_file_left_by_a_killed_run_or_copied_in_blocks_nothing(tmp_path):
+    (tmp_path / LOCK_NAME).write_text("4194000")  # a process id from another machine
+    with RunLock(tmp_path):
+        assert (tmp_path / LOCK_NAME).read_text() == str(os.getpid())
+
+
+def test_a_file_system_without_locks_is_a_warning_not_a_refusal(tmp_path, monkeypatch):
+    import fcntl
+
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    with pytest.warns(UserWarning, match=r"cannot lock .*nothing stops a second run"):
+        with RunLock(tmp_path):
+            pass
+
+
+def test_a_lock_released_while_waiting_is_taken_on_the_new_file(tmp_path, monkeypatch):
+    """The holder removes the lock file as it releases it: a process that opened the old file
+    and locks it afterwards must lock the file that is there now."""
+    import fcntl
+
+    real = fcntl.flock
+    calls = []
+
+    def flock(fd, operation):
+        calls.append(fd)
+        if len(calls) == 1:  # the holder ends between our open and our flock
+            (tmp_path / LOCK_NAME).unlink()
+        return real(fd, operation)
+
+    (tmp_path / LOCK_NAME).write_text("1")
+    monkeypatch.setattr(fcntl, "flock", flock)
+    with RunLock(tmp_path) as lock:
+        assert len(calls) == 2 and (tmp_path / LOCK_NAME).read_text() == str(os.getpid())
+        assert os.fstat(lock._file.fileno()).st_ino == os.stat(tmp_path / LOCK_NAME).st_ino
+
+
+def test_check_writable_names_a_full_disk(tmp_path, monkeypatch):
+    import builtins
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(builtins, "open", full)
+    with pytest.raises(OutputError, match=r"cannot write to --out folder .*: no space left on the "
+                                          r"device; choose another folder"):  # fmt: skip
+        check_writable(tmp_path, "--out folder")
