@@ -324,7 +324,6 @@ def _cmd_predict(
     from cgalib.inference.media import VIDEO_SUFFIXES, predict_media
     from cgalib.models import load_model
 
-    check_writable(out, "--out")  # before the weights are read
     model = load_model(checkpoint, pose_model=True)
     _check_box_flag("--detector", detector, checkpoint, model.needs_boxes)
     finder = load_model(detector, pose_model=True) if detector else None
@@ -750,7 +749,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cgalib: interrupted", file=sys.stderr)
         return 130
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -62,13 +62,16 @@ def crop_queue(boxes: dict[int, torch.Tensor], keypoints: dict, crop_size) -> li
 
 
 def write_toy_set(root: Path) -> tuple[Path, Path, list[dict]]:
-    """helpers' toy ground truth with black 320x320 images: ``(images_dir, ann_file, anns)``."""
+    """helpers' toy ground truth with 320x320 images, nearly black and each different (the
+    image contract warns about files with the same bytes): ``(images_dir, ann_file, anns)``."""
     images = root / "images"
     images.mkdir(parents=True, exist_ok=True)
     ann_file = root / "gt.json"
     anns = write_toy_coco_keypoints(ann_file)
-    for info in json.loads(ann_file.read_text())["images"]:
-        Image.fromarray(np.zeros((320, 320, 3), np.uint8)).save(images / info["file_name"])
+    for i, info in enumerate(json.loads(ann_file.read_text())["images"]):
+        pixels = np.zeros((320, 320, 3), np.uint8)
+        pixels[:8, :8] = 8 * (i + 1)  # one corner block tells the files apart
+        Image.fromarray(pixels).save(images / info["file_name"])
     return images, ann_file, anns
 
 

@@ -81,11 +81,9 @@ def test_keypoints_round_trip_through_the_crop(seed):
     torch.testing.assert_close(back, kps, atol=1e-6, rtol=0)
 
 
-@settings(max_examples=30, deadline=None)
-@given(st.integers(0, 10_000))
-def test_crop_target_decode_uncrop_is_within_half_a_heatmap_cell(seed):
-    """Crop -> Gaussian target -> argmax decode -> inverse crop: only the heatmap's rounding
-    is lost, at most half a heatmap cell per axis (the bound the integer-peak target allows)."""
+def _round_trip_error(seed):
+    """Crop -> Gaussian target -> decode -> inverse crop of one ``_case``: ``(kps, m, back,
+    err, labelled)``, ``err`` the error in the crop's heatmap cells, ``[n, K, 2]``."""
     kps, m = _case(seed)
     kps, m = kps.float(), m.float()
     h, w = CROP
@@ -95,12 +93,32 @@ def test_crop_target_decode_uncrop_is_within_half_a_heatmap_cell(seed):
     target, weight = roi_keypoint_targets(crop, crop_box, heat_size)
     decoded = decode_roi_heatmaps(target, crop_box, logits=False)
     back = uncrop_keypoints(decoded, m, flip_index=FLIP_INDEX)
-    # the error, seen in the crop's heatmap frame (4 crop pixels per cell)
-    err = crop_keypoints(back, m, CROP, FLIP_INDEX)[..., :2] - crop[..., :2]
-    labelled = weight > 0
+    err = (crop_keypoints(back, m, CROP, FLIP_INDEX)[..., :2] - crop[..., :2]) / 4
+    return kps, m, back, err, weight > 0
+
+
+def test_crop_round_trip_has_no_systematic_offset():
+    """Pooled over 100 random cases (about 5,000 points), the signed round-trip error is
+    centred: below 0.03 heatmap cell on each axis, where a half-pixel slip of the pixel-centre
+    convention shows as 0.125 cell (2 crop pixels per cell / 4)."""
+    errors = []
+    for seed in range(100):
+        *_, err, labelled = _round_trip_error(seed)
+        errors.append(err[labelled])
+    pooled = torch.cat(errors)
+    assert len(pooled) > 4000
+    assert pooled.mean(0).abs().max() < 0.03
+    assert 0.2 < pooled.abs().mean() < 0.3  # the rounding of an integer peak: about 0.25
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000))
+def test_crop_target_decode_uncrop_is_within_half_a_heatmap_cell(seed):
+    """Crop -> Gaussian target -> argmax decode -> inverse crop: only the heatmap's rounding
+    is lost, at most half a heatmap cell per axis (the bound the integer-peak target allows)."""
+    kps, m, back, err, labelled = _round_trip_error(seed)
     assert labelled.any()
-    assert (err[labelled].abs() / 4).max() <= 0.5 + 1e-3
-    assert (err[labelled].abs() / 4).mean() < 0.3  # pixel-centred: no systematic offset
+    assert err[labelled].abs().max() <= 0.5 + 1e-3
     # and in image pixels: half a cell on each axis of the (possibly rotated) crop
     cell_px = (m[:, 0, :2].norm(dim=-1) / 4).reciprocal()  # image pixels per heatmap cell
     image_err = (back[..., :2] - kps[..., :2]).norm(dim=-1)

@@ -495,9 +495,9 @@ def test_output_folder_cannot_be_written(tmp_path):
 def test_disk_full_while_drawing(tmp_path, monkeypatch):
     """The disk fills up while the drawing of the second photo is saved.
 
-    No 0-byte or partial drawing is left; one OSError names the drawing and says no space
-    is left on the device; results.json (written when space allows) holds what was
-    predicted."""
+    No 0-byte or partial drawing is left; one warning names the drawing and says no space
+    is left on the device, the other photos are still predicted and drawn, and results.json
+    (written when space allows) holds every photo's people."""
     import errno
 
     import matplotlib.figure
@@ -519,9 +519,12 @@ def test_disk_full_while_drawing(tmp_path, monkeypatch):
 
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", savefig)
     out = tmp_path / "out"
-    with pytest.raises(OSError, match=r"cannot write .*1\.jpg\.png: no space left on the device"):
-        predict_media(BrightestPixel(), [tmp_path], out)
-    assert sorted(p.name for p in out.iterdir()) == ["0.jpg.png", "results.json"]
+    with pytest.warns(UserWarning, match=r"1\.jpg: not drawn .*no space left on the device"):
+        report = predict_media(BrightestPixel(), [tmp_path], out)
+    assert report.images == 3
+    assert sorted(p.name for p in out.iterdir()) == ["0.jpg.png", "2.jpg.png", "results.json"]
+    names = {r["file_name"] for r in json.loads((out / "results.json").read_text())}
+    assert sorted(names) == ["0.jpg", "1.jpg", "2.jpg"]
 
 
 def test_thin_panorama_strip(tmp_path):
