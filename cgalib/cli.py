@@ -26,7 +26,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cgalib.utils.outputs import check_writable
+from cgalib.utils.outputs import check_not_an_input, check_writable
 from cgalib.utils.signals import Interrupted, interrupt_on_signals
 
 __all__ = ["build_parser", "main"]
@@ -259,6 +259,11 @@ def _cmd_eval(
     check_writable(out_path.parent, "--out folder")  # before the whole split is predicted
 
     from cgalib.data import find_split
+
+    images_dir, ann_file = find_split(data, split, None, ann)
+    check_not_an_input(
+        out_path, {"--checkpoint": checkpoint, "annotation": ann_file, "--boxes": boxes}
+    )
     from cgalib.eval import (
         BOX_METRICS,
         BOX_PREFIX,
@@ -275,7 +280,6 @@ def _cmd_eval(
     model = load_model(checkpoint, pose_model=True, flip_test=flip)
     _check_box_flag("--boxes", boxes, checkpoint, model.needs_boxes)
     size = _model_input(model, input_size)
-    images_dir, ann_file = find_split(data, split, None, ann)
     gt = load_coco(ann_file, categories=categories) if categories is not None else ann_file
     gt = ground_truth_for(model, gt, model_name=f"checkpoint {checkpoint}")  # K checked
     if model.needs_boxes:
@@ -415,6 +419,7 @@ def _cmd_export(
     if out_path.is_dir():
         raise ValueError(f"--out {out_path} is a folder; give the .onnx file to write")
     check_writable(out_path.parent, "--out folder")
+    check_not_an_input(out_path, {"--checkpoint": checkpoint})
 
     from cgalib.export import export_onnx
     from cgalib.models import create_variant, load_model
@@ -710,8 +715,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print as ``cgalib: warning: <message>``. With ``--traceback`` (or the environment
     variable ``CGALIB_TRACEBACK=1``) errors and warnings keep Python's full format.
 
-    **Signals.** SIGTERM, SIGINT and SIGUSR1 end a command with the signal's exit status
-    (``128 + signal``: 143, 130, 138) and one line, ``cgalib: <what was kept>``. Work that
+    **Signals.** SIGTERM, SIGINT, SIGHUP and SIGUSR1 end a command with the signal's exit
+    status (``128 + signal``: 143, 130, 129, 138) and one line, ``cgalib: <what was kept>``. Work that
     can stop at a safe point (training: the step, then ``last.pt``) does so and says what
     it saved; other work ([`interrupt_on_signals()`][cgalib.utils.signals.interrupt_on_signals])
     stops at once, its results written atomically or not at all (``cgalib: eval stopped by

@@ -723,6 +723,35 @@ def _write_one(job: tuple) -> list[dict]:
     return anns
 
 
+_SYNTHETIC_DESCRIPTION = "cgalib synthetic crowd set"
+"""``info.description`` of the files [`make_synthetic_coco()`][make_synthetic_coco] writes."""
+
+
+def _written_by_synth(ann_path: Path) -> bool:
+    """Whether an annotation file is one that ``make_synthetic_coco`` wrote."""
+    try:
+        info = json.loads(ann_path.read_text()).get("info") or {}
+    except (OSError, ValueError, AttributeError):
+        return False
+    return isinstance(info, dict) and info.get("description") == _SYNTHETIC_DESCRIPTION
+
+
+def _check_not_someone_elses(root: Path) -> None:
+    """Refuse to write the synthetic set over files it did not write (a user's data set)."""
+    for split in ("train", "val"):
+        ann = root / "annotations" / f"person_keypoints_{split}.json"
+        if ann.exists() and not _written_by_synth(ann):
+            foreign = ann
+        elif not ann.exists() and (root / split / "000000.jpg").exists():
+            foreign = root / split / "000000.jpg"
+        else:
+            continue
+        raise FileExistsError(
+            f"{root} already holds {foreign}, which the synthetic set did not write; give an "
+            "empty or new folder (nothing was written)"
+        )
+
+
 def make_synthetic_coco(
     out_dir: str | os.PathLike,
     num_train: int,
@@ -783,6 +812,10 @@ def make_synthetic_coco(
     Raises:
         ValueError: for negative image counts, a size below 32, ``overlap + cut`` outside
             ``[0, 1]`` or an unknown ``keypoints``.
+        FileExistsError: when ``out_dir`` holds files that this function did not write
+            where it would write its own (an annotation file of another data set, images in
+            ``train/`` or ``val/`` without the synthetic set's annotation file): nothing is
+            written. A synthetic set written before is replaced.
 
     Examples:
         >>> import tempfile
@@ -798,9 +831,10 @@ def make_synthetic_coco(
     if not 0 <= overlap + cut <= 1:
         raise ValueError(f"overlap + cut must be within [0, 1], got {overlap} + {cut}")
     _keypoint_names(keypoints)  # checks the name
+    root = Path(out_dir)
+    _check_not_someone_elses(root)
     params = dict(max_people=max_people, min_height=min(min_height, 0.9 * size), overlap=overlap,
                   cut=cut, occluders=occluders, empty=empty, min_area=min_area)  # fmt: skip
-    root = Path(out_dir)
     (root / "annotations").mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {"root": root}
     bar = None
@@ -825,7 +859,7 @@ def make_synthetic_coco(
                 if bar is not None:
                     bar.update(1)
             info = {
-                "description": "cgalib synthetic crowd set",
+                "description": _SYNTHETIC_DESCRIPTION,
                 "version": "1",
                 "seed": seed,
                 "split": split,

@@ -171,8 +171,9 @@ def train_model(
     written during the run (a full disk) stops it with one line naming the step, the file,
     the reason and the checkpoint kept (an ``OutputError``, an ``OSError``).
 
-    **Signals.** SIGTERM (``timeout``, ``kill``, Docker, Slurm), SIGINT (Ctrl-C) and
-    SIGUSR1 (Slurm's warning before a time limit) ask the run to stop
+    **Signals.** SIGTERM (``timeout``, ``kill``, Docker, Slurm), SIGINT (Ctrl-C), SIGHUP (a
+    closed terminal or ssh session) and SIGUSR1 (Slurm's warning before a time limit) ask
+    the run to stop
     ([`stop_requests()`][cgalib.utils.signals.stop_requests]): the step under way finishes,
     ``last.pt`` and ``model.pt`` are written at that step, and
     [`Interrupted`][cgalib.utils.signals.Interrupted] (a ``KeyboardInterrupt``) is raised with

@@ -32,7 +32,13 @@ from cgalib.utils.keypoint_set import (
 )
 from cgalib.utils.machine import cpu_name, machine_description
 from cgalib.utils.numbers import is_integer, is_number, number_rows
-from cgalib.utils.outputs import OutputError, RunLock, check_writable, is_inside
+from cgalib.utils.outputs import (
+    OutputError,
+    RunLock,
+    check_not_an_input,
+    check_writable,
+    is_inside,
+)
 from cgalib.utils.precision import PRECISIONS, Precision, autocast, precision_dtype
 from cgalib.utils.profiling import StageTimes, stage, stage_seconds
 from cgalib.utils.progress import ProgressBar, progress
@@ -68,6 +74,7 @@ __all__ = [
     "block_markers",
     "check_block",
     "check_image_path",
+    "check_not_an_input",
     "check_writable",
     "count_macs",
     "count_parameters",

@@ -11,6 +11,8 @@ a time, and never read back as an input.
   leaves no stale claim.
 - [`is_inside()`][is_inside]: whether a path lies in an output folder, so that a folder of
   inputs does not list what an earlier run wrote into it.
+- [`check_not_an_input()`][check_not_an_input]: an output file is never one of the
+  command's inputs (``cgalib eval --out model.pt`` would replace the weights it scores).
 """
 
 from __future__ import annotations
@@ -20,10 +22,19 @@ import errno
 import io
 import os
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["LOCK_NAME", "OutputError", "RunLock", "check_writable", "describe_os_error", "is_inside"]
+__all__ = [
+    "LOCK_NAME",
+    "OutputError",
+    "RunLock",
+    "check_not_an_input",
+    "check_writable",
+    "describe_os_error",
+    "is_inside",
+]
 
 LOCK_NAME = ".cgalib.lock"
 """The file in a run folder that [`RunLock`][RunLock] holds."""
@@ -97,6 +108,49 @@ def is_inside(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
     """
     path, folder = Path(path).resolve(), Path(folder).resolve()
     return path == folder or folder in path.parents
+
+
+def check_not_an_input(
+    out: str | os.PathLike,
+    inputs: Mapping[str, str | os.PathLike | None],
+    what: str = "--out",
+) -> None:
+    """Refuse an output file that is one of the work's input files.
+
+    The same file is recognised through another spelling, a symbolic or a hard link.
+
+    Args:
+        out: the file the work will write.
+        inputs: how the message names each input (e.g. ``"--checkpoint"``) and its path;
+            ``None`` entries and paths that are not existing files are ignored.
+        what: how the message names ``out``.
+
+    Raises:
+        OutputError: one line naming both and saying that nothing was written.
+
+    Examples:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     model = Path(d) / "model.pt"
+        ...     _ = model.write_bytes(b"weights")
+        ...     check_not_an_input(Path(d) / "results.json", {"--checkpoint": model})
+        ...     try:
+        ...         check_not_an_input(Path(d) / "." / "model.pt", {"--checkpoint": model})
+        ...     except OutputError as err:
+        ...         print(str(err).split(";")[0].replace(d, "D"))
+        --out D/model.pt is the --checkpoint file
+    """
+    target = Path(out)
+    if not target.is_file():
+        return
+    for name, path in inputs.items():
+        if path is None or not Path(path).is_file():
+            continue
+        if os.path.samefile(target, path):
+            raise OutputError(
+                f"{what} {os.path.normpath(target)} is the {name} file; writing there would "
+                "replace it: choose another path (nothing was written)"
+            )
 
 
 class RunLock(contextlib.AbstractContextManager):

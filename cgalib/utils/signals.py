@@ -2,7 +2,8 @@
 with the signal's exit status; helper processes end with their parent.
 
 ``timeout``, ``kill``, Docker and Slurm stop a process with SIGTERM; a terminal with
-SIGINT (Ctrl-C); Slurm warns a job before its time limit with SIGUSR1 (``--signal``). Their
+SIGINT (Ctrl-C); a closed terminal or a dropped ssh session with SIGHUP; Slurm warns a job
+before its time limit with SIGUSR1 (``--signal``). Their
 default actions end a Python process between two bytecodes, so a training step is cut in
 half and a results file never written. Inside [`stop_requests()`][stop_requests] the first
 such signal only records the request: the loop asks
@@ -50,10 +51,11 @@ __all__ = [
 ]
 
 STOP_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGUSR1") if hasattr(signal, name)
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGUSR1") if hasattr(signal, name)
 )
-"""The signals that ask a run to stop: Ctrl-C, what ``timeout``/``kill``/schedulers send, and
-Slurm's warning before a job's time limit (where the platform has them)."""
+"""The signals that ask a run to stop: Ctrl-C, what ``timeout``/``kill``/schedulers send, a
+closed terminal or ssh session, and Slurm's warning before a job's time limit (where the
+platform has them)."""
 
 
 class Interrupted(KeyboardInterrupt):

@@ -258,6 +258,76 @@ def test_export_out_is_a_folder(checkpoint, tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_eval_out_is_the_checkpoint(data, checkpoint, tmp_path, capsys):
+    """`cgalib eval --checkpoint model.pt --out model.pt` (a slip of the shell's completion); the results JSON used to replace the weights it had just scored.
+
+    Evaluation refuses before the work with one line saying `--out` is the `--checkpoint` file; the checkpoint keeps its bytes."""
+    mine = tmp_path / "model.pt"
+    mine.write_bytes(checkpoint.read_bytes())
+    before = mine.read_bytes()
+    argv = ["eval", "--checkpoint", mine, "--data", data, "--out", tmp_path / "." / "model.pt"]
+    code, out, err = _run(capsys, argv)
+    assert code == 1 and out == ""
+    assert err == [
+        f"cgalib: error: --out {mine} is the --checkpoint file; writing there would replace "
+        "it: choose another path (nothing was written)"
+    ]
+    assert mine.read_bytes() == before
+
+
+def test_eval_out_is_the_annotation_file(data, checkpoint, tmp_path, capsys):
+    """`cgalib eval --out` naming the split's own annotation file (reached through a symbolic link), which the results used to replace, losing the ground truth.
+
+    Evaluation refuses before the work with one line saying `--out` is the annotation file; the file keeps its bytes."""
+    gt = data / "annotations" / "person_keypoints_val.json"
+    before = gt.read_bytes()
+    link = tmp_path / "gt.json"
+    link.symlink_to(gt)
+    code, out, err = _run(capsys, ["eval", "--checkpoint", checkpoint, "--data", data,
+                                   "--out", link])  # fmt: skip
+    assert code == 1 and out == ""
+    assert err == [
+        f"cgalib: error: --out {link} is the annotation file; writing there would replace "
+        "it: choose another path (nothing was written)"
+    ]
+    assert gt.read_bytes() == before
+
+
+def test_export_out_is_the_checkpoint(checkpoint, tmp_path, capsys):
+    """`cgalib export --checkpoint model.pt --out model.pt`; the ONNX graph used to replace the checkpoint it was made from.
+
+    Export refuses before tracing with one line saying `--out` is the `--checkpoint` file; the checkpoint keeps its bytes."""
+    mine = tmp_path / "model.pt"
+    mine.write_bytes(checkpoint.read_bytes())
+    before = mine.read_bytes()
+    code, _, err = _run(capsys, ["export", "--checkpoint", mine, "--out", mine])
+    assert code == 1
+    assert err == [
+        f"cgalib: error: --out {mine} is the --checkpoint file; writing there would replace "
+        "it: choose another path (nothing was written)"
+    ]
+    assert mine.read_bytes() == before
+
+
+def test_synth_into_a_folder_holding_another_data_set(tmp_path, capsys):
+    """`cgalib synth --out data/` where `data/` holds the user's own COCO set; the synthetic annotation files used to replace theirs.
+
+    synth refuses with one line naming the file it did not write and writes nothing; a folder holding an earlier synthetic set is replaced as before."""
+    own = tmp_path / "mine" / "annotations" / "person_keypoints_train.json"
+    own.parent.mkdir(parents=True)
+    own.write_text('{"images": [], "annotations": [], "categories": []}')
+    code, _, err = _run(capsys, ["synth", "--out", tmp_path / "mine", "--train", "2", "--val",
+                                 "1", "--size", "64"])  # fmt: skip
+    assert code == 1
+    assert err == [
+        f"cgalib: error: {tmp_path / 'mine'} already holds {own}, which the synthetic set did "
+        "not write; give an empty or new folder (nothing was written)"
+    ]
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["annotations"]
+    again = ["synth", "--out", tmp_path / "synth", "--train", "2", "--val", "1", "--size", "64"]
+    assert _run(capsys, again)[0] == 0 and _run(capsys, again)[0] == 0
+
+
 # ------------------------------------------------------------------ the disk fills meanwhile
 def test_disk_full_while_saving_a_checkpoint(data, tmp_path, capsys, monkeypatch):
     """The disk fills up during training, so `last.pt` cannot be written at step 4 (it used to read `[enforce fail at inline_container.cc:672] . unexpected pos`).

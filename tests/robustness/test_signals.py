@@ -68,6 +68,18 @@ def _signal_training(data, run, signum, *, after_rows=2, group=False, workers=0)
         stop(proc)
 
 
+def test_sighup_during_training(data, tmp_path):
+    """The terminal or ssh session that started `cgalib train` closes, and the kernel sends SIGHUP, whose default action used to end the run with nothing saved since the last checkpoint.
+
+    SIGHUP is a stop request like SIGTERM: the step finishes, `last.pt` and `model.pt` are saved, and the command ends with exit status 129 (128 + 1) and one line (`nohup` still ignores it)."""
+    run = tmp_path / "run"
+    code, _, err = _signal_training(data, run, signal.SIGHUP)
+    assert code == 129, err
+    (line,) = error_lines(err)
+    assert line.startswith(f"cgalib: stopped by SIGHUP after step {_saved_step(run)}: ")
+    assert (run / "model.pt").is_file()
+
+
 def _saved_step(run) -> int:
     return int(load_checkpoint(run / "last.pt", TRAIN_STATE_FORMAT)["step"])
 

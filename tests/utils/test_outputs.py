@@ -14,6 +14,7 @@ from cgalib.utils.outputs import (
     LOCK_NAME,
     OutputError,
     RunLock,
+    check_not_an_input,
     check_writable,
     describe_os_error,
     is_inside,
@@ -130,3 +131,20 @@ def test_check_writable_names_a_full_disk(tmp_path, monkeypatch):
     with pytest.raises(OutputError, match=r"cannot write to --out folder .*: no space left on the "
                                           r"device; choose another folder"):  # fmt: skip
         check_writable(tmp_path, "--out folder")
+
+
+def test_an_output_is_never_an_input(tmp_path):
+    model = tmp_path / "model.pt"
+    model.write_bytes(b"weights")
+    (tmp_path / "hard.pt").hardlink_to(model)
+    (tmp_path / "soft.pt").symlink_to(model)
+    for spelling in (model, tmp_path / "sub" / ".." / "model.pt", tmp_path / "hard.pt",
+                     tmp_path / "soft.pt"):  # fmt: skip
+        (tmp_path / "sub").mkdir(exist_ok=True)
+        with pytest.raises(OutputError, match=r"^--out .* is the --checkpoint file; writing"):
+            check_not_an_input(spelling, {"--checkpoint": model, "--boxes": None})
+    other = tmp_path / "other.pt"
+    other.write_bytes(b"weights")  # the same bytes, another file
+    check_not_an_input(other, {"--checkpoint": model})
+    check_not_an_input(tmp_path / "new.json", {"--checkpoint": model})  # not there yet
+    check_not_an_input(model, {"--boxes": "gt", "--ann": tmp_path / "missing.json"})

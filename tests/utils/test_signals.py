@@ -72,6 +72,16 @@ def test_an_ignored_signal_stays_ignored():
         signal.signal(signal.SIGINT, before)
 
 
+def test_a_closed_terminal_is_a_stop_request():
+    assert signal.SIGHUP in STOP_SIGNALS
+    with stop_requests() as stop:
+        os.kill(os.getpid(), signal.SIGHUP)
+        assert stop.requested and stop.signal_name == "SIGHUP"
+        with pytest.raises(Interrupted) as err:
+            stop.stop("last.pt")
+    assert err.value.exit_status == 129
+
+
 def test_slurm_s_warning_is_a_stop_request():
     assert signal.SIGUSR1 in STOP_SIGNALS
     with stop_requests() as stop:
