@@ -259,11 +259,6 @@ def _cmd_eval(
     check_writable(out_path.parent, "--out folder")  # before the whole split is predicted
 
     from cgalib.data import find_split
-
-    images_dir, ann_file = find_split(data, split, None, ann)
-    check_not_an_input(
-        out_path, {"--checkpoint": checkpoint, "annotation": ann_file, "--boxes": boxes}
-    )
     from cgalib.eval import (
         BOX_METRICS,
         BOX_PREFIX,
@@ -280,6 +275,10 @@ def _cmd_eval(
     model = load_model(checkpoint, pose_model=True, flip_test=flip)
     _check_box_flag("--boxes", boxes, checkpoint, model.needs_boxes)
     size = _model_input(model, input_size)
+    images_dir, ann_file = find_split(data, split, None, ann)
+    check_not_an_input(
+        out_path, {"--checkpoint": checkpoint, "annotation": ann_file, "--boxes": boxes}
+    )
     gt = load_coco(ann_file, categories=categories) if categories is not None else ann_file
     gt = ground_truth_for(model, gt, model_name=f"checkpoint {checkpoint}")  # K checked
     if model.needs_boxes:
