@@ -169,7 +169,7 @@ def _clear_mot(
             free_tr = np.ones(len(track_ids), bool)
             column = {int(t): j for j, t in enumerate(track_ids)}
             for i, identity in enumerate(gt_ids.tolist()):  # 1. keep the latest matches
-                j = column.get(latest.get(identity, -1))
+                j = column.get(latest[identity]) if identity in latest else None
                 if j is not None and free_tr[j] and np.isfinite(dist[i, j]):
                     free_gt[i] = free_tr[j] = False
                     pairs.append((i, j))
