@@ -1,4 +1,4 @@
-"""How steady and how consistent tracked poses are: jitter, identity switches, smoothing lag.
+"""How steady and how consistent tracked poses are: jitter, CLEAR-MOT and IDF1, smoothing lag.
 
 All functions take per-frame lists of person dicts with a ``track_id`` (predictions from
 [`PoseTracker`][cgalib.video.PoseTracker], or ground truth whose ``track_id`` is the identity),
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cgalib.utils.coco_meta import OKS_SIGMAS
-from cgalib.video._deps import require
+from cgalib.video._assignment import min_cost_matching
 from cgalib.video._people import check_sigmas, people_arrays
 from cgalib.video.similarity import oks_matrix
 
@@ -87,20 +87,30 @@ def keypoint_jitter(frames: Sequence[Sequence[dict]], min_score: float = 0.0) ->
 
 @dataclass(frozen=True)
 class TrackingScores:
-    """Tracking quality against ground-truth identities (CLEAR MOT and identity scores).
+    """Tracking quality against ground-truth identities: CLEAR-MOT and identity scores.
+
+    The conventions are py-motmetrics' (a differential test holds them equal): CLEAR-MOT of
+    Bernardin and Stiefelhagen (2008) and the identity scores of Ristani et al. (2016), on
+    the distance ``1 - OKS`` gated at ``1 - min_oks``.
 
     Attributes:
-        num_gt: ground-truth people summed over frames.
+        num_gt: ground-truth people summed over frames (motmetrics' ``num_objects``).
         num_predictions: predicted people summed over frames.
-        matches: predictions matched to a ground-truth person (OKS >= ``min_oks``).
+        matches: ground-truth people matched to a prediction, identity switches included
+            (motmetrics' ``num_detections``; its ``num_matches`` leaves the switches out).
         misses: ground-truth people left unmatched (false negatives).
         false_positives: predictions left unmatched.
-        id_switches: times a ground-truth identity is matched to another ``track_id`` than
-            at its previous match.
+        id_switches: matches of an identity to another ``track_id`` than at its latest
+            earlier match.
+        fragmentations: times a matched identity goes unmatched while still in the ground
+            truth, counted between its first and its last match.
         mota: ``1 - (misses + false_positives + id_switches) / num_gt``.
-        idp: identity precision, ``IDTP / num_predictions``: the fraction of predictions
-            whose track is the one assigned (one to one, over the whole clip) to the
-            identity they match.
+        motp: the mean distance ``1 - OKS`` of the matches (lower is better; NaN without a
+            match).
+        idp: identity precision, ``IDTP / num_predictions``. ``IDTP`` is the number of frames
+            in which a ground-truth person and a prediction are within the gate, summed over
+            the one-to-one pairing of identities with tracks (over the whole clip) that makes
+            it largest.
         idr: identity recall, ``IDTP / num_gt``.
         idf1: ``2 IDTP / (num_gt + num_predictions)``.
     """
@@ -111,74 +121,87 @@ class TrackingScores:
     misses: int
     false_positives: int
     id_switches: int
+    fragmentations: int
     mota: float
+    motp: float
     idp: float
     idr: float
     idf1: float
 
 
-def tracking_scores(
-    predictions: Sequence[Sequence[dict]],
-    ground_truth: Sequence[Sequence[dict]],
-    sigmas: Sequence[float] = OKS_SIGMAS,
-    min_oks: float = 0.5,
+def _ratio(num: float, den: float) -> float:
+    """``num / den``, with py-motmetrics' ``0 / 0 = nan`` and ``x / 0 = inf``."""
+    if den:
+        return num / den
+    return float("inf") if num else float("nan")
+
+
+def _ids(people: Sequence[dict], what: str) -> np.ndarray:
+    """The frame's ``track_id`` values, `(N,)` int; a missing or repeated one is an error."""
+    for i, person in enumerate(people):
+        if "track_id" not in person:
+            raise ValueError(f"{what}, person {i}: no 'track_id'")
+    ids = [int(person["track_id"]) for person in people]
+    for t in ids:
+        if ids.count(t) > 1:
+            raise ValueError(f"{what}: track_id {t} appears twice")
+    return np.asarray(ids, dtype=int).reshape(-1)
+
+
+def _clear_mot(
+    frames: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
 ) -> TrackingScores:
-    """Count identity switches and score identity precision against ground truth.
-
-    In each frame, predictions are matched one to one to the ground-truth people by an
-    optimal assignment on OKS (ground-truth keypoints with flag ``> 0`` count; the scale
-    is the person's ``area``, or its box area without one); pairs below ``min_oks`` stay
-    unmatched. The identity scores (IDP, IDR, IDF1; Ristani et al. 2016) then assign
-    tracks to identities one to one over the clip so as to keep the most matches.
-
-    Args:
-        predictions: per frame, predicted people with ``track_id``, ``keypoints``,
-            ``bbox``.
-        ground_truth: per frame, true people with ``track_id`` (the identity),
-            ``keypoints`` (``[x, y, v] * K``), ``bbox`` and optionally ``area``.
-        sigmas: `(K,)` OKS constants of the keypoint set.
-        min_oks: the least OKS of a match.
-
-    Returns:
-        A [`TrackingScores`][TrackingScores].
-
-    Raises:
-        ValueError: when the two sequences differ in length, or for a malformed person.
-    """
-    if len(predictions) != len(ground_truth):
-        raise ValueError(
-            f"predictions have {len(predictions)} frames, the ground truth {len(ground_truth)}"
-        )
-    sig = check_sigmas(sigmas)
-    lsa = require("scipy.optimize", "tracking_scores").linear_sum_assignment
-    last: dict[int, int] = {}  # identity -> the track it was last matched to
-    pairs: dict[tuple[int, int], int] = {}
+    """CLEAR-MOT and identity scores of per-frame ``(gt ids (N,), track ids (M,),
+    distances (N, M))``, distances NaN beyond the gate."""
+    latest: dict[int, int] = {}  # identity -> the track of its latest match
+    within: dict[tuple[int, int], int] = {}  # (identity, track) -> frames within the gate
+    matched: dict[int, list[bool]] = {}  # identity -> matched or not, per frame it is in
     n_gt = n_pred = n_match = switches = 0
-    for f, (pred, gt) in enumerate(zip(predictions, ground_truth)):
-        pk, _, _ = people_arrays(pred, sig.size, f"predictions frame {f}")
-        gk, gb, _ = people_arrays(gt, sig.size, f"ground truth frame {f}")
-        n_gt, n_pred = n_gt + len(gt), n_pred + len(pred)
-        if not len(gt) or not len(pred):
-            continue
-        areas = np.array([p.get("area", b[2] * b[3]) for p, b in zip(gt, gb)], float)
-        oks = oks_matrix(gk, pk, areas, sig, gk[..., 2] > 0)
-        rows, cols = lsa(-oks)
-        for r, c in zip(rows, cols):
-            if oks[r, c] < min_oks:
-                continue
-            identity, track = int(gt[r]["track_id"]), int(pred[c]["track_id"])
-            n_match += 1
-            switches += int(identity in last and last[identity] != track)
-            last[identity] = track
-            pairs[identity, track] = pairs.get((identity, track), 0) + 1
+    total_distance = 0.0
+    for gt_ids, track_ids, dist in frames:
+        n_gt, n_pred = n_gt + len(gt_ids), n_pred + len(track_ids)
+        for i, j in zip(*np.nonzero(np.isfinite(dist))):
+            key = (int(gt_ids[i]), int(track_ids[j]))
+            within[key] = within.get(key, 0) + 1
+        pairs: list[tuple[int, int]] = []
+        if dist.size:
+            free_gt = np.ones(len(gt_ids), bool)
+            free_tr = np.ones(len(track_ids), bool)
+            column = {int(t): j for j, t in enumerate(track_ids)}
+            for i, identity in enumerate(gt_ids.tolist()):  # 1. keep the latest matches
+                j = column.get(latest[identity]) if identity in latest else None
+                if j is not None and free_tr[j] and np.isfinite(dist[i, j]):
+                    free_gt[i] = free_tr[j] = False
+                    pairs.append((i, j))
+            rest = dist.copy()  # 2. assign the others: most pairs, then least distance
+            rest[~free_gt] = np.nan
+            rest[:, ~free_tr] = np.nan
+            for i, j in zip(*min_cost_matching(rest, "tracking_scores")):
+                identity, track = int(gt_ids[i]), int(track_ids[j])
+                switches += int(identity in latest and latest[identity] != track)
+                latest[identity] = track
+                pairs.append((int(i), int(j)))
+        hit = np.zeros(len(gt_ids), bool)
+        for i, j in pairs:
+            hit[i] = True
+            total_distance += float(dist[i, j])
+        n_match += len(pairs)
+        for identity, h in zip(gt_ids.tolist(), hit.tolist()):
+            matched.setdefault(identity, []).append(h)
+    fragmentations = 0
+    for states in matched.values():
+        on = np.flatnonzero(states)
+        if on.size:
+            span = np.asarray(states[on[0] : on[-1] + 1])
+            fragmentations += int((span[:-1] & ~span[1:]).sum())
     idtp = 0
-    if pairs:
-        ids = sorted({i for i, _ in pairs})
-        tracks = sorted({t for _, t in pairs})
+    if within:
+        ids = sorted({i for i, _ in within})
+        tracks = sorted({t for _, t in within})
         counts = np.zeros((len(ids), len(tracks)))
-        for (i, t), n in pairs.items():
+        for (i, t), n in within.items():
             counts[ids.index(i), tracks.index(t)] = n
-        rows, cols = lsa(-counts)
+        rows, cols = min_cost_matching(-counts, "tracking_scores")
         idtp = int(counts[rows, cols].sum())
     misses, fps = n_gt - n_match, n_pred - n_match
     return TrackingScores(
@@ -188,11 +211,88 @@ def tracking_scores(
         misses=misses,
         false_positives=fps,
         id_switches=switches,
-        mota=1.0 - (misses + fps + switches) / n_gt if n_gt else float("nan"),
-        idp=idtp / n_pred if n_pred else float("nan"),
-        idr=idtp / n_gt if n_gt else float("nan"),
-        idf1=2 * idtp / (n_gt + n_pred) if n_gt + n_pred else float("nan"),
+        fragmentations=fragmentations,
+        mota=1.0 - _ratio(misses + fps + switches, n_gt),
+        motp=_ratio(total_distance, n_match),
+        idp=_ratio(idtp, n_pred),
+        idr=_ratio(idtp, n_gt),
+        idf1=_ratio(2 * idtp, n_gt + n_pred),
     )
+
+
+def tracking_scores(
+    predictions: Sequence[Sequence[dict]],
+    ground_truth: Sequence[Sequence[dict]],
+    sigmas: Sequence[float] = OKS_SIGMAS,
+    min_oks: float = 0.5,
+) -> TrackingScores:
+    """CLEAR-MOT (MOTA, MOTP, identity switches) and IDF1 of tracked poses, as py-motmetrics.
+
+    The distance of a ground-truth person and a prediction is ``1 - OKS`` (ground-truth
+    keypoints with flag ``> 0`` count; the scale is the person's ``area``, or its box area
+    without one), and a pair farther than ``1 - min_oks`` (OKS below ``min_oks``) can never
+    be matched. Each frame, following CLEAR-MOT (Bernardin and Stiefelhagen 2008):
+
+    1. a ground-truth person keeps the track of its latest match (in any earlier frame)
+       when that track is in the frame and within the gate, even if another pairing
+       would be closer;
+    2. the others are matched by a minimum-cost assignment among the pairs within the
+       gate: the most pairs, then the least total distance (the gate comes before the
+       assignment, so a close pair never pushes a person out of the matching);
+    3. a match of an identity to another track than at its latest match is an identity
+       switch; ground-truth people left over are misses, predictions left over false
+       positives.
+
+    The identity scores (IDP, IDR, IDF1; Ristani et al. 2016) pair identities with tracks
+    one to one over the whole clip so as to cover the most frames in which the two are
+    within the gate, whether or not that frame matched them. These are py-motmetrics'
+    conventions (``MOTAccumulator`` fed ``1 - OKS`` with NaN beyond the gate, its SciPy
+    solver); the test suite checks every score against it.
+
+    Args:
+        predictions: per frame, predicted people with ``track_id``, ``keypoints``,
+            ``bbox``.
+        ground_truth: per frame, true people with ``track_id`` (the identity),
+            ``keypoints`` (``[x, y, v] * K``), ``bbox`` and optionally ``area``.
+        sigmas: `(K,)` OKS constants of the keypoint set.
+        min_oks: the least OKS of a match, in ``[0, 1]``.
+
+    Returns:
+        A [`TrackingScores`][TrackingScores]. As in py-motmetrics a ratio over zero is
+        NaN for ``0 / 0`` and infinite otherwise (MOTA is ``-inf`` for false positives in
+        a clip without ground truth).
+
+    Raises:
+        ValueError: when the two sequences differ in length, ``min_oks`` is outside
+            ``[0, 1]``, or for a malformed person, one without ``track_id``, or a
+            ``track_id`` twice in a frame.
+
+    Examples:
+        >>> p = lambda t, x: {"track_id": t, "bbox": [x, 0, 10, 10], "keypoints": [x, 0.0, 2]}
+        >>> truth = [[p(0, 0.0)], [p(0, 1.0)], [p(0, 2.0)]]
+        >>> s = tracking_scores([[p(7, 0.0)], [p(7, 1.0)], []], truth, sigmas=[0.5])
+        >>> s.matches, s.misses, s.id_switches, round(s.mota, 3), round(s.idf1, 3)
+        (2, 1, 0, 0.667, 0.8)
+    """
+    if len(predictions) != len(ground_truth):
+        raise ValueError(
+            f"predictions have {len(predictions)} frames, the ground truth {len(ground_truth)}"
+        )
+    if not 0.0 <= min_oks <= 1.0:
+        raise ValueError(f"min_oks must be within [0, 1], got {min_oks}")
+    sig = check_sigmas(sigmas)
+    max_distance = 1.0 - min_oks
+    frames = []
+    for f, (pred, gt) in enumerate(zip(predictions, ground_truth)):
+        pk, _, _ = people_arrays(pred, sig.size, f"predictions frame {f}")
+        gk, gb, _ = people_arrays(gt, sig.size, f"ground truth frame {f}")
+        gt_ids = _ids(gt, f"ground truth frame {f}")
+        track_ids = _ids(pred, f"predictions frame {f}")
+        areas = np.array([p.get("area", b[2] * b[3]) for p, b in zip(gt, gb)], float)
+        dist = 1.0 - oks_matrix(gk, pk, areas, sig, gk[..., 2] > 0)
+        dist[dist > max_distance] = np.nan
+        frames.append((gt_ids, track_ids, dist))
+    return _clear_mot(frames)
 
 
 def smoothing_lag(

@@ -1,8 +1,9 @@
 """Give each person a ``track_id`` that persists across frames.
 
 People of consecutive frames are matched on a blend of keypoint similarity (OKS, with the
-keypoint set's sigmas) and box IoU, by an optimal assignment
-(``scipy.optimize.linear_sum_assignment``). A track's pose is carried forward at its
+keypoint set's sigmas) and box IoU, by an optimal assignment among the pairs at least
+``min_similarity`` alike (``scipy.optimize.linear_sum_assignment``: the most matches, then
+the most total similarity). A track's pose is carried forward at its
 recent velocity before it is compared; a track that finds no match is kept for
 ``patience`` frames, so a person hidden or out of the picture for up to that many frames
 keeps the id (it is compared both where it was last seen and where its velocity would
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from cgalib.utils.coco_meta import OKS_SIGMAS
-from cgalib.video._deps import require
+from cgalib.video._assignment import min_cost_matching
 from cgalib.video._people import check_sigmas, people_arrays
 from cgalib.video.similarity import box_iou_matrix, oks_matrix
 
@@ -169,12 +170,10 @@ class PoseTracker:
         ids = np.full(len(keep), -1)
         sim = self._similarity(self._tracks, kps, boxes, time)
         if sim.size:
-            lsa = require("scipy.optimize", "tracking").linear_sum_assignment
-            rows, cols = lsa(np.where(sim >= self.min_similarity, -sim, 1e6))
-            for r, c in zip(rows, cols):
-                if sim[r, c] >= self.min_similarity:
-                    self._match(self._tracks[r], kps[c], boxes[c], time)
-                    ids[c] = self._tracks[r].track_id
+            gated = np.where(sim >= self.min_similarity, -sim, np.nan)
+            for r, c in zip(*min_cost_matching(gated, "tracking")):
+                self._match(self._tracks[r], kps[c], boxes[c], time)
+                ids[c] = self._tracks[r].track_id
         matched = set(ids[ids >= 0].tolist())
         for track in self._tracks:
             if track.track_id not in matched:

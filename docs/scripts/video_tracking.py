@@ -7,7 +7,8 @@ people cross, one leaves and comes back, one approaches), runs
 :func:`cgalib.video.predict_video` on it with the checkpoint (tracking and One-Euro
 smoothing at their defaults), and measures against the clip's ground truth:
 
-- identity switches, MOTA and identity precision/recall/F1 (:func:`tracking_scores`);
+- CLEAR-MOT (MOTA, MOTP, identity switches, fragmentations) and identity
+  precision/recall/F1 (:func:`tracking_scores`, py-motmetrics' conventions);
 - keypoint jitter (:func:`keypoint_jitter`) of the ground-truth paths, of the raw
   predictions and of the smoothed ones, and the smoothing lag (:func:`smoothing_lag`);
 - the same jitter and lag on the ground truth with 2 px of Gaussian noise added, a
@@ -74,8 +75,6 @@ def _noisy_truth(people: list[list[dict]], sigma: float, seed: int = 0) -> list[
             noisy.append({**p, "keypoints": k.ravel().tolist()})
         out.append(noisy)
     return out
-
-
 
 
 def _checkpoint(path: str) -> str:
@@ -171,10 +170,11 @@ prediction, tracking, smoothing, drawing, encoding) took {seconds:.1f} s,
 | tracking (model, against the ground-truth identities) | value |
 |---|---|
 | identities / tracks started | {len(gt_ids)} / {len(pred_ids)} |
-| ID switches | {scores.id_switches} |
+| ID switches / fragmentations | {scores.id_switches} / {scores.fragmentations} |
 | MOTA | {scores.mota:.3f} |
+| MOTP (mean 1 − OKS of the matches) | {scores.motp:.3f} |
 | identity precision IDP / recall IDR / IDF1 | {scores.idp:.3f} / {scores.idr:.3f} / {scores.idf1:.3f} |
-| matched / missed / false positives (OKS ≥ 0.5) | {scores.matches} / {scores.misses} / {scores.false_positives} |
+| matched / missed / false positives (gate OKS ≥ 0.5) | {scores.matches} / {scores.misses} / {scores.false_positives} |
 
 | keypoint jitter (‰ of the person's height per frame²) | raw | smoothed | lag (frames) |
 |---|---|---|---|
