@@ -263,7 +263,9 @@ def _from_python(text: str, where: str) -> Any:
     try:
         tree = ast.parse(text, filename=where)
     except SyntaxError as err:
-        raise KeypointSetError(f"{where}, line {err.lineno}: not valid Python ({err.msg})") from None
+        raise KeypointSetError(
+            f"{where}, line {err.lineno}: not valid Python ({err.msg})"
+        ) from None
     names: dict[str, Any] = {}  # earlier top-level plain-data assignments (colors = dict(...))
     info = None
     for node in tree.body:
@@ -303,13 +305,18 @@ def _literal(node: ast.AST, where: str, names: Mapping[str, Any]) -> Any:
                 return value[key]
             except (KeyError, IndexError, TypeError):
                 pass
-    if isinstance(node, ast.Constant) and isinstance(node.value, (str, int, float, bool, type(None))):
+    if isinstance(node, ast.Constant) and isinstance(
+        node.value, (str, int, float, bool, type(None))
+    ):
         return node.value
     if isinstance(node, (ast.List, ast.Tuple)):
         items = [_literal(e, where, names) for e in node.elts]
         return items if isinstance(node, ast.List) else tuple(items)
     if isinstance(node, ast.Dict) and all(k is not None for k in node.keys):
-        return {_literal(k, where, names): _literal(v, where, names) for k, v in zip(node.keys, node.values)}
+        return {
+            _literal(k, where, names): _literal(v, where, names)
+            for k, v in zip(node.keys, node.values)
+        }
     if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict"
             and not node.args and all(k.arg is not None for k in node.keywords)):  # fmt: skip
         return {k.arg: _literal(k.value, where, names) for k in node.keywords}

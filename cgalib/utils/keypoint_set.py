@@ -5,14 +5,20 @@ hands, faces). A [`KeypointSet`][KeypointSet] describes any of them and travels 
 ([`CocoKeypoints`][cgalib.data.CocoKeypoints] reads it from the annotation file's category), the
 model (checkpoints store it) and the evaluation (its sigmas).
 
-**The flip map** is derived from the names: a name with one side word, ``left``/``right``
-anywhere or ``l``/``r`` first (``left_wrist``, ``L_Wrist``, ``wrist_left``,
-``front-left-paw``, case-insensitive, separated by ``_``, ``-``, ``.`` or spaces), is paired
-with the name that has the other side word and the same other words; a name without a side
-word is a centre point and maps to itself. A sided name without its partner is an error
-that lists the unpaired names and says how to pass the map (``flip_index``, or
-``flip_pairs`` in the category for the pairs the names do not show). A given map must be a
-permutation and its own inverse, and must pair every name whose partner the names show.
+**The flip map** is derived from the names (see `cgalib.utils.keypoint_names`): a name
+with one side word, ``left``/``right``/``l``/``r`` in any style (``left_wrist``,
+``L_Wrist``, ``wrist_left``, ``hip_r``, ``front-left-paw``, ``LShoulder``,
+``leftShoulder``, ``eyeL``, ``forelegL1``), is paired with the name that has the other side
+word and the same other words; numbered names of a layout cgalib has a table for (the
+68-point face: ``face-0`` .. ``face-67``, ``kpt-0`` .. ``kpt-67``) are paired by the table;
+the other names are centre points and map to themselves. A sided name without its partner
+is an error that lists the unpaired names and says how to pass the map (``flip_index``, or
+``flip_pairs`` in the category for the pairs the names do not show); numbered names of an
+unknown layout, and names that mention a side cgalib cannot read, are kept in place with a
+[`KeypointSetWarning`][KeypointSetWarning] naming them, never silently. A given map must be
+a permutation and its own inverse, and must pair every name whose partner its side word
+shows (the tables are not imposed on a given map). Published sets bring their maps in
+their metainfo (`cgalib.utils.dataset_info`).
 
 **The sigmas** (pycocotools' ``kpt_oks_sigmas``) are the ones given, else COCO's for
 COCO's 17 keypoints, else [`DEFAULT_OKS_SIGMA`][DEFAULT_OKS_SIGMA] for every keypoint with a
@@ -95,8 +101,10 @@ class KeypointSetError(ValueError):
 
 
 class KeypointSetWarning(UserWarning):
-    """A keypoint set evaluated with the default OKS sigmas (AP not comparable to published
-    numbers)."""
+    """A keypoint set used as well as it can be: evaluated with the default OKS sigmas (AP
+    not comparable to published numbers), with keypoints whose mirror its names do not
+    tell (a flip leaves them in place), or with drawing fields (skeleton, colours) dropped
+    because they do not fit the set."""
 
 
 def _partners(names: Sequence[str]) -> tuple[dict[int, int], dict[int, str]]:
@@ -138,8 +146,13 @@ def flip_index_from_names(
 ) -> tuple[int, ...]:
     """The horizontal-flip permutation of a keypoint set, from its names.
 
-    Sided names (see [`keypoint_side()`][keypoint_side]) swap with their partner; centre points stay;
-    ``pairs`` adds the mirror pairs the names do not show.
+    Sided names (see [`keypoint_side()`][keypoint_side]) swap with their partner; numbered
+    names of a known layout swap by its table (see
+    [`layout_mirror_pairs()`][cgalib.utils.keypoint_names.layout_mirror_pairs]; the 68-point
+    face); the others stay; ``pairs`` adds the mirror pairs the names do not show. The
+    names whose mirror cgalib cannot tell (numbered names of an unknown layout, as WFLW's
+    98 ``kpt-N``; names that mention a side it cannot read, as ``lefteye``), and that
+    ``pairs`` leaves out, stay with a warning naming them.
 
     Args:
         names: the ``K`` keypoint names.
@@ -155,6 +168,11 @@ def flip_index_from_names(
         KeypointSetError: listing every sided name without exactly one partner (and not in
             ``pairs``), and saying how to pass the map instead; for ``pairs`` naming an
             unknown keypoint or one keypoint twice, or contradicting the names.
+
+    Warns:
+        KeypointSetWarning: one line naming ``source`` and the keypoints kept in place
+            whose mirror the names do not tell (a numbered group as ``kpt-0 to kpt-97``),
+            saying how to give the map.
 
     Examples:
         >>> flip_index_from_names(["nose", "left_eye", "eye_right", "R_ear", "l-ear"])
@@ -656,7 +674,7 @@ class KeypointSet:
         """The set a COCO ``categories`` entry describes.
 
         Reads ``keypoints`` (the names), ``skeleton`` (COCO's **1-based** index pairs,
-        converted to 0-based and range-checked) and ``name``; and, when the category has
+        converted to 0-based) and ``name``; and, when the category has
         them, the optional keys cgalib understands (pycocotools ignores them):
         ``flip_index`` or ``flip_pairs`` (``[[name, name], ...]``, the mirror pairs the
         names do not show; see `flip_index_from_names()`), ``sigmas``, ``colors``, ``limb_colors``, ``upper_body`` and
@@ -671,10 +689,20 @@ class KeypointSet:
         Returns:
             The [`KeypointSet`][KeypointSet].
 
+        The fields that only draw are never fatal: a skeleton that cannot be the set's (a
+        limb past the last keypoint, as CrowdPose's files carry COCO's skeleton, or
+        0-based) is dropped whole, a limb that is not a pair or joins a keypoint to itself
+        alone, and ``colors``/``limb_colors`` of the wrong count are dropped, each with one
+        [`KeypointSetWarning`][KeypointSetWarning] naming ``source``.
+
         Raises:
-            KeypointSetError: naming ``source``: no keypoint names, a limb out of range
-                (with a hint when it looks 0-based), names that cannot be paired, a wrong
-                flip map, or sigmas of the wrong count.
+            KeypointSetError: naming ``source``: no keypoint names, names that cannot be
+                paired, a wrong flip map, or sigmas of the wrong count.
+
+        Warns:
+            KeypointSetWarning: for drawing fields dropped, for keypoints whose mirror the
+                names do not tell (see `flip_index_from_names()`),
+                and for default sigmas.
 
         Example:
             >>> category = {"id": 1, "name": "hand", "keypoints": ["wrist", "l_tip", "r_tip"],

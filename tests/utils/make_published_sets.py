@@ -77,13 +77,18 @@ def main(argv: list[str]) -> int:
     checkout = Path(argv[0])
     out = Path(argv[1]) if len(argv) > 1 else OUT
     commit = subprocess.run(
-        ["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True,
+        ["git", "-C", str(checkout), "rev-parse", "HEAD"],
+        capture_output=True,
+        text=True,
         check=True,
-    ).stdout.strip()  # fmt: skip
+    ).stdout.strip()
     files = sorted((checkout / "configs" / "_base_" / "datasets").glob("*.py"))
     data = {
-        "source": {"repository": REPOSITORY, "commit": commit,
-                   "files": "configs/_base_/datasets/*.py (dataset_info.keypoint_info)"},  # fmt: skip
+        "source": {
+            "repository": REPOSITORY,
+            "commit": commit,
+            "files": "configs/_base_/datasets/*.py (dataset_info.keypoint_info)",
+        },
         "sets": {path.stem: published_set(path) for path in files},
     }
     out.write_text(_compact(data))

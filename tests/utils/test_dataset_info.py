@@ -7,10 +7,11 @@ import json
 import warnings
 
 import pytest
-from helpers import PUBLISHED_SETS, published_flip_index
 
 from cgalib.utils.dataset_info import keypoint_set_from_dataset_info, read_dataset_info
 from cgalib.utils.keypoint_set import KeypointSetError, KeypointSetWarning
+
+from helpers import PUBLISHED_SETS, published_flip_index
 
 SETS = PUBLISHED_SETS["sets"]
 

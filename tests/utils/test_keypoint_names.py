@@ -7,7 +7,6 @@ import re
 import warnings
 
 import pytest
-from helpers import PUBLISHED_SETS, published_flip_index
 
 from cgalib.utils.keypoint_names import (
     FACE68_MIRROR_PAIRS,
@@ -18,6 +17,8 @@ from cgalib.utils.keypoint_names import (
     numbered_name,
 )
 from cgalib.utils.keypoint_set import KeypointSetWarning, flip_index_from_names
+
+from helpers import PUBLISHED_SETS, published_flip_index
 
 SETS = PUBLISHED_SETS["sets"]
 
