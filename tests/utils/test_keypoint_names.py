@@ -95,12 +95,13 @@ def test_published_sets_fixture_records_its_source():
     assert source["repository"] == "https://github.com/open-mmlab/mmpose"
     assert re.fullmatch(r"[0-9a-f]{40}", source["commit"])
     assert len(SETS) == 55 and {"coco", "crowdpose", "mpii", "ap10k", "300w"} <= set(SETS)
-    agree = [k for k in SETS if flip_index_from_names_quietly(SETS[k]["keypoints"])
+    agree = [k for k in SETS if _flip_quietly(SETS[k]["keypoints"])
              == published_flip_index(SETS[k])]  # fmt: skip
     assert len(agree) == 48  # the 55 less NOT_PAIRED_BY_NAMES and 300wlp
 
 
-def flip_index_from_names_quietly(names):
+def _flip_quietly(names):
+    """The flip map from names, its warnings silenced."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", KeypointSetWarning)
         return flip_index_from_names(names)
