@@ -38,6 +38,22 @@ requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs 
 BODY14 = KeypointSet.from_category(BODY14_CATEGORY)
 """The 14-joint keypoint set of the synthetic data (``keypoints="body14"``)."""
 
+PUBLISHED_SETS: dict = json.loads(
+    (Path(__file__).parent / "utils" / "published_keypoint_sets.json").read_text()
+)
+"""The keypoint sets mmpose publishes (``configs/_base_/datasets/*.py``): ``{"source":
+{repository, commit, ...}, "sets": {file stem: {file, dataset_name, keypoints,
+swap_pairs, one_sided_swaps}}}``, written by ``tests/utils/make_published_sets.py``."""
+
+
+def published_flip_index(published: dict) -> tuple[int, ...]:
+    """The flip map a published set's swap pairs give (a one-sided swap is left out)."""
+    index = {name: i for i, name in enumerate(published["keypoints"])}
+    flip = list(range(len(index)))
+    for a, b in published["swap_pairs"]:
+        flip[index[a]], flip[index[b]] = index[b], index[a]
+    return tuple(flip)
+
 
 class StandInModel(PoseModel):
     """A stand-in bottom-up pose model (COCO's keypoints, letterbox side ``side``): one

@@ -119,10 +119,14 @@ class CocoKeypoints(Dataset):
         AnnotationError: (a ``ValueError``) for a malformed annotation file, naming the
             file and the annotation id (see [`check_coco()`][cgalib.data.check_coco]), a keypoint
             category without keypoint names, or a keypoint set that cannot be used (names
-            that cannot be paired for the flip, a skeleton out of range, sigmas of the
-            wrong count; see `read_keypoint_set()`).
+            that cannot be paired for the flip, a wrong flip map, sigmas of the wrong
+            count; see `read_keypoint_set()`).
 
     Warns:
+        KeypointSetWarning: for drawing fields dropped (a skeleton written for another
+            set or 0-based, bad limbs, colours of the wrong count) and for keypoints whose
+            mirror the names do not tell (see
+            `cgalib.utils.keypoint_set.flip_index_from_names()`).
         AnnotationWarning: for keypoints at ``(0, 0)`` read as unlabelled and for suspect
             boxes (counts and an example annotation id).
         ImageWarning: for image files with the same bytes.

@@ -1184,9 +1184,13 @@ def read_keypoint_set(
         The keypoint set.
 
     Raises:
-        AnnotationError: naming the file and the category: no keypoint names, a skeleton
-            limb out of range, names that cannot be paired for the flip (listing them), a
-            wrong flip map, or sigmas of the wrong count.
+        AnnotationError: naming the file and the category: no keypoint names, names
+            that cannot be paired for the flip (listing them), a wrong flip map, or sigmas
+            of the wrong count.
+
+    Warns:
+        KeypointSetWarning: naming the file and the category, for a skeleton or colours
+            dropped (they only draw) and for keypoints whose mirror the names do not tell.
     """
     category = next(c for c in data["categories"] if c["id"] == report.category_id)
     source = f"{report.source}: category {category.get('name')!r}"

@@ -1,10 +1,11 @@
 """Shared helpers of every layer: image input, devices, atomic files, progress bars,
-precisions, keypoint sets and the COCO constants, model size, checks of numbers read from
-JSON, the blocks that scripts write into pages, stage timings, output folders and stop
-signals. Nothing here imports another
+precisions, keypoint sets (and the metainfo files of published ones) and the COCO
+constants, model size, checks of numbers read from JSON, the blocks that scripts write into
+pages, stage timings, output folders and stop signals. Nothing here imports another
 cgalib package."""
 
 from cgalib.utils.complexity import count_macs, count_parameters
+from cgalib.utils.dataset_info import keypoint_set_from_dataset_info, read_dataset_info
 from cgalib.utils.device import resolve_device
 from cgalib.utils.doc_blocks import (
     block_content,
@@ -84,9 +85,11 @@ __all__ = [
     "is_inside",
     "is_integer",
     "is_number",
+    "keypoint_set_from_dataset_info",
     "number_rows",
     "precision_dtype",
     "progress",
+    "read_dataset_info",
     "read_frames",
     "read_image",
     "replace_block",

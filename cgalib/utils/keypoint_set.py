@@ -5,14 +5,20 @@ hands, faces). A [`KeypointSet`][KeypointSet] describes any of them and travels 
 ([`CocoKeypoints`][cgalib.data.CocoKeypoints] reads it from the annotation file's category), the
 model (checkpoints store it) and the evaluation (its sigmas).
 
-**The flip map** is derived from the names: a name with one side word, ``left``/``right``
-anywhere or ``l``/``r`` first (``left_wrist``, ``L_Wrist``, ``wrist_left``,
-``front-left-paw``, case-insensitive, separated by ``_``, ``-``, ``.`` or spaces), is paired
-with the name that has the other side word and the same other words; a name without a side
-word is a centre point and maps to itself. A sided name without its partner is an error
-that lists the unpaired names and says how to pass the map (``flip_index``, or
-``flip_pairs`` in the category for the pairs the names do not show). A given map must be a
-permutation and its own inverse, and must pair every name whose partner the names show.
+**The flip map** is derived from the names (see `cgalib.utils.keypoint_names`): a name
+with one side word, ``left``/``right``/``l``/``r`` in any style (``left_wrist``,
+``L_Wrist``, ``wrist_left``, ``hip_r``, ``front-left-paw``, ``LShoulder``,
+``leftShoulder``, ``eyeL``, ``forelegL1``), is paired with the name that has the other side
+word and the same other words; numbered names of a layout cgalib has a table for (the
+68-point face: ``face-0`` .. ``face-67``, ``kpt-0`` .. ``kpt-67``) are paired by the table;
+the other names are centre points and map to themselves. A sided name without its partner
+is an error that lists the unpaired names and says how to pass the map (``flip_index``, or
+``flip_pairs`` in the category for the pairs the names do not show); numbered names of an
+unknown layout, and names that mention a side cgalib cannot read, are kept in place with a
+[`KeypointSetWarning`][KeypointSetWarning] naming them, never silently. A given map must be
+a permutation and its own inverse, and must pair every name whose partner its side word
+shows (the tables are not imposed on a given map). Published sets bring their maps in
+their metainfo (`cgalib.utils.dataset_info`).
 
 **The sigmas** (pycocotools' ``kpt_oks_sigmas``) are the ones given, else COCO's for
 COCO's 17 keypoints, else [`DEFAULT_OKS_SIGMA`][DEFAULT_OKS_SIGMA] for every keypoint with a
@@ -31,11 +37,18 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from cgalib.utils.keypoint_names import (
+    LAYOUT_MIRROR_TABLES,
+    keypoint_side,
+    layout_mirror_pairs,
+    mentions_side,
+    numbered_name,
+)
 
 __all__ = [
     "DEFAULT_OKS_SIGMA",
@@ -79,9 +92,6 @@ _COCO_SIGMAS: tuple[float, ...] = tuple(
 _COCO_UPPER_BODY = tuple(range(11))
 _COCO_LOWER_BODY = tuple(range(11, 17))
 
-_SEPARATORS = re.compile(r"[_\-.\s]+")
-_SIDE_WORDS = {"left": "left", "right": "right"}
-_SIDE_INITIALS = {"l": "left", "r": "right"}
 _OTHER_SIDE = {"left": "right", "right": "left"}
 
 
@@ -91,39 +101,10 @@ class KeypointSetError(ValueError):
 
 
 class KeypointSetWarning(UserWarning):
-    """A keypoint set evaluated with the default OKS sigmas (AP not comparable to published
-    numbers)."""
-
-
-def keypoint_side(name: str) -> tuple[str, tuple[str, ...]]:
-    """The body side a keypoint name says, and the words left once the side word is removed.
-
-    The side word is ``left`` or ``right`` anywhere among the words, or ``l``/``r`` as the
-    first of several words (case-insensitive; words separated by ``_``, ``-``, ``.`` or
-    spaces). A name with no side word, or with two, is a centre point.
-
-    Args:
-        name: a keypoint name.
-
-    Returns:
-        ``(side, words)``: ``side`` is ``"left"``, ``"right"`` or ``"center"``; ``words``
-        the lower-case words without the side word (all of them for a centre point), so
-        two names are mirror partners when their sides differ and their words agree.
-
-    Examples:
-        >>> keypoint_side("L_Shoulder"), keypoint_side("paw-front-right")
-        (('left', ('shoulder',)), ('right', ('paw', 'front')))
-        >>> keypoint_side("nose")
-        ('center', ('nose',))
-    """
-    words = [w for w in _SEPARATORS.split(name.lower()) if w]
-    found = [(i, _SIDE_WORDS[w]) for i, w in enumerate(words) if w in _SIDE_WORDS]
-    if len(words) > 1 and words[0] in _SIDE_INITIALS:
-        found.append((0, _SIDE_INITIALS[words[0]]))
-    if len(found) != 1 or len(words) < 2:
-        return "center", tuple(words)
-    i, side = found[0]
-    return side, tuple(words[:i] + words[i + 1 :])
+    """A keypoint set used as well as it can be: evaluated with the default OKS sigmas (AP
+    not comparable to published numbers), with keypoints whose mirror its names do not
+    tell (a flip leaves them in place), or with drawing fields (skeleton, colours) dropped
+    because they do not fit the set."""
 
 
 def _partners(names: Sequence[str]) -> tuple[dict[int, int], dict[int, str]]:
@@ -165,8 +146,13 @@ def flip_index_from_names(
 ) -> tuple[int, ...]:
     """The horizontal-flip permutation of a keypoint set, from its names.
 
-    Sided names (see [`keypoint_side()`][keypoint_side]) swap with their partner; centre points stay;
-    ``pairs`` adds the mirror pairs the names do not show.
+    Sided names (see [`keypoint_side()`][keypoint_side]) swap with their partner; numbered
+    names of a known layout swap by its table (see
+    [`layout_mirror_pairs()`][cgalib.utils.keypoint_names.layout_mirror_pairs]; the 68-point
+    face); the others stay; ``pairs`` adds the mirror pairs the names do not show. The
+    names whose mirror cgalib cannot tell (numbered names of an unknown layout, as WFLW's
+    98 ``kpt-N``; names that mention a side it cannot read, as ``lefteye``), and that
+    ``pairs`` leaves out, stay with a warning naming them.
 
     Args:
         names: the ``K`` keypoint names.
@@ -183,6 +169,11 @@ def flip_index_from_names(
             ``pairs``), and saying how to pass the map instead; for ``pairs`` naming an
             unknown keypoint or one keypoint twice, or contradicting the names.
 
+    Warns:
+        KeypointSetWarning: one line naming ``source`` and the keypoints kept in place
+            whose mirror the names do not tell (a numbered group as ``kpt-0 to kpt-97``),
+            saying how to give the map.
+
     Examples:
         >>> flip_index_from_names(["nose", "left_eye", "eye_right", "R_ear", "l-ear"])
         (0, 2, 1, 4, 3)
@@ -196,13 +187,52 @@ def flip_index_from_names(
     if unpaired:
         raise KeypointSetError(
             f"{source}: the flip map cannot be derived from the keypoint names: "
-            f"{', '.join(unpaired)}; cgalib pairs left_*/right_*, l_*/r_* and *_left/*_right "
-            f"names; {_HOW_TO_FLIP}"
+            f"{', '.join(unpaired)}; cgalib pairs names with a left/right or l/r word "
+            f"(left_*, *_right, L_*, *_R, leftShoulder, LShoulder, wristL); {_HOW_TO_FLIP}"
         )
     flip = [partners.get(i, i) for i in range(len(names))]
-    for a, b in given:
+    table_pairs, unknown = layout_mirror_pairs(names, exclude=paired)
+    for a, b in (*table_pairs, *given):
         flip[a], flip[b] = b, a
+    unsure = [_numbered_run(names, group) for group in unknown.values()]
+    unsure += [
+        f"{n!r} (a side word cgalib cannot read)"
+        for i, n in enumerate(names)
+        if i not in paired and mentions_side(n)
+    ]
+    if unsure:
+        warnings.warn(
+            f"{source}: the names do not tell the mirror of these keypoints, so a flip leaves "
+            f"them in place: {'; '.join(unsure)}; cgalib reads left/right and l/r words and "
+            f"knows the mirrors of {_KNOWN_LAYOUTS}; if they have mirrors, {_HOW_TO_FLIP}, "
+            "or read the data set's metainfo (cgalib.utils.dataset_info)",
+            KeypointSetWarning,
+            stacklevel=2,
+        )
     return _check_flip_index(names, flip, source) if given else tuple(flip)
+
+
+_KNOWN_LAYOUTS = " and ".join(
+    f"{description} (numbered 0..{n - 1} or 1..{n})"
+    for n, (description, _) in LAYOUT_MIRROR_TABLES.items()
+)
+
+
+def _numbered_run(names: Sequence[str], group: Sequence[int]) -> str:
+    """``"kpt-0 to kpt-18 (19 numbered points of a layout without a mirror table)"``."""
+    ordered = sorted(group, key=lambda i: numbered_name(names[i])[1])
+    runs, start = [], 0
+    for n in range(1, len(ordered) + 1):
+        if n == len(ordered) or (
+            numbered_name(names[ordered[n]])[1] != numbered_name(names[ordered[n - 1]])[1] + 1
+        ):
+            first, last = names[ordered[start]], names[ordered[n - 1]]
+            runs.append(first if first == last else f"{first} to {last}")
+            start = n
+    return (
+        f"{', '.join(runs)} ({len(ordered)} numbered points of a layout without a mirror "
+        "table)"
+    )
 
 
 def _pair_indices(names: Sequence[str], pairs: Any, source: str) -> list[tuple[int, int]]:
@@ -396,41 +426,87 @@ def warn_default_sigmas(source: str, num_keypoints: int, stacklevel: int = 2) ->
     )
 
 
-def _skeleton_from_coco(skeleton: Any, names: Sequence[str], source: str) -> tuple:
-    """A COCO ``skeleton`` (1-based index pairs) as 0-based pairs, checked in the file's own
-    numbers: every message quotes the limb as the file writes it (1-based indices) and
-    counts limbs from 1 ("limb 3 of 19"), naming its keypoints where it can."""
+def _skeleton_from_coco(
+    skeleton: Any, names: Sequence[str], source: str
+) -> tuple[tuple[tuple[int, int], ...], list[int]]:
+    """A COCO ``skeleton`` (1-based index pairs) as 0-based pairs, and the positions of the
+    limbs kept.
+
+    The skeleton only draws, so a bad one is dropped with one
+    [`KeypointSetWarning`][KeypointSetWarning], never refused: whole when it cannot be this
+    set's (a limb past the last keypoint: written for another set, as CrowdPose's files
+    carry COCO's 17-keypoint skeleton; or 0-based), limb by limb for a limb that is not a
+    pair of indices or joins a keypoint to itself. Messages quote limbs in the file's own
+    numbers (1-based indices, limbs counted from 1: "limb 3 of 19")."""
     k = len(names)
     if skeleton is None:
-        return ()
+        return (), []
     if not isinstance(skeleton, (list, tuple)):
-        raise KeypointSetError(
-            f"{source}: skeleton must be a list of [a, b] keypoint index pairs, got "
-            f"{_short(skeleton)}"
+        _warn_drawing(
+            f"{source}: skeleton is {_short(skeleton)}, not a list of [a, b] keypoint index "
+            "pairs; it is dropped and people are drawn without limbs"
         )
-    out = []
+        return (), []
+    pairs = [(n, limb) for n, limb in enumerate(skeleton, 1)
+             if isinstance(limb, (list, tuple)) and len(limb) == 2 and all(map(_is_int, limb))]  # fmt: skip
+    outside = [(n, list(limb)) for n, limb in pairs if not all(1 <= v <= k for v in limb)]
+    if outside:
+        n, limb = outside[0]
+        more = f" and {len(outside) - 1} more" if len(outside) > 1 else ""
+        why = (
+            "COCO skeletons are 1-based: this one looks 0-based, add 1 to every index"
+            if all(0 <= v < k for _, lb in pairs for v in lb)
+            else "it seems written for another keypoint set"
+        )
+        _warn_drawing(
+            f"{source}: skeleton limb {n} of {len(skeleton)}, {limb}{more}, "
+            f"{'are' if more else 'is'} out of range 1..{k} for the {k} keypoints ({why}); "
+            "the skeleton is dropped and people are drawn without limbs: fix or remove it"
+        )
+        return (), []
+    problems, kept, out = [], [], []
+    good = dict(pairs)
     for n, limb in enumerate(skeleton, 1):
-        where = f"{source}: skeleton limb {n} of {len(skeleton)}"
-        if not (isinstance(limb, (list, tuple)) and len(limb) == 2 and all(map(_is_int, limb))):
-            raise KeypointSetError(
-                f"{where} is {_short(limb)}; each limb is a pair of 1-based keypoint indices "
-                f"[a, b] in 1..{k}"
+        if n not in good:
+            problems.append(f"limb {n} is {_short(limb)}, not a pair of keypoint indices")
+        elif limb[0] == limb[1]:
+            problems.append(
+                f"limb {n}, {list(limb)}, joins keypoint {limb[0]} ({names[limb[0] - 1]!r}) "
+                "to itself"
             )
-        if not all(1 <= v <= k for v in limb):
-            zero_based = (
-                " (COCO skeletons are 1-based: this one looks 0-based, add 1 to every index)"
-            )
-            raise KeypointSetError(
-                f"{where}, {list(limb)}, is out of range 1..{k} for the {k} keypoints"
-                + (zero_based if 0 in limb else "; fix or remove the limb")
-            )
-        if limb[0] == limb[1]:
-            raise KeypointSetError(
-                f"{where}, {list(limb)}, joins keypoint {limb[0]} ({names[limb[0] - 1]!r}) to "
-                "itself; a limb joins two keypoints (1-based indices): fix or remove it"
-            )
-        out.append((int(limb[0]) - 1, int(limb[1]) - 1))
-    return tuple(out)
+        else:
+            kept.append(n - 1)
+            out.append((int(limb[0]) - 1, int(limb[1]) - 1))
+    if problems:
+        _warn_drawing(
+            f"{source}: skeleton of {len(skeleton)} limbs (1-based [a, b] keypoint index "
+            f"pairs in 1..{k}): {'; '.join(problems)}; "
+            f"{'these limbs are' if len(problems) > 1 else 'this limb is'} dropped from the "
+            "drawings: fix or remove them"
+        )
+    return tuple(out), kept
+
+
+def _drawing_colors(
+    values: Any, count: int, key: str, what: str, source: str, kept: list[int] | None = None
+) -> tuple[str, ...] | None:
+    """A category's ``colors`` (one per keypoint) or ``limb_colors`` (one per limb of the
+    file's skeleton, ``kept`` the limbs kept): dropped with a warning when they do not
+    fit, since they only draw."""
+    if values is None:
+        return None
+    ok = isinstance(values, (list, tuple)) and all(isinstance(v, str) for v in values)
+    if not ok or len(values) != count:
+        _warn_drawing(
+            f"{source}: {key} must list {count} colour names, one per {what}, got "
+            f"{_short(values)}; they are dropped and the drawings colour by body side"
+        )
+        return None
+    return tuple(values) if kept is None else tuple(values[i] for i in kept)
+
+
+def _warn_drawing(message: str) -> None:
+    warnings.warn(message, KeypointSetWarning, stacklevel=5)
 
 
 @dataclass(frozen=True)
@@ -598,7 +674,7 @@ class KeypointSet:
         """The set a COCO ``categories`` entry describes.
 
         Reads ``keypoints`` (the names), ``skeleton`` (COCO's **1-based** index pairs,
-        converted to 0-based and range-checked) and ``name``; and, when the category has
+        converted to 0-based) and ``name``; and, when the category has
         them, the optional keys cgalib understands (pycocotools ignores them):
         ``flip_index`` or ``flip_pairs`` (``[[name, name], ...]``, the mirror pairs the
         names do not show; see `flip_index_from_names()`), ``sigmas``, ``colors``, ``limb_colors``, ``upper_body`` and
@@ -613,10 +689,20 @@ class KeypointSet:
         Returns:
             The [`KeypointSet`][KeypointSet].
 
+        The fields that only draw are never fatal: a skeleton that cannot be the set's (a
+        limb past the last keypoint, as CrowdPose's files carry COCO's skeleton, or
+        0-based) is dropped whole, a limb that is not a pair or joins a keypoint to itself
+        alone, and ``colors``/``limb_colors`` of the wrong count are dropped, each with one
+        [`KeypointSetWarning`][KeypointSetWarning] naming ``source``.
+
         Raises:
-            KeypointSetError: naming ``source``: no keypoint names, a limb out of range
-                (with a hint when it looks 0-based), names that cannot be paired, a wrong
-                flip map, or sigmas of the wrong count.
+            KeypointSetError: naming ``source``: no keypoint names, names that cannot be
+                paired, a wrong flip map, or sigmas of the wrong count.
+
+        Warns:
+            KeypointSetWarning: for drawing fields dropped, for keypoints whose mirror the
+                names do not tell (see `flip_index_from_names()`),
+                and for default sigmas.
 
         Example:
             >>> category = {"id": 1, "name": "hand", "keypoints": ["wrist", "l_tip", "r_tip"],
@@ -698,7 +784,14 @@ class KeypointSet:
                 "category lists its keypoint names under 'keypoints'"
             )
         names = tuple(names)
-        skeleton = _skeleton_from_coco(data.get("skeleton"), names, source)
+        skeleton, kept = _skeleton_from_coco(data.get("skeleton"), names, source)
+        raw = data.get("skeleton")
+        limb_count = len(raw) if isinstance(raw, (list, tuple)) else 0
+        colors = _drawing_colors(data.get("colors"), len(names), "colors", "keypoint", source)
+        limb_colors = data.get("limb_colors")
+        if limb_count and not kept:
+            limb_colors = None  # the skeleton was dropped (and said so): nothing to colour
+        limb_colors = _drawing_colors(limb_colors, limb_count, "limb_colors", "limb", source, kept)
         if flip_index is None and data.get("flip_index") is not None:
             flip_index = data["flip_index"]
         elif flip_index is None and data.get("flip_pairs") is not None:
@@ -730,8 +823,8 @@ class KeypointSet:
             sigmas=sigmas,
             sigma_source=sigma_source,
             categories=categories,
-            colors=_tuple_or_none(data.get("colors")),
-            limb_colors=_tuple_or_none(data.get("limb_colors")),
+            colors=colors,
+            limb_colors=limb_colors,
             upper_body=body("upper_body"),
             lower_body=body("lower_body"),
             source=source,
@@ -820,10 +913,6 @@ def _indices(values: Any, k: int, key: str, source: str) -> tuple[int, ...] | No
             f"{_short(values)}"
         )
     return tuple(int(v) for v in values)
-
-
-def _tuple_or_none(values: Any) -> Any:
-    return tuple(values) if isinstance(values, list) else values
 
 
 def _is_int(value: Any) -> bool:

@@ -5,6 +5,7 @@ engine.train, cgalib.eval, cgalib eval, the drawings)."""
 from __future__ import annotations
 
 import json
+import warnings
 
 import matplotlib
 import pytest
@@ -104,28 +105,85 @@ def test_wrong_number_of_sigmas(body14, tmp_path):
         coco_keypoint_ap(ann, [])
 
 
-def test_skeleton_out_of_range(body14, tmp_path):
+def test_skeleton_out_of_range(body14):
     """The category's skeleton has a limb [14, 15] for 14 keypoints (1-based, 15 is past the
     end).
 
-    Training stops before the first step with one line naming the file, the category, the
-    limb's position and values in the file's own 1-based numbers and the range 1..14."""
+    The file loads: the skeleton only draws, so it is dropped with one KeypointSetWarning
+    naming the file, the category, the limb's position and values in the file's own 1-based
+    numbers and the range 1..14; the set keeps its 14 keypoints and people are drawn
+    without limbs."""
     root, ann, data = body14
     _rewrite(ann, data, skeleton=[*BODY14_CATEGORY["skeleton"], [14, 15]])
-    assert "skeleton limb 15 of 15, [14, 15], is out of range 1..14 for the 14 keypoints" in (
-        _refused(root, tmp_path)
-    )
+    with pytest.warns(KeypointSetWarning) as caught:
+        found = CocoKeypoints(root / "train", ann).keypoint_set
+    (message,) = [str(w.message) for w in caught]
+    assert message.startswith(f"{ann}: category 'person': skeleton limb 15 of 15, [14, 15], is ")
+    assert "out of range 1..14 for the 14 keypoints" in message
+    assert found.skeleton == () and len(found) == 14
 
 
-def test_skeleton_written_zero_based(body14, tmp_path):
+def test_crowdpose_file_with_coco_skeleton(body14):
+    """A CrowdPose annotation file: 14 keypoints, and beside them COCO's 17-keypoint
+    skeleton (19 limbs, the first [16, 14]), as CrowdPose publishes it.
+
+    The file loads with one KeypointSetWarning naming the file, the first limb past the end
+    ([16, 14]) and how many more (2), and saying the skeleton seems written for another keypoint
+    set; the whole skeleton is dropped (its other limbs would join the wrong joints), the
+    flip map and sigmas are the file's."""
+    root, ann, data = body14
+    coco_skeleton = [[16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13],
+                     [6, 7], [6, 8], [7, 9], [8, 10], [9, 11], [2, 3], [1, 2], [1, 3],
+                     [2, 4], [3, 5], [4, 6], [5, 7]]  # fmt: skip
+    _rewrite(ann, data, skeleton=coco_skeleton)
+    with pytest.warns(KeypointSetWarning) as caught:
+        found = CocoKeypoints(root / "train", ann).keypoint_set
+    (message,) = [str(w.message) for w in caught]
+    assert "skeleton limb 1 of 19, [16, 14] and 2 more, are out of range 1..14" in message
+    assert "it seems written for another keypoint set" in message
+    assert found.skeleton == () and found.flip_index == KeypointSet.from_category(
+        BODY14_CATEGORY
+    ).flip_index
+
+
+def test_skeleton_written_zero_based(body14):
     """The category's skeleton uses 0-based indices ([0, 1], ...), as some tools write.
 
-    Loading fails with one line saying COCO skeletons are 1-based and this one looks 0-based,
-    add 1 to every index (instead of silently drawing every limb one joint off)."""
+    The file loads with one KeypointSetWarning saying COCO skeletons are 1-based and this
+    one looks 0-based, add 1 to every index; the skeleton is dropped, instead of silently
+    drawing every limb one joint off."""
     root, ann, data = body14
     zero_based = [[a - 1, b - 1] for a, b in BODY14_CATEGORY["skeleton"]]
     _rewrite(ann, data, skeleton=zero_based)
-    assert "this one looks 0-based, add 1 to every index" in _refused(root, tmp_path)
+    with pytest.warns(KeypointSetWarning, match="this one looks 0-based, add 1 to every index"):
+        assert CocoKeypoints(root / "train", ann).keypoint_set.skeleton == ()
+
+
+def test_numbered_keypoint_names(body14):
+    """A set whose keypoints are named only by number (kpt-0 .. kpt-13), as face landmark
+    sets are (300W, WFLW, COFW), without a flip map.
+
+    The file loads with one KeypointSetWarning naming the file, the category and the
+    keypoints (kpt-0 to kpt-13), saying a flip leaves them in place and how to give the map
+    (flip_index, flip_pairs, or the data set's metainfo); given "flip_index" in the
+    category, it loads without a warning and with that map."""
+    root, ann, data = body14
+    names = [f"kpt-{i}" for i in range(14)]
+    _rewrite(ann, data, keypoints=names, upper_body=None, lower_body=None)
+    with pytest.warns(KeypointSetWarning) as caught:
+        found = CocoKeypoints(root / "train", ann).keypoint_set
+    (message,) = [str(w.message) for w in caught]
+    assert message.startswith(
+        f"{ann}: category 'person': the names do not tell the mirror of these keypoints, so "
+        "a flip leaves them in place: kpt-0 to kpt-13 (14 numbered points"
+    )
+    assert "flip_index=[...]" in message and "cgalib.utils.dataset_info" in message
+    assert found.flip_index == tuple(range(14))
+    flip = [1, 0, *range(2, 14)]
+    _rewrite(ann, data, flip_index=flip)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert CocoKeypoints(root / "train", ann).keypoint_set.flip_index == tuple(flip)
 
 
 def test_custom_set_without_sigmas(body14):

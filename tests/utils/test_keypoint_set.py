@@ -77,7 +77,7 @@ def test_keypoint_side_reads_one_side_word():
     assert keypoint_side("left_right_hand") == ("center", ("left", "right", "hand"))
     assert keypoint_side("Left") == ("center", ("left",))
     assert keypoint_side("r_hip") == ("right", ("hip",))
-    assert keypoint_side("hip_r") == ("center", ("hip", "r"))  # l/r only lead
+    assert keypoint_side("hip_r") == ("right", ("hip",))  # l/r lead or trail
 
 
 def test_unpairable_names_are_listed_with_how_to_pass_a_map():
@@ -123,14 +123,79 @@ def test_a_one_based_skeleton_is_converted_and_range_checked():
     category = {"name": "x", "keypoints": ["a", "b", "c"], "sigmas": [0.1] * 3,
                 "skeleton": [[1, 2], [2, 3]]}  # fmt: skip
     assert KeypointSet.from_category(category).skeleton == ((0, 1), (1, 2))
-    category["skeleton"] = [[1, 2], [3, 4]]
-    with pytest.raises(KeypointSetError, match=r"limb 2 of 2, \[3, 4\], is out of range 1..3"):
-        KeypointSet.from_category(category, source="a.json")
-    category["skeleton"] = [[0, 1]]
-    with pytest.raises(KeypointSetError, match="this one looks 0-based, add 1 to every index"):
-        KeypointSet.from_category(category)
     with pytest.raises(KeypointSetError, match="0-based keypoint indices in 0..2"):
-        KeypointSet(("a", "b", "c"), skeleton=((0, 3),), sigmas=(0.1,) * 3)
+        KeypointSet(("a", "b", "c"), skeleton=((0, 3),), sigmas=(0.1,) * 3)  # code: strict
+
+
+def test_a_skeleton_that_cannot_be_the_sets_is_dropped_with_a_warning():
+    category = {"name": "x", "keypoints": ["a", "b", "c"], "sigmas": [0.1] * 3,
+                "skeleton": [[1, 2], [3, 4]], "limb_colors": ["red", "blue"]}  # fmt: skip
+    with pytest.warns(KeypointSetWarning) as caught:
+        found = KeypointSet.from_category(category, source="a.json")
+    (message,) = [str(w.message) for w in caught]
+    assert message.startswith("a.json: skeleton limb 2 of 2, [3, 4], is out of range 1..3")
+    assert "written for another keypoint set" in message and "drawn without limbs" in message
+    assert found.skeleton == () and found.limb_colors is None
+    category["skeleton"] = [[0, 1], [1, 2]]
+    with pytest.warns(KeypointSetWarning, match="this one looks 0-based, add 1 to every index"):
+        assert KeypointSet.from_category(category).skeleton == ()
+
+
+def test_bad_limbs_are_dropped_alone_with_their_colours():
+    category = {"name": "x", "keypoints": ["a", "b", "c"], "sigmas": [0.1] * 3,
+                "skeleton": [[1, 2], [2, 2], "x", [2, 3]],
+                "limb_colors": ["red", "green", "grey", "blue"]}  # fmt: skip
+    with pytest.warns(KeypointSetWarning) as caught:
+        found = KeypointSet.from_category(category, source="a.json")
+    (message,) = [str(w.message) for w in caught]
+    assert "limb 2, [2, 2], joins keypoint 2 ('b') to itself" in message
+    assert "limb 3 is 'x', not a pair of keypoint indices" in message
+    assert found.skeleton == ((0, 1), (1, 2)) and found.limb_colors == ("red", "blue")
+
+
+def test_colours_that_do_not_fit_are_dropped_with_a_warning():
+    category = {"name": "x", "keypoints": ["a", "b"], "sigmas": [0.1] * 2,
+                "skeleton": [[1, 2]], "colors": ["red"], "limb_colors": ["red", "blue"]}  # fmt: skip
+    with pytest.warns(KeypointSetWarning) as caught:
+        found = KeypointSet.from_category(category, source="a.json")
+    assert [str(w.message).split(";")[0] for w in caught] == [
+        "a.json: colors must list 2 colour names, one per keypoint, got ['red']",
+        "a.json: limb_colors must list 1 colour names, one per limb, got ['red', 'blue']",
+    ]
+    assert found.colors is None and found.limb_colors is None and found.skeleton == ((0, 1),)
+
+
+def test_numbered_names_without_a_table_warn_and_a_given_map_silences_them():
+    names = ["nose", "kpt-1", "kpt-2", "kpt-3"]
+    with pytest.warns(KeypointSetWarning) as caught:
+        found = KeypointSet(tuple(names), sigmas=(0.1,) * 4, source="faces.json")
+    (message,) = [str(w.message) for w in caught]
+    assert message.startswith(
+        "faces.json: the names do not tell the mirror of these keypoints, so a flip leaves "
+        "them in place: kpt-1 to kpt-3 (3 numbered points of a layout without a mirror table)"
+    )
+    assert found.flip_index == (0, 1, 2, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        given = KeypointSet(tuple(names), flip_index=(0, 3, 2, 1), sigmas=(0.1,) * 4)
+        paired = KeypointSet.from_category(
+            {"keypoints": names, "flip_pairs": [["kpt-1", "kpt-3"]], "sigmas": [0.1] * 4}
+        )
+    assert given.flip_index == paired.flip_index == (0, 3, 2, 1)
+
+
+def test_the_68_point_face_inside_a_body_set_is_mirrored_by_the_table():
+    names = (*KEYPOINT_NAMES, *(f"face-{i}" for i in range(68)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        found = KeypointSet(names, sigmas=(0.05,) * len(names))
+    flip = found.flip_index
+    assert flip[:17] == FLIP_INDEX
+    assert names[flip[names.index("face-0")]] == "face-16"
+    assert names[flip[names.index("face-36")]] == "face-45"  # the eyes' outer corners
+    assert names[flip[names.index("face-30")]] == "face-30"  # the nose tip
+    # a given map is not held to the table: the names say no side
+    assert KeypointSet(names, flip_index=(*FLIP_INDEX, *range(17, 85)), sigmas=found.sigmas)
 
 
 def test_the_sigma_rule():
