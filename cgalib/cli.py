@@ -28,6 +28,7 @@ from pathlib import Path
 
 from cgalib.utils.outputs import check_not_an_input, check_writable
 from cgalib.utils.signals import Interrupted, interrupt_on_signals
+from cgalib.viz.poses import DISPLAY_SCORE_THRESHOLD
 
 __all__ = ["build_parser", "main"]
 
@@ -341,6 +342,7 @@ def _cmd_predict(
         device=device,
         input_size=_model_input(model, input_size),
         precision=precision,
+        score_threshold=threshold,
     )
     videos = [i for i in inputs if Path(i).suffix.lower() in VIDEO_SUFFIXES and Path(i).is_file()]
     pictures = [i for i in inputs if i not in videos]
@@ -357,7 +359,10 @@ def _cmd_predict(
             skipped += len(pictures)
         else:
             skipped += len(report.skipped)
-            print(f"results: {report.results} ({report.images} pictures, {report.people} people)")
+            print(
+                f"results: {report.results} ({report.images} pictures, {report.people} people "
+                f"scored {threshold:g} or more; --threshold 0 keeps every candidate)"
+            )
     if videos:
         from cgalib.video import PoseSmoother, PoseTracker
 
@@ -607,7 +612,11 @@ def _add_predict(sub: _Sub) -> None:
     )
     _add_precision_and_device(p)
     p.add_argument(
-        "--threshold", type=_PROBABILITY, default=0.1, help="drawing score threshold, 0..1"
+        "--threshold",
+        type=_PROBABILITY,
+        default=DISPLAY_SCORE_THRESHOLD,
+        help="leave out people scored below it, in the results and the drawings, 0..1 "
+        f"(default {DISPLAY_SCORE_THRESHOLD}; 0 keeps every candidate, as evaluation does)",
     )
     p.add_argument(
         "--strict",

@@ -91,6 +91,8 @@ def test_predict_renders_a_folder(tiny, capsys):
                 str(out),
                 "--device",
                 "cpu",
+                "--threshold",
+                "0",  # an untrained model: every candidate
             ]
         )
         == 0
@@ -162,7 +164,8 @@ def test_predict_with_a_detector_draws_and_writes_results(runs, capsys):
     image = next((runs["data"] / "val").iterdir())
     out = runs["root"] / "pred"
     args = ["predict", str(image), "--checkpoint", str(runs["top_down"]), "--detector",
-            str(runs["detector"]), "--out", str(out), "--device", "cpu"]  # fmt: skip
+            str(runs["detector"]), "--out", str(out), "--device", "cpu",
+            "--threshold", "0"]  # fmt: skip
     assert main(args) == 0
     results = json.loads((out / "results.json").read_text())
     assert results and all(
@@ -201,7 +204,8 @@ def test_it_evaluates_predicts_and_draws_without_flags(body14_run, capsys, tmp_p
     assert results and all(len(r["keypoints"]) == 3 * 14 for r in results)
     out = tmp_path / "pred"
     inputs = [str(body14_run / "data" / "val")]
-    assert main(["predict", *inputs, "--checkpoint", ckpt, "--out", str(out), "--device", "cpu"]) == 0
+    args = ["predict", *inputs, "--checkpoint", ckpt, "--out", str(out), "--threshold", "0"]
+    assert main(args) == 0
     assert len(list(out.glob("*.png"))) == 2
     ds = CocoKeypoints(body14_run / "data" / "val", body14_run / "data" / "annotations" /
                        "person_keypoints_val.json")  # fmt: skip

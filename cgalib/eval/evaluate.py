@@ -154,8 +154,9 @@ def _predictor(
     if boxes is not None and not net.needs_boxes:
         raise ValueError(f"{name} finds the people in whole images itself; leave out boxes")
     detector, table = _box_source(boxes, coco)
-    if not isinstance(model, Predictor):
-        predictor = Predictor(model, detector=detector, **predictor_kwargs)
+    if not isinstance(model, Predictor):  # every candidate counts (COCO's rule)
+        kwargs = {"score_threshold": 0.0, **predictor_kwargs}
+        predictor = Predictor(model, detector=detector, **kwargs)
     elif predictor_kwargs or detector is not None:
         given = [*predictor_kwargs, *(["boxes"] if detector is not None else [])]
         raise TypeError(
@@ -163,6 +164,14 @@ def _predictor(
         )
     else:
         predictor = model
+        if predictor.score_threshold > 0:
+            warnings.warn(
+                f"the Predictor leaves out people scored below {predictor.score_threshold:g}, "
+                "which COCO AP counts (it ranks every candidate): this AP is lower than the "
+                "model's; pass the model, or a Predictor with score_threshold=0",
+                UserWarning,
+                stacklevel=4,
+            )
     if net.needs_boxes and table is None and predictor.detector is None:
         raise ValueError(
             f"{name} needs person boxes: give boxes='gt', a COCO detections .json, a detector "
@@ -223,7 +232,8 @@ def predict_coco(
         progress: show a progress bar.
         **predictor_kwargs: [`Predictor`][cgalib.Predictor] arguments (``input_size``,
             ``device``, ``batch_size``, ``precision``, ``box_score_threshold``,
-            ``oks_nms_threshold``...).
+            ``oks_nms_threshold``...); ``score_threshold`` is 0 unless given (every
+            candidate is kept; a ready ``Predictor`` that leaves people out is warned about).
 
     Returns:
         Standard COCO results: ``image_id``, ``category_id`` (the file's keypoint

@@ -54,6 +54,7 @@ from cgalib.utils.image import (
 from cgalib.utils.outputs import OutputError, check_writable, describe_os_error, is_inside
 from cgalib.utils.progress import ProgressBar
 from cgalib.utils.signals import stop_requests
+from cgalib.viz.poses import DISPLAY_SCORE_THRESHOLD
 
 __all__ = [
     "ANIMATION_SUFFIXES",
@@ -359,7 +360,7 @@ def predict_media(
     out_dir: str | os.PathLike,
     input_size: int | None = None,
     device: str | None = None,
-    score_threshold: float = 0.1,
+    score_threshold: float = DISPLAY_SCORE_THRESHOLD,
     render: bool = True,
     strict: bool = False,
 ) -> MediaReport:
@@ -401,7 +402,8 @@ def predict_media(
         input_size: the model's input size (when ``predictor`` is a model; default the
             model's own).
         device: where to run (when ``predictor`` is a model).
-        score_threshold: people below it are not drawn (all are written to the JSON).
+        score_threshold: people below it are not drawn (the JSON holds the predictor's
+            people: a ``Predictor`` built here leaves out the same ones).
         render: draw the pictures (skeleton and colours of the model's keypoint set).
         strict: stop at the first input that cannot be read or picture the model fails
             on, raising its error (after writing the results so far), instead of
@@ -426,7 +428,9 @@ def predict_media(
     if not inputs:
         raise ValueError("predict_media needs at least one input (image, folder or GIF)")
     if isinstance(predictor, nn.Module):
-        predictor = Predictor(predictor, device=device, input_size=input_size)
+        predictor = Predictor(
+            predictor, device=device, input_size=input_size, score_threshold=score_threshold
+        )
     out = check_writable(out_dir, "output folder")
     path = out / RESULTS_NAME
     results: list[dict] = []

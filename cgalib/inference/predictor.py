@@ -34,6 +34,7 @@ from cgalib.utils.image import (
 )
 from cgalib.utils.keypoint_set import KeypointSet
 from cgalib.utils.precision import Precision, autocast, precision_dtype
+from cgalib.viz.poses import DISPLAY_SCORE_THRESHOLD
 
 __all__ = ["BoxesInput", "Predictor"]
 
@@ -112,7 +113,11 @@ class Predictor:
         precision: ``"fp32"``, or ``"bf16"``/``"fp16"`` autocast.
         batch_size: images per forward pass (person crops, for a model that needs boxes),
             at least 1.
-        score_threshold: people with a lower ``score`` are dropped, in ``[0, 1]``.
+        score_threshold: people with a lower ``score`` are dropped, in ``[0, 1]``; by
+            default [`DISPLAY_SCORE_THRESHOLD`][cgalib.viz.DISPLAY_SCORE_THRESHOLD] (0.3),
+            what a person wants to see. ``0`` keeps every candidate, as COCO evaluation
+            needs ([`evaluate_coco()`][cgalib.eval.evaluate_coco] does so itself); the
+            detector of a model that needs boxes is run with the same threshold.
         box_score_threshold: people with a lower ``box_score`` are dropped (for a model
             that needs boxes, their boxes are not cropped), in ``[0, 1]``.
         oks_nms_threshold: with a value in ``(0, 1]``, OKS-NMS (with the keypoint set's
@@ -160,7 +165,7 @@ class Predictor:
         input_size: int | Sequence[int] | None = None,
         precision: Precision = "fp32",
         batch_size: int = 8,
-        score_threshold: float = 0.0,
+        score_threshold: float = DISPLAY_SCORE_THRESHOLD,
         box_score_threshold: float = 0.0,
         oks_nms_threshold: float | None = None,
         compile: Compile = False,
@@ -224,7 +229,7 @@ class Predictor:
         if not isinstance(detector, Predictor):
             batch = min(self.batch_size, 8)
             detector = Predictor(detector, device=self.device, precision=self.precision,
-                                 batch_size=batch)  # fmt: skip
+                                 batch_size=batch, score_threshold=self.score_threshold)  # fmt: skip
         return detector
 
     def _autocast(self, cache_enabled: bool = True):

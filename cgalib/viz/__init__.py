@@ -3,6 +3,7 @@
 from cgalib.viz.figures import save_prediction_grid
 from cgalib.viz.masks import draw_masks
 from cgalib.viz.poses import (
+    DISPLAY_SCORE_THRESHOLD,
     LIMB_COLORS,
     PoseStyle,
     check_people_keypoints,
@@ -14,6 +15,7 @@ from cgalib.viz.poses import (
 )
 
 __all__ = [
+    "DISPLAY_SCORE_THRESHOLD",
     "LIMB_COLORS",
     "PoseStyle",
     "check_people_keypoints",

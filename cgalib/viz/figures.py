@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import torch
 
 from cgalib.utils.keypoint_set import KeypointSet
-from cgalib.viz.poses import draw_people
+from cgalib.viz.poses import DISPLAY_SCORE_THRESHOLD, draw_people
 
 __all__ = ["save_prediction_grid"]
 
@@ -18,7 +18,7 @@ def save_prediction_grid(
     images: Sequence[torch.Tensor],
     predictions: Sequence[Sequence[dict]],
     ground_truth: Sequence[Sequence[dict]] | None = None,
-    score_threshold: float = 0.2,
+    score_threshold: float = DISPLAY_SCORE_THRESHOLD,
     columns: int = 3,
     keypoint_set: KeypointSet | None = None,
 ) -> None:
@@ -31,7 +31,8 @@ def save_prediction_grid(
             optionally ``extended_box`` as xyxy, drawn dashed).
         ground_truth: per image, COCO annotations to draw in a panel beside each prediction.
         score_threshold: people below it are not drawn.
-        columns: images per row (each takes two panels with ground truth).
+        columns: most images per row (each takes two panels with ground truth); fewer
+            images make a narrower figure, without empty panels.
         keypoint_set: the keypoints drawn (skeleton and colours); default COCO's.
 
     Raises:
@@ -43,6 +44,7 @@ def save_prediction_grid(
     import matplotlib.pyplot as plt
 
     panels = 2 if ground_truth is not None else 1
+    columns = max(1, min(columns, len(images)))
     rows = (len(images) + columns - 1) // columns
     fig, axes = plt.subplots(
         rows, columns * panels, figsize=(3.2 * columns * panels, 3.4 * rows), squeeze=False

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from cgalib.codecs.roi_masks import segmentation_to_mask
+from cgalib.viz.poses import DISPLAY_SCORE_THRESHOLD
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -19,7 +20,7 @@ def draw_masks(
     ax: Axes,
     people: Sequence[dict],
     image_size: tuple[int, int],
-    score_threshold: float = 0.2,
+    score_threshold: float = DISPLAY_SCORE_THRESHOLD,
     alpha: float = 0.45,
     colormap: str = "tab10",
     draw_size: tuple[int, int] | None = None,

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = [
+    "DISPLAY_SCORE_THRESHOLD",
     "LIMB_COLORS",
     "PoseStyle",
     "check_people_keypoints",
@@ -25,6 +26,12 @@ __all__ = [
     "limb_side",
     "pose_style",
 ]
+
+DISPLAY_SCORE_THRESHOLD = 0.3
+"""The person score below which what a person sees leaves a person out: the default of
+[`Predictor`][cgalib.Predictor] results, ``cgalib predict`` and every drawing (mmpose draws
+from 0.3, ultralytics keeps from 0.25). Evaluation keeps every candidate instead (COCO's
+rule: AP ranks them by score)."""
 
 LIMB_COLORS = {"left": "#1f77ff", "right": "#ff7f0e", "center": "#2ca02c"}
 """Colours by body side, after the COCO visualisations: left limbs blue, right limbs orange,
@@ -142,7 +149,7 @@ def draw_people(
     ax: Axes,
     image: torch.Tensor | np.ndarray | Image.Image,
     people: Sequence[dict],
-    score_threshold: float = 0.2,
+    score_threshold: float = DISPLAY_SCORE_THRESHOLD,
     keypoint_threshold: float = 0.2,
     box_key: str | None = "bbox",
     extra_box_key: str | None = None,
@@ -168,7 +175,8 @@ def draw_people(
         keypoint_set: the people's keypoints (skeleton and colours); default COCO's.
         image_size: ``(H, W)`` of the picture the people's coordinates are in, when
             ``image`` is a smaller copy of it (a large photo drawn at a bounded size): the
-            copy is stretched over those coordinates. ``None``: the image's own size.
+            copy is stretched over those coordinates. ``None``: the image's own size. The
+            axes span exactly the picture: boxes and labels past its border are cut there.
 
     Returns:
         ``ax``.
@@ -180,11 +188,10 @@ def draw_people(
     from matplotlib.patches import Rectangle
 
     keypoint_set, point_colors, skeleton = pose_style(people, keypoint_set)
-    if image_size is None:
-        ax.imshow(_as_numpy_image(image))
-    else:  # pixel i spans [i - 0.5, i + 0.5) of the picture's coordinates, as imshow's own
-        h, w = image_size
-        ax.imshow(_as_numpy_image(image), extent=(-0.5, w - 0.5, h - 0.5, -0.5))
+    pixels = _as_numpy_image(image)
+    height, width = image_size if image_size is not None else pixels.shape[:2]
+    # pixel i spans [i - 0.5, i + 0.5) of the picture's coordinates, as imshow's own
+    ax.imshow(pixels, extent=(-0.5, width - 0.5, height - 0.5, -0.5))
     ax.set_axis_off()
     if title:
         ax.set_title(title, fontsize=9)
@@ -217,6 +224,7 @@ def draw_people(
                     color="black",
                     fontsize=6,
                     bbox={"facecolor": "#ffff33", "pad": 0.5, "linewidth": 0},
+                    clip_on=True,
                 )
         if extra_box_key and extra_box_key in person:
             x1, y1, x2, y2 = person[extra_box_key]
@@ -231,4 +239,7 @@ def draw_people(
                     linestyle="--",
                 )
             )
+    # the axes stay the picture's: a box past its border is cut there, never shrinks it
+    ax.set_xlim(-0.5, width - 0.5)
+    ax.set_ylim(height - 0.5, -0.5)
     return ax

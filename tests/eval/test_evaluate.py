@@ -86,7 +86,7 @@ def test_a_ready_predictor_brings_its_detector(tmp_path):
     images, ann_file, _ = write_toy_set(tmp_path)
     detector = create_model("cganet_tnet_d1w16", input_size=128, max_detections=2)
     model = create_model("topdown_tnet_d1w16", backbone_kwargs={"num_blocks": 1})
-    predictor = Predictor(model, detector=detector, device="cpu")
+    predictor = Predictor(model, detector=detector, device="cpu", score_threshold=0)
     _, results = evaluate_coco(predictor, images, ann_file, progress=False)
     assert len(results) == 2 * 6
     with pytest.raises(TypeError, match="leave out batch_size"):
@@ -146,3 +146,19 @@ def test_evaluate_coco_scores_its_results_as_pycocotools_does(tiny):
     )
     with pytest.raises(TypeError, match="batch"):
         evaluate_coco(model, tiny / "data" / "val", ann, batch=2)
+
+
+def test_evaluation_keeps_every_candidate(tmp_path):
+    """evaluate_coco of a model scores every candidate (COCO ranks them), although a default
+    Predictor would leave the low-scored ones out; a ready Predictor that leaves people out
+    is scored as given, with a warning saying its AP is lower than the model's."""
+    images, ann_file, _ = write_toy_set(tmp_path)
+    torch.manual_seed(0)
+    model = create_model("cganet_tnet_d1w16", input_size=128, max_detections=5)
+    _, results = evaluate_coco(model, images, ann_file, device="cpu", progress=False)
+    assert len(results) == 5 * 6
+    assert min(r["score"] for r in results) < 0.3
+    with pytest.warns(UserWarning, match=r"leaves out people scored below 0.3, which COCO AP"):
+        _, shown = evaluate_coco(Predictor(model, device="cpu"), images, ann_file,
+                                 progress=False)  # fmt: skip
+    assert len(shown) == sum(r["score"] >= 0.3 for r in results)

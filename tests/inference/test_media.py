@@ -89,7 +89,8 @@ def test_a_video_file_is_sent_to_predict_video(tmp_path):
 def test_predict_media_writes_results_and_pictures(model, tmp_path):
     _img(tmp_path / "x.png")
     out = tmp_path / "out"
-    report = predict_media(model, [tmp_path / "x.png"], out, input_size=128, device="cpu")
+    report = predict_media(model, [tmp_path / "x.png"], out, input_size=128, device="cpu",
+                           score_threshold=0)  # fmt: skip
     results = json.loads(report.results.read_text())
     assert report.images == 1 and report.people == len(results) == 20 and report.skipped == ()
     assert results[0]["file_name"] == "x.png" and "frame" not in results[0]
@@ -100,7 +101,8 @@ def test_predict_media_writes_results_and_pictures(model, tmp_path):
 
 def test_predict_media_tags_video_frames(model, tmp_path):
     _gif(tmp_path / "clip.gif", (10, 200))
-    report = predict_media(model, [tmp_path / "clip.gif"], tmp_path / "out", input_size=128)
+    report = predict_media(model, [tmp_path / "clip.gif"], tmp_path / "out", input_size=128,
+                           score_threshold=0)  # fmt: skip
     results = json.loads(report.results.read_text())
     assert {(r["file_name"], r["frame"]) for r in results} == {("clip.gif", 0), ("clip.gif", 1)}
     assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == [

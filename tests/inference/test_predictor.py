@@ -20,7 +20,9 @@ from top_down_helpers import OracleTopDown, crop_queue
 @pytest.fixture(scope="module")
 def predictor():
     torch.manual_seed(0)
-    return Predictor(create_model("cganet_tnet_d1w16"), device="cpu", input_size=128)
+    return Predictor(
+        create_model("cganet_tnet_d1w16"), device="cpu", score_threshold=0, input_size=128
+    )
 
 
 def _check_people(people, size):
@@ -244,7 +246,7 @@ def _people(seed=0, n=3, size=(200, 300)):
 def test_keypoints_come_back_in_image_pixels_with_box_times_keypoint_scores():
     boxes, kps = _people()
     oracle = OracleTopDown(crop_queue({0: boxes}, {0: kps}, CROP))
-    people = Predictor(oracle, device="cpu").predict(
+    people = Predictor(oracle, device="cpu", score_threshold=0).predict(
         torch.zeros(3, 200, 300, dtype=torch.uint8), boxes=boxes
     )
     assert len(people) == 3
@@ -267,7 +269,7 @@ def test_boxes_at_the_border_map_back_and_clip_to_the_image():
     kps[1, :, 0], kps[1, :, 1] = torch.linspace(250, 299, 17), torch.linspace(120, 199, 17)
     queue = crop_queue({0: boxes}, {0: kps}, CROP)
     assert all((q[:, 2] > 0).all() for q in queue)  # still inside the padded crops
-    people = Predictor(OracleTopDown(queue), device="cpu").predict(
+    people = Predictor(OracleTopDown(queue), device="cpu", score_threshold=0).predict(
         torch.zeros(3, 200, 300, dtype=torch.uint8), boxes=boxes
     )
     got = {round(p["bbox"][0]): torch.tensor(p["keypoints"]).reshape(17, 3) for p in people}
@@ -276,7 +278,7 @@ def test_boxes_at_the_border_map_back_and_clip_to_the_image():
     # a keypoint predicted outside the image is clipped to its last pixel
     outside = [q.clone() for q in queue]
     outside[1][:, 0] = 191.0  # the crop's right edge lies beyond the image
-    people = Predictor(OracleTopDown(outside), device="cpu").predict(
+    people = Predictor(OracleTopDown(outside), device="cpu", score_threshold=0).predict(
         torch.zeros(3, 200, 300, dtype=torch.uint8), boxes=boxes
     )
     right = next(p for p in people if p["bbox"][0] > 200)
@@ -289,9 +291,9 @@ def test_oks_nms_drops_a_repeated_pose():
     queue = crop_queue({0: twice}, {0: kps.expand(2, -1, -1)}, CROP)
     image = torch.zeros(3, 200, 300, dtype=torch.uint8)
     assert (
-        len(Predictor(OracleTopDown(queue), device="cpu").predict(image, boxes=twice)) == 2
+        len(Predictor(OracleTopDown(queue), device="cpu", score_threshold=0).predict(image, boxes=twice)) == 2
     )
-    nms = Predictor(OracleTopDown(queue), device="cpu", oks_nms_threshold=0.9)
+    nms = Predictor(OracleTopDown(queue), device="cpu", score_threshold=0, oks_nms_threshold=0.9)
     (kept,) = nms.predict(image, boxes=twice)
     assert kept["box_score"] == pytest.approx(boxes[0, 4].item())  # the higher-scored one
 
@@ -301,8 +303,8 @@ def test_a_detector_supplies_the_boxes():
     detector = create_model("cganet_tnet_d1w16", input_size=128, max_detections=4).eval()
     model = create_model("topdown_tnet_d1w16", backbone_kwargs={"num_blocks": 1})
     images = [torch.randint(0, 255, (3, 96, 128), dtype=torch.uint8) for _ in range(2)]
-    expected = Predictor(detector, device="cpu", input_size=128).predict(images)
-    got = Predictor(model, detector=detector, device="cpu").predict(images)
+    expected = Predictor(detector, device="cpu", score_threshold=0, input_size=128).predict(images)
+    got = Predictor(model, detector=detector, device="cpu", score_threshold=0).predict(images)
     assert [len(p) for p in got] == [len(p) for p in expected] == [4, 4]
     for mine, theirs in zip(got, expected):
         assert sorted(p["box_score"] for p in mine) == pytest.approx(
@@ -351,7 +353,7 @@ def test_oks_nms_uses_the_sets_sigmas():
     """Two copies of one 14-joint pose: OKS-NMS (with the set's 14 sigmas, not COCO's 17)
     keeps the better one."""
     net = create_model("topdown_tnet_d1w16", input_size=(64, 32), keypoint_set=BODY14)
-    predictor = Predictor(net, device="cpu", oks_nms_threshold=0.5)
+    predictor = Predictor(net, device="cpu", score_threshold=0, oks_nms_threshold=0.5)
     assert predictor.keypoint_set == BODY14
     box = [[4.0, 4.0, 36.0, 60.0, 0.9], [4.0, 4.0, 36.0, 60.0, 0.8]]
     people = predictor.predict(torch.zeros(3, 64, 48, dtype=torch.uint8), boxes=box)
@@ -407,3 +409,24 @@ class _Brightest(StandInModel):
     def person(self, image):
         y, x = divmod(int(image.sum(0).flatten().argmax()), image.shape[-1])
         return [x, y, x + 1.0, y + 1.0], 1.0, torch.tensor([[float(x), float(y), 1.0]] * 17)
+
+
+def test_what_a_person_sees_is_thresholded_by_default(predictor, tmp_path):
+    """By default a Predictor keeps people scored DISPLAY_SCORE_THRESHOLD (0.3) or more, the
+    ones of ``score_threshold=0`` above it, in the same order; the detector of a top-down
+    model gets the same threshold."""
+    from cgalib import load_model
+    from cgalib.data import make_synthetic_coco
+    from cgalib.viz import DISPLAY_SCORE_THRESHOLD
+
+    assert DISPLAY_SCORE_THRESHOLD == 0.3
+    paths = make_synthetic_coco(tmp_path, num_train=0, num_val=1, size=192, seed=2, min_height=48)
+    image = next(paths["val_images"].iterdir())
+    shipped = load_model("cganet_tnet_d1w16.synthetic")
+    every = Predictor(shipped, device="cpu", score_threshold=0).predict(image)
+    shown = Predictor(shipped, device="cpu").predict(image)
+    expected = [p for p in every if p["score"] >= 0.3]
+    assert 0 < len(expected) < len(every)  # the test sees both sides of the threshold
+    assert [p["score"] for p in shown] == [p["score"] for p in expected]
+    top_down = Predictor(create_model("topdown_tnet_d1w16"), detector=shipped, device="cpu")
+    assert top_down.detector.score_threshold == 0.3

@@ -222,7 +222,7 @@ def test_predict_folder_with_a_truncated_jpeg(capsys, tmp_path, checkpoint):
     write_image(photos / "3.jpg", seed=3)
     out = tmp_path / "out"
     code, stdout, err = _run(
-        capsys, ["predict", photos, "--checkpoint", checkpoint, "--out", out, "--device", "cpu"]
+        capsys, ["predict", photos, "--checkpoint", checkpoint, "--out", out, "--threshold", "0"]
     )
     assert code == 0
     warning_lines = [x for x in err if x.startswith("cgalib: warning:")]
@@ -230,7 +230,10 @@ def test_predict_folder_with_a_truncated_jpeg(capsys, tmp_path, checkpoint):
         "cgalib: warning: skipped 2.jpg: cannot read image"
     )
     assert "skipped 1 input(s), see the warnings above" in err
-    assert stdout == [f"results: {out / 'results.json'} (2 pictures, 40 people)"]
+    assert stdout == [
+        f"results: {out / 'results.json'} (2 pictures, 40 people scored 0 or more; --threshold 0 "
+        "keeps every candidate)"
+    ]
     assert {r["file_name"] for r in json.loads((out / "results.json").read_text())} == {
         "1.jpg",
         "3.jpg",
@@ -277,7 +280,8 @@ def test_predict_strict(capsys, tmp_path, checkpoint):
     write_image(tmp_path / "3.jpg")
     out = tmp_path / "out"
     code, _, err = _run(
-        capsys, ["predict", tmp_path, "--checkpoint", checkpoint, "--out", out, "--strict"]
+        capsys,
+        ["predict", tmp_path, "--checkpoint", checkpoint, "--out", out, "--strict", "--threshold", "0"],
     )
     assert code == 1 and len([x for x in err if x.startswith("cgalib:")]) == 1
     assert "2.jpg" in err[-1] and "strict: stopped; the 1 picture(s) before it are in" in err[-1]
@@ -303,6 +307,8 @@ def test_predict_same_name_in_two_folders(capsys, tmp_path, checkpoint):
             checkpoint,
             "--out",
             out,
+            "--threshold",
+            "0",
         ],
     )
     assert code == 0

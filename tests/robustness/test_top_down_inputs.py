@@ -81,7 +81,7 @@ def test_zero_size_detection_box():
 
     The box is cropped as a region of at least one pixel; the person gets a pose and a
     score like any other, and nothing fails."""
-    predictor = Predictor(_tiny_topdown(), device="cpu")
+    predictor = Predictor(_tiny_topdown(), device="cpu", score_threshold=0)
     (person,) = predictor.predict(IMAGE, boxes=torch.tensor([[50.0, 40.0, 50.0, 40.0, 0.3]]))
     assert len(person["keypoints"]) == 51 and 0 <= person["score"] <= 0.3
 

@@ -106,7 +106,7 @@ def test_a_14_joint_top_down_predictor_tracks_and_draws_a_video(tmp_path):
     with torch.no_grad():  # confident untrained models, so the tracker keeps their people
         detector.dense_heads.center.heatmap[-1].bias.fill_(5.0)
         net.head.convs[0].bias.fill_(5.0)
-    predictor = Predictor(net, detector=detector, device="cpu")
+    predictor = Predictor(net, detector=detector, device="cpu", score_threshold=0)
     path = predict_video(predictor, video, tmp_path / "out", render=True, progress=False)
     results = load_video_results(path)
     assert results["settings"]["input_size"] == [64, 32] and results["complete"]

@@ -18,7 +18,7 @@ def _images(n):
 
 
 @pytest.mark.parametrize(("n", "columns", "ground_truth", "size"), [
-    (2, 3, False, (3 * 3.2 * 80, 3.4 * 80)),  # one row of three panels
+    (2, 3, False, (2 * 3.2 * 80, 3.4 * 80)),  # two images: two panels, none left empty
     (4, 3, True, (6 * 3.2 * 80, 2 * 3.4 * 80)),  # two rows of three prediction + truth pairs
     (3, 1, False, (3.2 * 80, 3 * 3.4 * 80)),
 ])  # fmt: skip

@@ -114,3 +114,23 @@ def test_images_of_every_kind_show_the_same_pixels():
         shown.append(np.asarray(ax.images[0].get_array()))
         plt.close(fig)
     assert all(np.array_equal(s, rgb) for s in shown)
+
+
+def test_a_box_past_the_border_is_cut_there_and_the_picture_keeps_its_axes():
+    """A dashed extended box (and a score label) reaching past the picture used to widen the
+    axes, shrinking the photo inside white margins; the axes now span the picture exactly."""
+    person = {"keypoints": [5, 5, 0.9] * 5, "bbox": [-6, -4, 30, 40], "score": 0.8,
+              "extended_box": [-10, -8, 40, 50]}  # fmt: skip
+    fig, ax = _draw([person], extra_box_key="extended_box")
+    try:
+        image = np.asarray(ax.images[0].get_array())
+        h, w = image.shape[:2]
+        assert ax.get_xlim() == (-0.5, w - 0.5) and ax.get_ylim() == (h - 0.5, -0.5)
+        assert all(t.get_clip_on() for t in ax.texts)
+        fig.canvas.draw()
+        pixels = np.asarray(fig.canvas.buffer_rgba())[..., :3]
+        x0, y0, x1, y1 = np.round(ax.get_window_extent().extents).astype(int)
+        inside = pixels[pixels.shape[0] - y1 + 2 : pixels.shape[0] - y0 - 2, x0 + 2 : x1 - 2]
+        assert (inside == 255).all(axis=-1).mean() < 0.05  # no white margin inside the axes
+    finally:
+        plt.close(fig)
