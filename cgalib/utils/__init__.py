@@ -30,7 +30,7 @@ from cgalib.utils.keypoint_set import (
     KeypointSetError,
     KeypointSetWarning,
 )
-from cgalib.utils.machine import cpu_name, machine_description
+from cgalib.utils.machine import cpu_cores, cpu_name, data_workers, machine_description
 from cgalib.utils.numbers import is_integer, is_number, number_rows
 from cgalib.utils.outputs import OutputError, RunLock, check_writable, is_inside
 from cgalib.utils.precision import PRECISIONS, Precision, autocast, precision_dtype
@@ -46,7 +46,9 @@ from cgalib.utils.signals import (
 )
 
 __all__ = [
+    "cpu_cores",
     "cpu_name",
+    "data_workers",
     "machine_description",
     "DEFAULT_OKS_SIGMA",
     "PRECISIONS",
