@@ -9,6 +9,8 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from cgalib import list_models, list_pretrained
+
 pytest.importorskip("mkdocs")
 pytest.importorskip("material")
 
@@ -194,3 +196,33 @@ def test_the_rendered_pages_show_outputs_and_no_widget_repr():
         figures = re.findall(r"!\[(?:png|jpeg)\]\(([^)]+)\)", md.read_text())
         assert figures, f"{md.name} shows no figure"
         assert all((md.parent / f).is_file() for f in figures)
+
+
+def test_the_cli_page_shows_what_the_commands_print(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        "cli_outputs", ROOT / "docs" / "scripts" / "cli_outputs.py"
+    )
+    cli_outputs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli_outputs)
+    assert cli_outputs.stale_blocks() == [], "run python docs/scripts/cli_outputs.py"
+    page = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    for name in list_models() + list_pretrained():
+        assert f"\n{name}" in page, f"docs/cli.md does not list {name}"
+    older = tmp_path / "cli.md"
+    older.write_text(page.replace("\ntopdown_tnet_d1w16\n", "\n", 1), encoding="utf-8")
+    assert cli_outputs.stale_blocks(older) == ["cli-models"]
+
+
+def test_the_install_page_says_what_pyproject_and_the_makefile_install(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        "install_facts", ROOT / "docs" / "scripts" / "install_facts.py"
+    )
+    install_facts = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(install_facts)
+    assert not install_facts.is_stale(), "run python docs/scripts/install_facts.py"
+    text = install_facts.block_text()
+    project = install_facts.tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert all(f"| `{extra}` |" in text for extra in project["optional-dependencies"])
+    narrower = tmp_path / "pyproject.toml"
+    narrower.write_text((ROOT / "pyproject.toml").read_text().replace("<2.15", "<2.14"))
+    assert "< 2.14" in install_facts.block_text(pyproject=narrower)
