@@ -71,7 +71,7 @@ def test_quick_cpu_run_writes_the_tables_and_json(tmp_path):
         *["--crop", "64", "32", "--train-warmup", "0", "--train-iters", "1"],
     )
     assert proc.returncode == 0, proc.stderr
-    assert "| cganet_tnet_d1w16 | fp32 | eager |" in proc.stdout
+    assert "| cganet_tnet_d1w16 | fp32 eager |" in proc.stdout
     assert "| topdown_tnet_d3w64 | fp32 |" in proc.stdout
     assert "peak RSS increase, VmHWM reset by clear_refs" in proc.stdout
     assert "quick smoke test, not a measurement" in proc.stdout
