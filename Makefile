@@ -1,5 +1,6 @@
 # Entry points for a fresh machine: `make demo`, `make test` and `make bench`.
-# `demo` and `test` create .venv when missing (torch first: the CPU build on disk).
+# `demo` and `test` create .venv when missing (torch first: the CPU build on disk); `test` also
+# installs Chromium when missing, where it can (see `chromium`).
 # `bench` creates its own .venv-peers (torch 2.14.1, torchvision, timm) and never touches .venv.
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +11,7 @@ PEERS_STAMP := $(PEERS)/.cgalib-installed
 BENCH_ARGS ?= --device cpu --threads 2 --write-docs docs/benchmarks.md \
 	--out benchmarks/results/peers_cpu.json
 
-.PHONY: test demo docs notebooks lint bench clean
+.PHONY: test demo docs notebooks lint bench clean chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,9 +31,24 @@ docs: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/python docs/scripts/render_notebooks.py
 
+# Chromium for tests/test_site_browser.py (every page of the site opened from disk): installed
+# with apt-get when missing and this runs as root, else the command is printed and that one
+# check is skipped, naming it.
+chromium:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
+	  || command -v google-chrome >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing chromium for the site's browser check"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+	      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	      || echo "could not install chromium: the site's browser check will be skipped"; \
+	  else \
+	    echo "the site's browser check needs Chromium: sudo apt-get install -y chromium"; \
+	  fi; }
+
 # Notebooks run with docs/scripts/nbclient_wakeup.py loaded (-p): without it a kernel reply whose
 # wake-up the client missed waited out nbmake's 300 s cell timeout.
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/ruff check cgalib tests benchmarks examples configs
 	$(BIN)/python -m pytest
 	CGALIB_FAST=1 PYTHONPATH=docs/scripts $(BIN)/python -m pytest -p nbclient_wakeup --nbmake notebooks/ -q

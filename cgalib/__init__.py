@@ -5,7 +5,8 @@ Blocks (``ResidualBlock``, ``GFM``, ``ShuffleFusion``), the ``TNet`` backbone, t
 post-processing and training objective (``CGANetPostprocess``, ``CGANetCriterion``), the
 top-down model ``TopDownPose``, the model contract they share (``PoseModel``,
 ``InputRule``), the model registry (``create_model``, ``list_models``, ``create_variant``),
-checkpoints, the one high-level ``Predictor`` for every model kind, and ``KeypointSet``
+checkpoints and the shipped ones (``list_pretrained``, each loadable by name with
+``load_model``), the one high-level ``Predictor`` for every model kind, and ``KeypointSet``
 (the names, skeleton, flip map and OKS sigmas of any COCO-format keypoint set).
 Dimension letters used throughout (docs: Conventions): B batch, C channels, H/W
 height/width, N boxes or instances, K keypoints.
@@ -29,6 +30,7 @@ from cgalib.models import (
     PoseModel,
     TopDownPose,
     create_variant,
+    list_pretrained,
     load_model,
     load_weights,
     save_model,
@@ -67,6 +69,7 @@ __all__ = [
     "create_model",
     "create_variant",
     "list_models",
+    "list_pretrained",
     "load_model",
     "load_weights",
     "register_model",

@@ -17,6 +17,7 @@ an unreadable checkpoint) prints as one line ``cgalib: error: ...`` with exit st
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import math
 import os
@@ -26,6 +27,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from cgalib.utils.machine import data_workers
 from cgalib.utils.outputs import check_not_an_input, check_writable
 from cgalib.utils.signals import Interrupted, interrupt_on_signals
 from cgalib.viz.poses import DISPLAY_SCORE_THRESHOLD
@@ -147,10 +149,18 @@ def _check_box_flag(flag: str, value: str | None, checkpoint: str, needs_boxes: 
 
 # ------------------------------------------------------------------------------ handlers
 def _cmd_models(pattern: str) -> int:
+    from cgalib.models import PRETRAINED, list_pretrained
     from cgalib.registry import list_models
 
-    for name in list_models(pattern):
-        print(name)
+    architectures = list_models(pattern)
+    shipped = [name for name in list_pretrained() if fnmatch.fnmatchcase(name, pattern)]
+    if architectures:
+        print("# architectures, untrained: create_model(name), cgalib train --model NAME")
+        print("\n".join(architectures))
+    if shipped:
+        print("# shipped weights: load_model(name), --checkpoint NAME")
+        width = max(map(len, shipped))
+        print("\n".join(f"{name:{width}}  {PRETRAINED[name]}" for name in shipped))
     return 0
 
 
@@ -201,7 +211,7 @@ def _cmd_train(
     channels_last: bool,
     device: str | None,
     resume: bool,
-    workers: int,
+    workers: int | None,
     seed: int,
     time_limit: float | None,
     time_budget: float | None,
@@ -228,7 +238,7 @@ def _cmd_train(
         amp=amp,
         channels_last=channels_last,
         resume=resume,
-        num_workers=workers,
+        num_workers=data_workers() if workers is None else workers,
         seed=seed,
         time_limit=time_limit * 60 if time_limit is not None else None,
         time_budget=time_budget * 60 if time_budget is not None else None,
@@ -485,8 +495,17 @@ def _add_precision_and_device(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", type=_device_type, default=None)
 
 
+_CHECKPOINT_HELP = (
+    "a model.pt written by cgalib train, or the name of shipped weights "
+    "(cgalib models lists them, e.g. cganet_tnet_d1w16.synthetic)"
+)
+"""What ``--checkpoint`` takes (eval, predict, export)."""
+
+
 def _add_models(sub: _Sub) -> None:
-    p = sub.add_parser("models", help="list registered models")
+    p = sub.add_parser(
+        "models", help="list the registered architectures and the shipped weights"
+    )
     p.add_argument("pattern", nargs="?", default="*", help="shell pattern, e.g. 'cganet_*'")
 
 
@@ -535,7 +554,13 @@ def _add_train(sub: _Sub) -> None:
         "--device", type=_device_type, default=None, help="cuda or cpu (default: cuda if available)"
     )
     p.add_argument("--resume", action="store_true", help="continue the run in OUT from its last.pt")
-    p.add_argument("--workers", type=_NON_NEGATIVE, default=4)
+    p.add_argument(
+        "--workers",
+        type=_NON_NEGATIVE,
+        default=None,
+        help="data-loading processes (default: the CPU cores less one, at most 4; "
+        f"{data_workers()} on this machine)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--time-limit", type=_POSITIVE, default=None, help="stop after this many minutes"
@@ -574,7 +599,7 @@ def _add_eval(sub: _Sub) -> None:
         help="COCO keypoint AP, person box AP and (segmentation models) mask AP of a "
         "checkpoint on a split",
     )
-    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--checkpoint", required=True, help=_CHECKPOINT_HELP)
     p.add_argument("--data", required=True)
     p.add_argument("--split", default="val")
     p.add_argument("--ann", default=None, help="annotation file if not in the default place")
@@ -602,7 +627,7 @@ def _add_predict(sub: _Sub) -> None:
         "predict", help="predict and draw people in images and folders; track them in videos"
     )
     p.add_argument("inputs", nargs="+", help="image files, folders (images) or video files")
-    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--checkpoint", required=True, help=_CHECKPOINT_HELP)
     p.add_argument("--out", required=True, help="output folder")
     _add_input_size(p, "the model's input")
     p.add_argument(
@@ -655,7 +680,7 @@ def _add_predict(sub: _Sub) -> None:
 
 def _add_export(sub: _Sub) -> None:
     p = sub.add_parser("export", help="export a checkpoint to ONNX (whole inference or dense)")
-    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--checkpoint", required=True, help=_CHECKPOINT_HELP)
     p.add_argument("--format", choices=["onnx"], default="onnx")
     _add_input_size(p, "the graph's input")
     p.add_argument("--out", default=None, help="file to write (default next to the checkpoint)")
@@ -703,9 +728,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
-    """Show a warning as one line, ``cgalib: warning: <message>``."""
-    print(f"cgalib: warning: {message}", file=sys.stderr if file is None else file)
+class _WarningLines:
+    """Show each warning as one line, ``cgalib: warning: <message>``, and a message once per
+    command (torch's DataLoader, for one, warns from two places about the same workers)."""
+
+    def __init__(self) -> None:
+        self.shown: set[str] = set()
+
+    def __call__(self, message, category, filename, lineno, file=None, line=None) -> None:
+        text = str(message)
+        if text not in self.shown:
+            self.shown.add(text)
+            print(f"cgalib: warning: {text}", file=sys.stderr if file is None else file)
 
 
 def _error_text(err: BaseException) -> str:
@@ -750,7 +784,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return stopped.exit_status
     try:
         with warnings.catch_warnings(), stops:
-            warnings.showwarning = _warning_line
+            warnings.showwarning = _WarningLines()
             return handler(**args)
     except Interrupted as stopped:
         print(f"cgalib: {stopped}", file=sys.stderr)

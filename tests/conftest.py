@@ -1,6 +1,12 @@
-"""Shared fixtures: devices to test on, a seeded RNG, a small model trained by the CLI."""
+"""Shared fixtures: devices to test on, a seeded RNG, a small model trained by the CLI, the
+built documentation site."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -58,3 +64,21 @@ def tiny(tmp_path_factory):
         == 0
     )
     return root
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> Path:
+    """The documentation site as `make docs` builds it (strict), in a temporary folder; the
+    site's tests (tests/test_docs_site.py, tests/test_site_browser.py) share one build."""
+    pytest.importorskip("mkdocs")
+    pytest.importorskip("material")
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path_factory.mktemp("site")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet",
+         "-f", str(root / "mkdocs.yml"), "--site-dir", str(out)],
+        cwd=root, capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    if proc.returncode:
+        pytest.fail("mkdocs build --strict failed:\n" + (proc.stdout + proc.stderr)[-3000:])
+    return out

@@ -2,11 +2,12 @@
 on tiny synthetic sets, for bottom-up and top-down models and a custom keypoint set."""
 
 import json
+import warnings
 
 import matplotlib
 import pytest
 
-from cgalib import create_model, load_model, save_model
+from cgalib import cli, create_model, list_models, list_pretrained, load_model, save_model
 from cgalib.cli import main
 from cgalib.data import CocoKeypoints, make_synthetic_coco
 from cgalib.eval import KEYPOINT_METRICS
@@ -19,7 +20,59 @@ matplotlib.use("Agg")
 
 def test_models_lists_registered_builders(capsys):
     assert main(["models", "tnet_*"]) == 0
-    assert capsys.readouterr().out.split() == ["tnet_d1w64", "tnet_d3w64", "tnet_d3w96"]
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("# architectures") and len(lines) == 4
+    assert lines[1:] == ["tnet_d1w64", "tnet_d3w64", "tnet_d3w96"]
+
+
+def test_models_lists_the_shipped_weights_beside_the_architectures(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    architectures, shipped = out.split("# shipped weights")
+    assert set(list_models()) == {
+        line for line in architectures.splitlines() if not line.startswith("#")
+    }
+    names = [line.split()[0] for line in shipped.splitlines()[1:]]
+    assert names == list_pretrained() and "cganet_tnet_d1w16.synthetic" in names
+    assert main(["models", "*.synthetic"]) == 0
+    assert "# architectures" not in capsys.readouterr().out
+
+
+def test_checkpoint_flags_say_what_they_take():
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for command in ("eval", "predict", "export"):
+        (flag,) = [a for a in sub.choices[command]._actions if a.dest == "checkpoint"]
+        assert "cgalib models" in flag.help and "cgalib train" in flag.help
+
+
+def test_workers_default_to_what_the_machine_has(monkeypatch):
+    parser = cli.build_parser()
+    args = parser.parse_args(["train", "--data", "d", "--out", "o"])
+    assert args.workers is None  # resolved when the command runs
+    seen = {}
+    monkeypatch.setattr("cgalib.engine.train", lambda *a, **kw: seen.update(kw) or "m.pt")
+    monkeypatch.setattr(cli, "data_workers", lambda: 3)
+    assert main(["train", "--data", "d", "--out", "o"]) == 0
+    assert seen["num_workers"] == 3
+    assert main(["train", "--data", "d", "--out", "o", "--workers", "0"]) == 0
+    assert seen["num_workers"] == 0
+
+
+def test_a_repeated_warning_prints_once(monkeypatch, capsys):
+    def handler(pattern):  # as torch does: one message from two places
+        warnings.warn("this DataLoader will create 4 worker processes", stacklevel=1)
+        warnings.warn("this DataLoader will create 4 worker processes", stacklevel=1)
+        warnings.warn("another warning", stacklevel=1)
+        return 0
+
+    monkeypatch.setitem(cli._COMMANDS, "models", (cli._add_models, handler))
+    assert main(["models"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "cgalib: warning: this DataLoader will create 4 worker processes",
+        "cgalib: warning: another warning",
+    ]
 
 
 def test_summary_reports_pyramid(capsys):

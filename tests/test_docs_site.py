@@ -3,14 +3,13 @@ module, no raw Sphinx roles, no issue numbers, notebook pages as new as the note
 
 import html
 import importlib.util
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+
+from cgalib import list_models, list_pretrained
 
 pytest.importorskip("mkdocs")
 pytest.importorskip("material")
@@ -21,20 +20,8 @@ SPHINX_ROLE = re.compile(r":(func|class|meth|mod|data|attr):")
 ISSUE_NUMBER = re.compile(r"\bissues? #?\d+", re.IGNORECASE)
 LINK = re.compile(r"""\b(?:href|src)="([^"]*)\"""")
 SCRIPT_SRC = re.compile(r"""<script\b[^>]*\bsrc="([^"]*)\"""")
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    """The site as `make docs` builds it (strict), in a temporary folder."""
-    out = tmp_path_factory.mktemp("site")
-    proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet",
-         "-f", str(ROOT / "mkdocs.yml"), "--site-dir", str(out)],
-        cwd=ROOT, capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-    )
-    if proc.returncode:
-        pytest.fail("mkdocs build --strict failed:\n" + (proc.stdout + proc.stderr)[-3000:])
-    return out
+LINK_TAG_HREF = re.compile(r"""<link\b[^>]*\bhref="([^"]*)\"""")
+CSS_REMOTE = re.compile(r"""(@import|url\()\s*["']?(https?:)?//""")
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +45,6 @@ def text_of(page: Path) -> str:
 def test_every_internal_link_opens_a_page_from_disk(site):
     broken = []
     for page in pages(site):
-        if page.name == "404.html":  # a web server's page for missing URLs: never opened from disk
-            continue
         for url in LINK.findall(page.read_text(encoding="utf-8")):
             parts = urlsplit(html.unescape(url))
             if parts.scheme or parts.netloc or not parts.path:  # external, or an anchor only
@@ -83,6 +68,27 @@ def test_scripts_load_from_the_site_not_a_cdn(site):
     assert 'class="mermaid"' in architecture and "javascripts/mermaid.min.js" in architecture
     assert (site / "javascripts" / "mermaid.min.js").stat().st_size > 1_000_000
     assert (site / "search" / "search_index.js").is_file()  # offline search index
+
+
+def test_fonts_and_stylesheets_load_from_the_site(site):
+    remote = sorted({
+        f"{page.relative_to(site)}: {href}"
+        for page in pages(site)
+        for href in LINK_TAG_HREF.findall(page.read_text(encoding="utf-8"))
+        if urlsplit(href).scheme or href.startswith("//")
+    })
+    css = [p for p in site.rglob("*.css") if CSS_REMOTE.search(p.read_text(encoding="utf-8"))]
+    assert not remote and not css, f"fetched from another host: {remote[:10]} {css}"
+
+
+def test_the_build_scripts_are_not_published(site):
+    assert (ROOT / "docs" / "scripts" / "render_notebooks.py").is_file()
+    assert (ROOT / "docs" / "notebooks" / "sources.json").is_file()
+    published = sorted(
+        str(p.relative_to(site)) for p in site.rglob("*")
+        if p.suffix in (".py", ".jinja") or p.name == "sources.json"
+    )
+    assert not published, f"repository files in the site: {published}"
 
 
 @pytest.mark.parametrize("md", sorted((ROOT / "docs" / "api").glob("*.md")), ids=lambda p: p.stem)
@@ -190,3 +196,33 @@ def test_the_rendered_pages_show_outputs_and_no_widget_repr():
         figures = re.findall(r"!\[(?:png|jpeg)\]\(([^)]+)\)", md.read_text())
         assert figures, f"{md.name} shows no figure"
         assert all((md.parent / f).is_file() for f in figures)
+
+
+def test_the_cli_page_shows_what_the_commands_print(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        "cli_outputs", ROOT / "docs" / "scripts" / "cli_outputs.py"
+    )
+    cli_outputs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli_outputs)
+    assert cli_outputs.stale_blocks() == [], "run python docs/scripts/cli_outputs.py"
+    page = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    for name in list_models() + list_pretrained():
+        assert f"\n{name}" in page, f"docs/cli.md does not list {name}"
+    older = tmp_path / "cli.md"
+    older.write_text(page.replace("\ntopdown_tnet_d1w16\n", "\n", 1), encoding="utf-8")
+    assert cli_outputs.stale_blocks(older) == ["cli-models"]
+
+
+def test_the_install_page_says_what_pyproject_and_the_makefile_install(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        "install_facts", ROOT / "docs" / "scripts" / "install_facts.py"
+    )
+    install_facts = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(install_facts)
+    assert not install_facts.is_stale(), "run python docs/scripts/install_facts.py"
+    text = install_facts.block_text()
+    project = install_facts.tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert all(f"| `{extra}` |" in text for extra in project["optional-dependencies"])
+    narrower = tmp_path / "pyproject.toml"
+    narrower.write_text((ROOT / "pyproject.toml").read_text().replace("<2.15", "<2.14"))
+    assert "< 2.14" in install_facts.block_text(pyproject=narrower)

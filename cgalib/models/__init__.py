@@ -1,7 +1,9 @@
 """Reference models composed from the blocks (the single-model CGANet, the top-down
 TopDownPose), the model contract every caller reads ([`PoseModel`][PoseModel],
-[`InputRule`][InputRule]), their registered builders, variants and checkpoints that know their
-architecture. Importing this package registers every builder (backbones included)."""
+[`InputRule`][InputRule]), their registered builders, variants, checkpoints that know their
+architecture and the checkpoints shipped with cgalib
+([`list_pretrained()`][list_pretrained]). Importing this package registers every builder
+(backbones included)."""
 
 import cgalib.backbones  # noqa: F401  (registers the backbone builders)
 from cgalib.models.cganet import (
@@ -31,6 +33,7 @@ from cgalib.models.contract import (
     check_outputs,
     check_pose_model,
 )
+from cgalib.models.pretrained import PRETRAINED, list_pretrained, pretrained_info
 from cgalib.models.top_down import (
     TopDownPose,
     topdown_tnet_d1w16,
@@ -42,6 +45,7 @@ from cgalib.models.variants import create_variant
 __all__ = [
     "LOSS_WEIGHTS",
     "PREDICTIONS",
+    "PRETRAINED",
     "CGANet",
     "CheckpointError",
     "InputRule",
@@ -58,10 +62,12 @@ __all__ = [
     "check_outputs",
     "check_pose_model",
     "create_variant",
+    "list_pretrained",
     "load_checkpoint",
     "load_model",
     "load_state",
     "load_weights",
+    "pretrained_info",
     "save_model",
     "topdown_tnet_d1w16",
     "topdown_tnet_d3w64",

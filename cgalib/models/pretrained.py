@@ -72,7 +72,8 @@ def pretrained_info(name: str) -> dict:
         name: a name from [`list_pretrained()`][list_pretrained].
 
     Returns:
-        The parsed JSON: ``metrics`` (pycocotools keypoint AP on [`HELD_OUT`][HELD_OUT]),
+        The parsed JSON: ``metrics`` (pycocotools keypoint AP on the held-out split,
+            ``cgalib.models.pretrained.HELD_OUT``),
         ``command``, ``machine``, ``date``, ``training``.
     """
     return json.loads(pretrained_path(name).with_suffix(".json").read_text())

@@ -31,7 +31,7 @@ from cgalib.utils.keypoint_set import (
     KeypointSetError,
     KeypointSetWarning,
 )
-from cgalib.utils.machine import cpu_name, machine_description
+from cgalib.utils.machine import cpu_cores, cpu_name, data_workers, machine_description
 from cgalib.utils.numbers import is_integer, is_number, number_rows
 from cgalib.utils.outputs import (
     OutputError,
@@ -53,7 +53,9 @@ from cgalib.utils.signals import (
 )
 
 __all__ = [
+    "cpu_cores",
     "cpu_name",
+    "data_workers",
     "machine_description",
     "DEFAULT_OKS_SIGMA",
     "PRECISIONS",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import re
 from pathlib import Path
 
 import torch
 
-__all__ = ["cpu_name", "machine_description"]
+__all__ = ["cpu_cores", "cpu_name", "data_workers", "machine_description"]
 
 
 def cpu_name() -> str:
@@ -33,3 +34,35 @@ def machine_description() -> str:
         f"{cpu_name()}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
         f"Python {platform.python_version()}"
     )
+
+
+def cpu_cores() -> int:
+    """The CPU cores this process may run on (its affinity, where the system has one).
+
+    Example:
+        >>> cpu_cores() >= 1
+        True
+    """
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def data_workers(cores: int | None = None, most: int = 4) -> int:
+    """Data-loading worker processes this machine affords: one core is left to the
+    training process, and more than ``most`` rarely helps.
+
+    Args:
+        cores: the cores to plan for; default [`cpu_cores()`][cpu_cores].
+        most: the upper bound.
+
+    Returns:
+        ``min(most, cores - 1)``, at least 0 (0 loads in the training process itself).
+
+    Example:
+        >>> data_workers(cores=2), data_workers(cores=1), data_workers(cores=16)
+        (1, 0, 4)
+    """
+    cores = cpu_cores() if cores is None else cores
+    return max(0, min(most, cores - 1))

@@ -19,7 +19,7 @@ def save_prediction_grid(
     predictions: Sequence[Sequence[dict]],
     ground_truth: Sequence[Sequence[dict]] | None = None,
     score_threshold: float = DISPLAY_SCORE_THRESHOLD,
-    columns: int = 3,
+    columns: int = 2,
     keypoint_set: KeypointSet | None = None,
 ) -> None:
     """Save a grid of images with predicted (and optionally ground-truth) people.
@@ -31,8 +31,9 @@ def save_prediction_grid(
             optionally ``extended_box`` as xyxy, drawn dashed).
         ground_truth: per image, COCO annotations to draw in a panel beside each prediction.
         score_threshold: people below it are not drawn.
-        columns: most images per row (each takes two panels with ground truth); fewer
-            images make a narrower figure, without empty panels.
+        columns: most images per row (each takes two panels with ground truth); the
+            default 2 keeps a row of prediction and truth pairs readable in a page's text
+            column, and fewer images make a narrower figure, without empty panels.
         keypoint_set: the keypoints drawn (skeleton and colours); default COCO's.
 
     Raises:

@@ -12,11 +12,12 @@ Writes, from synthetic images of the seed-0 training split at 256 px:
   :func:`cgalib.codecs.dichotomy_extend_path`, :func:`~cgalib.postprocess.fixed_extend_area`);
 - ``concept_ambiguity.png``: Ambiguity Alleviation removing a duplicate center peak
   (:func:`cgalib.postprocess.alleviate_ambiguity`, :func:`~cgalib.postprocess.decode_centers`);
-- ``concept_tnet_pyramid.png``: the four TNet levels of an image (:class:`cgalib.TNet`);
-- ``concept_gfm.png``: the GFM channel weights ``F_g`` of a TNet stage for several images.
+- ``concept_tnet_pyramid.png``: the four TNet levels of an image, from the trained backbone
+  of the shipped ``cganet_tnet_d1w16.synthetic`` (:class:`cgalib.TNet`);
+- ``concept_gfm.png``: the trained GFM channel weights ``F_g`` of that backbone's first
+  stage for several images.
 
-The center lines are ground-truth lines standing in for a trained Center Line Branch; the
-networks are untrained (their GFMs randomly initialised, see the text of concepts.md).
+The center lines are ground-truth lines standing in for a trained Center Line Branch.
 Every PNG is palette-quantised to stay well below 200 KB.
 """
 
@@ -35,7 +36,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from cgalib import TNet  # noqa: E402
+from cgalib import load_model  # noqa: E402
 from cgalib.codecs import (  # noqa: E402
     center_line_heatmaps,
     center_radius,
@@ -56,6 +57,8 @@ SIZE = 256
 STRIDE = 4
 HM = SIZE // STRIDE
 EXTENT = (0, SIZE, SIZE, 0)  # heatmap pixel j covers input pixels [4j, 4j + 4)
+SHIPPED = "cganet_tnet_d1w16.synthetic"
+"""The shipped checkpoint whose trained backbone the TNet and GFM figures read."""
 
 
 def save(fig, path: Path) -> None:
@@ -225,12 +228,11 @@ def ambiguity_figure(out: Path) -> None:
 
 def tnet_figures(out: Path) -> None:
     index, image, _ = pick_crowd()
-    torch.manual_seed(0)
-    backbone = TNet(depth=1, width=16).eval()
+    shipped = load_model(SHIPPED).eval()  # trained on the synthetic crowd set
+    backbone = shipped.backbone
 
-    def tensor(img) -> torch.Tensor:
-        x = to_float_image(to_rgb_tensor(img))[None]
-        return (x - x.mean((2, 3), keepdim=True)) / x.std((2, 3), keepdim=True).clamp(min=1e-3)
+    def tensor(img) -> torch.Tensor:  # as the model feeds its backbone
+        return shipped.preprocess(to_float_image(to_rgb_tensor(img))[None])
 
     x = tensor(image)
     with torch.no_grad():
@@ -244,13 +246,12 @@ def tnet_figures(out: Path) -> None:
         ax.set_title(f"L{i}: stride {backbone.strides[i]}, {c}x{h}x{w}", fontsize=9)
     for ax in axes:
         ax.set_axis_off()
-    fig.suptitle("TNet-D1W16 pyramid, mean |activation| per level (untrained)", fontsize=10)
+    fig.suptitle(f"the trained TNet-D1W16 of {SHIPPED}: mean |activation| per level",
+                 fontsize=10)
     fig.tight_layout()
     save(fig, out / "concept_tnet_pyramid.png")
 
-    gfm = backbone.stages[0].gfm[0]
-    for g in backbone.stages[0].gfm:
-        g.f.reset_parameters()  # TNet starts every GFM as the identity (F_g = 0)
+    gfm = backbone.stages[0].gfm[0]  # guides the fused L0 with the internal level L1
     captured: list[torch.Tensor] = []
     hook = gfm.f.register_forward_hook(lambda m, i, o: captured.append(o.detach()))
     labels = [f"synthetic #{index}"]
@@ -264,7 +265,7 @@ def tnet_figures(out: Path) -> None:
     channels = torch.arange(f_g.shape[1])
     fig, axes = plt.subplots(2, 1, figsize=(10, 4.6), sharex=True)
     axes[0].bar(channels, f_g[0])
-    axes[0].set(ylabel="F_g", title=f"GFM weights F_g = f(sigmoid(W d)) of {labels[0]}")
+    axes[0].set(ylabel="F_g", title=f"trained GFM weights F_g = f(sigmoid(W d)) of {labels[0]}")
     width = 0.8 / len(labels)
     for k, label in enumerate(labels):
         axes[1].bar(channels + (k - len(labels) / 2 + 0.5) * width, f_g[k] - f_g.mean(0),

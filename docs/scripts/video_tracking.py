@@ -1,6 +1,9 @@
 """Measure tracking and smoothing on the synthetic moving-crowd clip; update docs/video.md.
 
-Run:  python docs/scripts/video_tracking.py --checkpoint runs/demo/model.pt [--input-size 192]
+Run:  python docs/scripts/video_tracking.py --checkpoint demo/run/model.pt [--input-size 192]
+
+(``demo/run/model.pt`` is what ``make demo`` writes; the page's numbers come from the shipped
+``cgalib/weights/cganet_tnet_d1w16.synthetic.pt``.)
 
 Renders :func:`cgalib.video.synthetic_clip` (seed 0: 75 frames, 320x240, 25 fps; two
 people cross, one leaves and comes back, one approaches), runs

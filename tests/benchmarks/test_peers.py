@@ -71,7 +71,7 @@ def test_quick_cpu_run_writes_the_tables_and_json(tmp_path):
         *["--crop", "64", "32", "--train-warmup", "0", "--train-iters", "1"],
     )
     assert proc.returncode == 0, proc.stderr
-    assert "| cganet_tnet_d1w16 | fp32 | eager |" in proc.stdout
+    assert "| cganet_tnet_d1w16 | fp32 eager |" in proc.stdout
     assert "| topdown_tnet_d3w64 | fp32 |" in proc.stdout
     assert "peak RSS increase, VmHWM reset by clear_refs" in proc.stdout
     assert "quick smoke test, not a measurement" in proc.stdout
@@ -315,7 +315,8 @@ def test_main_writes_its_block_and_keeps_the_page(peers, monkeypatch, tmp_path, 
     assert "Measured on" in cpu_block and f"{threads} CPU threads" in cpu_block
     assert "`python benchmarks/peers.py --device cpu --threads" in cpu_block
     assert "| topdown_tnet_d3w64 | fp32 | 1.0 | 1.00 | 3.00 | 512 | n/a | n/a |" in cpu_block
-    assert "peak memory (MiB; peak RSS increase, VmHWM reset by clear_refs)" in cpu_block
+    assert "peak memory: peak RSS increase, VmHWM reset by clear_refs:" in cpu_block
+    assert "| peak memory (MiB) |" in cpu_block
     assert text.replace(cpu_block, "\nold cpu tables\n") == PAGE
     assert json.loads(out.read_text())["training"]["rows"][0]["peak_memory_mib"] == 512.0
     assert cpu_block.strip() in capsys.readouterr().out

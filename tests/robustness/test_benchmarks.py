@@ -91,7 +91,7 @@ def test_torchvision_that_does_not_load(tmp_path):
         pythonpath=(tmp_path,),
     )
     assert proc.returncode == 0, proc.stderr
-    assert "| cganet_tnet_d1w16 | fp32 | eager |" in proc.stdout
+    assert "| cganet_tnet_d1w16 | fp32 eager |" in proc.stdout
     assert (
         f"skipped: torchvision does not load beside torch {torch.__version__} (RuntimeError: "
         "operator torchvision::nms does not exist): Keypoint R-CNN skipped"

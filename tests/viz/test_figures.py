@@ -21,11 +21,13 @@ def _images(n):
     (2, 3, False, (2 * 3.2 * 80, 3.4 * 80)),  # two images: two panels, none left empty
     (4, 3, True, (6 * 3.2 * 80, 2 * 3.4 * 80)),  # two rows of three prediction + truth pairs
     (3, 1, False, (3.2 * 80, 3 * 3.4 * 80)),
+    (6, None, True, (4 * 3.2 * 80, 3 * 3.4 * 80)),  # default: two pairs a row
 ])  # fmt: skip
 def test_the_figure_has_a_panel_per_image_and_per_ground_truth(tmp_path, n, columns, ground_truth, size):
     path = tmp_path / "grid.png"
     truth = [[{"keypoints": [10, 10, 2] * 17, "bbox": [5, 5, 20, 30]}]] * n if ground_truth else None
-    save_prediction_grid(path, _images(n), [[PERSON]] * n, truth, columns=columns)
+    kwargs = {} if columns is None else {"columns": columns}
+    save_prediction_grid(path, _images(n), [[PERSON]] * n, truth, **kwargs)
     with Image.open(path) as image:
         assert image.size == pytest.approx(size, abs=2)  # figsize in inches at 80 dpi
 
