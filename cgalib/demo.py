@@ -116,7 +116,7 @@ def run_demo(
     for i, people in zip(picks, predictor.predict(images)):
         preds.append(people)
         gts.append(ds.coco.loadAnns(ds.coco.getAnnIds(imgIds=ds.ids[i], iscrowd=False)))
-    save_prediction_grid(out / "predictions.png", images, preds, gts, score_threshold=0.3)
+    save_prediction_grid(out / "predictions.png", images, preds, gts)
     total = time.perf_counter() - started
     state = load_checkpoint(run / "last.pt", TRAIN_STATE_FORMAT)
     summary = {
@@ -132,6 +132,7 @@ def run_demo(
         "epochs": round(int(state["step"]) * CPU_DEMO_RECIPE["batch_size"] / num_train, 1),
         "date": datetime.date.today().isoformat(),
         "machine": machine_description(),
+        "load_average": round(os.getloadavg()[1], 1),  # the last 5 minutes: other work
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     print(f"done in {total / 60:.1f} min; keypoint AP = {metrics['AP']:.3f}")

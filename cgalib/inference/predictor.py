@@ -149,9 +149,13 @@ class Predictor:
         >>> from cgalib import create_model
         >>> bottom_up = create_model("cganet_tnet_d1w16", input_size=128)
         >>> image = torch.zeros(3, 120, 160, dtype=torch.uint8)
-        >>> len(Predictor(bottom_up, device="cpu").predict(image))  # max_detections
+        >>> every = Predictor(bottom_up, device="cpu", score_threshold=0)
+        >>> len(every.predict(image))  # max_detections candidates
         20
-        >>> top_down = Predictor(create_model("topdown_tnet_d1w16"), device="cpu")
+        >>> shown = Predictor(bottom_up, device="cpu")  # people scored 0.3 or more
+        >>> len(shown.predict(image))  # an untrained model is sure of no one
+        0
+        >>> top_down = Predictor(create_model("topdown_tnet_d1w16"), device="cpu", score_threshold=0)
         >>> people = top_down.predict(image, boxes=torch.tensor([[10.0, 20.0, 60.0, 110.0, 0.9]]))
         >>> len(people), len(people[0]["keypoints"]), people[0]["bbox"]
         (1, 51, [10.0, 20.0, 50.0, 90.0])

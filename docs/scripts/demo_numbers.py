@@ -1,11 +1,16 @@
-"""Write what ``make demo`` reached into README.md and docs/index.md, from its summary files.
+"""Write what ``make demo`` reached into README.md and docs/index.md, from its results file.
 
-Run:  python docs/scripts/demo_numbers.py demo [demo2 ...]
+Run:  python docs/scripts/demo_numbers.py demo [demo2 ...]   (record runs, then write)
+      python docs/scripts/demo_numbers.py                     (write from the results file)
+      python docs/scripts/demo_numbers.py --check             (exit 1 when a page differs)
 
 Each folder is the output of one ``cgalib demo`` run (``summary.json``, ``predictions.png``);
-two or more runs on the same machine give the spread. The text goes between the
-``demo-result`` markers of both pages, and the first run's ``predictions.png`` is copied to
-``docs/images/demo_predictions.png``.
+two or more runs on the same machine give the spread. Their summaries are kept in
+``docs/results/demo_runs.json`` (the results file the pages are written from), the text
+goes between the ``demo-result`` markers of both pages, and the first run's
+``predictions.png`` is copied to ``docs/images/demo_predictions.png``. ``--check`` (run by
+``tests/test_docs_numbers.py``) renders the text from the results file again and compares,
+so no page states a demo figure that the results file does not hold.
 """
 
 from __future__ import annotations
@@ -14,18 +19,20 @@ import argparse
 import json
 import shutil
 import statistics
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 
-from cgalib.utils import write_block
+from cgalib.utils import block_content, write_block
 
 REPO = Path(__file__).resolve().parents[2]
+RESULTS = REPO / "docs" / "results" / "demo_runs.json"
+PAGES = (REPO / "README.md", REPO / "docs" / "index.md")
+BLOCK = "demo-result"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", nargs="+", help="demo output folders")
-    args = parser.parse_args()
-    runs = [json.loads((Path(r) / "summary.json").read_text()) for r in args.runs]
+def demo_text(runs: Sequence[dict]) -> str:
+    """The pages' sentence for the demo runs' summaries (one machine, one or more runs)."""
     first = runs[0]
     aps = [r["metrics"]["AP"] for r in runs]
     minutes = [r["total_minutes"] for r in runs]
@@ -39,20 +46,47 @@ def main() -> None:
     else:
         ap_text = f"**{aps[0]:.3f} keypoint AP** (AP50 {first['metrics']['AP50']:.3f})"
         run_text = "one run of"
-    body = (
-        f"Measured: {run_text} `make demo` on {first['machine']}, {first['date']}: "
+    loads = [r["load_average"] for r in runs if "load_average" in r]
+    load_text = f" (load average {max(loads):.1f} from other work)" if loads else ""
+    return (
+        f"Measured: {run_text} `make demo` on {first['machine']}, {first['date']}{load_text}: "
         f"{min(minutes):.1f}–{max(minutes):.1f} minutes each after set-up; "
         f"`{first['model']}` trains for its {first['budget_minutes']:g}-minute budget at "
         f"{first['input_size']} px on {first['num_train']} synthetic images "
         f"({min(steps)}–{max(steps)} steps) and scores {ap_text} on "
         f"{first['num_val']} held-out images (pycocotools OKS AP, 0–1 scale). The budget is "
-        "time, not steps: a slower machine trains fewer steps and may score lower."
+        "time, not steps: the figures depend on the CPU (a slower or busier machine trains "
+        "fewer steps and may score lower)."
     )
-    for page in (REPO / "README.md", REPO / "docs" / "index.md"):
-        write_block(page, "demo-result", body)
-    shutil.copyfile(Path(args.runs[0]) / "predictions.png", REPO / "docs/images/demo_predictions.png")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="*", help="demo output folders to record")
+    parser.add_argument("--check", action="store_true", help="compare, do not write")
+    args = parser.parse_args(argv)
+    if args.runs and args.check:
+        parser.error("--check compares the pages with the results file; give no runs")
+    if args.runs:
+        runs = [json.loads((Path(r) / "summary.json").read_text()) for r in args.runs]
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps({"runs": runs}, indent=2) + "\n")
+        shutil.copyfile(Path(args.runs[0]) / "predictions.png",
+                        REPO / "docs/images/demo_predictions.png")  # fmt: skip
+    runs = json.loads(RESULTS.read_text())["runs"]
+    body = demo_text(runs)
+    if args.check:
+        stale = [p.name for p in PAGES if block_content(p.read_text(), BLOCK).strip() != body]
+        if stale:
+            print(f"{', '.join(stale)}: the {BLOCK} block differs from {RESULTS.name}; run "
+                  "python docs/scripts/demo_numbers.py", file=sys.stderr)  # fmt: skip
+            return 1
+        return 0
+    for page in PAGES:
+        write_block(page, BLOCK, body)
     print(body)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

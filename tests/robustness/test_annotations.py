@@ -725,16 +725,20 @@ def test_windows_paths_in_file_names(data_root, tmp_path):
 def test_skeleton_limb_joining_a_keypoint_to_itself(data_root, tmp_path):
     """The category's skeleton ends with a limb [2, 2] (1-based, as COCO skeletons are).
 
-    Training stops before the first step with one line quoting the file's own numbers:
-    "skeleton limb 20 of 20, [2, 2], joins keypoint 2 ('left_eye') to itself" (not the
-    0-based "limb 19 (1, 1)")."""
+    The skeleton only draws: the data set loads with one KeypointSetWarning quoting the
+    file's own numbers ("limb 20, [2, 2], joins keypoint 2 ('left_eye') to itself"; not the
+    0-based "limb 19 (1, 1)") and that limb is dropped from the drawings."""
+    from cgalib.utils import KeypointSetWarning
+
     root, ann, data = data_root
     data["categories"][0]["skeleton"].append([2, 2])
     _write(ann, data)
-    assert _refused(root, tmp_path).startswith(
-        f"{ann}: category 'person': skeleton limb 20 of 20, [2, 2], joins keypoint 2 "
-        "('left_eye') to itself; a limb joins two keypoints (1-based indices)"
-    )
+    with pytest.warns(KeypointSetWarning) as caught:
+        ds = CocoKeypoints(root / "train", ann)
+    (message,) = [str(w.message) for w in caught if w.category is KeypointSetWarning]
+    assert message.startswith(f"{ann}: category 'person': skeleton of 20 limbs")
+    assert "limb 20, [2, 2], joins keypoint 2 ('left_eye') to itself" in message
+    assert len(ds.keypoint_set.skeleton) == 19 and (1, 1) not in ds.keypoint_set.skeleton
 
 
 # --------------------------------------------------------------------------------------------
