@@ -1,6 +1,6 @@
 """Shared helpers of every layer: image input, devices, atomic files, progress bars,
 precisions, keypoint sets and the COCO constants, model size, checks of numbers read from
-JSON, the blocks that scripts write into pages, stage timings, output folders and stop
+JSON, stable orderings, the blocks that scripts write into pages, stage timings, output folders and stop
 signals. Nothing here imports another
 cgalib package."""
 
@@ -32,6 +32,7 @@ from cgalib.utils.keypoint_set import (
 )
 from cgalib.utils.machine import cpu_name, machine_description
 from cgalib.utils.numbers import is_integer, is_number, number_rows
+from cgalib.utils.ordering import stable_topk
 from cgalib.utils.outputs import OutputError, RunLock, check_writable, is_inside
 from cgalib.utils.precision import PRECISIONS, Precision, autocast, precision_dtype
 from cgalib.utils.profiling import StageTimes, stage, stage_seconds
@@ -78,6 +79,7 @@ __all__ = [
     "is_integer",
     "is_number",
     "number_rows",
+    "stable_topk",
     "precision_dtype",
     "progress",
     "read_frames",
