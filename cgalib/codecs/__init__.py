@@ -7,7 +7,7 @@
 - [`center_line`][cgalib.codecs.center_line]: boxes <-> the center lines ``M_x``, ``M_y``; the
   decode is the Dichotomy Extended Area search.
 - `roi_keypoints`: image-pixel keypoints <-> per-box heatmaps; its decode refines the peak
-  with [`dark`][cgalib.codecs.dark] (blur, Newton step on the log-heatmap).
+  with DARK (``cgalib.codecs.dark``: blur, Newton step on the log-heatmap).
 - [`affine`][cgalib.codecs.affine]: image pixels <-> person-crop pixels (the top-down crop:
   aspect-fixed, padded box; its affine and inverse; keypoints and boxes both ways).
 - `roi_masks`: image masks <-> per-box mask maps (and COCO RLE).
@@ -37,7 +37,7 @@ from cgalib.codecs.center_line import (
     dichotomy_extend_area,
     dichotomy_extend_path,
 )
-from cgalib.codecs.dark import blur_heatmaps, dark_offsets
+from cgalib.codecs.dark import blur_heatmaps, blur_sigma, dark_offsets
 from cgalib.codecs.dense import build_targets
 from cgalib.codecs.gaussian import center_radius, draw_gaussian
 from cgalib.codecs.letterbox import (
@@ -74,6 +74,7 @@ __all__ = [
     "affine_boxes",
     "affine_keypoints",
     "blur_heatmaps",
+    "blur_sigma",
     "build_targets",
     "center_line_heatmaps",
     "center_radius",

@@ -200,14 +200,14 @@ def decode_roi_heatmaps(
     Refinements of the peak cell ``(px, py)`` (the argmax of the heatmap as given):
 
     - ``"dark"`` (default; DARK, Zhang et al. 2020): one Newton step on the
-      log-probability ``L`` around the peak ([`dark_offsets()`][cgalib.codecs.dark.dark_offsets]),
+      log-probability ``L`` around the peak ([`dark_offsets()`][cgalib.codecs.dark_offsets]),
       ``L`` taken after an optional Gaussian blur of the probabilities
-      ([`blur_heatmaps()`][cgalib.codecs.dark.blur_heatmaps]). ``L`` of a Gaussian is a
+      ([`blur_heatmaps()`][cgalib.codecs.blur_heatmaps]). ``L`` of a Gaussian is a
       quadratic, so a Gaussian peak decodes to its center exactly wherever it lies
       between cells (the targets of [`roi_keypoint_targets()`][roi_keypoint_targets],
       centred on a cell, decode to that cell's center). The settings ``blur_kernel``,
-      ``stencil``, ``border`` and ``max_shift`` are those of
-      [`cgalib.codecs.dark`][cgalib.codecs.dark]; their defaults
+      ``stencil``, ``border`` and ``max_shift`` are those of ``cgalib.codecs.dark``
+      ([`dark_offsets()`][cgalib.codecs.dark_offsets]); their defaults
       ([`DARK_DEFAULTS`][DARK_DEFAULTS]) were chosen by measurement.
     - ``"quarter"``: a shift of 0.25 cell towards the higher of the two neighbours along
       each axis (no shift at the border or on a tie), the SimpleBaseline/HRNet rule.
@@ -283,7 +283,7 @@ def decode_roi_heatmaps(
 
 
 def _check_dark(blur_kernel: int, stencil: int, border: str, max_shift: float | None) -> None:
-    """Refuse DARK settings [`dark_offsets()`][cgalib.codecs.dark.dark_offsets] would refuse,
+    """Refuse DARK settings [`dark_offsets()`][cgalib.codecs.dark_offsets] would refuse,
     before any work."""
     if isinstance(blur_kernel, bool) or not isinstance(blur_kernel, int) or blur_kernel < 0 or (
         blur_kernel > 1 and blur_kernel % 2 == 0

@@ -118,7 +118,7 @@ class Predictor:
         oks_nms_threshold: with a value in ``(0, 1]``, OKS-NMS (with the keypoint set's
             sigmas) drops a pose whose OKS to a higher-scored one of its image exceeds it
             (HRNet: 0.9); ``None`` keeps every pose.
-        oks_area: what scales the OKS of OKS-NMS ([`OksArea`][cgalib.inference.people.OksArea]):
+        oks_area: what scales the OKS of OKS-NMS ([`OksArea`][cgalib.inference.OksArea]):
             ``"box"``, each pose's person box, or ``"crop"``, the padded, aspect-fixed crop
             region of a model that needs boxes (mmpose's convention); the default is the
             measured choice (``docs/benchmarks.md``).
