@@ -53,7 +53,8 @@ from cgalib.engine import train
 from cgalib.engine.recipes import CPU_DEMO_RECIPE
 from cgalib.eval import evaluate_coco, predict_coco
 from cgalib.inference import Predictor
-from cgalib.models import PoseModel, load_model
+from cgalib.models import PoseModel, load_checkpoint, load_model
+from cgalib.models.checkpoint import TRAIN_STATE_FORMAT
 from cgalib.utils import check_block, machine_description, write_block
 
 TRAIN_DATA = {"num_train": 2000, "num_val": 0, "seed": 0, "size": 192, "min_height": 48}
@@ -116,9 +117,10 @@ def train_runs(work: Path, data: Path, args: argparse.Namespace) -> dict[str, li
              for seed in args.cganet_seeds]  # fmt: skip
     for name, seed, epochs, size, recipe in plan:
         run = work / "runs" / f"{name}_seed{seed}_{epochs}ep"
-        if not (run / "model.pt").is_file():
+        last = run / "last.pt"
+        if not (last.is_file() and load_checkpoint(last, TRAIN_STATE_FORMAT)["epoch"] >= epochs):
             train(name, data, run, input_size=size, device="cpu", epochs=epochs, seed=seed,
-                  resume=(run / "last.pt").is_file(), **recipe)  # fmt: skip
+                  resume=last.is_file(), **recipe)  # fmt: skip
         runs[name].append(run / "model.pt")
     return runs
 
