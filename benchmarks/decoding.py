@@ -47,14 +47,15 @@ from pathlib import Path
 
 import torch
 
-from cgalib.codecs import DARK_DEFAULTS, RoiHeatmapDecoder
-from cgalib.data import find_split, make_synthetic_coco
+from cgalib.codecs import RoiHeatmapDecoder
+from cgalib.data import find_split, make_synthetic_coco, read_annotated_image
 from cgalib.engine import train
 from cgalib.engine.recipes import CPU_DEMO_RECIPE
-from cgalib.eval import evaluate_coco, predict_coco
+from cgalib.eval import coco_ap, evaluate_coco, load_coco
 from cgalib.inference import Predictor
 from cgalib.models import PoseModel, load_checkpoint, load_model
 from cgalib.models.checkpoint import TRAIN_STATE_FORMAT
+from cgalib.registry import create_model
 from cgalib.utils import check_block, machine_description, write_block
 
 TRAIN_DATA = {"num_train": 2000, "num_val": 0, "seed": 0, "size": 192, "min_height": 48}
@@ -191,12 +192,17 @@ class Evaluations:
 
     def __init__(self, path: Path, images: Path, ann: Path) -> None:
         self.path, self.images, self.ann = path, images, ann
-        self.done: dict[str, dict] = json.loads(path.read_text()) if path.is_file() else {}
+        done = json.loads(path.read_text()) if path.is_file() else {}
+        self.done: dict[str, dict] = {k: v for k, v in done.items() if "AP_thirds" in v}
         self.replays: dict[tuple, Replayed] = {}
+        self.gt = load_coco(ann)
+        ids = sorted(self.gt.getImgIds())
+        self.thirds = [ids[i::3] for i in range(3)]
 
-    def ap(self, checkpoint: str, dark: dict, boxes: str | None = None, **predictor) -> float:
+    def ap(self, checkpoint: str, dark: dict, boxes: str | None = None, **predictor) -> dict:
         """The keypoint AP of ``checkpoint`` decoded with ``dark`` (and, for a top-down
-        model, on ``boxes`` with the ``predictor`` settings)."""
+        model, on ``boxes`` with the ``predictor`` settings): ``AP``, ``AP50``, ``AP75`` and
+        ``AP_thirds`` (the AP on three disjoint thirds of the images)."""
         key = f"{checkpoint}|{_key(dark)}|{boxes}|{_key(predictor)}"
         if key not in self.done:
             source = (checkpoint, boxes, predictor.get("box_score_threshold"))
@@ -209,14 +215,17 @@ class Evaluations:
             if key not in self.done:
                 model.replay(dark)
                 self.done[key] = self._evaluate(model, boxes, predictor, key)
-        return self.done[key]["AP"]
+        return self.done[key]
 
     def _evaluate(self, model: Replayed, boxes: str | None, predictor: dict, key: str) -> dict:
         started = time.perf_counter()
         kwargs = {"boxes": boxes, "batch_size": 16} if model.needs_boxes else {}
-        metrics, _ = evaluate_coco(model, self.images, self.ann, device="cpu", progress=False,
-                                   **kwargs, **predictor)  # fmt: skip
+        metrics, results = evaluate_coco(model, self.images, self.ann, device="cpu",
+                                         progress=False, **kwargs, **predictor)  # fmt: skip
         entry = {k: metrics[k] for k in ("AP", "AP50", "AP75")}
+        # the same results scored on three disjoint thirds of the images: the spread of a
+        # difference between settings within one model
+        entry["AP_thirds"] = [coco_ap(self.gt, results, image_ids=ids)["AP"] for ids in self.thirds]
         entry["seconds"] = time.perf_counter() - started
         self.done[key] = entry
         self.path.write_text(json.dumps(self.done, indent=1))
@@ -229,9 +238,13 @@ def detections_file(work: Path, images: Path, ann: Path) -> Path:
     (``score`` = its box score), predicted once."""
     path = work / "shipped_cganet_detections.json"
     if not path.is_file():
-        results = predict_coco(load_model(SHIPPED), images, ann, device="cpu", progress=False)
-        rows = [{"image_id": r["image_id"], "category_id": r["category_id"], "bbox": r["bbox"],
-                 "score": min(1.0, max(0.0, r["box_score"]))} for r in results]  # fmt: skip
+        gt = load_coco(ann)
+        predictor = Predictor(load_model(SHIPPED), device="cpu")
+        rows = []
+        for image_id in sorted(gt.getImgIds()):
+            image = read_annotated_image(images, gt.imgs[image_id])
+            rows += [{"image_id": image_id, "category_id": gt.category_id, "bbox": p["bbox"],
+                      "score": p["box_score"]} for p in predictor.predict(image)]  # fmt: skip
         path.write_text(json.dumps(rows))
     return path
 
@@ -248,6 +261,9 @@ def _mean(values: list[float]) -> float:
     return statistics.fmean(values) if values else float("nan")
 
 
+FAMILIES = {"cganet": "CGANet", "topdown": "top-down"}
+
+
 def measure(work: Path, runs: dict[str, list[Path]], images: Path, ann: Path) -> dict:
     """Every AP of the measurement (see the module notes), as a JSON-ready dict."""
     evals = Evaluations(work / "evaluations.json", images, ann)
@@ -257,19 +273,26 @@ def measure(work: Path, runs: dict[str, list[Path]], images: Path, ann: Path) ->
     }
     everyone = [c for family in models.values() for c in family]
 
-    def score(dark: dict) -> dict:
-        aps = {c: evals.ap(c, dark, "gt" if c in models["topdown"] else None) for c in everyone}
-        family = {f: _mean([aps[c] for c in cs]) for f, cs in models.items()}
-        return {"dark": dark, "AP": aps, "family": family, "mean": _mean(list(family.values()))}
+    def row(settings: dict, boxes: str | None = None, **predictor) -> dict:
+        found = {c: evals.ap(c, settings, boxes or ("gt" if c in models["topdown"] else None),
+                             **predictor)  # fmt: skip
+                 for c in (models["topdown"] if boxes else everyone)}
+        aps = {c: e["AP"] for c, e in found.items()}
+        family = {f: _mean([aps[c] for c in cs if c in aps]) for f, cs in models.items()}
+        return {"AP": aps, "thirds": {c: e["AP_thirds"] for c, e in found.items()},
+                "family": family}  # fmt: skip
 
-    grid = [{**BEFORE, "blur_kernel": b, "stencil": s} for b in BLURS for s in STENCILS]
-    rows = [score(d) for d in grid]
-    best = max(rows, key=lambda r: r["mean"])["dark"]
-    for border, max_shift in (("clamp", 0.5), ("skip", None), ("clamp", None)):
-        rows.append(score({**best, "border": border, "max_shift": max_shift}))
+    rows = [{"dark": d, **row(d)} for d in
+            [{**BEFORE, "blur_kernel": b, "stencil": s} for b in BLURS for s in STENCILS]]  # fmt: skip
+    for family in models:  # the border rule and the shift limit at each family's best
+        best = max(rows, key=lambda r: r["family"][family])["dark"]
+        for border, max_shift in (("clamp", 0.5), ("skip", None), ("clamp", None)):
+            dark = {**best, "border": border, "max_shift": max_shift}
+            if not any(r["dark"] == dark for r in rows):
+                rows.append({"dark": dark, **row(dark)})
     if not any(r["dark"] == MMPOSE for r in rows):
-        rows.append(score(MMPOSE))
-    chosen = max(rows, key=lambda r: r["mean"])["dark"]
+        rows.append({"dark": MMPOSE, **row(MMPOSE)})
+    best = {f: max(rows, key=lambda r: r["family"][f])["dark"] for f in models}
 
     detections = str(detections_file(work, images, ann))
     oks = []
@@ -278,112 +301,123 @@ def measure(work: Path, runs: dict[str, list[Path]], images: Path, ann: Path) ->
             predictor = {"box_score_threshold": DETECTOR_BOX_SCORE,
                          "oks_nms_threshold": OKS_NMS_THRESHOLD, "oks_area": area,
                          "keypoint_score_threshold": threshold}  # fmt: skip
-            aps = {c: evals.ap(c, chosen, detections, **predictor) for c in models["topdown"]}
-            oks.append({"oks_area": area, "keypoint_score_threshold": threshold, "AP": aps,
-                        "mean": _mean(list(aps.values()))})  # fmt: skip
-    no_nms = {"box_score_threshold": DETECTOR_BOX_SCORE}
-    without = {c: evals.ap(c, chosen, detections, **no_nms) for c in models["topdown"]}
+            oks.append({"oks_area": area, "keypoint_score_threshold": threshold,
+                        **row(best["topdown"], detections, **predictor)})  # fmt: skip
+    without = row(best["topdown"], detections, box_score_threshold=DETECTOR_BOX_SCORE)
     return {
         "models": models,
         "training": {c: _training(c) for c in everyone},
         "dark": rows,
-        "dark_best": chosen,
+        "dark_best": best,
         "oks": oks,
-        "no_oks_nms": {"AP": without, "mean": _mean(list(without.values()))},
+        "no_oks_nms": without,
     }
 
 
-def _gain_spread(rows_ap: dict, reference_ap: dict) -> tuple[float, float, float]:
-    """Mean, smallest and largest per-model AP gain over the reference."""
-    gains = [rows_ap[c] - reference_ap[c] for c in rows_ap]
-    return _mean(gains), min(gains), max(gains)
+def _gains(a: dict, b: dict) -> tuple[float, float, float, bool]:
+    """``a`` against ``b`` (rows with ``AP`` and ``thirds`` per model): the mean gain over
+    the models, the smallest and largest per-model gain, and whether the gain has one sign
+    on every model and every third of the images (outside the spread)."""
+    models = list(a["AP"])
+    gains = [a["AP"][c] - b["AP"][c] for c in models]
+    parts = [x - y for c in models for x, y in zip(a["thirds"][c], b["thirds"][c])]
+    clear = all(g > 0 for g in parts + gains) or all(g < 0 for g in parts + gains)
+    return _mean(gains), min(gains), max(gains), clear
+
+
+def _restrict(r: dict, models: list[str]) -> dict:
+    return {"AP": {c: r["AP"][c] for c in models}, "thirds": {c: r["thirds"][c] for c in models}}
 
 
 def _compare(name: str, a: dict, b: dict) -> str:
-    """One sentence: how ``a`` (a row with ``AP`` per model) compares with ``b``, and whether
-    the difference is outside the seed spread (the same sign on every model)."""
-    mean, lo, hi = _gain_spread(a["AP"], b["AP"])
-    clear = lo > 0 or hi < 0
-    spread = "the same sign on every model" if clear else "within the seed spread: the sign changes between models"
-    return f"{name}: {mean:+.4f} AP on average (per model {lo:+.4f} to {hi:+.4f}; {spread})"
+    """One clause: how ``a`` compares with ``b`` and whether it is outside the spread."""
+    mean, lo, hi, clear = _gains(a, b)
+    spread = ("one sign on every model and every third of the images" if clear
+              else "within the spread: the sign changes between models or thirds of the images")  # fmt: skip
+    return f"{name} {mean:+.4f} AP (per model {lo:+.4f} to {hi:+.4f}; {spread})"
 
 
 def defaults() -> dict:
-    """The library's defaults this measurement chose: DARK's and the Predictor's OKS-NMS
-    area and person-score rule."""
+    """What the library decodes with now: each family's builder default decoder, and the
+    Predictor's OKS-NMS area and person-score rule."""
     signature = inspect.signature(Predictor).parameters
+    cganet = create_model(CGANET, input_size=TRAIN_DATA["size"])
     return {
-        "dark": dict(DARK_DEFAULTS),
+        "cganet": cganet.postprocess.keypoint_decoder.to_dict(),
+        "topdown": create_model(TOPDOWN).keypoint_decoder.to_dict(),
         "oks_area": signature["oks_area"].default,
         "keypoint_score_threshold": signature["keypoint_score_threshold"].default,
     }
 
 
-def table(result: dict, header: str) -> str:
-    """The page block: the setting, the two tables and the choices."""
+def _dark(settings: dict) -> dict:
+    return {k: v for k, v in settings.items() if k != "refine"}
+
+
+def table(result: dict, header: str, now: dict) -> str:
+    """The page block: the setting, the tables and the choices (``now``: :func:`defaults`)."""
     models = result["models"]
     everyone = [c for family in models.values() for c in family]
     short = {c: ("shipped" if c == SHIPPED else Path(c).parent.name.replace("_tnet_d1w16", ""))
              for c in everyone}  # fmt: skip
-    before = next(r for r in result["dark"] if r["dark"] == BEFORE)
-    lines = [header, "", "| model | training | AP (before: " + _label(BEFORE).replace(" | ", ", ") + ") |",
-             "|---|---|---|"]  # fmt: skip
+    rows = {_key(r["dark"]): r for r in result["dark"]}
+    before, mmpose = rows[_key(BEFORE)], rows[_key(MMPOSE)]
+    lines = [header, "", "| model | training | AP (before) |", "|---|---|---|"]
     lines += [f"| {short[c]} | {result['training'][c]} | {before['AP'][c]:.3f} |" for c in everyone]
-    lines += ["", "DARK variants (keypoint AP; top-down models on ground-truth boxes):", "",
-              "| blur | stencil | border | max shift | "
-              + " | ".join(short[c] for c in everyone)
-              + " | CGANet mean | top-down mean | mean | gain (min, max) |",
-              "|---" * (len(everyone) + 8) + "|"]  # fmt: skip
-    for r in sorted(result["dark"], key=lambda r: -r["mean"]):
-        mean_gain, lo, hi = _gain_spread(r["AP"], before["AP"])
-        marks = [m for m, d in (("before", BEFORE), ("mmpose", MMPOSE), ("default", dict(DARK_DEFAULTS)))
-                 if r["dark"] == d]  # fmt: skip
-        label = _label(r["dark"]) + (f" ({', '.join(marks)})" if marks else "")
-        lines.append(
-            f"| {label} | " + " | ".join(f"{r['AP'][c]:.3f}" for c in everyone)
-            + f" | {r['family']['cganet']:.3f} | {r['family']['topdown']:.3f} | {r['mean']:.4f}"
-            + f" | {mean_gain:+.4f} ({lo:+.4f}, {hi:+.4f}) |"
-        )
+    lines += ["", "DARK variants, keypoint AP (top-down models on ground-truth boxes), best first "
+              "by the mean of the two families' means:", "",
+              "| blur | stencil | border | max shift | " + " | ".join(short[c] for c in everyone)
+              + " | CGANet | top-down |", "|---" * (len(everyone) + 6) + "|"]  # fmt: skip
+    marks = {"before": BEFORE, "mmpose": MMPOSE, "CGANet default": _dark(now["cganet"]),
+             "top-down default": _dark(now["topdown"])}
+    for r in sorted(result["dark"], key=lambda r: -_mean(list(r["family"].values()))):
+        tags = [m for m, d in marks.items() if r["dark"] == d]
+        label = _label(r["dark"]) + (f" ({', '.join(tags)})" if tags else "")
+        lines.append(f"| {label} | " + " | ".join(f"{r['AP'][c]:.3f}" for c in everyone)
+                     + f" | {r['family']['cganet']:.3f} | {r['family']['topdown']:.3f} |")  # fmt: skip
     td = models["topdown"]
-    lines += ["", f"OKS-NMS ({OKS_NMS_THRESHOLD}) and the person score, top-down models on the "
-              f"shipped CGANet's boxes (box score >= {DETECTOR_BOX_SCORE}), decoded with the "
-              "best DARK variant:", "",
+    lines += ["", f"OKS-NMS (threshold {OKS_NMS_THRESHOLD}) and the person score: top-down "
+              f"models on the shipped CGANet's boxes (box score >= {DETECTOR_BOX_SCORE}), "
+              "decoded with the top-down family's best DARK variant:", "",
               "| OKS area | person score | " + " | ".join(short[c] for c in td) + " | mean |",
               "|---" * (len(td) + 3) + "|"]  # fmt: skip
-    for r in result["oks"]:
-        rule = ("mean of all keypoints" if r["keypoint_score_threshold"] is None
+    for r in [*result["oks"], {**result["no_oks_nms"], "oks_area": None}]:
+        rule = ("mean of all keypoints" if r.get("keypoint_score_threshold") is None
                 else f"mean of keypoints > {r['keypoint_score_threshold']}")  # fmt: skip
-        area = "detection box" if r["oks_area"] == "box" else "padded crop region"
-        lines.append(f"| {area} | {rule} | " + " | ".join(f"{r['AP'][c]:.3f}" for c in td)
-                     + f" | {r['mean']:.4f} |")  # fmt: skip
-    n = result["no_oks_nms"]
-    lines.append("| no OKS-NMS | mean of all keypoints | "
-                 + " | ".join(f"{n['AP'][c]:.3f}" for c in td) + f" | {n['mean']:.4f} |")  # fmt: skip
+        area = {"box": "detection box", "crop": "padded crop region", None: "no OKS-NMS"}
+        lines.append(f"| {area[r['oks_area']]} | {rule} | "
+                     + " | ".join(f"{r['AP'][c]:.3f}" for c in td)
+                     + f" | {_mean(list(r['AP'].values())):.4f} |")  # fmt: skip
 
-    chosen = defaults()
-    dark_rows = {_key(r["dark"]): r for r in result["dark"]}
-    best = max(result["dark"], key=lambda r: r["mean"])
-    default = dark_rows.get(_key(chosen["dark"]))
-    lines += ["", "Choices (the library's defaults now):", ""]
-    lines.append(f"- DARK: the best variant by mean AP is {_label(best['dark'])}; "
-                 + _compare("against before", best, before)
-                 + "; " + _compare("against mmpose's", best, dark_rows[_key(MMPOSE)]) + ".")  # fmt: skip
-    if default is None:
-        lines.append(f"- The default, {_label(chosen['dark'])}, was not measured here.")
-    elif default is best:
-        lines.append(f"- The default is that variant, {_label(chosen['dark'])}.")
-    else:
-        lines.append(f"- The default is {_label(chosen['dark'])}; "
-                     + _compare("the best against it", best, default) + ".")  # fmt: skip
-    oks_rows = {(r["oks_area"], r["keypoint_score_threshold"]): r for r in result["oks"]}
-    reference = oks_rows[("box", None)]
+    lines += ["", "Choices (the library's defaults now; \"within the spread\" means the "
+              "difference changes sign between models or between thirds of the images):", ""]
+    for family, name in FAMILIES.items():
+        ms = models[family]
+        best = rows[_key(result["dark_best"][family])]
+        default = rows.get(_key(_dark(now[family])))
+        line = (f"- DARK, {name} ({len(ms)} model{'s' * (len(ms) > 1)}): best "
+                f"{_label(best['dark'])}, " + _compare("against before", _restrict(best, ms),
+                                                       _restrict(before, ms))
+                + "; " + _compare("against mmpose's", _restrict(best, ms), _restrict(mmpose, ms))
+                + ". ")  # fmt: skip
+        if default is None:
+            line += f"The default, {_label(_dark(now[family]))}, was not measured here."
+        elif default is best:
+            line += "The default is that variant."
+        else:
+            line += (f"The default is {_label(default['dark'])}: "
+                     + _compare("the best against it", _restrict(best, ms), _restrict(default, ms))
+                     + ".")  # fmt: skip
+        lines.append(line)
+    oks = {(r["oks_area"], r["keypoint_score_threshold"]): r for r in result["oks"]}
+    reference = oks[("box", None)]
     for key, name in ((("crop", None), "OKS area of the padded crop region"),
                       (("box", MMPOSE_KEYPOINT_SCORE), "person score over keypoints > 0.2"),
                       (("crop", MMPOSE_KEYPOINT_SCORE), "both of mmpose's")):  # fmt: skip
-        lines.append("- " + _compare(f"{name} against box area and all keypoints",
-                                     oks_rows[key], reference) + ".")  # fmt: skip
-    lines.append(f"- The defaults are oks_area={chosen['oks_area']!r} and "
-                 f"keypoint_score_threshold={chosen['keypoint_score_threshold']!r}.")  # fmt: skip
+        lines.append("- " + _compare(f"{name}, against the box area and all keypoints:",
+                                     oks[key], reference) + ".")  # fmt: skip
+    lines.append(f"- OKS-NMS defaults: oks_area={now['oks_area']!r}, "
+                 f"keypoint_score_threshold={now['keypoint_score_threshold']!r}.")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -420,7 +454,7 @@ def main() -> None:
     )
     result.update(machine=machine_description(), date=str(datetime.date.today()), command=command,
                   held_out={"num_val": args.val, "seed": args.val_seed})  # fmt: skip
-    text = table(result, header)
+    text = table(result, header, defaults())
     print(text)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
