@@ -1,6 +1,6 @@
 """Keypoint decoding and OKS-NMS conventions chosen by COCO keypoint AP on trained models.
 
-Run (about an hour on 2 CPU cores; trained runs in ``--work`` are reused)::
+Run (trained runs and evaluations in ``--work`` are reused)::
 
     python benchmarks/decoding.py --work runs/decoding --write-docs docs/benchmarks.md \\
         --out benchmarks/results/decoding_cpu.json
@@ -9,27 +9,34 @@ Run (about an hour on 2 CPU cores; trained runs in ``--work`` are reused)::
    least 48 px high: the shipped checkpoint's) and a held-out split of ``--val`` images
    generated with another seed (``--val-seed``, 13: neither training nor the shipped
    checkpoint's 50-image check, seed 7, used it).
-2. **Models.** The shipped ``cganet_tnet_d1w16.synthetic`` (seed 0, 24 epochs) and
-   ``cganet_tnet_d1w16`` trained for ``--minutes`` with the demo's CPU recipe on the seeds
-   of ``--cganet-seeds``; ``topdown_tnet_d1w16`` (128x96 crops) trained for ``--minutes``
-   on the seeds of ``--topdown-seeds`` with the recipe of
+2. **Models.** The shipped ``cganet_tnet_d1w16.synthetic`` (24 epochs); ``cganet_tnet_d1w16``
+   runs for ``--cganet-epochs`` on the seeds of ``--cganet-seeds`` (none by default: on
+   the shared 2-core machine a run of a few minutes trains about a hundred steps, too few
+   for heatmaps worth decoding); ``topdown_tnet_d1w16`` (128x96 crops) for
+   ``--topdown-epochs`` on the seeds of ``--topdown-seeds``, with the recipe of
    ``docs/scripts/topdown_comparison.py`` (the demo's optimiser, its mild augmentation as
-   crops, 32 crops a step).
-3. **Decoding.** Each model is evaluated on the held-out split
-   (:func:`cgalib.eval.evaluate_coco`, pycocotools' OKS AP) under the variants of
-   :class:`cgalib.codecs.RoiHeatmapDecoder` (built with
-   :func:`cgalib.create_variant`, the same weights): the Gaussian blur before the log
-   (none, 3, 5, 7, 11), the Hessian stencil (+-1 or mmpose's +-2), the border rule (skip
-   the refinement where the stencil leaves the map, or read the edge cell there) and the
-   shift limit (half a cell or none, as mmpose). The top-down models see ground-truth
-   boxes here.
+   crops, 32 crops a step). Runs train a fixed number of epochs, so a loaded machine
+   trains the same models, only slower.
+3. **DARK.** Each model is evaluated on the held-out split
+   (:func:`cgalib.eval.evaluate_coco`, pycocotools' OKS AP) under variants of
+   :class:`cgalib.codecs.RoiHeatmapDecoder`: the Gaussian blur before the log (none, 3, 5,
+   7, 11) times the Hessian stencil (+-1, mmpose's +-2); at each model family's best of
+   those, the border rule (skip the refinement where the stencil leaves the map, or read
+   the edge cell) and the shift limit (half a cell, or none as mmpose); and mmpose's own
+   setting. The top-down models see ground-truth boxes here. Each network runs once: its
+   heatmaps are recorded and replayed through every decoder (:class:`Replayed`, the same
+   numbers as ``create_variant(model, keypoint_decoder=...)``, tested).
 4. **OKS-NMS and the person score** (top-down models on the boxes of the shipped CGANet,
-   box score >= 0.05, OKS-NMS at 0.9): the OKS area of a pose (its detection box, or the
-   padded, aspect-fixed crop region as mmpose) and the person score (box score times the
-   mean of all keypoint scores, or of those above 0.2 as mmpose).
+   box score >= 0.05, OKS-NMS at 0.9, decoded with the top-down family's best): the OKS
+   area of a pose (its detection box, or the padded, aspect-fixed crop region as mmpose)
+   and the person score (box score times the mean of all keypoint scores, or of those
+   above 0.2 as mmpose).
 
-The table goes into the ``decoding`` block of ``--write-docs`` (machine and date
-included) and the raw numbers into ``--out``.
+Every AP is also computed on three disjoint thirds of the images: a difference between
+two settings is "within the spread" when it changes sign between models or thirds. The
+table, the choices and the library's defaults (read from the builders and the
+``Predictor``) go into the ``decoding`` block of ``--write-docs`` with the machine and
+date, the raw numbers into ``--out``.
 """
 
 from __future__ import annotations
@@ -128,6 +135,11 @@ def train_runs(work: Path, data: Path, args: argparse.Namespace) -> dict[str, li
 
 def _key(settings: dict) -> str:
     return ",".join(f"{k}={settings[k]}" for k in sorted(settings))
+
+
+def _prose(dark: dict) -> str:
+    """A DARK setting in a sentence: "3x3, +-1, skip, 0.5"."""
+    return _label(dark).replace(" | ", ", ")
 
 
 def _label(dark: dict) -> str:
@@ -395,17 +407,18 @@ def table(result: dict, header: str, now: dict) -> str:
         ms = models[family]
         best = rows[_key(result["dark_best"][family])]
         default = rows.get(_key(_dark(now[family])))
-        line = (f"- DARK, {name} ({len(ms)} model{'s' * (len(ms) > 1)}): best "
-                f"{_label(best['dark'])}, " + _compare("against before", _restrict(best, ms),
-                                                       _restrict(before, ms))
-                + "; " + _compare("against mmpose's", _restrict(best, ms), _restrict(mmpose, ms))
-                + ". ")  # fmt: skip
+        line = f"- DARK, {name} ({len(ms)} model{'s' * (len(ms) > 1)}): best {_prose(best['dark'])}"
+        if best is before:
+            line += " (before itself); "
+        else:
+            line += ", " + _compare("against before", _restrict(best, ms), _restrict(before, ms)) + "; "
+        line += _compare("against mmpose's", _restrict(best, ms), _restrict(mmpose, ms)) + ". "
         if default is None:
-            line += f"The default, {_label(_dark(now[family]))}, was not measured here."
+            line += f"The default, {_prose(_dark(now[family]))}, was not measured here."
         elif default is best:
             line += "The default is that variant."
         else:
-            line += (f"The default is {_label(default['dark'])}: "
+            line += (f"The default is {_prose(default['dark'])}: "
                      + _compare("the best against it", _restrict(best, ms), _restrict(default, ms))
                      + ".")  # fmt: skip
         lines.append(line)
@@ -428,7 +441,7 @@ def main() -> None:
     parser.add_argument("--val-seed", type=int, default=13)
     parser.add_argument("--cganet-epochs", type=int, default=1, help="epochs of each CGANet run")
     parser.add_argument("--topdown-epochs", type=int, default=3, help="epochs of each top-down run")
-    parser.add_argument("--cganet-seeds", type=int, nargs="*", default=[1, 2])
+    parser.add_argument("--cganet-seeds", type=int, nargs="*", default=[])
     parser.add_argument("--topdown-seeds", type=int, nargs="*", default=[0, 1])
     parser.add_argument("--train-only", action="store_true")
     parser.add_argument("--threads", type=int, default=max(1, os.cpu_count() or 1))
@@ -443,14 +456,13 @@ def main() -> None:
     runs = train_runs(work, data, args)
     if args.train_only:
         return
-    load_before = os.getloadavg()[0]
     result = measure(work, runs, images, ann)
     command = "python benchmarks/decoding.py " + " ".join(sys.argv[1:])
     header = (
-        f"Measured on {machine_description()}, {datetime.date.today()}, load average "
-        f"{load_before:.1f} before and {os.getloadavg()[0]:.1f} after (the machine was shared), "
-        f"`{command}`. {args.val} held-out synthetic images of 192 px (seed {args.val_seed}); "
-        "pycocotools keypoint AP on a 0-1 scale; runs found in the work folder were reused."
+        f"Measured on {machine_description()}, {datetime.date.today()}: `{command}`. "
+        f"{args.val} held-out synthetic images of 192 px (seed {args.val_seed}); pycocotools "
+        "keypoint AP on a 0-1 scale. Trained runs and evaluations found in the work folder "
+        "are reused (an AP does not depend on the machine's load)."
     )
     result.update(machine=machine_description(), date=str(datetime.date.today()), command=command,
                   held_out={"num_val": args.val, "seed": args.val_seed})  # fmt: skip

@@ -180,8 +180,12 @@ DARK_DEFAULTS = MappingProxyType(
     {"blur_kernel": 0, "stencil": 1, "border": "skip", "max_shift": 0.5}
 )
 """The DARK settings of [`decode_roi_heatmaps()`][decode_roi_heatmaps] and
-[`RoiHeatmapDecoder`][RoiHeatmapDecoder] by default, chosen by keypoint AP on trained models
-(``benchmarks/decoding.py``, the ``decoding`` table of ``docs/benchmarks.md``)."""
+[`RoiHeatmapDecoder`][RoiHeatmapDecoder] by default: no blur, the +-1 stencil, no shift where
+it leaves the map, at most half a cell. Measured by keypoint AP on trained models
+(``benchmarks/decoding.py``, the ``decoding`` table of ``docs/benchmarks.md``), they are
+the best for the top-down models' crop heatmaps, where every blur and the +-2 stencil
+lowered AP; CGANet's per-box heatmaps decode best with a 3x3 blur, its own default
+([`CGANET_KEYPOINT_DECODING`][cgalib.postprocess.CGANET_KEYPOINT_DECODING])."""
 
 
 def decode_roi_heatmaps(
@@ -346,21 +350,29 @@ class RoiHeatmapDecoder(nn.Module):
         self._max_shift = None if max_shift is None else float(max_shift)
 
     @classmethod
-    def of(cls, value: RoiHeatmapDecoder | Mapping[str, Any] | None) -> RoiHeatmapDecoder:
-        """A decoder from itself, its [`to_dict()`][to_dict] (missing keys take the defaults)
-        or ``None`` (the defaults)."""
-        if value is None:
-            return cls()
+    def of(
+        cls,
+        value: RoiHeatmapDecoder | Mapping[str, Any] | None,
+        defaults: Mapping[str, Any] | None = None,
+    ) -> RoiHeatmapDecoder:
+        """A decoder from itself, its [`to_dict()`][to_dict] or ``None``.
+
+        Args:
+            value: a decoder (returned as it is), a dict of settings or ``None``.
+            defaults: the settings that ``None`` and the keys a dict leaves out take (a
+                model family's defaults); default the constructor's.
+        """
         if isinstance(value, RoiHeatmapDecoder):
             return value
-        if isinstance(value, Mapping):
-            unknown = set(value) - {"refine", *DARK_DEFAULTS}
+        if value is None or isinstance(value, Mapping):
+            settings = {**(defaults or {}), **(value or {})}
+            unknown = set(settings) - {"refine", *DARK_DEFAULTS}
             if unknown:
                 raise ValueError(
                     f"unknown keypoint decoder settings {sorted(unknown)}; known: refine, "
                     f"{', '.join(DARK_DEFAULTS)}"
                 )
-            return cls(**value)
+            return cls(**settings)
         raise TypeError(
             f"keypoint_decoder must be a RoiHeatmapDecoder, a dict of its settings or None, "
             f"got {type(value).__name__}"

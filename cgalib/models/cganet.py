@@ -28,6 +28,7 @@ from cgalib.losses import LOSS_WEIGHTS, CGANetCriterion
 from cgalib.models.contract import InputRule, PoseModel, check_outputs
 from cgalib.ops import hflip_boxes
 from cgalib.postprocess import (
+    CGANET_KEYPOINT_DECODING,
     AmbiguityAlleviation,
     BoxExtension,
     CGANetPostprocess,
@@ -395,7 +396,7 @@ def _create_cganet(
             extension,
             ambiguity,
             max_detections,
-            keypoint_decoder=RoiHeatmapDecoder.of(keypoint_decoder),
+            keypoint_decoder=RoiHeatmapDecoder.of(keypoint_decoder, CGANET_KEYPOINT_DECODING),
         ),
         criterion,
         flip_test=flip_test,
@@ -417,7 +418,8 @@ def cganet_tnet_d1w64(**kwargs: Any) -> CGANet:
             ``aa_alpha``, ``aa_beta``, ``box_extension`` = ``"dichotomy"``, ``"fixed"`` or
             ``"none"``, ``extend_ratio``, ``extend_thre``, ``extend_iters``,
             ``keypoint_decoder``: a [`RoiHeatmapDecoder`][cgalib.codecs.RoiHeatmapDecoder] or a dict
-            of its settings, e.g. ``{"blur_kernel": 11, "stencil": 2}``), the training
+            of its settings, e.g. ``{"blur_kernel": 11, "stencil": 2}``, the keys left out
+            taking [`CGANET_KEYPOINT_DECODING`][cgalib.postprocess.CGANET_KEYPOINT_DECODING]), the training
             objective (``loss_weights``, ``jitter_scale``, ``jitter_shift``,
             ``max_train_rois``, ``keypoint_sigma``), ``flip_test`` and ``keypoint_set`` (a
             [`KeypointSet`][cgalib.utils.keypoint_set.KeypointSet] or its ``to_dict()``: ``K``

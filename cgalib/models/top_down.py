@@ -73,8 +73,10 @@ class TopDownPose(PoseModel):
             [`KeypointSet`][cgalib.utils.keypoint_set.KeypointSet], or its ``to_dict()``); ``K``
             is its length. Default COCO's 17.
         keypoint_decoder: how the heatmap probabilities become keypoints (a
-            [`RoiHeatmapDecoder`][cgalib.codecs.RoiHeatmapDecoder] or a dict of its settings;
-            default argmax and DARK with its measured defaults).
+            [`RoiHeatmapDecoder`][cgalib.codecs.RoiHeatmapDecoder] or a dict of its settings,
+            the keys left out taking [`DARK_DEFAULTS`][cgalib.codecs.DARK_DEFAULTS]; default
+            argmax and DARK without blur, the best on top-down heatmaps in
+            ``docs/benchmarks.md``).
 
     Raises:
         ValueError: for a backbone without a stride-4 level 0, a bad ``keypoint_sigma``,

@@ -3,6 +3,8 @@ and per-box heatmaps to keypoints."""
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import torch
 from torch import nn
 
@@ -11,7 +13,17 @@ from cgalib.codecs.roi_keypoints import RoiHeatmapDecoder
 from cgalib.postprocess.ambiguity import AmbiguityAlleviation
 from cgalib.postprocess.extend_area import BoxExtension, NoExtension
 
-__all__ = ["CGANetPostprocess", "average_flipped_outputs"]
+__all__ = ["CGANET_KEYPOINT_DECODING", "CGANetPostprocess", "average_flipped_outputs"]
+
+CGANET_KEYPOINT_DECODING = MappingProxyType(
+    {"refine": "dark", "blur_kernel": 3, "stencil": 1, "border": "skip", "max_shift": 0.5}
+)
+"""How CGANet reads its per-box keypoint heatmaps by default: DARK after a 3x3 Gaussian
+blur of the probabilities (the [`RoiHeatmapDecoder`][cgalib.codecs.RoiHeatmapDecoder]
+settings). Chosen by keypoint AP on the shipped checkpoint (``benchmarks/decoding.py``, the
+``decoding`` table of ``docs/benchmarks.md``): the blur gained on every third of the
+held-out images; the +-2 stencil and reading the edge cell at the border changed AP less
+than its spread, so the simpler +-1 stencil and skipping the border stay."""
 
 
 class CGANetPostprocess(nn.Module):
@@ -83,9 +95,7 @@ class CGANetPostprocess(nn.Module):
                 "keypoint_decoder must be a RoiHeatmapDecoder or None, got "
                 f"{type(keypoint_decoder).__name__}"
             )
-        self.keypoint_decoder = keypoint_decoder if keypoint_decoder is not None else (
-            RoiHeatmapDecoder()
-        )
+        self.keypoint_decoder = RoiHeatmapDecoder.of(keypoint_decoder, CGANET_KEYPOINT_DECODING)
         self.box_extension = box_extension if box_extension is not None else NoExtension()
         self.ambiguity = ambiguity
         self._max_detections = int(max_detections)

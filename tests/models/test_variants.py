@@ -7,7 +7,7 @@ import torch
 
 from cgalib import create_model, create_variant
 from cgalib.codecs import RoiHeatmapDecoder, decode_roi_heatmaps
-from cgalib.postprocess import NoExtension
+from cgalib.postprocess import CGANET_KEYPOINT_DECODING, NoExtension
 
 from helpers import TinyBackbone, compose_cganet
 
@@ -40,7 +40,12 @@ def test_a_cganet_decoded_another_way_is_a_variant():
     variant = create_variant(base, keypoint_decoder=dark).eval()
     assert variant.postprocess.keypoint_decoder.blur_kernel == 3
     assert variant.postprocess.keypoint_decoder.stencil == 2
-    assert base.postprocess.keypoint_decoder.to_dict() == RoiHeatmapDecoder().to_dict()
+    assert base.postprocess.keypoint_decoder.to_dict() == dict(CGANET_KEYPOINT_DECODING)
+    assert base.postprocess.keypoint_decoder.blur_kernel == 3  # CGANet's measured default
+    # the keys a variant leaves out keep CGANet's defaults, not the codec's
+    stencil = create_variant(base, keypoint_decoder={"stencil": 2}).postprocess.keypoint_decoder
+    assert stencil.to_dict() == {**CGANET_KEYPOINT_DECODING, "stencil": 2}
+    assert RoiHeatmapDecoder().blur_kernel == 0
     logits = torch.randn(2, 17, 16, 12)
     rois = torch.tensor([[[0.0, 0.0, 48.0, 64.0], [4.0, 4.0, 40.0, 90.0]]])
     torch.testing.assert_close(
