@@ -6,7 +6,8 @@
   frame, stride 4).
 - [`center_line`][cgalib.codecs.center_line]: boxes <-> the center lines ``M_x``, ``M_y``; the
   decode is the Dichotomy Extended Area search.
-- `roi_keypoints`: image-pixel keypoints <-> per-box heatmaps.
+- `roi_keypoints`: image-pixel keypoints <-> per-box heatmaps; its decode refines the peak
+  with DARK (``cgalib.codecs.dark``: blur, Newton step on the log-heatmap).
 - [`affine`][cgalib.codecs.affine]: image pixels <-> person-crop pixels (the top-down crop:
   aspect-fixed, padded box; its affine and inverse; keypoints and boxes both ways).
 - `roi_masks`: image masks <-> per-box mask maps (and COCO RLE).
@@ -36,6 +37,7 @@ from cgalib.codecs.center_line import (
     dichotomy_extend_area,
     dichotomy_extend_path,
 )
+from cgalib.codecs.dark import blur_heatmaps, blur_sigma, dark_offsets
 from cgalib.codecs.dense import build_targets
 from cgalib.codecs.gaussian import center_radius, draw_gaussian
 from cgalib.codecs.letterbox import (
@@ -50,6 +52,8 @@ from cgalib.codecs.letterbox import (
     unletterbox_keypoints,
 )
 from cgalib.codecs.roi_keypoints import (
+    DARK_DEFAULTS,
+    RoiHeatmapDecoder,
     decode_roi_heatmaps,
     image_to_roi_heatmap,
     roi_heatmap_to_image,
@@ -65,8 +69,12 @@ from cgalib.codecs.roi_masks import (
 
 __all__ = [
     "CROP_PADDING",
+    "DARK_DEFAULTS",
+    "RoiHeatmapDecoder",
     "affine_boxes",
     "affine_keypoints",
+    "blur_heatmaps",
+    "blur_sigma",
     "build_targets",
     "center_line_heatmaps",
     "center_radius",
@@ -74,6 +82,7 @@ __all__ = [
     "crop_affine",
     "crop_images",
     "crop_keypoints",
+    "dark_offsets",
     "decode_centers",
     "decode_roi_heatmaps",
     "decode_roi_masks",

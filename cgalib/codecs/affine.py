@@ -18,6 +18,31 @@ region centre and an optional horizontal flip; [`invert_affine()`][invert_affine
 - **Outside the image** the crop is zeros: a box touching the border gives a crop with
   a black margin, and keypoints found there still map back exactly.
 
+**Beside mmpose's crop affines** (``mmpose/structures/bbox/transforms.py``; image ``y``
+points down, ``R(t) = [[cos t, -sin t], [sin t, cos t]]``, ``c`` the box centre, ``w`` the
+region's or box scale's width, ``W`` the crop's):
+
+| | cgalib [`crop_affine()`][crop_affine] | mmpose ``get_warp_matrix`` | mmpose ``get_udp_warp_matrix`` |
+|---|---|---|---|
+| rotation ``t > 0`` | ``R(t)``: the crop shows the image turned clockwise on screen | ``R(-t)``: counter-clockwise | ``R(t)``: clockwise |
+| the centre goes to (pixel index) | ``((W - 1) / 2, (H - 1) / 2)`` | ``(W / 2, H / 2)`` | ``((W - 1) / 2, (H - 1) / 2)`` |
+| scale | ``W / w`` | ``W / w`` | ``(W - 1) / w`` |
+| on pixel indices ``p`` (no rotation) | ``q = s (p + 0.5 - c) + W / 2 - 0.5`` | ``q = s (p - c) + W / 2`` | ``q = s (p - c) + (W - 1) / 2`` |
+
+So a rotation of ``t`` degrees here is mmpose's ``rot = -t`` in ``get_warp_matrix`` (its
+``src_dir`` is the box's left-pointing half-width turned by ``R(t)`` and sent to the crop's
+left edge, hence ``A ~ R(-t)``), and its UDP matrix turns the other way from its own
+default. Random rotations symmetric about 0 train the same under either sign; a fixed
+angle carried from an mmpose config must change sign. The pixel-centre convention: cgalib
+treats a region as continuous (pixel ``i`` spans ``[i, i + 1)``) and sends its extent onto
+the crop's ``[0, W]``, so the region's centre lands on the centre of the crop's middle
+(``(W - 1) / 2`` as an index); ``get_warp_matrix`` uses one frame for coordinates and
+pixel indices and sends the centre to ``W / 2``, ``0.5 (s - 1)`` crop pixels from cgalib's
+``q`` (0 at scale 1), the bias that UDP (Huang et al. 2020) removes with its ``W - 1``.
+Encoding and decoding with the same matrix cancels either convention; it shows in the
+flip test (cgalib mirrors without a shift, SimpleBaseline/HRNet shift one heatmap cell:
+``docs/top-down.md``).
+
 Example:
     >>> box = torch.tensor([[40.0, 20.0, 88.0, 148.0]])  # 48 x 128 pixels
     >>> region = person_crop_boxes(box, (256, 192))  # grown to 3:4, padded by 1.25

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from cgalib.codecs.gaussian import center_radius
+from cgalib.utils.ordering import stable_topk
 
 __all__ = ["center_targets", "decode_centers", "heatmap_nms"]
 
@@ -186,7 +187,8 @@ def decode_centers(
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
     k = min(k, h * w)
-    scores, index = heatmap_nms(heatmap).reshape(b, h * w).topk(k)  # sorted descending
+    # descending, equal scores (the zeros past the last peak) in index order
+    scores, index = stable_topk(heatmap_nms(heatmap).reshape(b, h * w), k)
     gather = index[:, None, :].expand(b, 2, k)
     size = wh.reshape(b, 2, h * w).gather(2, gather).transpose(1, 2).clamp(min=0)  # (B, k, 2)
     off = offset.reshape(b, 2, h * w).gather(2, gather).transpose(1, 2)

@@ -12,13 +12,20 @@ and the same with ``y``, ``y1``, ``y2`` and ``h``.
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
+from cgalib.codecs.dark import BORDER_RULES, STENCILS, _at, blur_heatmaps, dark_offsets
 
 __all__ = [
+    "DARK_DEFAULTS",
     "REFINEMENTS",
+    "RoiHeatmapDecoder",
     "decode_roi_heatmaps",
     "image_to_roi_heatmap",
     "roi_heatmap_to_image",
@@ -169,24 +176,43 @@ def roi_keypoint_targets(
 REFINEMENTS = ("dark", "quarter")
 """Sub-cell refinements of [`decode_roi_heatmaps()`][decode_roi_heatmaps]."""
 
+DARK_DEFAULTS = MappingProxyType(
+    {"blur_kernel": 0, "stencil": 1, "border": "skip", "max_shift": 0.5}
+)
+"""The DARK settings of [`decode_roi_heatmaps()`][decode_roi_heatmaps] and
+[`RoiHeatmapDecoder`][RoiHeatmapDecoder] by default: no blur, the +-1 stencil, no shift where
+it leaves the map, at most half a cell. Measured by keypoint AP on trained models
+(``benchmarks/decoding.py``, the ``decoding`` table of ``docs/benchmarks.md``), they are
+the best for the top-down models' crop heatmaps, where every blur and the +-2 stencil
+lowered AP; CGANet's per-box heatmaps decode best with a 3x3 blur, its own default
+([`CGANET_KEYPOINT_DECODING`][cgalib.postprocess.CGANET_KEYPOINT_DECODING])."""
+
 
 def decode_roi_heatmaps(
     heatmaps: torch.Tensor,
     boxes: torch.Tensor,
     logits: bool = True,
     refine: Literal["dark", "quarter"] = "dark",
+    *,
+    blur_kernel: int = DARK_DEFAULTS["blur_kernel"],
+    stencil: int = DARK_DEFAULTS["stencil"],
+    border: Literal["skip", "clamp"] = DARK_DEFAULTS["border"],
+    max_shift: float | None = DARK_DEFAULTS["max_shift"],
 ) -> torch.Tensor:
     """Keypoints from ROI heatmaps: argmax, sub-cell refinement, back to image pixels.
 
-    Refinements of the peak cell ``(px, py)``:
+    Refinements of the peak cell ``(px, py)`` (the argmax of the heatmap as given):
 
-    - ``"dark"`` (default; DARK, Zhang et al. 2020, without its blur): one Newton step on
-      the log-probability ``L`` around the peak, ``offset = -H^-1 g`` with the gradient
-      ``g`` and Hessian ``H`` of ``L`` by central differences, clamped to half a cell; no
-      shift at the border or where ``H`` is not negative definite. ``L`` of a Gaussian is
-      a quadratic, so a Gaussian peak decodes to its center exactly wherever it lies
+    - ``"dark"`` (default; DARK, Zhang et al. 2020): one Newton step on the
+      log-probability ``L`` around the peak ([`dark_offsets()`][cgalib.codecs.dark_offsets]),
+      ``L`` taken after an optional Gaussian blur of the probabilities
+      ([`blur_heatmaps()`][cgalib.codecs.blur_heatmaps]). ``L`` of a Gaussian is a
+      quadratic, so a Gaussian peak decodes to its center exactly wherever it lies
       between cells (the targets of [`roi_keypoint_targets()`][roi_keypoint_targets],
-      centred on a cell, decode to that cell's center).
+      centred on a cell, decode to that cell's center). The settings ``blur_kernel``,
+      ``stencil``, ``border`` and ``max_shift`` are those of ``cgalib.codecs.dark``
+      ([`dark_offsets()`][cgalib.codecs.dark_offsets]); their defaults
+      ([`DARK_DEFAULTS`][DARK_DEFAULTS]) were chosen by measurement.
     - ``"quarter"``: a shift of 0.25 cell towards the higher of the two neighbours along
       each axis (no shift at the border or on a tie), the SimpleBaseline/HRNet rule.
 
@@ -199,9 +225,14 @@ def decode_roi_heatmaps(
         logits: whether ``heatmaps`` are logits (``L = log sigmoid``, score
             ``sigmoid(peak)``) or probabilities (``L = log``, score the peak value).
         refine: ``"dark"`` or ``"quarter"``.
+        blur_kernel: DARK's blur size before the log (odd; 0: no blur).
+        stencil: DARK's Hessian stencil, 1 or 2 cells.
+        border: DARK where the stencil leaves the map: ``"skip"`` or ``"clamp"``.
+        max_shift: DARK's offset limit per axis in cells, or ``None``.
 
     Returns:
-        ``(x, y, score)`` per keypoint, ``x``/``y`` in image pixels.
+        ``(x, y, score)`` per keypoint, ``x``/``y`` in image pixels; the score is the
+        unblurred peak.
 
     Shape:
         - heatmaps: `(N, K, h, w)`
@@ -227,18 +258,24 @@ def decode_roi_heatmaps(
         )
     if refine not in REFINEMENTS:
         raise ValueError(f"refine must be one of {REFINEMENTS}, got {refine!r}")
+    _check_dark(blur_kernel, stencil, border, max_shift)
     n, k, h, w = heatmaps.shape
     dtype = heatmaps.dtype if heatmaps.is_floating_point() else torch.float32
     if n == 0 or k == 0:
         return heatmaps.new_zeros(n, k, 3, dtype=dtype)
-    flat = heatmaps.reshape(n, k, h * w).to(dtype)
+    maps = heatmaps.to(dtype)
+    flat = maps.reshape(n, k, h * w)
     peak_val, peak_idx = flat.max(-1)
     px, py = peak_idx % w, torch.div(peak_idx, w, rounding_mode="floor")
-    inner_x, inner_y = (px > 0) & (px < w - 1), (py > 0) & (py < h - 1)
     if refine == "dark":
-        log_p = -F.softplus(-flat) if logits else flat.clamp_min(1e-12).log()
-        shift_x, shift_y = _newton_step(log_p, px, py, w, h, inner_x & inner_y)
+        if blur_kernel > 1:
+            probs = maps.sigmoid() if logits else maps
+            log_p = blur_heatmaps(probs, blur_kernel).clamp_min(1e-12).log()
+        else:
+            log_p = -F.softplus(-maps) if logits else maps.clamp_min(1e-12).log()
+        shift_x, shift_y = dark_offsets(log_p, px, py, stencil, border, max_shift).unbind(-1)
     else:
+        inner_x, inner_y = (px > 0) & (px < w - 1), (py > 0) & (py < h - 1)
         right, left = _at(flat, px, py, 1, 0, w, h), _at(flat, px, py, -1, 0, w, h)
         down, up = _at(flat, px, py, 0, 1, w, h), _at(flat, px, py, 0, -1, w, h)
         shift_x = torch.sign(right - left) * inner_x * 0.25
@@ -249,34 +286,143 @@ def decode_roi_heatmaps(
     return torch.cat([coords, score[..., None]], -1)
 
 
-def _at(
-    flat: torch.Tensor, px: torch.Tensor, py: torch.Tensor, dx: int, dy: int, w: int, h: int
-) -> torch.Tensor:
-    """Values of the `(N, K, h * w)` maps at ``(px + dx, py + dy)``, clamped to the map."""
-    x = (px + dx).clamp(0, w - 1)
-    y = (py + dy).clamp(0, h - 1)
-    return flat.gather(-1, (y * w + x)[..., None])[..., 0]
+def _check_dark(blur_kernel: int, stencil: int, border: str, max_shift: float | None) -> None:
+    """Refuse DARK settings [`dark_offsets()`][cgalib.codecs.dark_offsets] would refuse,
+    before any work."""
+    if isinstance(blur_kernel, bool) or not isinstance(blur_kernel, int) or blur_kernel < 0 or (
+        blur_kernel > 1 and blur_kernel % 2 == 0
+    ):
+        raise ValueError(f"blur_kernel must be 0 (no blur) or an odd size, got {blur_kernel!r}")
+    if stencil not in STENCILS or isinstance(stencil, bool):
+        raise ValueError(f"stencil must be one of {STENCILS}, got {stencil!r}")
+    if border not in BORDER_RULES:
+        raise ValueError(f"border must be one of {BORDER_RULES}, got {border!r}")
+    if max_shift is not None and (isinstance(max_shift, bool) or not max_shift > 0):
+        raise ValueError(f"max_shift must be positive or None, got {max_shift!r}")
 
 
-def _newton_step(
-    log_p: torch.Tensor, px: torch.Tensor, py: torch.Tensor, w: int, h: int, inner: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``-H^-1 g`` of ``log_p`` at the peaks by central differences, clamped to half a cell."""
-    c = _at(log_p, px, py, 0, 0, w, h)
-    right, left = _at(log_p, px, py, 1, 0, w, h), _at(log_p, px, py, -1, 0, w, h)
-    down, up = _at(log_p, px, py, 0, 1, w, h), _at(log_p, px, py, 0, -1, w, h)
-    gx, gy = (right - left) / 2, (down - up) / 2
-    hxx, hyy = right - 2 * c + left, down - 2 * c + up
-    hxy = (
-        _at(log_p, px, py, 1, 1, w, h)
-        - _at(log_p, px, py, 1, -1, w, h)
-        - _at(log_p, px, py, -1, 1, w, h)
-        + _at(log_p, px, py, -1, -1, w, h)
-    ) / 4
-    det = hxx * hyy - hxy**2
-    ok = inner & (hxx < 0) & (det > 1e-12)
-    safe = torch.where(ok, det, torch.ones_like(det))
-    zero = torch.zeros_like(det)
-    shift_x = torch.where(ok, (-(hyy * gx - hxy * gy) / safe).clamp(-0.5, 0.5), zero)
-    shift_y = torch.where(ok, (-(hxx * gy - hxy * gx) / safe).clamp(-0.5, 0.5), zero)
-    return shift_x, shift_y
+class RoiHeatmapDecoder(nn.Module):
+    """[`decode_roi_heatmaps()`][decode_roi_heatmaps] with its refinement settings fixed: the
+    keypoint decode a model is built with.
+
+    A part of [`CGANetPostprocess`][cgalib.postprocess.CGANetPostprocess] and of
+    [`TopDownPose`][cgalib.TopDownPose]; the builders take one as ``keypoint_decoder`` (or its
+    [`to_dict()`][to_dict], which checkpoints store), so a model decoded another way is a
+    variant: ``create_variant(model, keypoint_decoder={"blur_kernel": 11, "stencil": 2})``.
+    It holds no weights.
+
+    Args:
+        refine: ``"dark"`` or ``"quarter"``.
+        blur_kernel: DARK's Gaussian blur size before the log (odd; 0: none).
+        stencil: DARK's Hessian stencil, 1 or 2 cells.
+        border: DARK where its stencil leaves the map: ``"skip"`` or ``"clamp"``.
+        max_shift: DARK's offset limit per axis in cells, or ``None``.
+
+    Shape:
+        - heatmaps: `(N, K, h, w)`
+        - boxes: `(N, 4)`
+        - output: `(N, K, 3)`
+
+    Examples:
+        >>> decoder = RoiHeatmapDecoder(blur_kernel=11, stencil=2, max_shift=None)
+        >>> decoder(torch.randn(2, 17, 16, 12), torch.tensor([[0.0, 0.0, 48.0, 64.0]] * 2)).shape
+        torch.Size([2, 17, 3])
+        >>> RoiHeatmapDecoder.of(decoder.to_dict()).to_dict() == decoder.to_dict()
+        True
+    """
+
+    def __init__(
+        self,
+        refine: Literal["dark", "quarter"] = "dark",
+        blur_kernel: int = DARK_DEFAULTS["blur_kernel"],
+        stencil: int = DARK_DEFAULTS["stencil"],
+        border: Literal["skip", "clamp"] = DARK_DEFAULTS["border"],
+        max_shift: float | None = DARK_DEFAULTS["max_shift"],
+    ) -> None:
+        super().__init__()
+        if refine not in REFINEMENTS:
+            raise ValueError(f"refine must be one of {REFINEMENTS}, got {refine!r}")
+        _check_dark(blur_kernel, stencil, border, max_shift)
+        self._refine = refine
+        self._blur_kernel = int(blur_kernel)
+        self._stencil = int(stencil)
+        self._border = border
+        self._max_shift = None if max_shift is None else float(max_shift)
+
+    @classmethod
+    def of(
+        cls,
+        value: RoiHeatmapDecoder | Mapping[str, Any] | None,
+        defaults: Mapping[str, Any] | None = None,
+    ) -> RoiHeatmapDecoder:
+        """A decoder from itself, its [`to_dict()`][to_dict] or ``None``.
+
+        Args:
+            value: a decoder (returned as it is), a dict of settings or ``None``.
+            defaults: the settings that ``None`` and the keys a dict leaves out take (a
+                model family's defaults); default the constructor's.
+        """
+        if isinstance(value, RoiHeatmapDecoder):
+            return value
+        if value is None or isinstance(value, Mapping):
+            settings = {**(defaults or {}), **(value or {})}
+            unknown = set(settings) - {"refine", *DARK_DEFAULTS}
+            if unknown:
+                raise ValueError(
+                    f"unknown keypoint decoder settings {sorted(unknown)}; known: refine, "
+                    f"{', '.join(DARK_DEFAULTS)}"
+                )
+            return cls(**settings)
+        raise TypeError(
+            f"keypoint_decoder must be a RoiHeatmapDecoder, a dict of its settings or None, "
+            f"got {type(value).__name__}"
+        )
+
+    @property
+    def refine(self) -> str:
+        """``"dark"`` or ``"quarter"``."""
+        return self._refine
+
+    @property
+    def blur_kernel(self) -> int:
+        """DARK's blur size (0: none)."""
+        return self._blur_kernel
+
+    @property
+    def stencil(self) -> int:
+        """DARK's Hessian stencil in cells."""
+        return self._stencil
+
+    @property
+    def border(self) -> str:
+        """DARK's border rule."""
+        return self._border
+
+    @property
+    def max_shift(self) -> float | None:
+        """DARK's offset limit per axis in cells (``None``: none)."""
+        return self._max_shift
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings, as the builders' ``keypoint_decoder`` takes them (and checkpoints
+        store them)."""
+        return {
+            "refine": self._refine,
+            "blur_kernel": self._blur_kernel,
+            "stencil": self._stencil,
+            "border": self._border,
+            "max_shift": self._max_shift,
+        }
+
+    def forward(
+        self, heatmaps: torch.Tensor, boxes: torch.Tensor, logits: bool = True
+    ) -> torch.Tensor:
+        """Keypoints ``(x, y, score)`` in image pixels of `(N, K, h, w)` heatmaps over `(N, 4)`
+        boxes (``logits``: whether the heatmaps are logits or probabilities)."""
+        return decode_roi_heatmaps(heatmaps, boxes, logits, self._refine, **self._dark())
+
+    def _dark(self) -> dict[str, Any]:
+        return {k: v for k, v in self.to_dict().items() if k != "refine"}
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in self.to_dict().items())

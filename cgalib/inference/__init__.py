@@ -16,7 +16,7 @@ from cgalib.inference.media import (
     iter_media,
     predict_media,
 )
-from cgalib.inference.people import Detections, to_people
+from cgalib.inference.people import OKS_AREAS, Detections, OksArea, to_people
 from cgalib.inference.predictor import LARGE_IMAGE_PIXELS, BoxesInput, Predictor
 
 __all__ = [
@@ -24,12 +24,14 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "LARGE_IMAGE_PIXELS",
     "MAX_DRAWING_SIDE",
+    "OKS_AREAS",
     "RESULTS_NAME",
     "VIDEO_SUFFIXES",
     "BoxesInput",
     "Detections",
     "MediaItem",
     "MediaReport",
+    "OksArea",
     "Predictor",
     "drawing_name",
     "iter_media",

@@ -5,22 +5,37 @@ boxes), the people of an image arrive here as [`Detections`][Detections] in imag
 [`to_people()`][to_people] applies the one score rule, sorts, filters and writes the dicts:
 
 - ``score`` = the box score times the mean keypoint probability (the box score alone for a
-  model without keypoints), in [0, 1];
-- people are sorted by ``score``, highest first; with an OKS-NMS threshold a pose whose
-  OKS to a higher-scored one exceeds it is dropped; people scored below the thresholds
+  model without keypoints), in [0, 1]; with a ``keypoint_score_threshold`` the mean is
+  over the keypoints scored above it (0 when none is), mmpose's rule (0.2 there);
+- people are sorted by ``score``, highest first, equal scores in detection order (a
+  stable sort); with an OKS-NMS threshold a pose whose OKS to a higher-scored one exceeds
+  it is dropped, the OKS scaled by each pose's detection box area (``oks_area="box"``) or
+  by its padded, aspect-fixed crop region (``"crop"``, mmpose's ``bbox_scale``, about 1.56
+  times the box for a box of the crop's aspect ratio); people scored below the thresholds
   are dropped.
+
+Both conventions were measured on top-down evaluations (``benchmarks/decoding.py``, the
+``decoding`` table of ``docs/benchmarks.md``); the defaults are the measured choices.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 
 from cgalib.postprocess.oks_nms import oks_nms
 
-__all__ = ["Detections", "to_people"]
+__all__ = ["OKS_AREAS", "Detections", "OksArea", "to_people"]
+
+OksArea = Literal["box", "crop"]
+"""What scales the OKS of OKS-NMS: a pose's detection box area, or that of the padded,
+aspect-fixed crop region its keypoints were read from (top-down models)."""
+
+OKS_AREAS = ("box", "crop")
+"""The values of [`OksArea`][OksArea]."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +50,9 @@ class Detections:
         extended_boxes: `(N, 4)` xyxy boxes the keypoints were read from (CGANet's
             Dichotomy Extended Area), or ``None``.
         segmentations: ``N`` COCO RLE dicts of the people's masks, or ``None``.
+        crop_regions: `(N, 4)` xyxy crop regions a top-down model cut around the boxes
+            (padded, aspect-fixed: [`person_crop_boxes()`][cgalib.codecs.person_crop_boxes]),
+            or ``None``.
     """
 
     boxes: torch.Tensor
@@ -42,6 +60,7 @@ class Detections:
     keypoints: torch.Tensor | None = None
     extended_boxes: torch.Tensor | None = None
     segmentations: Sequence[dict] | None = None
+    crop_regions: torch.Tensor | None = None
 
     @classmethod
     def empty(cls, num_keypoints: int) -> Detections:
@@ -49,12 +68,45 @@ class Detections:
         keypoints = torch.zeros(0, num_keypoints, 3) if num_keypoints else None
         return cls(torch.zeros(0, 4), torch.zeros(0), keypoints)
 
-    def scores(self) -> torch.Tensor:
+    def scores(self, keypoint_score_threshold: float | None = None) -> torch.Tensor:
         """`(N,)` person scores: box score times mean keypoint probability (the box score
-        alone without keypoints)."""
+        alone without keypoints).
+
+        Args:
+            keypoint_score_threshold: ``None``: the mean of all keypoint probabilities; a
+                value: the mean of those above it, 0 where none is (mmpose: 0.2).
+
+        Examples:
+            >>> found = Detections(torch.zeros(1, 4), torch.tensor([0.5]),
+            ...                    torch.tensor([[[0, 0, 0.9], [0, 0, 0.5], [0, 0, 0.1]]]))
+            >>> [round(s, 3) for s in found.scores().tolist() + found.scores(0.2).tolist()]
+            [0.25, 0.35]
+        """
         if self.keypoints is None or self.keypoints.shape[1] == 0:
             return self.box_scores
-        return self.box_scores * self.keypoints[..., 2].mean(-1)
+        probs = self.keypoints[..., 2]
+        if keypoint_score_threshold is None:
+            return self.box_scores * probs.mean(-1)
+        above = probs > keypoint_score_threshold
+        total = torch.where(above, probs, torch.zeros_like(probs)).sum(-1)
+        return self.box_scores * total / above.sum(-1).clamp(min=1)
+
+    def oks_areas(self, oks_area: OksArea = "box") -> torch.Tensor:
+        """`(N,)` the areas that scale each pose's OKS in OKS-NMS (see [`OksArea`][OksArea]).
+
+        Raises:
+            ValueError: for ``"crop"`` without ``crop_regions`` (a model that finds people
+                in whole images cuts no crops), or an unknown ``oks_area``.
+        """
+        if oks_area not in OKS_AREAS:
+            raise ValueError(f"oks_area must be one of {OKS_AREAS}, got {oks_area!r}")
+        b = self.boxes if oks_area == "box" else self.crop_regions
+        if b is None:
+            raise ValueError(
+                "oks_area='crop' needs the crop regions of a model that reads person crops "
+                "(a top-down model); use oks_area='box'"
+            )
+        return (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
 
 
 def to_people(
@@ -63,6 +115,8 @@ def to_people(
     box_score_threshold: float = 0.0,
     oks_nms_threshold: float | None = None,
     sigmas: Sequence[float] | None = None,
+    keypoint_score_threshold: float | None = None,
+    oks_area: OksArea = "box",
 ) -> list[dict]:
     """The people of one image as COCO-style dicts, sorted by ``score``.
 
@@ -73,6 +127,10 @@ def to_people(
         oks_nms_threshold: with a value, OKS-NMS drops a pose whose OKS (with ``sigmas``)
             to a higher-scored one exceeds it; ``None`` keeps every pose.
         sigmas: the OKS sigmas of the keypoint set (needed for OKS-NMS).
+        keypoint_score_threshold: the person score's keypoint rule
+            ([`Detections.scores()`][Detections.scores]): ``None`` averages every keypoint
+            probability, a value only those above it.
+        oks_area: what scales OKS-NMS's OKS ([`OksArea`][OksArea]): ``"box"`` or ``"crop"``.
 
     Returns:
         One dict per person: ``category_id`` 1, ``bbox`` ``[x, y, w, h]``, ``keypoints``
@@ -88,11 +146,10 @@ def to_people(
     """
     if oks_nms_threshold is not None and sigmas is None:
         raise ValueError("OKS-NMS needs the OKS sigmas of the keypoint set (sigmas=...)")
-    scores = found.scores()
-    order = torch.argsort(scores, descending=True)
+    scores = found.scores(keypoint_score_threshold)
+    order = torch.argsort(scores, descending=True, stable=True)
     if oks_nms_threshold is not None and found.keypoints is not None and len(scores):
-        b = found.boxes
-        areas = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+        areas = found.oks_areas(oks_area)
         order = oks_nms(found.keypoints, scores, areas, oks_nms_threshold, sigmas)
     people = []
     for i in order.tolist():

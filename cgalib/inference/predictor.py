@@ -22,7 +22,7 @@ from cgalib.codecs.letterbox import (
 )
 from cgalib.codecs.roi_masks import masks_to_rle, paste_roi_masks
 from cgalib.inference._cuda_graphs import GraphedPredictBatch
-from cgalib.inference.people import Detections, to_people
+from cgalib.inference.people import OKS_AREAS, Detections, OksArea, to_people
 from cgalib.models.contract import InputRule, check_pose_model
 from cgalib.utils.device import resolve_device
 from cgalib.utils.image import (
@@ -78,13 +78,13 @@ class Predictor:
     ``[x, y, w, h]`` (COCO xywh, original pixels), ``keypoints`` (flat ``[x1, y1, s1, ...,
     xK, yK, sK]`` in the order of the model's [`keypoint_set`][keypoint_set], every keypoint
     located, ``s`` its probability), ``score`` (the box probability times the mean keypoint
-    probability, in [0, 1]), ``box_score``, ``category_id`` 1 and, when the model reports
-    it, the ``extended_box`` (xyxy) its keypoints were read from (CGANet's Dichotomy
-    Extended Area). A segmentation model (``masks`` in its ``outputs``) gives each person a
+    probability, of those above ``keypoint_score_threshold`` when given, in [0, 1]),
+    ``box_score``, ``category_id`` 1 and, when the model reports it, the ``extended_box``
+    (xyxy) its keypoints were read from (CGANet's Dichotomy Extended Area). A segmentation model (``masks`` in its ``outputs``) gives each person a
     ``segmentation``, COCO RLE of its mask in the original image (pasted through the
     inverse letterbox and binarised at 0.5: [`paste_roi_masks()`][cgalib.codecs.paste_roi_masks]); a
     model without ``keypoints`` gives none and its ``score`` is the box score. People are
-    sorted by ``score``. "Original pixels" are those of the image as displayed: files and
+    sorted by ``score``, equal scores in detection order. "Original pixels" are those of the image as displayed: files and
     PIL images are turned upright by their EXIF orientation tag first. Pictures larger
     than [`LARGE_IMAGE_PIXELS`][LARGE_IMAGE_PIXELS] are shrunk to the model's input without a
     full-resolution float copy.
@@ -123,6 +123,14 @@ class Predictor:
         oks_nms_threshold: with a value in ``(0, 1]``, OKS-NMS (with the keypoint set's
             sigmas) drops a pose whose OKS to a higher-scored one of its image exceeds it
             (HRNet: 0.9); ``None`` keeps every pose.
+        oks_area: what scales the OKS of OKS-NMS ([`OksArea`][cgalib.inference.OksArea]):
+            ``"box"``, each pose's person box, or ``"crop"``, the padded, aspect-fixed crop
+            region of a model that needs boxes (mmpose's convention); the default is the
+            measured choice (``docs/benchmarks.md``).
+        keypoint_score_threshold: the person score's keypoint rule: ``None`` averages all
+            keypoint probabilities; a value in ``[0, 1)`` only those above it, mmpose's rule
+            with 0.2 ([`Detections.scores()`][cgalib.inference.Detections.scores]); the default
+            is the measured choice.
         compile: the fast path. ``False``: eager. ``True``: ``torch.compile`` of the model's
             ``predict_batch``, compiled lazily on the first batch (and again for each new
             input shape). ``"cuda_graphs"`` (CUDA only): a static-shape path, every batch
@@ -173,6 +181,8 @@ class Predictor:
         box_score_threshold: float = 0.0,
         oks_nms_threshold: float | None = None,
         compile: Compile = False,
+        oks_area: OksArea = "box",
+        keypoint_score_threshold: float | None = None,
     ) -> None:
         check_pose_model(model, "Predictor")
         _check_float32(model)
@@ -186,6 +196,19 @@ class Predictor:
                 raise ValueError(f"{name} must be in [0, 1], got {value!r}")
         if oks_nms_threshold is not None and not 0 < oks_nms_threshold <= 1:
             raise ValueError(f"oks_nms_threshold must be in (0, 1], got {oks_nms_threshold!r}")
+        if oks_area not in OKS_AREAS:
+            raise ValueError(f"oks_area must be one of {OKS_AREAS}, got {oks_area!r}")
+        if oks_area == "crop" and not model.needs_boxes:
+            raise ValueError(
+                f"oks_area='crop' scales OKS by the crops of a model that needs boxes; "
+                f"{type(model).__name__} cuts none: use oks_area='box'"
+            )
+        if keypoint_score_threshold is not None and (
+            isinstance(keypoint_score_threshold, bool) or not 0 <= keypoint_score_threshold < 1
+        ):
+            raise ValueError(
+                f"keypoint_score_threshold must be None or in [0, 1), got {keypoint_score_threshold!r}"
+            )
         if not (isinstance(compile, bool) or compile == "cuda_graphs"):
             raise ValueError(f"compile must be False, True or 'cuda_graphs', got {compile!r}")
         self.device = resolve_device(device)
@@ -201,6 +224,8 @@ class Predictor:
         self.score_threshold = float(score_threshold)
         self.box_score_threshold = float(box_score_threshold)
         self.oks_nms_threshold = oks_nms_threshold
+        self.oks_area = oks_area
+        self.keypoint_score_threshold = keypoint_score_threshold
         self.compile = compile
         self.detector = self._detector(detector)
         self._compiled = None  # torch.compile(model.predict_batch), made on first use
@@ -338,6 +363,8 @@ class Predictor:
             self.box_score_threshold,
             self.oks_nms_threshold,
             self.keypoint_set.sigmas,
+            self.keypoint_score_threshold,
+            self.oks_area,
         )
 
     def _given_boxes(self, boxes, single: bool, count: int) -> list[torch.Tensor] | None:
@@ -404,10 +431,11 @@ class Predictor:
         size = self.input_rule.size
         kept = [d[d[:, 4] >= self.box_score_threshold] for d in detections]
         crops, matrices, owners = [], [], []
+        regions = [person_crop_boxes(det[:, :4].double(), size) for det in kept]
         for i, (image, det) in enumerate(zip(images, kept)):
             if len(det) == 0:
                 continue
-            m = crop_affine(person_crop_boxes(det[:, :4].double(), size), size)
+            m = crop_affine(regions[i], size)
             pixels = to_float_image(image)[None].expand(len(det), -1, -1, -1)
             crops.append(crop_images(pixels, m.float(), size))
             matrices.append(m.cpu())
@@ -425,7 +453,9 @@ class Predictor:
         for i, (image, det) in enumerate(zip(images, kept)):
             rows = owner == i
             kps = uncrop_keypoints(points[rows].double(), frames[rows], tuple(image.shape[-2:]))
-            found.append(Detections(det[:, :4], det[:, 4], kps.float()))
+            found.append(
+                Detections(det[:, :4], det[:, 4], kps.float(), crop_regions=regions[i].float())
+            )
         return found
 
 

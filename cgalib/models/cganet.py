@@ -21,12 +21,14 @@ from torch import nn
 
 from cgalib.backbones.features import FeatureInfo
 from cgalib.backbones.tnet import TNet
+from cgalib.codecs import RoiHeatmapDecoder
 from cgalib.heads import DenseHeads, ROIGuider, RoiHead, ROIPointer
 from cgalib.layers import ImageNormalize
 from cgalib.losses import LOSS_WEIGHTS, CGANetCriterion
 from cgalib.models.contract import InputRule, PoseModel, check_outputs
 from cgalib.ops import hflip_boxes
 from cgalib.postprocess import (
+    CGANET_KEYPOINT_DECODING,
     AmbiguityAlleviation,
     BoxExtension,
     CGANetPostprocess,
@@ -352,6 +354,7 @@ def _create_cganet(
     keypoint_set: KeypointSet | Mapping | None = None,
     outputs: Sequence[str] = ("keypoints",),
     mask_dice: float = 0.0,
+    keypoint_decoder: RoiHeatmapDecoder | Mapping | None = None,
 ) -> CGANet:
     outputs = check_outputs(outputs)
     input_size = InputRule.square_side(input_size).side  # checked before the heads use it
@@ -389,7 +392,12 @@ def _create_cganet(
         backbone,
         DenseHeads(info.channels(0), head_channels),
         kp_head,
-        CGANetPostprocess(extension, ambiguity, max_detections),
+        CGANetPostprocess(
+            extension,
+            ambiguity,
+            max_detections,
+            keypoint_decoder=RoiHeatmapDecoder.of(keypoint_decoder, CGANET_KEYPOINT_DECODING),
+        ),
         criterion,
         flip_test=flip_test,
         input_size=input_size,
@@ -408,7 +416,10 @@ def cganet_tnet_d1w64(**kwargs: Any) -> CGANet:
             [`TNet`][cgalib.TNet] and the keypoint head), ``head_channels`` (dense heads),
             the post-processing (``max_detections``, ``ambiguity_alleviation``,
             ``aa_alpha``, ``aa_beta``, ``box_extension`` = ``"dichotomy"``, ``"fixed"`` or
-            ``"none"``, ``extend_ratio``, ``extend_thre``, ``extend_iters``), the training
+            ``"none"``, ``extend_ratio``, ``extend_thre``, ``extend_iters``,
+            ``keypoint_decoder``: a [`RoiHeatmapDecoder`][cgalib.codecs.RoiHeatmapDecoder] or a dict
+            of its settings, e.g. ``{"blur_kernel": 11, "stencil": 2}``, the keys left out
+            taking [`CGANET_KEYPOINT_DECODING`][cgalib.postprocess.CGANET_KEYPOINT_DECODING]), the training
             objective (``loss_weights``, ``jitter_scale``, ``jitter_shift``,
             ``max_train_rois``, ``keypoint_sigma``), ``flip_test`` and ``keypoint_set`` (a
             [`KeypointSet`][cgalib.utils.keypoint_set.KeypointSet] or its ``to_dict()``: ``K``

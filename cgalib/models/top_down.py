@@ -7,7 +7,7 @@ Data flow:
            --> K heatmap logits (B,K,H/4,W/4)
     train: Gaussian targets of the crop keypoints (roi_keypoint_targets) --> focal loss
     infer: sigmoid (flip test: averaged with the mirrored crop's) --> argmax + DARK
-           refinement (decode_roi_heatmaps) --> (B,K,3) crop pixels
+           refinement (keypoint_decoder, a RoiHeatmapDecoder) --> (B,K,3) crop pixels
 
 The crop plays the role of one ROI box (its whole extent, in pixel indices
 ``(-0.5, -0.5, W - 0.5, H - 0.5)``), so targets and decoding share
@@ -25,7 +25,7 @@ from torch import nn
 
 from cgalib.backbones.features import FeatureInfo
 from cgalib.backbones.tnet import TNet
-from cgalib.codecs import decode_roi_heatmaps, roi_keypoint_targets, whole_crop_boxes
+from cgalib.codecs import RoiHeatmapDecoder, roi_keypoint_targets, whole_crop_boxes
 from cgalib.heads.pyramid_heatmap import PyramidHeatmapHead
 from cgalib.layers import ImageNormalize
 from cgalib.losses import focal_loss
@@ -72,6 +72,11 @@ class TopDownPose(PoseModel):
         keypoint_set: the keypoints the model predicts (a
             [`KeypointSet`][cgalib.utils.keypoint_set.KeypointSet], or its ``to_dict()``); ``K``
             is its length. Default COCO's 17.
+        keypoint_decoder: how the heatmap probabilities become keypoints (a
+            [`RoiHeatmapDecoder`][cgalib.codecs.RoiHeatmapDecoder] or a dict of its settings,
+            the keys left out taking [`DARK_DEFAULTS`][cgalib.codecs.DARK_DEFAULTS]; default
+            argmax and DARK without blur, the best on top-down heatmaps in
+            ``docs/benchmarks.md``).
 
     Raises:
         ValueError: for a backbone without a stride-4 level 0, a bad ``keypoint_sigma``,
@@ -108,6 +113,7 @@ class TopDownPose(PoseModel):
         flip_test: bool = False,
         flip_shift: int = 0,
         keypoint_set: KeypointSet | Mapping | None = None,
+        keypoint_decoder: RoiHeatmapDecoder | Mapping | None = None,
     ) -> None:
         info = FeatureInfo.of(backbone)
         if info.reduction(0) != self.output_stride:
@@ -124,6 +130,7 @@ class TopDownPose(PoseModel):
         self.backbone = backbone
         self.head = head if head is not None else PyramidHeatmapHead(info.channels(), k)
         self.preprocess = ImageNormalize()
+        self.keypoint_decoder = RoiHeatmapDecoder.of(keypoint_decoder)
         self._keypoint_sigma = float(keypoint_sigma)
         self._flip_shift = int(flip_shift)
 
@@ -195,7 +202,8 @@ class TopDownPose(PoseModel):
             ``{"keypoints": (B, K, 3)}`` as (x, y, probability) in crop pixels.
         """
         probs = self.probabilities(images)
-        return {"keypoints": decode_roi_heatmaps(probs, self.crop_boxes(images), logits=False)}
+        boxes = self.crop_boxes(images)
+        return {"keypoints": self.keypoint_decoder(probs, boxes, logits=False)}
 
     def loss(self, images: torch.Tensor, keypoints: torch.Tensor) -> torch.Tensor:
         """Focal loss of the predicted heatmaps against the Gaussian keypoint targets.
@@ -247,8 +255,8 @@ def topdown_tnet_d3w64(**kwargs: Any) -> TopDownPose:
     Args:
         **kwargs: ``backbone_kwargs`` (overrides for [`TNet`][cgalib.TNet]) and any
             [`TopDownPose`][TopDownPose] argument (``input_size``, ``flip_test``,
-            ``keypoint_set``: ``K`` and the flip map are the set's, and checkpoints store
-            it; default COCO's 17 keypoints, ...).
+            ``keypoint_decoder``, ``keypoint_set``: ``K`` and the flip map are the set's, and
+            checkpoints store it; default COCO's 17 keypoints, ...).
     """
     return _create_topdown(3, 64, **kwargs)
 

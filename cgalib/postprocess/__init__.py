@@ -6,7 +6,11 @@ are re-exported here."""
 
 from cgalib.codecs.center import decode_centers, heatmap_nms
 from cgalib.postprocess.ambiguity import AmbiguityAlleviation, alleviate_ambiguity
-from cgalib.postprocess.cganet import CGANetPostprocess, average_flipped_outputs
+from cgalib.postprocess.cganet import (
+    CGANET_KEYPOINT_DECODING,
+    CGANetPostprocess,
+    average_flipped_outputs,
+)
 from cgalib.postprocess.extend_area import (
     BoxExtension,
     DichotomyExtendArea,
@@ -19,6 +23,7 @@ from cgalib.postprocess.flip_heatmaps import average_flipped_heatmaps
 from cgalib.postprocess.oks_nms import keypoint_oks, oks_nms
 
 __all__ = [
+    "CGANET_KEYPOINT_DECODING",
     "AmbiguityAlleviation",
     "BoxExtension",
     "CGANetPostprocess",

@@ -3,15 +3,27 @@ and per-box heatmaps to keypoints."""
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import torch
 from torch import nn
 
 from cgalib.codecs.center import decode_centers
-from cgalib.codecs.roi_keypoints import decode_roi_heatmaps
+from cgalib.codecs.roi_keypoints import RoiHeatmapDecoder
 from cgalib.postprocess.ambiguity import AmbiguityAlleviation
 from cgalib.postprocess.extend_area import BoxExtension, NoExtension
 
-__all__ = ["CGANetPostprocess", "average_flipped_outputs"]
+__all__ = ["CGANET_KEYPOINT_DECODING", "CGANetPostprocess", "average_flipped_outputs"]
+
+CGANET_KEYPOINT_DECODING = MappingProxyType(
+    {"refine": "dark", "blur_kernel": 3, "stencil": 1, "border": "skip", "max_shift": 0.5}
+)
+"""How CGANet reads its per-box keypoint heatmaps by default: DARK after a 3x3 Gaussian
+blur of the probabilities (the [`RoiHeatmapDecoder`][cgalib.codecs.RoiHeatmapDecoder]
+settings). Chosen by keypoint AP on the shipped checkpoint (``benchmarks/decoding.py``, the
+``decoding`` table of ``docs/benchmarks.md``): the blur gained on every third of the
+held-out images; the +-2 stencil and reading the edge cell at the border changed AP less
+than its spread, so the simpler +-1 stencil and skipping the border stay."""
 
 
 class CGANetPostprocess(nn.Module):
@@ -60,6 +72,7 @@ class CGANetPostprocess(nn.Module):
         ambiguity: AmbiguityAlleviation | None,
         max_detections: int = 20,
         output_stride: int = 4,
+        keypoint_decoder: RoiHeatmapDecoder | None = None,
     ) -> None:
         super().__init__()
         if box_extension is not None and not isinstance(box_extension, BoxExtension):
@@ -77,6 +90,12 @@ class CGANetPostprocess(nn.Module):
             raise ValueError(f"max_detections must be a positive int, got {max_detections!r}")
         if output_stride < 1:
             raise ValueError(f"output_stride must be positive, got {output_stride}")
+        if keypoint_decoder is not None and not isinstance(keypoint_decoder, RoiHeatmapDecoder):
+            raise TypeError(
+                "keypoint_decoder must be a RoiHeatmapDecoder or None, got "
+                f"{type(keypoint_decoder).__name__}"
+            )
+        self.keypoint_decoder = RoiHeatmapDecoder.of(keypoint_decoder, CGANET_KEYPOINT_DECODING)
         self.box_extension = box_extension if box_extension is not None else NoExtension()
         self.ambiguity = ambiguity
         self._max_detections = int(max_detections)
@@ -119,8 +138,8 @@ class CGANetPostprocess(nn.Module):
         return self.detect(outputs)
 
     def decode_keypoints(self, logits: torch.Tensor, rois: torch.Tensor) -> torch.Tensor:
-        """Per-box heatmap logits to keypoints in input pixels (argmax, DARK refinement:
-        [`decode_roi_heatmaps()`][cgalib.codecs.decode_roi_heatmaps]).
+        """Per-box heatmap logits to keypoints in input pixels (argmax, DARK refinement: the
+        ``keypoint_decoder``, [`decode_roi_heatmaps()`][cgalib.codecs.decode_roi_heatmaps]).
 
         Args:
             logits: `(B * k, K, h, w)` keypoint heatmap logits, boxes in ``rois`` order.
@@ -130,7 +149,7 @@ class CGANetPostprocess(nn.Module):
             `(B, k, K, 3)` as (x, y, score), ``score`` the peak probability.
         """
         b, k = rois.shape[:2]
-        keypoints = decode_roi_heatmaps(logits.float(), rois.reshape(-1, 4).float())
+        keypoints = self.keypoint_decoder(logits.float(), rois.reshape(-1, 4).float())
         return keypoints.view(b, k, logits.shape[1], 3)
 
     def extra_repr(self) -> str:

@@ -70,7 +70,8 @@ def oks_nms(
         sigmas: per-keypoint OKS sigmas.
 
     Returns:
-        The indices of the kept poses, by descending score.
+        The indices of the kept poses, by descending score; equal scores keep their input
+        order (a stable sort), so of two equal-scored duplicates the first is kept.
 
     Shape:
         - keypoints: `(N, K, 2+)`
@@ -88,7 +89,7 @@ def oks_nms(
             f"oks_nms expects one score and area per pose: keypoints {tuple(keypoints.shape)}, "
             f"scores {tuple(scores.shape)}, areas {tuple(areas.shape)}"
         )
-    order = torch.argsort(scores, descending=True)
+    order = torch.argsort(scores, descending=True, stable=True)
     if order.numel() == 0:
         return order
     oks = keypoint_oks(keypoints[order], areas[order], sigmas)

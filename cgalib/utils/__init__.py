@@ -1,8 +1,8 @@
 """Shared helpers of every layer: image input, devices, atomic files, progress bars,
 precisions, keypoint sets (and the metainfo files of published ones) and the COCO
-constants, model size, checks of numbers read from JSON, the blocks that scripts write into
-pages, stage timings, output folders and stop signals. Nothing here imports another
-cgalib package."""
+constants, model size, checks of numbers read from JSON, stable orderings, the blocks
+that scripts write into pages, stage timings, output folders and stop signals. Nothing
+here imports another cgalib package."""
 
 from cgalib.utils.complexity import count_macs, count_parameters
 from cgalib.utils.dataset_info import keypoint_set_from_dataset_info, read_dataset_info
@@ -33,6 +33,7 @@ from cgalib.utils.keypoint_set import (
 )
 from cgalib.utils.machine import cpu_cores, cpu_name, data_workers, machine_description
 from cgalib.utils.numbers import is_integer, is_number, number_rows
+from cgalib.utils.ordering import stable_topk
 from cgalib.utils.outputs import (
     OutputError,
     RunLock,
@@ -89,6 +90,7 @@ __all__ = [
     "is_number",
     "keypoint_set_from_dataset_info",
     "number_rows",
+    "stable_topk",
     "precision_dtype",
     "progress",
     "read_dataset_info",

@@ -207,3 +207,25 @@ def test_bad_inputs_are_clear():
         crop_images(torch.zeros(2, 3, 8, 8), m, CROP)
     with pytest.raises(ValueError, match="flip_index is not a permutation of 0..16"):
         crop_keypoints(torch.zeros(1, 17, 3), m, CROP, flip_index=[0] * 17)
+
+
+def test_the_rotation_sign_and_where_the_centre_goes():
+    """The conventions docs/top-down.md sets beside mmpose's: a positive rotation turns the
+    image clockwise on screen in the crop (a point right of the centre lands below it;
+    mmpose's get_warp_matrix puts it above), and the region's continuous centre lands on
+    the crop index ((W - 1) / 2, (H - 1) / 2) (mmpose's: (W / 2, H / 2))."""
+    region = torch.tensor([[0.0, 0.0, 96.0, 128.0]], dtype=torch.float64)  # scale 1
+    centre = torch.tensor([[[47.5, 63.5, 1.0], [57.5, 63.5, 1.0]]], dtype=torch.float64)
+    straight = transform_points(centre, crop_affine(region, (128, 96)))
+    torch.testing.assert_close(straight, centre)  # centre -> (47.5, 63.5) = ((W-1)/2, (H-1)/2)
+    turned = transform_points(centre, crop_affine(region, (128, 96), rotation=torch.tensor([90.0])))
+    torch.testing.assert_close(turned[0, 0, :2], torch.tensor([47.5, 63.5], dtype=torch.float64))
+    torch.testing.assert_close(turned[0, 1, :2], torch.tensor([47.5, 73.5], dtype=torch.float64))
+    # at scale 2 the continuous centre still lands on the crop's middle; an image pixel index
+    # p goes to s (p + 0.5 - c) + W / 2 - 0.5 (mmpose's s (p - c) + W / 2 differs by 0.5 (s - 1))
+    small = torch.tensor([[24.0, 32.0, 72.0, 96.0]], dtype=torch.float64)  # 48 x 64: s = 2
+    p = torch.tensor([[[30.0, 40.0, 1.0]]], dtype=torch.float64)
+    q = transform_points(p, crop_affine(small, (128, 96)))
+    c, middle = torch.tensor([48.0, 64.0]), torch.tensor([47.5, 63.5])
+    expected = 2 * (p[0, 0, :2] + 0.5 - c.double()) + middle.double()
+    torch.testing.assert_close(q[0, 0, :2], expected)

@@ -256,3 +256,16 @@ def test_negative_sizes_give_degenerate_not_inverted_boxes():
     wh = torch.full((1, 2, 4, 4), -3.0)
     boxes, _ = decode_centers(heat, wh, torch.zeros(1, 2, 4, 4), k=1)
     assert boxes[0, 0].tolist() == [1.0, 1.0, 1.0, 1.0]
+
+
+def test_equal_scores_are_decoded_in_index_order():
+    """Past the last peak every score is 0 (and two peaks may tie): ties come out in
+    row-major cell order, as a stable sort gives them (``topk`` orders ties at will)."""
+    heat = torch.zeros(1, 1, 8, 8)
+    heat[0, 0, 1, 6] = heat[0, 0, 5, 2] = 0.7  # a tie between two peaks
+    wh, offset = torch.zeros(1, 2, 8, 8), torch.zeros(1, 2, 8, 8)
+    boxes, scores = decode_centers(heat, wh, offset, k=20)
+    cells = [(int(b[1]), int(b[0])) for b in boxes[0, :, :2]]  # (row, column) of each center
+    assert cells[:2] == [(1, 6), (5, 2)]
+    zeros = [r * 8 + c for r, c in cells[2:]]
+    assert zeros == sorted(zeros) and scores[0, 2:].eq(0).all()

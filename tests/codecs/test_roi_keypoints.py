@@ -6,6 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cgalib.codecs import (
+    DARK_DEFAULTS,
+    RoiHeatmapDecoder,
     decode_roi_heatmaps,
     image_to_roi_heatmap,
     roi_heatmap_to_image,
@@ -157,25 +159,105 @@ def _gaussian(cx, cy, h=12, w=16, sigma=1.5):
     return torch.exp(-((u - cx) ** 2 + (v - cy) ** 2) / (2 * sigma**2))
 
 
+@pytest.mark.parametrize(
+    "dark",
+    [
+        {},  # the defaults
+        {"blur_kernel": 0, "stencil": 1, "border": "skip", "max_shift": 0.5},
+        {"blur_kernel": 0, "stencil": 2, "border": "clamp", "max_shift": None},
+    ],
+)
 @pytest.mark.parametrize("cx, cy", [(5.0, 4.0), (5.3, 4.45), (8.49, 6.9), (9.7, 3.2)])
-def test_dark_decodes_a_gaussian_peak_between_cells_exactly(cx, cy):
+def test_dark_decodes_a_gaussian_peak_between_cells_exactly(cx, cy, dark):
     probs = _gaussian(cx, cy)[None, None]
     box = torch.tensor([[0.0, 0.0, 32.0, 12.0]])  # 2 px per cell in x, 1 in y
     logit = torch.logit(probs.clamp(1e-6, 1 - 1e-6))
     for heat, logits in ((probs, False), (logit, True)):
-        out = decode_roi_heatmaps(heat, box, logits=logits)[0, 0]
-        torch.testing.assert_close(out[:2], torch.tensor([(cx + 0.5) * 2, cy + 0.5]), atol=2e-3, rtol=0)
+        out = decode_roi_heatmaps(heat, box, logits=logits, **dark)[0, 0]
+        # with the default blur (if any), within the blur's sampling error of the centre
+        tolerance = 2e-3 if dark.get("blur_kernel", DARK_DEFAULTS["blur_kernel"]) <= 1 else 0.05
+        expected = torch.tensor([(cx + 0.5) * 2, cy + 0.5])
+        torch.testing.assert_close(out[:2], expected, atol=tolerance, rtol=0)
+
+
+@pytest.mark.parametrize("kernel", [3, 5, 7, 11])
+def test_dark_with_a_blur_decodes_a_cell_centred_gaussian_exactly(kernel):
+    """A blur keeps a symmetric peak's position (the map's middle: the zeros past the edges
+    are symmetric too), for logits and probabilities; the score is the unblurred peak."""
+    probs = _gaussian(12.0, 10.0, h=21, w=25, sigma=2.0)[None, None] * 0.8
+    box = torch.tensor([[0.0, 0.0, 25.0, 21.0]])  # one pixel per cell
+    for heat, logits in ((probs, False), (torch.logit(probs), True)):
+        out = decode_roi_heatmaps(heat, box, logits=logits, blur_kernel=kernel, stencil=2)[0, 0]
+        torch.testing.assert_close(out, torch.tensor([12.5, 10.5, 0.8]), atol=1e-5, rtol=0)
+
+
+def test_a_blur_changes_the_decode_of_a_noisy_peak():
+    g = torch.Generator().manual_seed(0)
+    probs = (_gaussian(7.3, 5.4)[None, None] * 0.7 + torch.rand(1, 1, 12, 16, generator=g) * 0.2)
+    box = torch.tensor([[0.0, 0.0, 16.0, 12.0]])
+    plain = decode_roi_heatmaps(probs, box, logits=False, blur_kernel=0)
+    blurred = decode_roi_heatmaps(probs, box, logits=False, blur_kernel=5)
+    assert not torch.allclose(plain[..., :2], blurred[..., :2])
+    assert plain[..., 2].item() == blurred[..., 2].item() == probs.max().item()
 
 
 def test_dark_at_the_border_on_a_spike_and_between_two_equal_cells():
     box = torch.tensor([[0.0, 0.0, 16.0, 12.0]])  # one pixel per cell
+    plain = {"blur_kernel": 0, "stencil": 1, "border": "skip", "max_shift": 0.5}
     border = _gaussian(0.3, 4.4)[None, None]  # peak cell in column 0: no shift
-    assert decode_roi_heatmaps(border, box, logits=False)[0, 0, :2].tolist() == [0.5, 4.5]
+    assert decode_roi_heatmaps(border, box, logits=False, **plain)[0, 0, :2].tolist() == [0.5, 4.5]
+    clamp = {**plain, "border": "clamp"}  # x: the edge read twice, half a cell out; y refined
+    out = decode_roi_heatmaps(border, box, logits=False, **clamp)[0, 0, :2]
+    torch.testing.assert_close(out, torch.tensor([0.0, 4.9]))
     spike = torch.full((1, 1, 12, 16), 0.1)
     spike[0, 0, 5, 7] = 0.9  # symmetric neighbours: no shift
-    assert decode_roi_heatmaps(spike, box, logits=False)[0, 0, :2].tolist() == [7.5, 5.5]
+    assert decode_roi_heatmaps(spike, box, logits=False, **plain)[0, 0, :2].tolist() == [7.5, 5.5]
     spike[0, 0, 5, 8] = 0.9  # two equal cells: the midpoint, half a cell
-    assert decode_roi_heatmaps(spike, box, logits=False)[0, 0, :2].tolist() == [8.0, 5.5]
+    assert decode_roi_heatmaps(spike, box, logits=False, **plain)[0, 0, :2].tolist() == [8.0, 5.5]
+
+
+def test_the_decoder_module_is_the_function_with_its_settings():
+    g = torch.Generator().manual_seed(1)
+    heat = torch.randn(3, 5, 16, 12, generator=g)
+    boxes = torch.tensor([[0.0, 0.0, 48.0, 64.0], [10.0, 5.0, 30.0, 60.0], [1.0, 2.0, 9.0, 9.0]])
+    settings = {"blur_kernel": 5, "stencil": 2, "border": "clamp", "max_shift": None}
+    decoder = RoiHeatmapDecoder(**settings)
+    torch.testing.assert_close(decoder(heat, boxes), decode_roi_heatmaps(heat, boxes, **settings))
+    probs = heat.sigmoid()
+    torch.testing.assert_close(
+        decoder(probs, boxes, logits=False),
+        decode_roi_heatmaps(probs, boxes, logits=False, **settings),
+    )
+    assert decoder.to_dict() == {"refine": "dark", **settings}
+    assert RoiHeatmapDecoder.of(decoder) is decoder
+    assert RoiHeatmapDecoder.of({"stencil": 2}).to_dict() == {
+        "refine": "dark", **DARK_DEFAULTS, "stencil": 2
+    }
+    assert RoiHeatmapDecoder.of(None).to_dict() == {"refine": "dark", **DARK_DEFAULTS}
+    assert "stencil=2" in repr(decoder)
+
+
+@pytest.mark.parametrize(
+    "settings, match",
+    [
+        ({"blur_kernel": 4}, "blur_kernel"),
+        ({"blur_kernel": -1}, "blur_kernel"),
+        ({"stencil": 3}, "stencil"),
+        ({"border": "wrap"}, "border"),
+        ({"max_shift": 0}, "max_shift"),
+        ({"refine": "taylor"}, "refine"),
+    ],
+)
+def test_bad_decoder_settings_are_refused_at_construction(settings, match):
+    with pytest.raises(ValueError, match=match):
+        RoiHeatmapDecoder(**settings)
+    if "refine" not in settings:
+        with pytest.raises(ValueError, match=match):
+            decode_roi_heatmaps(torch.zeros(1, 1, 4, 4), torch.zeros(1, 4), **settings)
+    with pytest.raises(ValueError, match="unknown keypoint decoder settings"):
+        RoiHeatmapDecoder.of({"sigma": 2})
+    with pytest.raises(TypeError, match="keypoint_decoder"):
+        RoiHeatmapDecoder.of("dark")
 
 
 def test_the_cell_centred_target_decodes_to_its_cell_with_both_refinements():

@@ -91,11 +91,18 @@ def test_dense_only_matches_forward_dense(tmp_path):
             np.testing.assert_allclose(array, want[name].numpy(), rtol=1e-4, atol=1e-4)
 
 
-def test_top_down_model_exports_end_to_end(tmp_path):
+@pytest.mark.parametrize(
+    "keypoint_decoder",
+    [None, {"blur_kernel": 11, "stencil": 2, "border": "clamp", "max_shift": None}],
+)
+def test_top_down_model_exports_end_to_end(tmp_path, keypoint_decoder):
     """A top-down model asks nothing special of export: its predict_batch (crops to
-    keypoints, flip test included) is the graph, at the model's own crop size."""
+    keypoints, flip test included, DARK's blur and stencils as configured) is the graph,
+    at the model's own crop size."""
     torch.manual_seed(0)
-    model = create_model("topdown_tnet_d1w16", flip_test=True).eval()
+    model = create_model(
+        "topdown_tnet_d1w16", flip_test=True, keypoint_decoder=keypoint_decoder
+    ).eval()
     with torch.no_grad():  # distinct peaks: the initial 0.001-std head leaves near ties
         for conv in model.head.convs:
             conv.weight.mul_(1000.0)

@@ -70,3 +70,42 @@ def test_empty_detections():
     assert empty.keypoints.shape == (0, 17, 3) and empty.boxes.shape == (0, 4)
     assert Detections.empty(0).keypoints is None
     assert to_people(empty, oks_nms_threshold=0.5, sigmas=[0.1] * 17) == []
+
+
+def test_the_keypoint_score_threshold_averages_the_keypoints_above_it():
+    # mmpose's rule: box score times the mean of the keypoint scores above 0.2, 0 if none
+    torch.testing.assert_close(_found().scores(0.2), torch.tensor([0.4, 0.9, 0.0]))
+    torch.testing.assert_close(_found().scores(0.7), torch.tensor([0.5, 0.9, 0.0]))
+    people = to_people(_found(), keypoint_score_threshold=0.7)
+    assert [p["score"] for p in people] == pytest.approx([0.9, 0.5, 0.0])
+
+
+def test_equal_scores_keep_the_detection_order():
+    # 20 people, all scored 0.5: an unstable sort reorders them (torch's does from 17 on)
+    n = 20
+    boxes = torch.arange(float(n))[:, None] + torch.tensor([0.0, 0.0, 10.0, 10.0])
+    kps = torch.zeros(n, 1, 3)
+    kps[:, 0, 0] = torch.arange(float(n)) * 100  # far apart: OKS-NMS drops nobody
+    kps[:, 0, 2] = 1.0
+    found = Detections(boxes, torch.full((n,), 0.5), kps)
+    for kwargs in ({}, {"oks_nms_threshold": 0.9, "sigmas": [0.1]}):
+        people = to_people(found, **kwargs)
+        assert [p["bbox"][0] for p in people] == [float(i) for i in range(n)]
+
+
+def test_oks_nms_area_is_the_box_or_the_crop_region():
+    # two poses 3 px apart: with the box area (100) their OKS is below the threshold, with
+    # the crop region's (400) above it, so only the crop area drops the second
+    kps = torch.tensor([[[5.0, 5.0, 1.0]], [[8.0, 5.0, 1.0]]])
+    boxes = torch.tensor([[0.0, 0.0, 10.0, 10.0], [3.0, 0.0, 13.0, 10.0]])
+    regions = torch.tensor([[-5.0, -5.0, 15.0, 15.0], [-2.0, -5.0, 18.0, 15.0]])
+    found = Detections(boxes, torch.tensor([0.9, 0.8]), kps, crop_regions=regions)
+    torch.testing.assert_close(found.oks_areas("box"), torch.tensor([100.0, 100.0]))
+    torch.testing.assert_close(found.oks_areas("crop"), torch.tensor([400.0, 400.0]))
+    nms = {"oks_nms_threshold": 0.5, "sigmas": [0.1]}
+    assert len(to_people(found, oks_area="box", **nms)) == 2  # exp(-9 / 8) = 0.32
+    assert len(to_people(found, oks_area="crop", **nms)) == 1  # exp(-9 / 32) = 0.75
+    with pytest.raises(ValueError, match="crop regions"):
+        to_people(Detections(boxes, torch.tensor([0.9, 0.8]), kps), oks_area="crop", **nms)
+    with pytest.raises(ValueError, match="oks_area"):
+        found.oks_areas("mask")

@@ -10,8 +10,9 @@ import torch
 from PIL import Image
 
 from cgalib import Predictor, create_model, load_model
-from cgalib.codecs import letterbox_batch
+from cgalib.codecs import letterbox_batch, person_crop_boxes
 from cgalib.data import synthetic_sample
+from cgalib.postprocess import keypoint_oks
 
 from helpers import BODY14, StandInModel, requires_cuda
 from top_down_helpers import OracleTopDown, crop_queue
@@ -430,3 +431,48 @@ def test_what_a_person_sees_is_thresholded_by_default(predictor, tmp_path):
     assert [p["score"] for p in shown] == [p["score"] for p in expected]
     top_down = Predictor(create_model("topdown_tnet_d1w16"), detector=shipped, device="cpu")
     assert top_down.detector.score_threshold == 0.3
+
+
+def test_oks_nms_scales_by_the_box_or_the_crop_region():
+    """Two poses 6 px apart in boxes 40 x 100: their OKS with the box area (4000 px) is
+    lower than with the padded, aspect-fixed crop region's (93.75 x 125 px, mmpose's
+    bbox_scale); a threshold between the two keeps both with ``"box"``, one with ``"crop"``."""
+    box = torch.tensor([[100.0, 50.0, 140.0, 150.0, 0.9], [106.0, 50.0, 146.0, 150.0, 0.8]])
+    kps = torch.rand(1, 17, 2, generator=torch.Generator().manual_seed(0)) * torch.tensor(
+        [40.0, 100.0]
+    ) + torch.tensor([100.0, 50.0])
+    kps = torch.cat([kps, torch.full((1, 17, 1), 2.0)], -1).expand(2, -1, -1).clone()
+    kps[1, :, 0] += 6.0
+    region = person_crop_boxes(box[:1, :4], CROP)[0]
+    crop_area = ((region[2] - region[0]) * (region[3] - region[1])).item()
+    assert crop_area == pytest.approx(93.75 * 125)
+    oks = [keypoint_oks(kps, torch.full((2,), a))[0, 1].item() for a in (4000.0, crop_area)]
+    threshold = sum(oks) / 2
+    image = torch.zeros(3, 200, 300, dtype=torch.uint8)
+    kept = {}
+    for area in ("box", "crop"):
+        oracle = OracleTopDown(crop_queue({0: box}, {0: kps}, CROP))
+        predictor = Predictor(oracle, device="cpu", oks_nms_threshold=threshold, oks_area=area)
+        kept[area] = len(predictor.predict(image, boxes=box))
+    assert kept == {"box": 2, "crop": 1}
+
+
+def test_the_person_score_rule_and_oks_area_are_checked():
+    boxes, kps = _people(n=1)
+    kps[0, :10, 2] = 0.0  # 10 unlabelled keypoints: the oracle scores them 0
+    oracle = OracleTopDown(crop_queue({0: boxes}, {0: kps}, CROP) * 2)
+    image = torch.zeros(3, 200, 300, dtype=torch.uint8)
+    (every,) = Predictor(oracle, device="cpu").predict(image, boxes=boxes)
+    (above,) = Predictor(oracle, device="cpu", keypoint_score_threshold=0.2).predict(
+        image, boxes=boxes
+    )
+    assert every["score"] == pytest.approx(boxes[0, 4].item() * 7 / 17)
+    assert above["score"] == pytest.approx(boxes[0, 4].item())  # the 7 labelled, each 1
+    for bad in (1.0, -0.1, True):
+        with pytest.raises(ValueError, match="keypoint_score_threshold"):
+            Predictor(oracle, device="cpu", keypoint_score_threshold=bad)
+    with pytest.raises(ValueError, match="oks_area must be one of"):
+        Predictor(oracle, device="cpu", oks_area="mask")
+    cganet = create_model("cganet_tnet_d1w16", input_size=128)
+    with pytest.raises(ValueError, match="cuts none: use oks_area='box'"):
+        Predictor(cganet, device="cpu", oks_area="crop")

@@ -283,3 +283,22 @@ def test_train_model_runs_a_few_top_down_steps_and_saves_a_loadable_model(tmp_pa
     assert loaded.input_rule.size == (64, 64) and loaded.keypoint_set.flip_index == FLIP_INDEX
     with torch.no_grad():
         assert loaded(torch.rand(2, 3, 64, 64)).shape == (2, 17, 3)
+
+
+def test_the_keypoint_decoder_is_a_part_the_checkpoint_records(tmp_path):
+    net = create_model("topdown_tnet_d1w16", input_size=(64, 32), backbone_kwargs={"num_blocks": 1})
+    dark = {"blur_kernel": 5, "stencil": 2, "border": "clamp", "max_shift": None}
+    variant = create_variant(net, keypoint_decoder=dark).eval()
+    assert variant.keypoint_decoder.to_dict() == {"refine": "dark", **dark}
+    x = torch.rand(2, 3, 64, 32)
+    with torch.no_grad():
+        probs = variant.probabilities(x)
+        expected = decode_roi_heatmaps(probs, variant.crop_boxes(x), logits=False, **dark)
+        torch.testing.assert_close(variant(x), expected)
+    save_model(variant, tmp_path / "model.pt")
+    loaded = load_model(tmp_path / "model.pt")
+    assert loaded.keypoint_decoder.to_dict() == variant.keypoint_decoder.to_dict()
+    quarter = load_model(tmp_path / "model.pt", keypoint_decoder={"refine": "quarter"})
+    assert quarter.keypoint_decoder.refine == "quarter"
+    with pytest.raises(ValueError, match="stencil"):
+        create_variant(net, keypoint_decoder={"stencil": 5})

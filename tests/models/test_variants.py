@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from cgalib import create_model, create_variant
-from cgalib.postprocess import NoExtension
+from cgalib.codecs import RoiHeatmapDecoder, decode_roi_heatmaps
+from cgalib.postprocess import CGANET_KEYPOINT_DECODING, NoExtension
 
 from helpers import TinyBackbone, compose_cganet
 
@@ -30,3 +31,26 @@ def test_create_variant_copies_the_weights_into_a_checked_new_model():
         create_variant(base, head_channels=16)  # changes the dense heads' shapes
     with pytest.raises(ValueError, match="records no builder"):
         create_variant(compose_cganet(TinyBackbone()))
+
+
+def test_a_cganet_decoded_another_way_is_a_variant():
+    torch.manual_seed(0)
+    base = create_model("cganet_tnet_d1w16", input_size=128).eval()
+    dark = {"blur_kernel": 3, "stencil": 2}
+    variant = create_variant(base, keypoint_decoder=dark).eval()
+    assert variant.postprocess.keypoint_decoder.blur_kernel == 3
+    assert variant.postprocess.keypoint_decoder.stencil == 2
+    assert base.postprocess.keypoint_decoder.to_dict() == dict(CGANET_KEYPOINT_DECODING)
+    assert base.postprocess.keypoint_decoder.blur_kernel == 3  # CGANet's measured default
+    # the keys a variant leaves out keep CGANet's defaults, not the codec's
+    stencil = create_variant(base, keypoint_decoder={"stencil": 2}).postprocess.keypoint_decoder
+    assert stencil.to_dict() == {**CGANET_KEYPOINT_DECODING, "stencil": 2}
+    assert RoiHeatmapDecoder().blur_kernel == 0
+    logits = torch.randn(2, 17, 16, 12)
+    rois = torch.tensor([[[0.0, 0.0, 48.0, 64.0], [4.0, 4.0, 40.0, 90.0]]])
+    torch.testing.assert_close(
+        variant.postprocess.decode_keypoints(logits, rois),
+        decode_roi_heatmaps(logits, rois[0], **dark).view(1, 2, 17, 3),
+    )
+    with pytest.raises(TypeError, match="keypoint_decoder"):
+        create_variant(base, keypoint_decoder="dark")

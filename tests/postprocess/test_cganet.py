@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cgalib.codecs import decode_roi_heatmaps
+from cgalib.codecs import RoiHeatmapDecoder, decode_roi_heatmaps
 from cgalib.postprocess import (
+    CGANET_KEYPOINT_DECODING,
     AmbiguityAlleviation,
     CGANetPostprocess,
     FixedExtendArea,
@@ -63,7 +64,18 @@ def test_keypoints_decode_per_box_in_roi_order():
     rois = torch.tensor([[0.0, 0.0, 24.0, 32.0], [10.0, 5.0, 22.0, 21.0]]).repeat(3, 1, 1)
     keypoints = post.decode_keypoints(logits, rois)
     assert keypoints.shape == (3, 2, 4, 3)
-    torch.testing.assert_close(keypoints.reshape(6, 4, 3), decode_roi_heatmaps(logits, rois.reshape(-1, 4)))
+    # CGANet's default decoding: DARK after a 3x3 blur
+    assert post.keypoint_decoder.to_dict() == dict(CGANET_KEYPOINT_DECODING)
+    settings = {k: v for k, v in CGANET_KEYPOINT_DECODING.items() if k != "refine"}
+    expected = decode_roi_heatmaps(logits, rois.reshape(-1, 4), **settings)
+    torch.testing.assert_close(keypoints.reshape(6, 4, 3), expected)
+    plain = CGANetPostprocess(None, None, max_detections=2, keypoint_decoder=RoiHeatmapDecoder())
+    torch.testing.assert_close(
+        plain.decode_keypoints(logits, rois).reshape(6, 4, 3),
+        decode_roi_heatmaps(logits, rois.reshape(-1, 4)),
+    )
+    with pytest.raises(TypeError, match="keypoint_decoder must be a RoiHeatmapDecoder"):
+        CGANetPostprocess(None, None, keypoint_decoder={"blur_kernel": 3})
 
 
 def test_settings_are_fixed_and_checked():

@@ -74,3 +74,12 @@ def test_no_poses_and_errors():
         keypoint_oks(torch.zeros(2, 14, 3), torch.ones(2))
     with pytest.raises(ValueError, match=r"expects keypoints \(N, K, 2\+\), got \(2, 17\)"):
         keypoint_oks(torch.zeros(2, 17), torch.ones(2))
+
+
+def test_equal_scores_are_taken_in_input_order():
+    """Of two equal-scored duplicates the first is kept, and the kept poses come in input
+    order: an unstable sort (torch's reorders ties from 17 elements on) fails this."""
+    n = 24
+    kps = torch.stack([_pose(float(i // 2) * 500.0) for i in range(n)])  # pairs coincide
+    keep = oks_nms(kps, torch.full((n,), 0.7), torch.full((n,), 400.0), threshold=0.9)
+    assert keep.tolist() == list(range(0, n, 2))
