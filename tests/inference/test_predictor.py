@@ -462,8 +462,8 @@ def test_the_person_score_rule_and_oks_area_are_checked():
     kps[0, :10, 2] = 0.0  # 10 unlabelled keypoints: the oracle scores them 0
     oracle = OracleTopDown(crop_queue({0: boxes}, {0: kps}, CROP) * 2)
     image = torch.zeros(3, 200, 300, dtype=torch.uint8)
-    (every,) = Predictor(oracle, device="cpu").predict(image, boxes=boxes)
-    (above,) = Predictor(oracle, device="cpu", keypoint_score_threshold=0.2).predict(
+    (every,) = Predictor(oracle, device="cpu", score_threshold=0).predict(image, boxes=boxes)
+    (above,) = Predictor(oracle, device="cpu", score_threshold=0, keypoint_score_threshold=0.2).predict(
         image, boxes=boxes
     )
     assert every["score"] == pytest.approx(boxes[0, 4].item() * 7 / 17)
