@@ -36,7 +36,10 @@ def test_the_text_from_hand_made_summaries(numbers):
                            "1.0 from other work): 8.3–8.4 minutes each")  # fmt: skip
     assert "(1100–1200 steps) and scores **0.323 keypoint AP** (runs: 0.346, 0.300; spread " \
         "0.046) on 100 held-out images" in text
-    assert "**0.346 keypoint AP** (AP50 0.600)" in numbers.demo_text([run])
+    one = numbers.demo_text([run])
+    assert "one run of `make demo` on CPU X, 2026-12-06 (load average 1.0 from other work): 8.3 " \
+        "minutes after set-up" in one
+    assert "(1200 steps) and scores **0.346 keypoint AP** (AP50 0.600)" in one
 
 
 def test_a_page_that_differs_is_named(numbers, tmp_path, monkeypatch, capsys):

@@ -46,14 +46,19 @@ def demo_text(runs: Sequence[dict]) -> str:
     else:
         ap_text = f"**{aps[0]:.3f} keypoint AP** (AP50 {first['metrics']['AP50']:.3f})"
         run_text = "one run of"
+    spans = (
+        (f"{min(minutes):.1f}–{max(minutes):.1f} minutes each", f"{min(steps)}–{max(steps)} steps")
+        if len(runs) > 1
+        else (f"{minutes[0]:.1f} minutes", f"{steps[0]} steps")
+    )
     loads = [r["load_average"] for r in runs if "load_average" in r]
     load_text = f" (load average {max(loads):.1f} from other work)" if loads else ""
     return (
         f"Measured: {run_text} `make demo` on {first['machine']}, {first['date']}{load_text}: "
-        f"{min(minutes):.1f}–{max(minutes):.1f} minutes each after set-up; "
+        f"{spans[0]} after set-up; "
         f"`{first['model']}` trains for its {first['budget_minutes']:g}-minute budget at "
         f"{first['input_size']} px on {first['num_train']} synthetic images "
-        f"({min(steps)}–{max(steps)} steps) and scores {ap_text} on "
+        f"({spans[1]}) and scores {ap_text} on "
         f"{first['num_val']} held-out images (pycocotools OKS AP, 0–1 scale). The budget is "
         "time, not steps: the figures depend on the CPU (a slower or busier machine trains "
         "fewer steps and may score lower)."
