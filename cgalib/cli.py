@@ -339,6 +339,7 @@ def _cmd_predict(
     from cgalib.models import load_model
 
     model = load_model(checkpoint, pose_model=True)
+    _warn_if_synthetic_only(checkpoint)
     _check_box_flag("--detector", detector, checkpoint, model.needs_boxes)
     finder = load_model(detector, pose_model=True) if detector else None
     if finder is not None and finder.needs_boxes:
@@ -390,6 +391,19 @@ def _cmd_predict(
     if skipped:
         print(f"skipped {skipped} input(s), see the warnings above", file=sys.stderr)
     return 0
+
+
+def _warn_if_synthetic_only(checkpoint: str) -> None:
+    """One warning when the weights know cgalib's synthetic people only."""
+    from cgalib.data import SYNTHETIC_DESCRIPTION
+    from cgalib.models import trained_on
+
+    if trained_on(checkpoint) == SYNTHETIC_DESCRIPTION:
+        warnings.warn(
+            f"{checkpoint} was trained on cgalib's synthetic people only: on photos its poses "
+            "are unreliable (weights for photos come from cgalib train on COCO)",
+            stacklevel=2,
+        )
 
 
 def _predict_videos(

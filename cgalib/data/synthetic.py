@@ -41,6 +41,7 @@ __all__ = [
     "BODY14_CATEGORY",
     "POSES",
     "SYNTHETIC_AUGMENT",
+    "SYNTHETIC_DESCRIPTION",
     "SYNTHETIC_KEYPOINTS",
     "make_synthetic_coco",
     "synthetic_sample",
@@ -723,8 +724,9 @@ def _write_one(job: tuple) -> list[dict]:
     return anns
 
 
-_SYNTHETIC_DESCRIPTION = "cgalib synthetic crowd set"
-"""``info.description`` of the files [`make_synthetic_coco()`][make_synthetic_coco] writes."""
+SYNTHETIC_DESCRIPTION = "cgalib synthetic crowd set"
+"""``info.description`` of the files [`make_synthetic_coco()`][make_synthetic_coco] writes;
+a model trained on them records it (see [`cgalib.models.trained_on()`][cgalib.models.trained_on])."""
 
 
 def _written_by_synth(ann_path: Path) -> bool:
@@ -733,7 +735,7 @@ def _written_by_synth(ann_path: Path) -> bool:
         info = json.loads(ann_path.read_text()).get("info") or {}
     except (OSError, ValueError, AttributeError):
         return False
-    return isinstance(info, dict) and info.get("description") == _SYNTHETIC_DESCRIPTION
+    return isinstance(info, dict) and info.get("description") == SYNTHETIC_DESCRIPTION
 
 
 def _check_not_someone_elses(root: Path) -> None:
@@ -859,7 +861,7 @@ def make_synthetic_coco(
                 if bar is not None:
                     bar.update(1)
             info = {
-                "description": _SYNTHETIC_DESCRIPTION,
+                "description": SYNTHETIC_DESCRIPTION,
                 "version": "1",
                 "seed": seed,
                 "split": split,

@@ -42,6 +42,13 @@ def _person_bytes(ann: Mapping[str, Any]) -> bytes:
         return repr((head, box, points)).encode()
 
 
+def _description(dataset: Mapping[str, Any]) -> str | None:
+    """A COCO dict's ``info.description``, when it is a string."""
+    info = dataset.get("info")
+    text = info.get("description") if isinstance(info, Mapping) else None
+    return text if isinstance(text, str) and text else None
+
+
 def _sort_key(ann: Mapping[str, Any]) -> tuple[str, str]:
     return repr(ann.get("image_id")), repr(ann.get("id"))
 
@@ -63,6 +70,8 @@ class DataFingerprint:
         people: `(N,)` the hash of each image's people.
         categories: the ids of the categories trained on.
         names: the file name of each image id (for messages; not kept).
+        description: the annotation file's ``info.description`` (e.g. the synthetic set's),
+            what the trained model knows; kept, not compared.
 
     Example:
         >>> person = {"id": 7, "image_id": 1, "category_id": 1, "bbox": [0, 0, 2, 2],
@@ -82,10 +91,12 @@ class DataFingerprint:
         people: torch.Tensor,
         categories: Sequence[int] = (),
         names: Mapping[int, str] | None = None,
+        description: str | None = None,
     ) -> None:
         self.image_ids, self.images, self.people = image_ids, images, people
         self.categories = sorted(categories)
         self.names = dict(names or {})
+        self.description = description
 
     @classmethod
     def of_coco(
@@ -120,6 +131,7 @@ class DataFingerprint:
             ),
             categories=[int(c) for c in category_ids or ()],
             names={int(i["id"]): str(i.get("file_name")) for i in images},
+            description=_description(dataset),
         )
 
     def state_dict(self) -> dict[str, Any]:

@@ -304,6 +304,12 @@ class TrainState:
             "data": self.data.state_dict() if self.data is not None else None,
         }
 
+    def provenance(self) -> dict[str, str]:
+        """What ``model.pt`` records of the training data: ``{"trained_on": <the annotation
+        file's info.description>}`` when the data has one (the synthetic set's does)."""
+        description = self.data.description if self.data is not None else None
+        return {"trained_on": description} if description else {}
+
     def save(self, write_model: bool) -> None:
         """Write ``last.pt`` (and ``model.pt`` when ``write_model``), atomically, from rank 0.
 
@@ -329,7 +335,8 @@ class TrainState:
                 self.saved_step = self.step
                 if write_model:
                     path = self.folder / MODEL
-                    save_model(self.model, path, epoch=self.epoch, step=self.step)
+                    save_model(self.model, path, epoch=self.epoch, step=self.step,
+                               **self.provenance())  # fmt: skip
             except OSError as err:
                 failed = OutputError(self.cannot_write(path, err))
         if agree(self.context, [failed is not None])[0]:

@@ -337,7 +337,8 @@ def _report_complete(state: TrainState, stop: StopPolicy) -> None:
         of = f" of {stop.total_steps}" if stop.finished(state.step) else ", its time budget spent"
         print(f"{state.folder} is already complete (step {state.step}{of}); nothing to train")
         if not (state.folder / MODEL).is_file():
-            save_model(state.model, state.folder / MODEL, epoch=state.epoch, step=state.step)
+            save_model(state.model, state.folder / MODEL, epoch=state.epoch, step=state.step,
+                       **state.provenance())  # fmt: skip
 
 
 def _run_epochs(

@@ -25,6 +25,7 @@ from cgalib.models.checkpoint import (
     load_state,
     load_weights,
     save_model,
+    trained_on,
 )
 from cgalib.models.contract import (
     PREDICTIONS,
@@ -69,6 +70,7 @@ __all__ = [
     "load_weights",
     "pretrained_info",
     "save_model",
+    "trained_on",
     "topdown_tnet_d1w16",
     "topdown_tnet_d3w64",
     "topdown_tnet_d3w96",

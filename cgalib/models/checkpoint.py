@@ -58,6 +58,7 @@ __all__ = [
     "save_checkpoint",
     "save_model",
     "state_digest",
+    "trained_on",
 ]
 
 FORMAT = "cgalib-model-v1"
@@ -359,6 +360,31 @@ def save_model(model: nn.Module, path: str | os.PathLike, **extra: Any) -> None:
     save_checkpoint(
         {"build_config": config, "state_dict": model.state_dict(), "extra": extra}, path, FORMAT
     )
+
+
+def trained_on(path: str | os.PathLike) -> str | None:
+    """What a model checkpoint was trained on, as recorded: the training annotation file's
+    ``info.description`` that ``cgalib train`` keeps in ``model.pt`` (``"cgalib synthetic
+    crowd set"`` for the synthetic set), or a shipped checkpoint's ``trained_on``.
+
+    Args:
+        path: a ``model.pt`` or the name of a shipped checkpoint.
+
+    Returns:
+        The description, or ``None`` when the file records none (older files, data without
+        ``info.description``).
+
+    Examples:
+        >>> trained_on("cganet_tnet_d1w16.synthetic")
+        'cgalib synthetic crowd set'
+    """
+    from cgalib.models.pretrained import PRETRAINED, pretrained_info
+
+    if not Path(path).is_file() and str(path) in PRETRAINED:
+        return pretrained_info(str(path)).get("trained_on")
+    extra = load_checkpoint(path).get("extra") or {}
+    value = extra.get("trained_on")
+    return value if isinstance(value, str) else None
 
 
 def load_weights(

@@ -46,11 +46,12 @@ def demo_text(runs: Sequence[dict]) -> str:
     else:
         ap_text = f"**{aps[0]:.3f} keypoint AP** (AP50 {first['metrics']['AP50']:.3f})"
         run_text = "one run of"
-    spans = (
-        (f"{min(minutes):.1f}–{max(minutes):.1f} minutes each", f"{min(steps)}–{max(steps)} steps")
-        if len(runs) > 1
-        else (f"{minutes[0]:.1f} minutes", f"{steps[0]} steps")
-    )
+    def span(values: Sequence[float], fmt: str) -> str:  # "8.3" or "8.1–8.4"
+        low, high = format(min(values), fmt), format(max(values), fmt)
+        return low if low == high else f"{low}–{high}"
+
+    each = " each" if len(runs) > 1 else ""
+    spans = (f"{span(minutes, '.1f')} minutes{each}", f"{span(steps, 'd')} steps")
     loads = [r["load_average"] for r in runs if "load_average" in r]
     load_text = f" (load average {max(loads):.1f} from other work)" if loads else ""
     return (

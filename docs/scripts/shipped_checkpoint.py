@@ -28,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from cgalib.data import CocoKeypoints, find_split, make_synthetic_coco
+from cgalib.data import SYNTHETIC_DESCRIPTION, CocoKeypoints, find_split, make_synthetic_coco
 from cgalib.engine import train
 from cgalib.engine.recipes import CPU_DEMO_RECIPE
 from cgalib.eval import evaluate_coco
@@ -106,6 +106,7 @@ def main() -> None:
             "machine": machine_description(),
             "date": date,
         }
+    info["trained_on"] = SYNTHETIC_DESCRIPTION  # what `cgalib predict` warns about
     model = load_model(NAME)
     images_dir, ann_file = _held_out(work)
     metrics, _ = evaluate_coco(model, images_dir, ann_file, input_size=SIZE, device="cpu")

@@ -454,6 +454,10 @@ def test_train_predict_and_evaluate_a_segmentation_model(tmp_path, capsys):
         num_workers=0,
     )
     assert "mask" in (tmp_path / "run" / "metrics.csv").read_text().splitlines()[0]
+    from cgalib.data import SYNTHETIC_DESCRIPTION
+    from cgalib.models import trained_on
+
+    assert trained_on(checkpoint) == SYNTHETIC_DESCRIPTION  # model.pt says what it knows
     model = load_model(checkpoint)
     assert model.outputs == ("masks",)
     image = paths["train_images"] / "000000.jpg"

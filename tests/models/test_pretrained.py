@@ -39,3 +39,17 @@ def test_unknown_names_list_the_shipped_ones():
     with pytest.raises(KeyError, match=r"no shipped checkpoint 'cganet_tnet_d1w64.coco'; shipped: "):
         pretrained_path("cganet_tnet_d1w64.coco")
     assert NAME in list_pretrained()
+
+
+def test_the_shipped_weights_say_they_know_synthetic_people_only(tmp_path):
+    from cgalib import create_model, save_model
+    from cgalib.data import SYNTHETIC_DESCRIPTION
+    from cgalib.models import trained_on
+
+    for name in list_pretrained():
+        assert trained_on(name) == SYNTHETIC_DESCRIPTION
+    model = create_model("cganet_tnet_d1w16", input_size=64)
+    save_model(model, tmp_path / "plain.pt")
+    assert trained_on(tmp_path / "plain.pt") is None  # a file that records nothing
+    save_model(model, tmp_path / "coco.pt", trained_on="COCO 2017 train")
+    assert trained_on(tmp_path / "coco.pt") == "COCO 2017 train"

@@ -450,3 +450,18 @@ def test_top_down_detector_that_is_not_a_cganet(capsys, top_down_checkpoint, tmp
         "person boxes itself; give the checkpoint of a model that finds people on its own "
         "(e.g. a CGANet)"
     ]
+
+
+def test_predict_with_weights_that_know_synthetic_people_only(capsys, tmp_path):
+    """`cgalib predict photo.jpg --checkpoint cganet_tnet_d1w16.synthetic`: the shipped weights, trained on cgalib's synthetic people, on a user's picture; their skeletons on photos are scrambled and nothing used to say why.
+
+    One warning line says the weights know synthetic people only and where weights for photos come from; the picture is still predicted."""
+    write_image(tmp_path / "photo.jpg", seed=4)
+    code, stdout, err = _run(capsys, ["predict", tmp_path / "photo.jpg", "--checkpoint",
+                                      "cganet_tnet_d1w16.synthetic", "--out", tmp_path / "out"])  # fmt: skip
+    assert code == 0 and stdout[0].startswith("results: ")
+    assert [line for line in err if line.startswith("cgalib: warning:")] == [
+        "cgalib: warning: cganet_tnet_d1w16.synthetic was trained on cgalib's synthetic people "
+        "only: on photos its poses are unreliable (weights for photos come from cgalib train on "
+        "COCO)"
+    ]
