@@ -304,11 +304,19 @@ class TrainState:
             "data": self.data.state_dict() if self.data is not None else None,
         }
 
-    def provenance(self) -> dict[str, str]:
-        """What ``model.pt`` records of the training data: ``{"trained_on": <the annotation
-        file's info.description>}`` when the data has one (the synthetic set's does)."""
+    def write_model(self) -> Path:
+        """Write ``model.pt`` (atomically): the weights, the epoch and step, and what the
+        training data was when its annotation file says (``trained_on``: its
+        ``info.description``, the synthetic set's for instance).
+
+        Returns:
+            The file written.
+        """
         description = self.data.description if self.data is not None else None
-        return {"trained_on": description} if description else {}
+        provenance = {"trained_on": description} if description else {}
+        path = self.folder / MODEL
+        save_model(self.model, path, epoch=self.epoch, step=self.step, **provenance)
+        return path
 
     def save(self, write_model: bool) -> None:
         """Write ``last.pt`` (and ``model.pt`` when ``write_model``), atomically, from rank 0.
@@ -335,8 +343,7 @@ class TrainState:
                 self.saved_step = self.step
                 if write_model:
                     path = self.folder / MODEL
-                    save_model(self.model, path, epoch=self.epoch, step=self.step,
-                               **self.provenance())  # fmt: skip
+                    self.write_model()
             except OSError as err:
                 failed = OutputError(self.cannot_write(path, err))
         if agree(self.context, [failed is not None])[0]:

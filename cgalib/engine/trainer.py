@@ -49,7 +49,6 @@ from cgalib.engine.schedule import TimeBudget
 from cgalib.engine.settings import TrainSettings
 from cgalib.engine.state import LAST, METRICS, MODEL, TrainState
 from cgalib.engine.step import train_step
-from cgalib.models.checkpoint import save_model
 from cgalib.models.contract import check_pose_model
 from cgalib.registry import create_model
 from cgalib.utils.keypoint_set import KeypointSet
@@ -337,8 +336,7 @@ def _report_complete(state: TrainState, stop: StopPolicy) -> None:
         of = f" of {stop.total_steps}" if stop.finished(state.step) else ", its time budget spent"
         print(f"{state.folder} is already complete (step {state.step}{of}); nothing to train")
         if not (state.folder / MODEL).is_file():
-            save_model(state.model, state.folder / MODEL, epoch=state.epoch, step=state.step,
-                       **state.provenance())  # fmt: skip
+            state.write_model()
 
 
 def _run_epochs(
