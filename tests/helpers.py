@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import importlib.util
 import io
 import json
 from pathlib import Path
@@ -32,6 +33,15 @@ from cgalib.postprocess import AmbiguityAlleviation, DichotomyExtendArea
 from cgalib.utils.coco_meta import KEYPOINT_NAMES
 from cgalib.utils.keypoint_set import KeypointSet
 from cgalib.video import VideoWriter
+
+
+def load_script(path: Path):
+    """A script of the repository (``docs/scripts/``, ``benchmarks/``) loaded as a module by
+    its path (they are not a package)."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 

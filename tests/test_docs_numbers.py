@@ -1,20 +1,18 @@
 """The demo's figures on README.md and docs/index.md are the ones its results file holds."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+
+from helpers import load_script
 
 SCRIPT = Path(__file__).resolve().parents[1] / "docs" / "scripts" / "demo_numbers.py"
 
 
 @pytest.fixture(scope="module")
 def numbers():
-    spec = importlib.util.spec_from_file_location("demo_numbers", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def test_the_pages_state_what_the_results_file_holds(numbers):

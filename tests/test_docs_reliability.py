@@ -1,19 +1,17 @@
 """docs/reliability.md's catalogue is the robustness tests' own docstrings, kept in step."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+
+from helpers import load_script
 
 SCRIPT = Path(__file__).resolve().parents[1] / "docs" / "scripts" / "reliability_catalogue.py"
 
 
 @pytest.fixture(scope="module")
 def catalogue():
-    spec = importlib.util.spec_from_file_location("reliability_catalogue", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def test_the_page_lists_every_robustness_test(catalogue):

@@ -2,7 +2,7 @@
 module, no raw Sphinx roles, no issue numbers, notebook pages as new as the notebooks."""
 
 import html
-import importlib.util
+import importlib
 import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -10,6 +10,8 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from cgalib import list_models, list_pretrained
+
+from helpers import load_script
 
 pytest.importorskip("mkdocs")
 pytest.importorskip("material")
@@ -26,10 +28,7 @@ CSS_REMOTE = re.compile(r"""(@import|url\()\s*["']?(https?:)?//""")
 
 @pytest.fixture(scope="module")
 def render_notebooks():
-    spec = importlib.util.spec_from_file_location("render_notebooks", RENDER_SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(RENDER_SCRIPT)
 
 
 def pages(site: Path) -> list[Path]:
@@ -199,11 +198,7 @@ def test_the_rendered_pages_show_outputs_and_no_widget_repr():
 
 
 def test_the_cli_page_shows_what_the_commands_print(tmp_path):
-    spec = importlib.util.spec_from_file_location(
-        "cli_outputs", ROOT / "docs" / "scripts" / "cli_outputs.py"
-    )
-    cli_outputs = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli_outputs)
+    cli_outputs = load_script(ROOT / "docs" / "scripts" / "cli_outputs.py")
     assert cli_outputs.stale_blocks() == [], "run python docs/scripts/cli_outputs.py"
     page = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     for name in list_models() + list_pretrained():
@@ -214,11 +209,7 @@ def test_the_cli_page_shows_what_the_commands_print(tmp_path):
 
 
 def test_the_install_page_says_what_pyproject_and_the_makefile_install(tmp_path):
-    spec = importlib.util.spec_from_file_location(
-        "install_facts", ROOT / "docs" / "scripts" / "install_facts.py"
-    )
-    install_facts = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(install_facts)
+    install_facts = load_script(ROOT / "docs" / "scripts" / "install_facts.py")
     assert not install_facts.is_stale(), "run python docs/scripts/install_facts.py"
     text = install_facts.block_text()
     project = install_facts.tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]

@@ -1,6 +1,5 @@
 """benchmarks/decoding.py: the replayed model equals the model, and the block's arithmetic."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -8,16 +7,15 @@ import torch
 
 from cgalib import create_model, save_model
 
+from helpers import load_script
+
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 @pytest.fixture
 def decoding(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCHMARKS))
-    spec = importlib.util.spec_from_file_location("decoding", BENCHMARKS / "decoding.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(BENCHMARKS / "decoding.py")
 
 
 def test_a_replayed_model_predicts_what_the_model_built_with_the_decoder_predicts(
