@@ -209,6 +209,7 @@ def _cmd_train(
     input_size: int | tuple[int, int] | None,
     amp: str | None,
     channels_last: bool,
+    ema: float | None,
     device: str | None,
     resume: bool,
     workers: int | None,
@@ -237,6 +238,7 @@ def _cmd_train(
         lr=lr,
         amp=amp,
         channels_last=channels_last,
+        ema_decay=ema,
         resume=resume,
         num_workers=data_workers() if workers is None else workers,
         seed=seed,
@@ -334,7 +336,7 @@ def _cmd_predict(
     beta: float,
     patience: int,
 ) -> int:
-    from cgalib.inference import Predictor
+    from cgalib.inference import Predictor, SyntheticWeightsWarning
     from cgalib.inference.media import VIDEO_SUFFIXES, predict_media
     from cgalib.models import load_model
 
@@ -347,14 +349,16 @@ def _cmd_predict(
             f"--detector {detector} holds a top-down model, which needs person boxes itself; "
             "give the checkpoint of a model that finds people on its own (e.g. a CGANet)"
         )
-    predictor = Predictor(
-        model,
-        detector=finder,
-        device=device,
-        input_size=_model_input(model, input_size),
-        precision=precision,
-        score_threshold=threshold,
-    )
+    with warnings.catch_warnings():  # said above, naming the checkpoint
+        warnings.simplefilter("ignore", SyntheticWeightsWarning)
+        predictor = Predictor(
+            model,
+            detector=finder,
+            device=device,
+            input_size=_model_input(model, input_size),
+            precision=precision,
+            score_threshold=threshold,
+        )
     videos = [i for i in inputs if Path(i).suffix.lower() in VIDEO_SUFFIXES and Path(i).is_file()]
     pictures = [i for i in inputs if i not in videos]
     skipped = 0
@@ -563,6 +567,13 @@ def _add_train(sub: _Sub) -> None:
     p.add_argument("--amp", choices=["bf16", "fp16"], default=None)
     p.add_argument(
         "--channels-last", action="store_true", help="channels-last memory format (faster convs)"
+    )
+    p.add_argument(
+        "--ema",
+        type=float,
+        default=None,
+        metavar="DECAY",
+        help="save a moving average of the weights as model.pt (e.g. 0.998; default: none)",
     )
     p.add_argument(
         "--device", type=_device_type, default=None, help="cuda or cpu (default: cuda if available)"

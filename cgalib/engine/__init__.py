@@ -3,13 +3,15 @@ guards, a resumable data order, the metrics log, torchrun.
 
 The loop ([`train_model()`][train_model]) is short and asks its parts: the run folder
 ([`claim_run_folder()`][claim_run_folder]: writable, held by one run), the training state
-([`TrainState`][TrainState], with its [`TrainSettings`][TrainSettings] and the
+([`TrainState`][TrainState], with its [`TrainSettings`][TrainSettings], the moving average of
+its weights ([`WeightAverage`][WeightAverage]) and the
 [`DataFingerprint`][DataFingerprint] of its data; saved and loaded by itself), the step
 ([`train_step()`][train_step]) and the policies ([`CheckpointPolicy`][CheckpointPolicy],
 [`StopPolicy`][StopPolicy], [`LogPolicy`][LogPolicy], [`DivergenceGuard`][DivergenceGuard]).
 """
 
 from cgalib.engine.distributed import DistributedContext, cleanup_distributed, init_distributed
+from cgalib.engine.ema import WeightAverage
 from cgalib.engine.fingerprint import DataFingerprint
 from cgalib.engine.guards import (
     DIVERGENCE_GUARD,
@@ -53,6 +55,7 @@ __all__ = [
     "TimeBudget",
     "TrainSettings",
     "TrainState",
+    "WeightAverage",
     "budget_lr_factor",
     "claim_run_folder",
     "cleanup_distributed",

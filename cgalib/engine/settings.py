@@ -34,6 +34,9 @@ class TrainSettings:
         clip_grad_norm: gradient-norm clipping threshold; ``None`` disables it.
         amp: ``None``, ``"bf16"`` or ``"fp16"`` autocast (fp16 uses a gradient scaler).
         channels_last: keep weights and images in the channels-last memory format.
+        ema_decay: keep an exponential moving average of the weights with this decay
+            ([`WeightAverage`][cgalib.engine.WeightAverage]) and save it as ``model.pt``
+            (``None``: none, ``model.pt`` holds the trained weights).
         num_workers: data-loading worker processes.
         seed: seeds data order and augmentation.
         time_limit: stop (after checkpointing) once this many seconds have passed.
@@ -68,6 +71,7 @@ class TrainSettings:
     clip_grad_norm: float | None = 10.0
     amp: str | None = None
     channels_last: bool = False
+    ema_decay: float | None = None
     num_workers: int = 2
     seed: int = 0
     time_limit: float | None = None
@@ -97,6 +101,10 @@ class TrainSettings:
             raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {self.optimizer!r}")
         if self.amp not in (None, "bf16", "fp16"):
             raise ValueError(f"amp must be None, 'bf16' or 'fp16', got {self.amp!r}")
+        if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
+            raise ValueError(
+                f"ema_decay must be between 0 and 1 (e.g. 0.998), got {self.ema_decay} (--ema)"
+            )
         for name in ("warmup_steps", "num_workers"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
@@ -160,4 +168,5 @@ class TrainSettings:
             "amp": self.amp,
             "seed": self.seed,
             "channels_last": self.channels_last,
+            "ema_decay": self.ema_decay,
         }

@@ -25,6 +25,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from cgalib.engine.distributed import DistributedContext, agree, gather
+from cgalib.engine.ema import WeightAverage
 from cgalib.engine.fingerprint import DataFingerprint
 from cgalib.engine.guards import DIVERGENCE_GUARD, DivergenceGuard
 from cgalib.engine.metrics_log import MetricsLog
@@ -189,6 +190,7 @@ class TrainState:
         self.model = model.to(ctx.device, memory_format=settings.memory_format).train()
         self.net: nn.Module = DistributedDataParallel(model) if ctx.is_distributed else model
         self.optimizer = self._optimizer()
+        self.ema = WeightAverage(model, settings.ema_decay) if settings.ema_decay else None
         self.budget_used = 0.0
         self.scheduler = self._scheduler()
         self.scaler = torch.amp.GradScaler(ctx.device.type, enabled=settings.amp == "fp16")
@@ -302,20 +304,28 @@ class TrainState:
             "build_config": build_config(self.model),
             "spent": budget.spent() if budget is not None else None,
             "data": self.data.state_dict() if self.data is not None else None,
+            "ema": self.ema.state_dict() if self.ema is not None else None,
         }
 
     def write_model(self) -> Path:
-        """Write ``model.pt`` (atomically): the weights, the epoch and step, and what the
-        training data was when its annotation file says (``trained_on``: its
-        ``info.description``, the synthetic set's for instance).
+        """Write ``model.pt`` (atomically): the weights (their moving average when the run
+        keeps one, ``ema_decay``), the epoch and step, and what the training data was when
+        its annotation file says (``trained_on``: its ``info.description``, the synthetic
+        set's for instance).
 
         Returns:
             The file written.
         """
         description = self.data.description if self.data is not None else None
-        provenance = {"trained_on": description} if description else {}
+        provenance: dict[str, Any] = {"trained_on": description} if description else {}
+        weights = None
+        if self.ema is not None:
+            weights = self.ema.state_dict()
+            provenance["ema_decay"] = self.ema.decay
         path = self.folder / MODEL
-        save_model(self.model, path, epoch=self.epoch, step=self.step, **provenance)
+        save_model(
+            self.model, path, weights=weights, epoch=self.epoch, step=self.step, **provenance
+        )
         return path
 
     def save(self, write_model: bool) -> None:
@@ -422,6 +432,11 @@ class TrainState:
         load_state(self.model, saved["model"], f"training state {self.last_path}", name)
         self.optimizer.load_state_dict(saved["optimizer"])
         self.scheduler.load_state_dict(saved["scheduler"])
+        if self.ema is not None:  # a run that kept no average starts one here
+            if saved.get("ema") is not None:
+                self.ema.load_state_dict(saved["ema"])
+            else:
+                self.ema.reset(self.model)
         if saved["scaler"] and self.scaler.is_enabled():  # fp16 both times; else nothing
             self.scaler.load_state_dict(saved["scaler"])
         if changed:

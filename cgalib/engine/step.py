@@ -40,7 +40,8 @@ def train_step(
     gradients) or, without one, a conversion to float in 0..1 prepares the images, in the
     settings' memory format; the train-mode forward runs under the settings' autocast
     (``amp``). Every loss term is checked before the backward pass, which goes through the
-    gradient scaler (fp16), with gradient-norm clipping when ``clip_grad_norm`` is set. The
+    gradient scaler (fp16), with gradient-norm clipping when ``clip_grad_norm`` is set, and
+    the moving average of the weights follows the update when the run keeps one. The
     schedule and ``state.step`` are left to [`TrainState.advance()`][cgalib.engine.TrainState.advance].
 
     Args:
@@ -102,4 +103,6 @@ def train_step(
         torch.nn.utils.clip_grad_norm_(params, settings.clip_grad_norm)
     scaler.step(optimizer)
     scaler.update()
+    if state.ema is not None:
+        state.ema.update(state.model, state.step + 1)
     return row

@@ -136,6 +136,7 @@ def train_model(
     clip_grad_norm: float | None = 10.0,
     amp: str | None = None,
     channels_last: bool = False,
+    ema_decay: float | None = None,
     resume: bool = False,
     num_workers: int = 2,
     seed: int = 0,
@@ -248,6 +249,9 @@ def train_model(
         channels_last: keep weights and images in the channels-last memory format (faster
             convolutions on CPUs, about 20% per step for the demo model on 2 cores, and on
             GPUs with AMP); checkpoints are unaffected.
+        ema_decay: keep an exponential moving average of the weights with this decay (e.g.
+            0.998, about the last 500 steps; [`WeightAverage`][cgalib.engine.WeightAverage]):
+            ``model.pt`` then holds the average, ``last.pt`` both; ``None``: none.
         resume: continue the run in ``out_dir`` from its ``last.pt``.
         num_workers: data-loading worker processes (the results do not depend on it).
         seed: seeds data order, augmentation and initialisation-independent randomness.
@@ -286,7 +290,8 @@ def train_model(
     settings = TrainSettings(
         epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, momentum=momentum,
         weight_decay=weight_decay, warmup_steps=warmup_steps, clip_grad_norm=clip_grad_norm,
-        amp=amp, channels_last=channels_last, num_workers=num_workers, seed=seed,
+        amp=amp, channels_last=channels_last, ema_decay=ema_decay, num_workers=num_workers,
+        seed=seed,
         time_limit=time_limit, log_every=log_every, checkpoint_every=checkpoint_every,
         checkpoint_seconds=checkpoint_seconds, time_budget=time_budget,
     )  # fmt: skip

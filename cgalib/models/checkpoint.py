@@ -28,6 +28,7 @@ import re
 import string
 import sys
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -333,7 +334,12 @@ def load_checkpoint(
     return ckpt
 
 
-def save_model(model: nn.Module, path: str | os.PathLike, **extra: Any) -> None:
+def save_model(
+    model: nn.Module,
+    path: str | os.PathLike,
+    weights: Mapping[str, torch.Tensor] | None = None,
+    **extra: Any,
+) -> None:
     """Save weights with the builder name and kwargs recorded by [`create_model()`][create_model].
 
     The file also stores a SHA-256 of its content (`state_digest()`), checked by
@@ -343,6 +349,8 @@ def save_model(model: nn.Module, path: str | os.PathLike, **extra: Any) -> None:
         model: a model; if it was built by ``create_model`` its ``build_config`` is stored
             so that [`load_model()`][load_model] can rebuild it.
         path: the file to write (atomically).
+        weights: the state dict to store instead of the model's own (a moving average of
+            its weights, for instance); the model's keys.
         **extra: more JSON-serialisable metadata to store (e.g. ``epoch``).
 
     Raises:
@@ -358,32 +366,42 @@ def save_model(model: nn.Module, path: str | os.PathLike, **extra: Any) -> None:
                 "(numbers, strings, lists, dicts) so the checkpoint can rebuild the model"
             ) from err
     save_checkpoint(
-        {"build_config": config, "state_dict": model.state_dict(), "extra": extra}, path, FORMAT
+        {
+            "build_config": config,
+            "state_dict": dict(weights) if weights is not None else model.state_dict(),
+            "extra": extra,
+        },
+        path,
+        FORMAT,
     )
 
 
-def trained_on(path: str | os.PathLike) -> str | None:
-    """What a model checkpoint was trained on, as recorded: the training annotation file's
-    ``info.description`` that ``cgalib train`` keeps in ``model.pt`` (``"cgalib synthetic
-    crowd set"`` for the synthetic set), or a shipped checkpoint's ``trained_on``.
+def trained_on(source: nn.Module | str | os.PathLike) -> str | None:
+    """What a model or a model checkpoint was trained on, as recorded: the training annotation
+    file's ``info.description`` that ``cgalib train`` keeps in ``model.pt`` (``"cgalib
+    synthetic crowd set"`` for the synthetic set), or a shipped checkpoint's ``trained_on``.
 
     Args:
-        path: a ``model.pt`` or the name of a shipped checkpoint.
+        source: a model returned by [`load_model()`][load_model] (which records it), a
+            ``model.pt``, or the name of a shipped checkpoint.
 
     Returns:
-        The description, or ``None`` when the file records none (older files, data without
-        ``info.description``).
+        The description, or ``None`` when none is recorded (a model built by
+        ``create_model``, older files, data without ``info.description``).
 
     Examples:
         >>> trained_on("cganet_tnet_d1w16.synthetic")
         'cgalib synthetic crowd set'
+        >>> trained_on(load_model("cganet_tnet_d1w16.synthetic"))
+        'cgalib synthetic crowd set'
     """
     from cgalib.models.pretrained import PRETRAINED, pretrained_info
 
-    if not Path(path).is_file() and str(path) in PRETRAINED:
-        return pretrained_info(str(path)).get("trained_on")
-    extra = load_checkpoint(path).get("extra") or {}
-    value = extra.get("trained_on")
+    if isinstance(source, nn.Module):
+        return vars(source).get("trained_on")
+    if not Path(source).is_file() and str(source) in PRETRAINED:
+        return pretrained_info(str(source)).get("trained_on")
+    value = (load_checkpoint(source).get("extra") or {}).get("trained_on")
     return value if isinstance(value, str) else None
 
 
@@ -565,4 +583,19 @@ def load_model(
                 f"{path} holds a {name} ({type(model).__name__}), not a pose model; pass the "
                 "checkpoint of a whole pose model (e.g. the model.pt of cgalib train)"
             ) from None
+    described = _training_data(ckpt, path)
+    if described is not None:  # recorded like build_config: read by trained_on(model)
+        vars(model)["trained_on"] = described
     return _apply(model, ckpt, path).eval()
+
+
+def _training_data(ckpt: dict[str, Any], path: str | os.PathLike) -> str | None:
+    """The training data a loaded checkpoint records, a shipped one's from its JSON."""
+    from cgalib.models.pretrained import PRETRAINED, pretrained_info
+
+    value = (ckpt.get("extra") or {}).get("trained_on")
+    if value is None:
+        for name in PRETRAINED:
+            if Path(path).resolve() == pretrained_path(name, must_exist=False).resolve():
+                value = pretrained_info(name).get("trained_on")
+    return value if isinstance(value, str) else None
