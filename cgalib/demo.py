@@ -14,7 +14,10 @@ import json
 import os
 import shutil
 import time
+import warnings
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -33,6 +36,7 @@ def run_demo(
     min_height: float = 48,
     model: str = "cganet_tnet_d1w16",
     seed: int = 0,
+    recipe: Mapping[str, Any] = CPU_DEMO_RECIPE,
 ) -> dict[str, float]:
     """Generate data, train for ``minutes`` on the CPU, evaluate and draw predictions.
 
@@ -50,6 +54,8 @@ def run_demo(
         model: a registered model name (trained with
             [`CPU_DEMO_RECIPE`][cgalib.engine.recipes.CPU_DEMO_RECIPE]).
         seed: data and training seed.
+        recipe: the training keyword arguments of [`train()`][cgalib.engine.train]
+            (default [`CPU_DEMO_RECIPE`][cgalib.engine.recipes.CPU_DEMO_RECIPE]).
 
     Returns:
         The pycocotools keypoint metrics on the validation split.
@@ -57,7 +63,7 @@ def run_demo(
     from cgalib.data import CocoKeypoints, find_split, make_synthetic_coco
     from cgalib.engine import train
     from cgalib.eval import evaluate_coco, format_metrics
-    from cgalib.inference import Predictor
+    from cgalib.inference import Predictor, SyntheticWeightsWarning
     from cgalib.models import load_checkpoint, load_model
     from cgalib.models.checkpoint import TRAIN_STATE_FORMAT
     from cgalib.viz import save_prediction_grid
@@ -94,7 +100,7 @@ def run_demo(
         epochs=None,
         seed=seed,
         time_budget=minutes * 60,
-        **CPU_DEMO_RECIPE,
+        **recipe,
     )
 
     trained = time.perf_counter() - trained
@@ -112,7 +118,9 @@ def run_demo(
     picks = list(itertools.islice(with_people, 6))
     images = [ds[i][0] for i in picks]
     preds, gts = [], []
-    predictor = Predictor(net, device="cpu", input_size=size)
+    with warnings.catch_warnings():  # these pictures are synthetic too
+        warnings.simplefilter("ignore", SyntheticWeightsWarning)
+        predictor = Predictor(net, device="cpu", input_size=size)
     for i, people in zip(picks, predictor.predict(images)):
         preds.append(people)
         gts.append(ds.coco.loadAnns(ds.coco.getAnnIds(imgIds=ds.ids[i], iscrowd=False)))
@@ -126,10 +134,11 @@ def run_demo(
         "num_train": num_train,
         "num_val": num_val,
         "budget_minutes": minutes,
+        "recipe": {k: v for k, v in recipe.items() if k != "augment_kwargs"},
         "training_minutes": round(trained / 60, 2),
         "total_minutes": round(total / 60, 2),
         "steps": int(state["step"]),
-        "epochs": round(int(state["step"]) * CPU_DEMO_RECIPE["batch_size"] / num_train, 1),
+        "epochs": round(int(state["step"]) * recipe["batch_size"] / num_train, 1),
         "date": datetime.date.today().isoformat(),
         "machine": machine_description(),
         "load_average": round(os.getloadavg()[1], 1),  # the last 5 minutes: other work

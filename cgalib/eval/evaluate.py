@@ -26,7 +26,7 @@ from cgalib.data.validate import check_image_files
 from cgalib.eval.coco_eval import coco_ap
 from cgalib.eval.ground_truth import CocoGroundTruth, load_coco, require_ground_truth
 from cgalib.eval.metric import CocoKeypointAP
-from cgalib.inference.predictor import Predictor
+from cgalib.inference.predictor import Predictor, SyntheticWeightsWarning
 from cgalib.models.checkpoint import load_model
 from cgalib.models.contract import check_pose_model
 from cgalib.utils.progress import ProgressBar
@@ -156,7 +156,9 @@ def _predictor(
     detector, table = _box_source(boxes, coco)
     if not isinstance(model, Predictor):  # every candidate counts (COCO's rule)
         kwargs = {"score_threshold": 0.0, **predictor_kwargs}
-        predictor = Predictor(model, detector=detector, **kwargs)
+        with warnings.catch_warnings():  # scored, not shown: the AP says how well it fits
+            warnings.simplefilter("ignore", SyntheticWeightsWarning)
+            predictor = Predictor(model, detector=detector, **kwargs)
     elif predictor_kwargs or detector is not None:
         given = [*predictor_kwargs, *(["boxes"] if detector is not None else [])]
         raise TypeError(

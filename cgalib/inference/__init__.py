@@ -17,7 +17,12 @@ from cgalib.inference.media import (
     predict_media,
 )
 from cgalib.inference.people import OKS_AREAS, Detections, OksArea, to_people
-from cgalib.inference.predictor import LARGE_IMAGE_PIXELS, BoxesInput, Predictor
+from cgalib.inference.predictor import (
+    LARGE_IMAGE_PIXELS,
+    BoxesInput,
+    Predictor,
+    SyntheticWeightsWarning,
+)
 
 __all__ = [
     "ANIMATION_SUFFIXES",
@@ -33,6 +38,7 @@ __all__ = [
     "MediaReport",
     "OksArea",
     "Predictor",
+    "SyntheticWeightsWarning",
     "drawing_name",
     "iter_media",
     "letterbox_batch",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import Literal
 
@@ -21,9 +22,12 @@ from cgalib.codecs.letterbox import (
     unletterbox_keypoints,
 )
 from cgalib.codecs.roi_masks import masks_to_rle, paste_roi_masks
+from cgalib.data.synthetic import SYNTHETIC_DESCRIPTION
 from cgalib.inference._cuda_graphs import GraphedPredictBatch
 from cgalib.inference.people import OKS_AREAS, Detections, OksArea, to_people
+from cgalib.models.checkpoint import trained_on
 from cgalib.models.contract import InputRule, check_pose_model
+from cgalib.registry import build_name
 from cgalib.utils.device import resolve_device
 from cgalib.utils.image import (
     ImageInput,
@@ -36,7 +40,16 @@ from cgalib.utils.keypoint_set import KeypointSet
 from cgalib.utils.precision import Precision, autocast, precision_dtype
 from cgalib.viz.poses import DISPLAY_SCORE_THRESHOLD
 
-__all__ = ["BoxesInput", "Predictor"]
+__all__ = ["BoxesInput", "Predictor", "SyntheticWeightsWarning"]
+
+
+class SyntheticWeightsWarning(UserWarning):
+    """Weights that know cgalib's synthetic people only were given to a
+    [`Predictor`][Predictor]: on photos their poses are unreliable.
+
+    Code that knowingly predicts synthetic pictures (the demo) silences it with
+    ``warnings.filterwarnings("ignore", category=SyntheticWeightsWarning)``.
+    """
 
 Compile = bool | Literal["cuda_graphs"]
 LARGE_IMAGE_PIXELS = 16_000_000
@@ -145,6 +158,10 @@ class Predictor:
     results equal those of an eager run at that square input, and can differ slightly
     from the default letterbox (which pads only to a multiple of 32) near the padding.
 
+    A model loaded from weights that record training on cgalib's synthetic set only
+    ([`trained_on()`][cgalib.models.trained_on], the shipped checkpoint's for instance) gives a
+    [`SyntheticWeightsWarning`][SyntheticWeightsWarning].
+
     Raises:
         TypeError: for a model that does not carry the model contract.
         ValueError: for a model whose weights are not float32 (``model.half()``), a
@@ -211,6 +228,15 @@ class Predictor:
             )
         if not (isinstance(compile, bool) or compile == "cuda_graphs"):
             raise ValueError(f"compile must be False, True or 'cuda_graphs', got {compile!r}")
+        if trained_on(model) == SYNTHETIC_DESCRIPTION:
+            warnings.warn(
+                SyntheticWeightsWarning(
+                    f"these {build_name(model)} weights were trained on cgalib's synthetic "
+                    "people only: on photos their poses are unreliable (weights for photos "
+                    "come from cgalib train on COCO)"
+                ),
+                stacklevel=2,
+            )
         self.device = resolve_device(device)
         if compile == "cuda_graphs" and self.device.type != "cuda":
             raise ValueError(

@@ -24,6 +24,7 @@ import argparse
 import datetime
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import torch
@@ -32,7 +33,7 @@ from cgalib.data import SYNTHETIC_DESCRIPTION, CocoKeypoints, find_split, make_s
 from cgalib.engine import train
 from cgalib.engine.recipes import CPU_DEMO_RECIPE
 from cgalib.eval import evaluate_coco
-from cgalib.inference import Predictor
+from cgalib.inference import Predictor, SyntheticWeightsWarning
 from cgalib.models import load_model
 from cgalib.models.pretrained import HELD_OUT, pretrained_path
 from cgalib.utils import write_block
@@ -49,6 +50,8 @@ DATA = {"num_train": 2000, "num_val": 100, "seed": 0, "size": SIZE, "min_height"
 
 
 
+
+warnings.filterwarnings("ignore", category=SyntheticWeightsWarning)  # synthetic pictures
 
 def _train(work: Path, epochs: int) -> Path:
     data = work / "data"

@@ -31,13 +31,14 @@ import hashlib
 import os
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
-from cgalib.inference import Predictor
+from cgalib.inference import Predictor, SyntheticWeightsWarning
 from cgalib.models import load_model
 from cgalib.utils import check_block, write_block
 from cgalib.utils.machine import machine_description
@@ -57,6 +58,8 @@ BLOCK = "video-tracking"
 KEYPOINT_THRESHOLD = 0.2  # the smoother's default: keypoints below it are not filtered
 SWEEP = ((0.5, 0.3), (1.0, 0.3), (1.0, 1.0), (1.0, 3.0), (2.0, 1.0))  # (min_cutoff, beta)
 
+
+warnings.filterwarnings("ignore", category=SyntheticWeightsWarning)  # synthetic pictures
 
 def _raw(frames: list[list[dict]]) -> list[list[dict]]:
     """The people as the model gave them (``keypoints_raw``, ``bbox_raw``), tracked."""

@@ -3,6 +3,7 @@ fast paths (torch.compile, CUDA graphs), and models that need boxes (crops of gi
 detected boxes, OKS-NMS with the keypoint set's sigmas)."""
 
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -476,3 +477,24 @@ def test_the_person_score_rule_and_oks_area_are_checked():
     cganet = create_model("cganet_tnet_d1w16", input_size=128)
     with pytest.raises(ValueError, match="cuts none: use oks_area='box'"):
         Predictor(cganet, device="cpu", oks_area="crop")
+
+
+def test_weights_that_know_synthetic_people_only_warn_once_where_shown(tmp_path):
+    """The shipped weights know cgalib's synthetic people only: a Predictor says so, evaluation
+    (a score, not a picture) does not; a model built or trained elsewhere is quiet."""
+    from cgalib.data import find_split, make_synthetic_coco
+    from cgalib.eval import evaluate_coco
+    from cgalib.inference import SyntheticWeightsWarning
+    from cgalib.models import load_model, trained_on
+
+    shipped = load_model("cganet_tnet_d1w16.synthetic")
+    assert trained_on(shipped) == "cgalib synthetic crowd set"
+    with pytest.warns(SyntheticWeightsWarning, match=r"cganet_tnet_d1w16 weights.*synthetic "
+                      r"people only.*cgalib train on COCO"):  # fmt: skip
+        Predictor(shipped, device="cpu")
+    make_synthetic_coco(tmp_path, 0, 2, size=128, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SyntheticWeightsWarning)
+        evaluate_coco(shipped, *find_split(tmp_path, "val"), device="cpu", progress=False)
+        Predictor(create_model("cganet_tnet_d1w16", input_size=128), device="cpu")
+    assert trained_on(create_model("cganet_tnet_d1w16", input_size=128)) is None
