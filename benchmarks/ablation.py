@@ -25,7 +25,7 @@ import torch
 
 from cgalib.data import find_split, make_synthetic_coco
 from cgalib.engine import train
-from cgalib.engine.recipes import CPU_DEMO_RECIPE, SYNTHETIC_GPU_RECIPE
+from cgalib.engine.recipes import CPU_DEMO_RECIPE, SYNTHETIC_GPU_RECIPE, for_this_cpu
 from cgalib.eval import evaluate_coco
 from cgalib.models import create_variant, load_checkpoint, load_model
 from cgalib.models.checkpoint import TRAIN_STATE_FORMAT
@@ -71,7 +71,7 @@ def main() -> None:
     size = args.size or (384 if gpu else 192)
     n_train = args.train_images or (6000 if gpu else 2000)
     # GPU: configs/synthetic_gpu.py's recipe; CPU: the demo's (cgalib.demo.run_demo)
-    recipe = SYNTHETIC_GPU_RECIPE if gpu else CPU_DEMO_RECIPE
+    recipe = SYNTHETIC_GPU_RECIPE if gpu else for_this_cpu(CPU_DEMO_RECIPE)
     out = Path(args.out)
     data = out / "data"
     if not (data / "annotations" / "person_keypoints_val.json").is_file():

@@ -57,7 +57,7 @@ import torch
 from cgalib.codecs import RoiHeatmapDecoder
 from cgalib.data import find_split, make_synthetic_coco, read_annotated_image
 from cgalib.engine import train
-from cgalib.engine.recipes import CPU_DEMO_RECIPE
+from cgalib.engine.recipes import CPU_DEMO_RECIPE, for_this_cpu
 from cgalib.eval import coco_ap, evaluate_coco, load_coco
 from cgalib.inference import Predictor
 from cgalib.models import PoseModel, load_checkpoint, load_model
@@ -118,10 +118,10 @@ def train_runs(work: Path, data: Path, args: argparse.Namespace) -> dict[str, li
     """Checkpoints per model name: trained now for a fixed number of epochs (so a loaded
     machine trains the same model, only slower), or found in ``work/runs`` (reused)."""
     runs: dict[str, list[Path]] = {CGANET: [], TOPDOWN: []}
-    topdown_recipe = {**CPU_DEMO_RECIPE, "batch_size": TOPDOWN_BATCH, "augment_kwargs": TOPDOWN_AUGMENT}
+    topdown_recipe = {**for_this_cpu(CPU_DEMO_RECIPE), "batch_size": TOPDOWN_BATCH, "augment_kwargs": TOPDOWN_AUGMENT}
     plan = [(TOPDOWN, seed, args.topdown_epochs, TOPDOWN_CROP, topdown_recipe)
             for seed in args.topdown_seeds]  # fmt: skip
-    plan += [(CGANET, seed, args.cganet_epochs, TRAIN_DATA["size"], CPU_DEMO_RECIPE)
+    plan += [(CGANET, seed, args.cganet_epochs, TRAIN_DATA["size"], for_this_cpu(CPU_DEMO_RECIPE))
              for seed in args.cganet_seeds]  # fmt: skip
     for name, seed, epochs, size, recipe in plan:
         run = work / "runs" / f"{name}_seed{seed}_{epochs}ep"

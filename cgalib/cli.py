@@ -206,6 +206,7 @@ def _cmd_train(
     epochs: int | None,
     batch: int,
     lr: float,
+    lr_decay: str,
     input_size: int | tuple[int, int] | None,
     amp: str | None,
     channels_last: bool,
@@ -236,6 +237,7 @@ def _cmd_train(
         epochs=epochs if epochs is not None or time_budget is not None else 95,
         batch_size=batch,
         lr=lr,
+        lr_decay=lr_decay,
         amp=amp,
         channels_last=channels_last,
         ema_decay=ema,
@@ -563,6 +565,12 @@ def _add_train(sub: _Sub) -> None:
     )
     p.add_argument("--batch", type=_COUNT, default=16, help="images per step and process")
     p.add_argument("--lr", type=_POSITIVE, default=1e-2)
+    p.add_argument(
+        "--lr-decay",
+        choices=["steps", "cosine"],
+        default="steps",
+        help="steps: x0.1 at 70/95 and 85/95 of the run (the paper's); cosine: a half cosine to 0",
+    )
     _add_input_size(p, "the training input")
     p.add_argument("--amp", choices=["bf16", "fp16"], default=None)
     p.add_argument(

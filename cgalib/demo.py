@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from cgalib.engine.recipes import CPU_DEMO_RECIPE, DEMO_AUGMENT
+from cgalib.engine.recipes import CPU_DEMO_RECIPE, DEMO_AUGMENT, for_this_cpu
 from cgalib.utils.machine import machine_description
 
 __all__ = ["DEMO_AUGMENT", "run_demo"]
@@ -36,7 +36,7 @@ def run_demo(
     min_height: float = 48,
     model: str = "cganet_tnet_d1w16",
     seed: int = 0,
-    recipe: Mapping[str, Any] = CPU_DEMO_RECIPE,
+    recipe: Mapping[str, Any] | None = None,
 ) -> dict[str, float]:
     """Generate data, train for ``minutes`` on the CPU, evaluate and draw predictions.
 
@@ -55,7 +55,9 @@ def run_demo(
             [`CPU_DEMO_RECIPE`][cgalib.engine.recipes.CPU_DEMO_RECIPE]).
         seed: data and training seed.
         recipe: the training keyword arguments of [`train()`][cgalib.engine.train]
-            (default [`CPU_DEMO_RECIPE`][cgalib.engine.recipes.CPU_DEMO_RECIPE]).
+            (default [`CPU_DEMO_RECIPE`][cgalib.engine.recipes.CPU_DEMO_RECIPE], with bf16
+            only where the CPU computes it natively:
+            [`for_this_cpu()`][cgalib.engine.recipes.for_this_cpu]).
 
     Returns:
         The pycocotools keypoint metrics on the validation split.
@@ -68,6 +70,7 @@ def run_demo(
     from cgalib.models.checkpoint import TRAIN_STATE_FORMAT
     from cgalib.viz import save_prediction_grid
 
+    recipe = for_this_cpu(CPU_DEMO_RECIPE) if recipe is None else dict(recipe)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     out = Path(out)
     data = out / "data"

@@ -25,9 +25,11 @@ from cgalib.engine.policies import CheckpointPolicy, LogPolicy, StopPolicy
 from cgalib.engine.run_folder import claim_run_folder, prepare_run_folder
 from cgalib.engine.sampler import ResumableSampler, SeededDataset, sample_seeds
 from cgalib.engine.schedule import (
+    LR_DECAYS,
     PAPER_MILESTONES,
     TimeBudget,
     budget_lr_factor,
+    cosine_lr_factor,
     paper_lr_factor,
     paper_lr_scheduler,
 )
@@ -39,6 +41,7 @@ from cgalib.engine.trainer import train, train_model
 __all__ = [
     "DIVERGENCE_GUARD",
     "FIXED_SETTINGS",
+    "LR_DECAYS",
     "PAPER_MILESTONES",
     "CheckpointPolicy",
     "DataFingerprint",
@@ -59,6 +62,7 @@ __all__ = [
     "budget_lr_factor",
     "claim_run_folder",
     "cleanup_distributed",
+    "cosine_lr_factor",
     "init_distributed",
     "paper_lr_factor",
     "paper_lr_scheduler",

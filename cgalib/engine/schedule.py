@@ -15,9 +15,11 @@ from collections.abc import Callable, Sequence
 import torch
 
 __all__ = [
+    "LR_DECAYS",
     "PAPER_MILESTONES",
     "TimeBudget",
     "budget_lr_factor",
+    "cosine_lr_factor",
     "paper_lr_factor",
     "paper_lr_scheduler",
 ]
@@ -47,6 +49,32 @@ def paper_lr_factor(
     """
     passed = sum(step >= round(m * total_steps) for m in milestones)
     return _warmup(step, warmup_steps) * gamma**passed
+
+
+LR_DECAYS = ("steps", "cosine")
+"""How the learning rate falls over a run: ``"steps"``, the paper's x0.1 at 70/95 and 85/95
+([`paper_lr_factor()`][paper_lr_factor], [`budget_lr_factor()`][budget_lr_factor]); ``"cosine"``, a half
+cosine from 1 to 0 ([`cosine_lr_factor()`][cosine_lr_factor])."""
+
+
+def cosine_lr_factor(step: int, fraction: float, warmup_steps: int = 0) -> float:
+    """Multiplier of the base learning rate with a half-cosine decay: linear warm-up in steps,
+    then ``(1 + cos(pi * fraction)) / 2``, from 1 at the start of the run to 0 at its end.
+
+    Args:
+        step: optimizer steps done (0-based).
+        fraction: the share of the run done, 0..1 (of its steps, or of its time budget;
+            more counts as 1).
+        warmup_steps: steps of linear warm-up.
+
+    Examples:
+        >>> [round(cosine_lr_factor(1000, f), 6) for f in (0.0, 0.25, 0.5, 1.0, 1.5)]
+        [1.0, 0.853553, 0.5, 0.0, 0.0]
+        >>> cosine_lr_factor(1, 0.5, warmup_steps=4)
+        0.25
+    """
+    done = min(max(fraction, 0.0), 1.0)
+    return _warmup(step, warmup_steps) * 0.5 * (1.0 + math.cos(math.pi * done))
 
 
 def _warmup(step: int, warmup_steps: int) -> float:

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from cgalib.engine.schedule import TimeBudget
+from cgalib.engine.schedule import LR_DECAYS, TimeBudget
 
 __all__ = ["FIXED_SETTINGS", "TrainSettings"]
 
@@ -31,6 +31,10 @@ class TrainSettings:
         momentum: SGD momentum.
         weight_decay: weight decay.
         warmup_steps: linear warm-up steps (capped at a tenth of a run measured in steps).
+        lr_decay: how the learning rate falls over the run, one of
+            [`LR_DECAYS`][cgalib.engine.schedule.LR_DECAYS]: ``"steps"`` (the paper's x0.1 at
+            70/95 and 85/95) or ``"cosine"`` (a half cosine to 0); of the steps, or of the
+            time budget.
         clip_grad_norm: gradient-norm clipping threshold; ``None`` disables it.
         amp: ``None``, ``"bf16"`` or ``"fp16"`` autocast (fp16 uses a gradient scaler).
         channels_last: keep weights and images in the channels-last memory format.
@@ -68,6 +72,7 @@ class TrainSettings:
     momentum: float = 0.9
     weight_decay: float = 1e-4
     warmup_steps: int = 500
+    lr_decay: str = "steps"
     clip_grad_norm: float | None = 10.0
     amp: str | None = None
     channels_last: bool = False
@@ -99,6 +104,8 @@ class TrainSettings:
             raise ValueError(f"lr must be a positive number, got {self.lr}")
         if self.optimizer not in ("sgd", "adamw"):
             raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {self.optimizer!r}")
+        if self.lr_decay not in LR_DECAYS:
+            raise ValueError(f"lr_decay must be one of {LR_DECAYS}, got {self.lr_decay!r}")
         if self.amp not in (None, "bf16", "fp16"):
             raise ValueError(f"amp must be None, 'bf16' or 'fp16', got {self.amp!r}")
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
@@ -162,6 +169,7 @@ class TrainSettings:
             "momentum": self.momentum,
             "weight_decay": self.weight_decay,
             "warmup_steps": self.warmup_steps,
+            "lr_decay": self.lr_decay,
             "epochs": self.epochs,
             "time_budget": self.budget.seconds if self.budget is not None else None,
             "clip_grad_norm": self.clip_grad_norm,

@@ -16,6 +16,7 @@ import errno
 import os
 import random
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from cgalib.engine.ema import WeightAverage
 from cgalib.engine.fingerprint import DataFingerprint
 from cgalib.engine.guards import DIVERGENCE_GUARD, DivergenceGuard
 from cgalib.engine.metrics_log import MetricsLog
-from cgalib.engine.schedule import budget_lr_factor, paper_lr_scheduler
+from cgalib.engine.schedule import budget_lr_factor, cosine_lr_factor, paper_lr_scheduler
 from cgalib.engine.settings import FIXED_SETTINGS, TrainSettings
 from cgalib.models.checkpoint import (
     TRAIN_STATE_FORMAT,
@@ -77,6 +78,11 @@ def _augment_generator(augment: nn.Module | None) -> torch.Generator | None:
     """The private generator of an augmentation (``PoseAugmentation(seed=...)``), if any."""
     generator = getattr(augment, "generator", None)
     return generator if isinstance(generator, torch.Generator) else None
+
+
+def _steps_cosine(step: int, total_steps: int, warmup_steps: int) -> float:
+    """The cosine decay of a run measured in steps."""
+    return cosine_lr_factor(step, step / total_steps, warmup_steps)
 
 
 def _describe_model(model: nn.Module) -> str:
@@ -219,10 +225,14 @@ class TrainState:
         total_steps = s.total_steps(self.steps_per_epoch)
         if s.budget is None:
             warmup = min(s.warmup_steps, total_steps // 10)
-            return paper_lr_scheduler(self.optimizer, total_steps, warmup)
-        return torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda step: budget_lr_factor(step, self.budget_used, s.warmup_steps)
-        )
+            if s.lr_decay == "steps":
+                return paper_lr_scheduler(self.optimizer, total_steps, warmup)
+            factor = partial(_steps_cosine, total_steps=total_steps, warmup_steps=warmup)
+        elif s.lr_decay == "steps":
+            factor = lambda step: budget_lr_factor(step, self.budget_used, s.warmup_steps)  # noqa: E731
+        else:
+            factor = lambda step: cosine_lr_factor(step, self.budget_used, s.warmup_steps)  # noqa: E731
+        return torch.optim.lr_scheduler.LambdaLR(self.optimizer, factor)
 
     @property
     def last_path(self) -> Path:

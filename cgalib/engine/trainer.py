@@ -133,6 +133,7 @@ def train_model(
     momentum: float = 0.9,
     weight_decay: float = 1e-4,
     warmup_steps: int = 500,
+    lr_decay: str = "steps",
     clip_grad_norm: float | None = 10.0,
     amp: str | None = None,
     channels_last: bool = False,
@@ -244,6 +245,8 @@ def train_model(
         momentum: SGD momentum.
         weight_decay: weight decay.
         warmup_steps: linear warm-up steps (capped at a tenth of the run).
+        lr_decay: ``"steps"`` (the paper's drops, above) or ``"cosine"`` (a half cosine from
+            ``lr`` to 0 over the run's steps or time budget).
         clip_grad_norm: gradient-norm clipping threshold; ``None`` disables it.
         amp: ``None``, ``"bf16"`` or ``"fp16"`` autocast (fp16 uses a gradient scaler).
         channels_last: keep weights and images in the channels-last memory format (faster
@@ -289,7 +292,8 @@ def train_model(
     """
     settings = TrainSettings(
         epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, momentum=momentum,
-        weight_decay=weight_decay, warmup_steps=warmup_steps, clip_grad_norm=clip_grad_norm,
+        weight_decay=weight_decay, warmup_steps=warmup_steps, lr_decay=lr_decay,
+        clip_grad_norm=clip_grad_norm,
         amp=amp, channels_last=channels_last, ema_decay=ema_decay, num_workers=num_workers,
         seed=seed,
         time_limit=time_limit, log_every=log_every, checkpoint_every=checkpoint_every,

@@ -22,7 +22,8 @@ PRETRAINED = MappingProxyType(
     {
         "cganet_tnet_d1w16.synthetic": (
             "The demo model (cganet_tnet_d1w16, 192 px) trained on the synthetic crowd set with "
-            "the demo's CPU recipe; it knows synthetic people only."
+            "the demo's CPU recipe of its date (fp32, batch 16: its JSON holds it); it knows "
+            "synthetic people only."
         ),
     }
 )

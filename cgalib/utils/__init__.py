@@ -31,7 +31,13 @@ from cgalib.utils.keypoint_set import (
     KeypointSetError,
     KeypointSetWarning,
 )
-from cgalib.utils.machine import cpu_cores, cpu_name, data_workers, machine_description
+from cgalib.utils.machine import (
+    cpu_bf16,
+    cpu_cores,
+    cpu_name,
+    data_workers,
+    machine_description,
+)
 from cgalib.utils.numbers import is_integer, is_number, number_rows
 from cgalib.utils.ordering import stable_topk
 from cgalib.utils.outputs import (
@@ -54,6 +60,7 @@ from cgalib.utils.signals import (
 )
 
 __all__ = [
+    "cpu_bf16",
     "cpu_cores",
     "cpu_name",
     "data_workers",

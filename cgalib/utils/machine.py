@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["cpu_cores", "cpu_name", "data_workers", "machine_description"]
+__all__ = ["cpu_bf16", "cpu_cores", "cpu_name", "data_workers", "machine_description"]
 
 
 def cpu_name() -> str:
@@ -22,16 +22,36 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
+def cpu_bf16() -> str | None:
+    """The CPU's native bf16 instructions, as oneDNN uses them: ``"AMX"`` (recent Xeons),
+    ``"AVX-512 bf16"`` (e.g. AMD EPYC Zen 4), or ``None`` (bf16 is then emulated and slower
+    than fp32: bf16 autocast does not pay).
+
+    Example:
+        >>> cpu_bf16() in ("AMX", "AVX-512 bf16", None)
+        True
+    """
+    cpu = getattr(torch, "cpu", None)
+    if getattr(cpu, "_is_amx_tile_supported", lambda: False)():
+        return "AMX"
+    if getattr(cpu, "_is_avx512_bf16_supported", lambda: False)():
+        return "AVX-512 bf16"
+    return None
+
+
 def machine_description() -> str:
-    """The CPU, torch's thread count and the torch and Python versions, e.g.
-    ``"Intel(R) Xeon(R) Processor, 2 threads, torch 2.13.0+cpu, Python 3.11.9"``.
+    """The CPU (with its native bf16 instructions, which decide the bf16 figures), torch's
+    thread count and the torch and Python versions, e.g.
+    ``"Intel(R) Xeon(R) Processor (AMX), 2 threads, torch 2.13.0+cpu, Python 3.11.9"``.
 
     Example:
         >>> "threads, torch" in machine_description()
         True
     """
+    bf16 = cpu_bf16()
+    features = f" ({bf16})" if bf16 else " (no native bf16)"
     return (
-        f"{cpu_name()}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
+        f"{cpu_name()}{features}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
         f"Python {platform.python_version()}"
     )
 

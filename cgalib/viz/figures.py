@@ -30,7 +30,8 @@ def save_prediction_grid(
         predictions: per image, COCO-style people (``keypoints``, ``bbox``, ``score`` and
             optionally ``extended_box`` as xyxy, drawn dashed).
         ground_truth: per image, COCO annotations to draw in a panel beside each prediction.
-        score_threshold: people below it are not drawn.
+        score_threshold: people below it are not drawn; each prediction panel's title says
+            the threshold, and says so when no one reached it.
         columns: most images per row (each takes two panels with ground truth); the
             default 2 keeps a row of prediction and truth pairs readable in a page's text
             column, and fewer images make a narrower figure, without empty panels.
@@ -60,7 +61,7 @@ def save_prediction_grid(
             people,
             score_threshold=score_threshold,
             extra_box_key="extended_box",
-            title="prediction",
+            title=_prediction_title(people, score_threshold),
             keypoint_set=keypoint_set,
         )
         if ground_truth is not None:
@@ -75,3 +76,18 @@ def save_prediction_grid(
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
+
+
+def _prediction_title(people: Sequence[dict], score_threshold: float) -> str:
+    """A prediction panel's title: the threshold, and whether anyone reached it.
+
+    Examples:
+        >>> _prediction_title([{"score": 0.5}, {"score": 0.1}], 0.3)
+        'prediction, score >= 0.3: 1'
+        >>> _prediction_title([{"score": 0.1}], 0.3)
+        'prediction: no one scored 0.3 or more'
+    """
+    shown = sum(p.get("score", 1.0) >= score_threshold for p in people)
+    if shown == 0:
+        return f"prediction: no one scored {score_threshold:g} or more"
+    return f"prediction, score >= {score_threshold:g}: {shown}"

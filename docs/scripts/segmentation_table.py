@@ -39,7 +39,7 @@ from cgalib.codecs import masks_to_rle
 from cgalib.data import find_split, make_synthetic_coco
 from cgalib.demo import run_demo
 from cgalib.engine import train
-from cgalib.engine.recipes import CPU_DEMO_RECIPE
+from cgalib.engine.recipes import CPU_DEMO_RECIPE, for_this_cpu
 from cgalib.eval import coco_ap, evaluate_coco, load_coco
 from cgalib.models import load_model
 from cgalib.utils import write_block
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         epochs=None,
         seed=0,
         time_budget=args.budget,  # the demo's rule: the lr drops follow the time used
-        **CPU_DEMO_RECIPE,
+        **for_this_cpu(CPU_DEMO_RECIPE),
     )
     print(f"checkpoint: {checkpoint}")
     trained = f"{(time.perf_counter() - started) / 60:.1f} min with start-up"

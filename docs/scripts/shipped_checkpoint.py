@@ -31,7 +31,7 @@ import torch
 
 from cgalib.data import SYNTHETIC_DESCRIPTION, CocoKeypoints, find_split, make_synthetic_coco
 from cgalib.engine import train
-from cgalib.engine.recipes import CPU_DEMO_RECIPE
+from cgalib.engine.recipes import CPU_DEMO_RECIPE, for_this_cpu
 from cgalib.eval import evaluate_coco
 from cgalib.inference import Predictor, SyntheticWeightsWarning
 from cgalib.models import load_model
@@ -53,6 +53,11 @@ DATA = {"num_train": 2000, "num_val": 100, "seed": 0, "size": SIZE, "min_height"
 
 warnings.filterwarnings("ignore", category=SyntheticWeightsWarning)  # synthetic pictures
 
+def _recipe() -> dict:
+    """The training recipe as the JSON records it (the augmentation by name)."""
+    return {**for_this_cpu(CPU_DEMO_RECIPE), "augment_kwargs": "DEMO_AUGMENT"}
+
+
 def _train(work: Path, epochs: int) -> Path:
     data = work / "data"
     if not (data / "annotations" / "person_keypoints_val.json").is_file():
@@ -67,7 +72,7 @@ def _train(work: Path, epochs: int) -> Path:
         epochs=epochs,
         seed=0,
         resume=(run / "last.pt").is_file(),
-        **CPU_DEMO_RECIPE,
+        **for_this_cpu(CPU_DEMO_RECIPE),
     )
 
 
@@ -103,7 +108,7 @@ def main() -> None:
             "name": NAME,
             "model": MODEL,
             "input_size": SIZE,
-            "training": {"data": DATA, "epochs": args.epochs, "recipe": "CPU_DEMO_RECIPE", "seed": 0},
+            "training": {"data": DATA, "epochs": args.epochs, "recipe": _recipe(), "seed": 0},
             "held_out": dict(HELD_OUT),
             "command": f"python docs/scripts/shipped_checkpoint.py --epochs {args.epochs}",
             "machine": machine_description(),

@@ -54,7 +54,7 @@ from torch.utils.data import Subset
 from cgalib.data import CocoKeypoints, find_split, training_pipeline
 from cgalib.demo import run_demo
 from cgalib.engine import TrainSettings, TrainState, train_model, train_step
-from cgalib.engine.recipes import CPU_DEMO_RECIPE
+from cgalib.engine.recipes import CPU_DEMO_RECIPE, for_this_cpu
 from cgalib.eval import evaluate_coco
 from cgalib.models import load_model
 from cgalib.registry import build_config, build_name, create_model
@@ -87,7 +87,7 @@ people)."""
 
 def _train_recipe() -> dict:
     """The demo's CPU recipe as :func:`train_model` arguments (its augmentation aside)."""
-    return {k: v for k, v in CPU_DEMO_RECIPE.items() if k not in ("augment_kwargs", "batch_size")}
+    return {k: v for k, v in for_this_cpu(CPU_DEMO_RECIPE).items() if k not in ("augment_kwargs", "batch_size")}
 
 
 def _step(

@@ -57,3 +57,24 @@ def test_time_budget_counts_the_resumed_time_and_refuses_bad_values():
     for bad in (0, -1.0, float("nan"), float("inf"), True):
         with pytest.raises(ValueError, match="time_budget must be a positive number of seconds"):
             TimeBudget(bad)
+
+
+def test_cosine_decay_by_hand_and_in_a_run():
+    from cgalib.engine import TrainSettings, TrainState, cosine_lr_factor
+
+    assert cosine_lr_factor(100, 0.0) == 1.0 and cosine_lr_factor(100, 1.0) == 0.0
+    assert math.isclose(cosine_lr_factor(100, 1 / 3), 0.75)  # (1 + cos(pi / 3)) / 2
+    assert math.isclose(cosine_lr_factor(0, 0.5, warmup_steps=2), 0.25)  # warm-up x decay
+    settings = TrainSettings(epochs=2, batch_size=1, lr=1.0, warmup_steps=0, lr_decay="cosine")
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        state = TrainState(torch.nn.Linear(1, 1), settings, d, steps_per_epoch=3)
+        rates = []
+        for _ in range(6):
+            rates.append(state.optimizer.param_groups[0]["lr"])
+            state.advance()
+    expected = [(1 + math.cos(math.pi * s / 6)) / 2 for s in range(6)]
+    assert rates == pytest.approx(expected)
+    with pytest.raises(ValueError, match="lr_decay must be one of"):
+        TrainSettings(epochs=1, batch_size=1, lr_decay="linear")
