@@ -725,7 +725,7 @@ def _add_export(sub: _Sub) -> None:
 def _add_demo(sub: _Sub) -> None:
     p = sub.add_parser("demo", help="the main job: synthesise, train, evaluate, draw")
     p.add_argument("--out", default="demo")
-    p.add_argument("--minutes", type=_POSITIVE, default=8.0, help="training time budget")
+    p.add_argument("--minutes", type=_POSITIVE, default=9.0, help="training time budget")
     p.add_argument("--train-images", type=_COUNT, default=2000)
     p.add_argument("--val-images", type=_COUNT, default=100)
 

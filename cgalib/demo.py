@@ -29,7 +29,7 @@ __all__ = ["DEMO_AUGMENT", "run_demo"]
 
 def run_demo(
     out: str | os.PathLike = "demo",
-    minutes: float = 8.0,
+    minutes: float = 9.0,
     num_train: int = 2000,
     num_val: int = 100,
     size: int = 192,

@@ -53,8 +53,8 @@ def test_the_record_lists_the_fixed_settings_first():
     assert record == {
         "model": "m(x=1)", "batch_size": 4, "world_size": 2, "dataset_size": 10,
         "optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 1e-4,
-        "warmup_steps": 500, "epochs": 2, "time_budget": 60.0, "clip_grad_norm": 10.0,
-        "amp": None, "seed": 0, "channels_last": True,
+        "warmup_steps": 500, "lr_decay": "steps", "epochs": 2, "time_budget": 60.0,
+        "clip_grad_norm": 10.0, "amp": None, "seed": 0, "channels_last": True, "ema_decay": None,
     }  # fmt: skip
     assert settings.memory_format == torch.channels_last
     assert settings.total_steps(5) == 10
