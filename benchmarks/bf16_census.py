@@ -1,0 +1,112 @@
+"""Where the time of bf16 inference goes on the CPU, and what still runs in fp32 under autocast.
+
+Run:  python benchmarks/bf16_census.py --threads 2 --write-docs docs/benchmarks.md
+
+``cganet_tnet_d1w64`` through the ``Predictor`` (``precision="bf16"``) on one 640x480 image
+letterboxed to 512: the torch profiler's self time per operator (median call of three
+predictions after warm-up) and, from a dispatch-mode pass over the same prediction, the
+floating-point dtypes each operator received (``bf16``, ``fp32`` or both). An operator that
+takes a large share of the time in fp32 is where bf16 autocast leaves speed behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import datetime
+import sys
+import time
+from collections.abc import Sequence
+
+import torch
+from torch.profiler import ProfilerActivity, profile
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
+
+from cgalib import create_model
+from cgalib.inference import Predictor
+from cgalib.utils import write_block
+from cgalib.utils.machine import machine_description
+
+BLOCK = "bf16-census"
+_NAMES = {torch.bfloat16: "bf16", torch.float32: "fp32", torch.float16: "fp16"}
+
+
+class _DtypeCensus(TorchDispatchMode):
+    """Records, per aten operator, the floating-point dtypes of its tensor inputs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: dict[str, set[str]] = collections.defaultdict(set)
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        for a in tree_leaves((args, kwargs or {})):
+            if isinstance(a, torch.Tensor) and a.is_floating_point():
+                self.seen[f"aten::{func.__name__.split('.')[0]}"].add(_NAMES.get(a.dtype, "?"))
+        return func(*args, **(kwargs or {}))
+
+
+def census(threads: int, rows: int = 12) -> tuple[list[tuple[str, float, str]], float, float]:
+    """The top operators by self time (share, dtypes) and the fp32 and bf16 times per image."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = create_model("cganet_tnet_d1w64", input_size=512).eval()
+    image = torch.rand(3, 480, 640)
+    seconds = {}
+    for precision in ("fp32", "bf16"):
+        predictor = Predictor(model, device="cpu", precision=precision, score_threshold=0)
+        predictor.predict(image)
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            predictor.predict(image)
+            times.append(time.perf_counter() - start)
+        seconds[precision] = sorted(times)[1]
+    with _DtypeCensus() as dtypes:
+        predictor.predict(image)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        predictor.predict(image)
+    events = [e for e in prof.key_averages() if e.key.startswith("aten::")]
+    total = sum(e.self_cpu_time_total for e in events)
+    top = sorted(events, key=lambda e: -e.self_cpu_time_total)[:rows]
+    table = [
+        (
+            e.key,
+            e.self_cpu_time_total / total,
+            " + ".join(sorted(dtypes.seen.get(e.key, ()))) or "-",
+        )
+        for e in top
+    ]
+    return table, seconds["fp32"], seconds["bf16"]
+
+
+def render(table: Sequence[tuple[str, float, str]], fp32: float, bf16: float, threads: int) -> str:
+    """The markdown block."""
+    lines = [
+        f"Measured on {machine_description()}, {datetime.date.today()}: `python "
+        f"benchmarks/bf16_census.py --threads {threads}`. `cganet_tnet_d1w64`, one 640x480 "
+        f"image letterboxed to 512: fp32 {fp32 * 1000:.0f} ms, bf16 autocast {bf16 * 1000:.0f} "
+        f"ms ({fp32 / bf16:.2f}x).",
+        "",
+        "| operator (bf16 autocast) | share of self time | input dtypes |",
+        "|---|---|---|",
+    ]
+    lines += [f"| `{name}` | {share:.1%} | {kinds} |" for name, share, kinds in table]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--write-docs", default=None, help="write the table into this page")
+    args = parser.parse_args(argv)
+    table, fp32, bf16 = census(args.threads)
+    text = render(table, fp32, bf16, args.threads)
+    print(text)
+    if args.write_docs:
+        write_block(args.write_docs, BLOCK, text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
