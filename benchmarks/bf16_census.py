@@ -32,6 +32,21 @@ BLOCK = "bf16-census"
 _NAMES = {torch.bfloat16: "bf16", torch.float32: "fp32", torch.float16: "fp16"}
 
 
+def _base(name: str) -> str:
+    """An operator's name without its backend's prefix or suffix: the profiler's
+    ``aten::mkldnn_convolution`` and the dispatcher's ``convolution`` are one operator.
+
+    Examples:
+        >>> [_base(n) for n in ("aten::mkldnn_convolution", "conv2d", "native_batch_norm")]
+        ['convolution', 'convolution', 'batch_norm']
+    """
+    name = name.removeprefix("aten::")
+    for prefix in ("mkldnn_", "native_", "_"):
+        name = name.removeprefix(prefix)
+    name = name.removesuffix("_2d")
+    return {"conv2d": "convolution"}.get(name, name)  # the dispatcher sees conv2d
+
+
 class _DtypeCensus(TorchDispatchMode):
     """Records, per aten operator, the floating-point dtypes of its tensor inputs."""
 
@@ -42,7 +57,7 @@ class _DtypeCensus(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         for a in tree_leaves((args, kwargs or {})):
             if isinstance(a, torch.Tensor) and a.is_floating_point():
-                self.seen[f"aten::{func.__name__.split('.')[0]}"].add(_NAMES.get(a.dtype, "?"))
+                self.seen[_base(func.__name__.split(".")[0])].add(_NAMES.get(a.dtype, "?"))
         return func(*args, **(kwargs or {}))
 
 
@@ -73,7 +88,7 @@ def census(threads: int, rows: int = 12) -> tuple[list[tuple[str, float, str]], 
         (
             e.key,
             e.self_cpu_time_total / total,
-            " + ".join(sorted(dtypes.seen.get(e.key, ()))) or "-",
+            " + ".join(sorted(dtypes.seen.get(_base(e.key), ()))) or "-",
         )
         for e in top
     ]

@@ -88,8 +88,9 @@ def table(runs: Sequence[Mapping[str, Any]]) -> str:
         runs, key=lambda r: order.index(r["variant"]) if r["variant"] in order else len(order)
     )
     lines = [
-        "| variant | changes | budget (min) | steps | keypoint AP | AP50 | load avg | machine, date |",
-        "|---|---|---|---|---|---|---|---|",
+        "| variant | changes | budget (min) | steps | keypoint AP | AP50 | load avg | machine, date "
+        "| note |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
         m = r["summary"]["metrics"]
@@ -97,7 +98,7 @@ def table(runs: Sequence[Mapping[str, Any]]) -> str:
         lines.append(
             f"| {r['variant']} | {r['changes']} | {s['budget_minutes']:g} | {s['steps']} | "
             f"{m['AP']:.3f} | {m['AP50']:.3f} | {s.get('load_average', 'n/a')} | "
-            f"{s['machine']}, {s['date']} |"
+            f"{s['machine']}, {s['date']} | {r.get('note', '')} |"
         )
     return "\n".join(lines)
 
@@ -111,6 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--record", default=None, help="record this finished demo folder as --variant's run"
     )
+    parser.add_argument("--note", default=None, help="what the recorded run shared the CPU with")
     parser.add_argument("--write-docs", default=None, help="write the table into this page")
     args = parser.parse_args(argv)
     runs = json.loads(RESULTS.read_text())["runs"] if RESULTS.is_file() else []
@@ -134,7 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary = json.loads((out / "summary.json").read_text())
         # read again: other runs may have been recorded while this one trained
         runs = json.loads(RESULTS.read_text())["runs"] if RESULTS.is_file() else []
-        runs.append({"variant": args.variant, "changes": _levers(args.variant), "summary": summary})
+        run = {"variant": args.variant, "changes": _levers(args.variant), "summary": summary}
+        runs.append({**run, "note": args.note} if args.note else run)
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps({"runs": runs}, indent=2) + "\n")
         print(f"{args.variant}: AP {summary['metrics']['AP']:.3f} in {summary['steps']} steps "

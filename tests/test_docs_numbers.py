@@ -31,11 +31,11 @@ def test_the_text_from_hand_made_summaries(numbers):
     two = [run, {**run, "metrics": {"AP": 0.3, "AP50": 0.5}, "total_minutes": 8.44, "steps": 1100}]
     text = numbers.demo_text(two)
     assert text.startswith("Measured: 2 runs of `make demo` on CPU X, 2026-12-06 (load average "
-                           "1.0 from other work): 8.3–8.4 minutes each")  # fmt: skip
+                           "1.0, its own threads included): 8.3–8.4 minutes each")  # fmt: skip
     assert "(1100–1200 steps) and scores **0.323 keypoint AP** (runs: 0.346, 0.300; spread " \
         "0.046) on 100 held-out images" in text
     one = numbers.demo_text([run])
-    assert "one run of `make demo` on CPU X, 2026-12-06 (load average 1.0 from other work): 8.3 " \
+    assert "one run of `make demo` on CPU X, 2026-12-06 (load average 1.0, its own threads included): 8.3 " \
         "minutes after set-up" in one
     assert "(1200 steps) and scores **0.346 keypoint AP** (AP50 0.600)" in one
 

@@ -80,11 +80,6 @@ def _augment_generator(augment: nn.Module | None) -> torch.Generator | None:
     return generator if isinstance(generator, torch.Generator) else None
 
 
-def _steps_cosine(step: int, total_steps: int, warmup_steps: int) -> float:
-    """The cosine decay of a run measured in steps."""
-    return cosine_lr_factor(step, step / total_steps, warmup_steps)
-
-
 def _describe_model(model: nn.Module) -> str:
     """The builder and keyword arguments of a registered model, else its class name."""
     config = build_config(model)
@@ -227,12 +222,18 @@ class TrainState:
             warmup = min(s.warmup_steps, total_steps // 10)
             if s.lr_decay == "steps":
                 return paper_lr_scheduler(self.optimizer, total_steps, warmup)
-            factor = partial(_steps_cosine, total_steps=total_steps, warmup_steps=warmup)
-        elif s.lr_decay == "steps":
-            factor = lambda step: budget_lr_factor(step, self.budget_used, s.warmup_steps)  # noqa: E731
         else:
-            factor = lambda step: cosine_lr_factor(step, self.budget_used, s.warmup_steps)  # noqa: E731
+            warmup = s.warmup_steps
+        factor = partial(self._lr_factor, total_steps=total_steps, warmup_steps=warmup)
         return torch.optim.lr_scheduler.LambdaLR(self.optimizer, factor)
+
+    def _lr_factor(self, step: int, total_steps: int | None, warmup_steps: int) -> float:
+        """The learning-rate factor at ``step``: of the time budget's share used, or of the
+        run's steps."""
+        done = self.budget_used if self.settings.budget is not None else step / total_steps
+        if self.settings.lr_decay == "cosine":
+            return cosine_lr_factor(step, done, warmup_steps)
+        return budget_lr_factor(step, done, warmup_steps)
 
     @property
     def last_path(self) -> Path:

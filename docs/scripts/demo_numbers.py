@@ -53,7 +53,7 @@ def demo_text(runs: Sequence[dict]) -> str:
     each = " each" if len(runs) > 1 else ""
     spans = (f"{span(minutes, '.1f')} minutes{each}", f"{span(steps, 'd')} steps")
     loads = [r["load_average"] for r in runs if "load_average" in r]
-    load_text = f" (load average {max(loads):.1f} from other work)" if loads else ""
+    load_text = f" (load average {max(loads):.1f}, its own threads included)" if loads else ""
     return (
         f"Measured: {run_text} `make demo` on {first['machine']}, {first['date']}{load_text}: "
         f"{spans[0]} after set-up; "

@@ -92,6 +92,20 @@ def test_resume_continues_exactly(tmp_path):
     assert state["step"] == 16 and state["epoch"] == 4
 
 
+def test_a_cosine_decay_resumes_exactly_and_ends_near_zero(tmp_path):
+    straight, _ = _fit(tmp_path / "a", epochs=4, lr_decay="cosine")
+    with pytest.raises(KeyboardInterrupt):  # interrupted during the third epoch
+        _fit(tmp_path / "b", epochs=4, lr_decay="cosine", model_kwargs={"interrupt_at_call": 10})
+    resumed, _ = _fit(tmp_path / "b", epochs=4, resume=True, lr_decay="cosine")
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
+    rates = [float(row.split(",")[2]) for row in _rows(tmp_path / "a" / "metrics.csv")[1:]]
+    # each row holds the rate after its step, the next step's: (1 + cos(pi * step / 16)) / 2
+    assert rates[2] == pytest.approx(0.05 * (1 + np.cos(np.pi * 3 / 16)) / 2)
+    assert rates[-1] == pytest.approx(0.0, abs=1e-12)
+    assert _rows(tmp_path / "b" / "metrics.csv") == _rows(tmp_path / "a" / "metrics.csv")
+
+
 def test_resume_without_checkpoint_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="last.pt"):
         _fit(tmp_path, epochs=1, resume=True)
