@@ -101,3 +101,18 @@ def test_resume_restores_the_average_exactly(tmp_path):
     b = torch.load(tmp_path / "b" / "model.pt", weights_only=True)["state_dict"]
     for name in a:
         assert torch.equal(a[name], b[name]), name
+
+
+def test_a_run_without_an_average_resumed_with_one_starts_it_there(tmp_path, capsys):
+    torch.manual_seed(0)
+    with pytest.raises(KeyboardInterrupt):  # a run that kept no average, stopped after step 6
+        train_model(_Fit(interrupt_at_call=8), RegressionPairs(), collate_pairs, tmp_path,
+                    epochs=3, batch_size=4, lr=0.05, warmup_steps=2, num_workers=0,
+                    checkpoint_every=3, context=DistributedContext())  # fmt: skip
+    assert torch.load(tmp_path / "last.pt", weights_only=True)["ema"] is None
+    model = _fit(tmp_path, resume=True)  # ema_decay=0.9 from here on
+    assert "ema_decay None -> 0.9" in capsys.readouterr().out
+    saved = torch.load(tmp_path / "last.pt", weights_only=True)
+    assert saved["ema"] is not None and saved["step"] == 12
+    averaged = torch.load(tmp_path / "model.pt", weights_only=True)["state_dict"]
+    assert not torch.equal(averaged["net.1.weight"], model.net[1].weight)

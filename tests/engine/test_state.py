@@ -27,10 +27,11 @@ from helpers import FakeClock
 
 CHECKPOINT_KEYS = [
     "format", "model", "optimizer", "scheduler", "scaler", "epoch", "step", "settings", "rng",
-    "guard", "build_config", "spent", "data", "cgalib_version", "digest",
+    "guard", "build_config", "spent", "data", "ema", "cgalib_version", "digest",
 ]  # fmt: skip
 """The keys of last.pt, in the order earlier runs wrote them (their resume depends on it);
-``data`` (the data fingerprint) is new, and a last.pt without it still resumes; the version
+``data`` (the data fingerprint) and ``ema`` (the weight average) are new, and a last.pt
+without them still resumes; the version
 that wrote the file comes last, before the hash."""
 
 
