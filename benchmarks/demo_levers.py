@@ -80,6 +80,11 @@ def _levers(variant: str) -> str:
     return ", ".join(f"{k}={v}" for k, v in changed.items()) or "(none)"
 
 
+def _software(summary: Mapping[str, Any]) -> str:
+    """The threads, torch and Python of a run's machine line, and its date."""
+    return f"{', '.join(summary['machine'].split(', ')[1:])} ({summary['date']})"
+
+
 def table(runs: Sequence[Mapping[str, Any]]) -> str:
     """The markdown of the recorded runs, in the order of [`VARIANTS`][VARIANTS] (runs of one
     variant in the order they ran)."""
@@ -87,9 +92,11 @@ def table(runs: Sequence[Mapping[str, Any]]) -> str:
     runs = sorted(
         runs, key=lambda r: order.index(r["variant"]) if r["variant"] in order else len(order)
     )
+    settings = sorted({_software(r["summary"]) for r in runs})
     lines = [
-        "| variant | changes | budget (min) | steps | keypoint AP | AP50 | load avg | machine, date "
-        "| note |",
+        f"Every run on {', '.join(settings)}; the CPU of each in its row.",
+        "",
+        "| variant | changes | budget (min) | steps | AP | AP50 | load avg | CPU | note |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
@@ -98,7 +105,7 @@ def table(runs: Sequence[Mapping[str, Any]]) -> str:
         lines.append(
             f"| {r['variant']} | {r['changes']} | {s['budget_minutes']:g} | {s['steps']} | "
             f"{m['AP']:.3f} | {m['AP50']:.3f} | {s.get('load_average', 'n/a')} | "
-            f"{s['machine']}, {s['date']} | {r.get('note', '')} |"
+            f"{s['machine'].split(', ')[0]} | {r.get('note', '')} |"
         )
     return "\n".join(lines)
 
