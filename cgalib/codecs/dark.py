@@ -96,9 +96,13 @@ def blur_heatmaps(heatmaps: torch.Tensor, kernel: int) -> torch.Tensor:
     offsets = torch.arange(kernel, dtype=heatmaps.dtype, device=heatmaps.device) - radius
     taps = torch.exp(-offsets.square() / (2 * blur_sigma(kernel) ** 2))
     taps = taps / taps.sum()
-    x = heatmaps.reshape(n * k, 1, h, w)
-    x = F.conv2d(x, taps.view(1, 1, 1, kernel), padding=(0, radius))
-    x = F.conv2d(x, taps.view(1, 1, kernel, 1), padding=(radius, 0)).reshape(n, k, h, w)
+    # the separable blur as weighted sums of shifted maps: the same zero-padded sums as a
+    # 1-channel conv2d, which oneDNN runs about 50x slower on the CPU (35 ms for 20 x 17
+    # maps of 64 x 64 on 2 cores, against under 1 ms here)
+    padded = F.pad(heatmaps, (radius, radius))
+    x = sum(taps[i] * padded[..., i : i + w] for i in range(kernel))
+    padded = F.pad(x, (0, 0, radius, radius))
+    x = sum(taps[i] * padded[..., i : i + h, :] for i in range(kernel))
     top = heatmaps.amax((-2, -1), keepdim=True)
     blurred_top = x.amax((-2, -1), keepdim=True).clamp_min(torch.finfo(x.dtype).tiny)
     return x * (top / blurred_top)
