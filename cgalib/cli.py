@@ -343,7 +343,7 @@ def _cmd_predict(
     from cgalib.models import load_model
 
     model = load_model(checkpoint, pose_model=True)
-    _warn_if_synthetic_only(checkpoint)
+    _warn_if_synthetic_only(checkpoint, model)
     _check_box_flag("--detector", detector, checkpoint, model.needs_boxes)
     finder = load_model(detector, pose_model=True) if detector else None
     if finder is not None and finder.needs_boxes:
@@ -399,12 +399,13 @@ def _cmd_predict(
     return 0
 
 
-def _warn_if_synthetic_only(checkpoint: str) -> None:
-    """One warning when the weights know cgalib's synthetic people only."""
+def _warn_if_synthetic_only(checkpoint: str, model) -> None:
+    """One warning, naming ``checkpoint``, when its loaded ``model`` knows cgalib's synthetic
+    people only (what ``load_model`` recorded; the file is not read again)."""
     from cgalib.data import SYNTHETIC_DESCRIPTION
     from cgalib.models import trained_on
 
-    if trained_on(checkpoint) == SYNTHETIC_DESCRIPTION:
+    if trained_on(model) == SYNTHETIC_DESCRIPTION:
         warnings.warn(
             f"{checkpoint} was trained on cgalib's synthetic people only: on photos its poses "
             "are unreliable (weights for photos come from cgalib train on COCO)",
@@ -567,7 +568,7 @@ def _add_train(sub: _Sub) -> None:
     p.add_argument("--lr", type=_POSITIVE, default=1e-2)
     p.add_argument(
         "--lr-decay",
-        choices=["steps", "cosine"],
+        choices=["steps", "cosine"],  # cgalib.engine.schedule.LR_DECAYS (lazy imports)
         default="steps",
         help="steps: x0.1 at 70/95 and 85/95 of the run (the paper's); cosine: a half cosine to 0",
     )

@@ -395,14 +395,11 @@ def trained_on(source: nn.Module | str | os.PathLike) -> str | None:
         >>> trained_on(load_model("cganet_tnet_d1w16.synthetic"))
         'cgalib synthetic crowd set'
     """
-    from cgalib.models.pretrained import PRETRAINED, pretrained_info
-
     if isinstance(source, nn.Module):
         return vars(source).get("trained_on")
     if not Path(source).is_file() and str(source) in PRETRAINED:
-        return pretrained_info(str(source)).get("trained_on")
-    value = (load_checkpoint(source).get("extra") or {}).get("trained_on")
-    return value if isinstance(value, str) else None
+        return _shipped_training_data(str(source))
+    return _training_data(load_checkpoint(source), source)
 
 
 def load_weights(
@@ -591,11 +588,17 @@ def load_model(
 
 def _training_data(ckpt: dict[str, Any], path: str | os.PathLike) -> str | None:
     """The training data a loaded checkpoint records, a shipped one's from its JSON."""
-    from cgalib.models.pretrained import PRETRAINED, pretrained_info
-
     value = (ckpt.get("extra") or {}).get("trained_on")
     if value is None:
         for name in PRETRAINED:
             if Path(path).resolve() == pretrained_path(name, must_exist=False).resolve():
-                value = pretrained_info(name).get("trained_on")
+                return _shipped_training_data(name)
+    return value if isinstance(value, str) else None
+
+
+def _shipped_training_data(name: str) -> str | None:
+    """The training data a shipped checkpoint's JSON records."""
+    from cgalib.models.pretrained import pretrained_info
+
+    value = pretrained_info(name).get("trained_on")
     return value if isinstance(value, str) else None
