@@ -108,6 +108,16 @@ def blur_heatmaps(heatmaps: torch.Tensor, kernel: int) -> torch.Tensor:
     return x * (top / blurred_top)
 
 
+def _check_step(stencil: int, border: str, max_shift: float | None) -> None:
+    """Refuse a stencil, border rule or shift limit [`dark_offsets()`][dark_offsets] cannot use."""
+    if stencil not in STENCILS or isinstance(stencil, bool):
+        raise ValueError(f"stencil must be one of {STENCILS}, got {stencil!r}")
+    if border not in BORDER_RULES:
+        raise ValueError(f"border must be one of {BORDER_RULES}, got {border!r}")
+    if max_shift is not None and (isinstance(max_shift, bool) or not max_shift > 0):
+        raise ValueError(f"max_shift must be positive or None, got {max_shift!r}")
+
+
 def _at(
     flat: torch.Tensor, px: torch.Tensor, py: torch.Tensor, dx: int, dy: int, w: int, h: int
 ) -> torch.Tensor:
@@ -157,12 +167,7 @@ def dark_offsets(
         >>> [round(d, 4) for d in dark_offsets(log_p, px, py, stencil=2)[0, 0].tolist()]
         [0.3, -0.2]
     """
-    if stencil not in STENCILS:
-        raise ValueError(f"stencil must be one of {STENCILS}, got {stencil!r}")
-    if border not in BORDER_RULES:
-        raise ValueError(f"border must be one of {BORDER_RULES}, got {border!r}")
-    if max_shift is not None and not max_shift > 0:
-        raise ValueError(f"max_shift must be positive or None, got {max_shift!r}")
+    _check_step(stencil, border, max_shift)
     if log_heatmaps.dim() != 4 or px.shape != log_heatmaps.shape[:2] or py.shape != px.shape:
         raise ValueError(
             f"dark_offsets expects log_heatmaps (N, K, h, w) and peaks (N, K), got "

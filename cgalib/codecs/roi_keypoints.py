@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cgalib.codecs.dark import BORDER_RULES, STENCILS, _at, blur_heatmaps, dark_offsets
+from cgalib.codecs.dark import _at, _check_step, blur_heatmaps, dark_offsets
 
 __all__ = [
     "DARK_DEFAULTS",
@@ -293,12 +293,7 @@ def _check_dark(blur_kernel: int, stencil: int, border: str, max_shift: float | 
         blur_kernel > 1 and blur_kernel % 2 == 0
     ):
         raise ValueError(f"blur_kernel must be 0 (no blur) or an odd size, got {blur_kernel!r}")
-    if stencil not in STENCILS or isinstance(stencil, bool):
-        raise ValueError(f"stencil must be one of {STENCILS}, got {stencil!r}")
-    if border not in BORDER_RULES:
-        raise ValueError(f"border must be one of {BORDER_RULES}, got {border!r}")
-    if max_shift is not None and (isinstance(max_shift, bool) or not max_shift > 0):
-        raise ValueError(f"max_shift must be positive or None, got {max_shift!r}")
+    _check_step(stencil, border, max_shift)
 
 
 class RoiHeatmapDecoder(nn.Module):
