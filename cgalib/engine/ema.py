@@ -11,7 +11,17 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-__all__ = ["WeightAverage"]
+__all__ = ["WeightAverage", "check_decay"]
+
+
+def check_decay(decay: float, flag: str = "") -> None:
+    """Refuse a weight-average decay outside (0, 1), naming the command-line ``flag`` too.
+
+    Raises:
+        ValueError: one line, e.g. ``ema_decay must be between 0 and 1 (e.g. 0.998), got 1.0``.
+    """
+    if not 0.0 < decay < 1.0:
+        raise ValueError(f"ema_decay must be between 0 and 1 (e.g. 0.998), got {decay}{flag}")
 
 
 class WeightAverage:
@@ -42,8 +52,7 @@ class WeightAverage:
     """
 
     def __init__(self, model: nn.Module, decay: float) -> None:
-        if not 0.0 < decay < 1.0:
-            raise ValueError(f"ema_decay must be between 0 and 1 (e.g. 0.998), got {decay}")
+        check_decay(decay)
         self.decay = decay
         self._average = {k: v.detach().clone() for k, v in model.state_dict().items()}
 

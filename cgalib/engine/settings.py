@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from cgalib.engine.ema import check_decay
 from cgalib.engine.schedule import LR_DECAYS, TimeBudget
 
 __all__ = ["FIXED_SETTINGS", "TrainSettings"]
@@ -108,10 +109,8 @@ class TrainSettings:
             raise ValueError(f"lr_decay must be one of {LR_DECAYS}, got {self.lr_decay!r}")
         if self.amp not in (None, "bf16", "fp16"):
             raise ValueError(f"amp must be None, 'bf16' or 'fp16', got {self.amp!r}")
-        if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
-            raise ValueError(
-                f"ema_decay must be between 0 and 1 (e.g. 0.998), got {self.ema_decay} (--ema)"
-            )
+        if self.ema_decay is not None:
+            check_decay(self.ema_decay, " (--ema)")
         for name in ("warmup_steps", "num_workers"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
