@@ -144,7 +144,7 @@ def run_demo(
         "epochs": round(int(state["step"]) * recipe["batch_size"] / num_train, 1),
         "date": datetime.date.today().isoformat(),
         "machine": machine_description(),
-        "load_average": round(os.getloadavg()[1], 1),  # the last 5 minutes: other work
+        "load_average": round(os.getloadavg()[1], 1),  # the last 5 minutes, the demo's own included
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     print(f"done in {total / 60:.1f} min; keypoint AP = {metrics['AP']:.3f}")

@@ -48,10 +48,9 @@ weights saved as the model, channels-last convolutions, one loader worker,
 Each choice was measured at equal wall time by ``benchmarks/demo_levers.py`` (the table on
 the benchmarks page): against the recipe before (fp32, batch 16, no average) bf16 trains
 more steps in the same minutes, the average, the smaller batch and the higher rate score
-higher; a cosine
-decay scored lower than the paper's steps. Figures measured with "the demo's recipe" before
-that measurement (the ablation, decoding and top-down pages, the shipped checkpoint) used the
-recipe before, ``benchmarks/demo_levers.py``'s ``BEFORE``.
+higher; a cosine decay scored lower than the paper's steps. Figures measured with "the
+demo's recipe" before that measurement (the ablation, decoding and top-down pages, the
+shipped checkpoint) used the recipe before, ``benchmarks/demo_levers.py``'s ``BEFORE``.
 """
 
 

@@ -87,20 +87,21 @@ class Predictor:
 
     The flip test is the model's (build it with ``flip_test=True``). Whatever found them,
     the people are scored, sorted, filtered and written in one place,
-    [`to_people()`][cgalib.inference.to_people]: each person is a dict with ``bbox``
-    ``[x, y, w, h]`` (COCO xywh, original pixels), ``keypoints`` (flat ``[x1, y1, s1, ...,
-    xK, yK, sK]`` in the order of the model's [`keypoint_set`][keypoint_set], every keypoint
+    [`to_people()`][cgalib.inference.to_people]: each person is a dict with ``bbox`` ``[x,
+    y, w, h]`` (COCO xywh, original pixels), ``keypoints`` (flat ``[x1, y1, s1, ..., xK, yK,
+    sK]`` in the order of the model's [`keypoint_set`][keypoint_set], every keypoint
     located, ``s`` its probability), ``score`` (the box probability times the mean keypoint
     probability, of those above ``keypoint_score_threshold`` when given, in [0, 1]),
     ``box_score``, ``category_id`` 1 and, when the model reports it, the ``extended_box``
-    (xyxy) its keypoints were read from (CGANet's Dichotomy Extended Area). A segmentation model (``masks`` in its ``outputs``) gives each person a
-    ``segmentation``, COCO RLE of its mask in the original image (pasted through the
-    inverse letterbox and binarised at 0.5: [`paste_roi_masks()`][cgalib.codecs.paste_roi_masks]); a
-    model without ``keypoints`` gives none and its ``score`` is the box score. People are
-    sorted by ``score``, equal scores in detection order. "Original pixels" are those of the image as displayed: files and
-    PIL images are turned upright by their EXIF orientation tag first. Pictures larger
-    than [`LARGE_IMAGE_PIXELS`][LARGE_IMAGE_PIXELS] are shrunk to the model's input without a
-    full-resolution float copy.
+    (xyxy) its keypoints were read from (CGANet's Dichotomy Extended Area). A segmentation
+    model (``masks`` in its ``outputs``) gives each person a ``segmentation``, COCO RLE of
+    its mask in the original image (pasted through the inverse letterbox and binarised at
+    0.5: [`paste_roi_masks()`][cgalib.codecs.paste_roi_masks]); a model without
+    ``keypoints`` gives none and its ``score`` is the box score. People are sorted by
+    ``score``, equal scores in detection order. "Original pixels" are those of the image as
+    displayed: files and PIL images are turned upright by their EXIF orientation tag first.
+    Pictures larger than [`LARGE_IMAGE_PIXELS`][LARGE_IMAGE_PIXELS] are shrunk to the
+    model's input without a full-resolution float copy.
 
     **The caller's model.** The Predictor moves the model to its ``device`` (in place, as
     ``model.to(device)`` does) and leaves it there: build it on the device the model
