@@ -110,6 +110,11 @@ def table(runs: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _recorded() -> list[dict[str, Any]]:
+    """The runs of the results file (none before the first)."""
+    return json.loads(RESULTS.read_text())["runs"] if RESULTS.is_file() else []
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", choices=list(VARIANTS), help="the variant to run")
@@ -122,7 +127,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--note", default=None, help="what the recorded run shared the CPU with")
     parser.add_argument("--write-docs", default=None, help="write the table into this page")
     args = parser.parse_args(argv)
-    runs = json.loads(RESULTS.read_text())["runs"] if RESULTS.is_file() else []
     if args.record and not args.variant:
         parser.error("--record needs the --variant whose recipe that run trained with")
     if args.variant and args.record:
@@ -141,8 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.symlink(data, out / "data")
     if args.variant:
         summary = json.loads((out / "summary.json").read_text())
-        # read again: other runs may have been recorded while this one trained
-        runs = json.loads(RESULTS.read_text())["runs"] if RESULTS.is_file() else []
+        runs = _recorded()  # read after the run: others may have been recorded meanwhile
         run = {"variant": args.variant, "changes": _levers(args.variant), "summary": summary}
         runs.append({**run, "note": args.note} if args.note else run)
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -150,6 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{args.variant}: AP {summary['metrics']['AP']:.3f} in {summary['steps']} steps "
               f"({summary['machine']})")  # fmt: skip
     if args.write_docs:
+        runs = _recorded()
         page = Path(args.write_docs)
         write_block(page, BLOCK, table(runs))
         print(f"wrote {len(runs)} runs into {page}")
