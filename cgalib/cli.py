@@ -133,6 +133,12 @@ def _model_input(model, input_size: int | tuple[int, int] | None) -> tuple[int, 
     return model.input_rule.resized(input_size, "--input-size").size
 
 
+def _picture_input(model, input_size: int | tuple[int, int] | None) -> tuple[int, int] | None:
+    """``--input-size`` of the commands that see pictures, checked by the model's rule;
+    ``None`` stays ``None`` (the Predictor picks a side per picture)."""
+    return None if input_size is None else _model_input(model, input_size)
+
+
 def _check_box_flag(flag: str, value: str | None, checkpoint: str, needs_boxes: bool) -> None:
     """Refuse a box flag for a model that finds people itself, and a missing detector."""
     if value is not None and not needs_boxes:
@@ -289,7 +295,7 @@ def _cmd_eval(
 
     model = load_model(checkpoint, pose_model=True, flip_test=flip)
     _check_box_flag("--boxes", boxes, checkpoint, model.needs_boxes)
-    size = _model_input(model, input_size)
+    size = _picture_input(model, input_size)
     images_dir, ann_file = find_split(data, split, None, ann)
     check_not_an_input(
         out_path, {"--checkpoint": checkpoint, "annotation": ann_file, "--boxes": boxes}
@@ -357,7 +363,7 @@ def _cmd_predict(
             model,
             detector=finder,
             device=device,
-            input_size=_model_input(model, input_size),
+            input_size=_picture_input(model, input_size),
             precision=precision,
             score_threshold=threshold,
         )
@@ -495,13 +501,13 @@ def _cmd_demo(out: str, minutes: float, train_images: int, val_images: int) -> i
 _Sub = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
-def _add_input_size(p: argparse.ArgumentParser, what: str) -> None:
+def _add_input_size(p: argparse.ArgumentParser, what: str, default: str = "the model's own") -> None:
     p.add_argument(
         "--input-size",
         type=_input_size_type,
         default=None,
-        help=f"{what}: a side (512) or HxW (256x192), as the model takes them (default: the "
-        "model's own)",
+        help=f"{what}: a side (512) or HxW (256x192), as the model takes them (default: "
+        f"{default})",
     )
 
 
@@ -639,7 +645,12 @@ def _add_eval(sub: _Sub) -> None:
     p.add_argument("--ann", default=None, help="annotation file if not in the default place")
     p.add_argument("--out", default=None, help="results JSON (default next to the checkpoint)")
     p.add_argument("--flip", action="store_true", help="flip test")
-    _add_input_size(p, "the model's input")
+    _add_input_size(
+        p,
+        "the model's input",
+        "per picture for a multi-person model, its longer side between the training size and "
+        "twice it; the training crop for a top-down model",
+    )
     p.add_argument(
         "--boxes",
         default=None,
@@ -663,7 +674,12 @@ def _add_predict(sub: _Sub) -> None:
     p.add_argument("inputs", nargs="+", help="image files, folders (images) or video files")
     p.add_argument("--checkpoint", required=True, help=_CHECKPOINT_HELP)
     p.add_argument("--out", required=True, help="output folder")
-    _add_input_size(p, "the model's input")
+    _add_input_size(
+        p,
+        "the model's input",
+        "per picture for a multi-person model, its longer side between the training size and "
+        "twice it; the training crop for a top-down model",
+    )
     p.add_argument(
         "--detector",
         default=None,

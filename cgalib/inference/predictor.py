@@ -123,7 +123,11 @@ class Predictor:
             ([`resolve_device()`][cgalib.utils.resolve_device]).
         input_size: the model's input: one side (the longer side of the letterbox for a
             model that finds people on its own; a square crop otherwise) or ``(H, W)``
-            crops; default the model's ``input_rule`` (the size it was trained on).
+            crops. Default: for a model that finds people on its own, a side that suits
+            each picture ([`InputRule.side_for_picture()`][cgalib.models.InputRule.side_for_picture]:
+            its longer side, between the training size and twice it; the training size
+            on the ``"cuda_graphs"`` path, whose input is fixed); for a model that needs
+            boxes, its ``input_rule`` (the crop it was trained on).
         precision: ``"fp32"``, or ``"bf16"``/``"fp16"`` autocast.
         batch_size: images per forward pass (person crops, for a model that needs boxes),
             at least 1.
@@ -246,6 +250,9 @@ class Predictor:
             )
         self.model = model.to(self.device)
         self.input_rule: InputRule = rule
+        self.sizes_per_picture = (
+            input_size is None and not model.needs_boxes and compile != "cuda_graphs"
+        )
         self.precision = precision
         self.batch_size = batch_size
         self.score_threshold = float(score_threshold)
@@ -308,6 +315,21 @@ class Predictor:
             run = self.model.predict_batch
         with self._autocast():
             return run(batch)
+
+    def input_size_for(self, height: int, width: int) -> tuple[int, int]:
+        """The input ``(H, W)`` a picture of this size is fed at: the letterbox square of
+        its side for a model that finds people on its own (picked per picture when no
+        ``input_size`` was given), the crop for a model that needs boxes.
+
+        Args:
+            height: the picture's height in pixels.
+            width: the picture's width in pixels.
+        """
+        if self.model.needs_boxes:
+            return self.input_rule.size
+        rule = self.input_rule
+        side = rule.side_for_picture(height, width) if self.sizes_per_picture else rule.side
+        return (side, side)
 
     def _static_size(self) -> tuple[int, int]:
         """The one input size of the ``"cuda_graphs"`` path: the square side, or the crop."""
@@ -417,21 +439,22 @@ class Predictor:
         Images are batched with those of the same letterboxed canvas only (``"cuda_graphs"``
         pads every image to its square), so each runs on exactly the input it would get
         alone."""
-        side, multiple = self.input_rule.side, self.input_rule.multiple
-        groups: dict[tuple[int, int], list[int]] = {}
+        multiple = self.input_rule.multiple
+        groups: dict[tuple[int, int, int], list[int]] = {}
         inputs, scales = [], []
         for i, image in enumerate(images):
             h, w = image.shape[-2:]
+            side = self.input_size_for(h, w)[0]
             canvas = letterbox_shape(h, w, side, multiple)
             key = self._static_size() if self.compile == "cuda_graphs" else canvas
-            groups.setdefault(key, []).append(i)
+            groups.setdefault((side, *key), []).append(i)
             scale, nh, nw = letterbox_size(h, w, side)
             if h * w > LARGE_IMAGE_PIXELS and scale < 1 and image.dtype == torch.uint8:
                 image = resize_image(image.cpu(), (nh, nw))  # no full-size float copy
             inputs.append(image.to(self.device))
             scales.append(scale)
         found: list[Detections] = [None] * len(images)  # type: ignore[list-item]
-        for indices in groups.values():
+        for (side, *_), indices in groups.items():
             batch, _ = letterbox_batch([inputs[i] for i in indices], side, multiple)
             out = {k: v.float().cpu() for k, v in self._run(batch).items()}
             for j, i in enumerate(indices):

@@ -39,10 +39,21 @@ from torch import nn
 
 from cgalib.utils.keypoint_set import KeypointSet
 
-__all__ = ["PREDICTIONS", "InputRule", "PoseModel", "check_outputs", "check_pose_model"]
+__all__ = [
+    "PICTURE_SIDE_FACTOR",
+    "PREDICTIONS",
+    "InputRule",
+    "PoseModel",
+    "check_outputs",
+    "check_pose_model",
+]
 
 PREDICTIONS = ("keypoints", "masks")
 """What a model can predict per person (the values of its ``outputs``)."""
+
+PICTURE_SIDE_FACTOR = 2.0
+"""The largest letterbox side [`InputRule.side_for_picture()`][InputRule.side_for_picture] picks,
+as a multiple of the training side."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +146,37 @@ class InputRule:
             )
         self._check(pair, name)
         return InputRule(pair, self.multiple, self.square)
+
+    def side_for_picture(self, height: int, width: int) -> int:
+        """The letterbox side that suits one picture: its longer side, within the model's range.
+
+        A picture is fed near its own resolution, so its people keep the size they have
+        (a bottom-up model finds small people only when they cover enough heatmap cells,
+        and large ones only when they fit its receptive field): the longer side rounded to
+        the nearest multiple of ``multiple``, and at least [`side`][side] (the training
+        size; a smaller picture is enlarged to it) and at most
+        [`PICTURE_SIDE_FACTOR`][cgalib.models.contract.PICTURE_SIDE_FACTOR] times it (a
+        larger picture is shrunk to that).
+
+        Args:
+            height: the picture's height in pixels.
+            width: the picture's width in pixels.
+
+        Returns:
+            The side, a multiple of ``multiple``.
+
+        Examples:
+            >>> rule = InputRule.square_side(192)
+            >>> rule.side_for_picture(100, 80), rule.side_for_picture(384, 384)
+            (192, 384)
+            >>> rule.side_for_picture(480, 640), rule.side_for_picture(3000, 4000)
+            (384, 384)
+            >>> InputRule.square_side(512).side_for_picture(480, 640)
+            640
+        """
+        most = int(self.side * PICTURE_SIDE_FACTOR) // self.multiple * self.multiple
+        near = (max(height, width) + self.multiple // 2) // self.multiple * self.multiple
+        return min(max(near, self.side), most)
 
     def _check(self, size: tuple[int, int], name: str = "input size") -> None:
         if any(s <= 0 or s % self.multiple for s in size):

@@ -172,7 +172,7 @@ def predict_video(
         "settings": {
             "every": every,
             "max_frames": max_frames,
-            "input_size": list(predictor.input_rule.size),
+            "input_size": list(predictor.input_size_for(info.height, info.width)),
             "tracker": repr(tracker),
             "smoother": repr(smoother) if smoother else None,
         },

@@ -2,19 +2,24 @@
 
 Run:  python docs/scripts/shipped_checkpoint.py [--epochs 24] [--work runs/shipped] [--evaluate-only]
 
-1. Writes the demo's synthetic crowd set (seed 0: 2000 training images of 192 px, people at
-   least 48 px high) to ``WORK/data`` unless it is there.
+1. Writes a synthetic crowd set (seed 0: 2000 training images of 192 px with people of every
+   height the generator draws there, 24 to 182 px) to ``WORK/data`` unless it is there.
 2. Trains ``cganet_tnet_d1w16`` with the demo's CPU recipe
-   (:data:`cgalib.engine.recipes.CPU_DEMO_RECIPE`, seed 0, 192 px) for a fixed number of
-   epochs, so the result does not depend on the machine's speed (an interrupted run resumes).
+   (:data:`cgalib.engine.recipes.CPU_DEMO_RECIPE`, seed 0, 192 px) and the zoom of
+   :data:`cgalib.engine.recipes.SCALES_AUGMENT` for a fixed number of epochs, so the result
+   does not depend on the machine's speed (an interrupted run resumes).
 3. Copies the weights to ``cgalib/weights/cganet_tnet_d1w16.synthetic.pt`` (package data,
    loadable as ``cgalib.load_model("cganet_tnet_d1w16.synthetic")``).
 4. Evaluates them on a held-out split generated with another seed
    (:data:`cgalib.models.pretrained.HELD_OUT`, which ``tests/models/test_pretrained.py``
-   regenerates) and writes ``cgalib/weights/cganet_tnet_d1w16.synthetic.json`` (the metrics,
-   the training command, machine and date).
+   regenerates), and on pictures of two more unseen seeds at 192 and 384 px (the generator's
+   defaults, people from 24 px to 95% of the picture) with the evaluation's defaults (the
+   input side picked per picture) and at fixed sides, and writes
+   ``cgalib/weights/cganet_tnet_d1w16.synthetic.json`` (the metrics, the training command,
+   machine and date).
 5. Draws the model's predictions on held-out images to ``docs/images/shipped_predictions.png``
    and writes the numbers between the ``shipped-model`` markers of README.md and
+   docs/quickstart.md, and the unseen-seed table between the ``shipped-scales`` markers of
    docs/quickstart.md.
 """
 
@@ -31,7 +36,7 @@ import torch
 
 from cgalib.data import SYNTHETIC_DESCRIPTION, CocoKeypoints, find_split, make_synthetic_coco
 from cgalib.engine import train
-from cgalib.engine.recipes import CPU_DEMO_RECIPE, for_this_cpu
+from cgalib.engine.recipes import CPU_DEMO_RECIPE, SCALES_AUGMENT, for_this_cpu
 from cgalib.eval import evaluate_coco
 from cgalib.inference import Predictor, SyntheticWeightsWarning
 from cgalib.models import load_model
@@ -45,22 +50,34 @@ REPO = Path(__file__).resolve().parents[2]
 NAME = "cganet_tnet_d1w16.synthetic"
 MODEL = "cganet_tnet_d1w16"
 SIZE = 192
-DATA = {"num_train": 2000, "num_val": 100, "seed": 0, "size": SIZE, "min_height": 48}
-"""The demo's data set (``cgalib demo``'s defaults)."""
-
-
-
+DATA = {"num_train": 2000, "num_val": 100, "seed": 0, "size": SIZE, "min_height": 24}
+"""The training set: the demo's, with people down to 24 px (the generator's default)."""
+UNSEEN_SEEDS = (11, 12)
+UNSEEN_SIZES = (192, 384)
+FIXED_SIDES = (192, 288, 384)
+"""Pictures of seeds training and the held-out split never used, at two picture sizes (100
+each, the generator's defaults), scored at the evaluation's default and at these sides."""
 
 warnings.filterwarnings("ignore", category=SyntheticWeightsWarning)  # synthetic pictures
 
+
 def _recipe() -> dict:
-    """The training recipe as the JSON records it (the augmentation by name)."""
-    return {**for_this_cpu(CPU_DEMO_RECIPE), "augment_kwargs": "DEMO_AUGMENT"}
+    """The training keyword arguments."""
+    return {**for_this_cpu(CPU_DEMO_RECIPE), "augment_kwargs": SCALES_AUGMENT}
+
+
+def _recorded_recipe() -> dict:
+    """The training recipe as the JSON records it (the augmentation by value)."""
+    recipe = _recipe()
+    return {**recipe, "augment_kwargs": dict(recipe["augment_kwargs"])}
 
 
 def _train(work: Path, epochs: int) -> Path:
     data = work / "data"
-    if not (data / "annotations" / "person_keypoints_val.json").is_file():
+    ann = data / "annotations" / "person_keypoints_val.json"
+    if not ann.is_file() or json.loads(ann.read_text())["info"]["params"]["min_height"] != DATA[
+        "min_height"
+    ]:
         make_synthetic_coco(data, progress=True, **DATA)
     run = work / "run"
     return train(
@@ -72,8 +89,38 @@ def _train(work: Path, epochs: int) -> Path:
         epochs=epochs,
         seed=0,
         resume=(run / "last.pt").is_file(),
-        **for_this_cpu(CPU_DEMO_RECIPE),
+        **_recipe(),
     )
+
+
+def _unseen(work: Path, model) -> list[dict]:
+    """AP on the unseen seeds' pictures: at the evaluation's default and at fixed sides."""
+    rows = []
+    for size in UNSEEN_SIZES:
+        for seed in UNSEEN_SEEDS:
+            root = work / f"unseen_{seed}_{size}"
+            if not (root / "annotations" / "person_keypoints_val.json").is_file():
+                make_synthetic_coco(root, 0, 100, seed=seed, size=size)
+            split = find_split(root, "val")
+            row = {"seed": seed, "size": size}
+            for side in (None, *FIXED_SIDES):
+                metrics, _ = evaluate_coco(model, *split, input_size=side, device="cpu")
+                row["default" if side is None else str(side)] = round(metrics["AP"], 4)
+            rows.append(row)
+            print(row, flush=True)
+    return rows
+
+
+def _scales_table(rows: list[dict]) -> str:
+    sides = " | ".join(f"input {s}" for s in FIXED_SIDES)
+    lines = [
+        f"| pictures | seed | AP, evaluation defaults | {sides} |",
+        "|---|---|---|" + "---|" * len(FIXED_SIDES),
+    ]
+    for r in rows:
+        fixed = " | ".join(f"{r[str(s)]:.3f}" for s in FIXED_SIDES)
+        lines.append(f"| {r['size']} px | {r['seed']} | **{r['default']:.3f}** | {fixed} |")
+    return "\n".join(lines)
 
 
 def _held_out(work: Path) -> tuple[Path, Path]:
@@ -108,7 +155,12 @@ def main() -> None:
             "name": NAME,
             "model": MODEL,
             "input_size": SIZE,
-            "training": {"data": DATA, "epochs": args.epochs, "recipe": _recipe(), "seed": 0},
+            "training": {
+                "data": DATA,
+                "epochs": args.epochs,
+                "recipe": _recorded_recipe(),
+                "seed": 0,
+            },
             "held_out": dict(HELD_OUT),
             "command": f"python docs/scripts/shipped_checkpoint.py --epochs {args.epochs}",
             "machine": machine_description(),
@@ -119,6 +171,7 @@ def main() -> None:
     images_dir, ann_file = _held_out(work)
     metrics, _ = evaluate_coco(model, images_dir, ann_file, input_size=SIZE, device="cpu")
     info["metrics"] = {k: round(v, 4) for k, v in metrics.items()}
+    info["unseen"] = _unseen(work, model)
     info["evaluated"] = date
     target.with_suffix(".json").write_text(json.dumps(info, indent=2) + "\n")
 
@@ -142,6 +195,13 @@ def main() -> None:
     )
     for page in (REPO / "README.md", REPO / "docs" / "quickstart.md"):
         write_block(page, "shipped-model", body)
+    scales = (
+        f"Measured {date} on {machine_description()}: `{info['command']} --evaluate-only`. "
+        "Keypoint AP (pycocotools) on 100 pictures of each unseen seed, people from 24 px to "
+        "95% of the picture. The evaluation's default feeds each picture at its own size, "
+        f"between the training size ({SIZE}) and twice it.\n\n" + _scales_table(info["unseen"])
+    )
+    write_block(REPO / "docs" / "quickstart.md", "shipped-scales", scales)
     print(body)
     print(f"wrote {target.with_suffix('.json')}, {picture}")
 

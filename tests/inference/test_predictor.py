@@ -89,6 +89,35 @@ def test_results_map_back_to_original_pixels():
     assert person["score"] == pytest.approx(0.8 * 0.5) and person["box_score"] == pytest.approx(0.8)
 
 
+def test_without_an_input_size_each_picture_is_fed_near_its_own_size():
+    """The default feeds a picture at its longer side, between the training side and twice
+    it (``InputRule.side_for_picture``); a given ``input_size`` is used for every picture,
+    and a model that needs boxes keeps its crop."""
+    model = _FixedModel(side=128)
+    picked = Predictor(model, device="cpu")
+    small, mid, large = (np.zeros(s, np.uint8) for s in ((32, 64, 3), (96, 192, 3), (400, 800, 3)))
+    (person,) = picked.predict(small)
+    assert model.seen == (1, 3, 64, 128)  # enlarged to the training side
+    assert person["bbox"] == pytest.approx([5.0, 10.0, 20.0, 20.0])
+    picked.predict(mid)
+    assert model.seen == (1, 3, 96, 192)  # its own size, no resize
+    (person,) = picked.predict(large)
+    assert model.seen == (1, 3, 128, 256)  # shrunk to twice the training side
+    assert person["bbox"] == pytest.approx([31.25, 62.5, 125.0, 125.0])  # scale 256/800 undone
+    assert [picked.input_size_for(*i.shape[:2]) for i in (small, mid, large)] == [
+        (128, 128), (192, 192), (256, 256)
+    ]  # fmt: skip
+    fixed = Predictor(model, device="cpu", input_size=128)
+    fixed.predict(mid)
+    assert model.seen == (1, 3, 64, 128) and fixed.input_size_for(96, 192) == (128, 128)
+    # pictures of different sides in one call: each on its own input, as alone
+    together = picked.predict([small, large, mid])
+    alone = [picked.predict(i) for i in (small, large, mid)]
+    assert [p[0]["bbox"] for p in together] == [p[0]["bbox"] for p in alone]
+    top_down = Predictor(OracleTopDown([]), device="cpu")
+    assert top_down.input_size_for(400, 800) == (256, 192)
+
+
 def test_results_do_not_depend_on_the_batch():
     """Images of mixed sizes give the same people batched together as one by one: each runs
     on its own letterboxed canvas, never padded to a larger neighbour's (the shipped model:

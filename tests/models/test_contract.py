@@ -50,6 +50,25 @@ def test_a_square_rule_takes_one_side():
         InputRule((256, 192), square=True)
 
 
+@pytest.mark.parametrize(
+    ("side", "picture", "expected"),
+    [
+        (192, (100, 80), 192),  # a smaller picture is enlarged to the training side
+        (192, (192, 192), 192),
+        (192, (300, 200), 288),  # its own longer side, to the nearest multiple of 32
+        (192, (10, 303), 288),  # 303 / 32 = 9.47: down
+        (192, (10, 304), 320),  # 9.5: up
+        (192, (384, 384), 384),
+        (192, (480, 640), 384),  # at most twice the training side
+        (192, (3000, 4000), 384),
+        (512, (480, 640), 640),  # a COCO photo at its own size
+        (512, (1080, 1920), 1024),
+    ],
+)
+def test_the_side_that_suits_a_picture(side, picture, expected):
+    assert InputRule.square_side(side).side_for_picture(*picture) == expected
+
+
 def test_check_outputs():
     assert check_outputs(("masks", "keypoints")) == ("masks", "keypoints")
     for bad in ((), ("keypoints", "keypoints"), ("boxes",)):

@@ -1,0 +1,192 @@
+"""ROIguider widths at equal training steps: the accuracy side of ``roi_widths.py``.
+
+``roi_widths.py`` measures what narrower fine levels save in time; this script measures
+what they cost in accuracy, at the demo model's scale (``cganet_tnet_d1w16``, whose widths
+(32, 64, 128) are the paper-sized (128, 256, 512) divided by four). Each run trains one
+width setting for the same number of steps with one seed on the demo's synthetic set
+(``CPU_DEMO_RECIPE``, epochs instead of a time budget) and is scored by pycocotools on a
+held-out split; every run is kept in the results file, and the table gives each setting's
+mean AP and its spread over seeds next to its parameters, head MACs and training time::
+
+    python benchmarks/roi_width_accuracy.py --setting default --seed 1
+    python benchmarks/roi_width_accuracy.py --setting narrow --seed 1
+    python benchmarks/roi_width_accuracy.py --write-docs docs/benchmarks.md   (table only)
+
+The data: the demo's 2000 training images (``--train``, written by ``make demo`` or
+``benchmarks/demo_levers.py``) and ``--val-images`` held-out images of the same generator
+(seed 0, 192 px, people at least 48 px tall; the first 100 are the demo's own split).
+Training time depends on what else the CPU ran; AP at equal steps does not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from cgalib import create_model
+from cgalib.engine.recipes import CPU_DEMO_RECIPE, for_this_cpu
+from cgalib.utils import count_macs, write_block
+from cgalib.utils.machine import machine_description
+
+RESULTS = Path(__file__).resolve().parent / "results" / "roi_width_accuracy.json"
+BLOCK = "roi-widths:accuracy"
+MODEL = "cganet_tnet_d1w16"
+SIZE = 192
+
+SETTINGS: Mapping[str, Mapping[str, Any]] = {
+    "default": {},
+    "narrow": {"channels": (16, 24, 128), "num_blocks": (1, 1, 2), "head_channels": 16},
+}
+"""``head_kwargs`` of each setting at the d1w16 scale: ``default`` is the registered model's
+(32, 64, 128); ``narrow`` is ``roi_widths.py``'s "(64, 96, 512), blocks (1, 1, 2)" divided
+by four, with the heatmap head's hidden width divided alike."""
+
+WORDS: Mapping[str, str] = {
+    "default": "(32, 64, 128), blocks (1, 1, 1), head 32",
+    "narrow": "(16, 24, 128), blocks (1, 1, 2), head 16",
+}
+
+
+def size_of(setting: str) -> dict[str, float]:
+    """Parameters (M) and keypoint-head MMACs per box of a setting at 192 px."""
+    model = create_model(MODEL, input_size=SIZE, head_kwargs=dict(SETTINGS[setting]))
+    head = model.keypoint_head
+    features = [
+        torch.rand(1, c, SIZE // s, SIZE // s)
+        for c, s in zip(head.in_channels, head.strides, strict=False)
+    ]
+    boxes = [torch.tensor([[20.0, 10.0, 110.0, 180.0]]).repeat(8, 1)]
+    return {
+        "params_m": sum(p.numel() for p in model.parameters()) / 1e6,
+        "head_mmac_per_box": count_macs(head, features, boxes) / 8 / 1e6,
+    }
+
+
+def held_out(root: Path, count: int) -> Path:
+    """The held-out split of ``count`` images (written once under ``root``)."""
+    from cgalib.data import make_synthetic_coco
+
+    if not (root / "annotations" / "person_keypoints_val.json").is_file():
+        make_synthetic_coco(root, 0, count, seed=0, size=SIZE, min_height=48, progress=True)
+    return root
+
+
+def run(setting: str, seed: int, epochs: int, train_root: Path, val_root: Path, out: Path) -> dict:
+    """Train one setting with one seed for ``epochs`` and score it on the held-out split."""
+    from cgalib.engine import train
+    from cgalib.eval import evaluate_coco
+    from cgalib.models import load_model
+
+    recipe = for_this_cpu(CPU_DEMO_RECIPE)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    started = time.perf_counter()
+    checkpoint = train(
+        MODEL,
+        train_root,
+        out,
+        model_kwargs={"head_kwargs": dict(SETTINGS[setting])},
+        input_size=SIZE,
+        device="cpu",
+        epochs=epochs,
+        seed=seed,
+        **recipe,
+    )
+    seconds = time.perf_counter() - started
+    steps = torch.load(out / "last.pt", map_location="cpu", weights_only=False)["step"]
+    metrics, _ = evaluate_coco(
+        load_model(checkpoint),
+        val_root / "val",
+        val_root / "annotations" / "person_keypoints_val.json",
+        input_size=SIZE,
+        device="cpu",
+    )
+    return {
+        "setting": setting,
+        "seed": seed,
+        "epochs": epochs,
+        "steps": int(steps),
+        "train_seconds": round(seconds, 1),
+        "AP": metrics["AP"],
+        "AP50": metrics["AP50"],
+        "amp": recipe.get("amp"),
+        "load_average": round(os.getloadavg()[0], 2),
+        "machine": machine_description(torch.device("cpu")),
+        "date": datetime.date.today().isoformat(),
+    }
+
+
+def table(runs: Sequence[Mapping[str, Any]]) -> str:
+    """Markdown: per setting, its size, seeds, mean AP, spread and mean training time."""
+    by_setting: dict[str, list[Mapping[str, Any]]] = {}
+    for r in runs:
+        by_setting.setdefault(r["setting"], []).append(r)
+    machines = sorted({r["machine"] for r in runs})
+    steps = sorted({r["steps"] for r in runs})
+    lines = [
+        f"`{MODEL}` at {SIZE} px, {', '.join(map(str, steps))} steps per run, "
+        f"`CPU_DEMO_RECIPE`; {', '.join(machines)}; "
+        f"{min(r['date'] for r in runs)} to {max(r['date'] for r in runs)}.",
+        "",
+        "| ROIguider widths (d1w16 scale) | params (M) | head MMAC / box | seeds | AP per seed "
+        "| mean AP | spread (max - min) | mean training s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for setting in SETTINGS:
+        rs = sorted(by_setting.get(setting, []), key=lambda r: r["seed"])
+        if not rs:
+            continue
+        size = size_of(setting)
+        aps = [r["AP"] for r in rs]
+        lines.append(
+            f"| {setting}: {WORDS[setting]} | {size['params_m']:.3f} "
+            f"| {size['head_mmac_per_box']:.1f} | {', '.join(str(r['seed']) for r in rs)} "
+            f"| {', '.join(f'{a:.3f}' for a in aps)} | {statistics.mean(aps):.3f} "
+            f"| {max(aps) - min(aps):.3f} | {statistics.mean(r['train_seconds'] for r in rs):.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def _recorded() -> list[dict[str, Any]]:
+    return json.loads(RESULTS.read_text())["runs"] if RESULTS.is_file() else []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--setting", choices=list(SETTINGS), help="the widths to train")
+    parser.add_argument("--seed", type=int, default=1, help="the training seed")
+    parser.add_argument("--epochs", type=int, default=6, help="epochs of 250 steps")
+    parser.add_argument("--train", default="runs/demo_levers/data", help="the demo's data set")
+    parser.add_argument("--val", default="runs/roi_widths/val", help="the held-out split")
+    parser.add_argument("--val-images", type=int, default=400)
+    parser.add_argument("--out", default="runs/roi_widths", help="one folder per run")
+    parser.add_argument("--write-docs", default=None, help="write the table into this page")
+    args = parser.parse_args(argv)
+    if args.setting:
+        val_root = held_out(Path(args.val), args.val_images)
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        out = Path(args.out) / f"{args.setting}-seed{args.seed}-{stamp}"
+        result = run(args.setting, args.seed, args.epochs, Path(args.train), val_root, out)
+        runs = _recorded()  # read after the run: others may have been recorded meanwhile
+        runs.append(result)
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps({"runs": runs}, indent=2) + "\n")
+        print(f"{args.setting} seed {args.seed}: AP {result['AP']:.3f} in {result['steps']} "
+              f"steps, {result['train_seconds']:.0f} s")  # fmt: skip
+    if args.write_docs:
+        write_block(Path(args.write_docs), BLOCK, table(_recorded()))
+        print(f"wrote {len(_recorded())} runs into {args.write_docs}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
