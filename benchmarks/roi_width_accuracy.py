@@ -44,22 +44,39 @@ MODEL = "cganet_tnet_d1w16"
 SIZE = 192
 
 SETTINGS: Mapping[str, Mapping[str, Any]] = {
-    "default": {},
-    "narrow": {"channels": (16, 24, 128), "num_blocks": (1, 1, 2), "head_channels": 16},
+    "default": {"head_kwargs": {}},
+    "narrow": {
+        "head_kwargs": {"channels": (16, 24, 128), "num_blocks": (1, 1, 2), "head_channels": 16}
+    },
+    "cascade default": {"cascade": 2, "head_kwargs": {}},
+    "cascade narrow": {
+        "cascade": 2,
+        "head_kwargs": {"channels": (16, 32, 128), "num_blocks": (1, 1, 2), "head_channels": 16},
+    },
 }
-"""``head_kwargs`` of each setting at the d1w16 scale: ``default`` is the registered model's
-(32, 64, 128); ``narrow`` is ``roi_widths.py``'s "(64, 96, 512), blocks (1, 1, 2)" divided
-by four, with the heatmap head's hidden width divided alike."""
+"""Builder arguments of each setting at the d1w16 scale: ``default`` is the registered model's
+ROIguider (32, 64, 128); ``narrow`` is ``roi_widths.py``'s "(64, 96, 512), blocks (1, 1, 2)"
+divided by four, with the heatmap head's hidden width divided alike; the cascade settings
+are the two-stage ROIguider with the same default and the cascade's candidate
+"(64, 128, 512), blocks (1, 1, 2)" divided by four."""
 
 WORDS: Mapping[str, str] = {
     "default": "(32, 64, 128), blocks (1, 1, 1), head 32",
     "narrow": "(16, 24, 128), blocks (1, 1, 2), head 16",
+    "cascade default": "two stages, (32, 64, 128), blocks (1, 1, 1), head 32",
+    "cascade narrow": "two stages, (16, 32, 128), blocks (1, 1, 2), head 16",
 }
+
+
+def _builder_kwargs(setting: str) -> dict[str, Any]:
+    kwargs = dict(SETTINGS[setting])
+    kwargs["head_kwargs"] = dict(kwargs["head_kwargs"])
+    return kwargs
 
 
 def size_of(setting: str) -> dict[str, float]:
     """Parameters (M) and keypoint-head MMACs per box of a setting at 192 px."""
-    model = create_model(MODEL, input_size=SIZE, head_kwargs=dict(SETTINGS[setting]))
+    model = create_model(MODEL, input_size=SIZE, **_builder_kwargs(setting))
     head = model.keypoint_head
     features = [
         torch.rand(1, c, SIZE // s, SIZE // s)
@@ -81,30 +98,35 @@ def held_out(root: Path, count: int) -> Path:
     return root
 
 
-def run(setting: str, seed: int, epochs: int, train_root: Path, val_root: Path, out: Path) -> dict:
-    """Train one setting with one seed for ``epochs`` and score it on the held-out split."""
+def run(setting: str, seed: int, epochs: int, train_root: Path, out: Path) -> float:
+    """Train one setting with one seed for ``epochs``; the seconds it took."""
     from cgalib.engine import train
-    from cgalib.eval import evaluate_coco
-    from cgalib.models import load_model
 
-    recipe = for_this_cpu(CPU_DEMO_RECIPE)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     started = time.perf_counter()
-    checkpoint = train(
+    train(
         MODEL,
         train_root,
         out,
-        model_kwargs={"head_kwargs": dict(SETTINGS[setting])},
+        model_kwargs=_builder_kwargs(setting),
         input_size=SIZE,
         device="cpu",
         epochs=epochs,
         seed=seed,
-        **recipe,
+        **for_this_cpu(CPU_DEMO_RECIPE),
     )
-    seconds = time.perf_counter() - started
+    return time.perf_counter() - started
+
+
+def score(setting: str, seed: int, out: Path, val_root: Path, seconds: float | None) -> dict:
+    """The record of a finished run: its steps and its AP on the held-out split."""
+    from cgalib.eval import evaluate_coco
+    from cgalib.models import load_model
+
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
     steps = torch.load(out / "last.pt", map_location="cpu", weights_only=False)["step"]
     metrics, _ = evaluate_coco(
-        load_model(checkpoint),
+        load_model(out / "model.pt"),
         val_root / "val",
         val_root / "annotations" / "person_keypoints_val.json",
         input_size=SIZE,
@@ -113,14 +135,13 @@ def run(setting: str, seed: int, epochs: int, train_root: Path, val_root: Path, 
     return {
         "setting": setting,
         "seed": seed,
-        "epochs": epochs,
         "steps": int(steps),
-        "train_seconds": round(seconds, 1),
+        "train_seconds": None if seconds is None else round(seconds, 1),
         "AP": metrics["AP"],
         "AP50": metrics["AP50"],
-        "amp": recipe.get("amp"),
+        "amp": for_this_cpu(CPU_DEMO_RECIPE).get("amp"),
         "load_average": round(os.getloadavg()[0], 2),
-        "machine": machine_description(torch.device("cpu")),
+        "machine": machine_description(),
         "date": datetime.date.today().isoformat(),
     }
 
@@ -151,9 +172,15 @@ def table(runs: Sequence[Mapping[str, Any]]) -> str:
             f"| {setting}: {WORDS[setting]} | {size['params_m']:.3f} "
             f"| {size['head_mmac_per_box']:.1f} | {', '.join(str(r['seed']) for r in rs)} "
             f"| {', '.join(f'{a:.3f}' for a in aps)} | {statistics.mean(aps):.3f} "
-            f"| {max(aps) - min(aps):.3f} | {statistics.mean(r['train_seconds'] for r in rs):.0f} |"
+            f"| {max(aps) - min(aps):.3f} | {_mean_seconds(rs)} |"
         )
     return "\n".join(lines)
+
+
+def _mean_seconds(runs: Sequence[Mapping[str, Any]]) -> str:
+    """The mean training time of the runs that timed it (a run scored afterwards did not)."""
+    timed = [r["train_seconds"] for r in runs if r["train_seconds"] is not None]
+    return f"{statistics.mean(timed):.0f} ({len(timed)} runs)" if timed else "n/a"
 
 
 def _recorded() -> list[dict[str, Any]]:
@@ -169,19 +196,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--val", default="runs/roi_widths/val", help="the held-out split")
     parser.add_argument("--val-images", type=int, default=400)
     parser.add_argument("--out", default="runs/roi_widths", help="one folder per run")
+    parser.add_argument("--record", default=None, help="score this finished run folder instead")
     parser.add_argument("--write-docs", default=None, help="write the table into this page")
     args = parser.parse_args(argv)
+    if args.record and not args.setting:
+        parser.error("--record needs the --setting and --seed that run trained with")
     if args.setting:
         val_root = held_out(Path(args.val), args.val_images)
-        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        out = Path(args.out) / f"{args.setting}-seed{args.seed}-{stamp}"
-        result = run(args.setting, args.seed, args.epochs, Path(args.train), val_root, out)
+        seconds = None
+        if args.record:
+            out = Path(args.record)
+        else:
+            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+            name = f"{args.setting.replace(' ', '-')}-seed{args.seed}-{stamp}"
+            out = Path(args.out) / name
+            seconds = run(args.setting, args.seed, args.epochs, Path(args.train), out)
+        result = score(args.setting, args.seed, out, val_root, seconds)
         runs = _recorded()  # read after the run: others may have been recorded meanwhile
         runs.append(result)
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps({"runs": runs}, indent=2) + "\n")
-        print(f"{args.setting} seed {args.seed}: AP {result['AP']:.3f} in {result['steps']} "
-              f"steps, {result['train_seconds']:.0f} s")  # fmt: skip
+        print(f"{args.setting} seed {args.seed}: AP {result['AP']:.3f} in {result['steps']} steps")
     if args.write_docs:
         write_block(Path(args.write_docs), BLOCK, table(_recorded()))
         print(f"wrote {len(_recorded())} runs into {args.write_docs}")
