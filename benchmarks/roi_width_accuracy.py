@@ -48,6 +48,7 @@ SETTINGS: Mapping[str, Mapping[str, Any]] = {
     "narrow": {
         "head_kwargs": {"channels": (16, 24, 128), "num_blocks": (1, 1, 2), "head_channels": 16}
     },
+    "fine level narrow": {"head_kwargs": {"channels": (16, 64, 128)}},
     "cascade default": {"cascade": 2, "head_kwargs": {}},
     "cascade narrow": {
         "cascade": 2,
@@ -56,13 +57,15 @@ SETTINGS: Mapping[str, Mapping[str, Any]] = {
 }
 """Builder arguments of each setting at the d1w16 scale: ``default`` is the registered model's
 ROIguider (32, 64, 128); ``narrow`` is ``roi_widths.py``'s "(64, 96, 512), blocks (1, 1, 2)"
-divided by four, with the heatmap head's hidden width divided alike; the cascade settings
+divided by four, with the heatmap head's hidden width divided alike; ``fine level narrow``
+is its "(64, 256, 512)" divided by four (only the finest level narrowed); the cascade settings
 are the two-stage ROIguider with the same default and the cascade's candidate
 "(64, 128, 512), blocks (1, 1, 2)" divided by four."""
 
 WORDS: Mapping[str, str] = {
     "default": "(32, 64, 128), blocks (1, 1, 1), head 32",
     "narrow": "(16, 24, 128), blocks (1, 1, 2), head 16",
+    "fine level narrow": "(16, 64, 128), blocks (1, 1, 1), head 32",
     "cascade default": "two stages, (32, 64, 128), blocks (1, 1, 1), head 32",
     "cascade narrow": "two stages, (16, 32, 128), blocks (1, 1, 2), head 16",
 }
