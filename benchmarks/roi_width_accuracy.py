@@ -143,6 +143,7 @@ def score(setting: str, seed: int, out: Path, val_root: Path, seconds: float | N
         "AP": metrics["AP"],
         "AP50": metrics["AP50"],
         "amp": for_this_cpu(CPU_DEMO_RECIPE).get("amp"),
+        "adamw": "fused",  # cgalib's trainer steps AdamW with its fused kernel
         "load_average": round(os.getloadavg()[0], 2),
         "machine": machine_description(),
         "date": datetime.date.today().isoformat(),
@@ -156,10 +157,17 @@ def table(runs: Sequence[Mapping[str, Any]]) -> str:
         by_setting.setdefault(r["setting"], []).append(r)
     machines = sorted({r["machine"] for r in runs})
     steps = sorted({r["steps"] for r in runs})
+    dates = sorted({r["date"] for r in runs})
+    shared = sum(1 for r in runs if r.get("note"))
     lines = [
         f"`{MODEL}` at {SIZE} px, {', '.join(map(str, steps))} steps per run, "
         f"`CPU_DEMO_RECIPE`; {', '.join(machines)}; "
-        f"{min(r['date'] for r in runs)} to {max(r['date'] for r in runs)}.",
+        f"{dates[0] if len(dates) == 1 else f'{dates[0]} to {dates[-1]}'}. AP at equal steps "
+        f"does not depend on the load; the training time is the mean of the runs that had the "
+        f"CPU to themselves ({shared} of {len(runs)} runs shared it, as their notes in the "
+        "results file say). The first runs stepped AdamW parameter by parameter, the later "
+        "ones with its fused kernel (the same update, faster): the results file names each "
+        "run's.",
         "",
         "| ROIguider widths (d1w16 scale) | params (M) | head MMAC / box | seeds | AP per seed "
         "| mean AP | spread (max - min) | mean training s |",
@@ -181,9 +189,11 @@ def table(runs: Sequence[Mapping[str, Any]]) -> str:
 
 
 def _mean_seconds(runs: Sequence[Mapping[str, Any]]) -> str:
-    """The mean training time of the runs that timed it (a run scored afterwards did not)."""
-    timed = [r["train_seconds"] for r in runs if r["train_seconds"] is not None]
-    return f"{statistics.mean(timed):.0f} ({len(timed)} runs)" if timed else "n/a"
+    """The mean training time of the runs that had the CPU to themselves (a run with a
+    ``note`` shared it; a run scored afterwards was not timed)."""
+    timed = [r["train_seconds"] for r in runs if r["train_seconds"] is not None and not r.get("note")]
+    quiet = f"{len(timed)} quiet run{'s' if len(timed) > 1 else ''}"
+    return f"{statistics.mean(timed):.0f} ({quiet})" if timed else "n/a"
 
 
 def _recorded() -> list[dict[str, Any]]:

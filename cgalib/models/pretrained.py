@@ -21,9 +21,9 @@ __all__ = ["HELD_OUT", "PRETRAINED", "list_pretrained", "pretrained_info", "pret
 PRETRAINED = MappingProxyType(
     {
         "cganet_tnet_d1w16.synthetic": (
-            "The demo model (cganet_tnet_d1w16, 192 px) trained on the synthetic crowd set with "
-            "the demo's CPU recipe of its date (fp32, batch 16: its JSON holds it); it knows "
-            "synthetic people only."
+            "The demo model (cganet_tnet_d1w16, 192 px) trained on the synthetic crowd set, "
+            "people 24 px tall and up, with the demo's CPU recipe and a zoom of 0.6-1.6 (its "
+            "JSON holds both); it knows synthetic people only."
         ),
     }
 )
