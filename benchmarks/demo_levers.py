@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from cgalib.demo import run_demo
-from cgalib.engine.recipes import CPU_DEMO_RECIPE, DEMO_AUGMENT, for_this_cpu
+from cgalib.engine.recipes import CPU_DEMO_RECIPE, DEMO_AUGMENT, SCALES_AUGMENT, for_this_cpu
 from cgalib.utils import write_block
 
 RESULTS = Path(__file__).resolve().parent / "results" / "demo_levers.json"
@@ -65,6 +65,7 @@ VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "bf16+ema+batch8+lr8e-3": {"amp": "bf16", "ema_decay": 0.998, "batch_size": 8, "lr": 8e-3},
     "bf16+ema+batch4+lr5e-3": {"amp": "bf16", "ema_decay": 0.998, "batch_size": 4, "lr": 5e-3},
     "demo": for_this_cpu(CPU_DEMO_RECIPE),  # what make demo uses now
+    "demo+zoom0.6-1.6": {**for_this_cpu(CPU_DEMO_RECIPE), "augment_kwargs": SCALES_AUGMENT},
 }
 """Each variant's changes to [`BEFORE`][BEFORE] (``demo``: the current recipe, whole)."""
 
@@ -77,6 +78,9 @@ def recipe(variant: str) -> dict[str, Any]:
 def _levers(variant: str) -> str:
     """The variant's changes, in words, against ``BEFORE``."""
     changed = {k: v for k, v in recipe(variant).items() if BEFORE.get(k) != v}
+    for key, value in changed.items():  # an augmentation: the values that differ
+        if isinstance(value, Mapping) and isinstance(BEFORE.get(key), Mapping):
+            changed[key] = {k: v for k, v in value.items() if BEFORE[key].get(k) != v}
     return ", ".join(f"{k}={v}" for k, v in changed.items()) or "(none)"
 
 

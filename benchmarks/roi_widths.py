@@ -13,8 +13,9 @@ median of ``--iters`` calls after warm-up, in one process::
     python benchmarks/roi_widths.py --threads 2 --write-docs docs/benchmarks.md
 
 Settings are ``head_kwargs`` of the builder (``channels``, ``num_blocks``,
-``head_channels``); none is a registered model. Accuracy is not measured here: on COCO it
-needs a GPU, so the defaults stay the paper-faithful widths until one is lent.
+``head_channels``); the first row of each table is the registered default. Accuracy is
+measured apart, at the demo model's scale and equal training steps, by
+``roi_width_accuracy.py``; the decision is on the benchmarks page.
 """
 
 from __future__ import annotations
@@ -29,12 +30,12 @@ from _timing import device_name, time_call
 from cgalib import Predictor, create_model
 from cgalib.utils import count_macs, write_block
 
-WIDTHS_BEFORE = {"channels": (128, 256, 512), "num_blocks": (1, 1, 1), "head_channels": 128}
-"""The ROIguider widths cgalib used before they were chosen by measurement."""
+DEFAULT_WIDTHS = {"channels": (128, 256, 512), "num_blocks": (1, 1, 1), "head_channels": 128}
+"""The registered ROIguider widths (kept after the measurement of roi_width_accuracy.py)."""
 
 SETTINGS: dict[str, dict] = {
-    "(128, 256, 512), before": WIDTHS_BEFORE,
-    "(64, 256, 512)": {**WIDTHS_BEFORE, "channels": (64, 256, 512)},
+    "(128, 256, 512), the default": DEFAULT_WIDTHS,
+    "(64, 256, 512)": {**DEFAULT_WIDTHS, "channels": (64, 256, 512)},
     "(64, 128, 512), blocks (1, 1, 2)": {
         "channels": (64, 128, 512),
         "num_blocks": (1, 1, 2),
@@ -52,7 +53,7 @@ SETTINGS: dict[str, dict] = {
     },
 }
 CASCADE_SETTINGS: dict[str, dict] = {
-    "(128, 256, 512)": WIDTHS_BEFORE,
+    "(128, 256, 512), the default": DEFAULT_WIDTHS,
     "(64, 128, 512), blocks (1, 1, 2)": {
         "channels": (64, 128, 512),
         "num_blocks": (1, 1, 2),

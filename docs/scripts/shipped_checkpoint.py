@@ -189,14 +189,18 @@ def main() -> None:
         f"The shipped `{NAME}` scores **{ap:.3f} keypoint AP** (AP50 {metrics['AP50']:.3f}, "
         f"AP75 {metrics['AP75']:.3f}; pycocotools OKS AP on a 0-1 scale, measured {date}) on "
         f"{HELD_OUT['num_val']} held-out synthetic images it was not trained on "
-        f"(seed {HELD_OUT['seed']}). It was trained by `{info['command']}` "
-        f"({epochs} epochs of the demo recipe on {info['machine']}, {info['date']}). It knows synthetic people only; for real photos train on COCO "
-        "(`cgalib train`)."
+        f"(seed {HELD_OUT['seed']}, people {HELD_OUT['min_height']} px tall and up). It was "
+        f"trained by `{info['command']}` ({epochs} epochs of the demo recipe with a zoom of "
+        f"{'-'.join(str(z) for z in info['training']['recipe']['augment_kwargs']['scale'])}, on "
+        f"pictures with people {info['training']['data']['min_height']} px tall and up, on "
+        f"{info['machine']}, {info['date']}). It knows synthetic people only; for real photos "
+        "train on COCO (`cgalib train`)."
     )
     for page in (REPO / "README.md", REPO / "docs" / "quickstart.md"):
         write_block(page, "shipped-model", body)
     scales = (
-        f"Measured {date} on {machine_description()}: `{info['command']} --evaluate-only`. "
+        f"Measured {date} on {machine_description()}; `python "
+        "docs/scripts/shipped_checkpoint.py --evaluate-only` measures again. "
         "Keypoint AP (pycocotools) on 100 pictures of each unseen seed, people from 24 px to "
         "95% of the picture. The evaluation's default feeds each picture at its own size, "
         f"between the training size ({SIZE}) and twice it.\n\n" + _scales_table(info["unseen"])

@@ -190,7 +190,7 @@ def test_measure_training_in_process_with_a_stand_in_peer(peers, zoo, monkeypatc
     assert row["memory_measure"] == "peak RSS increase, VmHWM reset by clear_refs"
 
 
-def test_cpu_targets_of_issue_15(peers):
+def test_the_cpu_targets(peers):
     inference = [
         {"model": "cganet_tnet_d1w64", "path": "eager", "precision": "fp32", "params_m": 20.42}
         | {"ratio_to_keypoint_rcnn": 4.5, "post_share": 0.12, "fps": 2.0},
@@ -200,8 +200,8 @@ def test_cpu_targets_of_issue_15(peers):
         | {"params_m": 29.0, "ratio_to_keypoint_rcnn": 2.0, "post_share": 0.05},
     ]
     training = [_fake_training_row("topdown_tnet_d3w64", 5.0, 800.0)]
-    training[0] |= {"params_m": 24.32, "samples_vs_simple_baseline": 1.25}
-    training[0] |= {"memory_vs_simple_baseline": None}
+    training[0] |= {"params_m": 24.32}
+    training.append(_fake_training_row("hrnet_w32", 4.0, 1000.0))  # 1.25x, 0.8x: over 0.75
     checks = peers.target_checks(peers.TARGETS["cpu"], inference, training)
     table = {c["what"]: (c["target"], c["met"]) for c in checks}
     assert table == {
@@ -212,15 +212,15 @@ def test_cpu_targets_of_issue_15(peers):
         "cganet_tnet_d1w64 bf16 post-processing share of the time": ("<= 0.1", True),
         "cganet_tnet_d1w64_cascade fp32 post-processing share of the time": ("<= 0.1", True),
         "cganet_tnet_d1w64 eager bf16 fps / fp32 fps": (">= 2", True),  # 4.2 / 2.0
-        "topdown_tnet_d3w64 fp32 samples/s / SimpleBaseline-R50": (">= 1.2", True),
-        "topdown_tnet_d3w64 fp32 peak memory / SimpleBaseline-R50": ("<= 0.85", None),
+        "topdown_tnet_d3w64 fp32 samples/s / HRNet-W32": (">= 1.25", True),
+        "topdown_tnet_d3w64 fp32 peak memory / HRNet-W32": ("<= 0.75", False),
         "cganet_tnet_d1w64 parameters / paper's 20.2M": ("0.95–1.05", True),
         "cganet_tnet_d1w64_cascade parameters / paper's 26.9M": ("0.95–1.05", False),
         "topdown_tnet_d3w64 parameters / paper's 24.7M": ("0.95–1.05", True),
     }
 
 
-def test_gpu_targets_of_issue_8(peers):
+def test_the_gpu_targets(peers):
     inference = [
         {"model": "cganet_tnet_d1w64", "path": "eager", "precision": "fp32", "fps": 30.0}
         | {"ratio_to_keypoint_rcnn": 3.5, "ratio_to_keypoint_rcnn_fp32": 3.5},

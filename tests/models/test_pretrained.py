@@ -10,6 +10,9 @@ from cgalib.data import find_split, make_synthetic_coco
 from cgalib.eval import evaluate_coco
 from cgalib.models.pretrained import HELD_OUT, list_pretrained, pretrained_info, pretrained_path
 from cgalib.registry import build_name
+from cgalib.utils import block_content
+
+from helpers import load_script
 
 NAME = "cganet_tnet_d1w16.synthetic"
 REPO = Path(__file__).resolve().parents[2]
@@ -33,6 +36,18 @@ def test_scores_the_ap_stated_in_its_json_and_the_docs(tmp_path):
         (ap,) = re.findall(rf"`{re.escape(NAME)}` scores \*\*([0-9.]+) keypoint AP", page.read_text())
         assert float(ap) == pytest.approx(stated["AP"], abs=5e-4)
     assert stated["AP"] > 0.2  # a trained model, not noise
+
+
+def test_the_quickstart_holds_the_unseen_seed_table_of_its_json():
+    """The scale table (unseen seeds at 192 and 384 px, the evaluation's default input and
+    fixed ones) is the one the JSON records, and the default is the picture's own side."""
+    script = load_script(REPO / "docs" / "scripts" / "shipped_checkpoint.py")
+    rows = pretrained_info(NAME)["unseen"]
+    page = (REPO / "docs" / "quickstart.md").read_text()
+    assert script._scales_table(rows) in block_content(page, "shipped-scales")
+    assert {(r["seed"], r["size"]) for r in rows} == {(s, z) for s in (11, 12) for z in (192, 384)}
+    for r in rows:  # the pictures are fed at their own side: 192 and 384 are within the range
+        assert r["default"] == r[str(r["size"])]
 
 
 def test_unknown_names_list_the_shipped_ones():
