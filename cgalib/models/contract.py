@@ -155,8 +155,7 @@ class InputRule:
         and large ones only when they fit its receptive field): the longer side rounded to
         the nearest multiple of ``multiple``, and at least [`side`][side] (the training
         size; a smaller picture is enlarged to it) and at most
-        [`PICTURE_SIDE_FACTOR`][cgalib.models.contract.PICTURE_SIDE_FACTOR] times it (a
-        larger picture is shrunk to that).
+        ``PICTURE_SIDE_FACTOR`` (2) times it (a larger picture is shrunk to that).
 
         Args:
             height: the picture's height in pixels.
