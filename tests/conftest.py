@@ -4,6 +4,7 @@ built documentation site."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +25,20 @@ def device(request) -> torch.device:
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     torch.manual_seed(0)
+
+
+@pytest.fixture
+def default_stop_signals():
+    """SIGINT and SIGHUP at their defaults for one test, in this process and the processes
+    it starts, whatever the shell did: ``nohup`` and ``cmd &`` start the suite with them
+    ignored, and cgalib keeps an inherited ignore (as it should), so the signal tests, which
+    test the normal case, set it up themselves. Restored after the test."""
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGHUP)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    yield
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)
 
 
 @pytest.fixture(scope="session")

@@ -324,6 +324,17 @@ class Predictor:
         Args:
             height: the picture's height in pixels.
             width: the picture's width in pixels.
+
+        Returns:
+            ``(H, W)`` in pixels.
+
+        Example:
+            >>> from cgalib import create_model
+            >>> model = create_model("cganet_tnet_d1w16", input_size=128)
+            >>> Predictor(model, device="cpu").input_size_for(480, 640)
+            (256, 256)
+            >>> Predictor(model, device="cpu", input_size=128).input_size_for(480, 640)
+            (128, 128)
         """
         if self.model.needs_boxes:
             return self.input_rule.size
@@ -436,9 +447,9 @@ class Predictor:
     def _people_in_images(self, images: list[torch.Tensor]) -> list[Detections]:
         """What a model finding people on its own sees in each image, image by image.
 
-        Images are batched with those of the same letterboxed canvas only (``"cuda_graphs"``
-        pads every image to its square), so each runs on exactly the input it would get
-        alone."""
+        Images are batched with those of the same side and letterboxed canvas only
+        (``"cuda_graphs"`` pads every image to its square), so each runs on exactly the
+        input it would get alone."""
         multiple = self.input_rule.multiple
         groups: dict[tuple[int, int, int], list[int]] = {}
         inputs, scales = [], []

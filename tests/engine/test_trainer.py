@@ -146,6 +146,7 @@ def test_a_signal_finishes_the_step_saves_and_resumes_exactly(tmp_path):
         assert torch.equal(a, b), name
 
 
+@pytest.mark.usefixtures("default_stop_signals")
 def test_a_second_signal_stops_at_once_and_names_the_kept_checkpoint(tmp_path):
     twice = {6: (signal.SIGINT, signal.SIGINT)}  # both in the middle of step 6
     with pytest.raises(Interrupted) as err:

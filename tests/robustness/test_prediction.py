@@ -407,6 +407,7 @@ class _Signals(BrightestPixel):
         return out
 
 
+@pytest.mark.usefixtures("default_stop_signals")
 @pytest.mark.parametrize("name", ["SIGTERM", "SIGINT"])
 def test_signal_during_a_folder_run(tmp_path, name):
     """SIGTERM (timeout, kill, Docker, Slurm) or SIGINT (Ctrl-C) while the second of four

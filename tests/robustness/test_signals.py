@@ -35,7 +35,10 @@ from robustness.cli_helpers import (
     wait_until,
 )
 
-pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="POSIX signals, /proc")
+pytestmark = [
+    pytest.mark.skipif(sys.platform != "linux", reason="POSIX signals, /proc"),
+    pytest.mark.usefixtures("default_stop_signals"),  # as a terminal starts them
+]
 
 
 @pytest.fixture(scope="module")

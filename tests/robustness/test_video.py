@@ -429,6 +429,7 @@ class _SignalsVideo(_Model):
         return out
 
 
+@pytest.mark.usefixtures("default_stop_signals")
 @pytest.mark.parametrize("name", ["SIGTERM", "SIGINT"])
 def test_signal_while_a_video_is_predicted(tmp_path, name):
     """SIGTERM (timeout, kill, Docker, Slurm) or SIGINT (Ctrl-C) while the second batch of

@@ -16,6 +16,8 @@ from cgalib.utils.signals import (
     stop_requests,
 )
 
+pytestmark = pytest.mark.usefixtures("default_stop_signals")  # as a terminal starts them
+
 
 def test_the_first_signal_is_a_request_and_stop_raises_with_the_shell_status():
     with stop_requests() as stop:
