@@ -202,8 +202,7 @@ def main() -> None:
         f"Measured {date} on {machine_description()}; `python "
         "docs/scripts/shipped_checkpoint.py --evaluate-only` measures again. "
         "Keypoint AP (pycocotools) on 100 pictures of each unseen seed, people from 24 px to "
-        "95% of the picture. The evaluation's default feeds each picture at its own size, "
-        f"between the training size ({SIZE}) and twice it.\n\n" + _scales_table(info["unseen"])
+        "95% of the picture.\n\n" + _scales_table(info["unseen"])
     )
     write_block(REPO / "docs" / "quickstart.md", "shipped-scales", scales)
     print(body)
