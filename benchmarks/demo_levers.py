@@ -28,6 +28,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from _run_log import record_run, recorded_runs
+
 from cgalib.demo import run_demo
 from cgalib.engine.recipes import CPU_DEMO_RECIPE, DEMO_AUGMENT, SCALES_AUGMENT, for_this_cpu
 from cgalib.utils import write_block
@@ -114,11 +116,6 @@ def table(runs: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _recorded() -> list[dict[str, Any]]:
-    """The runs of the results file (none before the first)."""
-    return json.loads(RESULTS.read_text())["runs"] if RESULTS.is_file() else []
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", choices=list(VARIANTS), help="the variant to run")
@@ -149,15 +146,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.symlink(data, out / "data")
     if args.variant:
         summary = json.loads((out / "summary.json").read_text())
-        runs = _recorded()  # read after the run: others may have been recorded meanwhile
         run = {"variant": args.variant, "changes": _levers(args.variant), "summary": summary}
-        runs.append({**run, "note": args.note} if args.note else run)
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps({"runs": runs}, indent=2) + "\n")
+        record_run(RESULTS, run, args.note)
         print(f"{args.variant}: AP {summary['metrics']['AP']:.3f} in {summary['steps']} steps "
               f"({summary['machine']})")  # fmt: skip
     if args.write_docs:
-        runs = _recorded()
+        runs = recorded_runs(RESULTS)
         page = Path(args.write_docs)
         write_block(page, BLOCK, table(runs))
         print(f"wrote {len(runs)} runs into {page}")

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import statistics
 import sys
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from _run_log import record_run, recorded_runs
 
 from cgalib import create_model
 from cgalib.engine.recipes import CPU_DEMO_RECIPE, for_this_cpu
@@ -196,10 +196,6 @@ def _mean_seconds(runs: Sequence[Mapping[str, Any]]) -> str:
     return f"{statistics.mean(timed):.0f} ({quiet})" if timed else "n/a"
 
 
-def _recorded() -> list[dict[str, Any]]:
-    return json.loads(RESULTS.read_text())["runs"] if RESULTS.is_file() else []
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--setting", choices=list(SETTINGS), help="the widths to train")
@@ -210,6 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--val-images", type=int, default=400)
     parser.add_argument("--out", default="runs/roi_widths", help="one folder per run")
     parser.add_argument("--record", default=None, help="score this finished run folder instead")
+    parser.add_argument("--note", default=None, help="what the run shared the CPU with")
     parser.add_argument("--write-docs", default=None, help="write the table into this page")
     args = parser.parse_args(argv)
     if args.record and not args.setting:
@@ -225,14 +222,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             out = Path(args.out) / name
             seconds = run(args.setting, args.seed, args.epochs, Path(args.train), out)
         result = score(args.setting, args.seed, out, val_root, seconds)
-        runs = _recorded()  # read after the run: others may have been recorded meanwhile
-        runs.append(result)
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps({"runs": runs}, indent=2) + "\n")
+        record_run(RESULTS, result, args.note)
         print(f"{args.setting} seed {args.seed}: AP {result['AP']:.3f} in {result['steps']} steps")
     if args.write_docs:
-        write_block(Path(args.write_docs), BLOCK, table(_recorded()))
-        print(f"wrote {len(_recorded())} runs into {args.write_docs}")
+        runs = recorded_runs(RESULTS)
+        write_block(Path(args.write_docs), BLOCK, table(runs))
+        print(f"wrote {len(runs)} runs into {args.write_docs}")
     return 0
 
 

@@ -14,8 +14,9 @@ from helpers import load_script
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def levers():
+@pytest.fixture
+def levers(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))  # as when run as a script: _run_log
     return load_script(REPO / "benchmarks" / "demo_levers.py")
 
 
@@ -34,3 +35,18 @@ def test_the_page_holds_the_table_of_the_results_file(levers):
         "run python benchmarks/demo_levers.py --write-docs docs/benchmarks.md"
     )
     assert {"before", "bf16", "bf16+ema"} <= {r["variant"] for r in runs}
+
+
+def test_a_recorded_run_is_appended_to_what_the_file_holds_then(levers, tmp_path):
+    from _run_log import record_run, recorded_runs
+
+    path = tmp_path / "results" / "runs.json"
+    assert recorded_runs(path) == []
+    record_run(path, {"variant": "a"})
+    path.write_text(json.dumps({"runs": [*recorded_runs(path), {"variant": "b"}]}))  # another
+    record_run(path, {"variant": "c"}, note="shared the CPU")
+    assert recorded_runs(path) == [
+        {"variant": "a"},
+        {"variant": "b"},
+        {"variant": "c", "note": "shared the CPU"},
+    ]

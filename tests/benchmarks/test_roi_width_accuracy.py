@@ -13,8 +13,9 @@ from helpers import load_script
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def widths():
+@pytest.fixture
+def widths(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))  # as when run as a script: _run_log
     return load_script(REPO / "benchmarks" / "roi_width_accuracy.py")
 
 
