@@ -422,25 +422,29 @@ def training_rows(
     return rows
 
 
+def training_ratios(
+    row: dict[str, Any], rows: list[dict[str, Any]], reference: str
+) -> tuple[float | None, float | None]:
+    """``row``'s samples/s and peak memory over those of the ``reference`` model's row of the
+    same precision (``None`` where that row, or a memory figure, is missing)."""
+    ref = next(
+        (r for r in rows if r["model"] == reference and r["precision"] == row["precision"]), None
+    )
+    samples = row["samples_per_s"] / ref["samples_per_s"] if ref else None
+    memory = (
+        row["peak_memory_mib"] / ref["peak_memory_mib"]
+        if ref and row["peak_memory_mib"] and ref["peak_memory_mib"]
+        else None
+    )
+    return samples, memory
+
+
 def add_training_ratios(rows: list[dict[str, Any]]) -> None:
     """Add each row's samples/s and peak memory over SimpleBaseline-R50's (same precision)."""
     for row in rows:
-        ref = next(
-            (
-                r
-                for r in rows
-                if r["model"] == SIMPLE_BASELINE and r["precision"] == row["precision"]
-            ),
-            None,
-        )
-        row["samples_vs_simple_baseline"] = (
-            row["samples_per_s"] / ref["samples_per_s"] if ref else None
-        )
-        row["memory_vs_simple_baseline"] = (
-            row["peak_memory_mib"] / ref["peak_memory_mib"]
-            if ref and row["peak_memory_mib"] and ref["peak_memory_mib"]
-            else None
-        )
+        samples, memory = training_ratios(row, rows, SIMPLE_BASELINE)
+        row["samples_vs_simple_baseline"] = samples
+        row["memory_vs_simple_baseline"] = memory
 
 
 # ---------------------------------------------------------------------------- targets
@@ -482,15 +486,7 @@ def target_checks(
     for row in training:
         if row["model"] == "topdown_tnet_d3w64":
             p = row["precision"]
-            ref = next(
-                (r for r in training if r["model"] == reference and r["precision"] == p), None
-            )
-            samples = row["samples_per_s"] / ref["samples_per_s"] if ref else None
-            memory = (
-                row["peak_memory_mib"] / ref["peak_memory_mib"]
-                if ref and row["peak_memory_mib"] and ref["peak_memory_mib"]
-                else None
-            )
+            samples, memory = training_ratios(row, training, reference)
             name = PEER_LABELS[reference]
             what = f"topdown_tnet_d3w64 {p} samples/s / {name}"
             checks.append(_check(what, samples, at_least=wanted))
