@@ -501,6 +501,13 @@ def _cmd_demo(out: str, minutes: float, train_images: int, val_images: int) -> i
 _Sub = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
+_PICTURE_INPUT_DEFAULT = (
+    "per picture for a multi-person model, its longer side between the training size and "
+    "twice it; the training crop for a top-down model"
+)
+"""What ``--input-size`` defaults to for the commands that see pictures (``_picture_input``)."""
+
+
 def _add_input_size(p: argparse.ArgumentParser, what: str, default: str = "the model's own") -> None:
     p.add_argument(
         "--input-size",
@@ -645,12 +652,7 @@ def _add_eval(sub: _Sub) -> None:
     p.add_argument("--ann", default=None, help="annotation file if not in the default place")
     p.add_argument("--out", default=None, help="results JSON (default next to the checkpoint)")
     p.add_argument("--flip", action="store_true", help="flip test")
-    _add_input_size(
-        p,
-        "the model's input",
-        "per picture for a multi-person model, its longer side between the training size and "
-        "twice it; the training crop for a top-down model",
-    )
+    _add_input_size(p, "the model's input", _PICTURE_INPUT_DEFAULT)
     p.add_argument(
         "--boxes",
         default=None,
@@ -674,12 +676,7 @@ def _add_predict(sub: _Sub) -> None:
     p.add_argument("inputs", nargs="+", help="image files, folders (images) or video files")
     p.add_argument("--checkpoint", required=True, help=_CHECKPOINT_HELP)
     p.add_argument("--out", required=True, help="output folder")
-    _add_input_size(
-        p,
-        "the model's input",
-        "per picture for a multi-person model, its longer side between the training size and "
-        "twice it; the training crop for a top-down model",
-    )
+    _add_input_size(p, "the model's input", _PICTURE_INPUT_DEFAULT)
     p.add_argument(
         "--detector",
         default=None,
