@@ -115,7 +115,10 @@ def roi_align(
     counts = None if isinstance(boxes, torch.Tensor) else [int(b.shape[0]) for b in boxes]
     if counts is not None and len(counts) > num_images:
         raise ValueError(f"roi_align got {len(counts)} box tensors for {num_images} images")
-    rois = boxes_to_rois(boxes).detach().to(device=input.device, dtype=input.dtype)
+    # positions in float32 at least: bf16 would round a position of 100 cells to 0.5
+    work = torch.promote_types(input.dtype, torch.float32)
+    out_dtype = work if torch.is_autocast_enabled(input.device.type) else input.dtype
+    rois = boxes_to_rois(boxes).detach().to(device=input.device, dtype=work)
     num_rois = rois.shape[0]
     if num_rois == 0:  # keep the result attached to the graph of input
         return input.reshape(-1)[:0].reshape(0, channels, ph, pw)
@@ -135,61 +138,137 @@ def roi_align(
         grid = torch.full((num_rois, 2), sampling_ratio, device=input.device, dtype=torch.long)
         grid_w_max = grid_h_max = sampling_ratio
     else:
-        pooled = torch.tensor([pw, ph], device=input.device, dtype=input.dtype)
+        pooled = torch.tensor([pw, ph], device=input.device, dtype=work)
         grid = torch.ceil(size / pooled).clamp(min=0).long()
         grid_w_max, grid_h_max = (max(int(g), 1) for g in grid.max(dim=0).values)
-    count = (grid[:, 0] * grid[:, 1]).clamp(min=1).to(input.dtype)
+    count = (grid[:, 0] * grid[:, 1]).clamp(min=1).to(work)
 
     xs, x_exists = _axis_samples(start[:, 0], size[:, 0], pw, grid[:, 0], grid_w_max)
     ys, y_exists = _axis_samples(start[:, 1], size[:, 1], ph, grid[:, 1], grid_h_max)
-    # Clamp as torchvision does and normalise for grid_sample (align_corners=False); a
-    # sample outside [-1, H] x [-1, W] (or beyond a roi's adaptive grid) goes far outside
-    # the map, where zero padding makes it contribute 0 (the test is separable).
+    # torchvision's test: a sample outside [-1, H] x [-1, W] (or beyond a roi's adaptive
+    # grid) contributes 0; it is separable, one condition per axis
     x_ok = (xs >= -1) & (xs <= width) & x_exists
     y_ok = (ys >= -1) & (ys <= height) & y_exists
-    gx = torch.where(x_ok, (2 * xs.clamp(0, width - 1) + 1) / width - 1, _OUTSIDE)
-    gy = torch.where(y_ok, (2 * ys.clamp(0, height - 1) + 1) / height - 1, _OUTSIDE)
 
     # Lay the rois out per image: slot = position of a roi among those of its image.
     # The same number of boxes for every image (CGANet's top-k): a plain reshape, with no
     # data-dependent step, so that a traced (ONNX) graph holds for any box values.
     uniform = counts is not None and len(counts) == num_images and len(set(counts)) == 1
     if uniform:
-        slots_max = counts[0]
-        gx = gx.reshape(num_images, slots_max, *gx.shape[1:])
-        gy = gy.reshape(num_images, slots_max, *gy.shape[1:])
+        layout = _Layout(num_images, counts[0], None, None)
+    elif counts is not None:  # sizes known on the host: no device round trip
+        slot = torch.cat([torch.arange(n, device=input.device) for n in counts])
+        layout = _Layout(num_images, max(counts), batch, slot)
     else:
-        if counts is not None:  # sizes known on the host: no device round trip
-            slots_max = max(counts)
-            slot = torch.cat([torch.arange(n, device=input.device) for n in counts])
-        else:
-            per_image = torch.bincount(batch, minlength=num_images)
-            slots_max = int(per_image.max())
-            order = torch.argsort(batch, stable=True)
-            first = torch.cumsum(per_image, 0) - per_image
-            slot = torch.empty_like(batch)
-            slot[order] = torch.arange(num_rois, device=input.device) - first[batch[order]]
+        per_image = torch.bincount(batch, minlength=num_images)
+        order = torch.argsort(batch, stable=True)
+        first = torch.cumsum(per_image, 0) - per_image
+        slot = torch.empty_like(batch)
+        slot[order] = torch.arange(num_rois, device=input.device) - first[batch[order]]
+        layout = _Layout(num_images, int(per_image.max()), batch, slot)
 
-        def padded(t: torch.Tensor) -> torch.Tensor:
-            out = t.new_full((num_images, slots_max, *t.shape[1:]), _OUTSIDE)
-            out[batch, slot] = t
-            return out
+    sums = _separable_sums if torch.is_grad_enabled() and input.requires_grad else _sampled_sums
+    with torch.autocast(input.device.type, enabled=False):  # float32 (or 64) throughout
+        aligned_sums = sums(input.to(work), layout, (xs, x_ok), (ys, y_ok))
+        return (layout.unpad(aligned_sums) / count[:, None, None, None]).to(out_dtype)
 
-        gx, gy = padded(gx), padded(gy)
+
+class _Layout:
+    """Rois in per-image slots: `(N, ...)` rows <-> `(B, slots, ...)` padded blocks."""
+
+    def __init__(
+        self, images: int, slots: int, batch: torch.Tensor | None, slot: torch.Tensor | None
+    ) -> None:
+        self.images, self.slots, self.batch, self.slot = images, slots, batch, slot
+
+    def pad(self, t: torch.Tensor, fill: float) -> torch.Tensor:
+        if self.batch is None:  # uniform: a reshape
+            return t.reshape(self.images, self.slots, *t.shape[1:])
+        out = t.new_full((self.images, self.slots, *t.shape[1:]), fill)
+        out[self.batch, self.slot] = t
+        return out
+
+    def unpad(self, t: torch.Tensor) -> torch.Tensor:
+        if self.batch is None:
+            return t.reshape(self.images * self.slots, *t.shape[2:])
+        return t[self.batch, self.slot]
+
+
+def _sampled_sums(
+    input: torch.Tensor,
+    layout: _Layout,
+    x: tuple[torch.Tensor, torch.Tensor],
+    y: tuple[torch.Tensor, torch.Tensor],
+) -> torch.Tensor:
+    """Each bin's sum of samples `(B, slots, C, h, w)`: every sample interpolated by one
+    ``grid_sample`` call (the fast forward: it reads only the samples)."""
+    (xs, x_ok), (ys, y_ok) = x, y
+    num_images, channels, height, width = input.shape
+    (_, pw, grid_w), (_, ph, grid_h) = xs.shape, ys.shape
+    # Clamp as torchvision does and normalise for grid_sample (align_corners=False); a
+    # sample that contributes 0 goes far outside the map, into the zero padding.
+    gx = torch.where(x_ok, (2 * xs.clamp(0, width - 1) + 1) / width - 1, _OUTSIDE)
+    gy = torch.where(y_ok, (2 * ys.clamp(0, height - 1) + 1) / height - 1, _OUTSIDE)
+    gx, gy = layout.pad(gx, _OUTSIDE), layout.pad(gy, _OUTSIDE)
     sample_grid = torch.stack(
         torch.broadcast_tensors(gx[:, :, None, None, :, :], gy[:, :, :, :, None, None]), dim=-1
-    ).reshape(num_images, slots_max * ph * grid_h_max, pw * grid_w_max, 2)
+    ).reshape(num_images, layout.slots * ph * grid_h, pw * grid_w, 2)
     samples = F.grid_sample(
         input, sample_grid, mode="bilinear", padding_mode="zeros", align_corners=False
     )  # (B, C, slots * ph * grid_h, pw * grid_w)
-    # Sum each bin's samples (mean pooling times the padded grid size), divide by count.
-    sums = F.avg_pool2d(samples, (grid_h_max, grid_w_max)) * (grid_h_max * grid_w_max)
-    sums = sums.view(num_images, channels, slots_max, ph, pw)
-    if uniform:
-        sums = sums.transpose(1, 2).reshape(num_rois, channels, ph, pw)
-    else:
-        sums = sums[batch, :, slot]
-    return sums / count[:, None, None, None]
+    # Sum each bin's samples (mean pooling times the padded grid size).
+    sums = F.avg_pool2d(samples, (grid_h, grid_w)) * (grid_h * grid_w)
+    return sums.view(num_images, channels, layout.slots, ph, pw).transpose(1, 2)
+
+
+def _axis_weights(pos: torch.Tensor, ok: torch.Tensor, length: int) -> torch.Tensor:
+    """Bilinear weights of every bin along one axis, its samples summed: `(N, bins, length)`.
+
+    torchvision's ``bilinear_interpolate`` along one axis: a position is clamped at 0,
+    the last cell takes all of a position at or past it, the others split it between
+    ``floor`` and ``floor + 1``; a sample that contributes 0 (``ok`` false) weighs 0.
+    """
+    p = pos.clamp(min=0)
+    low = p.floor().long()
+    last = low >= length - 1
+    low = low.clamp(max=length - 1)
+    frac = torch.where(last, 0.0, p - low)
+    high = torch.where(last, low, low + 1)
+    on = ok.to(pos.dtype)
+    weights = pos.new_zeros(*pos.shape[:2], length)
+    weights.scatter_add_(2, low, (1 - frac) * on)
+    return weights.scatter_add_(2, high, frac * on)
+
+
+def _separable_sums(
+    input: torch.Tensor,
+    layout: _Layout,
+    x: tuple[torch.Tensor, torch.Tensor],
+    y: tuple[torch.Tensor, torch.Tensor],
+) -> torch.Tensor:
+    """Each bin's sum of samples `(B, slots, C, h, w)` as two matrix products per image.
+
+    A bilinear sample weighs rows and columns independently, and so does the sum over a
+    bin's sub-grid: bin ``(p, q)`` of a roi is ``Wy[p] @ X @ Wx[q]`` for the roi's image
+    ``X`` `(H, W)` and per-axis weights. Its backward is two matrix products too, where
+    ``grid_sample``'s backward scatters sample by sample (several times slower on a CPU),
+    so this form serves when gradients flow.
+    """
+    (xs, x_ok), (ys, y_ok) = x, y
+    num_images, channels, height, width = input.shape
+    pw, ph = xs.shape[1], ys.shape[1]
+    slots = layout.slots
+    wx = layout.pad(_axis_weights(xs, x_ok, width), 0.0)  # (B, S, pw, W)
+    wy = layout.pad(_axis_weights(ys, y_ok, height), 0.0)  # (B, S, ph, H)
+    # channels last (B, H, W, C): a view of a channels-last map (the training layout), whose
+    # gradient then comes back channels-last too
+    pixels = input.permute(0, 2, 3, 1)
+    # columns: (B, 1, S*pw, W) @ (B, H, W, C) -> (B, H, S*pw, C)
+    cols = wx.reshape(num_images, 1, slots * pw, width) @ pixels
+    # rows: (B, S, ph, H) @ (B, S, H, pw*C) -> (B, S, ph, pw*C)
+    cols = cols.view(num_images, height, slots, pw * channels).transpose(1, 2)
+    sums = wy @ cols
+    return sums.view(num_images, slots, ph, pw, channels).permute(0, 1, 4, 2, 3)
 
 
 class RoIAlign(nn.Module):

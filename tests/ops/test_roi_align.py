@@ -1,4 +1,5 @@
-"""roi_align against a slow per-sample reference and, where installed, torchvision."""
+"""roi_align against a slow per-sample reference and, where installed, torchvision: both of
+its forms, the sampled one (no gradient) and the separable one (gradients flowing)."""
 
 from __future__ import annotations
 
@@ -91,12 +92,42 @@ def _case(dtype: torch.dtype, device: str | torch.device = "cpu"):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("aligned", [True, False])
 @pytest.mark.parametrize("sampling_ratio", [2, 1, 3, 0])
-def test_matches_reference(dtype, aligned, sampling_ratio):
+@pytest.mark.parametrize("with_grad", [False, True], ids=["sampled", "separable"])
+def test_matches_reference(dtype, aligned, sampling_ratio, with_grad):
     feats, rois = _case(dtype)
-    out = roi_align(feats, rois, (3, 4), 0.5, sampling_ratio, aligned)
-    ref = reference_roi_align(feats, rois, (3, 4), 0.5, sampling_ratio, aligned)
-    assert out.shape == (8, 3, 3, 4) and out.dtype == dtype
-    torch.testing.assert_close(out, ref, **TOL[dtype])
+    out = roi_align(feats.requires_grad_(with_grad), rois, (3, 4), 0.5, sampling_ratio, aligned)
+    ref = reference_roi_align(feats.detach(), rois, (3, 4), 0.5, sampling_ratio, aligned)
+    assert out.shape == (8, 3, 3, 4) and out.dtype == dtype and out.requires_grad == with_grad
+    torch.testing.assert_close(out.detach(), ref, **TOL[dtype])
+
+
+@pytest.mark.parametrize("per_image", [(3, 3), (4, 1), None])
+def test_both_forms_agree_with_and_without_gradients(per_image):
+    """The separable form (gradients) and the sampled one give the same maps, in every
+    layout: equal counts per image, unequal counts, and an `(N, 5)` roi tensor."""
+    feats, rois = _case(torch.float64)
+    if per_image is None:
+        boxes = rois
+    else:
+        boxes = [rois[rois[:, 0] == i][:n, 1:] for i, n in enumerate(per_image)]
+    sampled = roi_align(feats, boxes, (4, 3), 0.5, 0)
+    separable = roi_align(feats.clone().requires_grad_(), boxes, (4, 3), 0.5, 0)
+    torch.testing.assert_close(separable.detach(), sampled, **TOL[torch.float64])
+
+
+@pytest.mark.parametrize("with_grad", [False, True], ids=["sampled", "separable"])
+def test_bf16_maps_are_sampled_at_float32_positions(with_grad):
+    """Under bf16 autocast the map is bf16, but the positions stay float32: a position of
+    200.3 cells would be 200.0 in bf16. The result is float32, as grid_sample's there."""
+    feats = torch.rand(1, 2, 4, 256).to(torch.bfloat16)
+    rois = torch.tensor([[0.0, 200.3, 0.5, 203.9, 3.5]])
+    expected = reference_roi_align(feats.double(), rois.double(), (2, 3), 1.0, 2, True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = roi_align(feats.requires_grad_(with_grad), rois, (2, 3), 1.0, 2, True)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out.detach().double(), expected, atol=1e-5, rtol=1e-5)
+    plain = roi_align(feats.detach(), rois, (2, 3), 1.0, 2, True)  # no autocast: bf16 out
+    assert plain.dtype == torch.bfloat16
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
