@@ -201,33 +201,62 @@ class PoseAugmentation(nn.Module):
             allm = torch.cat(stacks).float()[:, None]
             idx = torch.tensor(owners, device=device)
             warped_masks = warp_affine(allm, m[idx], (s, s), align_corners=True)[:, 0] > 0.5
+        # every person of the batch in one pass, each with its image's affine
+        counts = [t["keypoints"].shape[0] for t in targets]
+        owner = torch.repeat_interleave(
+            torch.arange(b, device=device), torch.tensor(counts, device=device)
+        )
+        moved = affine_keypoints(
+            torch.cat([t["keypoints"].to(device).float() for t in targets]), m[owner], (s, s)
+        )
+        flipped = is_flipped(matrices).to(device)[owner]
+        moved = torch.where(flipped[:, None, None], moved[:, self.flip_index.to(device)], moved)
+        keypoints = moved.split(counts)
+        boxed = [i for i, t in enumerate(targets) if "masks" not in t]
+        boxes_of = {}
+        if boxed:
+            sizes = [counts[i] for i in boxed]
+            picked = torch.repeat_interleave(
+                torch.tensor(boxed, device=device), torch.tensor(sizes, device=device)
+            )
+            people = torch.cat([keypoints[i] for i in boxed])
+            moved_boxes = affine_boxes(
+                torch.cat([targets[i]["boxes"].to(device).float() for i in boxed]),
+                m[picked],
+                (s, s),
+                self.box_mode,
+            )
+            boxes_of = dict(zip(boxed, _union_keypoints(moved_boxes, people, s).split(sizes)))
+        crowded = [i for i, t in enumerate(targets) if "crowd_boxes" in t]
+        crowds_of = {}
+        if crowded:
+            sizes = [targets[i]["crowd_boxes"].shape[0] for i in crowded]
+            picked = torch.repeat_interleave(
+                torch.tensor(crowded, device=device), torch.tensor(sizes, device=device)
+            )
+            crowds = torch.cat([targets[i]["crowd_boxes"].to(device).float() for i in crowded])
+            crowds = affine_boxes(crowds.reshape(-1, 4), m[picked], (s, s), "corners")
+            crowds_of = dict(zip(crowded, crowds.split(sizes)))
         cursor = 0
         new_targets = []
         for i, t in enumerate(targets):
             mi = m[i]
-            flipped = bool(is_flipped(matrices[i]))
             nt = dict(t)
-            kps = affine_keypoints(t["keypoints"].to(device).float(), mi, (s, s))
-            if flipped:
-                kps = kps[:, self.flip_index.to(device)]
-            nt["keypoints"] = kps
+            nt["keypoints"] = keypoints[i]
             if "masks" in t:
                 n = t["masks"].shape[0]
                 nt["masks"] = warped_masks[cursor : cursor + n]
                 cursor += n
                 boxes = _mask_boxes(nt["masks"])
             else:
-                boxes = affine_boxes(t["boxes"].to(device).float(), mi, (s, s), self.box_mode)
-                boxes = _union_keypoints(boxes, kps, s)
+                boxes = boxes_of[i]
             if i in warp_ignore:
                 nt["ignore_mask"] = warped_masks[cursor]
                 cursor += 1
             elif "ignore_mask" in t:
                 nt["ignore_mask"] = torch.zeros(s, s, dtype=torch.bool, device=device)
-            if "crowd_boxes" in t:
-                nt["crowd_boxes"] = affine_boxes(
-                    t["crowd_boxes"].to(device).float(), mi, (s, s), "corners"
-                )
+            if i in crowds_of:
+                nt["crowd_boxes"] = crowds_of[i]
             keep = ((boxes[:, 2] - boxes[:, 0]) >= self.min_box_size) & (
                 (boxes[:, 3] - boxes[:, 1]) >= self.min_box_size
             )
