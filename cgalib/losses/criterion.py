@@ -222,17 +222,24 @@ class CGANetCriterion(nn.Module):
         Returns:
             B ROI tensors `(N_i, 4)` in input pixels and the kept labels `(sum N_i, ...)`.
         """
-        rois, labels = [], []
+        kept, labels = [], []
         s = float(self._stride)
         device = line_x.device
-        for b, t in enumerate(targets):
+        for t in targets:
             label = t[key].to(device=device, dtype=torch.float32)
             boxes = t["boxes"].to(device=device, dtype=torch.float32)
             keep = labelled(label) & (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
-            boxes, label = boxes[keep][: self._max_rois], label[keep][: self._max_rois]
-            boxes = jitter_boxes(boxes, *self._jitter)
-            rois.append(self.box_extension(boxes / s, line_x[b], line_y[b]) * s)
-            labels.append(label)
+            kept.append(boxes[keep][: self._max_rois])
+            labels.append(label[keep][: self._max_rois])
+        # the batch's boxes jittered in one draw and extended in one call, each image's in
+        # a row of zero-padded slots (a zero-size box extends to itself)
+        counts = [len(b) for b in kept]
+        jittered = jitter_boxes(torch.cat(kept), *self._jitter).split(counts)
+        slots = line_x.new_zeros(len(kept), max(counts, default=0), 4)
+        for b, boxes in enumerate(jittered):
+            slots[b, : len(boxes)] = boxes
+        extended = self.box_extension(slots / s, line_x, line_y) * s
+        rois = [extended[b, :n] for b, n in enumerate(counts)]
         return rois, torch.cat(labels)
 
     def keypoint_loss(

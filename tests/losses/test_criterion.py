@@ -42,3 +42,29 @@ def test_the_mask_loss_reads_the_masks_in_the_training_rois():
     torch.manual_seed(1)
     bad = crit(outputs, targets, (128, 128), None, perfect(-1))["mask"]
     assert good.item() < 1e-6 and bad.item() > 10
+
+
+def test_training_rois_extend_each_image_on_its_own_center_lines():
+    """The batch is extended in one call with zero-padded slots: each image's ROIs are what
+    the Dichotomy Extended Area gives on that image's lines alone, an image without people
+    has none, and the padding leaves no trace."""
+    from cgalib.codecs import center_line_heatmaps
+    from cgalib.postprocess import DichotomyExtendArea
+
+    extend = DichotomyExtendArea(ratio=0.3)
+    crit = CGANetCriterion(extend, jitter_scale=0.0, jitter_shift=0.0)
+    people = [
+        torch.tensor([[8.0, 8.0, 40.0, 96.0], [60.0, 20.0, 90.0, 80.0], [4.0, 70.0, 30.0, 120.0]]),
+        torch.zeros(0, 4),
+        torch.tensor([[30.0, 30.0, 70.0, 110.0]]),
+    ]
+    targets = [{"boxes": b, "keypoints": torch.ones(len(b), 17, 3)} for b in people]
+    lines = [center_line_heatmaps(b / 4, (32, 32)) for b in people]
+    line_x, line_y = (torch.stack([pair[k] for pair in lines]) for k in (0, 1))
+    rois, keypoints = crit.training_rois(targets, line_x, line_y)
+    assert [len(r) for r in rois] == [3, 0, 1] and keypoints.shape == (4, 17, 3)
+    for b, boxes in enumerate(people):
+        alone = extend(boxes / 4, line_x[b], line_y[b]) * 4
+        torch.testing.assert_close(rois[b], alone)
+        assert (rois[b][:, :2] <= boxes[:, :2]).all() and (rois[b][:, 2:] >= boxes[:, 2:]).all()
+    assert (rois[0] != people[0]).any()  # the lines did extend them
