@@ -1,0 +1,155 @@
+"""The demo model's AP against its training steps: what a faster step would buy ``make demo``.
+
+``make demo`` trains for a time budget, so a faster machine trains more steps and scores
+higher; its AP therefore mixes the recipe with the host's speed (see ``demo_levers.py``).
+This script takes the speed out: it trains ``cganet_tnet_d1w16`` with ``CPU_DEMO_RECIPE``
+for a fixed number of epochs (250 steps each, the learning-rate drops at the same fractions
+of the run as in the demo) on the demo's 2000 images, and scores it by pycocotools on the
+same 400 held-out images as ``roi_width_accuracy.py``, whose ``default`` runs (1500 steps)
+are the first points of the table. AP at equal steps does not depend on the load::
+
+    python benchmarks/demo_steps.py --epochs 12 --seed 1       (3000 steps)
+    python benchmarks/demo_steps.py --epochs 12 --seed 1 --record runs/steps/e12-seed1
+    python benchmarks/demo_steps.py --write-docs docs/benchmarks.md   (table only)
+
+The table sets each step count beside the steps that the 9-minute ``make demo`` runs in
+``demo_levers.json`` trained on their machines, so it reads as "the demo needs this many
+steps; this CPU gives that many".
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import roi_width_accuracy as widths
+from _run_log import record_run, recorded_runs
+
+from cgalib.utils import write_block
+
+RESULTS = Path(__file__).resolve().parent / "results" / "demo_steps.json"
+BLOCK = "demo-steps"
+DEMO_RUNS = Path(__file__).resolve().parent / "results" / "demo_levers.json"
+GOAL = 0.35
+"""The AP that ``make demo`` is to reach in its 10 minutes."""
+
+
+def runs_by_steps() -> dict[int, list[Mapping[str, Any]]]:
+    """This script's runs and ``roi_width_accuracy.py``'s ``default`` ones, by step count."""
+    runs = [r for r in recorded_runs(widths.RESULTS) if r["setting"] == "default"]
+    runs += recorded_runs(RESULTS)
+    by_steps: dict[int, list[Mapping[str, Any]]] = {}
+    for r in runs:
+        by_steps.setdefault(r["steps"], []).append(r)
+    return dict(sorted(by_steps.items()))
+
+
+def demo_steps() -> list[int]:
+    """Steps trained by the recorded 9-minute demo runs of the current recipe."""
+    return sorted(
+        r["summary"]["steps"]
+        for r in recorded_runs(DEMO_RUNS)
+        if r["variant"] == "demo" and "steps" in r["summary"]
+    )
+
+
+def table(by_steps: Mapping[int, Sequence[Mapping[str, Any]]], demo: Sequence[int]) -> str:
+    """Markdown: per step count, the seeds, AP per seed, mean AP and training time."""
+    runs = [r for rs in by_steps.values() for r in rs]
+    machines = sorted({r["machine"] for r in runs})
+    dates = sorted({r["date"] for r in runs})
+    lines = [
+        f"`{widths.MODEL}` at {widths.SIZE} px, `CPU_DEMO_RECIPE` for a fixed number of "
+        f"steps, scored on the {widths.SIZE}-px held-out split of `roi_width_accuracy.py`; "
+        f"{', '.join(machines)}; "
+        f"{dates[0] if len(dates) == 1 else f'{dates[0]} to {dates[-1]}'}. "
+        + (
+            f"The 9-minute `make demo` runs of this recipe in `demo_levers.json` trained "
+            f"{', '.join(map(str, demo))} steps."
+            if demo
+            else "No 9-minute demo run of this recipe is recorded."
+        ),
+        "",
+        "| steps | seeds | AP per seed | mean AP | mean training min (quiet runs) |",
+        "|---|---|---|---|---|",
+    ]
+    means = {}
+    for steps, rs in by_steps.items():
+        rs = sorted(rs, key=lambda r: r["seed"])
+        aps = [r["AP"] for r in rs]
+        means[steps] = statistics.mean(aps)
+        timed = [r["train_seconds"] for r in rs if r["train_seconds"] and not r.get("note")]
+        minutes = f"{statistics.mean(timed) / 60:.1f}" if timed else "n/a"
+        lines.append(
+            f"| {steps} | {', '.join(str(r['seed']) for r in rs)} "
+            f"| {', '.join(f'{a:.3f}' for a in aps)} | {means[steps]:.3f} | {minutes} |"
+        )
+    reach = steps_for(means, GOAL)
+    lines += [
+        "",
+        f"Between the rows the mean AP gains {gains(means)}; along the straight lines between "
+        "them the demo's goal of "
+        f"{GOAL} AP "
+        + (f"lies at about {round(reach, -2):.0f} steps." if reach else "lies beyond the last row."),
+    ]
+    return "\n".join(lines)
+
+
+def gains(means: Mapping[int, float]) -> str:
+    """The mean AP gained between consecutive step counts, per 1000 steps, in words."""
+    pairs = list(means.items())
+    return ", ".join(
+        f"{(b - a) / (m - n) * 1000:.3f} per 1000 steps from {n} to {m}"
+        for (n, a), (m, b) in zip(pairs, pairs[1:], strict=False)
+    )
+
+
+def steps_for(means: Mapping[int, float], ap: float) -> float | None:
+    """The step count where the piecewise-linear mean AP first reaches ``ap`` (None when it
+    does not within the rows; the first row's count when that row already does)."""
+    pairs = list(means.items())
+    if pairs and pairs[0][1] >= ap:
+        return float(pairs[0][0])
+    for (n, a), (m, b) in zip(pairs, pairs[1:], strict=False):
+        if a < ap <= b:
+            return n + (ap - a) / (b - a) * (m - n)
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=None, help="epochs of 250 steps")
+    parser.add_argument("--seed", type=int, default=1, help="the training seed")
+    parser.add_argument("--train", default="runs/demo_levers/data", help="the demo's data set")
+    parser.add_argument("--val", default="runs/roi_widths/val", help="the held-out split")
+    parser.add_argument("--val-images", type=int, default=400)
+    parser.add_argument("--out", default="runs/demo_steps", help="one folder per run")
+    parser.add_argument("--record", default=None, help="score this finished run folder instead")
+    parser.add_argument("--note", default=None, help="what the run shared the CPU with")
+    parser.add_argument("--write-docs", default=None, help="write the table into this page")
+    args = parser.parse_args(argv)
+    if args.epochs is not None:
+        val_root = widths.held_out(Path(args.val), args.val_images)
+        seconds = None
+        if args.record:
+            out = Path(args.record)
+        else:
+            out = Path(args.out) / f"e{args.epochs}-seed{args.seed}"
+            seconds = widths.run("default", args.seed, args.epochs, Path(args.train), out)
+        result = widths.score("default", args.seed, out, val_root, seconds)
+        record_run(RESULTS, result, args.note)
+        print(f"{result['steps']} steps, seed {args.seed}: AP {result['AP']:.3f}")
+    elif args.record:
+        parser.error("--record needs the --epochs and --seed that run trained with")
+    if args.write_docs:
+        write_block(Path(args.write_docs), BLOCK, table(runs_by_steps(), demo_steps()))
+        print(f"wrote the steps table into {args.write_docs}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

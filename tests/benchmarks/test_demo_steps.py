@@ -1,0 +1,67 @@
+"""benchmarks/demo_steps.py: its table's arithmetic, the runs it gathers, and the benchmarks
+page holding the table of the results files."""
+
+from pathlib import Path
+
+import pytest
+
+from cgalib.utils import block_content
+
+from helpers import load_script
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def steps(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))  # as when run as a script
+    return load_script(REPO / "benchmarks" / "demo_steps.py")
+
+
+def _run(steps, seed, ap, seconds, note=None):
+    run = {"setting": "default", "seed": seed, "steps": steps, "train_seconds": seconds,
+           "AP": ap, "machine": "CPU X, 2 threads", "date": "2026-12-06"}  # fmt: skip
+    return {**run, "note": note} if note else run
+
+
+def test_the_table_gives_each_step_count_its_seeds_mean_and_quiet_time(steps):
+    by_steps = {
+        1500: [_run(1500, 2, 0.24, 300.0), _run(1500, 1, 0.26, 240.0, note="shared the CPU")],
+        3000: [_run(3000, 1, 0.30, None)],  # scored afterwards: not timed
+    }
+    lines = steps.table(by_steps, [2624, 3371]).splitlines()
+    assert lines[0].endswith("trained 2624, 3371 steps.")
+    assert lines[4] == "| 1500 | 1, 2 | 0.260, 0.240 | 0.250 | 5.0 |"  # the shared run untimed
+    assert lines[5] == "| 3000 | 1 | 0.300 | 0.300 | n/a |"
+    # 0.05 from 1500 to 3000 steps: 0.0333 per 1000; 0.35 lies beyond 0.300
+    assert lines[7] == (
+        "Between the rows the mean AP gains 0.033 per 1000 steps from 1500 to 3000; along the "
+        "straight lines between them the demo's goal of 0.35 AP lies beyond the last row."
+    )
+    assert "No 9-minute demo run" in steps.table(by_steps, [])
+
+
+def test_the_goal_is_found_on_the_straight_lines_between_the_rows(steps):
+    means = {1500: 0.25, 3000: 0.33, 4500: 0.38}
+    assert steps.steps_for(means, 0.35) == pytest.approx(3000 + 0.02 / 0.05 * 1500)  # 3600
+    assert steps.steps_for(means, 0.20) == 1500.0  # the first row already reaches it
+    assert steps.steps_for(means, 0.40) is None
+    assert steps.gains(means) == (
+        "0.053 per 1000 steps from 1500 to 3000, 0.033 per 1000 steps from 3000 to 4500"
+    )
+
+
+def test_the_runs_are_the_width_benchmarks_defaults_and_its_own(steps):
+    by_steps = steps.runs_by_steps()
+    assert list(by_steps) == sorted(by_steps)
+    assert all(r["setting"] == "default" for rs in by_steps.values() for r in rs)
+    assert len(by_steps[1500]) >= 3  # roi_width_accuracy.py's three seeds of the default
+    assert all(s > 2000 for s in steps.demo_steps())  # 9-minute demos of the current recipe
+
+
+def test_the_page_holds_the_table_of_the_results_files(steps):
+    page = (REPO / "docs" / "benchmarks.md").read_text()
+    assert block_content(page, steps.BLOCK).strip() == (
+        steps.table(steps.runs_by_steps(), steps.demo_steps()).strip()
+    ), "run python benchmarks/demo_steps.py --write-docs docs/benchmarks.md"
+    assert len(steps.runs_by_steps()) >= 2  # more than the 1500-step point
