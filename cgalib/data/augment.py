@@ -203,9 +203,7 @@ class PoseAugmentation(nn.Module):
             warped_masks = warp_affine(allm, m[idx], (s, s), align_corners=True)[:, 0] > 0.5
         # every person of the batch in one pass, each with its image's affine
         counts = [t["keypoints"].shape[0] for t in targets]
-        owner = torch.repeat_interleave(
-            torch.arange(b, device=device), torch.tensor(counts, device=device)
-        )
+        owner = _row_images(range(b), counts, device)
         moved = affine_keypoints(
             torch.cat([t["keypoints"].to(device).float() for t in targets]), m[owner], (s, s)
         )
@@ -216,9 +214,7 @@ class PoseAugmentation(nn.Module):
         boxes_of = {}
         if boxed:
             sizes = [counts[i] for i in boxed]
-            picked = torch.repeat_interleave(
-                torch.tensor(boxed, device=device), torch.tensor(sizes, device=device)
-            )
+            picked = _row_images(boxed, sizes, device)
             people = torch.cat([keypoints[i] for i in boxed])
             moved_boxes = affine_boxes(
                 torch.cat([targets[i]["boxes"].to(device).float() for i in boxed]),
@@ -231,9 +227,7 @@ class PoseAugmentation(nn.Module):
         crowds_of = {}
         if crowded:
             sizes = [targets[i]["crowd_boxes"].shape[0] for i in crowded]
-            picked = torch.repeat_interleave(
-                torch.tensor(crowded, device=device), torch.tensor(sizes, device=device)
-            )
+            picked = _row_images(crowded, sizes, device)
             crowds = torch.cat([targets[i]["crowd_boxes"].to(device).float() for i in crowded])
             crowds = affine_boxes(crowds.reshape(-1, 4), m[picked], (s, s), "corners")
             crowds_of = dict(zip(crowded, crowds.split(sizes)))
@@ -268,6 +262,15 @@ class PoseAugmentation(nn.Module):
             nt["size"] = torch.tensor([s, s], dtype=torch.int64, device=device)
             new_targets.append(nt)
         return out, new_targets
+
+
+def _row_images(
+    images: Sequence[int], rows: Sequence[int], device: torch.device
+) -> torch.Tensor:
+    """The image of every row when the ``rows[k]`` rows of each ``images[k]`` lie end to end."""
+    return torch.repeat_interleave(
+        torch.tensor(list(images), device=device), torch.tensor(list(rows), device=device)
+    )
 
 
 def _union_keypoints(boxes: torch.Tensor, keypoints: torch.Tensor, size: int) -> torch.Tensor:
