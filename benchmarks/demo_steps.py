@@ -82,7 +82,7 @@ def table(by_steps: Mapping[int, Sequence[Mapping[str, Any]]], demo: Sequence[in
         rs = sorted(rs, key=lambda r: r["seed"])
         aps = [r["AP"] for r in rs]
         means[steps] = statistics.mean(aps)
-        timed = [r["train_seconds"] for r in rs if r["train_seconds"] and not r.get("note")]
+        timed = widths.quiet_seconds(rs)
         minutes = f"{statistics.mean(timed) / 60:.1f}" if timed else "n/a"
         lines.append(
             f"| {steps} | {', '.join(str(r['seed']) for r in rs)} "
@@ -94,7 +94,9 @@ def table(by_steps: Mapping[int, Sequence[Mapping[str, Any]]], demo: Sequence[in
         f"Between the rows the mean AP gains {gains(means)}; along the straight lines between "
         "them the demo's goal of "
         f"{GOAL} AP "
-        + (f"lies at about {round(reach, -2):.0f} steps." if reach else "lies beyond the last row."),
+        + (
+            f"lies at about {round(reach, -2):.0f} steps." if reach else "lies beyond the last row."
+        ),
     ]
     return "\n".join(lines)
 
@@ -123,24 +125,12 @@ def steps_for(means: Mapping[int, float], ap: float) -> float | None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=None, help="epochs of 250 steps")
-    parser.add_argument("--seed", type=int, default=1, help="the training seed")
-    parser.add_argument("--train", default="runs/demo_levers/data", help="the demo's data set")
-    parser.add_argument("--val", default="runs/roi_widths/val", help="the held-out split")
-    parser.add_argument("--val-images", type=int, default=400)
-    parser.add_argument("--out", default="runs/demo_steps", help="one folder per run")
-    parser.add_argument("--record", default=None, help="score this finished run folder instead")
-    parser.add_argument("--note", default=None, help="what the run shared the CPU with")
-    parser.add_argument("--write-docs", default=None, help="write the table into this page")
+    widths.add_run_arguments(parser, "runs/demo_steps")
     args = parser.parse_args(argv)
     if args.epochs is not None:
-        val_root = widths.held_out(Path(args.val), args.val_images)
-        seconds = None
-        if args.record:
-            out = Path(args.record)
-        else:
-            out = Path(args.out) / f"e{args.epochs}-seed{args.seed}"
-            seconds = widths.run("default", args.seed, args.epochs, Path(args.train), out)
-        result = widths.score("default", args.seed, out, val_root, seconds)
+        result = widths.train_and_score(
+            "default", args.epochs, args, f"e{args.epochs}-seed{args.seed}"
+        )
         record_run(RESULTS, result, args.note)
         print(f"{result['steps']} steps, seed {args.seed}: AP {result['AP']:.3f}")
     elif args.record:

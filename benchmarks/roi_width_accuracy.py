@@ -188,40 +188,57 @@ def table(runs: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def quiet_seconds(runs: Sequence[Mapping[str, Any]]) -> list[float]:
+    """The training times of the runs that had the CPU to themselves (a run with a ``note``
+    shared it; a run scored afterwards was not timed)."""
+    return [r["train_seconds"] for r in runs if r["train_seconds"] is not None and not r.get("note")]
+
+
 def _mean_seconds(runs: Sequence[Mapping[str, Any]]) -> str:
-    """The mean training time of the runs that had the CPU to themselves (a run with a
-    ``note`` shared it; a run scored afterwards was not timed)."""
-    timed = [r["train_seconds"] for r in runs if r["train_seconds"] is not None and not r.get("note")]
+    """The mean training time of the quiet runs, in words."""
+    timed = quiet_seconds(runs)
     quiet = f"{len(timed)} quiet run{'s' if len(timed) > 1 else ''}"
     return f"{statistics.mean(timed):.0f} ({quiet})" if timed else "n/a"
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, out: str) -> None:
+    """The arguments of a one-run-at-a-time training benchmark on the demo's data (this
+    script's and ``demo_steps.py``'s), runs written under ``out``."""
+    parser.add_argument("--seed", type=int, default=1, help="the training seed")
+    parser.add_argument("--train", default="runs/demo_levers/data", help="the demo's data set")
+    parser.add_argument("--val", default="runs/roi_widths/val", help="the held-out split")
+    parser.add_argument("--val-images", type=int, default=400)
+    parser.add_argument("--out", default=out, help="one folder per run")
+    parser.add_argument("--record", default=None, help="score this finished run folder instead")
+    parser.add_argument("--note", default=None, help="what the run shared the CPU with")
+    parser.add_argument("--write-docs", default=None, help="write the table into this page")
+
+
+def train_and_score(setting: str, epochs: int, args: argparse.Namespace, name: str) -> dict:
+    """Train ``setting`` (seed ``args.seed``) into ``args.out / name``, or take the finished
+    run folder ``args.record``, and score it on the held-out split: the run's record."""
+    val_root = held_out(Path(args.val), args.val_images)
+    seconds = None
+    if args.record:
+        out = Path(args.record)
+    else:
+        out = Path(args.out) / name
+        seconds = run(setting, args.seed, epochs, Path(args.train), out)
+    return score(setting, args.seed, out, val_root, seconds)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--setting", choices=list(SETTINGS), help="the widths to train")
-    parser.add_argument("--seed", type=int, default=1, help="the training seed")
     parser.add_argument("--epochs", type=int, default=6, help="epochs of 250 steps")
-    parser.add_argument("--train", default="runs/demo_levers/data", help="the demo's data set")
-    parser.add_argument("--val", default="runs/roi_widths/val", help="the held-out split")
-    parser.add_argument("--val-images", type=int, default=400)
-    parser.add_argument("--out", default="runs/roi_widths", help="one folder per run")
-    parser.add_argument("--record", default=None, help="score this finished run folder instead")
-    parser.add_argument("--note", default=None, help="what the run shared the CPU with")
-    parser.add_argument("--write-docs", default=None, help="write the table into this page")
+    add_run_arguments(parser, "runs/roi_widths")
     args = parser.parse_args(argv)
     if args.record and not args.setting:
         parser.error("--record needs the --setting and --seed that run trained with")
     if args.setting:
-        val_root = held_out(Path(args.val), args.val_images)
-        seconds = None
-        if args.record:
-            out = Path(args.record)
-        else:
-            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-            name = f"{args.setting.replace(' ', '-')}-seed{args.seed}-{stamp}"
-            out = Path(args.out) / name
-            seconds = run(args.setting, args.seed, args.epochs, Path(args.train), out)
-        result = score(args.setting, args.seed, out, val_root, seconds)
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        name = f"{args.setting.replace(' ', '-')}-seed{args.seed}-{stamp}"
+        result = train_and_score(args.setting, args.epochs, args, name)
         record_run(RESULTS, result, args.note)
         print(f"{args.setting} seed {args.seed}: AP {result['AP']:.3f} in {result['steps']} steps")
     if args.write_docs:

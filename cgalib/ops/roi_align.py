@@ -167,10 +167,10 @@ def roi_align(
         slot[order] = torch.arange(num_rois, device=input.device) - first[batch[order]]
         layout = _Layout(num_images, int(per_image.max()), batch, slot)
 
-    sums = _separable_sums if torch.is_grad_enabled() and input.requires_grad else _sampled_sums
+    bin_sums = _separable_sums if torch.is_grad_enabled() and input.requires_grad else _sampled_sums
     with torch.autocast(input.device.type, enabled=False):  # float32 (or 64) throughout
-        aligned_sums = sums(input.to(work), layout, (xs, x_ok), (ys, y_ok))
-        return (layout.unpad(aligned_sums) / count[:, None, None, None]).to(out_dtype)
+        sums = bin_sums(input.to(work), layout, (xs, x_ok), (ys, y_ok))
+        return (layout.unpad(sums) / count[:, None, None, None]).to(out_dtype)
 
 
 class _Layout:
