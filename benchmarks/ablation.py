@@ -29,7 +29,7 @@ from cgalib.engine.recipes import CPU_DEMO_RECIPE, SYNTHETIC_GPU_RECIPE, for_thi
 from cgalib.eval import evaluate_coco
 from cgalib.models import create_variant, load_checkpoint, load_model
 from cgalib.models.checkpoint import TRAIN_STATE_FORMAT
-from cgalib.utils import check_block, count_parameters, write_block
+from cgalib.utils import count_parameters, page_with_block, write_block
 
 RATIOS = (0.05, 0.07, 0.08, 0.09, 0.1, 0.15)
 THRES = (0.05, 0.06, 0.07, 0.08, 0.09, 0.1, 0.15)
@@ -58,13 +58,10 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=None, help="input size (384 / 256)")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--train-images", type=int, default=None)
-    parser.add_argument("--write-docs", default=None, help="markdown page to write")
+    parser.add_argument(  # a page without the block fails now, not after hours of training
+        "--write-docs", type=page_with_block(BLOCK), help="markdown page to write"
+    )
     args = parser.parse_args()
-    if args.write_docs:  # a page without the block fails now, not after hours of training
-        try:
-            check_block(Path(args.write_docs).read_text(encoding="utf-8"), BLOCK, args.write_docs)
-        except (OSError, ValueError) as err:
-            raise SystemExit(str(err)) from None
 
     gpu = args.device.startswith("cuda")
     backbone = args.backbone or ("d1w64" if gpu else "d1w16")

@@ -27,7 +27,7 @@ from torch.utils._pytree import tree_leaves
 
 from cgalib import create_model
 from cgalib.inference import Predictor
-from cgalib.utils import write_block
+from cgalib.utils import page_with_block, write_block
 from cgalib.utils.machine import machine_description
 
 BLOCK = "bf16-census"
@@ -115,7 +115,9 @@ def render(table: Sequence[tuple[str, float, str]], fp32: float, bf16: float, th
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--write-docs", default=None, help="write the table into this page")
+    parser.add_argument(
+        "--write-docs", type=page_with_block(BLOCK), help="write the table into this page"
+    )
     args = parser.parse_args(argv)
     table, fp32, bf16 = census(args.threads)
     text = render(table, fp32, bf16, args.threads)

@@ -63,7 +63,7 @@ from cgalib.inference import Predictor
 from cgalib.models import PoseModel, load_checkpoint, load_model
 from cgalib.models.checkpoint import TRAIN_STATE_FORMAT
 from cgalib.registry import create_model
-from cgalib.utils import check_block, machine_description, write_block
+from cgalib.utils import machine_description, page_with_block, write_block
 
 TRAIN_DATA = {"num_train": 2000, "num_val": 0, "seed": 0, "size": 192, "min_height": 48}
 """The demo's (and the shipped checkpoint's) training set."""
@@ -445,11 +445,11 @@ def main() -> None:
     parser.add_argument("--topdown-seeds", type=int, nargs="*", default=[0, 1])
     parser.add_argument("--train-only", action="store_true")
     parser.add_argument("--threads", type=int, default=max(1, os.cpu_count() or 1))
-    parser.add_argument("--write-docs", default=None, help="page with the decoding block")
+    parser.add_argument(  # a page without the block fails now, not after an hour
+        "--write-docs", type=page_with_block(BLOCK), help="page with the decoding block"
+    )
     parser.add_argument("--out", default=None, help="JSON of the raw numbers")
     args = parser.parse_args()
-    if args.write_docs:  # a page without the block fails now, not after an hour
-        check_block(Path(args.write_docs).read_text(encoding="utf-8"), BLOCK, args.write_docs)
     torch.set_num_threads(args.threads)
     work = Path(args.work)
     data, (images, ann) = make_data(work, args.val, args.val_seed)

@@ -32,7 +32,7 @@ from _run_log import record_run, recorded_runs
 
 from cgalib.demo import run_demo
 from cgalib.engine.recipes import CPU_DEMO_RECIPE, DEMO_AUGMENT, SCALES_AUGMENT, for_this_cpu
-from cgalib.utils import write_block
+from cgalib.utils import page_with_block, write_block
 
 RESULTS = Path(__file__).resolve().parent / "results" / "demo_levers.json"
 BLOCK = "demo-levers"
@@ -126,7 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--record", default=None, help="record this finished demo folder as --variant's run"
     )
     parser.add_argument("--note", default=None, help="what the recorded run shared the CPU with")
-    parser.add_argument("--write-docs", default=None, help="write the table into this page")
+    parser.add_argument(
+        "--write-docs", type=page_with_block(BLOCK), help="write the table into this page"
+    )
     args = parser.parse_args(argv)
     if args.record and not args.variant:
         parser.error("--record needs the --variant whose recipe that run trained with")

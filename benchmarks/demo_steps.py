@@ -6,9 +6,12 @@ This script takes the speed out: it trains ``cganet_tnet_d1w16`` with ``CPU_DEMO
 for a fixed number of epochs (250 steps each, the learning-rate drops at the same fractions
 of the run as in the demo) on the demo's 2000 images, and scores it by pycocotools on the
 same 400 held-out images as ``roi_width_accuracy.py``, whose ``default`` runs (1500 steps)
-are the first points of the table. AP at equal steps does not depend on the load::
+are the first points of the table. AP at equal steps does not depend on the load. The
+table keeps each weight decay apart (``--weight-decay``, by default the recipe's; the runs
+before the recipe's 0.05 had 1e-4)::
 
     python benchmarks/demo_steps.py --epochs 12 --seed 1       (3000 steps)
+    python benchmarks/demo_steps.py --epochs 12 --seed 1 --weight-decay 1e-4
     python benchmarks/demo_steps.py --epochs 12 --seed 1 --record runs/steps/e12-seed1
     python benchmarks/demo_steps.py --write-docs docs/benchmarks.md   (table only)
 
@@ -20,6 +23,7 @@ steps; this CPU gives that many".
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import sys
 from collections.abc import Mapping, Sequence
@@ -29,6 +33,8 @@ from typing import Any
 import roi_width_accuracy as widths
 from _run_log import record_run, recorded_runs
 
+from cgalib.engine.recipes import CPU_DEMO_RECIPE
+from cgalib.engine.settings import TrainSettings
 from cgalib.utils import write_block
 
 RESULTS = Path(__file__).resolve().parent / "results" / "demo_steps.json"
@@ -38,67 +44,84 @@ GOAL = 0.35
 """The AP that ``make demo`` is to reach in its 10 minutes."""
 
 
-def runs_by_steps() -> dict[int, list[Mapping[str, Any]]]:
-    """This script's runs and ``roi_width_accuracy.py``'s ``default`` ones, by step count."""
+def runs_by_steps() -> dict[float, dict[int, list[Mapping[str, Any]]]]:
+    """This script's runs and ``roi_width_accuracy.py``'s ``default`` ones, by weight decay
+    (largest first) and step count."""
     runs = [r for r in recorded_runs(widths.RESULTS) if r["setting"] == "default"]
     runs += recorded_runs(RESULTS)
-    by_steps: dict[int, list[Mapping[str, Any]]] = {}
+    grouped: dict[float, dict[int, list[Mapping[str, Any]]]] = {}
     for r in runs:
-        by_steps.setdefault(r["steps"], []).append(r)
-    return dict(sorted(by_steps.items()))
+        grouped.setdefault(r["weight_decay"], {}).setdefault(r["steps"], []).append(r)
+    return {
+        decay: dict(sorted(by_steps.items()))
+        for decay, by_steps in sorted(grouped.items(), reverse=True)
+    }
 
 
-def demo_steps() -> list[int]:
-    """Steps trained by the recorded 9-minute demo runs of the current recipe."""
-    return sorted(
-        r["summary"]["steps"]
-        for r in recorded_runs(DEMO_RUNS)
-        if r["variant"] == "demo" and "steps" in r["summary"]
-    )
+def demo_steps() -> dict[float, list[int]]:
+    """Steps trained by the recorded 9-minute demo runs of the recipe, by weight decay (a
+    recipe recorded without one trained with ``train()``'s default)."""
+    default = next(f.default for f in dataclasses.fields(TrainSettings) if f.name == "weight_decay")
+    by_decay: dict[float, list[int]] = {}
+    for r in recorded_runs(DEMO_RUNS):
+        if r["variant"] == "demo" and "steps" in r["summary"]:
+            decay = r["summary"]["recipe"].get("weight_decay", default)
+            by_decay.setdefault(decay, []).append(r["summary"]["steps"])
+    return {decay: sorted(steps) for decay, steps in sorted(by_decay.items(), reverse=True)}
 
 
-def table(by_steps: Mapping[int, Sequence[Mapping[str, Any]]], demo: Sequence[int]) -> str:
-    """Markdown: per step count, the seeds, AP per seed, mean AP and training time."""
-    runs = [r for rs in by_steps.values() for r in rs]
+def table(
+    by_decay: Mapping[float, Mapping[int, Sequence[Mapping[str, Any]]]],
+    demo: Mapping[float, Sequence[int]],
+) -> str:
+    """Markdown: per weight decay and step count, the seeds, AP per seed, mean AP and
+    training time; then, per weight decay, the gain per 1000 steps and the goal's steps."""
+    runs = [r for by_steps in by_decay.values() for rs in by_steps.values() for r in rs]
     machines = sorted({r["machine"] for r in runs})
     dates = sorted({r["date"] for r in runs})
     lines = [
-        f"`{widths.MODEL}` at {widths.SIZE} px, `CPU_DEMO_RECIPE` for a fixed number of "
+        f"`{widths.MODEL}` at {widths.SIZE} px, `CPU_DEMO_RECIPE` (with the weight decay of "
+        "its row) for a fixed number of "
         f"steps, scored on the {widths.SIZE}-px held-out split of `roi_width_accuracy.py`; "
         f"{', '.join(machines)}; "
         f"{dates[0] if len(dates) == 1 else f'{dates[0]} to {dates[-1]}'}. "
         + (
-            f"The 9-minute `make demo` runs of this recipe in `demo_levers.json` trained "
-            f"{', '.join(map(str, demo))} steps."
+            "The 9-minute `make demo` runs of the recipe in `demo_levers.json` trained "
+            + "; ".join(
+                f"{', '.join(map(str, steps))} steps with weight decay {decay:g}"
+                for decay, steps in demo.items()
+            )
+            + "."
             if demo
-            else "No 9-minute demo run of this recipe is recorded."
+            else "No 9-minute demo run of the recipe is recorded."
         ),
         "",
-        "| steps | seeds | AP per seed | mean AP | mean training min (quiet runs) |",
-        "|---|---|---|---|---|",
+        "| weight decay | steps | seeds | AP per seed | mean AP | mean training min (quiet runs) |",
+        "|---|---|---|---|---|---|",
     ]
-    means = {}
-    for steps, rs in by_steps.items():
-        rs = sorted(rs, key=lambda r: r["seed"])
-        aps = [r["AP"] for r in rs]
-        means[steps] = statistics.mean(aps)
-        timed = widths.quiet_seconds(rs)
-        minutes = f"{statistics.mean(timed) / 60:.1f}" if timed else "n/a"
-        lines.append(
-            f"| {steps} | {', '.join(str(r['seed']) for r in rs)} "
-            f"| {', '.join(f'{a:.3f}' for a in aps)} | {means[steps]:.3f} | {minutes} |"
+    sentences = []
+    for decay, by_steps in by_decay.items():
+        means = {}
+        for steps, rs in by_steps.items():
+            rs = sorted(rs, key=lambda r: r["seed"])
+            aps = [r["AP"] for r in rs]
+            means[steps] = statistics.mean(aps)
+            timed = widths.quiet_seconds(rs)
+            minutes = f"{statistics.mean(timed) / 60:.1f}" if timed else "n/a"
+            lines.append(
+                f"| {decay:g} | {steps} | {', '.join(str(r['seed']) for r in rs)} "
+                f"| {', '.join(f'{a:.3f}' for a in aps)} | {means[steps]:.3f} | {minutes} |"
+            )
+        reach = steps_for(means, GOAL)
+        where = (
+            f"lies at about {round(reach, -2):.0f} steps" if reach else "lies beyond the last row"
         )
-    reach = steps_for(means, GOAL)
-    lines += [
-        "",
-        f"Between the rows the mean AP gains {gains(means)}; along the straight lines between "
-        "them the demo's goal of "
-        f"{GOAL} AP "
-        + (
-            f"lies at about {round(reach, -2):.0f} steps." if reach else "lies beyond the last row."
-        ),
-    ]
-    return "\n".join(lines)
+        sentences.append(
+            f"With weight decay {decay:g} "
+            + (f"the mean AP gains {gains(means)}; " if len(means) > 1 else "")
+            + f"along the straight lines between the rows the demo's goal of {GOAL} AP {where}."
+        )
+    return "\n".join([*lines, "", " ".join(sentences)])
 
 
 def gains(means: Mapping[int, float]) -> str:
@@ -125,18 +148,18 @@ def steps_for(means: Mapping[int, float], ap: float) -> float | None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=None, help="epochs of 250 steps")
-    widths.add_run_arguments(parser, "runs/demo_steps")
+    widths.add_run_arguments(parser, "runs/demo_steps", CPU_DEMO_RECIPE["weight_decay"], BLOCK)
     args = parser.parse_args(argv)
     if args.epochs is not None:
         result = widths.train_and_score(
-            "default", args.epochs, args, f"e{args.epochs}-seed{args.seed}"
+            "default", args.epochs, args, f"e{args.epochs}-wd{args.weight_decay:g}-seed{args.seed}"
         )
         record_run(RESULTS, result, args.note)
         print(f"{result['steps']} steps, seed {args.seed}: AP {result['AP']:.3f}")
     elif args.record:
         parser.error("--record needs the --epochs and --seed that run trained with")
     if args.write_docs:
-        write_block(Path(args.write_docs), BLOCK, table(runs_by_steps(), demo_steps()))
+        write_block(args.write_docs, BLOCK, table(runs_by_steps(), demo_steps()))
         print(f"wrote the steps table into {args.write_docs}")
     return 0
 

@@ -4,7 +4,9 @@
 what they cost in accuracy, at the demo model's scale (``cganet_tnet_d1w16``, whose widths
 (32, 64, 128) are the paper-sized (128, 256, 512) divided by four). Each run trains one
 width setting for the same number of steps with one seed on the demo's synthetic set
-(``CPU_DEMO_RECIPE``, epochs instead of a time budget) and is scored by pycocotools on a
+(``CPU_DEMO_RECIPE``, epochs instead of a time budget; the widths were compared with a
+weight decay of 1e-4, the recipe's before it was measured, and ``--weight-decay`` keeps that
+default so that new runs join the table's) and is scored by pycocotools on a
 held-out split; every run is kept in the results file, and the table gives each setting's
 mean AP and its spread over seeds next to its parameters, head MACs and training time::
 
@@ -35,13 +37,16 @@ from _run_log import record_run, recorded_runs
 
 from cgalib import create_model
 from cgalib.engine.recipes import CPU_DEMO_RECIPE, for_this_cpu
-from cgalib.utils import count_macs, write_block
+from cgalib.utils import count_macs, page_with_block, write_block
 from cgalib.utils.machine import machine_description
 
 RESULTS = Path(__file__).resolve().parent / "results" / "roi_width_accuracy.json"
 BLOCK = "roi-widths:accuracy"
 MODEL = "cganet_tnet_d1w16"
 SIZE = 192
+COMPARED_WEIGHT_DECAY = 1e-4
+"""The weight decay this script's width settings were compared with (the demo recipe's until
+``demo_steps.py`` measured 0.05)."""
 
 SETTINGS: Mapping[str, Mapping[str, Any]] = {
     "default": {"head_kwargs": {}},
@@ -101,8 +106,11 @@ def held_out(root: Path, count: int) -> Path:
     return root
 
 
-def run(setting: str, seed: int, epochs: int, train_root: Path, out: Path) -> float:
-    """Train one setting with one seed for ``epochs``; the seconds it took."""
+def run(
+    setting: str, seed: int, epochs: int, train_root: Path, out: Path, weight_decay: float
+) -> float:
+    """Train one setting with one seed for ``epochs`` with ``CPU_DEMO_RECIPE`` and the given
+    weight decay; the seconds it took."""
     from cgalib.engine import train
 
     torch.set_num_threads(max(1, os.cpu_count() or 1))
@@ -116,18 +124,19 @@ def run(setting: str, seed: int, epochs: int, train_root: Path, out: Path) -> fl
         device="cpu",
         epochs=epochs,
         seed=seed,
-        **for_this_cpu(CPU_DEMO_RECIPE),
+        **{**for_this_cpu(CPU_DEMO_RECIPE), "weight_decay": weight_decay},
     )
     return time.perf_counter() - started
 
 
 def score(setting: str, seed: int, out: Path, val_root: Path, seconds: float | None) -> dict:
-    """The record of a finished run: its steps and its AP on the held-out split."""
+    """The record of a finished run: its steps, its weight decay (both from its ``last.pt``)
+    and its AP on the held-out split."""
     from cgalib.eval import evaluate_coco
     from cgalib.models import load_model
 
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    steps = torch.load(out / "last.pt", map_location="cpu", weights_only=False)["step"]
+    state = torch.load(out / "last.pt", map_location="cpu", weights_only=False)
     metrics, _ = evaluate_coco(
         load_model(out / "model.pt"),
         val_root / "val",
@@ -138,7 +147,8 @@ def score(setting: str, seed: int, out: Path, val_root: Path, seconds: float | N
     return {
         "setting": setting,
         "seed": seed,
-        "steps": int(steps),
+        "steps": int(state["step"]),
+        "weight_decay": state["settings"]["weight_decay"],
         "train_seconds": None if seconds is None else round(seconds, 1),
         "AP": metrics["AP"],
         "AP50": metrics["AP50"],
@@ -157,11 +167,13 @@ def table(runs: Sequence[Mapping[str, Any]]) -> str:
         by_setting.setdefault(r["setting"], []).append(r)
     machines = sorted({r["machine"] for r in runs})
     steps = sorted({r["steps"] for r in runs})
+    decays = sorted({r["weight_decay"] for r in runs})
     dates = sorted({r["date"] for r in runs})
     shared = sum(1 for r in runs if r.get("note"))
     lines = [
         f"`{MODEL}` at {SIZE} px, {', '.join(map(str, steps))} steps per run, "
-        f"`CPU_DEMO_RECIPE`; {', '.join(machines)}; "
+        f"`CPU_DEMO_RECIPE` with weight decay {', '.join(f'{d:g}' for d in decays)}; "
+        f"{', '.join(machines)}; "
         f"{dates[0] if len(dates) == 1 else f'{dates[0]} to {dates[-1]}'}. AP at equal steps "
         f"does not depend on the load; the training time is the mean of the runs that had the "
         f"CPU to themselves ({shared} of {len(runs)} runs shared it, as their notes in the "
@@ -201,17 +213,25 @@ def _mean_seconds(runs: Sequence[Mapping[str, Any]]) -> str:
     return f"{statistics.mean(timed):.0f} ({quiet})" if timed else "n/a"
 
 
-def add_run_arguments(parser: argparse.ArgumentParser, out: str) -> None:
+def add_run_arguments(
+    parser: argparse.ArgumentParser, out: str, weight_decay: float, block: str
+) -> None:
     """The arguments of a one-run-at-a-time training benchmark on the demo's data (this
-    script's and ``demo_steps.py``'s), runs written under ``out``."""
+    script's and ``demo_steps.py``'s), runs written under ``out``, ``weight_decay`` the
+    default of ``--weight-decay``, the table written into the page's ``block``."""
     parser.add_argument("--seed", type=int, default=1, help="the training seed")
+    parser.add_argument(
+        "--weight-decay", type=float, default=weight_decay, help="AdamW's weight decay"
+    )
     parser.add_argument("--train", default="runs/demo_levers/data", help="the demo's data set")
     parser.add_argument("--val", default="runs/roi_widths/val", help="the held-out split")
     parser.add_argument("--val-images", type=int, default=400)
     parser.add_argument("--out", default=out, help="one folder per run")
     parser.add_argument("--record", default=None, help="score this finished run folder instead")
     parser.add_argument("--note", default=None, help="what the run shared the CPU with")
-    parser.add_argument("--write-docs", default=None, help="write the table into this page")
+    parser.add_argument(
+        "--write-docs", type=page_with_block(block), help="write the table into this page"
+    )
 
 
 def train_and_score(setting: str, epochs: int, args: argparse.Namespace, name: str) -> dict:
@@ -223,7 +243,7 @@ def train_and_score(setting: str, epochs: int, args: argparse.Namespace, name: s
         out = Path(args.record)
     else:
         out = Path(args.out) / name
-        seconds = run(setting, args.seed, epochs, Path(args.train), out)
+        seconds = run(setting, args.seed, epochs, Path(args.train), out, args.weight_decay)
     return score(setting, args.seed, out, val_root, seconds)
 
 
@@ -231,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--setting", choices=list(SETTINGS), help="the widths to train")
     parser.add_argument("--epochs", type=int, default=6, help="epochs of 250 steps")
-    add_run_arguments(parser, "runs/roi_widths")
+    add_run_arguments(parser, "runs/roi_widths", COMPARED_WEIGHT_DECAY, BLOCK)
     args = parser.parse_args(argv)
     if args.record and not args.setting:
         parser.error("--record needs the --setting and --seed that run trained with")
@@ -243,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{args.setting} seed {args.seed}: AP {result['AP']:.3f} in {result['steps']} steps")
     if args.write_docs:
         runs = recorded_runs(RESULTS)
-        write_block(Path(args.write_docs), BLOCK, table(runs))
+        write_block(args.write_docs, BLOCK, table(runs))
         print(f"wrote {len(runs)} runs into {args.write_docs}")
     return 0
 

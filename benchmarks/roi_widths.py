@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import argparse
 import datetime
-from pathlib import Path
 
 import torch
 from _timing import device_name, time_call
 
 from cgalib import Predictor, create_model
-from cgalib.utils import count_macs, write_block
+from cgalib.utils import count_macs, page_with_block, write_block
 
 DEFAULT_WIDTHS = {"channels": (128, 256, 512), "num_blocks": (1, 1, 1), "head_channels": 128}
 """The registered ROIguider widths (kept after the measurement of roi_width_accuracy.py)."""
@@ -113,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--iters", type=int, default=7)
-    parser.add_argument("--write-docs", type=Path, help="write the table into this page")
+    parser.add_argument(
+        "--write-docs", type=page_with_block("roi-widths:cpu"), help="write the table into this page"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     rows, cascade_rows = {}, {}

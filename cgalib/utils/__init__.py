@@ -11,6 +11,7 @@ from cgalib.utils.doc_blocks import (
     block_content,
     block_markers,
     check_block,
+    page_with_block,
     replace_block,
     write_block,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "block_content",
     "block_markers",
     "check_block",
+    "page_with_block",
     "check_image_path",
     "check_not_an_input",
     "check_writable",

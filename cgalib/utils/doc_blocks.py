@@ -27,10 +27,19 @@ Example:
 
 from __future__ import annotations
 
+import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["block_content", "block_markers", "check_block", "replace_block", "write_block"]
+__all__ = [
+    "block_content",
+    "block_markers",
+    "check_block",
+    "page_with_block",
+    "replace_block",
+    "write_block",
+]
 
 
 def block_markers(name: str) -> tuple[str, str]:
@@ -93,6 +102,47 @@ def check_block(text: str, name: str, source: str = "the page") -> tuple[int, in
     if stop < begin:
         raise ValueError(f"{source}: {end!r} comes before {start!r}; put the end marker after")
     return begin, stop
+
+
+def page_with_block(*names: str) -> Callable[[str], Path]:
+    """An argparse ``type`` for a page that a script will write the blocks ``names`` into.
+
+    The page is read and its markers checked when the arguments are parsed, so a missing
+    page or marker ends the script with argparse's one-line error before it measures,
+    instead of a traceback after.
+
+    Args:
+        names: the blocks the script writes, e.g. ``"demo-steps"``.
+
+    Returns:
+        A function from the argument's text to the page's path, raising
+        ``argparse.ArgumentTypeError`` (one line naming the page) for a page that cannot be
+        read or lacks a block's markers.
+
+    Example:
+        >>> parser = argparse.ArgumentParser()
+        >>> _ = parser.add_argument("--write-docs", type=page_with_block("speed"))
+        >>> page_with_block("speed")("no/such/page.md")
+        Traceback (most recent call last):
+        ...
+        argparse.ArgumentTypeError: cannot read no/such/page.md (No such file or directory)
+    """
+
+    def page(text: str) -> Path:
+        path = Path(text)
+        try:
+            content = path.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+            raise argparse.ArgumentTypeError(f"cannot read {path} ({reason})") from None
+        for name in names:
+            try:
+                check_block(content, name, str(path))
+            except ValueError as err:
+                raise argparse.ArgumentTypeError(str(err)) from None
+        return path
+
+    return page
 
 
 def block_content(text: str, name: str, source: str = "the page") -> str:

@@ -58,7 +58,7 @@ from cgalib.engine.recipes import CPU_DEMO_RECIPE, for_this_cpu
 from cgalib.eval import evaluate_coco
 from cgalib.models import load_model
 from cgalib.registry import build_config, build_name, create_model
-from cgalib.utils import KeypointSet, check_block, count_parameters, write_block
+from cgalib.utils import KeypointSet, count_parameters, page_with_block, write_block
 from cgalib.utils.machine import cpu_name
 
 BLOCK = "topdown-comparison"
@@ -140,13 +140,10 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
     parser.add_argument("--minutes", type=float, default=9.0, help="the demo's budget")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--write-docs", default=None, help="page with the markers to fill")
+    parser.add_argument(  # a page without the block fails now, not after the training
+        "--write-docs", type=page_with_block(BLOCK), help="page with the markers to fill"
+    )
     args = parser.parse_args()
-    if args.write_docs:  # a page without the block fails now, not after the training
-        try:
-            check_block(Path(args.write_docs).read_text(encoding="utf-8"), BLOCK, args.write_docs)
-        except (OSError, ValueError) as err:
-            raise SystemExit(str(err)) from None
 
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     load_before = os.getloadavg()

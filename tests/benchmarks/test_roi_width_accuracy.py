@@ -20,8 +20,9 @@ def widths(monkeypatch):
 
 
 def _run(setting, seed, ap, seconds, note=None):
-    run = {"setting": setting, "seed": seed, "steps": 1500, "train_seconds": seconds, "AP": ap,
-           "AP50": 0.5, "machine": "CPU X, 2 threads", "date": "2026-12-06"}  # fmt: skip
+    run = {"setting": setting, "seed": seed, "steps": 1500, "weight_decay": 1e-4,
+           "train_seconds": seconds, "AP": ap, "AP50": 0.5, "machine": "CPU X, 2 threads",
+           "date": "2026-12-06"}  # fmt: skip
     return {**run, "note": note} if note else run
 
 
@@ -33,7 +34,10 @@ def test_the_table_gives_mean_spread_and_the_quiet_runs_time(widths):
         _run("narrow", 1, 0.22, 250.0),
     ]
     lines = widths.table(runs).splitlines()
-    assert lines[0].startswith("`cganet_tnet_d1w16` at 192 px, 1500 steps per run")
+    assert lines[0].startswith(
+        "`cganet_tnet_d1w16` at 192 px, 1500 steps per run, `CPU_DEMO_RECIPE` with weight "
+        "decay 0.0001; CPU X, 2 threads; 2026-12-06."
+    )
     default, narrow = lines[4], lines[5]
     assert default.startswith("| default: (32, 64, 128), blocks (1, 1, 1), head 32 | 1.300 | 18.1 ")
     assert default.endswith("| 1, 2 | 0.250, 0.240 | 0.245 | 0.010 | 300 (1 quiet run) |")

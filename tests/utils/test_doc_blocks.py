@@ -70,3 +70,25 @@ def test_a_missing_page_is_named(tmp_path):
 def test_a_name_that_cannot_be_a_marker_is_refused(name):
     with pytest.raises(ValueError, match="one line of text"):
         block_markers(name)
+
+
+def test_a_page_argument_is_checked_when_the_arguments_are_parsed(tmp_path, capsys):
+    import argparse
+
+    from cgalib.utils import page_with_block
+
+    good = tmp_path / "good.md"
+    good.write_text("<!-- a:start -->\n<!-- a:end -->\n<!-- b:start -->\n<!-- b:end -->\n")
+    bad = tmp_path / "bad.md"
+    bad.write_text("<!-- a:start -->\n<!-- a:end -->\n")
+    parser = argparse.ArgumentParser(prog="bench")
+    parser.add_argument("--write-docs", type=page_with_block("a", "b"))
+    assert parser.parse_args(["--write-docs", str(good)]).write_docs == good
+    assert parser.parse_args([]).write_docs is None
+    for page, reason in ((bad, "has no '<!-- b:start -->'"), (tmp_path / "no.md", "cannot read")):
+        with pytest.raises(SystemExit) as stop:
+            parser.parse_args(["--write-docs", str(page)])
+        assert stop.value.code == 2
+        error = capsys.readouterr().err.strip().splitlines()[-1]  # argparse: usage, then one line
+        assert error.startswith("bench: error: argument --write-docs:") and reason in error
+        assert str(page) in error
