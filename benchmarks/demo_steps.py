@@ -7,11 +7,12 @@ for a fixed number of epochs (250 steps each, the learning-rate drops at the sam
 of the run as in the demo) on the demo's 2000 images, and scores it by pycocotools on the
 same 400 held-out images as ``roi_width_accuracy.py``, whose ``default`` runs (1500 steps)
 are the first points of the table. AP at equal steps does not depend on the load. The
-table keeps each weight decay apart (``--weight-decay``, by default the recipe's; the runs
-before the recipe's 0.05 had 1e-4)::
+table keeps each recipe variant apart (``--weight-decay`` and ``--lr-drops``, by default the
+recipe's; the runs before its weight decay of 0.05 and its later drops had 1e-4 and the
+paper's 70/95 and 85/95)::
 
     python benchmarks/demo_steps.py --epochs 12 --seed 1       (3000 steps)
-    python benchmarks/demo_steps.py --epochs 12 --seed 1 --weight-decay 1e-4
+    python benchmarks/demo_steps.py --epochs 12 --seed 1 --weight-decay 1e-4 --lr-drops 0.737 0.895
     python benchmarks/demo_steps.py --epochs 12 --seed 1 --record runs/steps/e12-seed1
     python benchmarks/demo_steps.py --write-docs docs/benchmarks.md   (table only)
 
@@ -44,63 +45,70 @@ GOAL = 0.35
 """The AP that ``make demo`` is to reach in its 10 minutes."""
 
 
-def runs_by_steps() -> dict[float, dict[int, list[Mapping[str, Any]]]]:
-    """This script's runs and ``roi_width_accuracy.py``'s ``default`` ones, by weight decay
-    (largest first) and step count."""
+def _first_the_recipes(words: list[str]) -> list[str]:
+    """The recipe variants in table order: ``CPU_DEMO_RECIPE``'s first, then the others."""
+    own = widths.recipe_words(_varied(CPU_DEMO_RECIPE))
+    return sorted(set(words), key=lambda w: (w != own, w))
+
+
+def _varied(recipe: Mapping[str, Any]) -> dict[str, Any]:
+    """A recipe's ``VARIED`` values (``train()``'s defaults where the recipe has none)."""
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainSettings)}
+    return {k: recipe.get(k, defaults[k]) for k in widths.VARIED}
+
+
+def runs_by_steps() -> dict[str, dict[int, list[Mapping[str, Any]]]]:
+    """This script's runs and ``roi_width_accuracy.py``'s ``default`` ones, by recipe variant
+    (its ``VARIED`` values in words, ``CPU_DEMO_RECIPE``'s first) and step count."""
     runs = [r for r in recorded_runs(widths.RESULTS) if r["setting"] == "default"]
     runs += recorded_runs(RESULTS)
-    grouped: dict[float, dict[int, list[Mapping[str, Any]]]] = {}
+    grouped: dict[str, dict[int, list[Mapping[str, Any]]]] = {}
     for r in runs:
-        grouped.setdefault(r["weight_decay"], {}).setdefault(r["steps"], []).append(r)
-    return {
-        decay: dict(sorted(by_steps.items()))
-        for decay, by_steps in sorted(grouped.items(), reverse=True)
-    }
+        grouped.setdefault(widths.recipe_words(r), {}).setdefault(r["steps"], []).append(r)
+    return {w: dict(sorted(grouped[w].items())) for w in _first_the_recipes(list(grouped))}
 
 
-def demo_steps() -> dict[float, list[int]]:
-    """Steps trained by the recorded 9-minute demo runs of the recipe, by weight decay (a
-    recipe recorded without one trained with ``train()``'s default)."""
-    default = next(f.default for f in dataclasses.fields(TrainSettings) if f.name == "weight_decay")
-    by_decay: dict[float, list[int]] = {}
+def demo_steps() -> dict[str, list[int]]:
+    """Steps trained by the recorded 9-minute demo runs of the recipe, by recipe variant (a
+    recipe recorded without a ``VARIED`` value trained with ``train()``'s default)."""
+    by_recipe: dict[str, list[int]] = {}
     for r in recorded_runs(DEMO_RUNS):
         if r["variant"] == "demo" and "steps" in r["summary"]:
-            decay = r["summary"]["recipe"].get("weight_decay", default)
-            by_decay.setdefault(decay, []).append(r["summary"]["steps"])
-    return {decay: sorted(steps) for decay, steps in sorted(by_decay.items(), reverse=True)}
+            words = widths.recipe_words(_varied(r["summary"]["recipe"]))
+            by_recipe.setdefault(words, []).append(r["summary"]["steps"])
+    return {w: sorted(by_recipe[w]) for w in _first_the_recipes(list(by_recipe))}
 
 
 def table(
-    by_decay: Mapping[float, Mapping[int, Sequence[Mapping[str, Any]]]],
-    demo: Mapping[float, Sequence[int]],
+    by_recipe: Mapping[str, Mapping[int, Sequence[Mapping[str, Any]]]],
+    demo: Mapping[str, Sequence[int]],
 ) -> str:
-    """Markdown: per weight decay and step count, the seeds, AP per seed, mean AP and
-    training time; then, per weight decay, the gain per 1000 steps and the goal's steps."""
-    runs = [r for by_steps in by_decay.values() for rs in by_steps.values() for r in rs]
+    """Markdown: per recipe variant and step count, the seeds, AP per seed, mean AP and
+    training time; then, per variant, the gain per 1000 steps and the goal's steps."""
+    runs = [r for by_steps in by_recipe.values() for rs in by_steps.values() for r in rs]
     machines = sorted({r["machine"] for r in runs})
     dates = sorted({r["date"] for r in runs})
     lines = [
-        f"`{widths.MODEL}` at {widths.SIZE} px, `CPU_DEMO_RECIPE` (with the weight decay of "
-        "its row) for a fixed number of "
+        f"`{widths.MODEL}` at {widths.SIZE} px, `CPU_DEMO_RECIPE` with the weight decay and "
+        "learning-rate drops of its row, for a fixed number of "
         f"steps, scored on the {widths.SIZE}-px held-out split of `roi_width_accuracy.py`; "
         f"{', '.join(machines)}; "
         f"{dates[0] if len(dates) == 1 else f'{dates[0]} to {dates[-1]}'}. "
         + (
             "The 9-minute `make demo` runs of the recipe in `demo_levers.json` trained "
             + "; ".join(
-                f"{', '.join(map(str, steps))} steps with weight decay {decay:g}"
-                for decay, steps in demo.items()
+                f"{', '.join(map(str, steps))} steps with {words}" for words, steps in demo.items()
             )
             + "."
             if demo
             else "No 9-minute demo run of the recipe is recorded."
         ),
         "",
-        "| weight decay | steps | seeds | AP per seed | mean AP | mean training min (quiet runs) |",
+        "| recipe | steps | seeds | AP per seed | mean AP | mean training min (quiet runs) |",
         "|---|---|---|---|---|---|",
     ]
     sentences = []
-    for decay, by_steps in by_decay.items():
+    for words, by_steps in by_recipe.items():
         means = {}
         for steps, rs in by_steps.items():
             rs = sorted(rs, key=lambda r: r["seed"])
@@ -109,15 +117,18 @@ def table(
             timed = widths.quiet_seconds(rs)
             minutes = f"{statistics.mean(timed) / 60:.1f}" if timed else "n/a"
             lines.append(
-                f"| {decay:g} | {steps} | {', '.join(str(r['seed']) for r in rs)} "
+                f"| {words} | {steps} | {', '.join(str(r['seed']) for r in rs)} "
                 f"| {', '.join(f'{a:.3f}' for a in aps)} | {means[steps]:.3f} | {minutes} |"
             )
-        reach = steps_for(means, GOAL)
-        where = (
-            f"lies at about {round(reach, -2):.0f} steps" if reach else "lies beyond the last row"
-        )
+        reach, first = steps_for(means, GOAL), next(iter(means))
+        if reach == first:
+            where = f"is reached at {first} steps already, the first row"
+        elif reach:
+            where = f"lies at about {round(reach, -2):.0f} steps"
+        else:
+            where = "lies beyond the last row"
         sentences.append(
-            f"With weight decay {decay:g} "
+            f"With {words}: "
             + (f"the mean AP gains {gains(means)}; " if len(means) > 1 else "")
             + f"along the straight lines between the rows the demo's goal of {GOAL} AP {where}."
         )
@@ -145,14 +156,19 @@ def steps_for(means: Mapping[int, float], ap: float) -> float | None:
     return None
 
 
+def _folder_words(args: argparse.Namespace) -> str:
+    """The run folder's recipe part, e.g. ``wd0.05-drops0.85-0.95``."""
+    return f"wd{args.weight_decay:g}-drops{'-'.join(f'{m:g}' for m in args.lr_drops) or 'none'}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=None, help="epochs of 250 steps")
-    widths.add_run_arguments(parser, "runs/demo_steps", CPU_DEMO_RECIPE["weight_decay"], BLOCK)
+    widths.add_run_arguments(parser, "runs/demo_steps", _varied(CPU_DEMO_RECIPE), BLOCK)
     args = parser.parse_args(argv)
     if args.epochs is not None:
         result = widths.train_and_score(
-            "default", args.epochs, args, f"e{args.epochs}-wd{args.weight_decay:g}-seed{args.seed}"
+            "default", args.epochs, args, f"e{args.epochs}-{_folder_words(args)}-seed{args.seed}"
         )
         record_run(RESULTS, result, args.note)
         print(f"{result['steps']} steps, seed {args.seed}: AP {result['AP']:.3f}")

@@ -4,9 +4,10 @@
 what they cost in accuracy, at the demo model's scale (``cganet_tnet_d1w16``, whose widths
 (32, 64, 128) are the paper-sized (128, 256, 512) divided by four). Each run trains one
 width setting for the same number of steps with one seed on the demo's synthetic set
-(``CPU_DEMO_RECIPE``, epochs instead of a time budget; the widths were compared with a
-weight decay of 1e-4, the recipe's before it was measured, and ``--weight-decay`` keeps that
-default so that new runs join the table's) and is scored by pycocotools on a
+(``CPU_DEMO_RECIPE``, epochs instead of a time budget; the widths were compared with the
+recipe's weight decay and learning-rate drops of the time, ``COMPARED_WITH``, which stay the
+defaults of ``--weight-decay`` and ``--lr-drops`` so that new runs join the table's) and is
+scored by pycocotools on a
 held-out split; every run is kept in the results file, and the table gives each setting's
 mean AP and its spread over seeds next to its parameters, head MACs and training time::
 
@@ -37,6 +38,7 @@ from _run_log import record_run, recorded_runs
 
 from cgalib import create_model
 from cgalib.engine.recipes import CPU_DEMO_RECIPE, for_this_cpu
+from cgalib.engine.schedule import PAPER_MILESTONES
 from cgalib.utils import count_macs, page_with_block, write_block
 from cgalib.utils.machine import machine_description
 
@@ -44,9 +46,12 @@ RESULTS = Path(__file__).resolve().parent / "results" / "roi_width_accuracy.json
 BLOCK = "roi-widths:accuracy"
 MODEL = "cganet_tnet_d1w16"
 SIZE = 192
-COMPARED_WEIGHT_DECAY = 1e-4
-"""The weight decay this script's width settings were compared with (the demo recipe's until
-``demo_steps.py`` measured 0.05)."""
+COMPARED_WITH: Mapping[str, Any] = {"weight_decay": 1e-4, "lr_milestones": PAPER_MILESTONES}
+"""The recipe values this script's width settings were compared with: the demo recipe's until
+``demo_steps.py`` measured a weight decay of 0.05 and later learning-rate drops."""
+VARIED = ("weight_decay", "lr_milestones")
+"""The recipe values these step benchmarks vary (``--weight-decay``, ``--lr-drops``); each run
+records its own, read from its ``last.pt``."""
 
 SETTINGS: Mapping[str, Mapping[str, Any]] = {
     "default": {"head_kwargs": {}},
@@ -107,10 +112,15 @@ def held_out(root: Path, count: int) -> Path:
 
 
 def run(
-    setting: str, seed: int, epochs: int, train_root: Path, out: Path, weight_decay: float
+    setting: str,
+    seed: int,
+    epochs: int,
+    train_root: Path,
+    out: Path,
+    changes: Mapping[str, Any],
 ) -> float:
-    """Train one setting with one seed for ``epochs`` with ``CPU_DEMO_RECIPE`` and the given
-    weight decay; the seconds it took."""
+    """Train one setting with one seed for ``epochs`` with ``CPU_DEMO_RECIPE`` and the
+    ``changes`` to it (values of ``VARIED``); the seconds it took."""
     from cgalib.engine import train
 
     torch.set_num_threads(max(1, os.cpu_count() or 1))
@@ -124,14 +134,15 @@ def run(
         device="cpu",
         epochs=epochs,
         seed=seed,
-        **{**for_this_cpu(CPU_DEMO_RECIPE), "weight_decay": weight_decay},
+        **{**for_this_cpu(CPU_DEMO_RECIPE), **changes},
     )
     return time.perf_counter() - started
 
 
 def score(setting: str, seed: int, out: Path, val_root: Path, seconds: float | None) -> dict:
-    """The record of a finished run: its steps, its weight decay (both from its ``last.pt``)
-    and its AP on the held-out split."""
+    """The record of a finished run: its steps and ``VARIED`` values (from its ``last.pt``;
+    a run from before the learning-rate drops were a setting had the paper's) and its AP on
+    the held-out split."""
     from cgalib.eval import evaluate_coco
     from cgalib.models import load_model
 
@@ -149,6 +160,7 @@ def score(setting: str, seed: int, out: Path, val_root: Path, seconds: float | N
         "seed": seed,
         "steps": int(state["step"]),
         "weight_decay": state["settings"]["weight_decay"],
+        "lr_milestones": state["settings"].get("lr_milestones", list(PAPER_MILESTONES)),
         "train_seconds": None if seconds is None else round(seconds, 1),
         "AP": metrics["AP"],
         "AP50": metrics["AP50"],
@@ -167,12 +179,12 @@ def table(runs: Sequence[Mapping[str, Any]]) -> str:
         by_setting.setdefault(r["setting"], []).append(r)
     machines = sorted({r["machine"] for r in runs})
     steps = sorted({r["steps"] for r in runs})
-    decays = sorted({r["weight_decay"] for r in runs})
+    recipes = sorted({recipe_words(r) for r in runs})
     dates = sorted({r["date"] for r in runs})
     shared = sum(1 for r in runs if r.get("note"))
     lines = [
         f"`{MODEL}` at {SIZE} px, {', '.join(map(str, steps))} steps per run, "
-        f"`CPU_DEMO_RECIPE` with weight decay {', '.join(f'{d:g}' for d in decays)}; "
+        f"`CPU_DEMO_RECIPE` with {'; '.join(recipes)}; "
         f"{', '.join(machines)}; "
         f"{dates[0] if len(dates) == 1 else f'{dates[0]} to {dates[-1]}'}. AP at equal steps "
         f"does not depend on the load; the training time is the mean of the runs that had the "
@@ -213,15 +225,29 @@ def _mean_seconds(runs: Sequence[Mapping[str, Any]]) -> str:
     return f"{statistics.mean(timed):.0f} ({quiet})" if timed else "n/a"
 
 
+def recipe_words(run: Mapping[str, Any]) -> str:
+    """A run's ``VARIED`` values in words, e.g. ``weight decay 0.05, lr drops at 0.85, 0.95``."""
+    drops = ", ".join(f"{m:.3g}" for m in run["lr_milestones"]) or "none"
+    return f"weight decay {run['weight_decay']:g}, lr drops at {drops}"
+
+
 def add_run_arguments(
-    parser: argparse.ArgumentParser, out: str, weight_decay: float, block: str
+    parser: argparse.ArgumentParser, out: str, defaults: Mapping[str, Any], block: str
 ) -> None:
     """The arguments of a one-run-at-a-time training benchmark on the demo's data (this
-    script's and ``demo_steps.py``'s), runs written under ``out``, ``weight_decay`` the
-    default of ``--weight-decay``, the table written into the page's ``block``."""
+    script's and ``demo_steps.py``'s), runs written under ``out``, ``defaults`` the values of
+    ``VARIED`` that ``--weight-decay`` and ``--lr-drops`` default to, the table written into
+    the page's ``block``."""
     parser.add_argument("--seed", type=int, default=1, help="the training seed")
     parser.add_argument(
-        "--weight-decay", type=float, default=weight_decay, help="AdamW's weight decay"
+        "--weight-decay", type=float, default=defaults["weight_decay"], help="AdamW's"
+    )
+    parser.add_argument(
+        "--lr-drops",
+        type=float,
+        nargs="*",
+        default=list(defaults["lr_milestones"]),
+        help="fractions of the run where the learning rate drops x0.1",
     )
     parser.add_argument("--train", default="runs/demo_levers/data", help="the demo's data set")
     parser.add_argument("--val", default="runs/roi_widths/val", help="the held-out split")
@@ -243,7 +269,8 @@ def train_and_score(setting: str, epochs: int, args: argparse.Namespace, name: s
         out = Path(args.record)
     else:
         out = Path(args.out) / name
-        seconds = run(setting, args.seed, epochs, Path(args.train), out, args.weight_decay)
+        changes = {"weight_decay": args.weight_decay, "lr_milestones": tuple(args.lr_drops)}
+        seconds = run(setting, args.seed, epochs, Path(args.train), out, changes)
     return score(setting, args.seed, out, val_root, seconds)
 
 
@@ -251,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--setting", choices=list(SETTINGS), help="the widths to train")
     parser.add_argument("--epochs", type=int, default=6, help="epochs of 250 steps")
-    add_run_arguments(parser, "runs/roi_widths", COMPARED_WEIGHT_DECAY, BLOCK)
+    add_run_arguments(parser, "runs/roi_widths", COMPARED_WITH, BLOCK)
     args = parser.parse_args(argv)
     if args.record and not args.setting:
         parser.error("--record needs the --setting and --seed that run trained with")

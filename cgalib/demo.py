@@ -46,7 +46,8 @@ def run_demo(
             ``predictions.png``); the data set is reused when present, and a previous
             ``run/`` is moved to ``run.previous/`` (replacing an older one).
         minutes: training time budget: the run trains until it is spent, its learning rate
-            dropping at 70/95 and 85/95 of it ([`TimeBudget`][cgalib.engine.TimeBudget]).
+            dropping at the recipe's ``lr_milestones`` of it (85% and 95% in
+            ``CPU_DEMO_RECIPE``; [`TimeBudget`][cgalib.engine.TimeBudget]).
         num_train: synthetic training images.
         num_val: synthetic validation images (held out: a different random stream).
         size: image side and training input size.

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from cgalib.engine.ema import check_decay
-from cgalib.engine.schedule import LR_DECAYS, TimeBudget
+from cgalib.engine.schedule import LR_DECAYS, PAPER_MILESTONES, TimeBudget
 
 __all__ = ["FIXED_SETTINGS", "TrainSettings"]
 
@@ -34,8 +34,11 @@ class TrainSettings:
         warmup_steps: linear warm-up steps (capped at a tenth of a run measured in steps).
         lr_decay: how the learning rate falls over the run, one of
             [`LR_DECAYS`][cgalib.engine.schedule.LR_DECAYS]: ``"steps"`` (the paper's x0.1 at
-            70/95 and 85/95) or ``"cosine"`` (a half cosine to 0); of the steps, or of the
-            time budget.
+            70/95 and 85/95, or at ``lr_milestones``) or ``"cosine"`` (a half cosine to 0);
+            of the steps, or of the time budget.
+        lr_milestones: the fractions of the run (of its steps, or of its time budget) where
+            ``"steps"`` drops the rate x0.1, increasing, each in (0, 1] (default
+            [`PAPER_MILESTONES`][cgalib.engine.schedule.PAPER_MILESTONES]).
         clip_grad_norm: gradient-norm clipping threshold; ``None`` disables it.
         amp: ``None``, ``"bf16"`` or ``"fp16"`` autocast (fp16 uses a gradient scaler).
         channels_last: keep weights and images in the channels-last memory format.
@@ -74,6 +77,7 @@ class TrainSettings:
     weight_decay: float = 1e-4
     warmup_steps: int = 500
     lr_decay: str = "steps"
+    lr_milestones: tuple[float, ...] = PAPER_MILESTONES
     clip_grad_norm: float | None = 10.0
     amp: str | None = None
     channels_last: bool = False
@@ -107,6 +111,7 @@ class TrainSettings:
             raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {self.optimizer!r}")
         if self.lr_decay not in LR_DECAYS:
             raise ValueError(f"lr_decay must be one of {LR_DECAYS}, got {self.lr_decay!r}")
+        self._check_milestones()
         if self.amp not in (None, "bf16", "fp16"):
             raise ValueError(f"amp must be None, 'bf16' or 'fp16', got {self.amp!r}")
         if self.ema_decay is not None:
@@ -118,6 +123,27 @@ class TrainSettings:
             value = getattr(self, name)
             if value is not None and not value >= 0:
                 raise ValueError(f"{name} must be None or 0 or more seconds, got {value}")
+
+    def _check_milestones(self) -> None:
+        """Increasing fractions in (0, 1] (none: a constant rate after the warm-up), kept as
+        a tuple; only for the stepped decay."""
+        try:
+            milestones = tuple(float(m) for m in self.lr_milestones)
+        except (TypeError, ValueError):
+            milestones = (math.nan,)  # not numbers: refused below
+        if not all(0 < m <= 1 for m in milestones) or any(
+            b <= a for a, b in zip(milestones, milestones[1:], strict=False)
+        ):
+            raise ValueError(
+                "lr_milestones must be increasing fractions of the run in (0, 1], e.g. "
+                f"(0.85, 0.95), got {self.lr_milestones}"
+            )
+        if self.lr_decay != "steps" and milestones != PAPER_MILESTONES:
+            raise ValueError(
+                f"lr_milestones apply to lr_decay='steps', not to {self.lr_decay!r}; leave "
+                "them at their default"
+            )
+        object.__setattr__(self, "lr_milestones", milestones)
 
     def _check_run_length(self) -> None:
         """A run is measured in epochs or in time, and a time budget already has a limit."""
@@ -169,6 +195,7 @@ class TrainSettings:
             "weight_decay": self.weight_decay,
             "warmup_steps": self.warmup_steps,
             "lr_decay": self.lr_decay,
+            "lr_milestones": list(self.lr_milestones),
             "epochs": self.epochs,
             "time_budget": self.budget.seconds if self.budget is not None else None,
             "clip_grad_norm": self.clip_grad_norm,

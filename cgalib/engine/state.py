@@ -224,7 +224,7 @@ class TrainState:
         if s.budget is None:
             warmup = min(s.warmup_steps, total_steps // 10)
             if s.lr_decay == "steps":
-                return paper_lr_scheduler(self.optimizer, total_steps, warmup)
+                return paper_lr_scheduler(self.optimizer, total_steps, warmup, s.lr_milestones)
         else:
             warmup = s.warmup_steps
         factor = partial(self._lr_factor, total_steps=total_steps, warmup_steps=warmup)
@@ -236,7 +236,7 @@ class TrainState:
         done = self.budget_used if self.settings.budget is not None else step / total_steps
         if self.settings.lr_decay == "cosine":
             return cosine_lr_factor(step, done, warmup_steps)
-        return budget_lr_factor(step, done, warmup_steps)
+        return budget_lr_factor(step, done, warmup_steps, self.settings.lr_milestones)
 
     @property
     def last_path(self) -> Path:

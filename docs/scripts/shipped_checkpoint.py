@@ -37,6 +37,7 @@ import torch
 from cgalib.data import SYNTHETIC_DESCRIPTION, CocoKeypoints, find_split, make_synthetic_coco
 from cgalib.engine import train
 from cgalib.engine.recipes import CPU_DEMO_RECIPE, SCALES_AUGMENT, for_this_cpu
+from cgalib.engine.schedule import PAPER_MILESTONES
 from cgalib.eval import evaluate_coco
 from cgalib.inference import Predictor, SyntheticWeightsWarning
 from cgalib.models import load_model
@@ -62,16 +63,28 @@ warnings.filterwarnings("ignore", category=SyntheticWeightsWarning)  # synthetic
 
 
 def _recipe() -> dict:
-    """The training keyword arguments: the demo recipe with the weight decay it had when the
-    shipped weights were trained (1e-4; its 0.05 was measured afterwards) and the wider
-    zoom."""
-    return {**for_this_cpu(CPU_DEMO_RECIPE), "weight_decay": 1e-4, "augment_kwargs": SCALES_AUGMENT}
+    """The training keyword arguments: the demo recipe with the weight decay and learning-rate
+    drops it had when the shipped weights were trained (1e-4 and the paper's; its own were
+    measured afterwards) and the wider zoom."""
+    return {
+        **for_this_cpu(CPU_DEMO_RECIPE),
+        "weight_decay": 1e-4,
+        "lr_milestones": PAPER_MILESTONES,
+        "augment_kwargs": SCALES_AUGMENT,
+    }
 
 
 def _recorded_recipe() -> dict:
     """The training recipe as the JSON records it (the augmentation by value)."""
     recipe = _recipe()
     return {**recipe, "augment_kwargs": dict(recipe["augment_kwargs"])}
+
+
+def _drops_words(milestones: list[float]) -> str:
+    """The recorded learning-rate drops in words."""
+    if tuple(milestones) == PAPER_MILESTONES:
+        return "the paper's learning-rate drops"
+    return f"learning-rate drops at {', '.join(f'{m:g}' for m in milestones)}"
 
 
 def _train(work: Path, epochs: int) -> Path:
@@ -193,7 +206,8 @@ def main() -> None:
         f"{HELD_OUT['num_val']} held-out synthetic images it was not trained on "
         f"(seed {HELD_OUT['seed']}, people {HELD_OUT['min_height']} px tall and up). It was "
         f"trained by `{info['command']}` ({epochs} epochs of the demo recipe with a weight "
-        f"decay of {info['training']['recipe']['weight_decay']:g} and a zoom of "
+        f"decay of {info['training']['recipe']['weight_decay']:g}, "
+        f"{_drops_words(info['training']['recipe']['lr_milestones'])} and a zoom of "
         f"{'-'.join(str(z) for z in info['training']['recipe']['augment_kwargs']['scale'])}, on "
         f"pictures with people {info['training']['data']['min_height']} px tall and up, on "
         f"{info['machine']}, {info['date']}). It knows synthetic people only; for real photos "

@@ -21,6 +21,7 @@ def widths(monkeypatch):
 
 def _run(setting, seed, ap, seconds, note=None):
     run = {"setting": setting, "seed": seed, "steps": 1500, "weight_decay": 1e-4,
+           "lr_milestones": [70 / 95, 85 / 95],
            "train_seconds": seconds, "AP": ap, "AP50": 0.5, "machine": "CPU X, 2 threads",
            "date": "2026-12-06"}  # fmt: skip
     return {**run, "note": note} if note else run
@@ -36,7 +37,7 @@ def test_the_table_gives_mean_spread_and_the_quiet_runs_time(widths):
     lines = widths.table(runs).splitlines()
     assert lines[0].startswith(
         "`cganet_tnet_d1w16` at 192 px, 1500 steps per run, `CPU_DEMO_RECIPE` with weight "
-        "decay 0.0001; CPU X, 2 threads; 2026-12-06."
+        "decay 0.0001, lr drops at 0.737, 0.895; CPU X, 2 threads; 2026-12-06."
     )
     default, narrow = lines[4], lines[5]
     assert default.startswith("| default: (32, 64, 128), blocks (1, 1, 1), head 32 | 1.300 | 18.1 ")

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from cgalib.engine.schedule import paper_lr_factor, paper_lr_scheduler
+from cgalib.engine.schedule import budget_lr_factor, paper_lr_factor, paper_lr_scheduler
 
 from helpers import FakeClock
 
@@ -78,3 +78,36 @@ def test_cosine_decay_by_hand_and_in_a_run():
     assert rates == pytest.approx(expected)
     with pytest.raises(ValueError, match="lr_decay must be one of"):
         TrainSettings(epochs=1, batch_size=1, lr_decay="linear")
+
+
+def test_the_stepped_decay_drops_at_the_given_milestones_in_steps_and_in_time():
+    import tempfile
+
+    from cgalib.engine import TrainSettings, TrainState
+
+    settings = TrainSettings(epochs=4, batch_size=1, lr=1.0, warmup_steps=0,
+                             lr_milestones=[0.5, 0.75])  # fmt: skip
+    assert settings.lr_milestones == (0.5, 0.75)
+    with tempfile.TemporaryDirectory() as d:
+        state = TrainState(torch.nn.Linear(1, 1), settings, d, steps_per_epoch=5)
+        rates = []
+        for _ in range(20):
+            rates.append(state.optimizer.param_groups[0]["lr"])
+            state.advance()
+    # drops at steps round(0.5 * 20) = 10 and round(0.75 * 20) = 15
+    assert rates == pytest.approx([1.0] * 10 + [0.1] * 5 + [0.01] * 5)
+    # in time: the same fractions of the budget used
+    assert [budget_lr_factor(100, f, milestones=(0.5, 0.75)) for f in (0.49, 0.5, 0.8)] == (
+        pytest.approx([1.0, 0.1, 0.01])
+    )
+    timed = TrainSettings(epochs=None, batch_size=1, lr=1.0, warmup_steps=0, time_budget=100.0,
+                          lr_milestones=(0.5, 0.75))  # fmt: skip
+    with tempfile.TemporaryDirectory() as d:
+        state = TrainState(torch.nn.Linear(1, 1), timed, d, steps_per_epoch=5)
+        rates = []
+        for spent in (10.0, 49.0, 50.0, 74.0, 80.0):
+            state.advance(spent)
+            rates.append(state.optimizer.param_groups[0]["lr"])
+    assert rates == pytest.approx([1.0, 1.0, 0.1, 0.1, 0.01])  # the paper's would drop at 73.7
+    no_drop = TrainSettings(epochs=1, batch_size=1, lr_milestones=())  # a constant rate
+    assert no_drop.lr_milestones == ()

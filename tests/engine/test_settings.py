@@ -23,6 +23,17 @@ from cgalib.engine import FIXED_SETTINGS, TimeBudget, TrainSettings
          "checkpoint_seconds must be None or 0 or more seconds, got nan"),
         ({"epochs": None, "time_budget": True},
          "time_budget must be a positive number of seconds, got True"),
+        ({"lr_milestones": (0.95, 0.85)},
+         "lr_milestones must be increasing fractions of the run in (0, 1], e.g. (0.85, 0.95), "
+         "got (0.95, 0.85)"),
+        ({"lr_milestones": (0.0, 0.5)},
+         "lr_milestones must be increasing fractions of the run in (0, 1], e.g. (0.85, 0.95), "
+         "got (0.0, 0.5)"),
+        ({"lr_milestones": "0.9"},
+         "lr_milestones must be increasing fractions of the run in (0, 1], e.g. (0.85, 0.95), "
+         "got 0.9"),
+        ({"lr_decay": "cosine", "lr_milestones": (0.8,)},
+         "lr_milestones apply to lr_decay='steps', not to 'cosine'; leave them at their default"),
     ],
 )  # fmt: skip
 def test_bad_values_are_one_line_each(kwargs, message):
@@ -53,7 +64,8 @@ def test_the_record_lists_the_fixed_settings_first():
     assert record == {
         "model": "m(x=1)", "batch_size": 4, "world_size": 2, "dataset_size": 10,
         "optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 1e-4,
-        "warmup_steps": 500, "lr_decay": "steps", "epochs": 2, "time_budget": 60.0,
+        "warmup_steps": 500, "lr_decay": "steps", "lr_milestones": [70 / 95, 85 / 95],
+        "epochs": 2, "time_budget": 60.0,
         "clip_grad_norm": 10.0, "amp": None, "seed": 0, "channels_last": True, "ema_decay": None,
     }  # fmt: skip
     assert settings.memory_format == torch.channels_last
