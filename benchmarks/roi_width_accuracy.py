@@ -240,7 +240,7 @@ def add_run_arguments(
     the page's ``block``."""
     parser.add_argument("--seed", type=int, default=1, help="the training seed")
     parser.add_argument(
-        "--weight-decay", type=float, default=defaults["weight_decay"], help="AdamW's"
+        "--weight-decay", type=float, default=defaults["weight_decay"], help="AdamW's decay"
     )
     parser.add_argument(
         "--lr-drops",

@@ -58,14 +58,14 @@ Each choice was measured at equal wall time by ``benchmarks/demo_levers.py`` (th
 the benchmarks page): against the recipe before (fp32, batch 16, no average) bf16 trains
 more steps in the same minutes, the average, the smaller batch and the higher rate score
 higher; a cosine decay scored lower than the paper's steps. The weight decay and the later
-drops were measured at equal steps by ``benchmarks/demo_steps.py``, each on two seeds at
-3000 steps: a weight decay of 0.05 scored 0.010 AP above [`train()`][cgalib.engine.train]'s
-default of 1e-4 (0.1 no higher than 0.05 at 1500 steps), and the drops at 0.85 and 0.95
-0.011 above the paper's on top of it. Figures measured with "the demo's recipe" before the
-levers (the ablation, decoding and top-down pages) used ``benchmarks/demo_levers.py``'s
-``BEFORE``; those measured before the weight decay and the drops (the shipped checkpoint,
-the segmentation table, the ROIguider widths, the demo runs recorded before) used this
-recipe with a weight decay of 1e-4 and the paper's drops.
+drops were measured at equal steps by ``benchmarks/demo_steps.py`` (the steps table of the
+benchmarks page), each on two seeds at 3000 steps: a weight decay of 0.05 scored above
+[`train()`][cgalib.engine.train]'s default of 1e-4 on both (0.1 no higher than 0.05), and
+the drops at 0.85 and 0.95 above the paper's on top of it, on both. Figures measured with
+"the demo's recipe" before the levers (the ablation, decoding and top-down pages) used
+``benchmarks/demo_levers.py``'s ``BEFORE``; those measured before the weight decay and the
+drops (the shipped checkpoint, the segmentation table, the ROIguider widths, the demo runs
+recorded before) used this recipe with a weight decay of 1e-4 and the paper's drops.
 """
 
 

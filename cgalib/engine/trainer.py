@@ -297,7 +297,7 @@ def train_model(
     settings = TrainSettings(
         epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, momentum=momentum,
         weight_decay=weight_decay, warmup_steps=warmup_steps, lr_decay=lr_decay,
-        lr_milestones=tuple(lr_milestones), clip_grad_norm=clip_grad_norm,
+        lr_milestones=lr_milestones, clip_grad_norm=clip_grad_norm,
         amp=amp, channels_last=channels_last, ema_decay=ema_decay, num_workers=num_workers,
         seed=seed,
         time_limit=time_limit, log_every=log_every, checkpoint_every=checkpoint_every,
