@@ -24,7 +24,6 @@ steps; this CPU gives that many".
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import statistics
 import sys
 from collections.abc import Mapping, Sequence
@@ -35,7 +34,6 @@ import roi_width_accuracy as widths
 from _run_log import record_run, recorded_runs
 
 from cgalib.engine.recipes import CPU_DEMO_RECIPE
-from cgalib.engine.settings import TrainSettings
 from cgalib.utils import write_block
 
 RESULTS = Path(__file__).resolve().parent / "results" / "demo_steps.json"
@@ -47,14 +45,8 @@ GOAL = 0.35
 
 def _first_the_recipes(words: list[str]) -> list[str]:
     """The recipe variants in table order: ``CPU_DEMO_RECIPE``'s first, then the others."""
-    own = widths.recipe_words(_varied(CPU_DEMO_RECIPE))
+    own = widths.recipe_words(widths.varied(CPU_DEMO_RECIPE))
     return sorted(set(words), key=lambda w: (w != own, w))
-
-
-def _varied(recipe: Mapping[str, Any]) -> dict[str, Any]:
-    """A recipe's ``VARIED`` values (``train()``'s defaults where the recipe has none)."""
-    defaults = {f.name: f.default for f in dataclasses.fields(TrainSettings)}
-    return {k: recipe.get(k, defaults[k]) for k in widths.VARIED}
 
 
 def runs_by_steps() -> dict[str, dict[int, list[Mapping[str, Any]]]]:
@@ -74,7 +66,7 @@ def demo_steps() -> dict[str, list[int]]:
     by_recipe: dict[str, list[int]] = {}
     for r in recorded_runs(DEMO_RUNS):
         if r["variant"] == "demo" and "steps" in r["summary"]:
-            words = widths.recipe_words(_varied(r["summary"]["recipe"]))
+            words = widths.recipe_words(widths.varied(r["summary"]["recipe"]))
             by_recipe.setdefault(words, []).append(r["summary"]["steps"])
     return {w: sorted(by_recipe[w]) for w in _first_the_recipes(list(by_recipe))}
 
@@ -164,7 +156,7 @@ def _folder_words(args: argparse.Namespace) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=None, help="epochs of 250 steps")
-    widths.add_run_arguments(parser, "runs/demo_steps", _varied(CPU_DEMO_RECIPE), BLOCK)
+    widths.add_run_arguments(parser, "runs/demo_steps", widths.varied(CPU_DEMO_RECIPE), BLOCK)
     args = parser.parse_args(argv)
     if args.epochs is not None:
         result = widths.train_and_score(

@@ -24,6 +24,7 @@ Training time depends on what else the CPU ran; AP at equal steps does not.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import os
 import statistics
@@ -39,6 +40,7 @@ from _run_log import record_run, recorded_runs
 from cgalib import create_model
 from cgalib.engine.recipes import CPU_DEMO_RECIPE, for_this_cpu
 from cgalib.engine.schedule import PAPER_MILESTONES
+from cgalib.engine.settings import TrainSettings
 from cgalib.utils import count_macs, page_with_block, write_block
 from cgalib.utils.machine import machine_description
 
@@ -159,8 +161,7 @@ def score(setting: str, seed: int, out: Path, val_root: Path, seconds: float | N
         "setting": setting,
         "seed": seed,
         "steps": int(state["step"]),
-        "weight_decay": state["settings"]["weight_decay"],
-        "lr_milestones": state["settings"].get("lr_milestones", list(PAPER_MILESTONES)),
+        **varied(state["settings"]),
         "train_seconds": None if seconds is None else round(seconds, 1),
         "AP": metrics["AP"],
         "AP50": metrics["AP50"],
@@ -223,6 +224,14 @@ def _mean_seconds(runs: Sequence[Mapping[str, Any]]) -> str:
     timed = quiet_seconds(runs)
     quiet = f"{len(timed)} quiet run{'s' if len(timed) > 1 else ''}"
     return f"{statistics.mean(timed):.0f} ({quiet})" if timed else "n/a"
+
+
+def varied(recipe: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``VARIED`` values of a recipe, a run's recorded settings or a run record, with
+    ``train()``'s defaults for those it lacks (a recipe without them, a checkpoint from
+    before the learning-rate drops were a setting)."""
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainSettings)}
+    return {k: recipe.get(k, defaults[k]) for k in VARIED}
 
 
 def recipe_words(run: Mapping[str, Any]) -> str:

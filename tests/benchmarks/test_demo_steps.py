@@ -73,7 +73,7 @@ def test_the_goal_is_found_on_the_straight_lines_between_the_rows(steps):
 
 def test_the_runs_are_the_width_benchmarks_defaults_and_its_own_by_recipe(steps):
     by_recipe = steps.runs_by_steps()
-    own = steps.widths.recipe_words(steps._varied(steps.CPU_DEMO_RECIPE))
+    own = steps.widths.recipe_words(steps.widths.varied(steps.CPU_DEMO_RECIPE))
     assert own in by_recipe and list(by_recipe)[0] == own  # the demo's recipe first
     for words, by_steps in by_recipe.items():
         assert list(by_steps) == sorted(by_steps)

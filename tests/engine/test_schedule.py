@@ -60,20 +60,13 @@ def test_time_budget_counts_the_resumed_time_and_refuses_bad_values():
 
 
 def test_cosine_decay_by_hand_and_in_a_run():
-    from cgalib.engine import TrainSettings, TrainState, cosine_lr_factor
+    from cgalib.engine import TrainSettings, cosine_lr_factor
 
     assert cosine_lr_factor(100, 0.0) == 1.0 and cosine_lr_factor(100, 1.0) == 0.0
     assert math.isclose(cosine_lr_factor(100, 1 / 3), 0.75)  # (1 + cos(pi / 3)) / 2
     assert math.isclose(cosine_lr_factor(0, 0.5, warmup_steps=2), 0.25)  # warm-up x decay
     settings = TrainSettings(epochs=2, batch_size=1, lr=1.0, warmup_steps=0, lr_decay="cosine")
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as d:
-        state = TrainState(torch.nn.Linear(1, 1), settings, d, steps_per_epoch=3)
-        rates = []
-        for _ in range(6):
-            rates.append(state.optimizer.param_groups[0]["lr"])
-            state.advance()
+    rates = _rates(settings, 3, [None] * 5)  # at steps 0 to 5
     expected = [(1 + math.cos(math.pi * s / 6)) / 2 for s in range(6)]
     assert rates == pytest.approx(expected)
     with pytest.raises(ValueError, match="lr_decay must be one of"):
@@ -81,19 +74,12 @@ def test_cosine_decay_by_hand_and_in_a_run():
 
 
 def test_the_stepped_decay_drops_at_the_given_milestones_in_steps_and_in_time():
-    import tempfile
-
-    from cgalib.engine import TrainSettings, TrainState
+    from cgalib.engine import TrainSettings
 
     settings = TrainSettings(epochs=4, batch_size=1, lr=1.0, warmup_steps=0,
                              lr_milestones=[0.5, 0.75])  # fmt: skip
     assert settings.lr_milestones == (0.5, 0.75)
-    with tempfile.TemporaryDirectory() as d:
-        state = TrainState(torch.nn.Linear(1, 1), settings, d, steps_per_epoch=5)
-        rates = []
-        for _ in range(20):
-            rates.append(state.optimizer.param_groups[0]["lr"])
-            state.advance()
+    rates = _rates(settings, 5, [None] * 19)  # at steps 0 to 19
     # drops at steps round(0.5 * 20) = 10 and round(0.75 * 20) = 15
     assert rates == pytest.approx([1.0] * 10 + [0.1] * 5 + [0.01] * 5)
     # in time: the same fractions of the budget used
@@ -102,12 +88,23 @@ def test_the_stepped_decay_drops_at_the_given_milestones_in_steps_and_in_time():
     )
     timed = TrainSettings(epochs=None, batch_size=1, lr=1.0, warmup_steps=0, time_budget=100.0,
                           lr_milestones=(0.5, 0.75))  # fmt: skip
-    with tempfile.TemporaryDirectory() as d:
-        state = TrainState(torch.nn.Linear(1, 1), timed, d, steps_per_epoch=5)
-        rates = []
-        for spent in (10.0, 49.0, 50.0, 74.0, 80.0):
-            state.advance(spent)
-            rates.append(state.optimizer.param_groups[0]["lr"])
+    rates = _rates(timed, 5, [10.0, 49.0, 50.0, 74.0, 80.0])[1:]  # after each step
     assert rates == pytest.approx([1.0, 1.0, 0.1, 0.1, 0.01])  # the paper's would drop at 73.7
     no_drop = TrainSettings(epochs=1, batch_size=1, lr_milestones=())  # a constant rate
     assert no_drop.lr_milestones == ()
+
+
+def _rates(settings, steps_per_epoch, spent):
+    """The learning rate of a fresh run's state before its first step and after each step,
+    one step per entry of ``spent`` (the time-budget seconds used after it, or None)."""
+    import tempfile
+
+    from cgalib.engine import TrainState
+
+    with tempfile.TemporaryDirectory() as d:
+        state = TrainState(torch.nn.Linear(1, 1), settings, d, steps_per_epoch=steps_per_epoch)
+        rates = [state.optimizer.param_groups[0]["lr"]]
+        for seconds in spent:
+            state.advance(seconds)
+            rates.append(state.optimizer.param_groups[0]["lr"])
+    return rates
