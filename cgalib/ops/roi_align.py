@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils._python_dispatch import is_in_torch_dispatch_mode
 
 from cgalib.ops.rois import boxes_to_rois
 
@@ -68,10 +69,18 @@ def roi_align(
       ``[0, W - 1]`` before bilinear interpolation.
 
     The sampling is vectorised over all rois (no Python loop): rois are laid out per image,
-    padded to the largest count, every sample is interpolated by one
+    padded to the largest count, and the bins are computed in one of two equal forms.
+    Sampled: every sample is interpolated by one
     [`torch.nn.functional.grid_sample()`][torch.nn.functional.grid_sample] call on the clamped coordinates (samples that
     contribute 0 are moved into its zero padding) and each bin is summed by one
-    [`avg_pool2d()`][torch.nn.functional.avg_pool2d]. Gradients
+    [`avg_pool2d()`][torch.nn.functional.avg_pool2d]. Separable: a bilinear sample weighs
+    rows and columns independently, so each bin is two matrix products of per-axis weights
+    with the map. The separable form runs when gradients flow (its backward is two matrix
+    products too) and, on the CPU, wherever its products cost less than the samples: the
+    small maps of coarse levels and small inputs; the sampled form on large maps, off the
+    CPU, in a traced graph and under a dispatch mode such as the counter of
+    [`count_macs()`][cgalib.utils.count_macs] (RoIAlign counts no multiply-accumulates, as
+    in the papers). Gradients
     flow to ``input``; the boxes are treated as constants, as in torchvision. Results match
     torchvision to floating-point rounding (the normalised ``grid_sample`` coordinates).
 
@@ -167,10 +176,55 @@ def roi_align(
         slot[order] = torch.arange(num_rois, device=input.device) - first[batch[order]]
         layout = _Layout(num_images, int(per_image.max()), batch, slot)
 
-    bin_sums = _separable_sums if torch.is_grad_enabled() and input.requires_grad else _sampled_sums
+    separable = _separable_form(input, (ph, pw), (grid_h_max, grid_w_max))
+    bin_sums = _separable_sums if separable else _sampled_sums
     with torch.autocast(input.device.type, enabled=False):  # float32 (or 64) throughout
         sums = bin_sums(input.to(work), layout, (xs, x_ok), (ys, y_ok))
         return (layout.unpad(sums) / count[:, None, None, None]).to(out_dtype)
+
+
+# The CPU's exchange rate between the two forms: interpolating one sample in ``grid_sample``
+# (and pooling it) costs about as much as 200 multiply-adds of the separable form's matrix
+# products (measured on a 2-core AMD EPYC, 20 rois of 32 x 32 bins at 2 x 2 samples:
+# the forms break even between maps of 128 and 160 cells a side).
+_MACS_PER_SAMPLE = 200
+
+
+def _separable_form(
+    input: torch.Tensor, output_size: tuple[int, int], grid: tuple[int, int]
+) -> bool:
+    """Whether this call computes its bins by `_separable_sums` (else `_sampled_sums`).
+
+    A traced graph (ONNX export: ``grid_sample`` is one operator there) and a call under a
+    dispatch mode (``count_macs``'s ``FlopCounterMode``, which would count the products as
+    the network's multiply-accumulates; the papers count RoIAlign as none) sample. Otherwise
+    the separable form serves when gradients flow, and without them where it is cheaper
+    (`_separable_is_cheaper`).
+    """
+    if torch.jit.is_tracing() or is_in_torch_dispatch_mode():
+        return False
+    if torch.is_grad_enabled() and input.requires_grad:
+        return True
+    return _separable_is_cheaper(input, output_size, grid)
+
+
+def _separable_is_cheaper(
+    input: torch.Tensor, output_size: tuple[int, int], grid: tuple[int, int]
+) -> bool:
+    """Whether the matrix products of `_separable_sums` cost less than sampling every bin
+    with ``grid_sample`` (`_sampled_sums`) on this map, without gradients.
+
+    Per roi and channel the products take ``pw * H * W + ph * pw * H`` multiply-adds,
+    whatever the roi's size, and the sampled form ``ph * pw * grid_h * grid_w`` samples:
+    so the products win on the small maps of the coarser levels and of small inputs, the
+    sampling on large maps. The rule holds for the CPU, where it was measured; elsewhere
+    the sampled form stays.
+    """
+    if input.device.type != "cpu":
+        return False
+    (ph, pw), (grid_h, grid_w), (height, width) = output_size, grid, input.shape[-2:]
+    products = pw * height * width + ph * pw * height
+    return products <= _MACS_PER_SAMPLE * ph * pw * grid_h * grid_w
 
 
 class _Layout:
@@ -201,7 +255,7 @@ def _sampled_sums(
     y: tuple[torch.Tensor, torch.Tensor],
 ) -> torch.Tensor:
     """Each bin's sum of samples `(B, slots, C, h, w)`: every sample interpolated by one
-    ``grid_sample`` call (the fast forward: it reads only the samples)."""
+    ``grid_sample`` call (the forward on large maps: it reads only the samples)."""
     (xs, x_ok), (ys, y_ok) = x, y
     num_images, channels, height, width = input.shape
     (_, pw, grid_w), (_, ph, grid_h) = xs.shape, ys.shape
@@ -252,7 +306,8 @@ def _separable_sums(
     bin's sub-grid: bin ``(p, q)`` of a roi is ``Wy[p] @ X @ Wx[q]`` for the roi's image
     ``X`` `(H, W)` and per-axis weights. Its backward is two matrix products too, where
     ``grid_sample``'s backward scatters sample by sample (several times slower on a CPU),
-    so this form serves when gradients flow.
+    so this form serves when gradients flow, and without them on maps small enough that
+    its products cost less than the samples (`_separable_is_cheaper`).
     """
     (xs, x_ok), (ys, y_ok) = x, y
     num_images, channels, height, width = input.shape

@@ -1,9 +1,11 @@
 """roi_align against a slow per-sample reference and, where installed, torchvision: both of
-its forms, the sampled one (no gradient) and the separable one (gradients flowing)."""
+its forms, the sampled one and the separable one (gradients flowing, or without them where
+its products are cheaper), and the rule that picks between them."""
 
 from __future__ import annotations
 
 import math
+import sys
 
 import pytest
 import torch
@@ -12,6 +14,7 @@ from cgalib.ops import RoIAlign, boxes_to_rois, roi_align
 
 from helpers import requires_cuda
 
+ROI_ALIGN = sys.modules["cgalib.ops.roi_align"]  # the module (the package exports the function)
 TOL = {torch.float32: {"atol": 1e-5, "rtol": 1e-5}, torch.float64: {"atol": 1e-10, "rtol": 1e-10}}
 
 
@@ -69,6 +72,24 @@ def reference_roi_align(input, rois, output_size, spatial_scale, sampling_ratio,
     return out
 
 
+# A call's form: "sampled" and "separable_no_grad" without gradients (the rule set to pick
+# that form), "separable" with gradients flowing.
+FORMS = ["sampled", "separable_no_grad", "separable"]
+
+
+@pytest.fixture
+def in_form(monkeypatch):
+    """``in_form(form)`` makes calls without gradients take ``form``; returns whether the
+    map should require gradients."""
+
+    def use(form: str) -> bool:
+        cheaper = form == "separable_no_grad"
+        monkeypatch.setattr(ROI_ALIGN, "_separable_is_cheaper", lambda *_: cheaper)
+        return form == "separable"
+
+    return use
+
+
 def _case(dtype: torch.dtype, device: str | torch.device = "cpu"):
     """Two 10x12 maps at stride 2 and rois of image 1 and 0 interleaved, some outside."""
     feats = torch.rand(2, 3, 10, 12, dtype=dtype, device=device)
@@ -92,8 +113,9 @@ def _case(dtype: torch.dtype, device: str | torch.device = "cpu"):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("aligned", [True, False])
 @pytest.mark.parametrize("sampling_ratio", [2, 1, 3, 0])
-@pytest.mark.parametrize("with_grad", [False, True], ids=["sampled", "separable"])
-def test_matches_reference(dtype, aligned, sampling_ratio, with_grad):
+@pytest.mark.parametrize("form", FORMS)
+def test_matches_reference(dtype, aligned, sampling_ratio, form, in_form):
+    with_grad = in_form(form)
     feats, rois = _case(dtype)
     out = roi_align(feats.requires_grad_(with_grad), rois, (3, 4), 0.5, sampling_ratio, aligned)
     ref = reference_roi_align(feats.detach(), rois, (3, 4), 0.5, sampling_ratio, aligned)
@@ -102,23 +124,26 @@ def test_matches_reference(dtype, aligned, sampling_ratio, with_grad):
 
 
 @pytest.mark.parametrize("per_image", [(3, 3), (4, 1), None])
-def test_both_forms_agree_with_and_without_gradients(per_image):
-    """The separable form (gradients) and the sampled one give the same maps, in every
-    layout: equal counts per image, unequal counts, and an `(N, 5)` roi tensor."""
+def test_the_forms_agree_with_and_without_gradients(per_image, in_form):
+    """The separable form (with gradients and without) and the sampled one give the same
+    maps, in every layout: equal counts per image, unequal counts, an `(N, 5)` roi tensor."""
     feats, rois = _case(torch.float64)
     if per_image is None:
         boxes = rois
     else:
         boxes = [rois[rois[:, 0] == i][:n, 1:] for i, n in enumerate(per_image)]
-    sampled = roi_align(feats, boxes, (4, 3), 0.5, 0)
-    separable = roi_align(feats.clone().requires_grad_(), boxes, (4, 3), 0.5, 0)
-    torch.testing.assert_close(separable.detach(), sampled, **TOL[torch.float64])
+    outs = {}
+    for form in FORMS:
+        outs[form] = roi_align(feats.clone().requires_grad_(in_form(form)), boxes, (4, 3), 0.5, 0)
+    for form in FORMS[1:]:
+        torch.testing.assert_close(outs[form].detach(), outs["sampled"], **TOL[torch.float64])
 
 
-@pytest.mark.parametrize("with_grad", [False, True], ids=["sampled", "separable"])
-def test_bf16_maps_are_sampled_at_float32_positions(with_grad):
+@pytest.mark.parametrize("form", FORMS)
+def test_bf16_maps_are_sampled_at_float32_positions(form, in_form):
     """Under bf16 autocast the map is bf16, but the positions stay float32: a position of
     200.3 cells would be 200.0 in bf16. The result is float32, as grid_sample's there."""
+    with_grad = in_form(form)
     feats = torch.rand(1, 2, 4, 256).to(torch.bfloat16)
     rois = torch.tensor([[0.0, 200.3, 0.5, 203.9, 3.5]])
     expected = reference_roi_align(feats.double(), rois.double(), (2, 3), 1.0, 2, True)
@@ -151,8 +176,10 @@ def test_list_of_boxes_equals_rois():
 
 @pytest.mark.parametrize("per_image", [(4, 4), (4, 1), (0, 3)])
 @pytest.mark.parametrize("sampling_ratio", [2, 0])
-def test_box_list_layouts_match_reference(per_image, sampling_ratio):
+@pytest.mark.parametrize("form", FORMS[:2])
+def test_box_list_layouts_match_reference(per_image, sampling_ratio, form, in_form):
     """Equal counts per image take the reshape-only layout, others the padded one."""
+    in_form(form)
     feats, rois = _case(torch.float64)
     boxes = [rois[rois[:, 0] == i][:n] for i, n in enumerate(per_image)]
     out = roi_align(feats, [b[:, 1:] for b in boxes], (3, 2), 0.5, sampling_ratio)
@@ -175,6 +202,33 @@ def test_empty_boxes(boxes):
     assert out.shape == (0, 3, 4, 5)
     out.sum().backward()  # still part of the graph
     assert feats.grad is not None and not feats.grad.any()
+
+
+def test_the_cheaper_form_is_picked_by_map_size():
+    """Without gradients, on the CPU: the separable products on maps small enough (their
+    cost grows with the map, the samples' with the output size), the sampled form on large
+    maps; off the CPU and in a traced graph the sampled form."""
+    cheaper = ROI_ALIGN._separable_is_cheaper
+    small, large = torch.empty(1, 8, 128, 128), torch.empty(1, 8, 192, 192)
+    # 32 x 32 bins of 2 x 2 samples: 4096 samples; products 32 * 128 * 128 + 32 * 32 * 128
+    # = 655,360 multiply-adds (below 200 per sample), at 192 cells 1,376,256 (above)
+    assert cheaper(small, (32, 32), (2, 2))
+    assert not cheaper(large, (32, 32), (2, 2))
+    assert cheaper(large, (32, 32), (3, 3))  # more samples per bin: the products again
+    assert not cheaper(torch.empty(1, 8, 128, 128, device="meta"), (32, 32), (2, 2))
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.trace` is deprecated")
+def test_a_traced_graph_samples():
+    """A traced graph (the ONNX exporter's) holds ``grid_sample``, on a map where eager
+    inference takes the products."""
+    feats, rois = _case(torch.float32)
+    boxes = [rois[:4, 1:], rois[4:, 1:]]
+    traced = torch.jit.trace(lambda f: roi_align(f, boxes, (3, 4), 0.5), feats)
+    assert "grid_sampler" in str(traced.graph) and "matmul" not in str(traced.graph)
+    assert ROI_ALIGN._separable_is_cheaper(feats, (3, 4), (2, 2))
+    eager = roi_align(feats, boxes, (3, 4), 0.5)
+    torch.testing.assert_close(traced(feats), eager, **TOL[torch.float32])
 
 
 def test_gradcheck():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from cgalib.ops import roi_align
 from cgalib.utils import count_macs, count_parameters
 
 
@@ -43,3 +44,22 @@ def test_macs_need_no_gradient_and_leave_none():
     linear = nn.Linear(4, 4)
     count_macs(linear, torch.rand(2, 4, requires_grad=True))
     assert linear.weight.grad is None
+
+
+def test_roi_align_counts_no_macs_with_or_without_gradients():
+    """Its separable form's matrix products are sampling, not network layers: a 1x1
+    convolution after RoIAlign counts alone, whichever form the call would take."""
+
+    class AlignThenConv(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(4, 2, 1, bias=False)
+
+        def forward(self, x):
+            boxes = [torch.tensor([[0.0, 0.0, 8.0, 6.0], [2.0, 2.0, 12.0, 12.0]])]
+            return self.conv(roi_align(x, boxes, (3, 3), 0.5))
+
+    conv_macs = 2 * 3 * 3 * 4 * 2  # 2 rois, 3x3 bins, 4 -> 2 channels
+    model = AlignThenConv()
+    assert count_macs(model, torch.rand(1, 4, 8, 8)) == conv_macs
+    assert count_macs(model, torch.rand(1, 4, 8, 8, requires_grad=True)) == conv_macs

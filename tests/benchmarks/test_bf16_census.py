@@ -1,0 +1,41 @@
+"""benchmarks/bf16_census.py: the convolutions' time from profiler rows, and the block."""
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from helpers import load_script
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+@pytest.fixture
+def bf16_census(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    return load_script(BENCHMARKS / "bf16_census.py")
+
+
+def test_convolution_seconds_sums_every_convolution_row_once(bf16_census):
+    """The dispatcher's wrappers and the backend kernel each hold their own self time."""
+    rows = [
+        SimpleNamespace(key="aten::conv2d", self_cpu_time_total=1_000.0),
+        SimpleNamespace(key="aten::convolution", self_cpu_time_total=2_000.0),
+        SimpleNamespace(key="aten::_convolution", self_cpu_time_total=3_000.0),
+        SimpleNamespace(key="aten::mkldnn_convolution", self_cpu_time_total=400_000.0),
+        SimpleNamespace(key="aten::grid_sampler_2d", self_cpu_time_total=50_000.0),
+        SimpleNamespace(key="aten::add", self_cpu_time_total=20_000.0),
+    ]
+    assert bf16_census.convolution_seconds(rows) == pytest.approx(0.406)
+
+
+def test_the_block_states_both_ratios(bf16_census):
+    result = bf16_census.Census(
+        table=[("aten::mkldnn_convolution", 0.75, "bf16"), ("aten::grid_sampler_2d", 0.06, "fp32")],
+        seconds={"fp32": 0.700, "bf16": 0.400},
+        conv_seconds={"fp32": 0.570, "bf16": 0.300},
+    )
+    text = bf16_census.render(result, threads=2)
+    assert "fp32 700 ms, bf16 autocast 400 ms (1.75x)" in text
+    assert "fp32 570 ms, bf16 300 ms (1.90x)" in text
+    assert "| `aten::grid_sampler_2d` | 6.0% | fp32 |" in text
