@@ -4,16 +4,14 @@ Run:  python benchmarks/bf16_census.py --threads 2 --write-docs docs/benchmarks.
 
 ``cganet_tnet_d1w64`` through the ``Predictor`` (``precision="bf16"``) on one 640x480 image
 letterboxed to 512: the fp32 and bf16 time of one prediction (median of ten after warm-up),
-the torch profiler's self time per operator of one bf16 prediction and, from a dispatch-mode
-pass over the same prediction, the
+the torch profiler's self time per operator of one bf16 prediction and, from the same
+profile (``record_shapes``), the
 floating-point dtypes each operator received (``bf16``, ``fp32`` or both). An operator that
 takes a large share of the time in fp32 is where bf16 autocast leaves speed behind.
 
 It also profiles a prediction in each precision and sums the convolutions' self time: their
-own fp32/bf16 ratio. They hold most of a prediction's time, so the whole ratio can pass
-theirs only where the rest gains more than they do; on a CPU with AVX-512 bf16 but no AMX,
-a bf16 dot-product instruction does twice the multiply-adds of an fp32 FMA, which bounds
-the convolutions' ratio near 2x.
+own fp32/bf16 ratio. They hold most of a prediction's time, so the whole ratio follows
+theirs, less what the operators that keep fp32 (or gain less) cost.
 """
 
 from __future__ import annotations
@@ -29,8 +27,6 @@ from typing import Any, NamedTuple
 
 import torch
 from torch.profiler import ProfilerActivity, profile
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_leaves
 
 from cgalib import create_model
 from cgalib.inference import Predictor
@@ -38,7 +34,8 @@ from cgalib.utils import page_with_block, write_block
 from cgalib.utils.machine import machine_description
 
 BLOCK = "bf16-census"
-_NAMES = {torch.bfloat16: "bf16", torch.float32: "fp32", torch.float16: "fp16"}
+_NAMES = {"c10::BFloat16": "bf16", "float": "fp32", "c10::Half": "fp16", "double": "fp64"}
+"""The profiler's names of the floating-point input types."""
 
 
 def _base(name: str) -> str:
@@ -56,18 +53,22 @@ def _base(name: str) -> str:
     return {"conv2d": "convolution"}.get(name, name)  # the dispatcher sees conv2d
 
 
-class _DtypeCensus(TorchDispatchMode):
-    """Records, per aten operator, the floating-point dtypes of its tensor inputs."""
+def input_dtypes(events: Sequence[Any]) -> dict[str, set[str]]:
+    """Per operator, the floating-point dtypes of its inputs (``bf16``, ``fp32``, ...) in a
+    profile recorded with ``record_shapes`` (its ``events()``).
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen: dict[str, set[str]] = collections.defaultdict(set)
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        for a in tree_leaves((args, kwargs or {})):
-            if isinstance(a, torch.Tensor) and a.is_floating_point():
-                self.seen[_base(func.__name__.split(".")[0])].add(_NAMES.get(a.dtype, "?"))
-        return func(*args, **(kwargs or {}))
+    Examples:
+        >>> from types import SimpleNamespace as Event
+        >>> seen = input_dtypes([
+        ...     Event(name="aten::add", input_dtypes=["c10::BFloat16", "float", "Scalar"]),
+        ...     Event(name="aten::add", input_dtypes=["float", "float", "Scalar"])])
+        >>> sorted(seen["aten::add"])
+        ['bf16', 'fp32']
+    """
+    seen: dict[str, set[str]] = collections.defaultdict(set)
+    for e in events:
+        seen[e.name] |= {_NAMES[t] for t in e.input_dtypes if t in _NAMES}
+    return dict(seen)
 
 
 class Census(NamedTuple):
@@ -116,11 +117,10 @@ def census(threads: int, rows: int = 12) -> Census:
             predictor.predict(image)
             times.append(time.perf_counter() - start)
         seconds[precision] = statistics.median(times)
-        with profile(activities=[ProfilerActivity.CPU]) as prof:
+        with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
             predictor.predict(image)
         conv_seconds[precision] = convolution_seconds(prof.key_averages())
-    with _DtypeCensus() as dtypes:
-        predictor.predict(image)
+    dtypes = input_dtypes(prof.events())  # the bf16 pass
     events = [e for e in prof.key_averages() if e.key.startswith("aten::")]  # the bf16 pass
     total = sum(e.self_cpu_time_total for e in events)
     top = sorted(events, key=lambda e: -e.self_cpu_time_total)[:rows]
@@ -128,7 +128,7 @@ def census(threads: int, rows: int = 12) -> Census:
         (
             e.key,
             e.self_cpu_time_total / total,
-            " + ".join(sorted(dtypes.seen.get(_base(e.key), ()))) or "-",
+            " + ".join(sorted(dtypes.get(e.key, ()))) or "-",
         )
         for e in top
     ]

@@ -39,3 +39,17 @@ def test_the_block_states_both_ratios(bf16_census):
     assert "fp32 700 ms, bf16 autocast 400 ms (1.75x)" in text
     assert "fp32 570 ms, bf16 300 ms (1.90x)" in text
     assert "| `aten::grid_sampler_2d` | 6.0% | fp32 |" in text
+
+
+def test_input_dtypes_names_the_floating_point_inputs_per_operator(bf16_census):
+    events = [
+        SimpleNamespace(name="aten::add", input_dtypes=["c10::BFloat16", "float", "Scalar"]),
+        SimpleNamespace(name="aten::add", input_dtypes=["float", "float", "Scalar"]),
+        SimpleNamespace(name="aten::bmm", input_dtypes=["float", "float"]),
+        SimpleNamespace(name="aten::empty", input_dtypes=["ScalarList", ""]),
+    ]
+    assert bf16_census.input_dtypes(events) == {
+        "aten::add": {"bf16", "fp32"},
+        "aten::bmm": {"fp32"},
+        "aten::empty": set(),
+    }
