@@ -30,7 +30,7 @@ def count_macs(model: nn.Module, *inputs: torch.Tensor) -> int:
     Pose papers (HRNet, SimpleBaseline, CGANet) report "GFLOPs" that are in fact
     multiply-accumulates; this returns that quantity (half of PyTorch's FLOP count).
     The model is run in eval mode and restored to its previous mode. RoIAlign counts none,
-    as in those papers: under the counter [`roi_align()`][cgalib.ops.roi_align] interpolates
+    as in those papers: under the counter [`RoIAlign`][cgalib.ops.RoIAlign] interpolates
     with ``grid_sample``, which the counter leaves out, in place of its matrix products.
 
     Args:
