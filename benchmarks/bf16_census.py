@@ -29,8 +29,8 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from cgalib import create_model
-from cgalib.inference import Predictor
-from cgalib.utils import page_with_block, write_block
+from cgalib.inference import Predictor, letterbox_batch
+from cgalib.utils import count_macs, page_with_block, write_block
 from cgalib.utils.machine import machine_description
 
 BLOCK = "bf16-census"
@@ -79,11 +79,29 @@ class Census(NamedTuple):
             operators' self time, the input dtypes seen).
         seconds: one prediction's wall time per precision (median of ten).
         conv_seconds: the convolutions' self time in one profiled prediction, per precision.
+        gmacs: the network's multiply-accumulates per prediction (``count_macs``), in G.
+        peak_gmacs: this CPU's matrix-product rate per precision, GMAC/s (`matmul_peak`).
     """
 
     table: list[tuple[str, float, str]]
     seconds: dict[str, float]
     conv_seconds: dict[str, float]
+    gmacs: float
+    peak_gmacs: dict[str, float]
+
+
+def matmul_peak(dtype: torch.dtype, size: int = 2048, repeats: int = 8) -> float:
+    """The best rate of a ``size x size`` matrix product in ``dtype`` on the current threads,
+    in GMAC/s: what this CPU's arithmetic gives an operator that hides memory entirely."""
+    a, b = torch.rand(size, size).to(dtype), torch.rand(size, size).to(dtype)
+    for _ in range(3):
+        a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return size**3 / best / 1e9
 
 
 def convolution_seconds(events: Sequence[Any]) -> float:
@@ -121,6 +139,12 @@ def census(threads: int, rows: int = 12) -> Census:
             predictor.predict(image)
         conv_seconds[precision] = convolution_seconds(prof.key_averages())
     dtypes = input_dtypes(prof.events())  # the bf16 pass
+    batch, _ = letterbox_batch([image], 512)
+    gmacs = count_macs(model, batch) / 1e9
+    peak = {
+        name: matmul_peak(dtype)
+        for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))
+    }
     events = [e for e in prof.key_averages() if e.key.startswith("aten::")]  # the bf16 pass
     total = sum(e.self_cpu_time_total for e in events)
     top = sorted(events, key=lambda e: -e.self_cpu_time_total)[:rows]
@@ -132,20 +156,26 @@ def census(threads: int, rows: int = 12) -> Census:
         )
         for e in top
     ]
-    return Census(table, seconds, conv_seconds)
+    return Census(table, seconds, conv_seconds, gmacs, peak)
 
 
 def render(result: Census, threads: int) -> str:
     """The markdown block."""
     fp32, bf16 = result.seconds["fp32"], result.seconds["bf16"]
     conv32, conv16 = result.conv_seconds["fp32"], result.conv_seconds["bf16"]
+    peak32, peak16 = result.peak_gmacs["fp32"], result.peak_gmacs["bf16"]
     lines = [
         f"Measured on {machine_description()}, {datetime.date.today()}: `python "
         f"benchmarks/bf16_census.py --threads {threads}`. `cganet_tnet_d1w64`, one 640x480 "
         f"image letterboxed to 512: fp32 {fp32 * 1000:.0f} ms, bf16 autocast {bf16 * 1000:.0f} "
         f"ms ({fp32 / bf16:.2f}x). The convolutions alone (profiler self time of one "
         f"prediction): fp32 {conv32 * 1000:.0f} ms, bf16 {conv16 * 1000:.0f} ms "
-        f"({conv32 / conv16:.2f}x).",
+        f"({conv32 / conv16:.2f}x). In that time the network's {result.gmacs:.1f} GMAC "
+        f"(`count_macs`) run at {result.gmacs / conv32:.0f} GMAC/s in fp32 and "
+        f"{result.gmacs / conv16:.0f} in bf16, against this CPU's rate for a 2048x2048 matrix "
+        f"product on the same threads of {peak32:.0f} and {peak16:.0f} GMAC/s "
+        f"({peak16 / peak32:.2f}x): {result.gmacs / conv32 / peak32:.0%} and "
+        f"{result.gmacs / conv16 / peak16:.0%} of it.",
         "",
         "| operator (bf16 autocast) | share of self time | input dtypes |",
         "|---|---|---|",

@@ -34,10 +34,15 @@ def test_the_block_states_both_ratios(bf16_census):
         table=[("aten::mkldnn_convolution", 0.75, "bf16"), ("aten::grid_sampler_2d", 0.06, "fp32")],
         seconds={"fp32": 0.700, "bf16": 0.400},
         conv_seconds={"fp32": 0.570, "bf16": 0.300},
+        gmacs=54.72,
+        peak_gmacs={"fp32": 100.0, "bf16": 200.0},
     )
     text = bf16_census.render(result, threads=2)
     assert "fp32 700 ms, bf16 autocast 400 ms (1.75x)" in text
     assert "fp32 570 ms, bf16 300 ms (1.90x)" in text
+    # 54.72 / 0.570 = 96 GMAC/s, 54.72 / 0.300 = 182.4
+    assert "the network's 54.7 GMAC (`count_macs`) run at 96 GMAC/s in fp32 and 182 in bf16" in text
+    assert "of 100 and 200 GMAC/s (2.00x): 96% and 91% of it." in text
     assert "| `aten::grid_sampler_2d` | 6.0% | fp32 |" in text
 
 
