@@ -71,9 +71,9 @@ def roi_align(
     The sampling is vectorised over all rois (no Python loop): rois are laid out per image,
     padded to the largest count, and the bins are computed in one of two equal forms.
     Sampled: every sample is interpolated by one
-    [`torch.nn.functional.grid_sample()`][torch.nn.functional.grid_sample] call on the clamped coordinates (samples that
+    ``torch.nn.functional.grid_sample`` call on the clamped coordinates (samples that
     contribute 0 are moved into its zero padding) and each bin is summed by one
-    [`avg_pool2d()`][torch.nn.functional.avg_pool2d]. Separable: a bilinear sample weighs
+    ``avg_pool2d``. Separable: a bilinear sample weighs
     rows and columns independently, so each bin is two matrix products of per-axis weights
     with the map. The separable form runs when gradients flow (its backward is two matrix
     products too) and, on the CPU, wherever its products cost less than the samples: the
