@@ -79,8 +79,8 @@ def roi_align(
     products too) and, on the CPU, wherever its products cost less than the samples: the
     small maps of coarse levels and small inputs; the sampled form on large maps, off the
     CPU, in a traced graph and under a dispatch mode such as the counter of
-    [`count_macs()`][cgalib.utils.count_macs] (RoIAlign counts no multiply-accumulates, as
-    in the papers). Gradients
+    [`count_macs()`][cgalib.utils.count_macs] (so that RoIAlign counts no multiply-accumulates
+    in either form). Gradients
     flow to ``input``; the boxes are treated as constants, as in torchvision. Results match
     torchvision to floating-point rounding (the normalised ``grid_sample`` coordinates).
 
@@ -197,7 +197,7 @@ def _separable_form(
 
     A traced graph (ONNX export: ``grid_sample`` is one operator there) and a call under a
     dispatch mode (``count_macs``'s ``FlopCounterMode``, which would count the products as
-    the network's multiply-accumulates; the papers count RoIAlign as none) sample. Otherwise
+    the network's multiply-accumulates, so that a count depended on the form) sample. Otherwise
     the separable form serves when gradients flow, and without them where it is cheaper
     (`_separable_is_cheaper`).
     """

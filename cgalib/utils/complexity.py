@@ -29,9 +29,10 @@ def count_macs(model: nn.Module, *inputs: torch.Tensor) -> int:
 
     Pose papers (HRNet, SimpleBaseline, CGANet) report "GFLOPs" that are in fact
     multiply-accumulates; this returns that quantity (half of PyTorch's FLOP count).
-    The model is run in eval mode and restored to its previous mode. RoIAlign counts none,
-    as in those papers: under the counter [`RoIAlign`][cgalib.ops.RoIAlign] interpolates
-    with ``grid_sample``, which the counter leaves out, in place of its matrix products.
+    The model is run in eval mode and restored to its previous mode. RoIAlign's
+    interpolation counts none, in either of its forms: under the counter
+    [`RoIAlign`][cgalib.ops.RoIAlign] samples with ``grid_sample``, which the counter leaves
+    out, in place of its matrix products.
 
     Args:
         model: the module to run.
