@@ -38,19 +38,17 @@ _NAMES = {"c10::BFloat16": "bf16", "float": "fp32", "c10::Half": "fp16", "double
 """The profiler's names of the floating-point input types."""
 
 
-def _base(name: str) -> str:
-    """An operator's name without its backend's prefix or suffix: the profiler's
-    ``aten::mkldnn_convolution`` and the dispatcher's ``convolution`` are one operator.
+def _is_convolution(key: str) -> bool:
+    """Whether a profiler row is a convolution: the dispatcher's ``aten::conv2d`` and
+    ``aten::convolution`` or a backend's kernel (``aten::_convolution``,
+    ``aten::mkldnn_convolution``), each holding its own self time.
 
     Examples:
-        >>> [_base(n) for n in ("aten::mkldnn_convolution", "conv2d", "native_batch_norm")]
-        ['convolution', 'convolution', 'batch_norm']
+        >>> [_is_convolution(k) for k in ("aten::mkldnn_convolution", "aten::conv2d", "aten::bmm")]
+        [True, True, False]
     """
-    name = name.removeprefix("aten::")
-    for prefix in ("mkldnn_", "native_", "_"):
-        name = name.removeprefix(prefix)
-    name = name.removesuffix("_2d")
-    return {"conv2d": "convolution"}.get(name, name)  # the dispatcher sees conv2d
+    name = key.removeprefix("aten::").lstrip("_")
+    return name in ("conv2d", "convolution") or name.endswith("_convolution")
 
 
 def input_dtypes(events: Sequence[Any]) -> dict[str, set[str]]:
@@ -115,7 +113,7 @@ def convolution_seconds(events: Sequence[Any]) -> float:
         >>> convolution_seconds(rows)
         0.3
     """
-    return sum(e.self_cpu_time_total for e in events if _base(e.key) == "convolution") / 1e6
+    return sum(e.self_cpu_time_total for e in events if _is_convolution(e.key)) / 1e6
 
 
 def census(threads: int, rows: int = 12) -> Census:
@@ -137,7 +135,8 @@ def census(threads: int, rows: int = 12) -> Census:
         seconds[precision] = statistics.median(times)
         with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
             predictor.predict(image)
-        conv_seconds[precision] = convolution_seconds(prof.key_averages())
+        averages = prof.key_averages()
+        conv_seconds[precision] = convolution_seconds(averages)
     dtypes = input_dtypes(prof.events())  # the bf16 pass
     batch, _ = letterbox_batch([image], 512)
     gmacs = count_macs(model, batch) / 1e9
@@ -145,7 +144,7 @@ def census(threads: int, rows: int = 12) -> Census:
         name: matmul_peak(dtype)
         for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))
     }
-    events = [e for e in prof.key_averages() if e.key.startswith("aten::")]  # the bf16 pass
+    events = [e for e in averages if e.key.startswith("aten::")]  # the bf16 pass
     total = sum(e.self_cpu_time_total for e in events)
     top = sorted(events, key=lambda e: -e.self_cpu_time_total)[:rows]
     table = [
