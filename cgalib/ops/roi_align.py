@@ -110,7 +110,8 @@ def roi_align(
 
     Examples:
         >>> feats = torch.rand(2, 8, 16, 16)
-        >>> boxes = [torch.tensor([[0.0, 0.0, 32.0, 48.0]]), torch.tensor([[8.0, 8.0, 60.0, 60.0]])]
+        >>> boxes = [torch.tensor([[0.0, 0.0, 32.0, 48.0]]),  # image 0
+        ...          torch.tensor([[8.0, 8.0, 60.0, 60.0]])]  # image 1
         >>> roi_align(feats, boxes, output_size=(6, 4), spatial_scale=1 / 4).shape
         torch.Size([2, 8, 6, 4])
     """
